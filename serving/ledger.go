@@ -1,0 +1,72 @@
+package serving
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Ledger file identity.
+const (
+	LedgerAPIVersion = "ebb.dev/v1alpha1"
+	LedgerKind       = "Ledger"
+	// LedgerDir is the directory, at the root of the serving repository,
+	// that holds one ledger file per Service: LedgerDir/<namespace>/<service>.yaml.
+	LedgerDir = ".ebb"
+)
+
+// Ledger is the record, committed to Git, of one Service's revisions and
+// its resolved traffic. It is the source of truth for traffic: ebb plans it
+// from the Service and the previous ledger, commits it, then renders from it.
+type Ledger struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Service    string `json:"service"`
+
+	// Generation counts the distinct templates planned so far; generated
+	// revision names use it (<service>-%05d).
+	Generation int64 `json:"generation"`
+
+	// Latest names the revision made from the Service's current template.
+	Latest string `json:"latest"`
+
+	// Revisions lists every revision that exists, oldest first.
+	Revisions []Revision `json:"revisions"`
+
+	// Traffic is spec.traffic resolved to concrete revision names.
+	Traffic []Target `json:"traffic"`
+
+	// Removed is set when the Service left the tree: its routes are gone,
+	// its revisions stay until garbage collection takes them.
+	Removed *Stamp `json:"removed,omitempty"`
+}
+
+// Revision is one immutable revision of a Service.
+type Revision struct {
+	Name       string `json:"name"`
+	Generation int64  `json:"generation"`
+	// Hash identifies the template (spec and metadata); equal templates
+	// hash equal.
+	Hash string `json:"hash"`
+	// Created is the commit that introduced the revision and its time.
+	Created Stamp `json:"created"`
+	// Retired is when the revision stopped being routed; nil while it
+	// carries traffic or a tag, or has never been routed and is the latest.
+	Retired *Stamp `json:"retired,omitempty"`
+	// Template is the full template the revision runs from, so it keeps
+	// running after the Service file has moved on.
+	Template RevisionTemplateSpec `json:"template"`
+}
+
+// Stamp is a point in the history of the serving repository.
+type Stamp struct {
+	Commit string      `json:"commit"`
+	Time   metav1.Time `json:"time"`
+}
+
+// Target is one resolved traffic entry.
+type Target struct {
+	Tag            string `json:"tag,omitempty"`
+	RevisionName   string `json:"revisionName"`
+	LatestRevision bool   `json:"latestRevision,omitempty"`
+	Percent        int64  `json:"percent"`
+}
