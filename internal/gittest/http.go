@@ -1,0 +1,77 @@
+package gittest
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// HTTPServer serves every repository under Root over git's smart HTTP
+// protocol (git http-backend behind net/http/cgi) on 127.0.0.1.
+type HTTPServer struct {
+	URL  string // base URL; a repository is URL + "/" + name
+	Root string
+
+	infoRefs    atomic.Int64
+	uploadPacks atomic.Int64
+	receivePack atomic.Int64
+}
+
+// HTTPOptions configure an HTTPServer; with a Username every request must
+// carry basic auth with these credentials, or gets 401.
+type HTTPOptions struct {
+	Username, Password string
+}
+
+// NewHTTPServer starts a smart HTTP server for the repositories under root,
+// stopped when the test ends.
+func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
+	t.Helper()
+	s := &HTTPServer{Root: root}
+	backend := &cgi.Handler{
+		Path: GitPath(t),
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.Username != "" {
+			u, p, ok := r.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(o.Username)) != 1 ||
+				subtle.ConstantTimeCompare([]byte(p), []byte(o.Password)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+		}
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/info/refs"):
+			s.infoRefs.Add(1)
+		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
+			s.uploadPacks.Add(1)
+		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
+			s.receivePack.Add(1)
+		}
+		backend.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// RepoURL is the clone URL of the repository named name.
+func (s *HTTPServer) RepoURL(name string) string { return s.URL + "/" + name }
+
+// InfoRefs counts reference advertisements served (ls-remote, the start of
+// every fetch and push).
+func (s *HTTPServer) InfoRefs() int64 { return s.infoRefs.Load() }
+
+// UploadPacks counts upload-pack requests: negotiations that send objects.
+func (s *HTTPServer) UploadPacks() int64 { return s.uploadPacks.Load() }
+
+// ReceivePacks counts receive-pack requests (pushes).
+func (s *HTTPServer) ReceivePacks() int64 { return s.receivePack.Load() }

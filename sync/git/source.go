@@ -1,0 +1,347 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+)
+
+// Commit is one commit of the source: its identity and its whole tree.
+// Files is held in memory and never changes, whatever later fetches do.
+type Commit struct {
+	Hash    string
+	Time    time.Time // committer time: what ledger stamps record
+	Author  string    // "Name <email>"
+	Message string
+	Files   fs.FS
+}
+
+// Ref is what a source follows: exactly one of a branch, a tag or a
+// pinned commit.
+type Ref struct {
+	Branch string
+	Tag    string
+	Commit string
+}
+
+func (r Ref) String() string {
+	switch {
+	case r.Commit != "":
+		return "commit " + r.Commit
+	case r.Tag != "":
+		return "tag " + r.Tag
+	}
+	return "branch " + r.Branch
+}
+
+// Signature names the author of ledger commits.
+type Signature struct {
+	Name, Email string
+}
+
+// Config describes one source.
+type Config struct {
+	URL  string // https://, http://, ssh://, user@host:path, file:// or a local path
+	Ref  Ref
+	Auth Auth
+	// CacheDir is this source's own bare repository, created if missing
+	// and reused across restarts; empty keeps objects in memory.
+	CacheDir string
+	// Timeout bounds each network operation (default 1 minute).
+	Timeout time.Duration
+
+	// Author of ledger commits (default "ebb <ebb@localhost>").
+	Author Signature
+	// SignKey, when set, signs ledger commits with OpenPGP; Signer (for
+	// example SSHSigner) takes precedence over it.
+	SignKey *openpgp.Entity
+	Signer  gogit.Signer
+	// MaxAttempts bounds pushes of one write-back (default 8).
+	MaxAttempts int
+	// Backoff is the wait before retry n (1, 2, …) after losing a push
+	// race (default 50ms·2^(n-1), at most 2s).
+	Backoff func(n int) time.Duration
+	// Now is the clock for commit times and status (default time.Now).
+	Now func() time.Time
+}
+
+// Counters are monotonic counts a caller can export as metrics.
+type Counters struct {
+	Fetches       uint64 // fetch attempts
+	FetchErrors   uint64
+	Changes       uint64 // fetches that found a new head
+	Unchanged     uint64 // fetches that found the head where it was
+	ObjectsRead   uint64 // trees and blobs decoded into Commit values
+	WriteBacks    uint64 // ledger commits pushed
+	Conflicts     uint64 // pushes rejected because the branch moved
+	PushErrors    uint64 // write-backs that failed
+	SkippedWrites uint64 // write-backs that had nothing to change
+}
+
+// Status is a source's state for display.
+type Status struct {
+	URL        string // credentials redacted
+	Ref        string
+	Commit     string // last fetched or written commit
+	CommitTime time.Time
+	LastFetch  time.Time // when the last fetch attempt ended
+	LastChange time.Time // when a new head was last seen
+	LastError  string    // error of the last fetch or write-back, "" when it succeeded
+	ErrorTime  time.Time
+	NextPoll   time.Time
+	Counters   Counters
+}
+
+// Source follows one repository. Its methods are safe to call from
+// several goroutines; fetches and write-backs run one at a time.
+type Source struct {
+	cfg    Config
+	now    func() time.Time
+	auth   transport.AuthMethod
+	repo   *gogit.Repository
+	remote *gogit.Remote
+	local  plumbing.ReferenceName // where the followed ref is kept in the cache
+
+	mu     sync.Mutex // serialises network operations and the cache
+	last   Commit
+	tree   *dirNode
+	reader treeReader
+
+	smu    sync.Mutex
+	status Status
+}
+
+// New opens (or creates) the source's cache; it does no network I/O.
+func New(cfg Config) (*Source, error) {
+	n := 0
+	for _, v := range []string{cfg.Ref.Branch, cfg.Ref.Tag, cfg.Ref.Commit} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("source %s: set exactly one of branch, tag and commit", redact(cfg.URL))
+	}
+	if cfg.Ref.Commit != "" && !plumbing.IsHash(cfg.Ref.Commit) {
+		return nil, fmt.Errorf("source %s: commit %q is not a full hash", redact(cfg.URL), cfg.Ref.Commit)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Minute
+	}
+	if cfg.Author.Name == "" {
+		cfg.Author = Signature{Name: "ebb", Email: "ebb@localhost"}
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = func(n int) time.Duration { return min(50*time.Millisecond<<(n-1), 2*time.Second) }
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Signer == nil && cfg.SignKey != nil {
+		cfg.Signer = openPGPSigner{cfg.SignKey}
+	}
+	s := &Source{cfg: cfg, now: cfg.Now}
+	s.status.URL, s.status.Ref = redact(cfg.URL), cfg.Ref.String()
+	var err error
+	if s.auth, err = authMethod(cfg.URL, cfg.Auth, cfg.CacheDir); err != nil {
+		return nil, err
+	}
+	if cfg.CacheDir == "" {
+		s.repo, err = gogit.Init(memory.NewStorage(), nil)
+	} else {
+		s.repo, err = gogit.PlainOpen(cfg.CacheDir)
+		if errors.Is(err, gogit.ErrRepositoryNotExists) {
+			if err = os.MkdirAll(cfg.CacheDir, 0o755); err == nil {
+				s.repo, err = gogit.PlainInit(cfg.CacheDir, true)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("source %s: cache %s: %w", redact(cfg.URL), cfg.CacheDir, err)
+	}
+	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{cfg.URL}})
+	switch {
+	case cfg.Ref.Branch != "":
+		s.local = plumbing.NewBranchReferenceName(cfg.Ref.Branch)
+	case cfg.Ref.Tag != "":
+		s.local = plumbing.NewTagReferenceName(cfg.Ref.Tag)
+	}
+	return s, nil
+}
+
+// Fetch brings the followed ref up to date. When its commit is the one
+// returned last, it returns that Commit again with changed false, having
+// read nothing but the remote's reference list (or, for a pinned commit,
+// nothing at all); otherwise it fetches the new objects (depth 1) and
+// returns the new Commit.
+func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, changed, err := s.fetch(ctx)
+	s.record(func(st *Status) {
+		st.Counters.Fetches++
+		st.LastFetch = s.now()
+		switch {
+		case err != nil:
+			st.Counters.FetchErrors++
+		case changed:
+			st.Counters.Changes++
+			st.LastChange = st.LastFetch
+		default:
+			st.Counters.Unchanged++
+		}
+	}, err)
+	return c, changed, err
+}
+
+func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	h, err := s.fetchHead(ctx)
+	if err != nil {
+		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, classify(err))
+	}
+	if s.last.Hash == h.String() {
+		return s.last, false, nil
+	}
+	c, err := s.load(h)
+	if err != nil {
+		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, err)
+	}
+	return c, true, nil
+}
+
+// fetchHead updates the cache and returns the commit the ref names.
+func (s *Source) fetchHead(ctx context.Context) (plumbing.Hash, error) {
+	if s.cfg.Ref.Commit != "" {
+		return s.fetchPinned(ctx)
+	}
+	spec := config.RefSpec("+" + s.local.String() + ":" + s.local.String())
+	err := s.remote.FetchContext(ctx, &gogit.FetchOptions{
+		RefSpecs: []config.RefSpec{spec},
+		Depth:    1,
+		Auth:     s.auth,
+		Tags:     gogit.NoTags,
+		Force:    true,
+		CABundle: s.cfg.Auth.CABundle,
+	})
+	var noMatch gogit.NoMatchingRefSpecError
+	switch {
+	case errors.As(err, &noMatch):
+		return plumbing.ZeroHash, fmt.Errorf("%w: %v", ErrRefNotFound, err)
+	case err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate):
+		return plumbing.ZeroHash, err
+	}
+	ref, err := s.repo.Storer.Reference(s.local)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%w: %v", ErrRefNotFound, err)
+	}
+	return s.peel(ref.Hash())
+}
+
+// peel resolves an annotated tag to its commit.
+func (s *Source) peel(h plumbing.Hash) (plumbing.Hash, error) {
+	for range 10 {
+		tag, err := object.GetTag(s.repo.Storer, h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return h, nil // not a tag object
+		}
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h = tag.Target
+	}
+	return plumbing.ZeroHash, fmt.Errorf("tag %s: too many levels", s.cfg.Ref.Tag)
+}
+
+// fetchPinned fetches a pinned commit once; afterwards it is in the cache
+// and costs nothing.
+func (s *Source) fetchPinned(ctx context.Context) (plumbing.Hash, error) {
+	h := plumbing.NewHash(s.cfg.Ref.Commit)
+	if _, err := s.repo.CommitObject(h); err == nil {
+		return h, nil
+	}
+	pinned := plumbing.ReferenceName("refs/ebb/pinned")
+	err := s.remote.FetchContext(ctx, &gogit.FetchOptions{
+		RefSpecs: []config.RefSpec{config.RefSpec(h.String() + ":" + pinned.String())},
+		Depth:    1, Auth: s.auth, Tags: gogit.NoTags, CABundle: s.cfg.Auth.CABundle,
+	})
+	if errors.Is(err, gogit.ErrExactSHA1NotSupported) {
+		// The server will not send a commit by hash: fetch every branch
+		// and tag in full, once.
+		err = s.remote.FetchContext(ctx, &gogit.FetchOptions{
+			RefSpecs: []config.RefSpec{"+refs/heads/*:refs/ebb/all/heads/*", "+refs/tags/*:refs/ebb/all/tags/*"},
+			Auth:     s.auth, Tags: gogit.NoTags, Force: true, CABundle: s.cfg.Auth.CABundle,
+		})
+	}
+	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := s.repo.CommitObject(h); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%w: commit %s: %v", ErrRefNotFound, h, err)
+	}
+	return h, nil
+}
+
+// load reads commit h from the cache into a Commit and makes it the last.
+func (s *Source) load(h plumbing.Hash) (Commit, error) {
+	co, err := s.repo.CommitObject(h)
+	if err != nil {
+		return Commit{}, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	root, st, err := s.reader.read(s.repo.Storer, co.TreeHash)
+	if err != nil {
+		return Commit{}, err
+	}
+	c := Commit{
+		Hash:    h.String(),
+		Time:    co.Committer.When,
+		Author:  co.Author.Name + " <" + co.Author.Email + ">",
+		Message: co.Message,
+		Files:   treeFS{root: root, modTime: co.Committer.When},
+	}
+	s.last, s.tree = c, root
+	s.record(func(status *Status) {
+		status.Commit, status.CommitTime = c.Hash, c.Time
+		status.Counters.ObjectsRead += uint64(st.Trees + st.Blobs)
+	}, nil)
+	return c, nil
+}
+
+// record updates the status under its own lock; err (nil or not) becomes
+// the last error.
+func (s *Source) record(update func(*Status), err error) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if update != nil {
+		update(&s.status)
+	}
+	if err != nil {
+		s.status.LastError, s.status.ErrorTime = err.Error(), s.now()
+	} else {
+		s.status.LastError = ""
+	}
+}
+
+// Status returns a copy of the source's state.
+func (s *Source) Status() Status {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	return s.status
+}

@@ -1,0 +1,217 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/internal/gittest"
+)
+
+// readAll returns every file of fsys as path → content.
+func readAll(t *testing.T, fsys fs.FS) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustFetch(t *testing.T, s *Source) (Commit, bool) {
+	t.Helper()
+	c, changed, err := s.Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, changed
+}
+
+func TestFetchHTTP(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"apps/hello/service.yaml": "kind: Service\n",
+		"README.md":               "hello\n",
+	}
+	first := gittest.NewBare(t, root, "repo.git", files)
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "u", Password: "p"})
+	url := srv.RepoURL("repo.git")
+	s, err := New(Config{
+		URL: url, Ref: Ref{Branch: "main"}, CacheDir: t.TempDir(),
+		Auth: Auth{Username: "u", Password: "p"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c, changed := mustFetch(t, s)
+	if !changed || c.Hash != first {
+		t.Fatalf("first fetch = %s, %v; want %s, true", c.Hash, changed, first)
+	}
+	if diff := cmp.Diff(files, readAll(t, c.Files)); diff != "" {
+		t.Errorf("files of first commit (-want +got):\n%s", diff)
+	}
+	if c.Author != "Test User <user@example.com>" || c.Message != "initial\n" || c.Time.IsZero() {
+		t.Errorf("commit = %q %q %v", c.Author, c.Message, c.Time)
+	}
+
+	// Unchanged head: only the reference list is read.
+	packs, objects := srv.UploadPacks(), s.Status().Counters.ObjectsRead
+	again, changed := mustFetch(t, s)
+	if changed || again.Hash != first {
+		t.Fatalf("unchanged fetch = %s, %v; want %s, false", again.Hash, changed, first)
+	}
+	if got := srv.UploadPacks(); got != packs {
+		t.Errorf("unchanged head: %d upload-pack requests, want none", got-packs)
+	}
+	if got := s.Status().Counters.ObjectsRead; got != objects {
+		t.Errorf("unchanged head read %d objects, want 0", got-objects)
+	}
+
+	// A new commit arrives incrementally; the old Commit stays readable.
+	user := gittest.Clone(t, "file://"+filepath.Join(root, "repo.git"), "Other User")
+	second := user.CommitAndPush(t, map[string]string{"apps/hello/service.yaml": "kind: Service\nv: 2\n", "README.md": ""}, "second")
+	c2, changed := mustFetch(t, s)
+	if !changed || c2.Hash != second {
+		t.Fatalf("second fetch = %s, %v; want %s, true", c2.Hash, changed, second)
+	}
+	want2 := map[string]string{"apps/hello/service.yaml": "kind: Service\nv: 2\n"}
+	if diff := cmp.Diff(want2, readAll(t, c2.Files)); diff != "" {
+		t.Errorf("files of second commit (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(files, readAll(t, c.Files)); diff != "" {
+		t.Errorf("first commit after the next fetch (-want +got):\n%s", diff)
+	}
+	// Only the changed objects were decoded: root tree, apps/, apps/hello/, one blob.
+	if got := s.Status().Counters.ObjectsRead - objects; got != 4 {
+		t.Errorf("second commit decoded %d objects, want 4", got)
+	}
+	st := s.Status()
+	if st.Commit != second || st.LastError != "" || st.Counters.Changes != 2 || st.Counters.Unchanged != 1 {
+		t.Errorf("status = %+v", st)
+	}
+	if strings.Contains(st.URL, "p@") {
+		t.Errorf("status URL leaks credentials: %s", st.URL)
+	}
+}
+
+func TestFetchRestartDoesNotReclone(t *testing.T) {
+	root := t.TempDir()
+	head := gittest.NewBare(t, root, "repo.git", map[string]string{"a.yaml": "a\n"})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{})
+	cache := t.TempDir()
+	cfg := Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, CacheDir: cache}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustFetch(t, s)
+	packs := srv.UploadPacks()
+
+	// A new process on the same cache: the head is read from the cache.
+	s2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, changed := mustFetch(t, s2)
+	if !changed || c.Hash != head {
+		t.Fatalf("fetch after restart = %s, %v; want %s, true", c.Hash, changed, head)
+	}
+	if got := srv.UploadPacks(); got != packs {
+		t.Errorf("restart on a warm cache made %d upload-pack requests, want none", got-packs)
+	}
+}
+
+func TestFetchAuthFailureHTTP(t *testing.T) {
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"a": "a"})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "u", Password: "right"})
+	for name, auth := range map[string]Auth{"wrong password": {Username: "u", Password: "wrong"}, "none": {}} {
+		t.Run(name, func(t *testing.T) {
+			s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, Auth: auth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = s.Fetch(context.Background())
+			if !errors.Is(err, ErrAuth) {
+				t.Fatalf("Fetch error = %v, want ErrAuth", err)
+			}
+			if st := s.Status(); st.LastError == "" || st.Counters.FetchErrors != 1 {
+				t.Errorf("status after failure = %+v", st)
+			}
+		})
+	}
+}
+
+func TestFetchRefs(t *testing.T) {
+	root := t.TempDir()
+	first := gittest.NewBare(t, root, "repo.git", map[string]string{"a": "1"})
+	bare := filepath.Join(root, "repo.git")
+	gittest.Run(t, bare, "tag", "-a", "-m", "release", "v1", first)
+	gittest.Run(t, bare, "tag", "light", first)
+	user := gittest.Clone(t, bare, "Other User")
+	second := user.CommitAndPush(t, map[string]string{"a": "2"}, "second")
+
+	for _, tc := range []struct {
+		name string
+		url  string
+		ref  Ref
+		want string
+	}{
+		{"branch", "file://" + bare, Ref{Branch: "main"}, second},
+		{"annotated tag", "file://" + bare, Ref{Tag: "v1"}, first},
+		{"lightweight tag", bare, Ref{Tag: "light"}, first},
+		{"pinned commit", bare, Ref{Commit: first}, first},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Config{URL: tc.url, Ref: tc.ref, CacheDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, changed := mustFetch(t, s)
+			if !changed || c.Hash != tc.want {
+				t.Fatalf("Fetch = %s, %v; want %s, true", c.Hash, changed, tc.want)
+			}
+			if _, changed := mustFetch(t, s); changed {
+				t.Errorf("second Fetch reported a change")
+			}
+		})
+	}
+
+	s, err := New(Config{URL: bare, Ref: Ref{Branch: "nope"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Fetch(context.Background()); !errors.Is(err, ErrRefNotFound) {
+		t.Errorf("missing branch: error = %v, want ErrRefNotFound", err)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"no ref":        {URL: "/tmp/x"},
+		"two refs":      {URL: "/tmp/x", Ref: Ref{Branch: "main", Tag: "v1"}},
+		"short commit":  {URL: "/tmp/x", Ref: Ref{Commit: "abc123"}},
+		"ssh no key":    {URL: "ssh://git@127.0.0.1:1/r", Ref: Ref{Branch: "main"}, Auth: Auth{KnownHosts: []byte("x")}},
+		"ssh no hosts":  {URL: "git@127.0.0.1:r", Ref: Ref{Branch: "main"}, Auth: Auth{SSHKey: []byte("x")}},
+		"bad scheme":    {URL: "ftp://x/r", Ref: Ref{Branch: "main"}},
+		"cache is file": {URL: "/tmp/x", Ref: Ref{Branch: "main"}, CacheDir: "/dev/null/x"},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
