@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"github.com/ebb-dev/ebb/scaler/autoscaling"
 )
 
 // Names of the ConfigMaps ebb reads, as Knative names them.
@@ -31,6 +33,8 @@ type Config struct {
 	Features   *Features
 	GC         *GC
 	Deployment *Deployment
+	// Autoscaler is config-autoscaler, parsed by the autoscaler's package.
+	Autoscaler *autoscaling.Config
 }
 
 // Default returns the configuration used when the repository has none of
@@ -43,6 +47,7 @@ func Default() *Config {
 		Features:   DefaultFeatures(),
 		GC:         DefaultGC(),
 		Deployment: DefaultDeployment(),
+		Autoscaler: autoscaling.DefaultConfig(),
 	}
 }
 
@@ -103,6 +108,11 @@ func (c *Config) Apply(name string, data map[string]string) error {
 		var v *Deployment
 		if v, err = NewDeploymentFromMap(data); err == nil {
 			c.Deployment = v
+		}
+	case AutoscalerName:
+		var v *autoscaling.Config
+		if v, err = autoscaling.NewConfigFromMap(data); err == nil {
+			c.Autoscaler = v
 		}
 	default:
 		return nil

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/scaler/autoscaling"
 )
 
 func TestDefaults(t *testing.T) {
@@ -219,5 +221,23 @@ func TestIsConfigName(t *testing.T) {
 	}
 	if IsConfigName("config-observability") {
 		t.Errorf("IsConfigName(config-observability) = true")
+	}
+}
+
+func TestAutoscaler(t *testing.T) {
+	c := Default()
+	if c.Autoscaler == nil {
+		t.Fatal("Default().Autoscaler is nil")
+	}
+	if err := c.Apply(AutoscalerName, map[string]string{"stable-window": "2s"}); err == nil {
+		t.Errorf("Apply(config-autoscaler, stable-window=2s): no error")
+	} else if !strings.HasPrefix(err.Error(), "config-autoscaler: ") {
+		t.Errorf("error %q does not name the ConfigMap", err)
+	}
+	if err := c.Apply(AutoscalerName, map[string]string{"container-concurrency-target-default": "50"}); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if c.Autoscaler.ContainerConcurrencyTargetDefault != 50 || autoscaling.DefaultConfig().ContainerConcurrencyTargetDefault == 50 {
+		t.Errorf("container-concurrency-target-default = %v, want 50", c.Autoscaler.ContainerConcurrencyTargetDefault)
 	}
 }
