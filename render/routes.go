@@ -1,0 +1,114 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// Gateways names what the gateway-api and istio classes attach routes to,
+// and where the in-cluster placeholder Services point. Knative keeps these
+// in net-*'s own ConfigMaps; ebb takes them as an input with defaults.
+type Gateways struct {
+	// External and Local are the Gateway API Gateways ("namespace/name")
+	// for exposed and cluster-local hosts.
+	External, Local string
+	// IstioExternal and IstioLocal are the Istio gateways ("namespace/name").
+	IstioExternal, IstioLocal string
+	// LocalService is the in-cluster Service ("namespace/name") of the
+	// local gateway per ingress class: the target of the ExternalName
+	// placeholder Services.
+	LocalService map[string]string
+}
+
+// DefaultGateways are Knative's defaults for net-gateway-api and net-istio,
+// and ebb's own gateway Service (ebb-system/ebb-gateway).
+func DefaultGateways() *Gateways {
+	return &Gateways{
+		External:      "istio-system/knative-gateway",
+		Local:         "istio-system/knative-local-gateway",
+		IstioExternal: "knative-serving/knative-ingress-gateway",
+		IstioLocal:    "knative-serving/knative-local-gateway",
+		LocalService: map[string]string{
+			config.IngressClassEbb:        config.SystemNamespace + "/ebb-gateway",
+			config.IngressClassGatewayAPI: "istio-system/knative-local-gateway",
+			config.IngressClassIstio:      "istio-system/knative-local-gateway",
+		},
+	}
+}
+
+// Ingress class aliases: Knative's short names.
+var classAliases = map[string]string{
+	"gateway-api": config.IngressClassGatewayAPI,
+	"istio":       config.IngressClassIstio,
+}
+
+// IngressClass is the class an object's routes are rendered for: its
+// networking.knative.dev/ingress.class annotation (or the ingress-class
+// alias), else config-network ingress-class.
+func IngressClass(annotations map[string]string, cfg *config.Config) (string, error) {
+	c := annotations[AnnotationIngressClass]
+	if c == "" {
+		c = annotations[AnnotationIngressClassAlias]
+	}
+	if c == "" {
+		c = cfg.Network.IngressClass
+	}
+	if full, ok := classAliases[c]; ok {
+		c = full
+	}
+	switch c {
+	case config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio:
+		return c, nil
+	}
+	return "", fmt.Errorf("ingress class %q is not supported, want one of %s, %s, %s",
+		c, config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio)
+}
+
+// serviceRoute is the provider-neutral routing of one Service (Knative's
+// KIngress): for the main route and each tag, an exposed rule (unless
+// cluster-local) and a cluster-local rule with the expanded local hosts.
+func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (route.Route, []hosts, error) {
+	names := trafficNames(svc.Namespace, l.Traffic)
+	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
+	hs, err := routeHosts(cfg, &svc.ObjectMeta, names)
+	if err != nil {
+		return route.Route{}, nil, err
+	}
+	tagHeaders := cfg.Features.Flags[config.FeatureTagHeaderBasedRouting] == config.Enabled
+	r := route.Route{Namespace: svc.Namespace, Name: svc.Name}
+	for i, n := range names {
+		if len(n.splits) == 0 {
+			continue
+		}
+		ps := paths(n, names, tagHeaders)
+		if hs[i].external != "" {
+			r.Rules = append(r.Rules, route.Rule{Hosts: []string{hs[i].external}, Visibility: route.ExternalIP, Paths: ps})
+		}
+		r.Rules = append(r.Rules, route.Rule{Hosts: hs[i].localHosts(), Visibility: route.ClusterLocal, Paths: ps})
+	}
+	return r, hs, nil
+}
+
+// domainMappingRoute routes a DomainMapping's domain straight to its
+// target Service's main splits (Knative rewrites the host and goes through
+// the target's placeholder Service; ebb skips that hop).
+func domainMappingRoute(dm *serving.DomainMapping, targetTraffic []serving.Target) (route.Route, bool) {
+	main := trafficNames(dm.Namespace, targetTraffic)[0]
+	if len(main.splits) == 0 {
+		return route.Route{}, false
+	}
+	return route.Route{
+		Namespace: dm.Namespace,
+		Name:      dm.Name,
+		Rules: []route.Rule{{
+			Hosts:      []string{dm.Name},
+			Visibility: route.ExternalIP,
+			Paths:      []route.Path{{Splits: main.splits}},
+		}},
+	}, true
+}

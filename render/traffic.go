@@ -1,0 +1,84 @@
+package render
+
+import (
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving"
+)
+
+// Headers the ingress adds, with Knative's names.
+const (
+	HeaderRevision     = "Knative-Serving-Revision"
+	HeaderNamespace    = "Knative-Serving-Namespace"
+	HeaderTag          = "Knative-Serving-Tag"
+	HeaderDefaultRoute = "Knative-Serving-Default-Route"
+)
+
+// trafficName is one addressable part of a route: the main route (tag "")
+// or one tag, with the splits it sends to.
+type trafficName struct {
+	tag    string
+	splits []route.Split
+}
+
+// trafficNames resolves a ledger's traffic into the main route (first) and
+// one entry per tag, in the ledger's tag order. The main route gets every
+// entry with a share, a revision listed twice summed; a tag gets 100% of
+// its revision whatever its percent.
+func trafficNames(namespace string, traffic []serving.Target) []trafficName {
+	main := trafficName{}
+	var tags []trafficName
+	for _, t := range traffic {
+		if t.Percent > 0 {
+			merged := false
+			for i := range main.splits {
+				if main.splits[i].Revision == t.RevisionName {
+					main.splits[i].Percent += int(t.Percent)
+					merged = true
+					break
+				}
+			}
+			if !merged {
+				main.splits = append(main.splits, split(namespace, t.RevisionName, int(t.Percent)))
+			}
+		}
+		if t.Tag != "" {
+			tags = append(tags, trafficName{tag: t.Tag, splits: []route.Split{split(namespace, t.RevisionName, 100)}})
+		}
+	}
+	return append([]trafficName{main}, tags...)
+}
+
+// split sends percent to a revision, tagging the request with the revision
+// so the activator (or a debugging user) knows where it was meant to go.
+func split(namespace, revision string, percent int) route.Split {
+	return route.Split{
+		Namespace: namespace,
+		Revision:  revision,
+		Percent:   percent,
+		AppendHeaders: map[string]string{
+			HeaderRevision:  revision,
+			HeaderNamespace: namespace,
+		},
+	}
+}
+
+// paths are the paths of one traffic name's rules. With tag-header routing
+// on, the main route first matches Knative-Serving-Tag for each tag, then
+// falls through to the default split marked Knative-Serving-Default-Route;
+// a tag's own host marks its requests with Knative-Serving-Tag.
+func paths(tn trafficName, all []trafficName, tagHeaders bool) []route.Path {
+	if !tagHeaders {
+		return []route.Path{{Splits: tn.splits}}
+	}
+	if tn.tag != "" {
+		return []route.Path{{AppendHeaders: map[string]string{HeaderTag: tn.tag}, Splits: tn.splits}}
+	}
+	var ps []route.Path
+	for _, t := range all {
+		if t.tag == "" {
+			continue
+		}
+		ps = append(ps, route.Path{Headers: map[string]string{HeaderTag: t.tag}, Splits: t.splits})
+	}
+	return append(ps, route.Path{AppendHeaders: map[string]string{HeaderDefaultRoute: "true"}, Splits: tn.splits})
+}
