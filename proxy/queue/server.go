@@ -1,0 +1,222 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ebb-dev/ebb/proxy/breaker"
+	"github.com/ebb-dev/ebb/proxy/header"
+	"github.com/ebb-dev/ebb/proxy/probe"
+	"github.com/ebb-dev/ebb/proxy/stats"
+	"github.com/ebb-dev/ebb/proxy/timeout"
+	"github.com/ebb-dev/ebb/proxy/transport"
+	"github.com/ebb-dev/ebb/scaler/metric"
+)
+
+// Messages clients see, Knative's texts.
+const (
+	msgTimeout      = "request timeout"
+	msgShuttingDown = "shutting down"
+)
+
+// Server is one queue-proxy. Create it with New, then call Serve.
+type Server struct {
+	cfg      Config
+	breaker  *breaker.Breaker // nil when containerConcurrency is 0
+	prober   *probe.Prober
+	tracker  *stats.Tracker
+	prom     *promMetrics
+	drain    *drainer
+	proxy    *httputil.ReverseProxy
+	inflight sync.WaitGroup
+	main     http.Handler
+	shutting atomic.Bool
+}
+
+// New returns a queue-proxy for cfg. It opens nothing: Serve does.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	host, portStr, err := net.SplitHostPort(cfg.UserAddr)
+	if err != nil {
+		return nil, fmt.Errorf("queue: user address %q: %w", cfg.UserAddr, err)
+	}
+	var port int
+	if _, err := fmt.Sscan(portStr, &port); err != nil || host == "" {
+		return nil, fmt.Errorf("queue: user address %q: want host:port", cfg.UserAddr)
+	}
+	s := &Server{
+		cfg:     cfg,
+		prober:  probe.NewProber(cfg.Readiness, port),
+		tracker: stats.New(cfg.Pod, time.Now()),
+		drain:   newDrainer(cfg.DrainQuietPeriod),
+	}
+	var depth func() float64
+	idle := DefaultIdleConns
+	if cfg.ContainerConcurrency > 0 {
+		if s.breaker, err = breaker.New(cfg.ContainerConcurrency, cfg.QueueDepth); err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		depth = func() float64 { return float64(s.breaker.Pending()) }
+		idle = cfg.ContainerConcurrency
+	}
+	s.prom = newPromMetrics(&s.cfg, depth)
+	target := &url.URL{Scheme: "http", Host: cfg.UserAddr}
+	s.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			if h := pr.In.Header.Get(header.OriginalHost); h != "" {
+				pr.Out.Host = h
+				pr.Out.Header.Del(header.OriginalHost)
+			}
+			pr.SetXForwarded()
+			header.SetForwarded(pr.Out.Header)
+			header.StripServing(pr.Out.Header)
+			pr.Out.Header.Del(header.ProxyRequest)
+		},
+		Transport:     transport.New(idle),
+		FlushInterval: -1,
+		BufferPool:    bufferPool{},
+		ErrorHandler:  s.proxyError,
+	}
+	s.main = http.HandlerFunc(s.serveMain)
+	return s, nil
+}
+
+// Handler is the main proxy handler (ports 8012 and 8013).
+func (s *Server) Handler() http.Handler { return s.main }
+
+// AdminHandler serves /wait-for-drain (port 8022).
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/wait-for-drain", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.drain.wait(r.Context()); err != nil {
+			return
+		}
+		// Without a shutdown soon after, the drain was for a restarting
+		// user container: undo it.
+		time.AfterFunc(time.Second, func() {
+			if !s.shutting.Load() {
+				s.drain.reset()
+			}
+		})
+		io.WriteString(w, "drained\n")
+	})
+	return mux
+}
+
+// StatsHandler answers metric.StatPath with the last full second's Stat as
+// JSON (port 9090), for the autoscaler.
+func (s *Server) StatsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(metric.StatPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", metric.ContentType)
+		json.NewEncoder(w).Encode(s.Stat(time.Now()))
+	})
+	return mux
+}
+
+// MetricsHandler serves Prometheus metrics from the queue-proxy's own
+// registry (port 9091).
+func (s *Server) MetricsHandler() http.Handler { return s.prom.handler() }
+
+// Stat returns the load of the last full second before now; an in-process
+// autoscaler may call it instead of scraping StatsHandler.
+func (s *Server) Stat(now time.Time) metric.Stat { return s.tracker.Stat(now) }
+
+// serveMain is the handler chain, outermost first: health checks and drain
+// tracking, load stats, request metrics, timeouts, the breaker, the proxy.
+func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
+	if header.IsHealthCheck(r) {
+		s.serveProbe(w, r)
+		return
+	}
+	s.drain.touch()
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+
+	proxied := r.Header.Get(header.ProxyRequest) == header.ProxyActivator
+	start := time.Now()
+	s.tracker.In(start, proxied)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		end := time.Now()
+		s.tracker.Out(end, proxied)
+		s.prom.observe(sw.status(), end.Sub(start))
+	}()
+	timeout.Serve(sw, r, s.cfg.Timeouts, msgTimeout, http.HandlerFunc(s.serveLimited))
+}
+
+// serveLimited passes the request through the breaker to the user container.
+func (s *Server) serveLimited(w http.ResponseWriter, r *http.Request) {
+	if s.breaker != nil {
+		if err := s.breaker.Acquire(r.Context()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		defer s.breaker.Release()
+	}
+	s.proxy.ServeHTTP(w, r)
+}
+
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
+}
+
+// writeError maps an error to a response, in this one place: a timeout is
+// answered by the timeout handler; a full queue or a request that gave up
+// waiting is 503; an unreachable user container is 502.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case timeout.TimedOut(r.Context()):
+		// timeout.Serve writes the 504.
+	case errors.Is(err, breaker.ErrQueueFull), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	default:
+		s.cfg.Logger.Debug("proxy to user container failed", "err", err)
+		http.Error(w, err.Error(), http.StatusBadGateway)
+	}
+}
+
+// serveProbe answers health checks: K-Network-Probe: queue runs the user's
+// readiness probe, K-Network-Probe: probe echoes the hash, anything else is
+// a bad request; while draining every probe fails.
+func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
+	if s.drain.draining.Load() {
+		http.Error(w, msgShuttingDown, http.StatusServiceUnavailable)
+		return
+	}
+	switch v := r.Header.Get(header.Probe); v {
+	case header.ProbeQueue:
+		if !s.prober.Ready(r.Context()) {
+			http.Error(w, "container not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, header.ProbeQueue)
+	case header.ProbeIngress:
+		w.Header().Set(header.ProbeHash, r.Header.Get(header.ProbeHash))
+		io.WriteString(w, r.Header.Get(header.ProbeHash))
+	default:
+		http.Error(w, fmt.Sprintf("unexpected probe header value: %s", v), http.StatusBadRequest)
+	}
+}
+
+// bufferPool reuses the proxy's copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

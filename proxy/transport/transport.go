@@ -1,0 +1,65 @@
+// Package transport provides the round tripper ebb's proxies use towards
+// the next hop: HTTP/2 requests go out as h2c (prior knowledge), every other
+// request as HTTP/1.1, so a protocol survives every hop of the path.
+package transport
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// Auto sends HTTP/2 requests over h2c and the rest over HTTP/1.1.
+type Auto struct {
+	H1 *http.Transport
+	H2 *http.Transport
+}
+
+var _ http.RoundTripper = (*Auto)(nil)
+
+// New returns an Auto transport that keeps up to maxIdlePerHost idle
+// connections per backend (at least 1).
+func New(maxIdlePerHost int) *Auto {
+	maxIdlePerHost = max(maxIdlePerHost, 1)
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	h1 := &http.Transport{
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: maxIdlePerHost,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	h2 := &http.Transport{
+		DialContext:        dialer.DialContext,
+		IdleConnTimeout:    90 * time.Second,
+		DisableCompression: true,
+		Protocols:          new(http.Protocols),
+	}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	return &Auto{H1: h1, H2: h2}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (a *Auto) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.ProtoMajor == 2 && r.URL.Scheme == "http" {
+		return a.H2.RoundTrip(r)
+	}
+	return a.H1.RoundTrip(r)
+}
+
+// CloseIdleConnections closes idle connections of both transports.
+func (a *Auto) CloseIdleConnections() {
+	a.H1.CloseIdleConnections()
+	a.H2.CloseIdleConnections()
+}
+
+// ServerProtocols are the protocols ebb's proxies accept on a plain TCP
+// listener: HTTP/1.1 and h2c with prior knowledge.
+func ServerProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
