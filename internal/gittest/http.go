@@ -2,6 +2,7 @@ package gittest
 
 import (
 	"crypto/subtle"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -36,6 +37,9 @@ func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
 		Path: GitPath(t),
 		Args: []string{"http-backend"},
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1"},
+		// Refused ref updates ("cannot lock ref") are expected in races;
+		// the client reports them.
+		Stderr: io.Discard,
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o.Username != "" {

@@ -202,4 +202,3 @@ func (s *SSHServer) command(line string) (*exec.Cmd, error) {
 func exitStatus(ch ssh.Channel, code int) {
 	ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{uint32(code)}))
 }
-
