@@ -1,0 +1,140 @@
+package serving
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// document is one YAML document of a file, converted to JSON.
+type document struct {
+	src  Source
+	json []byte
+	obj  *unstructured.Unstructured
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// decodeFile splits a file into its YAML documents. Empty documents are
+// skipped. A document that does not parse is reported and the rest of the
+// file is skipped.
+func decodeFile(file string, data []byte) ([]*document, ErrorList) {
+	var docs []*document
+	var errs ErrorList
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, yamlError(file, err))
+			break
+		}
+		if len(n.Content) == 0 || (n.Content[0].Kind == yaml.ScalarNode && n.Content[0].ShortTag() == "!!null") {
+			continue
+		}
+		doc, err := convertDocument(file, &n)
+		if err != nil {
+			errs = append(errs, err.(*FieldError))
+			continue
+		}
+		docs = append(docs, doc)
+	}
+	return docs, errs
+}
+
+func yamlError(file string, err error) *FieldError {
+	msg := err.Error()
+	fe := &FieldError{File: file, Message: msg}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &fe.Line)
+		fe.Message = m[2]
+	}
+	return fe
+}
+
+var convLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+func convertDocument(file string, n *yaml.Node) (*document, error) {
+	c := &converter{fields: map[string]int{}}
+	v, err := c.value(n, "", 0)
+	if err != nil {
+		fe := &FieldError{File: file, Line: n.Line, Message: err.Error()}
+		if m := convLineRE.FindStringSubmatch(err.Error()); m != nil {
+			fmt.Sscan(m[1], &fe.Line)
+			fe.Message = m[2]
+		}
+		return nil, fe
+	}
+	line := n.Line
+	if len(n.Content) > 0 {
+		line = n.Content[0].Line
+	}
+	src := Source{File: file, Line: line, Fields: c.fields}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &FieldError{File: file, Line: line, Message: "expected a Kubernetes object (a YAML mapping)"}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, &FieldError{File: file, Line: line, Message: err.Error()}
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(b); err != nil {
+		return nil, &FieldError{File: file, Line: line, Message: err.Error()}
+	}
+	return &document{src: src, json: b, obj: u}, nil
+}
+
+var typeErrRE = regexp.MustCompile(`^json: cannot unmarshal (\S+) into Go struct field (\S+) of type (\S+)$`)
+
+// strictDecode decodes a document into v; unknown and duplicate fields are
+// errors, each located by its field path.
+func strictDecode(doc *document, v any) ErrorList {
+	strict, err := sigsjson.UnmarshalStrict(doc.json, v, sigsjson.DisallowUnknownFields, sigsjson.DisallowDuplicateFields)
+	var errs ErrorList
+	for _, e := range strict {
+		path, msg := "", e.Error()
+		if fe, ok := e.(sigsjson.FieldError); ok {
+			path = fe.FieldPath()
+			msg = strings.Replace(msg, fmt.Sprintf(" %q", path), "", 1)
+		}
+		errs = append(errs, &FieldError{File: doc.src.File, Line: doc.src.LineOf(path), Path: path, Message: msg})
+	}
+	if err != nil {
+		fe := &FieldError{File: doc.src.File, Line: doc.src.Line, Message: err.Error()}
+		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			fe.Path = goFieldPath(m[2])
+			fe.Message = fmt.Sprintf("cannot decode %s into %s", m[1], m[3])
+			fe.Line = doc.src.LineOf(fe.Path)
+		}
+		errs = append(errs, fe)
+	}
+	return errs
+}
+
+// goFieldPath turns encoding/json's "Type.a.PodSpec.b" into "a.b".
+func goFieldPath(p string) string {
+	parts := strings.Split(p, ".")
+	var out []string
+	for i, s := range parts {
+		if i == 0 || s == "" {
+			continue // the Go type name
+		}
+		if s[0] >= 'A' && s[0] <= 'Z' {
+			continue // an embedded struct (PodSpec, ObjectMeta, TypeMeta)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ".")
+}

@@ -1,0 +1,183 @@
+package serving
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// DefaultTemplate applies Knative's defaults (reference §1.7) to a
+// revision template in place: timeouts, containerConcurrency, container
+// names, resources from config-defaults, the user container's readiness
+// probe, read-only volume mounts and enableServiceLinks. meta is the
+// Service's metadata (container-name-template runs on it). The ledger
+// keeps templates as written; render calls this for each revision so a
+// config-defaults change never mints revisions.
+func DefaultTemplate(t *RevisionTemplateSpec, svc *Service, cfg *config.Config) {
+	d := cfg.Defaults
+	rs := &t.Spec
+	if rs.TimeoutSeconds == nil || *rs.TimeoutSeconds == 0 {
+		rs.TimeoutSeconds = ptr(d.RevisionTimeoutSeconds)
+	}
+	if rs.ContainerConcurrency == nil {
+		rs.ContainerConcurrency = ptr(d.ContainerConcurrency)
+	}
+	if rs.ResponseStartTimeoutSeconds == nil && d.RevisionResponseStartTimeoutSeconds != 0 &&
+		d.RevisionResponseStartTimeoutSeconds < *rs.TimeoutSeconds {
+		rs.ResponseStartTimeoutSeconds = ptr(d.RevisionResponseStartTimeoutSeconds)
+	}
+	if rs.IdleTimeoutSeconds == nil && d.RevisionIdleTimeoutSeconds != 0 &&
+		d.RevisionIdleTimeoutSeconds < *rs.TimeoutSeconds {
+		rs.IdleTimeoutSeconds = ptr(d.RevisionIdleTimeoutSeconds)
+	}
+	if rs.EnableServiceLinks == nil {
+		rs.EnableServiceLinks = ptr(d.EnableServiceLinks)
+	}
+	userName := d.UserContainerName(svc.ObjectMeta)
+	serving := ServingContainer(rs)
+	for i := range rs.Containers {
+		c := &rs.Containers[i]
+		if c.Name == "" {
+			if len(rs.Containers) == 1 {
+				c.Name = userName
+			} else {
+				c.Name = fmt.Sprintf("%s-%d", userName, i)
+			}
+		}
+		defaultResources(c, d)
+		defaultMounts(c, rs.Volumes)
+		if i == serving {
+			defaultReadiness(c)
+		}
+	}
+	initName := d.InitContainerName(svc.ObjectMeta)
+	for i := range rs.InitContainers {
+		c := &rs.InitContainers[i]
+		if c.Name == "" {
+			if len(rs.InitContainers) == 1 {
+				c.Name = initName
+			} else {
+				c.Name = fmt.Sprintf("%s-%d", initName, i)
+			}
+		}
+		defaultMounts(c, rs.Volumes)
+	}
+}
+
+// ServingContainer returns the index of the container that receives
+// requests: the one that names a port, else the first.
+func ServingContainer(rs *RevisionSpec) int {
+	for i := range rs.Containers {
+		if len(rs.Containers[i].Ports) > 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+// DefaultUserPort is the port a container listens on when it names none.
+const DefaultUserPort = 8080
+
+// UserPort returns the serving container's port and whether it speaks h2c.
+func UserPort(rs *RevisionSpec) (port int32, h2c bool) {
+	if len(rs.Containers) == 0 {
+		return DefaultUserPort, false
+	}
+	c := rs.Containers[ServingContainer(rs)]
+	if len(c.Ports) == 0 {
+		return DefaultUserPort, false
+	}
+	p := c.Ports[0]
+	port = p.ContainerPort
+	if port == 0 {
+		port = DefaultUserPort
+	}
+	return port, p.Name == "h2c"
+}
+
+func defaultResources(c *corev1.Container, d *config.Defaults) {
+	set := func(l *corev1.ResourceList, name corev1.ResourceName, q *resource.Quantity) {
+		if q == nil {
+			return
+		}
+		if *l == nil {
+			*l = corev1.ResourceList{}
+		}
+		if _, has := (*l)[name]; !has {
+			(*l)[name] = q.DeepCopy()
+		}
+	}
+	set(&c.Resources.Requests, corev1.ResourceCPU, d.RevisionCPURequest)
+	set(&c.Resources.Requests, corev1.ResourceMemory, d.RevisionMemoryRequest)
+	set(&c.Resources.Requests, corev1.ResourceEphemeralStorage, d.RevisionEphemeralStorageRequest)
+	set(&c.Resources.Limits, corev1.ResourceCPU, d.RevisionCPULimit)
+	set(&c.Resources.Limits, corev1.ResourceMemory, d.RevisionMemoryLimit)
+	set(&c.Resources.Limits, corev1.ResourceEphemeralStorage, d.RevisionEphemeralStorageLimit)
+}
+
+// defaultReadiness gives the serving container Knative's default probe: a
+// TCP probe (on the user port) with successThreshold 1.
+func defaultReadiness(c *corev1.Container) {
+	p := c.ReadinessProbe
+	if p == nil {
+		p = &corev1.Probe{}
+		c.ReadinessProbe = p
+	}
+	h := &p.ProbeHandler
+	if h.HTTPGet == nil && h.TCPSocket == nil && h.Exec == nil && h.GRPC == nil {
+		h.TCPSocket = &corev1.TCPSocketAction{Port: intstr.IntOrString{}}
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.PeriodSeconds > 0 {
+		if p.FailureThreshold == 0 {
+			p.FailureThreshold = 3
+		}
+		if p.TimeoutSeconds == 0 {
+			p.TimeoutSeconds = 1
+		}
+	}
+}
+
+// defaultMounts makes mounts read-only unless their volume is writable
+// scratch or storage (emptyDir, PVC, ephemeral).
+func defaultMounts(c *corev1.Container, vols []corev1.Volume) {
+	writable := map[string]bool{}
+	for _, v := range vols {
+		if v.EmptyDir != nil || v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
+			writable[v.Name] = true
+		}
+	}
+	for i := range c.VolumeMounts {
+		if !writable[c.VolumeMounts[i].Name] {
+			c.VolumeMounts[i].ReadOnly = true
+		}
+	}
+}
+
+// DefaultTraffic returns spec.traffic with Knative's defaults: empty
+// becomes 100% to the latest revision; each entry gets latestRevision =
+// (revisionName == "") and percent 0 when unset.
+func DefaultTraffic(traffic []TrafficTarget) []TrafficTarget {
+	if len(traffic) == 0 {
+		return []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(int64(100))}}
+	}
+	out := make([]TrafficTarget, len(traffic))
+	for i, t := range traffic {
+		if t.LatestRevision == nil {
+			t.LatestRevision = ptr(t.RevisionName == "")
+		}
+		if t.Percent == nil {
+			t.Percent = ptr(int64(0))
+		}
+		out[i] = t
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

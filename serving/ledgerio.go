@@ -1,0 +1,160 @@
+package serving
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// LedgerPath is the ledger's file in the repository:
+// .ebb/<namespace>/<service>.yaml.
+func LedgerPath(namespace, service string) string {
+	return path.Join(LedgerDir, namespace, service+".yaml")
+}
+
+// LedgerRef is the ObjectRef under which a ledger's source is kept.
+func LedgerRef(namespace, service string) ObjectRef {
+	return ObjectRef{Group: LedgerGroup, Kind: LedgerKind, Namespace: namespace, Name: service}
+}
+
+// MarshalLedger encodes a ledger as YAML: fields in the order of the Go
+// types, two-space indent, the same bytes for the same ledger.
+func MarshalLedger(l *Ledger) ([]byte, error) {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	plainStyle(&n)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// plainStyle drops the JSON flow style and quotes so the encoder picks
+// block style and quotes only where YAML needs them.
+func plainStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		plainStyle(c)
+	}
+}
+
+// UnmarshalLedger decodes a ledger file strictly (unknown fields are
+// errors). file is used in error messages.
+func UnmarshalLedger(file string, data []byte) (*Ledger, error) {
+	docs, errs := decodeFile(file, data)
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	if len(docs) != 1 {
+		return nil, ErrorList{{File: file, Line: 1, Message: fmt.Sprintf("a ledger file holds one document, found %d", len(docs))}}
+	}
+	l, errs := decodeLedger(docs[0])
+	return l, errs.Err()
+}
+
+func decodeLedger(d *document) (*Ledger, ErrorList) {
+	l := &Ledger{}
+	if errs := strictDecode(d, l); len(errs) > 0 {
+		return nil, errs
+	}
+	var errs ErrorList
+	if l.APIVersion != LedgerAPIVersion {
+		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("apiVersion"), Path: "apiVersion",
+			Message: fmt.Sprintf("unsupported apiVersion %q, want %s", l.APIVersion, LedgerAPIVersion)})
+	}
+	if l.Kind != LedgerKind {
+		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("kind"), Path: "kind",
+			Message: fmt.Sprintf("unsupported kind %q, want %s", l.Kind, LedgerKind)})
+	}
+	seen := map[string]bool{}
+	for i, r := range l.Revisions {
+		if seen[r.Name] {
+			p := fmt.Sprintf("revisions[%d].name", i)
+			errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf(p), Path: p,
+				Message: fmt.Sprintf("Multiple definitions for %q", r.Name)})
+		}
+		seen[r.Name] = true
+	}
+	for i, t := range l.Traffic {
+		if !seen[t.RevisionName] {
+			p := fmt.Sprintf("traffic[%d].revisionName", i)
+			errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf(p), Path: p,
+				Message: fmt.Sprintf("Revision %q referenced in traffic not found.", t.RevisionName)})
+		}
+	}
+	if l.Latest != "" && !seen[l.Latest] {
+		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("latest"), Path: "latest",
+			Message: fmt.Sprintf("Revision %q not found.", l.Latest)})
+	}
+	return l, errs
+}
+
+// readLedgers reads every .ebb/<namespace>/<service>.yaml.
+func (l *loader) readLedgers(fsys fs.FS) {
+	if _, err := fs.Stat(fsys, LedgerDir); err != nil {
+		return
+	}
+	err := fs.WalkDir(fsys, LedgerDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
+			return nil
+		}
+		if d.IsDir() || !isYAML(p) {
+			return nil
+		}
+		parts := strings.Split(p, "/")
+		if len(parts) != 3 {
+			l.errs = append(l.errs, &FieldError{File: p, Message: fmt.Sprintf("ledger files live at %s", LedgerPath("<namespace>", "<service>"))})
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
+			return nil
+		}
+		docs, errs := decodeFile(p, data)
+		if len(errs) > 0 {
+			l.errs = append(l.errs, errs...)
+			return nil
+		}
+		if len(docs) != 1 {
+			l.errs = append(l.errs, &FieldError{File: p, Line: 1, Message: fmt.Sprintf("a ledger file holds one document, found %d", len(docs))})
+			return nil
+		}
+		led, errs := decodeLedger(docs[0])
+		if len(errs) > 0 {
+			l.errs = append(l.errs, errs...)
+			return nil
+		}
+		ns, svc := parts[1], strings.TrimSuffix(strings.TrimSuffix(parts[2], ".yaml"), ".yml")
+		if led.Namespace != ns || led.Service != svc {
+			l.errs = append(l.errs, &FieldError{File: p, Line: docs[0].src.LineOf("service"), Path: "service",
+				Message: fmt.Sprintf("ledger of %s/%s is stored at %s, want %s", led.Namespace, led.Service, p, LedgerPath(led.Namespace, led.Service))})
+			return nil
+		}
+		if l.register(LedgerRef(ns, svc), docs[0].src) {
+			l.tree.Ledgers = append(l.tree.Ledgers, led)
+		}
+		return nil
+	})
+	if err != nil {
+		l.errs = append(l.errs, &FieldError{File: LedgerDir, Message: err.Error()})
+	}
+}

@@ -1,0 +1,214 @@
+package serving
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const helloYAML = `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: ko://example.com/hello
+          env:
+            - name: TARGET
+              value: World
+`
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+func TestLoadTree(t *testing.T) {
+	fsys := fstest.MapFS{
+		"apps/hello/service.yaml": file(helloYAML + `---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: hello
+  namespace: default
+`),
+		"apps/hello/notes.txt": file("not yaml"),
+		"config/domain.yml": file(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-domain
+  namespace: ebb-system
+data:
+  example.com: ""
+`),
+		"config/other.yaml": file(`# only a comment
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-domain
+  namespace: default
+data:
+  x: y
+`),
+		"dm.yaml": file(`apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata:
+  name: hello.example.org
+spec:
+  ref:
+    apiVersion: serving.knative.dev/v1
+    kind: Service
+    name: hello
+`),
+		".hidden/svc.yaml": file("this: [is not loaded"),
+		".ebb/default/hello.yaml": file(`apiVersion: ebb.dev/v1alpha1
+kind: Ledger
+namespace: default
+service: hello
+generation: 0
+latest: ""
+revisions: []
+traffic: []
+`),
+	}
+	tree, err := Load(fsys)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var got []string
+	for _, s := range tree.Services {
+		got = append(got, "svc "+s.Namespace+"/"+s.Name)
+	}
+	for _, d := range tree.DomainMappings {
+		got = append(got, "dm "+d.Namespace+"/"+d.Name)
+	}
+	for _, o := range tree.Objects {
+		got = append(got, "obj "+o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName())
+	}
+	for _, l := range tree.Ledgers {
+		got = append(got, "ledger "+l.Namespace+"/"+l.Service)
+	}
+	got = append(got, "domain "+tree.Config.Domain.LookupDomain(nil))
+	want := []string{
+		"svc default/hello",
+		"dm default/hello.example.org",
+		"obj ServiceAccount default/hello",
+		"obj ConfigMap default/config-domain",
+		"ledger default/hello",
+		"domain example.com",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("tree (-want +got):\n%s", d)
+	}
+	src, ok := tree.Source(ServiceRef("default", "hello"))
+	if !ok || src.File != "apps/hello/service.yaml" || src.Line != 1 || src.LineOf("spec.template.spec.containers[0].env[0].value") != 12 {
+		t.Errorf("source = %+v", src)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+		want []string
+	}{
+		{"malformed yaml", fstest.MapFS{"a.yaml": file("apiVersion: v1\nkind: [\n")}, []string{
+			"a.yaml:2: did not find expected node content",
+		}},
+		{"unknown fields", fstest.MapFS{"s.yaml": file(strings.Replace(helloYAML, "          env:", "          imagePullPolice: Always\n          env:", 1) + "  traffik: []\n")}, []string{
+			"s.yaml:10: spec.template.spec.containers[0].imagePullPolice: unknown field",
+			"s.yaml:14: spec.traffik: unknown field",
+		}},
+		{"wrong type", fstest.MapFS{"s.yaml": file(helloYAML + "  traffic:\n    - percent: lots\n")}, []string{
+			"s.yaml:14: spec.traffic.percent: cannot decode string into int64",
+		}},
+		{"traffic", fstest.MapFS{"apps/hello/service.yaml": file(helloYAML + `  traffic:
+    - latestRevision: true
+      percent: 40
+      tag: current
+    - revisionName: hello-00001
+      percent: 50
+      tag: current
+    - revisionName: hello-00001
+      latestRevision: true
+      percent: 101
+      tag: Bad_Tag
+      configurationName: hello
+      url: http://x
+`)}, []string{
+			"apps/hello/service.yaml:13: spec.traffic: Traffic targets sum to 191, want 100",
+			"apps/hello/service.yaml:19: spec.traffic[0].tag, spec.traffic[1].tag: Multiple definitions for \"current\"",
+			"apps/hello/service.yaml:21: spec.traffic[2].latestRevision: may not set revisionName \"hello-00001\" when latestRevision is true",
+			"apps/hello/service.yaml:22: spec.traffic[2].percent: expected 0 <= 101 <= 100",
+			"apps/hello/service.yaml:23: spec.traffic[2].tag: invalid value: not a DNS 1035 label: [a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')]",
+			"apps/hello/service.yaml:24: spec.traffic[2].configurationName: must not set the field(s)",
+			"apps/hello/service.yaml:25: spec.traffic[2].url: must not set the field(s)",
+		}},
+		{"annotations", fstest.MapFS{"s.yaml": file(strings.Replace(strings.Replace(helloYAML, "  name: hello\n", "  name: hello\n  annotations:\n    autoscaling.knative.dev/min-scale: \"1\"\n    serving.knative.dev/rollout-duration: 1.5s\n", 1),
+			"  template:\n", "  template:\n    metadata:\n      name: world-v1\n      annotations:\n        autoscaling.knative.dev/max-scale: \"1\"\n        autoscaling.knative.dev/min-scale: \"3\"\n        autoscaling.knative.dev/window: 2s\n", 1))}, []string{
+			`s.yaml:6: metadata.annotations.autoscaling.knative.dev/min-scale: invalid key name "autoscaling.knative.dev/min-scale": autoscaling annotations must be put under "spec.template.metadata.annotations" to work`,
+			"s.yaml:7: metadata.annotations.serving.knative.dev/rollout-duration: rollout-duration=1.5s is not at second precision",
+			`s.yaml:11: spec.template.metadata.name: "world-v1" must have prefix "hello-"`,
+			"s.yaml:13: spec.template.metadata.annotations.autoscaling.knative.dev/max-scale: max-scale=1 is less than min-scale=3",
+			"s.yaml:15: spec.template.metadata.annotations.autoscaling.knative.dev/window: expected 6s <= 2s <= 1h0m0s",
+		}},
+		{"container rules", fstest.MapFS{"s.yaml": file(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      timeoutSeconds: 601
+      containerConcurrency: 1001
+      containers:
+        - name: queue-proxy
+          env:
+            - name: PORT
+              value: "1"
+          ports:
+            - containerPort: 8012
+              name: grpc
+`)}, []string{
+			"s.yaml:8: spec.template.spec.timeoutSeconds: expected 0 <= 601 <= 600",
+			"s.yaml:9: spec.template.spec.containerConcurrency: expected 0 <= 1001 <= 1000",
+			"s.yaml:11: spec.template.spec.containers[0].image: missing field(s)",
+			`s.yaml:11: spec.template.spec.containers[0].name: "queue-proxy" is a reserved container name`,
+			`s.yaml:13: spec.template.spec.containers[0].env[0].name: "PORT" is a reserved environment variable`,
+			"s.yaml:16: spec.template.spec.containers[0].ports[0].containerPort: 8012 is a reserved port",
+			"s.yaml:17: spec.template.spec.containers[0].ports[0].name: Port name grpc is not allowed",
+		}},
+		{"objects", fstest.MapFS{"o.yaml": file("kind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: serving.knative.dev/v1\nkind: Route\nmetadata:\n  name: r\n---\n- a\n"),
+			"p.yaml": file(helloYAML), "q.yaml": file(helloYAML)}, []string{
+			"o.yaml:1: apiVersion: missing field(s)",
+			"o.yaml:6: kind: kind Route is not supported: ebb reads Services and DomainMappings of serving.knative.dev",
+			"o.yaml:10: expected a Kubernetes object (a YAML mapping)",
+			"q.yaml:4: metadata.name: Service.serving.knative.dev default/hello is defined twice (first at p.yaml:1)",
+		}},
+		{"config", fstest.MapFS{"c.yaml": file("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-gc\n  namespace: knative-serving\ndata:\n  min-non-active-revisions: \"5\"\n  max-non-active-revisions: \"2\"\n")}, []string{
+			"c.yaml:8: data.max-non-active-revisions: config-gc: max-non-active-revisions(2) must be >= min-non-active-revisions(5)",
+		}},
+		{"domain mapping", fstest.MapFS{"d.yaml": file("apiVersion: serving.knative.dev/v1beta1\nkind: DomainMapping\nmetadata:\n  name: x.svc.cluster.local\nspec:\n  ref:\n    kind: Service\n    name: nope\n")}, []string{
+			`d.yaml:4: metadata.name: invalid value: x.svc.cluster.local: must not be a subdomain of cluster local domain "cluster.local"`,
+			`d.yaml:8: spec.ref.name: Service "nope" referenced by the DomainMapping not found.`,
+		}},
+		{"ledger", fstest.MapFS{".ebb/default/hello.yaml": file("apiVersion: ebb.dev/v1alpha1\nkind: Ledger\nnamespace: default\nservice: other\ngeneration: 1\nlatest: x\nrevisions: []\ntraffic: []\n")}, []string{
+			`.ebb/default/hello.yaml:6: latest: Revision "x" not found.`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.fsys)
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("Load error = %v (%T), want an ErrorList", err, err)
+			}
+			if d := cmp.Diff(tt.want, strings.Split(list.Error(), "\n")); d != "" {
+				t.Errorf("errors (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,295 @@
+package serving
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// Annotations ebb reads on a Service.
+const (
+	RolloutDurationAnnotation       = "serving.knative.dev/rollout-duration"
+	RolloutDurationAnnotationLegacy = "serving.knative.dev/rolloutDuration"
+)
+
+// Reserved names and ports (Knative's).
+var (
+	reservedEnv        = []string{"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
+	reservedPorts      = []int32{8012, 8013, 8022, 8112, 9090, 9091, 8008}
+	reservedMountPaths = []string{"/", "/dev", "/dev/log", "/tmp", "/var", "/var/log"}
+)
+
+// ReservedContainerName is the queue-proxy sidecar's name.
+const ReservedContainerName = "queue-proxy"
+
+// errs collects FieldErrors with paths relative to an object.
+type errs []*FieldError
+
+func (e *errs) add(path, format string, args ...any) {
+	*e = append(*e, &FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// ValidateService checks a Service as Knative's webhook does. Paths are
+// relative to the object; the loader adds file and line.
+func ValidateService(s *Service, cfg *config.Config) []*FieldError {
+	var e errs
+	validateName(&e, s.Name, "metadata.name")
+	if s.GenerateName != "" {
+		e.add("metadata.generateName", "must not set the field(s)")
+	}
+	for _, ae := range autoscaling.ValidateNoAutoscalingAnnotations(s.Annotations) {
+		e.add("metadata.annotations."+ae.Key, "%s", ae.Message)
+	}
+	validateRolloutDuration(&e, s.Annotations)
+	validateTemplate(&e, s, cfg)
+	validateTraffic(&e, s.Spec.Traffic)
+	return e
+}
+
+func validateName(e *errs, name, path string) {
+	if name == "" {
+		e.add(path, "missing field(s)")
+		return
+	}
+	if msgs := validation.IsDNS1035Label(name); len(msgs) > 0 {
+		e.add(path, "invalid value: not a DNS 1035 label: %v", msgs)
+	}
+}
+
+func validateRolloutDuration(e *errs, a map[string]string) {
+	key, v, ok := RolloutDurationAnnotation, "", false
+	if v, ok = a[key]; !ok {
+		key = RolloutDurationAnnotationLegacy
+		v, ok = a[key]
+	}
+	if !ok {
+		return
+	}
+	p := "metadata.annotations." + key
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		e.add(p, "invalid value: %s", v)
+	case d.Truncate(time.Second) != d:
+		e.add(p, "rollout-duration=%s is not at second precision", v)
+	case d < 0:
+		e.add(p, "rollout-duration=%s must be positive", v)
+	}
+}
+
+func validateTemplate(e *errs, s *Service, cfg *config.Config) {
+	t := &s.Spec.Template
+	if t.Name != "" {
+		validateName(e, t.Name, "spec.template.metadata.name")
+		if s.Name != "" && !strings.HasPrefix(t.Name, s.Name+"-") {
+			e.add("spec.template.metadata.name", "%q must have prefix %q", t.Name, s.Name+"-")
+		}
+	}
+	if t.GenerateName != "" {
+		e.add("spec.template.metadata.generateName", "must not set the field(s)")
+	}
+	for _, ae := range autoscaling.ValidateAnnotations(cfg.Autoscaler, t.Annotations) {
+		e.add("spec.template.metadata.annotations."+ae.Key, "%s", ae.Message)
+	}
+	validateRevisionSpec(e, &t.Spec, cfg, "spec.template.spec")
+}
+
+func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p string) {
+	d := cfg.Defaults
+	cs := rs.Containers
+	switch {
+	case len(cs) == 0:
+		e.add(p+".containers", "missing field(s)")
+	case len(cs) > 1 && !cfg.Features.IsEnabled(config.FeatureMultiContainer):
+		e.add(p+".containers", "multi-container is off, but found %d containers", len(cs))
+	}
+	ports := 0
+	for i := range cs {
+		ports += len(cs[i].Ports)
+		validateContainer(e, &cs[i], fmt.Sprintf("%s.containers[%d]", p, i))
+	}
+	switch {
+	case ports > 1:
+		e.add(p+".containers", "more than one container port is set")
+	case ports == 0 && len(cs) > 1:
+		e.add(p+".containers", "missing field(s): ports (exactly one container must name its port)")
+	}
+	if len(rs.InitContainers) > 0 && !cfg.Features.IsEnabled(config.FeaturePodSpecInitContainers) {
+		e.add(p+".initContainers", "must not set the field(s)")
+	}
+	for i := range rs.InitContainers {
+		validateContainer(e, &rs.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", p, i))
+	}
+	if cc := rs.ContainerConcurrency; cc != nil {
+		lo := int64(0)
+		if !d.AllowContainerConcurrencyZero {
+			lo = 1
+		}
+		if *cc < lo || *cc > d.ContainerConcurrencyMaxLimit {
+			e.add(p+".containerConcurrency", "expected %d <= %d <= %d", lo, *cc, d.ContainerConcurrencyMaxLimit)
+		}
+	}
+	max := d.MaxRevisionTimeoutSeconds
+	if ts := rs.TimeoutSeconds; ts != nil && *ts != 0 {
+		if *ts < 0 || *ts > max {
+			e.add(p+".timeoutSeconds", "expected 0 <= %d <= %d", *ts, max)
+		} else {
+			max = *ts
+		}
+	}
+	for _, f := range []struct {
+		v    *int64
+		name string
+	}{{rs.ResponseStartTimeoutSeconds, "responseStartTimeoutSeconds"}, {rs.IdleTimeoutSeconds, "idleTimeoutSeconds"}} {
+		if f.v != nil && (*f.v < 0 || *f.v > max) {
+			e.add(p+"."+f.name, "expected 0 <= %d <= %d", *f.v, max)
+		}
+	}
+}
+
+func validateContainer(e *errs, c *corev1.Container, p string) {
+	if c.Image == "" {
+		e.add(p+".image", "missing field(s)")
+	}
+	if c.Name == ReservedContainerName {
+		e.add(p+".name", "%q is a reserved container name", c.Name)
+	} else if c.Name != "" {
+		if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
+			e.add(p+".name", "invalid value: %v", msgs)
+		}
+	}
+	for i, env := range c.Env {
+		for _, r := range reservedEnv {
+			if env.Name == r {
+				e.add(fmt.Sprintf("%s.env[%d].name", p, i), "%q is a reserved environment variable", env.Name)
+			}
+		}
+	}
+	for i, port := range c.Ports {
+		pp := fmt.Sprintf("%s.ports[%d]", p, i)
+		switch port.Name {
+		case "", "http1", "h2c":
+		default:
+			e.add(pp+".name", "Port name %v is not allowed", port.Name)
+		}
+		for _, r := range reservedPorts {
+			if port.ContainerPort == r {
+				e.add(pp+".containerPort", "%d is a reserved port", r)
+			}
+		}
+		if port.ContainerPort < 0 || port.ContainerPort > 65535 {
+			e.add(pp+".containerPort", "expected 0 <= %d <= 65535", port.ContainerPort)
+		}
+	}
+	for i, m := range c.VolumeMounts {
+		for _, r := range reservedMountPaths {
+			if strings.TrimRight(m.MountPath, "/") == strings.TrimRight(r, "/") || m.MountPath == r {
+				e.add(fmt.Sprintf("%s.volumeMounts[%d].mountPath", p, i), "mountPath %q is a reserved path", m.MountPath)
+			}
+		}
+	}
+}
+
+// validateTraffic checks spec.traffic of a Service (§2.2 messages).
+func validateTraffic(e *errs, traffic []TrafficTarget) {
+	if len(traffic) == 0 {
+		return
+	}
+	var sum int64
+	tags := map[string]int{}
+	for i, t := range traffic {
+		p := fmt.Sprintf("spec.traffic[%d]", i)
+		if t.Tag != "" {
+			if msgs := validation.IsDNS1035Label(t.Tag); len(msgs) > 0 {
+				e.add(p+".tag", "invalid value: not a DNS 1035 label: %v", msgs)
+			}
+			if j, dup := tags[t.Tag]; dup {
+				e.add(fmt.Sprintf("spec.traffic[%d].tag, spec.traffic[%d].tag", j, i), "Multiple definitions for %q", t.Tag)
+			} else {
+				tags[t.Tag] = i
+			}
+		}
+		if t.ConfigurationName != "" {
+			e.add(p+".configurationName", "must not set the field(s)")
+		}
+		if t.URL != "" {
+			e.add(p+".url", "must not set the field(s)")
+		}
+		if t.LatestRevision != nil && *t.LatestRevision != (t.RevisionName == "") {
+			e.add(p+".latestRevision", "may not set revisionName %q when latestRevision is %t", t.RevisionName, *t.LatestRevision)
+		}
+		if t.RevisionName != "" {
+			if msgs := validation.IsQualifiedName(t.RevisionName); len(msgs) > 0 {
+				e.add(p+".revisionName", "invalid key name %q", t.RevisionName)
+			}
+		}
+		if t.Percent != nil {
+			if *t.Percent < 0 || *t.Percent > 100 {
+				e.add(p+".percent", "expected 0 <= %d <= 100", *t.Percent)
+			}
+			sum += *t.Percent
+		}
+	}
+	if sum != 100 {
+		e.add("spec.traffic", "Traffic targets sum to %d, want 100", sum)
+	}
+}
+
+// ValidateDomainMapping checks a DomainMapping. services holds the
+// namespace/name of every Service of the tree.
+func ValidateDomainMapping(dm *DomainMapping, cfg *config.Config, services map[string]bool) []*FieldError {
+	var e errs
+	if dm.GenerateName != "" {
+		e.add("metadata.generateName", "must not set the field(s)")
+	}
+	if msgs := validation.IsFullyQualifiedDomainName(nil, dm.Name); len(msgs) > 0 {
+		e.add("metadata.name", "invalid value: %s: %s", dm.Name, msgs.ToAggregate().Error())
+	} else if cd := cfg.Network.ClusterDomain; dm.Name == cd || strings.HasSuffix(dm.Name, "."+cd) {
+		e.add("metadata.name", "invalid value: %s: must not be a subdomain of cluster local domain %q", dm.Name, cd)
+	}
+	ref := dm.Spec.Ref
+	switch {
+	case ref.Name == "":
+		e.add("spec.ref.name", "missing field(s)")
+	case ref.Kind != KindService || (ref.APIVersion != "" && ref.APIVersion != Group+"/"+VersionV1):
+		e.add("spec.ref", "unsupported reference %s %s: ebb maps domains onto %s/%s Services", ref.APIVersion, ref.Kind, Group, VersionV1)
+	case ref.Namespace != "" && ref.Namespace != dm.Namespace:
+		e.add("spec.ref.namespace", "mismatched namespaces: %q, want %q (the DomainMapping's)", ref.Namespace, dm.Namespace)
+	case !services[dm.Namespace+"/"+ref.Name]:
+		e.add("spec.ref.name", "Service %q referenced by the DomainMapping not found.", ref.Name)
+	}
+	if dm.Spec.TLS != nil && dm.Spec.TLS.SecretName == "" {
+		e.add("spec.tls.secretName", "missing field(s)")
+	}
+	return e
+}
+
+// validate checks every Service and DomainMapping of the tree.
+func (l *loader) validate() {
+	t := l.tree
+	services := map[string]bool{}
+	for _, s := range t.Services {
+		services[s.Namespace+"/"+s.Name] = true
+		src := t.Sources[ServiceRef(s.Namespace, s.Name)]
+		for _, fe := range ValidateService(s, t.Config) {
+			l.located(src, fe)
+		}
+	}
+	for _, dm := range t.DomainMappings {
+		src := t.Sources[ObjectRef{Group: Group, Kind: KindDomainMapping, Namespace: dm.Namespace, Name: dm.Name}]
+		for _, fe := range ValidateDomainMapping(dm, t.Config, services) {
+			l.located(src, fe)
+		}
+	}
+}
+
+func (l *loader) located(src Source, fe *FieldError) {
+	fe.File, fe.Line = src.File, src.LineOf(fe.Path)
+	l.errs = append(l.errs, fe)
+}
