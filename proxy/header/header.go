@@ -141,3 +141,30 @@ func isTokenChar(c rune) bool {
 	}
 	return strings.ContainsRune("!#$%&'*+-.^_`|~", c)
 }
+
+// SetXForwarded sets out's X-Forwarded-For to in's list plus in's client
+// address, and X-Forwarded-Host and -Proto to in's values when in carries
+// none, so that a chain of proxies keeps the first hop's host and scheme.
+func SetXForwarded(out, in *http.Request) {
+	ip, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		ip = in.RemoteAddr
+	}
+	if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
+	} else if ip != "" {
+		out.Header.Set("X-Forwarded-For", ip)
+	}
+	if h := in.Header.Get("X-Forwarded-Host"); h != "" {
+		out.Header.Set("X-Forwarded-Host", h)
+	} else {
+		out.Header.Set("X-Forwarded-Host", in.Host)
+	}
+	if p := in.Header.Get("X-Forwarded-Proto"); p != "" {
+		out.Header.Set("X-Forwarded-Proto", p)
+	} else if in.TLS != nil {
+		out.Header.Set("X-Forwarded-Proto", "https")
+	} else {
+		out.Header.Set("X-Forwarded-Proto", "http")
+	}
+}

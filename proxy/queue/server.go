@@ -81,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 				pr.Out.Host = h
 				pr.Out.Header.Del(header.OriginalHost)
 			}
-			pr.SetXForwarded()
+			header.SetXForwarded(pr.Out, pr.In)
 			header.SetForwarded(pr.Out.Header)
 			header.StripServing(pr.Out.Header)
 			pr.Out.Header.Del(header.ProxyRequest)

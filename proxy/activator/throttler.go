@@ -1,0 +1,147 @@
+package activator
+
+import (
+	"container/list"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// throttler admits a revision's requests to its healthy pods, holding them
+// in a bounded FIFO queue while every pod is full or there is none.
+type throttler struct {
+	maxQueue int
+	onHold   func() // called when a request must wait and no pod exists
+
+	mu      sync.Mutex
+	cc      int
+	pick    policy
+	rr      int
+	pods    []*pod // healthy, sorted by address
+	waiters list.List
+}
+
+type waiter struct {
+	ch   chan grant
+	elem *list.Element // nil once granted
+}
+
+type grant struct {
+	addr    string
+	release func()
+}
+
+func newThrottler(cc, maxQueue int, onHold func()) *throttler {
+	return &throttler{cc: cc, pick: policyFor(cc), maxQueue: maxQueue, onHold: onHold}
+}
+
+// acquire returns a pod address and a release callback, waiting for a free
+// pod until ctx ends. It fails at once with errQueueFull when the queue is
+// full.
+func (t *throttler) acquire(ctx context.Context) (string, func(), error) {
+	t.mu.Lock()
+	if g, ok := t.tryLocked(); ok {
+		t.mu.Unlock()
+		return g.addr, g.release, nil
+	}
+	if t.waiters.Len() >= t.maxQueue {
+		t.mu.Unlock()
+		return "", nil, errQueueFull
+	}
+	w := &waiter{ch: make(chan grant, 1)}
+	w.elem = t.waiters.PushBack(w)
+	hold := len(t.pods) == 0 && t.waiters.Len() == 1
+	t.mu.Unlock()
+	if hold && t.onHold != nil {
+		t.onHold()
+	}
+	select {
+	case g := <-w.ch:
+		return g.addr, g.release, nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		granted := w.elem == nil
+		if !granted {
+			t.waiters.Remove(w.elem)
+		}
+		t.mu.Unlock()
+		if granted {
+			(<-w.ch).release()
+		}
+		return "", nil, ctx.Err()
+	}
+}
+
+// tryLocked picks a pod with the revision's policy. t.mu is held.
+func (t *throttler) tryLocked() (grant, bool) {
+	p, rel := t.pick(t.pods, t.cc, &t.rr)
+	if p == nil {
+		return grant{}, false
+	}
+	return grant{addr: p.addr, release: func() {
+		t.mu.Lock()
+		rel()
+		t.dispatchLocked()
+		t.mu.Unlock()
+	}}, true
+}
+
+// dispatchLocked hands free pods to waiters, oldest first. t.mu is held.
+func (t *throttler) dispatchLocked() {
+	for t.waiters.Len() > 0 {
+		g, ok := t.tryLocked()
+		if !ok {
+			return
+		}
+		w := t.waiters.Remove(t.waiters.Front()).(*waiter)
+		w.elem = nil
+		w.ch <- g
+	}
+}
+
+// setPods replaces the healthy pods, keeping the in-flight counts of pods
+// that stay; a pod that leaves is never chosen again. Held requests are
+// released at once if a pod has room.
+func (t *throttler) setPods(addrs []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := map[string]*pod{}
+	for _, p := range t.pods {
+		old[p.addr] = p
+	}
+	pods := make([]*pod, 0, len(addrs))
+	for _, a := range addrs {
+		if p := old[a]; p != nil {
+			pods = append(pods, p)
+		} else {
+			pods = append(pods, &pod{addr: a})
+		}
+	}
+	slices.SortFunc(pods, func(a, b *pod) int { return strings.Compare(a.addr, b.addr) })
+	t.pods = pods
+	if t.rr >= len(pods) {
+		t.rr = 0
+	}
+	t.dispatchLocked()
+}
+
+// setCC changes the revision's containerConcurrency.
+func (t *throttler) setCC(cc int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cc != t.cc {
+		t.cc, t.pick = cc, policyFor(cc)
+		t.dispatchLocked()
+	}
+}
+
+// snapshot returns the healthy addresses and the number of held requests.
+func (t *throttler) snapshot() (addrs []string, held int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.pods {
+		addrs = append(addrs, p.addr)
+	}
+	return addrs, t.waiters.Len()
+}

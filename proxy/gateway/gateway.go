@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ebb-dev/ebb/proxy/header"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/proxy/transport"
+)
+
+// Backends tells which queue-proxies of a revision are ready.
+type Backends interface {
+	Addresses(namespace, revision string) []string
+}
+
+// Mode says how the gateway reaches a revision.
+type Mode int
+
+const (
+	// Proxy sends requests through the activator: the revision is at zero
+	// or short of burst capacity.
+	Proxy Mode = iota
+	// Serve sends requests to the revision's pods directly.
+	Serve
+)
+
+func (m Mode) String() string {
+	if m == Serve {
+		return "serve"
+	}
+	return "proxy"
+}
+
+// Config is a gateway.
+type Config struct {
+	// Backends gives a revision's pods for serve mode.
+	Backends Backends
+	// Activator handles proxy-mode requests (and serve-mode ones whose
+	// revision has no pod). It receives the request with the
+	// Knative-Serving-Revision and -Namespace headers set.
+	Activator http.Handler
+	// DefaultMode applies to revisions SetMode was not called for.
+	DefaultMode Mode
+	// Transport reaches the queue-proxies; nil means an h1/h2c transport.
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+}
+
+// Gateway routes requests by the current route table. It is an
+// http.Handler; SetTable and SetMode may be called at any time.
+type Gateway struct {
+	cfg   Config
+	table atomic.Pointer[compiled]
+	proxy *httputil.ReverseProxy
+
+	modeMu sync.Mutex
+	modes  atomic.Pointer[map[revKey]Mode]
+}
+
+type ctxKey struct{}
+
+// New returns a gateway with an empty route table.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Backends == nil || cfg.Activator == nil {
+		return nil, errors.New("gateway: Backends and Activator are required")
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = transport.New(100)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{cfg: cfg}
+	g.table.Store(&compiled{hosts: map[string][]*path{}, revisions: map[revKey]route.Revision{}})
+	g.modes.Store(&map[revKey]Mode{})
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(ctxKey{}).(string)})
+			pr.Out.Host = pr.In.Host
+			header.SetXForwarded(pr.Out, pr.In)
+		},
+		Transport:     cfg.Transport,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		},
+	}
+	return g, nil
+}
+
+// SetTable replaces the route table atomically: a request is routed by
+// either the old table or the new one, never by a mix.
+func (g *Gateway) SetTable(t route.Table) error {
+	c, err := compile(t)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.table.Store(c)
+	return nil
+}
+
+// SetMode sets how the gateway reaches a revision.
+func (g *Gateway) SetMode(namespace, revision string, m Mode) {
+	g.modeMu.Lock()
+	defer g.modeMu.Unlock()
+	old := *g.modes.Load()
+	next := make(map[revKey]Mode, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[revKey{namespace, revision}] = m
+	g.modes.Store(&next)
+}
+
+// ModeOf returns how the gateway reaches a revision.
+func (g *Gateway) ModeOf(namespace, revision string) Mode {
+	if m, ok := (*g.modes.Load())[revKey{namespace, revision}]; ok {
+		return m
+	}
+	return g.cfg.DefaultMode
+}
+
+// Revision returns a revision of the current route table; the activator
+// uses it to know the revisions it may serve.
+func (g *Gateway) Revision(namespace, name string) (route.Revision, bool) {
+	r, ok := g.table.Load().revisions[revKey{namespace, name}]
+	return r, ok
+}
+
+// Lookup returns the namespace and revision a request would be sent to,
+// advancing the split; ok is false when no route matches.
+func (g *Gateway) Lookup(host, urlPath string, h http.Header) (ns, rev string, ok bool) {
+	p := g.table.Load().lookup(host, urlPath, h)
+	if p == nil {
+		return "", "", false
+	}
+	s := p.pick()
+	return s.ns, s.rev, true
+}
+
+// ServeHTTP routes one request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := g.table.Load().lookup(r.Host, r.URL.Path, r.Header)
+	if p == nil {
+		if r.URL.Path == "/healthz" {
+			io.WriteString(w, "ok")
+			return
+		}
+		http.Error(w, fmt.Sprintf("no route for host %q", normalizeHost(r.Host)), http.StatusNotFound)
+		return
+	}
+	s := p.pick()
+	for _, kv := range p.append {
+		r.Header.Set(kv.k, kv.v)
+	}
+	for _, kv := range s.append {
+		r.Header.Set(kv.k, kv.v)
+	}
+	if g.ModeOf(s.ns, s.rev) == Serve {
+		if addrs := g.cfg.Backends.Addresses(s.ns, s.rev); len(addrs) > 0 {
+			addr := addrs[0]
+			if len(addrs) > 1 {
+				addr = addrs[rand.IntN(len(addrs))]
+			}
+			g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, addr)))
+			return
+		}
+	}
+	r.Header.Set(header.Revision, s.rev)
+	r.Header.Set(header.Namespace, s.ns)
+	g.cfg.Activator.ServeHTTP(w, r)
+}
