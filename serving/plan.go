@@ -1,0 +1,352 @@
+package serving
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// ChangeKind classifies a ledger change.
+type ChangeKind string
+
+// The kinds of ledger change.
+const (
+	ChangeRevision ChangeKind = "revision" // a new revision
+	ChangeRollback ChangeKind = "rollback" // an existing (BYO-named) revision is latest again
+	ChangeTraffic  ChangeKind = "traffic"  // the resolved traffic changed
+	ChangeRetired  ChangeKind = "retired"  // a revision stopped being routed
+	ChangeRemoved  ChangeKind = "removed"  // the Service left the tree
+	ChangeRestored ChangeKind = "restored" // a removed Service is back
+)
+
+// Change is one ledger change, in words fit for a commit message.
+type Change struct {
+	Namespace string
+	Service   string
+	Kind      ChangeKind
+	// Revision is the revision the change is about, if one.
+	Revision string
+	// Message says what changed, e.g. "new revision hello-00002" or
+	// "hello-00002 at 10% (latestRevision), hello-00001 at 90%".
+	Message string
+}
+
+// String is "namespace/service: message".
+func (c Change) String() string { return c.Namespace + "/" + c.Service + ": " + c.Message }
+
+// HashTemplate identifies a template as written: the SHA-256 of its JSON
+// encoding (spec and metadata, keys sorted by Go's encoder).
+func HashTemplate(t *RevisionTemplateSpec) string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		// A decoded template always encodes; keep the hash total anyway.
+		b = []byte(err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RevisionName is the generated name of a Service's revision of a
+// generation.
+func RevisionName(service string, generation int64) string {
+	return fmt.Sprintf("%s-%05d", service, generation)
+}
+
+// Plan computes the next ledgers from the Services of a tree and their
+// previous ledgers, stamping what changed with at. It is pure: the same
+// input gives the same output, and planning its own output again with any
+// stamp changes nothing. next holds one ledger per Service and per
+// removed Service, sorted by namespace and name. On error (an ErrorList of
+// FieldErrors naming their Service), next and changes are nil.
+func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, changes []Change, err error) {
+	prev := map[string]*Ledger{}
+	for _, l := range ledgers {
+		prev[l.Namespace+"/"+l.Service] = l
+	}
+	var errs ErrorList
+	seen := map[string]bool{}
+	for _, s := range services {
+		key := s.Namespace + "/" + s.Name
+		if seen[key] {
+			errs = append(errs, &FieldError{Object: ServiceRef(s.Namespace, s.Name), Path: "metadata.name", Message: "Service is defined twice"})
+			continue
+		}
+		seen[key] = true
+		p := &planner{svc: s, at: at, next: prev[key].DeepCopy()}
+		p.plan()
+		errs = append(errs, p.errs...)
+		next, changes = append(next, p.next), append(changes, p.changes...)
+	}
+	for _, l := range ledgers {
+		if seen[l.Namespace+"/"+l.Service] {
+			continue
+		}
+		n, c := remove(l, at)
+		next, changes = append(next, n), append(changes, c...)
+	}
+	if len(errs) > 0 {
+		return nil, nil, errs.Err()
+	}
+	sort.SliceStable(next, func(i, j int) bool {
+		return next[i].Namespace+"/"+next[i].Service < next[j].Namespace+"/"+next[j].Service
+	})
+	return next, changes, nil
+}
+
+// Plan plans the tree's Services against its ledgers; errors are located
+// in the tree's files.
+func (t *Tree) Plan(at Stamp) ([]*Ledger, []Change, error) {
+	next, changes, err := Plan(t.Services, t.Ledgers, at)
+	if err != nil {
+		return nil, nil, t.Locate(err)
+	}
+	return next, changes, nil
+}
+
+type planner struct {
+	svc     *Service
+	at      Stamp
+	next    *Ledger
+	errs    ErrorList
+	changes []Change
+}
+
+func (p *planner) errorf(path, details, format string, args ...any) {
+	p.errs = append(p.errs, &FieldError{
+		Object: ServiceRef(p.svc.Namespace, p.svc.Name), Path: path,
+		Message: fmt.Sprintf(format, args...), Details: details,
+	})
+}
+
+func (p *planner) change(kind ChangeKind, rev, format string, args ...any) {
+	p.changes = append(p.changes, Change{
+		Namespace: p.svc.Namespace, Service: p.svc.Name, Kind: kind, Revision: rev,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+func (p *planner) find(name string) *Revision {
+	for i := range p.next.Revisions {
+		if p.next.Revisions[i].Name == name {
+			return &p.next.Revisions[i]
+		}
+	}
+	return nil
+}
+
+func (p *planner) plan() {
+	s := p.svc
+	if p.next == nil {
+		p.next = &Ledger{
+			APIVersion: LedgerAPIVersion, Kind: LedgerKind,
+			Namespace: s.Namespace, Service: s.Name,
+			Revisions: []Revision{}, Traffic: []Target{},
+		}
+	}
+	if p.next.Removed != nil {
+		p.next.Removed = nil
+		p.change(ChangeRestored, "", "service is back")
+	}
+	p.planRevision()
+	if len(p.errs) > 0 {
+		return
+	}
+	p.planTraffic()
+	if len(p.errs) > 0 {
+		return
+	}
+	p.retire()
+}
+
+// planRevision makes or reuses the revision of the current template.
+func (p *planner) planRevision() {
+	s, l := p.svc, p.next
+	tmpl := &s.Spec.Template
+	hash := HashTemplate(tmpl)
+	latest := p.find(l.Latest)
+	if latest != nil && latest.Hash == hash {
+		return
+	}
+	name := tmpl.Name
+	const namePath = "spec.template.metadata.name"
+	if name != "" {
+		if !strings.HasPrefix(name, s.Name+"-") {
+			p.errorf(namePath, "", "%q must have prefix %q", name, s.Name+"-")
+			return
+		}
+		if latest != nil && latest.Name == name {
+			p.errorf(namePath, templateDiff(&latest.Template, tmpl), "Saw the following changes without a name change (-old +new)")
+			return
+		}
+		if r := p.find(name); r != nil {
+			if r.Hash != hash {
+				p.errorf(namePath, "", "The revision name %q is taken by a conflicting Revision, so traffic will not be migrated", name)
+				return
+			}
+			l.Generation++
+			l.Latest = name
+			p.change(ChangeRollback, name, "revision %s is latest again", name)
+			return
+		}
+	} else {
+		name = RevisionName(s.Name, l.Generation+1)
+		if p.find(name) != nil {
+			p.errorf(namePath, "", "The revision name %q is taken by a conflicting Revision, so traffic will not be migrated", name)
+			return
+		}
+	}
+	l.Generation++
+	l.Revisions = append(l.Revisions, Revision{
+		Name:       name,
+		Generation: l.Generation,
+		Hash:       hash,
+		Created:    *p.at.DeepCopy(),
+		Template:   *tmpl.DeepCopy(),
+	})
+	l.Latest = name
+	p.change(ChangeRevision, name, "new revision %s", name)
+}
+
+// planTraffic resolves spec.traffic to revision names.
+func (p *planner) planTraffic() {
+	l := p.next
+	out := []Target{}
+	for i, t := range DefaultTraffic(p.svc.Spec.Traffic) {
+		name := t.RevisionName
+		if *t.LatestRevision {
+			name = l.Latest
+		} else if p.find(name) == nil {
+			p.errorf(fmt.Sprintf("spec.traffic[%d].revisionName", i), "", "Revision %q referenced in traffic not found.", name)
+			continue
+		}
+		out = append(out, Target{Tag: t.Tag, RevisionName: name, LatestRevision: *t.LatestRevision, Percent: *t.Percent})
+	}
+	if len(p.errs) > 0 || slices.Equal(l.Traffic, out) {
+		return
+	}
+	l.Traffic = out
+	p.change(ChangeTraffic, "", "%s", FormatTraffic(out))
+}
+
+// retire stamps revisions that stopped being routed and clears the stamp
+// of revisions routed again. The latest revision is never retired.
+func (p *planner) retire() {
+	routed := Routed(p.next.Traffic)
+	for i := range p.next.Revisions {
+		r := &p.next.Revisions[i]
+		switch {
+		case routed[r.Name] || r.Name == p.next.Latest:
+			r.Retired = nil
+		case r.Retired == nil:
+			r.Retired = p.at.DeepCopy()
+			p.change(ChangeRetired, r.Name, "revision %s retired (no traffic, no tag)", r.Name)
+		}
+	}
+}
+
+// remove withdraws the routes of a Service that left the tree; its
+// revisions stay for garbage collection.
+func remove(prev *Ledger, at Stamp) (*Ledger, []Change) {
+	l := prev.DeepCopy()
+	if l.Removed != nil {
+		return l, nil
+	}
+	l.Removed = at.DeepCopy()
+	l.Traffic = []Target{}
+	for i := range l.Revisions {
+		if l.Revisions[i].Retired == nil {
+			l.Revisions[i].Retired = at.DeepCopy()
+		}
+	}
+	return l, []Change{{Namespace: l.Namespace, Service: l.Service, Kind: ChangeRemoved,
+		Message: "service removed: routes withdrawn, revisions kept for garbage collection"}}
+}
+
+// Routed is the set of revisions that carry traffic or a tag.
+func Routed(traffic []Target) map[string]bool {
+	m := map[string]bool{}
+	for _, t := range traffic {
+		if t.Percent > 0 || t.Tag != "" {
+			m[t.RevisionName] = true
+		}
+	}
+	return m
+}
+
+// FormatTraffic describes resolved traffic, e.g.
+// "hello-00002 at 10% (latestRevision), hello-00001 at 90%".
+func FormatTraffic(traffic []Target) string {
+	if len(traffic) == 0 {
+		return "no traffic"
+	}
+	parts := make([]string, len(traffic))
+	for i, t := range traffic {
+		var notes []string
+		if t.LatestRevision {
+			notes = append(notes, "latestRevision")
+		}
+		if t.Tag != "" {
+			notes = append(notes, "tag "+t.Tag)
+		}
+		parts[i] = fmt.Sprintf("%s at %d%%", t.RevisionName, t.Percent)
+		if len(notes) > 0 {
+			parts[i] += " (" + strings.Join(notes, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MainSplit is the split of the Service's main (untagged) host: every
+// target with percent > 0, the same revision summed, in first-listed order.
+func MainSplit(traffic []Target) []Target {
+	var out []Target
+	idx := map[string]int{}
+	for _, t := range traffic {
+		if t.Percent == 0 {
+			continue
+		}
+		if i, ok := idx[t.RevisionName]; ok {
+			out[i].Percent += t.Percent
+			out[i].LatestRevision = out[i].LatestRevision || t.LatestRevision
+			continue
+		}
+		idx[t.RevisionName] = len(out)
+		out = append(out, Target{RevisionName: t.RevisionName, LatestRevision: t.LatestRevision, Percent: t.Percent})
+	}
+	return out
+}
+
+// Tags maps each tag to its revision; a tag host sends all its traffic
+// there.
+func Tags(traffic []Target) map[string]string {
+	m := map[string]string{}
+	for _, t := range traffic {
+		if t.Tag != "" {
+			m[t.Tag] = t.RevisionName
+		}
+	}
+	return m
+}
+
+// templateDiff is the (-old +new) diff of two templates, as plain values.
+func templateDiff(old, new *RevisionTemplateSpec) string {
+	return cmp.Diff(plain(old), plain(new))
+}
+
+func plain(v any) any {
+	var out any
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return out
+}
