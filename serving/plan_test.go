@@ -111,7 +111,7 @@ func TestPlan(t *testing.T) {
 			want:  [][]string{nil, nil},
 		},
 		{
-			name: "traffic-only change makes none; latestRevision resolves; tags kept",
+			name:  "traffic-only change makes none; latestRevision resolves; tags kept",
 			steps: [][]*Service{{svc("a")}, {svc("b")}, {svc("b", traffic(latest(10, ""), pin("hello-00001", 90, "stable")))}},
 			want: [][]string{nil, nil, {
 				"traffic: default/hello: hello-00002 at 10% (latestRevision), hello-00001 at 90% (tag stable)",
@@ -181,7 +181,7 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
-			name: "removal withdraws routes and keeps revisions; coming back restores",
+			name:  "removal withdraws routes and keeps revisions; coming back restores",
 			steps: [][]*Service{{svc("a")}, {}, {}, {svc("a")}},
 			want: [][]string{nil, {
 				"removed: default/hello: service removed: routes withdrawn, revisions kept for garbage collection",
