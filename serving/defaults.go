@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/ebb-dev/ebb/serving/config"
@@ -13,11 +14,12 @@ import (
 // DefaultTemplate applies Knative's defaults (reference §1.7) to a
 // revision template in place: timeouts, containerConcurrency, container
 // names, resources from config-defaults, the user container's readiness
-// probe, read-only volume mounts and enableServiceLinks. meta is the
-// Service's metadata (container-name-template runs on it). The ledger
-// keeps templates as written; render calls this for each revision so a
-// config-defaults change never mints revisions.
-func DefaultTemplate(t *RevisionTemplateSpec, svc *Service, cfg *config.Config) {
+// probe, read-only volume mounts and enableServiceLinks. owner is the
+// Service's metadata (container-name-template runs on it; name and
+// namespace are enough). The ledger keeps templates as written; render
+// calls this for each revision so a config-defaults change never mints
+// revisions.
+func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *config.Config) {
 	d := cfg.Defaults
 	rs := &t.Spec
 	if rs.TimeoutSeconds == nil || *rs.TimeoutSeconds == 0 {
@@ -37,7 +39,7 @@ func DefaultTemplate(t *RevisionTemplateSpec, svc *Service, cfg *config.Config) 
 	if rs.EnableServiceLinks == nil {
 		rs.EnableServiceLinks = ptr(d.EnableServiceLinks)
 	}
-	userName := d.UserContainerName(svc.ObjectMeta)
+	userName := d.UserContainerName(owner)
 	serving := ServingContainer(rs)
 	for i := range rs.Containers {
 		c := &rs.Containers[i]
@@ -54,7 +56,7 @@ func DefaultTemplate(t *RevisionTemplateSpec, svc *Service, cfg *config.Config) 
 			defaultReadiness(c)
 		}
 	}
-	initName := d.InitContainerName(svc.ObjectMeta)
+	initName := d.InitContainerName(owner)
 	for i := range rs.InitContainers {
 		c := &rs.InitContainers[i]
 		if c.Name == "" {
@@ -181,3 +183,16 @@ func DefaultTraffic(traffic []TrafficTarget) []TrafficTarget {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Template returns a defaulted copy of a revision's template, ready to
+// render, or false when the ledger has no such revision.
+func (l *Ledger) Template(revision string, cfg *config.Config) (*RevisionTemplateSpec, bool) {
+	for i := range l.Revisions {
+		if l.Revisions[i].Name == revision {
+			t := l.Revisions[i].Template.DeepCopy()
+			DefaultTemplate(t, metav1.ObjectMeta{Name: l.Service, Namespace: l.Namespace}, cfg)
+			return t, true
+		}
+	}
+	return nil, false
+}

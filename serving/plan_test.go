@@ -234,7 +234,7 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{"prefix", [][]*Service{{svc("a", byo("world-v1"))}}, `Service.serving.knative.dev default/hello: spec.template.metadata.name: "world-v1" must have prefix "hello-"`},
 		{"change without rename", [][]*Service{{svc("a", byo("hello-v1"))}, {svc("b", byo("hello-v1"))}},
-			"Service.serving.knative.dev default/hello: spec.template.metadata.name: Saw the following changes without a name change (-old +new)\n\t  map[string]any{"},
+			"Service.serving.knative.dev default/hello: spec.template.metadata.name: Saw the following changes without a name change (-old +new)\n\t"},
 		{"name taken by a different template", [][]*Service{{svc("a", byo("hello-v1"))}, {svc("b", byo("hello-v2"))}, {svc("c", byo("hello-v1"))}},
 			`spec.template.metadata.name: The revision name "hello-v1" is taken by a conflicting Revision, so traffic will not be migrated`},
 		{"unknown revisionName", [][]*Service{{svc("a", traffic(pin("hello-00009", 100, "")))}},
