@@ -1,0 +1,24 @@
+package proxy
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The data plane stays small: nothing under proxy/ may import client-go.
+func TestNoClientGo(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/ebb-dev/ebb/proxy/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list returned %d packages; want the proxy's dependency tree", len(deps))
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "k8s.io/client-go") || strings.HasPrefix(d, "k8s.io/api/") || strings.HasPrefix(d, "k8s.io/apimachinery") {
+			t.Errorf("proxy/... depends on %s", d)
+		}
+	}
+}
