@@ -43,6 +43,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print ebb's version", runVersion},
+		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 	}
 }
 

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving"
+)
+
+// uncommittedStamp is the stamp of a plain directory planned without
+// --commit/--time: a fixed value, so planning a directory never depends on
+// the clock or on file times.
+var uncommittedStamp = serving.Stamp{Commit: "uncommitted", Time: metav1.NewTime(time.Unix(0, 0).UTC())}
+
+const planUsage = `usage: ebb plan DIR [--write] [--commit HASH --time RFC3339]
+
+Plans the ledger of every Service under DIR (.ebb/<namespace>/<service>.yaml)
+and prints what would change. With --write, writes the changed ledger files.
+Without --commit and --time, changes are stamped commit "uncommitted" at
+1970-01-01T00:00:00Z.
+
+Exit status: 0 planned, 1 invalid repository (errors on stderr, no file
+written), 2 usage.
+`
+
+func runPlan(_ context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	write := fs.Bool("write", false, "write the ledger files")
+	commit := fs.String("commit", "", "commit that stamps the changes")
+	at := fs.String("time", "", "commit time (RFC 3339)")
+	var dirs []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(e.stdout, planUsage)
+				return exitOK
+			}
+			fmt.Fprintf(e.stderr, "ebb plan: %v\n%s", err, planUsage)
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(dirs) != 1 {
+		fmt.Fprintf(e.stderr, "ebb plan: want one DIR, got %d\n%s", len(dirs), planUsage)
+		return exitUsage
+	}
+	stamp := uncommittedStamp
+	if (*commit == "") != (*at == "") {
+		fmt.Fprintf(e.stderr, "ebb plan: --commit and --time go together\n%s", planUsage)
+		return exitUsage
+	}
+	if *commit != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ebb plan: --time: %v\n", err)
+			return exitUsage
+		}
+		stamp = serving.Stamp{Commit: *commit, Time: metav1.NewTime(t.UTC())}
+	}
+	dir := dirs[0]
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(e.stderr, "ebb plan: %s is not a directory\n", dir)
+		return exitUsage
+	}
+	tree, err := serving.Load(os.DirFS(dir))
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitInvalid
+	}
+	next, changes, err := tree.Plan(stamp)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitInvalid
+	}
+	if len(changes) == 0 {
+		fmt.Fprintln(e.stdout, "ledger is current")
+	}
+	for _, c := range changes {
+		fmt.Fprintln(e.stdout, c)
+	}
+	if !*write {
+		return exitOK
+	}
+	for _, l := range next {
+		written, err := writeLedger(dir, l)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ebb plan: %v\n", err)
+			return exitInvalid
+		}
+		if written {
+			fmt.Fprintf(e.stdout, "wrote %s\n", serving.LedgerPath(l.Namespace, l.Service))
+		}
+	}
+	return exitOK
+}
+
+// writeLedger writes a ledger file if its bytes differ from the file on
+// disk, through a temporary file and a rename.
+func writeLedger(dir string, l *serving.Ledger) (bool, error) {
+	b, err := serving.MarshalLedger(l)
+	if err != nil {
+		return false, err
+	}
+	p := filepath.Join(dir, filepath.FromSlash(serving.LedgerPath(l.Namespace, l.Service)))
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".ledger-*")
+	if err != nil {
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
+	}
+	return true, nil
+}
