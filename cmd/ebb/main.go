@@ -43,6 +43,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print ebb's version", runVersion},
+		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
+		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 	}
 }

@@ -31,8 +31,9 @@ type Prober struct {
 	h1       *http.Client
 	h2       *http.Client
 
-	mu  sync.Mutex
-	cur *call
+	mu     sync.Mutex
+	cur    *call
+	joined int // callers that joined a run already in flight, for tests
 }
 
 type call struct {
@@ -64,7 +65,9 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 func (p *Prober) Ready(ctx context.Context) bool {
 	p.mu.Lock()
 	c := p.cur
-	if c == nil {
+	if c != nil {
+		p.joined++
+	} else {
 		c = &call{done: make(chan struct{})}
 		p.cur = c
 		go func() {

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ebb-dev/ebb/proxy/activator"
+	"github.com/ebb-dev/ebb/proxy/backend"
+	"github.com/ebb-dev/ebb/proxy/gateway"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/proxy/transport"
+)
+
+// backendFlags collects --backend ns/revision=host:port,host:port.
+type backendFlags map[[2]string][]string
+
+func (b backendFlags) String() string { return "" }
+
+func (b backendFlags) Set(v string) error {
+	key, addrs, ok := strings.Cut(v, "=")
+	ns, rev, ok2 := strings.Cut(key, "/")
+	if !ok || !ok2 || ns == "" || rev == "" || addrs == "" {
+		return fmt.Errorf("want namespace/revision=host:port[,host:port…], got %q", v)
+	}
+	for _, a := range strings.Split(addrs, ",") {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("backend %q: %w", a, err)
+		}
+		b[[2]string{ns, rev}] = append(b[[2]string{ns, rev}], a)
+	}
+	return nil
+}
+
+type gatewayOptions struct {
+	listen, routes, mode, autoscaler, podName string
+	backends                                  backendFlags
+}
+
+func gatewayFlags(args []string) (gatewayOptions, error) {
+	o := gatewayOptions{backends: backendFlags{}}
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(discard{})
+	fs.StringVar(&o.listen, "listen", ":8080", "address to serve on (HTTP/1.1 and h2c)")
+	fs.StringVar(&o.routes, "routes", "", "route table file (JSON route.Table), reloaded when it changes")
+	fs.StringVar(&o.mode, "mode", "proxy", "how revisions are reached: serve (pods directly) or proxy (through the activator)")
+	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler base URL the activator sends stats to (none when empty)")
+	fs.StringVar(&o.podName, "pod-name", "activator", "name of this activator in its stats")
+	fs.Var(o.backends, "backend", "static backends: namespace/revision=host:port[,host:port…] (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("ebb gateway: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("ebb gateway: unexpected argument %q", fs.Arg(0))
+	}
+	if o.routes == "" {
+		return o, errors.New("ebb gateway: --routes FILE is required")
+	}
+	if o.mode != "serve" && o.mode != "proxy" {
+		return o, fmt.Errorf("ebb gateway: --mode %q: want serve or proxy", o.mode)
+	}
+	return o, nil
+}
+
+// readRoutes reads a route table file.
+func readRoutes(path string) (route.Table, []byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return route.Table{}, nil, err
+	}
+	var t route.Table
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return route.Table{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, b, nil
+}
+
+// runGateway is `ebb gateway`: the router with an in-process activator,
+// serving a route table file and static backends.
+func runGateway(ctx context.Context, e *env, args []string) int {
+	o, err := gatewayFlags(args)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	tab, raw, err := readRoutes(o.routes)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+	backends := backend.NewStatic()
+	for k, addrs := range o.backends {
+		backends.Set(k[0], k[1], addrs)
+	}
+	var gw *gateway.Gateway
+	acfg := activator.Config{Backends: backends, Revisions: revisionsOf(func() *gateway.Gateway { return gw }),
+		PodName: o.podName, Logger: log}
+	if o.autoscaler != "" {
+		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(o.autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
+	}
+	act, err := activator.New(acfg)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+	defer act.Close()
+	mode := gateway.Proxy
+	if o.mode == "serve" {
+		mode = gateway.Serve
+	}
+	gw, err = gateway.New(gateway.Config{Backends: backends, Activator: act, DefaultMode: mode, Logger: log})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+	if err := gw.SetTable(tab); err != nil {
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+	lis, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+	srv := &http.Server{Handler: gw, Protocols: transport.ServerProtocols(), ReadHeaderTimeout: time.Minute}
+	go act.Run(ctx)
+	go watchRoutes(ctx, o.routes, raw, gw, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	log.Info("gateway serving", "addr", lis.Addr().String(), "routes", o.routes, "mode", o.mode)
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		return exitOK
+	case err := <-errc:
+		fmt.Fprintln(e.stderr, "ebb gateway:", err)
+		return exitInvalid
+	}
+}
+
+// watchRoutes reloads the route table file when its content changes,
+// checking once a second; a table that does not parse is logged and the
+// current one kept.
+func watchRoutes(ctx context.Context, path string, last []byte, gw *gateway.Gateway, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		tab, raw, err := readRoutes(path)
+		if err != nil {
+			log.Warn("route table not reloaded", "err", err)
+			continue
+		}
+		if bytes.Equal(raw, last) {
+			continue
+		}
+		if err := gw.SetTable(tab); err != nil {
+			log.Warn("route table not reloaded", "err", err)
+			continue
+		}
+		last = raw
+		log.Info("route table reloaded", "routes", len(tab.Routes))
+	}
+}
+
+// revisionsOf lets the activator read revisions from a gateway created
+// after it.
+type revisionsOf func() *gateway.Gateway
+
+func (f revisionsOf) Revision(ns, name string) (route.Revision, bool) { return f().Revision(ns, name) }
