@@ -1,0 +1,240 @@
+package scaler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/scaler/metric"
+)
+
+// revision is one revision's autoscaling loop and state.
+type revision struct {
+	key    RevisionKey
+	series *Series
+	poke   chan struct{}
+
+	mu      sync.Mutex
+	rev     Revision
+	specs   specs
+	decider DeciderState
+	started bool // decider state initialised
+	scale   ScaleState
+	status  RevisionStatus
+	// mode and activators last applied through the ModeSetter.
+	modeApplied bool
+	mode        Mode
+	activators  int32
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newRevision(rev Revision, s specs, now time.Time) *revision {
+	r := &revision{
+		key:    rev.Key,
+		series: NewSeries(s.windows),
+		poke:   make(chan struct{}, 1),
+		rev:    rev,
+		specs:  s,
+		scale:  NewScaleState(now),
+	}
+	r.status.DesiredScale = -1
+	r.status.ExcessBurstCapacity = initialEBC(s.decider)
+	r.status.State = r.scale
+	return r
+}
+
+// initialEBC is the excess burst capacity assumed before the first
+// decision: InitialScale × Total − TBC, so a new revision starts in proxy
+// mode unless it is sized for its burst capacity.
+func initialEBC(d autoscaling.DeciderSpec) int32 {
+	switch {
+	case d.TargetBurstCapacity == -1:
+		return -1
+	case d.TargetBurstCapacity == 0:
+		return 0
+	}
+	return int32(float64(d.InitialScale)*d.TotalValue - d.TargetBurstCapacity)
+}
+
+func (r *revision) update(rev Revision, s specs, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rev = rev
+	r.specs = s
+	r.series.Resize(s.windows, now)
+}
+
+// maybePoke runs a tick at once when load arrives for a revision whose
+// last decision was zero.
+func (r *revision) maybePoke(st metric.Stat) {
+	r.mu.Lock()
+	atZero := r.status.DesiredScale == 0
+	r.mu.Unlock()
+	if atZero && st.AverageConcurrentRequests != 0 {
+		select {
+		case r.poke <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *revision) start(ctx context.Context, a *Autoscaler) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.wg.Add(2)
+	go func() {
+		defer r.wg.Done()
+		ticks, stop := a.clock.NewTicker(autoscaling.TickInterval)
+		defer stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticks:
+			case <-r.poke:
+			}
+			r.tick(ctx, a)
+		}
+	}()
+	go func() {
+		defer r.wg.Done()
+		ticks, stop := a.clock.NewTicker(autoscaling.ScrapeInterval)
+		defer stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticks:
+			}
+			r.scrape(ctx, a)
+		}
+	}()
+}
+
+func (r *revision) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+	}
+}
+
+// scrape samples the revision's pods once and records the estimate.
+func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
+	r.mu.Lock()
+	s := r.specs
+	r.mu.Unlock()
+	if !s.scraped {
+		return
+	}
+	pods, err := a.opts.Pods.Pods(ctx, r.key)
+	if err == nil {
+		var st metric.Stat
+		var ok bool
+		st, ok, err = a.opts.Scraper.Scrape(ctx, pods, s.windows.StableWindow, a.clock.Now())
+		if ok {
+			r.series.Record(a.clock.Now(), st)
+			r.maybePoke(st)
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		a.metrics.scrapeErrors.WithLabelValues(r.key.Namespace, r.key.Name).Inc()
+		a.log.Debug("scrape failed", "revision", r.key.String(), "error", err)
+	}
+}
+
+// tick runs the decider and the reconcile for one revision, then acts.
+func (r *revision) tick(ctx context.Context, a *Autoscaler) {
+	now := a.clock.Now()
+	ready, replicas, readyErr := a.opts.Scaler.ReadyPods(ctx, r.key)
+
+	r.mu.Lock()
+	s := r.specs
+	if !r.started {
+		n := ready
+		if readyErr != nil {
+			n = -1
+		}
+		r.decider = NewDeciderState(s.decider, n, now)
+		r.started = true
+	}
+	obs := Observation{ReadyPods: ready, ReadyErr: readyErr != nil}
+	obs.Stable, obs.Panic, obs.NoData = r.series.StableAndPanic(s.decider.ScalingMetric, now, s.scraped)
+	var d Decision
+	d, r.decider = Decide(s.decider, obs, r.decider, now)
+	st := &r.status
+	st.Decision, st.Ticks, st.Stable, st.Panic = d, st.Ticks+1, obs.Stable, obs.Panic
+	if d.Valid {
+		st.DesiredScale, st.ExcessBurstCapacity = d.DesiredScale, d.ExcessBurstCapacity
+	}
+	prev := r.scale
+	in := ScaleInput{Desired: st.DesiredScale, EBC: st.ExcessBurstCapacity, Ready: ready, Replicas: replicas}
+	r.mu.Unlock()
+
+	a.record(r.key, s, d, obs, ready)
+	if readyErr != nil {
+		a.log.Warn("count ready pods", "revision", r.key.String(), "error", readyErr)
+		return
+	}
+
+	act, next := Reconcile(s.scale, in, prev, now)
+	if act.Apply {
+		if err := a.opts.Scaler.SetScale(ctx, r.key, act.Replicas); err != nil {
+			a.log.Error("set scale", "revision", r.key.String(), "replicas", act.Replicas, "error", err)
+			return
+		}
+		a.log.Info("scaled", "revision", r.key.String(), "from", replicas, "to", act.Replicas)
+	}
+	r.mu.Lock()
+	applied := r.modeApplied && r.mode == act.Mode && r.activators == act.Activators
+	r.mu.Unlock()
+	if !applied {
+		if err := a.opts.Modes.SetMode(ctx, r.key, act.Mode, act.Activators); err != nil {
+			a.log.Error("set mode", "revision", r.key.String(), "mode", act.Mode.String(), "error", err)
+			next.Mode, next.ProxySince = prev.Mode, prev.ProxySince
+		} else {
+			r.mu.Lock()
+			r.modeApplied, r.mode, r.activators = true, act.Mode, act.Activators
+			r.mu.Unlock()
+		}
+	}
+	if prev.Activity == Activating && next.Activity == Active {
+		a.metrics.coldStart.WithLabelValues(r.key.Namespace, r.key.Name).Observe(now.Sub(prev.Since).Seconds())
+	}
+	if prev.Activity != next.Activity {
+		a.log.Info("activity", "revision", r.key.String(), "from", prev.Activity.String(), "to", next.Activity.String(), "reason", next.Reason)
+	}
+
+	r.mu.Lock()
+	r.scale = next
+	r.status.Action, r.status.State, r.status.Ready = act, next, ready
+	r.mu.Unlock()
+	if a.log.Enabled(ctx, slog.LevelDebug) {
+		a.log.Debug("tick", "revision", r.key.String(), "stable", obs.Stable, "panic", obs.Panic,
+			"ready", ready, "desired", d.DesiredScale, "want", act.Want, "mode", act.Mode.String())
+	}
+}
+
+// record updates the revision's Prometheus series.
+func (a *Autoscaler) record(k RevisionKey, s specs, d Decision, obs Observation, ready int) {
+	m := a.metrics
+	ns, name := k.Namespace, k.Name
+	m.actual.WithLabelValues(ns, name).Set(float64(ready))
+	m.target.WithLabelValues(s.decider.ScalingMetric, ns, name).Set(s.decider.TargetValue)
+	if !d.Valid {
+		return
+	}
+	m.desired.WithLabelValues(ns, name).Set(float64(d.DesiredScale))
+	m.excess.WithLabelValues(ns, name).Set(float64(d.ExcessBurstCapacity))
+	m.stable.WithLabelValues(s.decider.ScalingMetric, ns, name).Set(obs.Stable)
+	m.panic.WithLabelValues(s.decider.ScalingMetric, ns, name).Set(obs.Panic)
+	panicking := 0.0
+	if d.Panicking {
+		panicking = 1
+	}
+	m.panicMode.With(prometheus.Labels{"namespace": ns, "revision": name}).Set(panicking)
+}
