@@ -32,21 +32,26 @@ const (
 	stepRunFor        = 150
 )
 
-// knWindows is Knative's metric client over Knative's own buckets.
+// knWindows is Knative's metric client over Knative's own buckets: like
+// Knative's collection, it keeps concurrency and RPS windows.
 type knWindows struct {
-	stable, panic *aggregation.TimedFloat64Buckets
+	stable, panic, rpsStable, rpsPanic *aggregation.TimedFloat64Buckets
 }
 
 func newKnWindows(stable, panic time.Duration) *knWindows {
 	return &knWindows{
-		stable: aggregation.NewTimedFloat64Buckets(stable, time.Second),
-		panic:  aggregation.NewTimedFloat64Buckets(panic, time.Second),
+		stable:    aggregation.NewTimedFloat64Buckets(stable, time.Second),
+		panic:     aggregation.NewTimedFloat64Buckets(panic, time.Second),
+		rpsStable: aggregation.NewTimedFloat64Buckets(stable, time.Second),
+		rpsPanic:  aggregation.NewTimedFloat64Buckets(panic, time.Second),
 	}
 }
 
 func (k *knWindows) record(now time.Time, v float64) {
 	k.stable.Record(now, v)
 	k.panic.Record(now, v)
+	k.rpsStable.Record(now, 0)
+	k.rpsPanic.Record(now, 0)
 }
 
 func (k *knWindows) StableAndPanicConcurrency(_ types.NamespacedName, now time.Time) (float64, float64, error) {
