@@ -232,27 +232,7 @@ func (s *Source) fetchHead(ctx context.Context) (plumbing.Hash, error) {
 	if s.cfg.Ref.Commit != "" {
 		return s.fetchPinned(ctx)
 	}
-	spec := config.RefSpec("+" + s.local.String() + ":" + s.local.String())
-	err := s.remote.FetchContext(ctx, &gogit.FetchOptions{
-		RefSpecs: []config.RefSpec{spec},
-		Depth:    1,
-		Auth:     s.auth,
-		Tags:     gogit.NoTags,
-		Force:    true,
-		CABundle: s.cfg.Auth.CABundle,
-	})
-	var noMatch gogit.NoMatchingRefSpecError
-	switch {
-	case errors.As(err, &noMatch):
-		return plumbing.ZeroHash, fmt.Errorf("%w: %v", ErrRefNotFound, err)
-	case err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate):
-		return plumbing.ZeroHash, err
-	}
-	ref, err := s.repo.Storer.Reference(s.local)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %v", ErrRefNotFound, err)
-	}
-	return s.peel(ref.Hash())
+	return s.fetchRef(ctx)
 }
 
 // peel resolves an annotated tag to its commit.

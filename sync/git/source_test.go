@@ -215,3 +215,34 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchRevertBehindShallowBoundary: the cache starts as a depth-1
+// clone, so a later commit that brings back content from before that
+// commit needs objects the cache never had; the server must be told the
+// cache is shallow and send them.
+func TestFetchRevertBehindShallowBoundary(t *testing.T) {
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"a.yaml": "one\n", "dir/b.yaml": "b1\n"})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{})
+	user := gittest.Clone(t, srv.RepoURL("repo.git"), "Other User")
+	user.CommitAndPush(t, map[string]string{"a.yaml": "two\n", "dir/b.yaml": "b2\n"}, "two")
+
+	s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustFetch(t, s)
+	if _, err := user.Git("revert", "--no-edit", "HEAD"); err != nil {
+		t.Fatal(err)
+	}
+	if err := user.Push(); err != nil {
+		t.Fatal(err)
+	}
+	c, changed := mustFetch(t, s)
+	if !changed {
+		t.Fatal("revert not seen")
+	}
+	if diff := cmp.Diff(map[string]string{"a.yaml": "one\n", "dir/b.yaml": "b1\n"}, readAll(t, c.Files)); diff != "" {
+		t.Errorf("files after the revert (-want +got):\n%s", diff)
+	}
+}
