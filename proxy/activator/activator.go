@@ -142,7 +142,7 @@ func New(cfg Config) (*Activator, error) {
 			pr.Out.Header.Del(header.Namespace)
 		},
 		Transport:     cfg.Transport,
-		FlushInterval: -1,
+		FlushInterval: 0, // streams (unknown length) are flushed after every write
 		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) },
 	}
 	a.stopW = cfg.Backends.Watch(a.backendsChanged)

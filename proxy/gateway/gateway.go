@@ -90,7 +90,7 @@ func New(cfg Config) (*Gateway, error) {
 			header.SetXForwarded(pr.Out, pr.In)
 		},
 		Transport:     cfg.Transport,
-		FlushInterval: -1,
+		FlushInterval: 0, // streams (unknown length) are flushed after every write
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				return

@@ -86,8 +86,11 @@ func New(cfg Config) (*Server, error) {
 			header.StripServing(pr.Out.Header)
 			pr.Out.Header.Del(header.ProxyRequest)
 		},
-		Transport:     transport.New(idle),
-		FlushInterval: -1,
+		Transport: transport.New(idle),
+		// 0: responses of unknown length (streams) and event streams are
+		// flushed after every write; a response with a Content-Length goes
+		// out in one write when the handler ends.
+		FlushInterval: 0,
 		BufferPool:    bufferPool{},
 		ErrorHandler:  s.proxyError,
 	}

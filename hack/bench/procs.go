@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// proc is a server process the benchmark started.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rssKiB reads the resident set size of the process.
+func (p *proc) rssKiB() int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// startListening starts a process that prints "listening on ADDR" first.
+func startListening(name string, args ...string) (*proc, error) {
+	cmd := exec.Command(name, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("%s: no address: %w", name, err)
+	}
+	go io.Copy(io.Discard, out)
+	addr, _ := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	return &proc{cmd: cmd, addr: addr}, nil
+}
+
+// startAt starts a process that listens on a known address and waits until
+// GET path answers 200.
+func startAt(addr, path string, env []string, name string, args ...string) (*proc, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, addr: addr}
+	for n := 0; n < 1000; n++ {
+		resp, err := http.Get("http://" + addr + path)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p, nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.stop()
+	return nil, fmt.Errorf("%s on %s never answered 200 on %s", name, addr, path)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func hostPort(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+func (e *env) app(name string) (*proc, error) {
+	return startListening(e.self, "app", "-name", name)
+}
+
+// ebbQueue starts `ebb queue` in front of user with containerConcurrency cc.
+func (e *env) ebbQueue(user string, cc int) (*proc, error) {
+	port := freePort()
+	return startAt(hostPort(port), "/", []string{
+		"USER_PORT=" + portOf(user), "CONTAINER_CONCURRENCY=" + strconv.Itoa(cc),
+		"SERVING_NAMESPACE=default", "SERVING_SERVICE=hello", "SERVING_CONFIGURATION=hello",
+		"SERVING_REVISION=hello-00001", "SERVING_POD=hello-pod", "SERVING_LOGGING_LEVEL=error",
+	}, e.ebb, "queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
+		"--admin-port", strconv.Itoa(freePort()), "--stats-port", strconv.Itoa(freePort()), "--metrics-port", strconv.Itoa(freePort()),
+		"--drain-quiet-period", "10ms")
+}
+
+// knativeQueue starts Knative's queue-proxy in front of user. It listens on
+// fixed admin and metrics ports, so only one runs at a time.
+func (e *env) knativeQueue(user string, cc int) (*proc, error) {
+	port := freePort()
+	return startAt(hostPort(port), "/", []string{
+		"CONTAINER_CONCURRENCY=" + strconv.Itoa(cc), "QUEUE_SERVING_PORT=" + strconv.Itoa(port),
+		"QUEUE_SERVING_TLS_PORT=" + strconv.Itoa(freePort()), "USER_PORT=" + portOf(user),
+		"REVISION_TIMEOUT_SECONDS=300", "SERVING_LOGGING_CONFIG=", "SERVING_LOGGING_LEVEL=error",
+		"SERVING_NAMESPACE=default", "SERVING_CONFIGURATION=hello", "SERVING_REVISION=hello-00001",
+		"SERVING_POD=hello-pod", "SERVING_POD_IP=127.0.0.1",
+		`SERVING_READINESS_PROBE={"tcpSocket":{"port":` + portOf(user) + `,"host":"127.0.0.1"},"successThreshold":1}`,
+	}, e.knative)
+}
+
+func (e *env) stock(user string) (*proc, error) {
+	return startListening(e.self, "stock", "-target", user)
+}

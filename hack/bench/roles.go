@@ -1,0 +1,64 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// serveApp is the user container: / answers a short body, /sleep?ms=N
+// sleeps first, /peak tells (and resets) the most requests it saw at once,
+// /count tells (and resets) how many it served.
+func serveApp(args []string) error {
+	fs := flag.NewFlagSet("app", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	name := fs.String("name", "app", "name answered by /name")
+	fs.Parse(args)
+	lis, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", lis.Addr())
+	var inflight, peak, count atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		count.Add(1)
+		io.WriteString(w, "hello from ebb's benchmark app\n")
+	})
+	mux.HandleFunc("/name", func(w http.ResponseWriter, r *http.Request) { count.Add(1); io.WriteString(w, *name) })
+	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		n := inflight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		inflight.Add(-1)
+		count.Add(1)
+		io.WriteString(w, "slept\n")
+	})
+	mux.HandleFunc("/peak", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, peak.Swap(0)) })
+	mux.HandleFunc("/count", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, count.Swap(0)) })
+	return http.Serve(lis, mux)
+}
+
+// serveStock is the stock httputil.ReverseProxy with default settings.
+func serveStock(args []string) error {
+	fs := flag.NewFlagSet("stock", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	target := fs.String("target", "", "upstream host:port")
+	fs.Parse(args)
+	lis, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", lis.Addr())
+	u := &url.URL{Scheme: "http", Host: *target}
+	return http.Serve(lis, httputil.NewSingleHostReverseProxy(u))
+}
