@@ -1,0 +1,302 @@
+//go:build unix
+
+package kubetest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// Binaries are the names Cluster runs from its bin directory.
+var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
+
+// readyTimeout bounds how long a process may take to become ready. The
+// apiserver answers in about ten seconds on an idle two-core machine; the
+// margin is for a busy one.
+const readyTimeout = 3 * time.Minute
+
+// stopGrace is how long a process has to exit after SIGTERM.
+const stopGrace = 10 * time.Second
+
+// Options choose what Start runs besides etcd and kube-apiserver.
+type Options struct {
+	// ControllerManager also runs kube-controller-manager with every
+	// controller (Deployments get ReplicaSets and Pods, namespaces get their
+	// default ServiceAccount, deleted namespaces are emptied). Without it the
+	// apiserver's ServiceAccount admission plugin is turned off, so that Pods
+	// can be created in namespaces that have no default ServiceAccount.
+	ControllerManager bool
+}
+
+// Cluster is a running etcd and kube-apiserver (and perhaps
+// kube-controller-manager), all on 127.0.0.1.
+type Cluster struct {
+	// Dir holds the data, keys, kubeconfig and one log per process.
+	Dir string
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+	// Host is the apiserver's URL, https://127.0.0.1:<port>.
+	Host string
+
+	bin   string
+	opts  Options
+	token string
+
+	etcdURL string
+	apiPort int
+
+	mu        sync.Mutex
+	etcd      *process
+	apiserver *process
+	cm        *process
+}
+
+// New starts a cluster from the binaries in bin, keeping its files in dir.
+// The caller must Stop it.
+func New(ctx context.Context, bin, dir string, o Options) (*Cluster, error) {
+	for _, b := range Binaries {
+		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
+			return nil, fmt.Errorf("kubetest: %w", err)
+		}
+	}
+	if err := mkdirs(dir, "etcd", "certs"); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	token, err := newToken()
+	if err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	c := &Cluster{
+		Dir:        dir,
+		Kubeconfig: filepath.Join(dir, "admin.kubeconfig"),
+		Host:       "https://127.0.0.1:" + strconv.Itoa(ports[2]),
+		bin:        bin,
+		opts:       o,
+		token:      token,
+		etcdURL:    "http://127.0.0.1:" + strconv.Itoa(ports[0]),
+		apiPort:    ports[2],
+	}
+	if err := writeServiceAccountKey(filepath.Join(dir, "sa.key")); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	if err := writeTokenFile(filepath.Join(dir, "tokens.csv"), token); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	if err := writeKubeconfig(c.Kubeconfig, c.Host, token); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	if err := c.start(ctx, ports[1]); err != nil {
+		c.Stop()
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Cluster) start(ctx context.Context, peerPort int) error {
+	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	var err error
+	c.etcd, err = startProcess(c.Dir, "etcd", filepath.Join(c.bin, "etcd"),
+		"--name", "default",
+		"--data-dir", filepath.Join(c.Dir, "etcd"),
+		"--listen-client-urls", c.etcdURL,
+		"--advertise-client-urls", c.etcdURL,
+		"--listen-peer-urls", peer,
+		"--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "default="+peer,
+		"--unsafe-no-fsync",
+		"--log-level", "warn",
+	)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, c.etcd, c.etcdURL+"/health", "", `"health":"true"`); err != nil {
+		return err
+	}
+	if err := c.StartAPIServer(ctx); err != nil {
+		return err
+	}
+	if c.opts.ControllerManager {
+		return c.startControllerManager(ctx)
+	}
+	return nil
+}
+
+func (c *Cluster) apiserverArgs() []string {
+	args := []string{
+		"--etcd-servers", c.etcdURL,
+		"--bind-address", "127.0.0.1",
+		"--secure-port", strconv.Itoa(c.apiPort),
+		"--cert-dir", filepath.Join(c.Dir, "certs"),
+		"--service-account-issuer", "https://kubernetes.default.svc",
+		"--service-account-key-file", filepath.Join(c.Dir, "sa.key"),
+		"--service-account-signing-key-file", filepath.Join(c.Dir, "sa.key"),
+		"--token-auth-file", filepath.Join(c.Dir, "tokens.csv"),
+		"--authorization-mode", "RBAC",
+		"--service-cluster-ip-range", "10.0.0.0/24",
+		// The apiserver cannot publish a loopback address as the endpoints
+		// of the "kubernetes" Service; tests reach it directly.
+		"--endpoint-reconciler-type", "none",
+		"--enable-priority-and-fairness=false",
+		"--profiling=false",
+	}
+	if !c.opts.ControllerManager {
+		args = append(args, "--disable-admission-plugins", "ServiceAccount")
+	}
+	return args
+}
+
+// StartAPIServer starts kube-apiserver on the cluster's port, if it is not
+// running, and waits until /readyz answers ok.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.apiserver != nil && !c.apiserver.exited() {
+		return nil
+	}
+	p, err := startProcess(c.Dir, "kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), c.apiserverArgs()...)
+	if err != nil {
+		return err
+	}
+	c.apiserver = p
+	return waitReady(ctx, p, c.Host+"/readyz", c.token, "ok")
+}
+
+// StopAPIServer stops kube-apiserver (SIGTERM, then SIGKILL) and waits for
+// it to exit; etcd keeps the cluster's state.
+func (c *Cluster) StopAPIServer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.apiserver.stop(stopGrace)
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same
+// port, so REST configs made before stay valid.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	c.StopAPIServer()
+	return c.StartAPIServer(ctx)
+}
+
+func (c *Cluster) startControllerManager(ctx context.Context) error {
+	p, err := startProcess(c.Dir, "kube-controller-manager", filepath.Join(c.bin, "kube-controller-manager"),
+		"--kubeconfig", c.Kubeconfig,
+		"--authentication-kubeconfig", c.Kubeconfig,
+		"--authorization-kubeconfig", c.Kubeconfig,
+		"--service-account-private-key-file", filepath.Join(c.Dir, "sa.key"),
+		"--use-service-account-credentials=false",
+		"--controllers", "*",
+		"--leader-elect=false",
+		"--secure-port", "0",
+	)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.cm = p
+	c.mu.Unlock()
+	// The controllers are running once the service-account controller has
+	// given the default namespace its ServiceAccount.
+	return waitReady(ctx, p, c.Host+"/api/v1/namespaces/default/serviceaccounts/default", c.token, `"name":"default"`)
+}
+
+// Config returns a new admin REST config for the apiserver, without
+// client-side rate limiting.
+func (c *Cluster) Config() *rest.Config {
+	return &rest.Config{
+		Host:            c.Host,
+		BearerToken:     c.token,
+		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
+		QPS:             1000,
+		Burst:           2000,
+		Timeout:         30 * time.Second,
+	}
+}
+
+// Stop ends every process of the cluster, controller-manager first.
+func (c *Cluster) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cm.stop(stopGrace)
+	c.apiserver.stop(stopGrace)
+	c.etcd.stop(stopGrace)
+}
+
+// waitReady polls url (with the bearer token, if any) until its body
+// contains want, the process exits, ctx ends or readyTimeout passes.
+func waitReady(ctx context.Context, p *process, url, token, want string) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+	}
+	defer client.CloseIdleConnections()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		last = probe(ctx, client, url, token, want)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s: %w", url, p.failure())
+		case <-ctx.Done():
+			return errors.Join(fmt.Errorf("%s not ready: %w", url, last), p.failure())
+		case <-tick.C:
+		}
+	}
+}
+
+func probe(ctx context.Context, client *http.Client, url, token, want string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+// PIDs returns the process ids of the running processes of the cluster (each
+// leads its own process group).
+func (c *Cluster) PIDs() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var pids []int
+	for _, p := range []*process{c.etcd, c.apiserver, c.cm} {
+		if p != nil && !p.exited() {
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,397 @@
+//go:build unix
+
+package apply_test
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/ebb-dev/ebb/sync/apply"
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Apply creates, then a resync writes nothing, a changed object is the only
+// write, and an object left out is pruned.
+func TestApplyResyncChangePrune(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "basic"
+	set := func(value string, withService bool) []*unstructured.Unstructured {
+		docs := []string{namespace(ns), configMap(ns, "config", value), deployment(ns, "web", 1, "example.com/web:1", false)}
+		if withService {
+			docs = append(docs, service(ns, "web"))
+		}
+		return objects(t, docs...)
+	}
+
+	cs := e.apply("basic", set("one", true))
+	e.wantActions(cs,
+		"Namespace basic created",
+		"ConfigMap basic/config created",
+		"Service basic/web created",
+		"Deployment.apps basic/web created",
+	)
+	// In dependency order: the namespace first, then config, then workloads.
+	order := cs.Refs(apply.Created)
+	if order[0].Kind != "Namespace" || order[1].Kind != "ConfigMap" {
+		t.Errorf("apply order %v: want Namespace, then ConfigMap, then workloads", order)
+	}
+	if diff := cmp.Diff([]string{
+		"Namespace basic", "ConfigMap basic/config", "Service basic/web", "Deployment.apps basic/web",
+	}, e.inventory("basic")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+	e.writes.take()
+
+	cs = e.apply("basic", set("one", true))
+	e.wantActions(cs,
+		"Namespace basic unchanged",
+		"ConfigMap basic/config unchanged",
+		"Service basic/web unchanged",
+		"Deployment.apps basic/web unchanged",
+	)
+	e.wantWrites() // none at all
+
+	cs = e.apply("basic", set("two", true))
+	e.wantActions(cs,
+		"Namespace basic unchanged",
+		"ConfigMap basic/config configured",
+		"Service basic/web unchanged",
+		"Deployment.apps basic/web unchanged",
+	)
+	e.wantWrites("PATCH /api/v1/namespaces/basic/configmaps/config")
+	if got := dataKey(e.get(cmGVR, ns, "config")); got != "two" {
+		t.Errorf("config data.key = %q, want two", got)
+	}
+
+	cs = e.apply("basic", set("two", false))
+	e.wantActions(cs,
+		"Namespace basic unchanged",
+		"ConfigMap basic/config unchanged",
+		"Deployment.apps basic/web unchanged",
+		"Service basic/web pruned",
+	)
+	if e.get(svcGVR, ns, "web") != nil {
+		t.Errorf("Service basic/web still exists after prune")
+	}
+	if slices.Contains(e.inventory("basic"), "Service basic/web") {
+		t.Errorf("pruned Service still in the inventory")
+	}
+	e.writes.take()
+	e.apply("basic", set("two", false))
+	e.wantWrites()
+}
+
+// A revision Deployment's replicas belong to the autoscaler: a change
+// through the scale subresource survives every later apply.
+func TestRevisionReplicasLeftToAutoscaler(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "scaling"
+	set := func(replicas int, image string) []*unstructured.Unstructured {
+		return objects(t, namespace(ns), deployment(ns, "web-00001", replicas, image, true))
+	}
+	e.apply("scaling", set(2, "example.com/web:1"))
+	if got := replicas(e.get(deployGVR, ns, "web-00001")); got != 2 {
+		t.Fatalf("created with replicas %d, want the initial scale 2", got)
+	}
+
+	// Before anyone scales, a change to the Deployment neither resets
+	// replicas to the default nor lets go of them.
+	e.apply("scaling", set(2, "example.com/web:2"))
+	if got := replicas(e.get(deployGVR, ns, "web-00001")); got != 2 {
+		t.Errorf("after a template change replicas = %d, want 2", got)
+	}
+
+	// The autoscaler scales through the scale subresource.
+	_, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web-00001", types.MergePatchType,
+		[]byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{FieldManager: "autoscaler"}, "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.writes.take()
+	for i, s := range [][]*unstructured.Unstructured{
+		set(2, "example.com/web:2"), // resync with the original initial scale
+		set(9, "example.com/web:2"), // a new initial scale is not a change
+		set(9, "example.com/web:3"), // a real change
+		set(9, "example.com/web:3"), // and a resync after it
+	} {
+		e.apply("scaling", s)
+		if got := replicas(e.get(deployGVR, ns, "web-00001")); got != 5 {
+			t.Errorf("apply %d: replicas = %d, want the autoscaler's 5", i, got)
+		}
+	}
+	e.writes.take()
+	cs := e.apply("scaling", set(9, "example.com/web:3"))
+	e.wantActions(cs, "Namespace scaling unchanged", "Deployment.apps scaling/web-00001 unchanged")
+	e.wantWrites()
+
+	// An ordinary Deployment's replicas are ebb's: scaling it is drift.
+	e.apply("scaling", objects(t, namespace(ns), deployment(ns, "plain", 2, "example.com/web:1", false)))
+	_, err = e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "plain", types.MergePatchType,
+		[]byte(`{"spec":{"replicas":4}}`), metav1.PatchOptions{FieldManager: "someone"}, "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.apply("scaling", objects(t, namespace(ns), deployment(ns, "plain", 2, "example.com/web:1", false)))
+	if got := replicas(e.get(deployGVR, ns, "plain")); got != 2 {
+		t.Errorf("ordinary Deployment: replicas = %d, want 2 restored", got)
+	}
+}
+
+// Someone editing a field ebb applied is undone by the next apply; an edit
+// to a field ebb does not manage is left alone, with no write.
+func TestDriftCorrected(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "drift"
+	set := objects(t, namespace(ns), configMap(ns, "config", "wanted"), deployment(ns, "web", 1, "example.com/web:1", false))
+	e.apply("drift", set)
+
+	cm := e.get(cmGVR, ns, "config")
+	_ = unstructured.SetNestedField(cm.Object, "edited", "data", "key")
+	if _, err := e.dyn.Resource(cmGVR).Namespace(ns).Update(t.Context(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	dep := e.get(deployGVR, ns, "web")
+	_, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web", types.JSONPatchType,
+		[]byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/evil:1"}]`),
+		metav1.PatchOptions{FieldManager: "kubectl-patch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = dep
+	e.writes.take()
+
+	cs := e.apply("drift", set)
+	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config configured", "Deployment.apps drift/web configured")
+	if got := dataKey(e.get(cmGVR, ns, "config")); got != "wanted" {
+		t.Errorf("data.key = %q after apply, want wanted", got)
+	}
+	image, _, _ := unstructured.NestedSlice(e.get(deployGVR, ns, "web").Object, "spec", "template", "spec", "containers")
+	if got := image[0].(map[string]any)["image"]; got != "example.com/web:1" {
+		t.Errorf("image = %v after apply, want example.com/web:1", got)
+	}
+
+	// A label of someone else's is not ebb's business.
+	_, err = e.dyn.Resource(cmGVR).Namespace(ns).Patch(t.Context(), "config", types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"owner":"ops"}}}`), metav1.PatchOptions{FieldManager: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.writes.take()
+	cs = e.apply("drift", set)
+	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config unchanged", "Deployment.apps drift/web unchanged")
+	e.wantWrites()
+	if got := e.get(cmGVR, ns, "config").GetLabels()["owner"]; got != "ops" {
+		t.Errorf("someone else's label = %q, want it kept", got)
+	}
+}
+
+// Refused objects fail on their own; the rest are applied.
+func TestGuardRails(t *testing.T) {
+	e := newEnv(t, apply.Options{Namespaces: []string{"rails"}})
+	// The forbidden namespace exists, so a refusal cannot be mistaken for
+	// the apiserver's "namespace not found".
+	newEnv(t, apply.Options{}).apply("rails-setup", objects(t, namespace("rails-forbidden")))
+
+	clusterRole := "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: rails-reader}\nrules: []\n"
+	set := objects(t,
+		namespace("rails"),
+		configMap("rails", "ok", "v"),
+		configMap("rails-forbidden", "refused", "v"),
+		namespace("rails-other"),
+		clusterRole,
+		configMap("", "nameless-namespace", "v"),
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: rails}\n",
+	)
+	cs, err := e.ssa.Apply(t.Context(), "rails", set)
+	if err == nil {
+		t.Fatalf("Apply succeeded with refused objects:\n%s", cs)
+	}
+	e.wantActions(cs,
+		"Namespace rails created",
+		"ConfigMap rails/ok created",
+		"ConfigMap rails-forbidden/refused failed",
+		"Namespace rails-other failed",
+		"ClusterRole.rbac.authorization.k8s.io rails-reader failed",
+		"ConfigMap nameless-namespace failed",
+		"ConfigMap rails/ failed",
+	)
+	wantErr := map[string]error{
+		"ConfigMap rails-forbidden/refused":                  apply.ErrNamespaceNotAllowed,
+		"Namespace rails-other":                              apply.ErrNamespaceNotAllowed,
+		"ClusterRole.rbac.authorization.k8s.io rails-reader": apply.ErrClusterScoped,
+		"ConfigMap nameless-namespace":                       apply.ErrNamespaceRequired,
+		"ConfigMap rails/":                                   apply.ErrInvalidObject,
+	}
+	for _, c := range cs.Changes {
+		if c.Action != apply.Failed {
+			continue
+		}
+		if want := wantErr[c.Ref.String()]; !errors.Is(c.Err, want) {
+			t.Errorf("%s: error %v, want %v", c.Ref, c.Err, want)
+		}
+		if !errors.Is(err, c.Err) {
+			t.Errorf("Apply's error does not include %v", c.Err)
+		}
+	}
+	if e.get(cmGVR, "rails-forbidden", "refused") != nil || e.get(nsGVR, "", "rails-other") != nil {
+		t.Errorf("a refused object was created")
+	}
+	if diff := cmp.Diff([]string{"Namespace rails", "ConfigMap rails/ok"}, e.inventory("rails")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+
+	// Allowed explicitly, a cluster-scoped kind is applied.
+	allowing := newEnv(t, apply.Options{ClusterKinds: []schema.GroupKind{{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}}})
+	cs = allowing.apply("rails-cluster", objects(t, clusterRole))
+	allowing.wantActions(cs, "ClusterRole.rbac.authorization.k8s.io rails-reader created")
+}
+
+// Pruning deletes only what the inventory lists and ebb applied, and never
+// an object annotated ebb.dev/prune: disabled.
+func TestPruneLimits(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "limits"
+	e.apply("limits", objects(t, namespace(ns), configMap(ns, "a", "v"), configMap(ns, "keep", "v")))
+
+	// Someone else's object in the same namespace, never applied by ebb.
+	foreign := objects(t, configMap(ns, "foreign", "theirs"))[0]
+	if _, err := e.dyn.Resource(cmGVR).Namespace(ns).Create(t.Context(), foreign, metav1.CreateOptions{FieldManager: "other-tool"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.dyn.Resource(cmGVR).Namespace(ns).Patch(t.Context(), "keep", types.MergePatchType,
+		[]byte(`{"metadata":{"annotations":{"ebb.dev/prune":"disabled"}}}`), metav1.PatchOptions{FieldManager: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cs := e.apply("limits", objects(t, namespace(ns)))
+	e.wantActions(cs, "Namespace limits unchanged", "ConfigMap limits/a pruned", "ConfigMap limits/keep skipped")
+	if e.get(cmGVR, ns, "a") != nil {
+		t.Errorf("limits/a not pruned")
+	}
+	if e.get(cmGVR, ns, "keep") == nil || e.get(cmGVR, ns, "foreign") == nil {
+		t.Errorf("a protected or foreign object was deleted")
+	}
+	if diff := cmp.Diff([]string{"Namespace limits"}, e.inventory("limits")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+
+	// Applying over the foreign object's field is a conflict, not a silent
+	// take-over, until the rendered object says to force.
+	cs, err = e.ssa.Apply(t.Context(), "limits", objects(t, namespace(ns), configMap(ns, "foreign", "ours")))
+	if !errors.Is(err, apply.ErrConflict) {
+		t.Fatalf("Apply over a foreign field: error %v, want ErrConflict\n%s", err, cs)
+	}
+	if got := dataKey(e.get(cmGVR, ns, "foreign")); got != "theirs" {
+		t.Errorf("foreign data.key = %q, want theirs", got)
+	}
+	forced := objects(t, namespace(ns), configMap(ns, "foreign", "ours"))
+	forced[1].SetAnnotations(map[string]string{apply.ForceAnnotation: "true"})
+	cs = e.apply("limits", forced)
+	e.wantActions(cs, "Namespace limits unchanged", "ConfigMap limits/foreign configured")
+	if got := dataKey(e.get(cmGVR, ns, "foreign")); got != "ours" {
+		t.Errorf("forced data.key = %q, want ours", got)
+	}
+
+	// Delete prunes the whole source and forgets it.
+	cs, err = e.ssa.Delete(t.Context(), "limits")
+	if err != nil {
+		t.Fatalf("Delete: %v\n%s", err, cs)
+	}
+	e.wantActions(cs, "Namespace limits pruned", "ConfigMap limits/foreign pruned")
+	if got := e.inventory("limits"); len(got) != 0 {
+		t.Errorf("inventory after Delete = %v, want empty", got)
+	}
+}
+
+// A CustomResourceDefinition and objects of its kind apply in one go.
+func TestCustomResourceWithItsDefinition(t *testing.T) {
+	e := newEnv(t, apply.Options{ClusterKinds: []schema.GroupKind{{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}}})
+	const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+`
+	const widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: crd}\nspec: {size: 3}\n"
+	cs := e.apply("crd", objects(t, widget, crd, namespace("crd")))
+	e.wantActions(cs,
+		"Namespace crd created",
+		"CustomResourceDefinition.apiextensions.k8s.io widgets.example.com created",
+		"Widget.example.com crd/w created",
+	)
+	e.writes.take()
+	e.apply("crd", objects(t, widget, crd, namespace("crd")))
+	e.wantWrites()
+}
+
+// The apiserver going away in the middle of an apply fails what was left;
+// the next apply, once it is back, finishes the job, and prunes what the
+// interrupted apply had created and the source no longer renders.
+func TestAPIServerRestartMidApply(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "restart-mid"
+	docs := []string{namespace(ns)}
+	for i := range 6 {
+		docs = append(docs, configMap(ns, "cm-"+strconv.Itoa(i), "v"))
+	}
+	// The namespace and two ConfigMaps are applied; the apiserver stops as
+	// the third is sent.
+	e.writes.onWrite(func(req string) {
+		if req == "PATCH /api/v1/namespaces/restart-mid/configmaps/cm-2" {
+			e.cluster.StopAPIServer()
+		}
+	})
+	cs, err := e.ssa.Apply(t.Context(), "restart-mid", objects(t, docs...))
+	e.writes.onWrite(nil)
+	if err == nil {
+		t.Fatalf("Apply succeeded with the apiserver stopped half-way:\n%s", cs)
+	}
+	if got := cs.Count(apply.Created); got != 3 {
+		t.Errorf("created before the stop: %d, want 3\n%s", got, cs)
+	}
+	if cs.Count(apply.Failed) == 0 {
+		t.Errorf("no failures with the apiserver stopped:\n%s", cs)
+	}
+
+	if err := e.cluster.StartAPIServer(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The source now renders only cm-0 and cm-1 (and the namespace).
+	cs = e.apply("restart-mid", objects(t, docs[:3]...))
+	if cs.Count(apply.Failed) != 0 {
+		t.Errorf("failures after the restart:\n%s", cs)
+	}
+	for i := 2; i < 6; i++ {
+		if e.get(cmGVR, ns, "cm-"+strconv.Itoa(i)) != nil {
+			t.Errorf("cm-%d survives: created by the interrupted apply and not pruned", i)
+		}
+	}
+	if diff := cmp.Diff([]string{"Namespace restart-mid", "ConfigMap restart-mid/cm-0", "ConfigMap restart-mid/cm-1"},
+		e.inventory("restart-mid")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+	e.writes.take()
+	e.apply("restart-mid", objects(t, docs[:3]...))
+	e.wantWrites()
+}

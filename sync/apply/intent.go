@@ -1,0 +1,174 @@
+package apply
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+const (
+	// FieldManager is the field manager every apply of ebb's uses.
+	FieldManager = "ebb"
+
+	// AppliedAnnotation carries a digest of what ebb last applied to the
+	// object; an object whose digest matches and whose fields ebb still
+	// owns is not written again.
+	AppliedAnnotation = "ebb.dev/applied"
+
+	// PruneAnnotation set to "disabled" on a live object keeps it from
+	// being pruned: it is dropped from the inventory instead.
+	PruneAnnotation = "ebb.dev/prune"
+
+	// ForceAnnotation set to "true" in a rendered object lets ebb take over
+	// fields another manager owns the first time it applies the object
+	// (see the force rule on SSA.Apply).
+	ForceAnnotation = "ebb.dev/force"
+
+	// RevisionLabel marks a revision's Deployment, whose spec.replicas
+	// belongs to the autoscaler once the Deployment exists.
+	RevisionLabel = "serving.knative.dev/revision"
+)
+
+// serverSet are the metadata fields the apiserver sets; an applied intent
+// carries none of them.
+var serverSet = []string{"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"}
+
+// clean returns a copy of u without status and server-set metadata.
+func clean(u *unstructured.Unstructured) *unstructured.Unstructured {
+	c := u.DeepCopy()
+	unstructured.RemoveNestedField(c.Object, "status")
+	for _, f := range serverSet {
+		unstructured.RemoveNestedField(c.Object, "metadata", f)
+	}
+	return c
+}
+
+// IsRevisionDeployment reports whether u is a revision's Deployment, whose
+// replicas the autoscaler owns.
+func IsRevisionDeployment(u *unstructured.Unstructured) bool {
+	gvk := u.GroupVersionKind()
+	if gvk.Group != "apps" || gvk.Kind != "Deployment" {
+		return false
+	}
+	_, ok := u.GetLabels()[RevisionLabel]
+	return ok
+}
+
+// Digest is a digest of what ebb wants of u: u without status and
+// server-set metadata, without its applied annotation, and without
+// spec.replicas for a revision Deployment (a new initial scale alone is not
+// a change to write).
+func Digest(u *unstructured.Unstructured) string {
+	c := clean(u)
+	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", AppliedAnnotation)
+	if len(c.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	}
+	if IsRevisionDeployment(c) {
+		unstructured.RemoveNestedField(c.Object, "spec", "replicas")
+	}
+	b, err := json.Marshal(c.Object)
+	if err != nil {
+		// Unstructured content decoded from YAML or JSON always encodes.
+		panic(fmt.Sprintf("apply: encode %s: %v", RefOf(u), err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Intent returns the object to apply for desired, given the live object
+// (nil if there is none) and the field manager: desired without status and
+// server-set metadata, annotated with its Digest.
+//
+// A revision Deployment's spec.replicas is sent only to create it. After
+// that, while the manager still owns the field (nobody has scaled the
+// Deployment yet), the live value is sent, so the manager neither changes
+// it nor lets go of it — letting go of a field nobody else owns would reset
+// it to its default, one replica. Once the autoscaler (or anyone) has scaled
+// the Deployment, the field is theirs and the intent leaves it out.
+func Intent(desired, live *unstructured.Unstructured, manager string) *unstructured.Unstructured {
+	c := clean(desired)
+	anns := c.GetAnnotations()
+	if anns == nil {
+		anns = map[string]string{}
+	}
+	anns[AppliedAnnotation] = Digest(desired)
+	c.SetAnnotations(anns)
+	if live == nil || !IsRevisionDeployment(c) {
+		return c
+	}
+	replicas, found, err := unstructured.NestedFieldNoCopy(live.Object, "spec", "replicas")
+	if err == nil && found && OwnsField(live, manager, "spec", "replicas") {
+		_ = unstructured.SetNestedField(c.Object, replicas, "spec", "replicas")
+	} else {
+		unstructured.RemoveNestedField(c.Object, "spec", "replicas")
+	}
+	return c
+}
+
+// applied returns the live object's managed-fields entries that record
+// manager's applies to the object itself (not to a subresource), sorted by
+// API version.
+func applied(live *unstructured.Unstructured, manager string) []metav1.ManagedFieldsEntry {
+	var out []metav1.ManagedFieldsEntry
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b metav1.ManagedFieldsEntry) int { return strings.Compare(a.APIVersion, b.APIVersion) })
+	return out
+}
+
+// FieldsDigest is a digest of the set of fields manager owns on live
+// through apply; empty when it owns none.
+func FieldsDigest(live *unstructured.Unstructured, manager string) string {
+	entries := applied(live, manager)
+	if len(entries) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		h.Write([]byte(e.APIVersion))
+		h.Write([]byte{0})
+		if e.FieldsV1 != nil {
+			h.Write(e.FieldsV1.Raw)
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// OwnsField reports whether manager owns the field at path on live through
+// apply.
+func OwnsField(live *unstructured.Unstructured, manager string, path ...string) bool {
+	for _, e := range applied(live, manager) {
+		if e.FieldsV1 == nil {
+			continue
+		}
+		var set map[string]any
+		if json.Unmarshal(e.FieldsV1.Raw, &set) != nil {
+			continue
+		}
+		node, ok := set, true
+		for _, p := range path {
+			var next any
+			if next, ok = node["f:"+p]; !ok {
+				break
+			}
+			if node, ok = next.(map[string]any); !ok {
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,275 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// Applier is what a sync loop needs from the apply step. Consumers declare
+// their own copy of it; this one documents the contract SSA keeps.
+type Applier interface {
+	// Apply makes the cluster hold objects for source and prunes what
+	// source applied before and no longer renders.
+	Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (ChangeSet, error)
+	// Inventory returns what source has applied.
+	Inventory(ctx context.Context, source string) (Inventory, error)
+	// Delete prunes everything source applied and forgets the source.
+	Delete(ctx context.Context, source string) (ChangeSet, error)
+}
+
+var _ Applier = (*SSA)(nil)
+
+// Errors a ChangeSet's failures wrap, for errors.Is.
+var (
+	ErrInvalidObject       = errors.New("invalid object")
+	ErrNamespaceRequired   = errors.New("namespaced kind without metadata.namespace")
+	ErrNamespaceNotAllowed = errors.New("namespace not allowed")
+	ErrClusterScoped       = errors.New("cluster-scoped kind not allowed")
+	ErrConflict            = errors.New("fields owned by another manager")
+)
+
+// Options configure an SSA.
+type Options struct {
+	// FieldManager defaults to FieldManager ("ebb").
+	FieldManager string
+	// InventoryNamespace holds the inventory ConfigMaps; default
+	// "ebb-system", created when first needed.
+	InventoryNamespace string
+	// Namespaces, when not empty, are the only namespaces objects may be
+	// applied in (and the only Namespace objects that may be applied).
+	Namespaces []string
+	// ClusterKinds are the cluster-scoped kinds, besides Namespace, that
+	// may be applied; any other cluster-scoped kind is refused.
+	ClusterKinds []schema.GroupKind
+	// EstablishTimeout bounds the wait for newly applied
+	// CustomResourceDefinitions to be served; default 30s.
+	EstablishTimeout time.Duration
+}
+
+// SSA applies objects with server-side apply and prunes with an inventory
+// per source. It is safe for use by one sync loop at a time per source.
+type SSA struct {
+	dyn          dynamic.Interface
+	mapper       meta.ResettableRESTMapper
+	opts         Options
+	namespaces   map[string]bool
+	clusterKinds map[schema.GroupKind]bool
+}
+
+// New returns an SSA talking to the cluster of cfg.
+func New(cfg *rest.Config, o Options) (*SSA, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
+	return NewWith(dyn, mapper, o), nil
+}
+
+// NewWith returns an SSA using the given clients.
+func NewWith(dyn dynamic.Interface, mapper meta.ResettableRESTMapper, o Options) *SSA {
+	if o.FieldManager == "" {
+		o.FieldManager = FieldManager
+	}
+	if o.InventoryNamespace == "" {
+		o.InventoryNamespace = "ebb-system"
+	}
+	if o.EstablishTimeout == 0 {
+		o.EstablishTimeout = 30 * time.Second
+	}
+	s := &SSA{dyn: dyn, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}}
+	if len(o.Namespaces) > 0 {
+		s.namespaces = map[string]bool{}
+		for _, ns := range o.Namespaces {
+			s.namespaces[ns] = true
+		}
+	}
+	for _, gk := range o.ClusterKinds {
+		s.clusterKinds[gk] = true
+	}
+	return s
+}
+
+// Inventory returns what source has applied, as stored in the cluster.
+func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
+	if err := checkSource(source); err != nil {
+		return Inventory{}, fmt.Errorf("apply: %w", err)
+	}
+	st, err := s.load(ctx, source)
+	return st.inv, err
+}
+
+// Apply makes the cluster hold objects for source, then prunes what the
+// source's inventory lists and objects no longer contain, and stores the
+// new inventory.
+//
+// Objects are applied in Rank order with server-side apply under one field
+// manager. An object is not written when its live copy carries the digest
+// of the same intent (AppliedAnnotation) and the manager still owns exactly
+// the fields it owned after the last apply; so a resync with nothing to do
+// makes no write at all, and someone changing a field the manager applied
+// (which moves that field's ownership) gets it written back.
+//
+// The force rule: conflicts are forced for objects the source's inventory
+// lists (Git is their source of truth) and for objects that do not exist
+// yet. An object that exists but was never applied by this source is
+// applied without force, so ebb never silently takes fields over from
+// another tool: a conflict is a failure naming the other manager, until the
+// rendered object is annotated ebb.dev/force: "true".
+//
+// One object failing (refused by the guard rails, rejected by the
+// apiserver) does not stop the others; the error joins every failure, and
+// the ChangeSet says what happened to each object. A failed object the
+// inventory listed stays listed, so it is never pruned for having failed.
+func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (ChangeSet, error) {
+	if err := checkSource(source); err != nil {
+		return ChangeSet{}, fmt.Errorf("apply: %w", err)
+	}
+	prev, err := s.load(ctx, source)
+	if err != nil {
+		return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
+	}
+	var cs ChangeSet
+	desired := prepare(objects, &cs)
+
+	// Record the objects about to be created before creating them, so that
+	// an apply cut short still leaves them in the inventory.
+	var pending []Entry
+	for _, u := range desired {
+		if r := RefOf(u); !prev.inv.Has(r) {
+			pending = append(pending, Entry{Ref: r, Version: u.GroupVersionKind().Version})
+		}
+	}
+	cur := prev
+	if len(pending) > 0 {
+		if cur, err = s.save(ctx, source, prev, prev.inv.Union(NewInventory(pending...))); err != nil {
+			return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
+		}
+	}
+
+	var next []Entry
+	var crds []string
+	for i, u := range desired {
+		r := RefOf(u)
+		if len(crds) > 0 && Rank(r.GroupKind()) > RankDefinitions && Rank(RefOf(desired[i-1]).GroupKind()) == RankDefinitions {
+			s.waitEstablished(ctx, crds)
+		}
+		old, tracked := prev.inv.Lookup(r)
+		entry, change, sent := s.applyOne(ctx, u, old, tracked)
+		cs.add(change)
+		switch {
+		case change.Action != Failed:
+			next = append(next, entry)
+			if r.GroupKind() == crdKind && change.Action != Unchanged {
+				crds = append(crds, r.Name)
+			}
+		case tracked:
+			next = append(next, old)
+		case sent:
+			// The request may have created it before failing.
+			next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
+		}
+	}
+
+	keep := NewInventory(next...)
+	for _, e := range Stale(prev.inv, keep) {
+		change := s.prune(ctx, e)
+		cs.add(change)
+		if change.Action == Failed {
+			next = append(next, e)
+		}
+	}
+	if _, err := s.save(ctx, source, cur, NewInventory(next...)); err != nil {
+		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
+	}
+	if err := cs.Err(); err != nil {
+		return cs, fmt.Errorf("apply %s: %w", source, err)
+	}
+	return cs, nil
+}
+
+// prepare returns copies of the valid objects in apply order; invalid and
+// repeated ones are recorded as failures.
+func prepare(objects []*unstructured.Unstructured, cs *ChangeSet) []*unstructured.Unstructured {
+	seen := map[Ref]bool{}
+	var out []*unstructured.Unstructured
+	for _, o := range objects {
+		if o == nil {
+			continue
+		}
+		r := RefOf(o)
+		switch {
+		case o.GetAPIVersion() == "" || r.Kind == "" || r.Name == "":
+			cs.fail(r, fmt.Errorf("%w: apiVersion, kind and metadata.name are required", ErrInvalidObject))
+		case seen[r]:
+			cs.fail(r, fmt.Errorf("%w: rendered more than once", ErrInvalidObject))
+		default:
+			seen[r] = true
+			out = append(out, o.DeepCopy())
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return Compare(RefOf(a), RefOf(b)) })
+	return out
+}
+
+// applyOne applies u unless it is unchanged. sent reports whether a write
+// was attempted.
+func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, old Entry, tracked bool) (Entry, Change, bool) {
+	r := RefOf(u)
+	version := u.GroupVersionKind().Version
+	fail := func(err error, sent bool) (Entry, Change, bool) {
+		err = fmt.Errorf("%s: %w", r, err)
+		return Entry{}, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}, sent
+	}
+	res, err := s.resource(r.GroupKind(), version, r)
+	if err != nil {
+		return fail(err, false)
+	}
+	mgr := s.opts.FieldManager
+	live, err := res.Get(ctx, r.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return fail(fmt.Errorf("read: %w", err), false)
+	}
+	if live != nil && tracked && old.Fields != "" &&
+		live.GetAnnotations()[AppliedAnnotation] == Digest(u) && FieldsDigest(live, mgr) == old.Fields {
+		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}, false
+	}
+	force := live == nil || tracked || u.GetAnnotations()[ForceAnnotation] == "true"
+	out, err := res.Apply(ctx, r.Name, Intent(u, live, mgr), metav1.ApplyOptions{FieldManager: mgr, Force: force})
+	if err != nil {
+		if apierrors.IsConflict(err) && !force {
+			err = fmt.Errorf("%w (the object exists and this source never applied it; annotate it %s: \"true\" to take it over): %w",
+				ErrConflict, ForceAnnotation, err)
+		}
+		return fail(fmt.Errorf("apply: %w", err), true)
+	}
+	action := Configured
+	switch {
+	case live == nil:
+		action = Created
+	case out.GetResourceVersion() == live.GetResourceVersion():
+		action = Unchanged
+	}
+	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr)}, Change{Ref: r, Action: action}, true
+}
