@@ -89,6 +89,8 @@ type Counters struct {
 	Conflicts     uint64 // pushes rejected because the branch moved
 	PushErrors    uint64 // write-backs that failed
 	SkippedWrites uint64 // write-backs that had nothing to change
+	Compactions   uint64 // rewrites of the cache as one pack
+	CompactErrors uint64 // failed rewrites (the cache stays usable)
 }
 
 // Status is a source's state for display.
@@ -224,6 +226,7 @@ func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 	if err != nil {
 		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, err)
 	}
+	s.maintain()
 	return c, true, nil
 }
 
@@ -302,6 +305,21 @@ func (s *Source) load(h plumbing.Hash) (Commit, error) {
 		status.Counters.ObjectsRead += uint64(st.Trees + st.Blobs)
 	}, nil)
 	return c, nil
+}
+
+// maintain compacts the cache when fetches have left too many packs; a
+// failure is counted, and the next fetch tries again.
+func (s *Source) maintain() {
+	before := s.repo
+	err := s.compactIfNeeded()
+	s.record(func(st *Status) {
+		switch {
+		case err != nil:
+			st.Counters.CompactErrors++
+		case s.repo != before:
+			st.Counters.Compactions++
+		}
+	}, nil)
 }
 
 // record updates the status under its own lock; err (nil or not) becomes

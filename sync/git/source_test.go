@@ -3,6 +3,7 @@ package git
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -244,5 +245,46 @@ func TestFetchRevertBehindShallowBoundary(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"a.yaml": "one\n", "dir/b.yaml": "b1\n"}, readAll(t, c.Files)); diff != "" {
 		t.Errorf("files after the revert (-want +got):\n%s", diff)
+	}
+}
+
+func TestFetchCompactsCache(t *testing.T) {
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"a.yaml": "0\n", "keep/b.yaml": "b\n"})
+	bare := filepath.Join(root, "repo.git")
+	cache := t.TempDir()
+	s, err := New(Config{URL: "file://" + bare, Ref: Ref{Branch: "main"}, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustFetch(t, s)
+	user := gittest.Clone(t, bare, "Other User")
+	var last string
+	for i := range maxPacks + 3 {
+		last = user.CommitAndPush(t, map[string]string{"a.yaml": fmt.Sprintf("%d\n", i+1)}, fmt.Sprint("change ", i+1))
+		if c, changed := mustFetch(t, s); !changed || c.Hash != last {
+			t.Fatalf("fetch %d = %s, %v; want %s", i, c.Hash, changed, last)
+		}
+	}
+	st := s.Status().Counters
+	if st.Compactions != 1 || st.CompactErrors != 0 {
+		t.Errorf("compactions = %d, errors = %d; want 1, 0", st.Compactions, st.CompactErrors)
+	}
+	packs, _ := filepath.Glob(filepath.Join(cache, "objects", "pack", "*.pack"))
+	if len(packs) > 4 {
+		t.Errorf("%d packs after compaction, want a few", len(packs))
+	}
+	// The cache is a sound shallow repository and fetching goes on.
+	gittest.Run(t, cache, "fsck", "--no-progress", "--connectivity-only")
+	last = user.CommitAndPush(t, map[string]string{"a.yaml": "last\n"}, "last")
+	c, changed := mustFetch(t, s)
+	if !changed || c.Hash != last {
+		t.Fatalf("fetch after compaction = %s, %v; want %s", c.Hash, changed, last)
+	}
+	if diff := cmp.Diff(map[string]string{"a.yaml": "last\n", "keep/b.yaml": "b\n"}, readAll(t, c.Files)); diff != "" {
+		t.Errorf("files after compaction (-want +got):\n%s", diff)
+	}
+	if _, changed := mustFetch(t, s); changed {
+		t.Error("unchanged head reported a change after compaction")
 	}
 }
