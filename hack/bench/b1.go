@@ -1,16 +1,19 @@
 package main
 
 import (
-	"os"
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"time"
 )
 
 // benchB1 is the proxy hop: direct vs ebb's queue-proxy (CC=0, CC=10) vs
 // the stock httputil.ReverseProxy vs Knative's queue-proxy (CC=0, CC=10).
+// Every target runs in every round, in a rotated order; the tables show
+// the median of the rounds.
 func benchB1(_ context.Context, e *env) error {
-	fmt.Printf("\n## B1 proxy hop (wrk, %s per run, hello body)\n\n", e.d)
+	fmt.Printf("\n## B1 proxy hop (wrk, %s per run, %d rounds, median; small body)\n\n", e.d, e.rounds)
 	app, err := e.app("app")
 	if err != nil {
 		return err
@@ -27,47 +30,58 @@ func benchB1(_ context.Context, e *env) error {
 		{"stock ReverseProxy", func() (*proc, error) { return e.stock(app.addr) }},
 		{"ebb CC=10", func() (*proc, error) { return e.ebbQueue(app.addr, 10) }},
 		{"knative CC=10", func() (*proc, error) { return e.knativeQueue(app.addr, 10) }},
+		{"ebb queue-only build CC=0", func() (*proc, error) { return e.libQueue(app.addr, 0) }},
 	}
 	conns := []int{1, 8, 32}
-	res := map[string]map[int]wrkResult{}
-	rss := map[string]int{}
-	for _, t := range targets {
-		p, err := t.start()
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
-		}
-		addr := app.addr
-		if p != nil {
-			addr = p.addr
-			rss[t.name] = p.rssKiB()
-		}
-		res[t.name] = map[int]wrkResult{}
-		for _, c := range conns {
-			r, err := e.runWrk("http://"+addr+"/", c, "")
+	runs := map[string]map[int][]wrkResult{}
+	mem := map[string]rss{}
+	for round := range e.rounds {
+		for i := range targets {
+			t := targets[(i+round)%len(targets)]
+			p, err := t.start()
 			if err != nil {
-				if p != nil {
-					p.stop()
-				}
-				return err
+				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			res[t.name][c] = r
-			fmt.Fprintf(os.Stderr, "B1 %-20s c=%-3d %9.0f req/s p50 %s\n", t.name, c, r.rps, ms(r.p50))
-		}
-		if p != nil {
-			p.stop()
+			addr := app.addr
+			if p != nil {
+				addr = p.addr
+				if round == 0 {
+					mem[t.name] = p.rss()
+				}
+			}
+			if runs[t.name] == nil {
+				runs[t.name] = map[int][]wrkResult{}
+			}
+			for _, c := range conns {
+				r, err := e.runWrk("http://"+addr+"/", c, "")
+				if err != nil {
+					if p != nil {
+						p.stop()
+					}
+					return err
+				}
+				runs[t.name][c] = append(runs[t.name][c], r)
+				fmt.Fprintf(os.Stderr, "B1 round %d %-26s c=%-3d %9.0f req/s p50 %s\n", round, t.name, c, r.rps, ms(r.p50))
+			}
+			if p != nil {
+				p.stop()
+			}
 		}
 	}
-	fmt.Println("| target | conns | req/s | p50 | p99 | added p50 | non-2xx | idle RSS |")
+	res := map[string]map[int]wrkResult{}
+	for name, byConns := range runs {
+		res[name] = map[int]wrkResult{}
+		for c, rs := range byConns {
+			res[name][c] = median(rs)
+		}
+	}
+	fmt.Println("| target | conns | req/s | p50 | p99 | added p50 | non-2xx | RSS after start (anonymous part) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, t := range targets {
 		for _, c := range conns {
 			r := res[t.name][c]
 			added := r.p50 - res["direct"][c].p50
-			rs := "–"
-			if k := rss[t.name]; k > 0 {
-				rs = fmt.Sprintf("%.1f MiB", float64(k)/1024)
-			}
-			fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %d | %s |\n", t.name, c, r.rps, ms(r.p50), ms(r.p99), ms(added), r.errors, rs)
+			fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %d | %s |\n", t.name, c, r.rps, ms(r.p50), ms(r.p99), ms(added), r.errors, mem[t.name])
 		}
 	}
 	fmt.Println()
@@ -81,4 +95,26 @@ func benchB1(_ context.Context, e *env) error {
 		}
 	}
 	return nil
+}
+
+// median takes the median of each measure separately.
+func median(rs []wrkResult) wrkResult {
+	pick := func(f func(wrkResult) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	errs := 0
+	for _, r := range rs {
+		errs += r.errors
+	}
+	return wrkResult{
+		rps:    pick(func(r wrkResult) float64 { return r.rps }),
+		p50:    time.Duration(pick(func(r wrkResult) float64 { return float64(r.p50) })),
+		p99:    time.Duration(pick(func(r wrkResult) float64 { return float64(r.p99) })),
+		errors: errs,
+	}
 }

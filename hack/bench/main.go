@@ -2,7 +2,7 @@
 // project's benchmark plan) against their peers on 127.0.0.1 and prints
 // Markdown tables:
 //
-//	go run ./hack/bench proxy [-d 3s] [-only B1,B3]
+//	go run ./hack/bench proxy [-d 2s] [-rounds 3] [-only B1,B3]
 //
 // It builds `ebb` and Knative's queue-proxy (from hack/peers, its own Go
 // module) into a cache directory, installs wrk with apt-get when it is
@@ -30,6 +30,8 @@ func main() {
 		err = runProxy(os.Args[2:])
 	case "app":
 		err = serveApp(os.Args[2:])
+	case "queue":
+		err = serveQueue(os.Args[2:])
 	case "stock":
 		err = serveStock(os.Args[2:])
 	default:
@@ -54,11 +56,13 @@ type env struct {
 	wrk     string
 	d       time.Duration
 	b2d     time.Duration
+	rounds  int
 }
 
 func runProxy(args []string) error {
 	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
-	d := fs.Duration("d", 3*time.Second, "duration of each wrk run")
+	d := fs.Duration("d", 2*time.Second, "duration of each wrk run")
+	rounds := fs.Int("rounds", 3, "B1 rounds (the median is reported)")
 	b2d := fs.Duration("b2", 10*time.Second, "duration of each B2 open-loop run (the plan says 60s)")
 	only := fs.String("only", "B1,B2,B3,B4,B10", "benchmarks to run")
 	cache := fs.String("cache", filepath.Join(os.TempDir(), "ebb-bench"), "where built binaries are kept")
@@ -72,7 +76,7 @@ func runProxy(args []string) error {
 	if err != nil {
 		return err
 	}
-	e := &env{self: self, d: *d, b2d: *b2d}
+	e := &env{self: self, d: *d, b2d: *b2d, rounds: max(*rounds, 1)}
 	if err := os.MkdirAll(*cache, 0o755); err != nil {
 		return err
 	}

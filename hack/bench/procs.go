@@ -19,31 +19,38 @@ type proc struct {
 	addr string
 }
 
+// stop kills the process: graceful drain is not what is measured.
 func (p *proc) stop() {
-	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-done
-	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
 }
 
-// rssKiB reads the resident set size of the process.
-func (p *proc) rssKiB() int {
+// rss reads the resident set of the process: all of it, and the part
+// that is anonymous memory (heap, stacks) rather than pages of the binary.
+type rss struct{ total, anon int }
+
+func (p *proc) rss() rss {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0
+		return rss{}
 	}
+	var r rss
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
+			r.total, _ = strconv.Atoi(strings.Fields(v)[0])
+		}
+		if v, ok := strings.CutPrefix(l, "RssAnon:"); ok {
+			r.anon, _ = strconv.Atoi(strings.Fields(v)[0])
 		}
 	}
-	return 0
+	return r
+}
+
+func (r rss) String() string {
+	if r.total == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f MiB (anon %.1f)", float64(r.total)/1024, float64(r.anon)/1024)
 }
 
 // startListening starts a process that prints "listening on ADDR" first.
@@ -138,6 +145,12 @@ func (e *env) knativeQueue(user string, cc int) (*proc, error) {
 		"SERVING_POD=hello-pod", "SERVING_POD_IP=127.0.0.1",
 		`SERVING_READINESS_PROBE={"tcpSocket":{"port":` + portOf(user) + `,"host":"127.0.0.1"},"successThreshold":1}`,
 	}, e.knative)
+}
+
+// libQueue runs ebb's queue-proxy library in this benchmark binary, which
+// links none of ebb's other subcommands: what a queue-only build weighs.
+func (e *env) libQueue(user string, cc int) (*proc, error) {
+	return startListening(e.self, "queue", "-user", user, "-cc", strconv.Itoa(cc))
 }
 
 func (e *env) stock(user string) (*proc, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,9 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/ebb-dev/ebb/proxy/queue"
+	"github.com/ebb-dev/ebb/proxy/timeout"
 )
 
 // serveApp is the user container: / answers a short body, /sleep?ms=N
@@ -46,6 +50,26 @@ func serveApp(args []string) error {
 	mux.HandleFunc("/peak", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, peak.Swap(0)) })
 	mux.HandleFunc("/count", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, count.Swap(0)) })
 	return http.Serve(lis, mux)
+}
+
+// serveQueue runs the queue-proxy library on one port with the defaults
+// of `ebb queue`.
+func serveQueue(args []string) error {
+	fs := flag.NewFlagSet("queue", flag.ExitOnError)
+	user := fs.String("user", "", "user container host:port")
+	cc := fs.Int("cc", 0, "container concurrency")
+	fs.Parse(args)
+	s, err := queue.New(queue.Config{UserAddr: *user, ContainerConcurrency: *cc, DrainQuietPeriod: 10 * time.Millisecond,
+		Timeouts: timeout.Limits{Total: 300 * time.Second}})
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", lis.Addr())
+	return s.Serve(context.Background(), queue.Listeners{HTTP: lis})
 }
 
 // serveStock is the stock httputil.ReverseProxy with default settings.
