@@ -11,6 +11,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -89,11 +90,11 @@ func convertDocument(file string, n *yaml.Node) (*document, error) {
 	if err != nil {
 		return nil, &FieldError{File: file, Line: line, Message: err.Error()}
 	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(b); err != nil {
+	var obj map[string]any
+	if err := utiljson.Unmarshal(b, &obj); err != nil {
 		return nil, &FieldError{File: file, Line: line, Message: err.Error()}
 	}
-	return &document{src: src, json: b, obj: u}, nil
+	return &document{src: src, json: b, obj: &unstructured.Unstructured{Object: obj}}, nil
 }
 
 var typeErrRE = regexp.MustCompile(`^json: cannot unmarshal (\S+) into Go struct field (\S+) of type (\S+)$`)

@@ -270,12 +270,15 @@ func (l *loader) applyConfig() {
 	}
 }
 
-// configErrorPath points a ConfigMap error at the key it names.
+// configErrorPath points a ConfigMap error at the key it names first (the
+// longest key at that position).
 func configErrorPath(data map[string]string, err error) string {
-	best := ""
+	msg := err.Error()
+	best, at := "", len(msg)
 	for k := range data {
-		if strings.Contains(err.Error(), k) && len(k) > len(best) {
-			best = k
+		i := strings.Index(msg, k)
+		if i >= 0 && (i < at || (i == at && len(k) > len(best))) {
+			best, at = k, i
 		}
 	}
 	if best == "" {

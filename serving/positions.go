@@ -64,9 +64,12 @@ func parentPath(p string) string {
 	return ""
 }
 
-// maxNodes bounds the work of converting one document, so alias bombs
-// cannot exhaust memory.
-const maxNodes = 1 << 20
+// maxNodes and maxDepth bound the work of converting one document, so
+// alias bombs and runaway nesting cannot exhaust time or memory.
+const (
+	maxNodes = 1 << 17
+	maxDepth = 200
+)
 
 // converter turns a YAML node into a JSON-compatible value, recording the
 // line of every field path on the way.
@@ -77,7 +80,7 @@ type converter struct {
 
 func (c *converter) value(n *yaml.Node, path string, depth int) (any, error) {
 	c.nodes++
-	if c.nodes > maxNodes || depth > 10000 {
+	if c.nodes > maxNodes || depth > maxDepth {
 		return nil, fmt.Errorf("document too large or too deeply nested")
 	}
 	if path != "" {
