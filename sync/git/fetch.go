@@ -16,65 +16,75 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
-// fetchRef brings the followed branch or tag into the cache the way the
-// git CLI does, in one upload-pack session: read the advertisement, stop
-// there when the ref has not moved, otherwise ask for the new commit with
+// fetchRefs brings refs (the followed branch or tag, the write branch)
+// into the cache the way the git CLI does, in one upload-pack session:
+// read the advertisement, stop there when no ref has moved, otherwise ask for the new commit with
 // the cached heads as haves and the cache's shallow boundary, so the
 // server sends only the objects that changed. (go-git's Fetch with a depth
 // makes the server resend the whole tree; without one it does not tell
 // the server the cache is shallow.) The first fetch is a depth-1 clone.
-func (s *Source) fetchRef(ctx context.Context) (plumbing.Hash, error) {
+// It returns the hash of each ref the server has.
+func (s *Source) fetchRefs(ctx context.Context, names ...plumbing.ReferenceName) (map[plumbing.ReferenceName]plumbing.Hash, error) {
 	ep, err := transport.NewEndpoint(s.cfg.URL)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	ep.CaBundle = s.cfg.Auth.CABundle
 	cl, err := client.NewClient(ep)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	sess, err := cl.NewUploadPackSession(ep, s.auth)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	defer sess.Close()
 	adv, err := sess.AdvertisedReferencesContext(ctx)
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s: the repository is empty", ErrRefNotFound, s.local)
+		return nil, fmt.Errorf("%w: the repository is empty", ErrRefNotFound)
 	}
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
 	refs, err := adv.AllReferences()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return nil, err
 	}
-	ref, err := refs.Reference(s.local)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%w: %s", ErrRefNotFound, s.local)
-	}
-	want := ref.Hash()
-	if !s.has(want) {
-		if err := s.fetchObjects(ctx, sess, adv, want); err != nil {
-			return plumbing.ZeroHash, err
+	got := map[plumbing.ReferenceName]plumbing.Hash{}
+	var wants []plumbing.Hash
+	for _, name := range names {
+		ref, err := refs.Reference(name)
+		if err != nil {
+			continue
 		}
-		if !s.has(want) {
-			return plumbing.ZeroHash, fmt.Errorf("server did not send %s", want)
+		got[name] = ref.Hash()
+		if !s.has(ref.Hash()) && !slices.Contains(wants, ref.Hash()) {
+			wants = append(wants, ref.Hash())
 		}
 	}
-	if err := s.repo.Storer.SetReference(plumbing.NewHashReference(s.local, want)); err != nil {
-		return plumbing.ZeroHash, err
+	if len(wants) > 0 {
+		if err := s.fetchObjects(ctx, sess, adv, wants); err != nil {
+			return nil, err
+		}
 	}
-	return s.peel(want)
+	for name, h := range got {
+		if !s.has(h) {
+			return nil, fmt.Errorf("server did not send %s (%s)", h, name)
+		}
+		if err := s.repo.Storer.SetReference(plumbing.NewHashReference(name, h)); err != nil {
+			return nil, err
+		}
+	}
+	return got, nil
 }
 
 func (s *Source) has(h plumbing.Hash) bool {
 	return s.repo.Storer.HasEncodedObject(h) == nil
 }
 
-func (s *Source) fetchObjects(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, want plumbing.Hash) error {
+func (s *Source) fetchObjects(ctx context.Context, sess transport.UploadPackSession, adv *packp.AdvRefs, wants []plumbing.Hash) error {
 	req := packp.NewUploadPackRequestFromCapabilities(adv.Capabilities)
-	req.Wants = []plumbing.Hash{want}
+	req.Wants = wants
 	haves, err := s.haves()
 	if err != nil {
 		return err

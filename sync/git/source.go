@@ -63,6 +63,14 @@ type Config struct {
 	// Timeout bounds each network operation (default 1 minute).
 	Timeout time.Duration
 
+	// WriteBranch, when set, receives the ledger commits instead of the
+	// followed branch (which may then be any ref). ebb owns it: it is
+	// created from the followed commit, then moves only by ledger
+	// commits on top of itself, and Commit values take .ebb/ from its
+	// head while it exists. Merge it to bring the ledger into the
+	// followed branch.
+	WriteBranch string
+
 	// Author of ledger commits (default "ebb <ebb@localhost>").
 	Author Signature
 	// SignKey, when set, signs ledger commits with OpenPGP; Signer (for
@@ -116,11 +124,12 @@ type Source struct {
 	repo   *gogit.Repository
 	remote *gogit.Remote
 	local  plumbing.ReferenceName // where the followed ref is kept in the cache
+	write  plumbing.ReferenceName // the write branch, "" when ledger commits go to local
 
-	mu     sync.Mutex // serialises network operations and the cache
-	last   Commit
-	tree   *dirNode
-	reader treeReader
+	mu        sync.Mutex // serialises network operations and the cache
+	last      Commit
+	lastWrite plumbing.Hash // write branch head behind last, zero when absent
+	reader    treeReader
 
 	smu    sync.Mutex
 	status Status
@@ -184,6 +193,9 @@ func New(cfg Config) (*Source, error) {
 	case cfg.Ref.Tag != "":
 		s.local = plumbing.NewTagReferenceName(cfg.Ref.Tag)
 	}
+	if cfg.WriteBranch != "" && cfg.WriteBranch != cfg.Ref.Branch {
+		s.write = plumbing.NewBranchReferenceName(cfg.WriteBranch)
+	}
 	return s, nil
 }
 
@@ -215,14 +227,14 @@ func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	h, err := s.fetchHead(ctx)
+	h, w, err := s.fetchHead(ctx)
 	if err != nil {
 		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, classify(err))
 	}
-	if s.last.Hash == h.String() {
+	if s.last.Hash == h.String() && s.lastWrite == w {
 		return s.last, false, nil
 	}
-	c, err := s.load(h)
+	c, err := s.load(h, w)
 	if err != nil {
 		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, err)
 	}
@@ -230,12 +242,37 @@ func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 	return c, true, nil
 }
 
-// fetchHead updates the cache and returns the commit the ref names.
-func (s *Source) fetchHead(ctx context.Context) (plumbing.Hash, error) {
+// fetchHead updates the cache and returns the commit the ref names and
+// the write branch's head (zero when there is none).
+func (s *Source) fetchHead(ctx context.Context) (h, write plumbing.Hash, err error) {
+	var refs []plumbing.ReferenceName
 	if s.cfg.Ref.Commit != "" {
-		return s.fetchPinned(ctx)
+		if h, err = s.fetchPinned(ctx); err != nil {
+			return h, write, err
+		}
+	} else {
+		refs = append(refs, s.local)
 	}
-	return s.fetchRef(ctx)
+	if s.write != "" {
+		refs = append(refs, s.write)
+	}
+	if len(refs) == 0 {
+		return h, write, nil
+	}
+	got, err := s.fetchRefs(ctx, refs...)
+	if err != nil {
+		return h, write, err
+	}
+	if s.cfg.Ref.Commit == "" {
+		var ok bool
+		if h, ok = got[s.local]; !ok {
+			return h, write, fmt.Errorf("%w: %s", ErrRefNotFound, s.local)
+		}
+		if h, err = s.peel(h); err != nil {
+			return h, write, err
+		}
+	}
+	return h, got[s.write], nil
 }
 
 // peel resolves an annotated tag to its commit.
@@ -282,13 +319,28 @@ func (s *Source) fetchPinned(ctx context.Context) (plumbing.Hash, error) {
 	return h, nil
 }
 
-// load reads commit h from the cache into a Commit and makes it the last.
-func (s *Source) load(h plumbing.Hash) (Commit, error) {
+// load reads commit h from the cache into a Commit and makes it the last;
+// with a write branch whose head is w, .ebb/ comes from w.
+func (s *Source) load(h, w plumbing.Hash) (Commit, error) {
 	co, err := s.repo.CommitObject(h)
 	if err != nil {
 		return Commit{}, fmt.Errorf("read commit %s: %w", h, err)
 	}
-	root, st, err := s.reader.read(s.repo.Storer, co.TreeHash)
+	var ledger *plumbing.Hash
+	if !w.IsZero() {
+		wc, err := s.repo.CommitObject(w)
+		if err != nil {
+			return Commit{}, fmt.Errorf("read write branch commit %s: %w", w, err)
+		}
+		var l plumbing.Hash // zero: w has no ledger
+		if e, err := wc.Tree(); err != nil {
+			return Commit{}, fmt.Errorf("read write branch tree %s: %w", w, err)
+		} else if d, err := e.FindEntry(LedgerDir); err == nil {
+			l = d.Hash
+		}
+		ledger = &l
+	}
+	root, st, err := s.reader.read(s.repo.Storer, co.TreeHash, ledger)
 	if err != nil {
 		return Commit{}, err
 	}
@@ -299,7 +351,7 @@ func (s *Source) load(h plumbing.Hash) (Commit, error) {
 		Message: co.Message,
 		Files:   treeFS{root: root, modTime: co.Committer.When},
 	}
-	s.last, s.tree = c, root
+	s.last, s.lastWrite = c, w
 	s.record(func(status *Status) {
 		status.Commit, status.CommitTime = c.Hash, c.Time
 		status.Counters.ObjectsRead += uint64(st.Trees + st.Blobs)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -196,16 +197,34 @@ type readStats struct {
 }
 
 // read builds the tree at h and makes it the base for the next read.
-func (r *treeReader) read(s storer.EncodedObjectStorer, h plumbing.Hash) (*dirNode, readStats, error) {
+// With ledger set, the root's .ebb directory is replaced by the tree at
+// *ledger, or removed when that is zero.
+func (r *treeReader) read(s storer.EncodedObjectStorer, h plumbing.Hash, ledger *plumbing.Hash) (*dirNode, readStats, error) {
 	next := &treeReader{dirs: map[plumbing.Hash]*dirNode{}, blobs: map[plumbing.Hash][]byte{}}
 	var st readStats
 	root, err := r.build(s, h, next, &st)
 	if err != nil {
 		return nil, st, err
 	}
+	if ledger != nil {
+		over := node{name: LedgerDir, mode: fs.ModeDir | 0o755, hash: *ledger}
+		if !ledger.IsZero() {
+			if over.dir, err = r.build(s, *ledger, next, &st); err != nil {
+				return nil, st, err
+			}
+		}
+		// A new root: the one built is shared through the cache.
+		entries := slices.DeleteFunc(slices.Clone(root.entries), func(n node) bool { return n.name == LedgerDir })
+		if over.dir != nil {
+			entries = append(entries, over)
+			sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+		}
+		root = &dirNode{entries: entries}
+	}
 	*r = *next
 	return root, st, nil
 }
+
 
 func (r *treeReader) build(s storer.EncodedObjectStorer, h plumbing.Hash, next *treeReader, st *readStats) (*dirNode, error) {
 	if d, ok := next.dirs[h]; ok {

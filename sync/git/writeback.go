@@ -60,14 +60,28 @@ func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]
 }
 
 func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]byte, message string, replan Replan) (Commit, bool, error) {
-	if s.cfg.Ref.Branch == "" {
-		return Commit{}, false, fmt.Errorf("write-back needs a branch, the source follows %s", s.cfg.Ref)
+	target := s.write
+	if target == "" {
+		if s.cfg.Ref.Branch == "" {
+			return Commit{}, false, fmt.Errorf("write-back needs a branch or a write branch, the source follows %s", s.cfg.Ref)
+		}
+		target = s.local
 	}
 	for attempt := 1; ; attempt++ {
 		if err := checkLedgerPaths(files); err != nil {
 			return Commit{}, false, err
 		}
-		h, err := s.commitOn(base, files, message)
+		// old is where the target branch is; the commit goes on top of
+		// it, or on base when the write branch does not exist yet.
+		old := plumbing.NewHash(base.Hash)
+		if s.write != "" {
+			old = s.lastWrite
+		}
+		parent := old
+		if parent.IsZero() {
+			parent = plumbing.NewHash(base.Hash)
+		}
+		h, err := s.commitOn(parent, files, message)
 		if err != nil {
 			return Commit{}, false, err
 		}
@@ -75,9 +89,9 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 			c, err := s.adopt(base)
 			return c, false, err
 		}
-		pushErr := s.push(ctx, h, plumbing.NewHash(base.Hash))
+		pushErr := s.push(ctx, h, old, target)
 		if pushErr == nil {
-			c, err := s.load(h)
+			c, err := s.loadWritten(base, h)
 			return c, true, err
 		}
 		// Where is the branch now? Only a moved branch is a conflict.
@@ -85,15 +99,19 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 		if err != nil {
 			return Commit{}, false, fmt.Errorf("push: %w; then %w", classify(pushErr), err)
 		}
-		switch head.Hash {
-		case h.String(): // the push landed, its report was lost
+		now := plumbing.NewHash(head.Hash)
+		if s.write != "" {
+			now = s.lastWrite
+		}
+		switch now {
+		case h: // the push landed, its report was lost
 			return head, true, nil
-		case base.Hash:
+		case old:
 			return Commit{}, false, fmt.Errorf("push: %w", classify(pushErr))
 		}
 		s.record(func(st *Status) { st.Counters.Conflicts++ }, nil)
 		if attempt >= s.cfg.MaxAttempts {
-			return Commit{}, false, fmt.Errorf("%w: branch %s moved %d times", ErrConflict, s.cfg.Ref.Branch, attempt)
+			return Commit{}, false, fmt.Errorf("%w: branch %s moved %d times", ErrConflict, target.Short(), attempt)
 		}
 		if err := sleep(ctx, s.cfg.Backoff(attempt)); err != nil {
 			return Commit{}, false, err
@@ -105,12 +123,21 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 	}
 }
 
+// loadWritten makes the pushed ledger commit h the last Commit: itself,
+// or with a write branch, base with h's ledger.
+func (s *Source) loadWritten(base Commit, h plumbing.Hash) (Commit, error) {
+	if s.write == "" {
+		return s.load(h, plumbing.ZeroHash)
+	}
+	return s.load(plumbing.NewHash(base.Hash), h)
+}
+
 // adopt makes c (already on the branch) the last commit without a fetch.
 func (s *Source) adopt(c Commit) (Commit, error) {
 	if s.last.Hash == c.Hash {
 		return s.last, nil
 	}
-	return s.load(plumbing.NewHash(c.Hash))
+	return s.load(plumbing.NewHash(c.Hash), s.lastWrite)
 }
 
 func checkLedgerPaths(files map[string][]byte) error {
@@ -122,13 +149,13 @@ func checkLedgerPaths(files map[string][]byte) error {
 	return nil
 }
 
-// commitOn writes a commit of base's tree with files applied; the zero
+// commitOn writes a commit of parent's tree with files applied; the zero
 // hash means the tree would not change.
-func (s *Source) commitOn(base Commit, files map[string][]byte, message string) (plumbing.Hash, error) {
+func (s *Source) commitOn(parentHash plumbing.Hash, files map[string][]byte, message string) (plumbing.Hash, error) {
 	st := s.repo.Storer
-	parent, err := object.GetCommit(st, plumbing.NewHash(base.Hash))
+	parent, err := object.GetCommit(st, parentHash)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("base commit %s: %w", base.Hash, err)
+		return plumbing.ZeroHash, fmt.Errorf("parent commit %s: %w", parentHash, err)
 	}
 	tree, err := writeTree(st, parent.TreeHash, files)
 	if err != nil {
@@ -283,28 +310,30 @@ func storeBlob(st storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error
 	return st.SetEncodedObject(obj)
 }
 
-// push moves the branch from old to h. It is a compare-and-swap: the
-// client refuses when the advertised branch is not old, and the server's
-// receive-pack refuses when the branch is not old at the moment it locks
-// it, so a concurrent user push can never be overwritten.
-func (s *Source) push(ctx context.Context, h, old plumbing.Hash) error {
+// push moves branch target from old (zero: absent) to h. It is a
+// compare-and-swap: the client refuses when the advertised branch is not
+// old, and the server's receive-pack refuses when the branch is not old at
+// the moment it locks it, so a concurrent push is never overwritten.
+func (s *Source) push(ctx context.Context, h, old plumbing.Hash, target plumbing.ReferenceName) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	src := plumbing.ReferenceName("refs/ebb/write")
 	if err := s.repo.Storer.SetReference(plumbing.NewHashReference(src, h)); err != nil {
 		return err
 	}
-	err := s.remote.PushContext(ctx, &gogit.PushOptions{
-		RemoteName:        "origin",
-		RefSpecs:          []config.RefSpec{config.RefSpec(src.String() + ":" + s.local.String())},
-		RequireRemoteRefs: []config.RefSpec{config.RefSpec(old.String() + ":" + s.local.String())},
-		Auth:              s.auth,
-		CABundle:          s.cfg.Auth.CABundle,
-	})
-	if err != nil {
+	o := &gogit.PushOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec(src.String() + ":" + target.String())},
+		Auth:       s.auth,
+		CABundle:   s.cfg.Auth.CABundle,
+	}
+	if !old.IsZero() {
+		o.RequireRemoteRefs = []config.RefSpec{config.RefSpec(old.String() + ":" + target.String())}
+	}
+	if err := s.remote.PushContext(ctx, o); err != nil {
 		return err
 	}
-	return s.repo.Storer.SetReference(plumbing.NewHashReference(s.local, h))
+	return s.repo.Storer.SetReference(plumbing.NewHashReference(target, h))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
