@@ -225,7 +225,6 @@ func (r *treeReader) read(s storer.EncodedObjectStorer, h plumbing.Hash, ledger 
 	return root, st, nil
 }
 
-
 func (r *treeReader) build(s storer.EncodedObjectStorer, h plumbing.Hash, next *treeReader, st *readStats) (*dirNode, error) {
 	if d, ok := next.dirs[h]; ok {
 		return d, nil
