@@ -70,8 +70,8 @@ type Process struct {
 	restarts int
 }
 
-// Options tune a Process.
-type Options struct {
+// ProcessOptions tune a Process.
+type ProcessOptions struct {
 	// Output receives the process's stdout and stderr; nil discards them.
 	Output io.Writer
 	// Backoff is the restart policy; zero means DefaultBackoff.
@@ -83,7 +83,7 @@ type Options struct {
 // Start starts c and supervises it until Stop. It fails only if the first
 // start fails, so that a container that cannot run at all is reported at
 // once instead of being retried forever.
-func Start(c Container, o Options) (*Process, error) {
+func Start(c Container, o ProcessOptions) (*Process, error) {
 	if o.Output == nil {
 		o.Output = io.Discard
 	}

@@ -46,7 +46,7 @@ func TestStopLeavesNoOrphans(t *testing.T) {
 	pidFile := filepath.Join(dir, "child")
 	// The container starts a grandchild, as shells and process managers do.
 	c := sh(t, "sleep 60 & echo $! > "+pidFile+"; wait")
-	p, err := Start(c, Options{Backoff: quick})
+	p, err := Start(c, ProcessOptions{Backoff: quick})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestStopLeavesNoOrphans(t *testing.T) {
 
 func TestRestartsWithBackoffAndReportsExits(t *testing.T) {
 	exits := make(chan Exit, 16)
-	p, err := Start(sh(t, "exit 3"), Options{Backoff: quick, OnExit: func(e Exit) {
+	p, err := Start(sh(t, "exit 3"), ProcessOptions{Backoff: quick, OnExit: func(e Exit) {
 		select {
 		case exits <- e:
 		default:
@@ -102,7 +102,7 @@ func TestRestartsWithBackoffAndReportsExits(t *testing.T) {
 }
 
 func TestKilledProcessIsRestarted(t *testing.T) {
-	p, err := Start(sh(t, "exec sleep 60"), Options{Backoff: quick})
+	p, err := Start(sh(t, "exec sleep 60"), ProcessOptions{Backoff: quick})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestKilledProcessIsRestarted(t *testing.T) {
 func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
-	p, err := Start(sh(t, `trap "" TERM; echo ok > `+ready+`; while :; do sleep 1; done`), Options{Backoff: quick})
+	p, err := Start(sh(t, `trap "" TERM; echo ok > `+ready+`; while :; do sleep 1; done`), ProcessOptions{Backoff: quick})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
 }
 
 func TestStartFailsForMissingExecutable(t *testing.T) {
-	_, err := Start(Container{Path: filepath.Join(t.TempDir(), "nope")}, Options{})
+	_, err := Start(Container{Path: filepath.Join(t.TempDir(), "nope")}, ProcessOptions{})
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err = %v", err)
 	}
@@ -152,7 +152,7 @@ func TestEnvIsExactlyTheContainers(t *testing.T) {
 	w := logs.Writer("hello-00001/pod-1")
 	c := sh(t, `echo "PORT=$PORT HOME=${HOME:-unset}"; exec sleep 60`)
 	c.Env = append(c.Env, "PORT=8123")
-	p, err := Start(c, Options{Output: w, Backoff: quick})
+	p, err := Start(c, ProcessOptions{Output: w, Backoff: quick})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,281 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ebb-dev/ebb/proxy/header"
+	"github.com/ebb-dev/ebb/proxy/queue"
+)
+
+// Readiness probing of a pod's queue-proxy, as a kubelet would do it.
+const (
+	probeFast    = 50 * time.Millisecond
+	probeSlow    = time.Second
+	probeTimeout = time.Second
+)
+
+// pod is one replica of a revision: the user container as a supervised
+// process and its queue-proxy in this process.
+type pod struct {
+	name    string
+	spec    *podSpec
+	started time.Time
+
+	ready    atomic.Bool
+	failed   atomic.Pointer[error]
+	addr     string // the queue-proxy's serving address (host:port)
+	stats    string // the queue-proxy's stats address
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Stop begins
+	done     chan struct{} // closed when everything has exited
+
+	proc        atomic.Pointer[Process]
+	queueCancel context.CancelFunc
+	queueDone   chan struct{}
+}
+
+// startPod starts a pod in the background; changed is called whenever the
+// pod's readiness changes.
+func (r *Runtime) startPod(spec *podSpec, name string, changed func()) *pod {
+	p := &pod{name: name, spec: spec, started: time.Now(),
+		stopped: make(chan struct{}), done: make(chan struct{})}
+	go p.run(r, changed)
+	return p
+}
+
+func (p *pod) fail(err error) {
+	p.failed.Store(&err)
+}
+
+// Err returns why the pod could not start, if it could not.
+func (p *pod) Err() error {
+	if e := p.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (p *pod) run(r *Runtime, changed func()) {
+	defer close(p.done)
+	log := r.opts.Logger.With("revision", p.spec.revision, "pod", p.name)
+	if err := p.boot(r, log); err != nil {
+		p.fail(err)
+		log.Error("pod cannot start", "error", err)
+		p.shutdown(context.Background())
+		changed()
+		return
+	}
+	// Probe the queue-proxy until the pod is stopped: fast until ready,
+	// then at a kubelet's pace, flipping readiness as it comes and goes.
+	client := &http.Client{Timeout: probeTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	period := probeFast
+	for {
+		ok := probeQueue(client, p.addr)
+		if ok != p.ready.Load() {
+			p.ready.Store(ok)
+			if ok {
+				log.Info("pod ready", "address", p.addr)
+			} else {
+				log.Warn("pod not ready")
+			}
+			changed()
+		}
+		if ok {
+			period = probeSlow
+		} else {
+			period = probeFast
+		}
+		select {
+		case <-p.stopped:
+			return
+		case <-time.After(period):
+		}
+	}
+}
+
+// boot builds the image if needed, starts the user container and the
+// queue-proxy in front of it.
+func (p *pod) boot(r *Runtime, log *slog.Logger) error {
+	s := p.spec
+	userPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	overrides := map[string]string{"PORT": strconv.Itoa(userPort)}
+	env, envList, err := podEnv(s.env, s.namespace, p.name, overrides)
+	if err != nil {
+		return err
+	}
+	argv := make([]string, 0, len(s.command)+len(s.args))
+	for _, a := range append(append([]string{}, s.command...), s.args...) {
+		argv = append(argv, expand(a, env))
+	}
+	dir := resolveWorkingDir(s.workingDir, r.opts.Dir)
+	var path string
+	switch {
+	case len(s.command) > 0:
+		if path, err = LookPath(argv[0], envList, dir); err != nil {
+			return fmt.Errorf("command: %w", err)
+		}
+		argv = argv[1:]
+	default:
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-p.stopped:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		path, err = r.opts.Builder.Build(ctx, s.image)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+
+	queueEnv, _, err := podEnv(s.queueEnv, s.namespace, p.name, map[string]string{"USER_PORT": strconv.Itoa(userPort)})
+	if err != nil {
+		return fmt.Errorf("queue-proxy: %w", err)
+	}
+	qcfg, err := r.opts.QueueConfig(func(k string) string { return queueEnv[k] })
+	if err != nil {
+		return fmt.Errorf("queue-proxy: %w", err)
+	}
+	qcfg.UserAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(userPort))
+	qcfg.Pod = p.name
+	qcfg.DrainQuietPeriod = r.opts.DrainQuietPeriod
+	qcfg.Logger = log.With("container", queueContainerName)
+	qs, err := queue.New(qcfg)
+	if err != nil {
+		return fmt.Errorf("queue-proxy: %w", err)
+	}
+	serving, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	stats, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		serving.Close()
+		return err
+	}
+	p.addr, p.stats = serving.Addr().String(), stats.Addr().String()
+
+	select {
+	case <-p.stopped:
+		serving.Close()
+		stats.Close()
+		return errors.New("stopped while starting")
+	default:
+	}
+	var out = r.opts.Logs.Writer(s.revision + "/" + p.name)
+	proc, err := Start(Container{Path: path, Args: argv, Env: envList, Dir: dir}, ProcessOptions{
+		Output: out,
+		OnExit: func(e Exit) {
+			log.Warn("user container exited; restarting", "error", e.Err, "ran", e.Ran.Round(time.Millisecond), "restarts", e.Restarts)
+		},
+	})
+	if err != nil {
+		serving.Close()
+		stats.Close()
+		return err
+	}
+	p.proc.Store(proc)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.queueCancel, p.queueDone = cancel, make(chan struct{})
+	go func() {
+		defer close(p.queueDone)
+		l := queue.Listeners{HTTP: serving, Stats: stats}
+		if err := qs.Serve(ctx, l); err != nil {
+			log.Error("queue-proxy stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Stop takes the pod out of service and stops it: the queue-proxy drains
+// first, then the user container gets SIGTERM and, after the grace
+// period, SIGKILL.
+func (p *pod) Stop() {
+	p.stopOnce.Do(func() {
+		p.ready.Store(false)
+		close(p.stopped)
+	})
+	<-p.done
+	p.shutdown(context.Background())
+}
+
+func (p *pod) shutdown(ctx context.Context) {
+	if p.queueCancel != nil {
+		p.queueCancel()
+		<-p.queueDone
+	}
+	if proc := p.proc.Load(); proc != nil {
+		ctx, cancel := context.WithTimeout(ctx, p.spec.grace)
+		defer cancel()
+		_ = proc.Stop(ctx)
+	}
+}
+
+// probeQueue asks a queue-proxy whether its user container is ready.
+func probeQueue(c *http.Client, addr string) bool {
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	if err != nil {
+		return false
+	}
+	req.Header.Set(header.Probe, header.ProbeQueue)
+	req.Header.Set(header.UserAgent, header.KubeProbeUAPrefix+"ebb")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// User container ports are chosen below Linux's ephemeral range, so that
+// a port found free is not handed to some other program's outgoing
+// connection or ":0" listener before the container binds it.
+const (
+	userPortMin = 20000
+	userPortMax = 32000
+)
+
+// userPorts hands out user container ports round-robin from a random
+// start, so that concurrent pods and restarts rarely meet.
+var userPorts = struct {
+	sync.Mutex
+	next int
+}{next: userPortMin + rand.IntN(userPortMax-userPortMin)}
+
+// freePort returns a loopback port for a user container that was free a
+// moment ago.
+func freePort() (int, error) {
+	userPorts.Lock()
+	defer userPorts.Unlock()
+	for range userPortMax - userPortMin {
+		port := userPorts.next
+		userPorts.next++
+		if userPorts.next >= userPortMax {
+			userPorts.next = userPortMin
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port in %d-%d", userPortMin, userPortMax)
+}

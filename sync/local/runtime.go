@@ -1,0 +1,377 @@
+package local
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/proxy/activator"
+	"github.com/ebb-dev/ebb/proxy/backend"
+	"github.com/ebb-dev/ebb/proxy/queue"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/scaler"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// Dir is the serving repository: ko:// builds run there, and relative
+	// commands and working directories resolve against it.
+	Dir string
+	// Builder builds ko:// images; nil builds into a temporary cache.
+	Builder *Builder
+	// Logs receives the containers' output, a line at a time.
+	Logs *Logs
+	// Logger receives the runtime's own logs; nil discards them.
+	Logger *slog.Logger
+	// QueueConfig maps a queue-proxy container's environment to its
+	// configuration, as `ebb queue` does. Required.
+	QueueConfig func(getenv func(string) string) (queue.Config, error)
+	// DrainQuietPeriod is how long a stopping pod's queue-proxy waits for
+	// requests already on their way. Locally a pod leaves the routing at
+	// once, so this can be short.
+	DrainQuietPeriod time.Duration
+	// OnTable receives the route table whenever Apply changes it.
+	OnTable func(route.Table)
+}
+
+// Runtime runs rendered revisions as local processes: each rendered
+// revision Deployment becomes a set of pods, each a supervised user
+// process behind an in-process queue-proxy. It is the local edge of the
+// autoscaler (scaler.Scaler, scaler.PodLister) and of the activator and
+// gateway (activator.Backends).
+type Runtime struct {
+	opts     Options
+	backends *backend.Static
+
+	mu        sync.Mutex
+	revisions map[scaler.RevisionKey]*revision
+	table     []byte
+	closed    bool
+}
+
+// revision is one revision's pods and the size the autoscaler asked for.
+type revision struct {
+	key  scaler.RevisionKey
+	spec *podSpec
+	want int32
+	pods []*pod
+	// retiring pods ran an older spec; they serve until a pod of the
+	// current spec is ready, then stop.
+	retiring []*pod
+	seq      int
+}
+
+var (
+	_ scaler.Scaler      = (*Runtime)(nil)
+	_ scaler.PodLister   = (*Runtime)(nil)
+	_ activator.Backends = (*Runtime)(nil)
+)
+
+// NewRuntime returns an empty Runtime.
+func NewRuntime(opts Options) (*Runtime, error) {
+	if opts.QueueConfig == nil {
+		return nil, errors.New("local runtime: QueueConfig is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Logs == nil {
+		opts.Logs = NewLogs(io.Discard)
+	}
+	if opts.Builder == nil {
+		opts.Builder = &Builder{Dir: opts.Dir}
+	}
+	return &Runtime{opts: opts, backends: backend.NewStatic(), revisions: map[scaler.RevisionKey]*revision{}}, nil
+}
+
+// RevisionError is why one revision cannot run here; the others run on.
+type RevisionError struct {
+	Key scaler.RevisionKey
+	Err error
+}
+
+func (e *RevisionError) Error() string { return e.Key.String() + ": " + e.Err.Error() }
+func (e *RevisionError) Unwrap() error { return e.Err }
+
+// Apply makes the runtime run what objs describe: a revision Deployment
+// that is new gets its initial replicas, one whose pod template changed
+// gets new pods, and one no longer rendered is stopped. Route-table
+// ConfigMaps are merged and passed to OnTable. Replicas of revisions
+// already running are the autoscaler's, not the Deployment's. A revision
+// that cannot run locally is reported in the returned error and skipped;
+// the rest are applied.
+func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
+	idx := indexObjects(objs)
+	var errs []error
+	specs := map[scaler.RevisionKey]*podSpec{}
+	var tables []route.Table
+	for _, o := range objs {
+		switch {
+		case isRevisionDeployment(o):
+			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[labelRevision]}
+			s, err := parseDeployment(o, idx)
+			if err != nil {
+				errs = append(errs, &RevisionError{Key: key, Err: err})
+				continue
+			}
+			specs[key] = s
+		case o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" && o.GetLabels()[route.LabelKey] == route.LabelValue:
+			data, _, _ := unstructured.NestedString(o.Object, "data", route.DataKey)
+			var t route.Table
+			if err := json.Unmarshal([]byte(data), &t); err != nil {
+				errs = append(errs, fmt.Errorf("route table %s/%s: %w", o.GetNamespace(), o.GetName(), err))
+				continue
+			}
+			tables = append(tables, t)
+		}
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return errors.New("local runtime is closed")
+	}
+	var stop []*pod
+	var removed []scaler.RevisionKey
+	for key, rev := range r.revisions {
+		s, ok := specs[key]
+		if !ok {
+			stop = append(append(stop, rev.pods...), rev.retiring...)
+			delete(r.revisions, key)
+			removed = append(removed, key)
+			continue
+		}
+		if s.hash != rev.spec.hash {
+			// A changed pod template replaces the pods, as a rollout
+			// would: the old ones serve until a new one is ready.
+			rev.retiring = append(rev.retiring, rev.pods...)
+			rev.spec, rev.pods = s, nil
+			r.scaleLocked(rev)
+			if rev.want == 0 {
+				stop = append(stop, rev.retiring...)
+				rev.retiring = nil
+			}
+		}
+	}
+	for key, s := range specs {
+		if _, ok := r.revisions[key]; ok {
+			continue
+		}
+		rev := &revision{key: key, spec: s, want: s.replicas}
+		r.revisions[key] = rev
+		r.scaleLocked(rev)
+	}
+	var table []byte
+	if r.opts.OnTable != nil {
+		table, _ = json.Marshal(route.Merge(tables...))
+	}
+	changed := table != nil && string(table) != string(r.table)
+	if changed {
+		r.table = table
+	}
+	r.mu.Unlock()
+
+	if changed {
+		r.opts.OnTable(route.Merge(tables...))
+	}
+	for _, key := range removed {
+		r.publish(key)
+	}
+	r.stopPods(stop)
+	return errors.Join(errs...)
+}
+
+// scaleLocked starts or stops pods until the revision has as many as it
+// wants. Pods that are stopping are not counted. r.mu is held.
+func (r *Runtime) scaleLocked(rev *revision) (stop []*pod) {
+	for int32(len(rev.pods)) < rev.want {
+		rev.seq++
+		name := fmt.Sprintf("%s-%d", rev.key.Name, rev.seq)
+		key := rev.key
+		rev.pods = append(rev.pods, r.startPod(rev.spec, name, func() { r.publish(key) }))
+	}
+	if extra := len(rev.pods) - int(rev.want); extra > 0 {
+		// Like a ReplicaSet: failed and unready pods go first, then the
+		// newest.
+		victims := slices.Clone(rev.pods)
+		slices.SortStableFunc(victims, func(a, b *pod) int {
+			return podRank(b) - podRank(a)
+		})
+		stop = victims[:extra]
+		rev.pods = slices.DeleteFunc(rev.pods, func(p *pod) bool { return slices.Contains(stop, p) })
+	}
+	return stop
+}
+
+// podRank orders pods for scale-down: higher goes first.
+func podRank(p *pod) int {
+	switch {
+	case p.Err() != nil:
+		return 2
+	case !p.ready.Load():
+		return 1
+	}
+	return 0
+}
+
+func (r *Runtime) stopPods(pods []*pod) {
+	var wg sync.WaitGroup
+	for _, p := range pods {
+		wg.Go(p.Stop)
+	}
+	wg.Wait()
+}
+
+// publish recomputes the ready addresses of a revision for the activator
+// and the gateway.
+func (r *Runtime) publish(key scaler.RevisionKey) {
+	r.mu.Lock()
+	var addrs []string
+	var retired []*pod
+	if rev, ok := r.revisions[key]; ok {
+		for _, p := range rev.pods {
+			if p.ready.Load() {
+				addrs = append(addrs, p.addr)
+			}
+		}
+		if len(addrs) > 0 {
+			retired, rev.retiring = rev.retiring, nil
+		}
+		for _, p := range rev.retiring {
+			if p.ready.Load() {
+				addrs = append(addrs, p.addr)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(retired) > 0 {
+		go r.stopPods(retired)
+	}
+	slices.Sort(addrs)
+	if !slices.Equal(addrs, r.backends.Addresses(key.Namespace, key.Name)) {
+		r.backends.Set(key.Namespace, key.Name, addrs)
+	}
+}
+
+// SetScale sets how many pods a revision runs.
+func (r *Runtime) SetScale(_ context.Context, key scaler.RevisionKey, n int32) error {
+	r.mu.Lock()
+	rev, ok := r.revisions[key]
+	if !ok || r.closed {
+		r.mu.Unlock()
+		return fmt.Errorf("revision %s is not running here", key)
+	}
+	if n < 0 {
+		n = 0
+	}
+	rev.want = n
+	stop := r.scaleLocked(rev)
+	r.mu.Unlock()
+	r.publish(key)
+	r.stopPods(stop)
+	return nil
+}
+
+// ReadyPods returns a revision's ready pods and its replica count.
+func (r *Runtime) ReadyPods(_ context.Context, key scaler.RevisionKey) (int, int32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rev, ok := r.revisions[key]
+	if !ok {
+		return 0, 0, nil
+	}
+	ready := 0
+	for _, p := range rev.pods {
+		if p.ready.Load() {
+			ready++
+		}
+	}
+	return ready, rev.want, nil
+}
+
+// Pods lists a revision's ready pods with their stats addresses.
+func (r *Runtime) Pods(_ context.Context, key scaler.RevisionKey) ([]scaler.Pod, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rev, ok := r.revisions[key]
+	if !ok {
+		return nil, nil
+	}
+	var out []scaler.Pod
+	for _, p := range rev.pods {
+		if p.ready.Load() {
+			out = append(out, scaler.Pod{Name: p.name, Address: p.stats, StartTime: p.started})
+		}
+	}
+	return out, nil
+}
+
+// Addresses returns the serving addresses of a revision's ready pods.
+func (r *Runtime) Addresses(namespace, revision string) []string {
+	return r.backends.Addresses(namespace, revision)
+}
+
+// Watch calls fn whenever a revision's ready pods change.
+func (r *Runtime) Watch(fn func(namespace, revision string)) (stop func()) {
+	return r.backends.Watch(fn)
+}
+
+// PodStatus is one pod as `ebb get` shows it.
+type PodStatus struct {
+	Name     string
+	Ready    bool
+	Restarts int
+	PID      int
+	Err      error
+}
+
+// RevisionStatus is one revision as `ebb get` shows it.
+type RevisionStatus struct {
+	Key     scaler.RevisionKey
+	Desired int32
+	Pods    []PodStatus
+}
+
+// Status lists every revision the runtime runs, sorted.
+func (r *Runtime) Status() []RevisionStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []RevisionStatus
+	for _, rev := range r.revisions {
+		s := RevisionStatus{Key: rev.key, Desired: rev.want}
+		for _, p := range rev.pods {
+			ps := PodStatus{Name: p.name, Ready: p.ready.Load(), Err: p.Err()}
+			if proc := p.proc.Load(); proc != nil {
+				ps.Restarts, ps.PID = proc.Restarts(), proc.PID()
+			}
+			s.Pods = append(s.Pods, ps)
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b RevisionStatus) int {
+		return cmp.Or(cmp.Compare(a.Key.Namespace, b.Key.Namespace), cmp.Compare(a.Key.Name, b.Key.Name))
+	})
+	return out
+}
+
+// Close stops every pod and refuses further work.
+func (r *Runtime) Close() {
+	r.mu.Lock()
+	r.closed = true
+	var all []*pod
+	for key, rev := range r.revisions {
+		all = append(append(all, rev.pods...), rev.retiring...)
+		delete(r.revisions, key)
+	}
+	r.mu.Unlock()
+	r.stopPods(all)
+}
