@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-dev/ebb/proxy/route"
@@ -43,14 +43,21 @@ type Input struct {
 // sorted (kind rank, kind, group, namespace, name) and depends on nothing
 // but the input's content: not on its order, a clock or map order.
 func Render(in Input) ([]*unstructured.Unstructured, error) {
-	r := renderer{cfg: in.Config, gw: in.Gateways, revs: map[string]*revision{}}
+	return render(in, nil)
+}
+
+func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstructured, error) {
+	r := renderer{cfg: in.Config, gw: in.Gateways, revs: map[string]*revision{}, check: check}
 	if r.cfg == nil {
 		r.cfg = config.Default()
 	}
 	if r.gw == nil {
 		r.gw = DefaultGateways()
 	}
-	r.scaling = autoscaling.DefaultConfig()
+	r.scaling = r.cfg.Autoscaler
+	if r.scaling == nil {
+		r.scaling = autoscaling.DefaultConfig()
+	}
 	r.out = make([]*unstructured.Unstructured, 0, len(in.Objects)+6*len(in.Services)+3*len(in.Ledgers))
 
 	ledgers := sortedLedgers(in.Ledgers)
@@ -91,6 +98,8 @@ type renderer struct {
 	gw      *Gateways
 	scaling *autoscaling.Config
 	revs    map[string]*revision // namespace/name
+	// check, in tests, sees every typed object next to its conversion.
+	check func(typed any, converted map[string]any)
 	out     []*unstructured.Unstructured
 	errs    []error
 }
@@ -107,7 +116,8 @@ func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
 func (r *renderer) revisions(l *serving.Ledger) {
 	for i := range l.Revisions {
 		lr := &l.Revisions[i]
-		tmpl := copyTemplate(&lr.Template)
+		tmpl := lr.Template.DeepCopy()
+		serving.DefaultTemplate(tmpl, metav1.ObjectMeta{Name: l.Service, Namespace: l.Namespace}, r.cfg)
 		rev, err := newRevision(l.Namespace, l.Service, lr, tmpl)
 		if err != nil {
 			r.errs = append(r.errs, err)
@@ -239,16 +249,26 @@ func (r *renderer) add(obj any) {
 		r.errs = append(r.errs, err)
 		return
 	}
+	if r.check != nil {
+		r.check(obj, u.Object)
+	}
 	r.out = append(r.out, u)
 }
 
 // toUnstructured converts a typed object, dropping the fields an apply
-// must not send: status and the null creationTimestamp.
+// must not send.
 func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	m, err := toMap(obj)
 	if err != nil {
-		return nil, fmt.Errorf("convert %T: %w", obj, err)
+		return nil, err
 	}
+	dropNoise(m)
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// dropNoise removes status and the null creationTimestamps that typed
+// objects carry.
+func dropNoise(m map[string]any) {
 	delete(m, "status")
 	if md, ok := m["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
@@ -260,5 +280,16 @@ func toUnstructured(obj any) (*unstructured.Unstructured, error) {
 			}
 		}
 	}
-	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// TreeInput is the input that renders a loaded repository with its
+// planned ledgers.
+func TreeInput(t *serving.Tree, ledgers []*serving.Ledger) Input {
+	return Input{
+		Services:       t.Services,
+		Ledgers:        ledgers,
+		DomainMappings: t.DomainMappings,
+		Config:         t.Config,
+		Objects:        t.Objects,
+	}
 }

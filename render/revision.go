@@ -12,7 +12,6 @@ import (
 
 // Ports of a revision's pod, with Knative's numbers.
 const (
-	DefaultUserPort       = 8080
 	QueueHTTPPort         = 8012
 	QueueH2CPort          = 8013
 	QueueHTTPSPort        = 8112
@@ -29,7 +28,6 @@ const (
 	AutometricPortName    = "http-autometric"
 	UsermetricPortName    = "http-usermetric"
 	QueueAdminPortName    = "queue-admin"
-	protocolH2CPortName   = "h2c"
 	appProtocolH2C        = "kubernetes.io/h2c"
 	defaultTimeoutSeconds = 300
 )
@@ -53,7 +51,7 @@ type revision struct {
 }
 
 // newRevision prepares a ledger revision. tmpl must already be a defaulted
-// copy that the caller owns.
+// copy that the caller owns (serving.DefaultTemplate).
 func newRevision(namespace, service string, r *serving.Revision, tmpl *serving.RevisionTemplateSpec) (*revision, error) {
 	rev := &revision{
 		namespace:  namespace,
@@ -62,35 +60,17 @@ func newRevision(namespace, service string, r *serving.Revision, tmpl *serving.R
 		generation: strconv.FormatInt(r.Generation, 10),
 		uid:        RevisionUID(namespace, r.Name),
 		tmpl:       tmpl,
-		user:       -1,
-		userPort:   DefaultUserPort,
 		protocol:   route.ProtocolHTTP1,
 		timeout:    defaultTimeoutSeconds,
 	}
-	cs := tmpl.Spec.Containers
-	switch {
-	case len(cs) == 0:
+	if len(tmpl.Spec.Containers) == 0 {
 		return nil, fmt.Errorf("revision %s/%s: template has no container", namespace, r.Name)
-	case len(cs) == 1:
-		rev.user = 0
-	default:
-		for i := range cs {
-			if len(cs[i].Ports) > 0 {
-				rev.user = i
-				break
-			}
-		}
-		if rev.user < 0 {
-			return nil, fmt.Errorf("revision %s/%s: no container declares a port among %d containers", namespace, r.Name, len(cs))
-		}
 	}
-	if ps := cs[rev.user].Ports; len(ps) > 0 {
-		if ps[0].ContainerPort != 0 {
-			rev.userPort = ps[0].ContainerPort
-		}
-		if ps[0].Name == protocolH2CPortName {
-			rev.protocol = route.ProtocolH2C
-		}
+	rev.user = serving.ServingContainer(&tmpl.Spec)
+	port, h2c := serving.UserPort(&tmpl.Spec)
+	rev.userPort = port
+	if h2c {
+		rev.protocol = route.ProtocolH2C
 	}
 	s := &tmpl.Spec
 	if s.ContainerConcurrency != nil {

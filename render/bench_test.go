@@ -1,0 +1,67 @@
+package render
+
+import (
+	"fmt"
+	"testing"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+)
+
+func benchmarkRender(b *testing.B, n int) {
+	in := benchInput(n, 1)
+	b.ReportAllocs()
+	objs := 0
+	for b.Loop() {
+		out, err := Render(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		objs = len(out)
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/service")
+	b.ReportMetric(float64(objs)/float64(n), "objects/service")
+}
+
+// BenchmarkRender1000 and BenchmarkRender2000 are B7: rendering 1000 and
+// 2000 Services.
+func BenchmarkRender1000(b *testing.B) { benchmarkRender(b, 1000) }
+func BenchmarkRender2000(b *testing.B) { benchmarkRender(b, 2000) }
+
+// benchmarkKrusty is B7's peer: kustomize (krusty) building the same
+// objects from YAML files in memory, the way a GitOps tool builds a tree.
+func benchmarkKrusty(b *testing.B, n int) {
+	objs, err := Render(benchInput(n, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fs := filesys.MakeFsInMemory()
+	kust := "resources:\n"
+	for i := 0; i < len(objs); i += 50 {
+		name := fmt.Sprintf("/app/objects-%05d.yaml", i/50)
+		if err := fs.WriteFile(name, []byte(toYAML(b, objs[i:min(i+50, len(objs))]))); err != nil {
+			b.Fatal(err)
+		}
+		kust += "- " + name[len("/app/"):] + "\n"
+	}
+	if err := fs.WriteFile("/app/kustomization.yaml", []byte(kust)); err != nil {
+		b.Fatal(err)
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		m, err := k.Run(fs, "/app")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.Size() != len(objs) {
+			b.Fatalf("krusty built %d objects, want %d", m.Size(), len(objs))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/service")
+}
+
+func BenchmarkKrusty1000(b *testing.B) { benchmarkKrusty(b, 1000) }
+func BenchmarkKrusty2000(b *testing.B) { benchmarkKrusty(b, 2000) }
