@@ -6,7 +6,6 @@ import (
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-
 )
 
 func benchmarkRender(b *testing.B, n int) {

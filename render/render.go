@@ -100,8 +100,8 @@ type renderer struct {
 	revs    map[string]*revision // namespace/name
 	// check, in tests, sees every typed object next to its conversion.
 	check func(typed any, converted map[string]any)
-	out     []*unstructured.Unstructured
-	errs    []error
+	out   []*unstructured.Unstructured
+	errs  []error
 }
 
 func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
