@@ -52,12 +52,6 @@ func HashTemplate(t *RevisionTemplateSpec) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// RevisionName is the generated name of a Service's revision of a
-// generation.
-func RevisionName(service string, generation int64) string {
-	return fmt.Sprintf("%s-%05d", service, generation)
-}
-
 // Plan computes the next ledgers from the Services of a tree and their
 // previous ledgers, stamping what changed with at. It is pure: the same
 // input gives the same output, and planning its own output again with any
@@ -69,6 +63,18 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
 	}
+	// Revision names are Kubernetes names: unique in a namespace across
+	// Services. taken maps namespace/revision to its Service.
+	taken := map[string]string{}
+	for _, l := range ledgers {
+		for _, r := range l.Revisions {
+			taken[l.Namespace+"/"+r.Name] = l.Service
+		}
+	}
+	services = slices.Clone(services)
+	sort.SliceStable(services, func(i, j int) bool {
+		return services[i].Namespace+"/"+services[i].Name < services[j].Namespace+"/"+services[j].Name
+	})
 	var errs ErrorList
 	seen := map[string]bool{}
 	for _, s := range services {
@@ -78,7 +84,7 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 			continue
 		}
 		seen[key] = true
-		p := &planner{svc: s, at: at, next: prev[key].DeepCopy()}
+		p := &planner{svc: s, at: at, next: prev[key].DeepCopy(), taken: taken}
 		p.plan()
 		errs = append(errs, p.errs...)
 		next, changes = append(next, p.next), append(changes, p.changes...)
@@ -113,6 +119,7 @@ type planner struct {
 	svc     *Service
 	at      Stamp
 	next    *Ledger
+	taken   map[string]string
 	errs    ErrorList
 	changes []Change
 }
@@ -201,6 +208,11 @@ func (p *planner) planRevision() {
 			return
 		}
 	}
+	if owner, ok := p.taken[s.Namespace+"/"+name]; ok && owner != s.Name {
+		p.errorf(namePath, "", "The revision name %q is taken by a conflicting Revision, so traffic will not be migrated", name)
+		return
+	}
+	p.taken[s.Namespace+"/"+name] = s.Name
 	l.Generation++
 	l.Revisions = append(l.Revisions, Revision{
 		Name:       name,

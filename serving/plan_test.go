@@ -29,6 +29,8 @@ func svc(img string, mut ...func(*Service)) *Service {
 	return s
 }
 
+func named(name string) func(*Service) { return func(s *Service) { s.Name = name } }
+
 func byo(name string) func(*Service) { return func(s *Service) { s.Spec.Template.Name = name } }
 
 func traffic(ts ...TrafficTarget) func(*Service) {
@@ -239,6 +241,8 @@ func TestPlanErrors(t *testing.T) {
 			`spec.template.metadata.name: The revision name "hello-v1" is taken by a conflicting Revision, so traffic will not be migrated`},
 		{"unknown revisionName", [][]*Service{{svc("a", traffic(pin("hello-00009", 100, "")))}},
 			`Service.serving.knative.dev default/hello: spec.traffic[0].revisionName: Revision "hello-00009" referenced in traffic not found.`},
+		{"a revision name of another Service in the namespace", [][]*Service{{svc("a", named("hello-world")), svc("a", byo("hello-world-00001"))}},
+			`Service.serving.knative.dev default/hello-world: spec.template.metadata.name: The revision name "hello-world-00001" is taken by a conflicting Revision, so traffic will not be migrated`},
 		{"another service's revision", [][]*Service{{svc("a", traffic(pin("other-00001", 100, "")))}},
 			`spec.traffic[0].revisionName: Revision "other-00001" referenced in traffic not found.`},
 	}
@@ -279,6 +283,20 @@ func TestLedgerRoundTrip(t *testing.T) {
 	for _, want := range []string{"apiVersion: ebb.dev/v1alpha1\nkind: Ledger\nnamespace: default\nservice: hello\ngeneration: 2\nlatest: hello-00002\n", "      time: \"2026-11-22T04:01:00Z\"\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("ledger YAML lacks %q:\n%s", want, b)
+		}
+	}
+}
+
+func TestRevisionName(t *testing.T) {
+	long := strings.Repeat("s", 60)
+	for _, tc := range []struct{ svc, want string }{
+		{"hello", "hello-00007"},
+		{strings.Repeat("a", 57), strings.Repeat("a", 57) + "-00007"},
+		{long, long[:25] + "ff6578eb5e77e407b5c03f71070665f6" + "-00007"},
+	} {
+		got := RevisionName(tc.svc, 7)
+		if got != tc.want || len(got) > 63 {
+			t.Errorf("RevisionName(%q, 7) = %q (%d), want %q", tc.svc, got, len(got), tc.want)
 		}
 	}
 }
