@@ -33,7 +33,7 @@ type statServer struct {
 	hits atomic.Int32
 }
 
-func newStatServer(t *testing.T, st metric.Stat, status int) *statServer {
+func newStatServer(t testing.TB, st metric.Stat, status int) *statServer {
 	t.Helper()
 	s := &statServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
