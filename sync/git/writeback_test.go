@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
 )
@@ -300,4 +302,38 @@ func (u raceUser) Commit(i int) error {
 	}
 	_, err := u.Git("commit", "-q", "-m", fmt.Sprintf("user round %d", i))
 	return err
+}
+
+// TestWriteBackSSHSigned: git itself verifies the SSH signature.
+func TestWriteBackSSHSigned(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		if os.Getenv("EBB_FULL_TEST") == "1" {
+			t.Fatalf("ssh-keygen is required (EBB_FULL_TEST=1): %v", err)
+		}
+		t.Skip("ssh-keygen not installed")
+	}
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"a": "a"})
+	bare := filepath.Join(root, "repo.git")
+	pemKey, key := gittest.NewKey(t)
+	signer, err := NewSSHSigner(pemKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newWriteSource(t, bare, Config{Signer: signer})
+	base, _ := mustFetch(t, s)
+	c, _, err := s.WriteBack(context.Background(), base, map[string][]byte{".ebb/x.yaml": []byte("x")}, "ebb: x", noReplan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := filepath.Join(t.TempDir(), "allowed_signers")
+	line := "ebb@example.com " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key.PublicKey()))) + "\n"
+	if err := os.WriteFile(allowed, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gittest.RunErr(bare, gittest.Env("v", "v@example.com"),
+		"-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", "-v", c.Hash)
+	if err != nil {
+		t.Fatalf("git verify-commit: %v %s", err, out)
+	}
 }
