@@ -100,6 +100,12 @@ type revKey struct{ ns, name string }
 
 type ctxKey struct{}
 
+// target is where the proxy sends one request.
+type target struct {
+	addr string
+	h2c  bool
+}
+
 // New returns an activator. Close it to stop its probes.
 func New(cfg Config) (*Activator, error) {
 	if cfg.Backends == nil || cfg.Revisions == nil {
@@ -131,7 +137,11 @@ func New(cfg Config) (*Activator, error) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(ctxKey{}).(string)})
+			t := pr.In.Context().Value(ctxKey{}).(target)
+			pr.SetURL(&url.URL{Scheme: "http", Host: t.addr})
+			if t.h2c {
+				transport.ForceH2C(pr.Out)
+			}
 			header.SetXForwarded(pr.Out, pr.In)
 			pr.Out.Host = ""
 			if pr.Out.Header.Get(header.OriginalHost) == "" {
@@ -142,6 +152,7 @@ func New(cfg Config) (*Activator, error) {
 			pr.Out.Header.Del(header.Namespace)
 		},
 		Transport:     cfg.Transport,
+		BufferPool:    transport.BufferPool{},
 		FlushInterval: 0, // streams (unknown length) are flushed after every write
 		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) },
 	}
@@ -202,7 +213,8 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer release()
-		a.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, addr)))
+		t := target{addr, info.Protocol == route.ProtocolH2C}
+		a.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
 	}))
 }
 

@@ -69,6 +69,12 @@ type Gateway struct {
 
 type ctxKey struct{}
 
+// target is where the proxy sends one request.
+type target struct {
+	addr string
+	h2c  bool
+}
+
 // New returns a gateway with an empty route table.
 func New(cfg Config) (*Gateway, error) {
 	if cfg.Backends == nil || cfg.Activator == nil {
@@ -85,11 +91,16 @@ func New(cfg Config) (*Gateway, error) {
 	g.modes.Store(&map[revKey]Mode{})
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(ctxKey{}).(string)})
+			t := pr.In.Context().Value(ctxKey{}).(target)
+			pr.SetURL(&url.URL{Scheme: "http", Host: t.addr})
+			if t.h2c {
+				transport.ForceH2C(pr.Out)
+			}
 			pr.Out.Host = pr.In.Host
 			header.SetXForwarded(pr.Out, pr.In)
 		},
 		Transport:     cfg.Transport,
+		BufferPool:    transport.BufferPool{},
 		FlushInterval: 0, // streams (unknown length) are flushed after every write
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
@@ -175,7 +186,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if len(addrs) > 1 {
 				addr = addrs[rand.IntN(len(addrs))]
 			}
-			g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, addr)))
+			g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, target{addr, s.h2c})))
 			return
 		}
 	}

@@ -303,3 +303,24 @@ func TestRouteSwapUnderLoad(t *testing.T) {
 		t.Errorf("%d requests failed, %d succeeded during 100 swaps of %d hosts", failed.Load(), ok.Load(), 2002)
 	}
 }
+
+// TestH2CRevisionSeesHTTP2 is Knative's TestProtocols: a revision whose
+// port is named h2c sees HTTP/2.0 even when the client speaks HTTP/1.1.
+func TestH2CRevisionSeesHTTP2(t *testing.T) {
+	for _, mode := range []Mode{Proxy, Serve} {
+		t.Run(mode.String(), func(t *testing.T) {
+			tab := helloTable()
+			tab.Revisions[1].Protocol = route.ProtocolH2C
+			s := startStack(t, tab, mode)
+			s.backends.Set("default", "hello-00002", []string{startQueue(t, "pod-a")})
+			code, body := do(t, http.DefaultClient, "http://"+s.addr+"/echo", "canary-hello.default.example.com")
+			var got struct{ Proto string }
+			if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
+				t.Fatalf("echo = %d %q: %v", code, body, err)
+			}
+			if got.Proto != "HTTP/2.0" {
+				t.Errorf("app saw %s, want HTTP/2.0", got.Proto)
+			}
+		})
+	}
+}

@@ -34,6 +34,7 @@ type path struct {
 
 type split struct {
 	ns, rev string
+	h2c     bool // the revision speaks h2c only
 	append  []kv
 }
 
@@ -55,7 +56,7 @@ func compile(t route.Table) (*compiled, error) {
 		for ri, rule := range rt.Rules {
 			var paths []*path
 			for pi, p := range rule.Paths {
-				cp, err := compilePath(p)
+				cp, err := compilePath(p, c.revisions)
 				if err != nil {
 					return nil, fmt.Errorf("route %s/%s rule %d path %d: %w", rt.Namespace, rt.Name, ri, pi, err)
 				}
@@ -70,7 +71,7 @@ func compile(t route.Table) (*compiled, error) {
 	return c, nil
 }
 
-func compilePath(p route.Path) (*path, error) {
+func compilePath(p route.Path, revs map[revKey]route.Revision) (*path, error) {
 	cp := &path{prefix: p.Path, headers: kvs(p.Headers), append: kvs(p.AppendHeaders)}
 	if cp.prefix == "" {
 		cp.prefix = "/"
@@ -81,7 +82,8 @@ func compilePath(p route.Path) (*path, error) {
 			return nil, fmt.Errorf("split %s/%s: negative percent %d", s.Namespace, s.Revision, s.Percent)
 		}
 		total += s.Percent
-		cp.splits = append(cp.splits, split{ns: s.Namespace, rev: s.Revision, append: kvs(s.AppendHeaders)})
+		cp.splits = append(cp.splits, split{ns: s.Namespace, rev: s.Revision, append: kvs(s.AppendHeaders),
+			h2c: revs[revKey{s.Namespace, s.Revision}].Protocol == route.ProtocolH2C})
 	}
 	if len(cp.splits) > 255 {
 		return nil, fmt.Errorf("%d splits, at most 255", len(cp.splits))

@@ -91,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		// flushed after every write; a response with a Content-Length goes
 		// out in one write when the handler ends.
 		FlushInterval: 0,
-		BufferPool:    bufferPool{},
+		BufferPool:    transport.BufferPool{},
 		ErrorHandler:  s.proxyError,
 	}
 	s.main = http.HandlerFunc(s.serveMain)
@@ -215,11 +215,3 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unexpected probe header value: %s", v), http.StatusBadRequest)
 	}
 }
-
-// bufferPool reuses the proxy's copy buffers.
-type bufferPool struct{}
-
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
-
-func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }

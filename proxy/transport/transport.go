@@ -6,6 +6,7 @@ package transport
 import (
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -49,6 +50,13 @@ func (a *Auto) RoundTrip(r *http.Request) (*http.Response, error) {
 	return a.H1.RoundTrip(r)
 }
 
+// ForceH2C makes an outbound request go out over h2c even when it arrived
+// as HTTP/1: a revision whose container port is named h2c only speaks
+// HTTP/2 (Knative sends such revisions HTTP/2 from the ingress on).
+func ForceH2C(r *http.Request) {
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+}
+
 // CloseIdleConnections closes idle connections of both transports.
 func (a *Auto) CloseIdleConnections() {
 	a.H1.CloseIdleConnections()
@@ -63,3 +71,15 @@ func ServerProtocols() *http.Protocols {
 	p.SetUnencryptedHTTP2(true)
 	return p
 }
+
+// BufferPool is an httputil.BufferPool of 32 KiB copy buffers, so a proxy
+// does not allocate one per request.
+type BufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+// Get returns a buffer.
+func (BufferPool) Get() []byte { return *(buffers.Get().(*[]byte)) }
+
+// Put gives a buffer back.
+func (BufferPool) Put(b []byte) { buffers.Put(&b) }
