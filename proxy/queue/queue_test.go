@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ebb-dev/ebb/proxy/internal/testenv"
+	"github.com/ebb-dev/ebb/proxy/probe"
 	"github.com/ebb-dev/ebb/proxy/timeout"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -206,7 +207,8 @@ func TestProbeFailsWhenUserContainerIsDown(t *testing.T) {
 	l := testenv.Listen(t)
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	r := start(t, Config{UserAddr: addr})
+	// periodSeconds 1: one attempt, not the 10 s aggressive loop.
+	r := start(t, Config{UserAddr: addr, Readiness: []probe.Probe{{TCPSocket: &probe.TCPSocketAction{}, PeriodSeconds: 1}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/", nil)
@@ -286,8 +288,12 @@ func TestDrainFinishesInFlight(t *testing.T) {
 		drained <- code
 	}()
 	r.cancel()
-	// Probes fail while draining.
+	// Probes fail once draining has started.
 	code, body := get(t, r.base+"/", map[string]string{"K-Network-Probe": "queue"})
+	for n := 0; code == 200 && n < 1000; n++ {
+		time.Sleep(time.Millisecond)
+		code, body = get(t, r.base+"/", map[string]string{"K-Network-Probe": "queue"})
+	}
 	if code != 503 || strings.TrimSpace(body) != "shutting down" {
 		t.Errorf("probe while draining = %d %q, want 503 shutting down", code, body)
 	}
