@@ -47,12 +47,26 @@ func MarshalLedger(l *Ledger) ([]byte, error) {
 }
 
 // plainStyle drops the JSON flow style and quotes so the encoder picks
-// block style and quotes only where YAML needs them.
+// block style and quotes only where YAML needs them. Strings that YAML 1.1
+// readers (sigs.k8s.io/yaml, kubectl) would take for booleans stay quoted.
 func plainStyle(n *yaml.Node) {
 	n.Style = 0
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && isYAML11Bool(n.Value) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
 	for _, c := range n.Content {
 		plainStyle(c)
 	}
+}
+
+// isYAML11Bool reports whether a YAML 1.1 reader could take v for a
+// boolean (quoting a few more spellings than needed is harmless).
+func isYAML11Bool(v string) bool {
+	switch strings.ToLower(v) {
+	case "y", "yes", "n", "no", "true", "false", "on", "off":
+		return true
+	}
+	return false
 }
 
 // UnmarshalLedger decodes a ledger file strictly (unknown fields are

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 func stamp(commit string, minute int) Stamp {
@@ -297,6 +298,45 @@ func TestRevisionName(t *testing.T) {
 		got := RevisionName(tc.svc, 7)
 		if got != tc.want || len(got) > 63 {
 			t.Errorf("RevisionName(%q, 7) = %q (%d), want %q", tc.svc, got, len(got), tc.want)
+		}
+	}
+}
+
+// TestLedgerYAMLReadsBackEverywhere checks that string values that look
+// like other types stay strings for YAML 1.1 readers too.
+func TestLedgerYAMLReadsBackEverywhere(t *testing.T) {
+	values := []string{"yes", "On", "n", "1e3", "0x10", "010", "null", "~", "true", "3.0", " x", "a: b", "#c", "- d", "2026-11-22"}
+	s := svc("a", func(s *Service) {
+		for _, v := range values {
+			s.Spec.Template.Spec.Containers[0].Env = append(s.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "X", Value: v})
+		}
+	})
+	next, _, err := Plan([]*Service{s}, nil, stamp("c", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := MarshalLedger(next[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l11 Ledger
+	if err := sigsyaml.UnmarshalStrict(b, &l11); err != nil {
+		t.Fatalf("a YAML 1.1 reader fails on the ledger: %v\n%s", err, b)
+	}
+	l, err := UnmarshalLedger("x.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []*Ledger{&l11, l} {
+		var env []string
+		for _, e := range got.Revisions[0].Template.Spec.Containers[0].Env {
+			env = append(env, e.Value)
+		}
+		if d := cmp.Diff(values, env); d != "" {
+			t.Errorf("values (-want +got):\n%s", d)
+		}
+		if HashTemplate(&got.Revisions[0].Template) != got.Revisions[0].Hash {
+			t.Errorf("the template read back hashes differently")
 		}
 	}
 }
