@@ -1,14 +1,21 @@
 package proxy
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
 
 // The data plane stays small: nothing under proxy/ may import client-go.
 func TestNoClientGo(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/ebb-dev/ebb/proxy/...").CombinedOutput()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "github.com/ebb-dev/ebb/proxy/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

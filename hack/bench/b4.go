@@ -46,6 +46,15 @@ func benchB4(_ context.Context, e *env) error {
 		counts = append(counts, atoi(s))
 		total += atoi(s)
 	}
+	serve, err := e.ebbGateway(helloTable(0, false), "serve", queues[0].addr, queues[1].addr)
+	if err != nil {
+		return err
+	}
+	defer serve.stop()
+	viaServe, err := e.runWrk("http://"+serve.addr+"/", 8, "hello.example.com")
+	if err != nil {
+		return err
+	}
 	imb := 0.0
 	if total > 0 {
 		mean := float64(total) / 2
@@ -56,5 +65,8 @@ func benchB4(_ context.Context, e *env) error {
 	fmt.Printf("| direct (one pod) | %.0f | %s | %s | %d | 1.00 | – | – |\n", direct.rps, ms(direct.p50), ms(direct.p99), direct.errors)
 	fmt.Printf("| gateway+activator → 2 queue-proxies | %.0f | %s | %s | %d | %.2f | %d / %d | %.1f%% |\n",
 		via.rps, ms(via.p50), ms(via.p99), via.errors, via.rps/direct.rps, counts[0], counts[1], imb)
+	fmt.Printf("| gateway (serve mode, no activator) → 2 queue-proxies | %.0f | %s | %s | %d | %.2f | – | – |\n",
+		viaServe.rps, ms(viaServe.p50), ms(viaServe.p99), viaServe.errors, viaServe.rps/direct.rps)
+	fmt.Printf("\nActivator in the path vs the same path without it: %.2f×.\n", via.rps/viaServe.rps)
 	return nil
 }
