@@ -395,3 +395,18 @@ func TestAPIServerRestartMidApply(t *testing.T) {
 	e.apply("restart-mid", objects(t, docs[:3]...))
 	e.wantWrites()
 }
+
+// A source with nothing to apply and no inventory writes nothing, and
+// neither does deleting a source that never applied anything.
+func TestEmptySourceWritesNothing(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	e.writes.take()
+	cs := e.apply("empty", nil)
+	if len(cs.Changes) != 0 {
+		t.Errorf("changes for an empty source:\n%s", cs)
+	}
+	if _, err := e.ssa.Delete(t.Context(), "never-applied"); err != nil {
+		t.Fatal(err)
+	}
+	e.wantWrites()
+}

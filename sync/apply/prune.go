@@ -72,9 +72,11 @@ func (s *SSA) Delete(ctx context.Context, source string) (ChangeSet, error) {
 			left = append(left, e)
 		}
 	}
-	if len(left) == 0 {
+	switch {
+	case !prev.exists:
+	case len(left) == 0:
 		err = s.drop(ctx, source)
-	} else {
+	default:
 		_, err = s.save(ctx, source, prev, NewInventory(left...))
 	}
 	if err = errors.Join(cs.Err(), err); err != nil {

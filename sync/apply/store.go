@@ -68,7 +68,7 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 // is stored now.
 func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventory) (stored, error) {
 	raw := string(inv.Marshal())
-	if prev.raw == raw && (prev.exists || len(inv.Entries) == 0) {
+	if prev.raw == raw || (!prev.exists && len(inv.Entries) == 0) {
 		return prev, nil
 	}
 	name := InventoryPrefix + source
