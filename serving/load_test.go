@@ -164,6 +164,13 @@ spec:
     spec:
       timeoutSeconds: 601
       containerConcurrency: 1001
+      nodeName: node-1
+      nodeSelector:
+        disk: ssd
+      volumes:
+        - name: data
+          persistentVolumeClaim:
+            claimName: data
       containers:
         - name: queue-proxy
           env:
@@ -175,11 +182,14 @@ spec:
 `)}, []string{
 			"s.yaml:8: spec.template.spec.timeoutSeconds: expected 0 <= 601 <= 600",
 			"s.yaml:9: spec.template.spec.containerConcurrency: expected 0 <= 1001 <= 1000",
-			"s.yaml:11: spec.template.spec.containers[0].image: missing field(s)",
-			`s.yaml:11: spec.template.spec.containers[0].name: "queue-proxy" is a reserved container name`,
-			`s.yaml:13: spec.template.spec.containers[0].env[0].name: "PORT" is a reserved environment variable`,
-			"s.yaml:16: spec.template.spec.containers[0].ports[0].containerPort: 8012 is a reserved port",
-			"s.yaml:17: spec.template.spec.containers[0].ports[0].name: Port name grpc is not allowed",
+			"s.yaml:10: spec.template.spec.nodeName: must not set the field(s)",
+			"s.yaml:11: spec.template.spec.nodeSelector: must not set the field(s)",
+			"s.yaml:15: spec.template.spec.volumes[0].persistentVolumeClaim: must not set the field(s)",
+			"s.yaml:18: spec.template.spec.containers[0].image: missing field(s)",
+			`s.yaml:18: spec.template.spec.containers[0].name: "queue-proxy" is a reserved container name`,
+			`s.yaml:20: spec.template.spec.containers[0].env[0].name: "PORT" is a reserved environment variable`,
+			"s.yaml:23: spec.template.spec.containers[0].ports[0].containerPort: 8012 is a reserved port",
+			"s.yaml:24: spec.template.spec.containers[0].ports[0].name: Port name grpc is not allowed",
 		}},
 		{"objects", fstest.MapFS{"o.yaml": file("kind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: serving.knative.dev/v1\nkind: Route\nmetadata:\n  name: r\n---\n- a\n"),
 			"p.yaml": file(helloYAML), "q.yaml": file(helloYAML)}, []string{
@@ -210,5 +220,17 @@ spec:
 				t.Errorf("errors (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestFeatureFlagsAllowFields(t *testing.T) {
+	svc := strings.Replace(helloYAML, "      containers:", "      nodeSelector:\n        disk: ssd\n      containers:", 1)
+	fsys := fstest.MapFS{"s.yaml": file(svc)}
+	if _, err := Load(fsys); err == nil || !strings.Contains(err.Error(), "spec.template.spec.nodeSelector: must not set the field(s)") {
+		t.Fatalf("nodeSelector with the flag off: err = %v", err)
+	}
+	fsys["features.yaml"] = file("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-features\n  namespace: ebb-system\ndata:\n  kubernetes.podspec-nodeselector: Enabled\n")
+	if _, err := Load(fsys); err != nil {
+		t.Fatalf("nodeSelector with the flag on: %v", err)
 	}
 }

@@ -120,9 +120,7 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 	case ports == 0 && len(cs) > 1:
 		e.add(p+".containers", "missing field(s): ports (exactly one container must name its port)")
 	}
-	if len(rs.InitContainers) > 0 && !cfg.Features.IsEnabled(config.FeaturePodSpecInitContainers) {
-		e.add(p+".initContainers", "must not set the field(s)")
-	}
+	validatePodSpecFeatures(e, rs, cfg.Features, p)
 	for i := range rs.InitContainers {
 		validateContainer(e, &rs.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", p, i))
 	}
