@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -64,6 +65,9 @@ func TestFetchHTTP(t *testing.T) {
 	}
 	if diff := cmp.Diff(files, readAll(t, c.Files)); diff != "" {
 		t.Errorf("files of first commit (-want +got):\n%s", diff)
+	}
+	if err := fstest.TestFS(c.Files, "apps/hello/service.yaml", "README.md"); err != nil {
+		t.Errorf("Commit.Files is not a well-behaved fs.FS: %v", err)
 	}
 	if c.Author != "Test User <user@example.com>" || c.Message != "initial\n" || c.Time.IsZero() {
 		t.Errorf("commit = %q %q %v", c.Author, c.Message, c.Time)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -86,6 +87,9 @@ func TestWriteBranch(t *testing.T) {
 	want = map[string]string{"apps/a.yaml": "a\n", "apps/b.yaml": "b\n", ".ebb/a.yaml": "rev 1\n", ".ebb/b.yaml": "rev 1\n", ".ebb/c.yaml": "c\n"}
 	if diff := cmp.Diff(want, readAll(t, c3.Files)); diff != "" {
 		t.Errorf("files after the second write-back (-want +got):\n%s", diff)
+	}
+	if err := fstest.TestFS(c3.Files, ".ebb/c.yaml", "apps/b.yaml"); err != nil {
+		t.Errorf("overlaid Commit.Files is not a well-behaved fs.FS: %v", err)
 	}
 	if got := gittest.Run(t, bare, "log", "--format=%s", "main"); got != "user: b\ninitial" {
 		t.Errorf("main history:\n%s", got)
