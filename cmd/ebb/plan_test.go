@@ -106,6 +106,16 @@ func TestPlanCommand(t *testing.T) {
 	if code != exitInvalid || strings.TrimSpace(stderr) != `apps/hello/service.yaml:11: spec.traffic[0].revisionName: Revision "hello-00007" referenced in traffic not found.` {
 		t.Errorf("unknown revision: exit %d, stderr %q", code, stderr)
 	}
+	writeFile(t, dir, "apps/hello/service.yaml", strings.Replace(planService, "  template:\n", `  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/min-scale: "5"
+        autoscaling.knative.dev/max-scale: "2"
+`, 1))
+	code, _, stderr = runCmd(t, "plan", dir, "--write")
+	if code != exitInvalid || strings.TrimSpace(stderr) != "apps/hello/service.yaml:10: spec.template.metadata.annotations.autoscaling.knative.dev/max-scale: max-scale=2 is less than min-scale=5" {
+		t.Errorf("bad annotations: exit %d, stderr %q", code, stderr)
+	}
 	if after, _ := os.ReadFile(ledger); string(after) != string(good) {
 		t.Errorf("a failed plan changed the ledger:\n%s", after)
 	}
