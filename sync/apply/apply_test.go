@@ -156,14 +156,12 @@ func TestDriftCorrected(t *testing.T) {
 	if _, err := e.dyn.Resource(cmGVR).Namespace(ns).Update(t.Context(), cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	dep := e.get(deployGVR, ns, "web")
 	_, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web", types.JSONPatchType,
 		[]byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/evil:1"}]`),
 		metav1.PatchOptions{FieldManager: "kubectl-patch"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = dep
 	e.writes.take()
 
 	cs := e.apply("drift", set)
