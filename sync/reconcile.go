@@ -1,0 +1,139 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/serving"
+)
+
+// Desired is what one state of the serving repository asks to run.
+type Desired struct {
+	// Tree is the repository as loaded: Services, config, objects.
+	Tree *serving.Tree
+	// Ledgers are the planned ledgers, one per Service (removed ones
+	// included).
+	Ledgers []*serving.Ledger
+	// Objects are the rendered objects, sorted.
+	Objects []*unstructured.Unstructured
+	// At is the state's stamp: its commit and time.
+	At serving.Stamp
+}
+
+// Target runs what a repository state renders: the local runtime under
+// `ebb up`, the cluster under `ebb controller`.
+type Target interface {
+	Apply(ctx context.Context, d *Desired) error
+}
+
+// LedgerWriter stores changed ledgers: as files in a directory, as a
+// commit in a work tree, or as a commit pushed to a remote.
+type LedgerWriter interface {
+	// WriteLedgers stores the changed ledgers and removes the deleted
+	// ones, described by message.
+	WriteLedgers(ctx context.Context, changed, deleted []*serving.Ledger, message string) error
+}
+
+// Reconciler turns a repository state into a running one: load, plan,
+// write the ledger back if planning changed it, render, apply. A state
+// that does not load, validate or plan changes nothing: neither the
+// ledger nor what runs.
+type Reconciler struct {
+	Writer LedgerWriter
+	Target Target
+	Logger *slog.Logger
+}
+
+// Result is one reconcile pass.
+type Result struct {
+	Desired *Desired
+	// Changes are the ledger changes the pass planned and wrote.
+	Changes []serving.Change
+	// Message is the ledger commit message, "" when nothing changed.
+	Message string
+}
+
+// Reconcile runs one pass over files, the repository at stamp at.
+func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stamp) (*Result, error) {
+	tree, err := serving.Load(files)
+	if err != nil {
+		return nil, err
+	}
+	ledgers, changes, err := tree.Plan(at)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := render.Render(render.TreeInput(tree, ledgers))
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	res := &Result{Desired: &Desired{Tree: tree, Ledgers: ledgers, Objects: objs, At: at}, Changes: changes}
+	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
+	if err != nil {
+		return nil, err
+	}
+	if len(changed) > 0 && r.Writer != nil {
+		res.Message = CommitMessage(changes)
+		if err := r.Writer.WriteLedgers(ctx, changed, nil, res.Message); err != nil {
+			return nil, fmt.Errorf("write ledger: %w", err)
+		}
+	}
+	if r.Target != nil {
+		if err := r.Target.Apply(ctx, res.Desired); err != nil {
+			return res, fmt.Errorf("apply: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// ChangedLedgers returns the ledgers of next whose file bytes differ from
+// those of prev.
+func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
+	old := map[string][]byte{}
+	for _, l := range prev {
+		b, err := serving.MarshalLedger(l)
+		if err != nil {
+			return nil, err
+		}
+		old[serving.LedgerPath(l.Namespace, l.Service)] = b
+	}
+	var out []*serving.Ledger
+	for _, l := range next {
+		b, err := serving.MarshalLedger(l)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(old[serving.LedgerPath(l.Namespace, l.Service)], b) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// CommitMessage describes ledger changes as a commit message: a subject
+// line "ebb: …" naming the first change (and how many more), then every
+// change on its own line.
+func CommitMessage(changes []serving.Change) string {
+	if len(changes) == 0 {
+		return "ebb: ledger"
+	}
+	var b strings.Builder
+	b.WriteString("ebb: ")
+	b.WriteString(changes[0].Message)
+	if len(changes) > 1 {
+		fmt.Fprintf(&b, " (and %d more)", len(changes)-1)
+	}
+	b.WriteString("\n\n")
+	for _, c := range changes {
+		b.WriteString(c.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
