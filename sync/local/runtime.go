@@ -41,6 +41,10 @@ type Options struct {
 	DrainQuietPeriod time.Duration
 	// OnTable receives the route table whenever Apply changes it.
 	OnTable func(route.Table)
+	// InitialScale, if set, decides how many pods a revision new to the
+	// runtime starts with, given its Deployment's replicas; for example 0
+	// for a revision no route reaches.
+	InitialScale func(key scaler.RevisionKey, replicas int32) int32
 }
 
 // Runtime runs rendered revisions as local processes: each rendered
@@ -54,8 +58,10 @@ type Runtime struct {
 
 	mu        sync.Mutex
 	revisions map[scaler.RevisionKey]*revision
-	table     []byte
-	closed    bool
+	// failed holds the revisions Apply could not run, with the reason.
+	failed map[scaler.RevisionKey]error
+	table  []byte
+	closed bool
 }
 
 // revision is one revision's pods and the size the autoscaler asked for.
@@ -68,6 +74,8 @@ type revision struct {
 	// current spec is ready, then stop.
 	retiring []*pod
 	seq      int
+	// everReady is set once a pod of the revision was ready.
+	everReady bool
 }
 
 var (
@@ -90,7 +98,8 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	if opts.Builder == nil {
 		opts.Builder = &Builder{Dir: opts.Dir}
 	}
-	return &Runtime{opts: opts, backends: backend.NewStatic(), revisions: map[scaler.RevisionKey]*revision{}}, nil
+	return &Runtime{opts: opts, backends: backend.NewStatic(),
+		revisions: map[scaler.RevisionKey]*revision{}, failed: map[scaler.RevisionKey]error{}}, nil
 }
 
 // RevisionError is why one revision cannot run here; the others run on.
@@ -112,6 +121,7 @@ func (e *RevisionError) Unwrap() error { return e.Err }
 func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	idx := indexObjects(objs)
 	var errs []error
+	failed := map[scaler.RevisionKey]error{}
 	specs := map[scaler.RevisionKey]*podSpec{}
 	var tables []route.Table
 	for _, o := range objs {
@@ -121,6 +131,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			s, err := parseDeployment(o, idx)
 			if err != nil {
 				errs = append(errs, &RevisionError{Key: key, Err: err})
+				failed[key] = err
 				continue
 			}
 			specs[key] = s
@@ -140,6 +151,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 		r.mu.Unlock()
 		return errors.New("local runtime is closed")
 	}
+	r.failed = failed
 	var stop []*pod
 	var removed []scaler.RevisionKey
 	for key, rev := range r.revisions {
@@ -167,6 +179,9 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			continue
 		}
 		rev := &revision{key: key, spec: s, want: s.replicas}
+		if r.opts.InitialScale != nil {
+			rev.want = r.opts.InitialScale(key, s.replicas)
+		}
 		r.revisions[key] = rev
 		r.scaleLocked(rev)
 	}
@@ -245,6 +260,7 @@ func (r *Runtime) publish(key scaler.RevisionKey) {
 		}
 		if len(addrs) > 0 {
 			retired, rev.retiring = rev.retiring, nil
+			rev.everReady = true
 		}
 		for _, p := range rev.retiring {
 			if p.ready.Load() {
@@ -323,6 +339,29 @@ func (r *Runtime) Addresses(namespace, revision string) []string {
 // Watch calls fn whenever a revision's ready pods change.
 func (r *Runtime) Watch(fn func(namespace, revision string)) (stop func()) {
 	return r.backends.Watch(fn)
+}
+
+// Health reports a revision: the pods it should run, the pods ready,
+// whether any pod was ever ready, and why it cannot run, if it cannot. ok
+// is false for a revision the runtime never saw.
+func (r *Runtime) Health(key scaler.RevisionKey) (want int32, ready int, everReady bool, err error, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err, failed := r.failed[key]; failed {
+		return 0, 0, false, err, true
+	}
+	rev, found := r.revisions[key]
+	if !found {
+		return 0, 0, false, nil, false
+	}
+	for _, p := range rev.pods {
+		if p.ready.Load() {
+			ready++
+		} else if perr := p.Err(); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return rev.want, ready, rev.everReady, err, true
 }
 
 // PodStatus is one pod as `ebb get` shows it.
