@@ -1,0 +1,84 @@
+package serving
+
+import (
+	"fmt"
+	"testing"
+	"testing/fstest"
+)
+
+// benchTree is a repository of n Services, one file each, with their
+// ledgers planned.
+func benchTree(b *testing.B, n int) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	var services []*Service
+	for i := range n {
+		name := fmt.Sprintf("svc-%04d", i)
+		y := fmt.Sprintf(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: %s
+  namespace: team-%d
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/target: "10"
+    spec:
+      containers:
+        - image: ko://example.com/%s
+          env:
+            - name: TARGET
+              value: World
+          ports:
+            - containerPort: 8080
+  traffic:
+    - latestRevision: true
+      percent: 100
+      tag: current
+`, name, i%10, name)
+		fsys["apps/"+name+".yaml"] = &fstest.MapFile{Data: []byte(y)}
+	}
+	tree, err := Load(fsys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	services = tree.Services
+	next, _, err := Plan(services, nil, Stamp{Commit: "c"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range next {
+		data, err := MarshalLedger(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fsys[LedgerPath(l.Namespace, l.Service)] = &fstest.MapFile{Data: data}
+	}
+	return fsys
+}
+
+// BenchmarkLoad measures loading a 1000-Service repository with its
+// ledgers (what every new commit costs before rendering).
+func BenchmarkLoad(b *testing.B) {
+	fsys := benchTree(b, 1000)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Load(fsys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlan measures a no-op plan of 1000 Services.
+func BenchmarkPlan(b *testing.B) {
+	tree, err := Load(benchTree(b, 1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, changes, err := tree.Plan(Stamp{Commit: "d"}); err != nil || len(changes) != 0 {
+			b.Fatal(changes, err)
+		}
+	}
+}
