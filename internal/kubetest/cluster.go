@@ -33,8 +33,10 @@ const stopGrace = 10 * time.Second
 // Options choose what Start runs besides etcd and kube-apiserver.
 type Options struct {
 	// ControllerManager also runs kube-controller-manager with every
-	// controller (Deployments get ReplicaSets and Pods, namespaces get their
-	// default ServiceAccount, deleted namespaces are emptied). Without it the
+	// default controller (Deployments get ReplicaSets and Pods, namespaces
+	// get their default ServiceAccount, deleted namespaces are emptied)
+	// except node lifecycle and taint eviction, so Nodes made by EnsureNode
+	// stay Ready without a kubelet's heartbeat. Without it the
 	// apiserver's ServiceAccount admission plugin is turned off, so that Pods
 	// can be created in namespaces that have no default ServiceAccount.
 	ControllerManager bool
@@ -199,7 +201,9 @@ func (c *Cluster) startControllerManager(ctx context.Context) error {
 		"--authorization-kubeconfig", c.Kubeconfig,
 		"--service-account-private-key-file", filepath.Join(c.Dir, "sa.key"),
 		"--use-service-account-credentials=false",
-		"--controllers", "*",
+		// Nodes here have no kubelet to heartbeat: without these two
+		// controllers they stay Ready and their Pods are never evicted.
+		"--controllers", "*,-node-lifecycle-controller,-taint-eviction-controller",
 		"--leader-elect=false",
 		"--secure-port", "0",
 	)
