@@ -340,3 +340,25 @@ func TestLedgerYAMLReadsBackEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestHashTemplateIgnoresEmptyValues(t *testing.T) {
+	a := svc("a").Spec.Template
+	b := svc("a", func(s *Service) {
+		s.Spec.Template.Labels = map[string]string{}
+		s.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{}
+		s.Spec.Template.Spec.Containers[0].Resources.Limits = corev1.ResourceList{}
+	}).Spec.Template
+	if HashTemplate(&a) != HashTemplate(&b) {
+		t.Errorf("empty maps and lists change the hash")
+	}
+	for _, mut := range []func(*Service){
+		func(s *Service) { s.Spec.Template.Spec.ContainerConcurrency = ptr(int64(0)) },
+		func(s *Service) { s.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A"}} },
+		func(s *Service) { s.Spec.Template.Labels = map[string]string{"a": "b"} },
+	} {
+		c := svc("a", mut).Spec.Template
+		if HashTemplate(&a) == HashTemplate(&c) {
+			t.Errorf("a meaningful change kept the hash: %+v", c)
+		}
+	}
+}
