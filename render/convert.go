@@ -113,6 +113,15 @@ func newEncoder(t reflect.Type) encoderFunc {
 			return tm.UTC().Format(time.RFC3339), nil
 		}
 	}
+	if t.Kind() == reflect.Pointer {
+		elem := encoderOf(t.Elem())
+		return func(v reflect.Value) (any, error) {
+			if v.IsNil() {
+				return nil, nil
+			}
+			return elem(v.Elem())
+		}
+	}
 	if t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
 		return jsonEncoder
 	}
@@ -127,14 +136,6 @@ func newEncoder(t reflect.Type) encoderFunc {
 		return func(v reflect.Value) (any, error) { return int64(v.Uint()), nil }
 	case reflect.Float32, reflect.Float64:
 		return func(v reflect.Value) (any, error) { return v.Float(), nil }
-	case reflect.Pointer:
-		elem := encoderOf(t.Elem())
-		return func(v reflect.Value) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			return elem(v.Elem())
-		}
 	case reflect.Interface:
 		return func(v reflect.Value) (any, error) {
 			if v.IsNil() {
@@ -327,7 +328,11 @@ func isEmpty(v reflect.Value) bool {
 // jsonEncoder is the slow path for types with their own JSON form: a JSON
 // round trip, numbers kept as int64 when whole.
 func jsonEncoder(v reflect.Value) (any, error) {
-	b, err := json.Marshal(v.Interface())
+	x := v.Interface()
+	if v.CanAddr() {
+		x = v.Addr().Interface() // so pointer-receiver MarshalJSON methods run
+	}
+	b, err := json.Marshal(x)
 	if err != nil {
 		return nil, err
 	}

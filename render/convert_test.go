@@ -1,6 +1,7 @@
 package render
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,9 +12,12 @@ import (
 // runtime.DefaultUnstructuredConverter on every typed object of renders
 // that use every builder and every ingress class.
 func TestToMapMatchesConverter(t *testing.T) {
+	var mu sync.Mutex
 	seen := 0
 	check := func(typed any, got map[string]any) {
+		mu.Lock()
 		seen++
+		mu.Unlock()
 		want, err := runtime.DefaultUnstructuredConverter.ToUnstructured(typed)
 		if err != nil {
 			t.Fatal(err)

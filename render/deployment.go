@@ -53,11 +53,12 @@ func makeDeployment(r *revision, cfg *config.Config, scaling *autoscaling.Config
 	}, nil
 }
 
-// makePodSpec is the revision's pod: the template's pod spec (a copy), the
+// makePodSpec is the revision's pod: the template's pod spec with the
 // serving container rewritten, the queue-proxy appended, and Knative's pod
-// defaults.
+// defaults. It edits the revision's template, which is the render's own
+// defaulted copy, in place rather than copying it once more.
 func makePodSpec(r *revision, cfg *config.Config) (*corev1.PodSpec, error) {
-	pod := r.tmpl.Spec.PodSpec.DeepCopy()
+	pod := &r.tmpl.Spec.PodSpec
 	user := &pod.Containers[r.user]
 	readiness := user.ReadinessProbe
 	makeUserContainer(r, user)
@@ -65,7 +66,7 @@ func makePodSpec(r *revision, cfg *config.Config) (*corev1.PodSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	pod.Containers = append(pod.Containers, *qp)
+	pod.Containers = append(pod.Containers[:len(pod.Containers):len(pod.Containers)], *qp)
 
 	pod.TerminationGracePeriodSeconds = new(r.timeout)
 	if pod.EnableServiceLinks == nil {

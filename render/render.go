@@ -3,8 +3,10 @@ package render
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,7 +49,7 @@ func Render(in Input) ([]*unstructured.Unstructured, error) {
 }
 
 func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstructured, error) {
-	r := renderer{cfg: in.Config, gw: in.Gateways, revs: map[string]*revision{}, check: check}
+	r := &renderer{cfg: in.Config, gw: in.Gateways, check: check}
 	if r.cfg == nil {
 		r.cfg = config.Default()
 	}
@@ -58,12 +60,8 @@ func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstruct
 	if r.scaling == nil {
 		r.scaling = autoscaling.DefaultConfig()
 	}
-	r.out = make([]*unstructured.Unstructured, 0, len(in.Objects)+6*len(in.Services)+3*len(in.Ledgers))
 
 	ledgers := sortedLedgers(in.Ledgers)
-	for _, l := range ledgers {
-		r.revisions(l)
-	}
 	byKey := make(map[string]*serving.Ledger, len(ledgers))
 	for _, l := range ledgers {
 		byKey[l.Namespace+"/"+l.Service] = l
@@ -72,27 +70,53 @@ func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstruct
 	slices.SortFunc(services, func(a, b *serving.Service) int {
 		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
-	for _, s := range services {
-		r.service(s, byKey[s.Namespace+"/"+s.Name])
-	}
 	dms := slices.Clone(in.DomainMappings)
 	slices.SortFunc(dms, func(a, b *serving.DomainMapping) int {
 		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
 	})
-	for _, dm := range dms {
-		r.domainMapping(dm, byKey)
+
+	// Revisions first: routes need their facts.
+	revBatches := inBatches(r, ledgers, (*batch).revisions)
+	n := 0
+	for _, b := range revBatches {
+		n += len(b.revs)
 	}
-	r.out = append(r.out, in.Objects...)
-	if err := sortObjects(r.out); err != nil {
-		r.errs = append(r.errs, err)
+	r.revs = make(map[string]*revision, n)
+	for _, b := range revBatches {
+		for _, rev := range b.revs {
+			r.revs[rev.namespace+"/"+rev.name] = rev
+		}
 	}
-	if len(r.errs) > 0 {
-		return nil, errors.Join(r.errs...)
+	svcBatches := inBatches(r, services, func(b *batch, s *serving.Service) {
+		b.service(s, byKey[s.Namespace+"/"+s.Name])
+	})
+	dmBatches := inBatches(r, dms, func(b *batch, dm *serving.DomainMapping) {
+		b.domainMapping(dm, byKey)
+	})
+
+	size := len(in.Objects)
+	all := slices.Concat(revBatches, svcBatches, dmBatches)
+	for _, b := range all {
+		size += len(b.out)
 	}
-	return r.out, nil
+	out := make([]*unstructured.Unstructured, 0, size)
+	var errs []error
+	for _, b := range all {
+		out = append(out, b.out...)
+		errs = append(errs, b.errs...)
+	}
+	out = append(out, in.Objects...)
+	if err := sortObjects(out); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
 
-// renderer holds one render's state.
+// renderer is what every part of one render reads; it does not change
+// once the revisions are rendered.
 type renderer struct {
 	cfg     *config.Config
 	gw      *Gateways
@@ -100,8 +124,46 @@ type renderer struct {
 	revs    map[string]*revision // namespace/name
 	// check, in tests, sees every typed object next to its conversion.
 	check func(typed any, converted map[string]any)
-	out   []*unstructured.Unstructured
-	errs  []error
+}
+
+// batch collects what one worker renders.
+type batch struct {
+	*renderer
+	out  []*unstructured.Unstructured
+	errs []error
+	revs []*revision
+}
+
+// minBatch is the least work worth a goroutine.
+const minBatch = 64
+
+// inBatches runs f over items in contiguous batches, one per CPU when
+// there is enough work, and returns the batches in item order, so the
+// result (and the order of errors) does not depend on scheduling.
+func inBatches[T any](r *renderer, items []T, f func(*batch, T)) []*batch {
+	workers := min(runtime.GOMAXPROCS(0), len(items)/minBatch)
+	if workers <= 1 {
+		b := &batch{renderer: r}
+		for _, it := range items {
+			f(b, it)
+		}
+		return []*batch{b}
+	}
+	batches := make([]*batch, workers)
+	per := (len(items) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range batches {
+		b := &batch{renderer: r}
+		batches[w] = b
+		part := items[min(w*per, len(items)):min((w+1)*per, len(items))]
+		wg.Go(func() {
+			for _, it := range part {
+				f(b, it)
+			}
+		})
+	}
+	wg.Wait()
+	return batches
 }
 
 func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
@@ -113,7 +175,7 @@ func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
 }
 
 // revisions renders every revision of a ledger from its stored template.
-func (r *renderer) revisions(l *serving.Ledger) {
+func (r *batch) revisions(l *serving.Ledger) {
 	for i := range l.Revisions {
 		lr := &l.Revisions[i]
 		tmpl := lr.Template.DeepCopy()
@@ -123,7 +185,7 @@ func (r *renderer) revisions(l *serving.Ledger) {
 			r.errs = append(r.errs, err)
 			continue
 		}
-		r.revs[l.Namespace+"/"+lr.Name] = rev
+		r.revs = append(r.revs, rev)
 		d, err := makeDeployment(rev, r.cfg, r.scaling)
 		if err != nil {
 			r.errs = append(r.errs, err)
@@ -141,7 +203,7 @@ func (r *renderer) facts(namespace, name string) (*revision, bool) {
 }
 
 // service renders a Service's routes and placeholder Services.
-func (r *renderer) service(s *serving.Service, l *serving.Ledger) {
+func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 	if l == nil {
 		r.errs = append(r.errs, fmt.Errorf("service %s/%s: no ledger: plan before rendering", s.Namespace, s.Name))
 		return
@@ -179,7 +241,7 @@ func (r *renderer) service(s *serving.Service, l *serving.Ledger) {
 // domainMapping renders a DomainMapping's routes when its target is a
 // routed Service of the same namespace; otherwise nothing (status reports
 // the unresolved reference).
-func (r *renderer) domainMapping(dm *serving.DomainMapping, ledgers map[string]*serving.Ledger) {
+func (r *batch) domainMapping(dm *serving.DomainMapping, ledgers map[string]*serving.Ledger) {
 	ref := dm.Spec.Ref
 	if ref.Kind != serving.KindService || (ref.Namespace != "" && ref.Namespace != dm.Namespace) {
 		return
@@ -208,7 +270,7 @@ func (r *renderer) domainMapping(dm *serving.DomainMapping, ledgers map[string]*
 }
 
 // routes renders one route for its ingress class.
-func (r *renderer) routes(class string, rt route.Route, meta routeMeta) {
+func (r *batch) routes(class string, rt route.Route, meta routeMeta) {
 	switch class {
 	case config.IngressClassEbb:
 		cm, err := makeRouteTable(rt, meta, r.facts)
@@ -243,7 +305,7 @@ func (r *renderer) localGateway(class string) string {
 }
 
 // add converts a typed object and appends it.
-func (r *renderer) add(obj any) {
+func (r *batch) add(obj any) {
 	u, err := toUnstructured(obj)
 	if err != nil {
 		r.errs = append(r.errs, err)
