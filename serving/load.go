@@ -18,7 +18,7 @@ import (
 // name none.
 const DefaultNamespace = "default"
 
-// LedgerGroup and LedgerKindRef identify ledgers in Tree.Sources.
+// LedgerGroup is the group of ledgers in Tree.Sources (see LedgerRef).
 const LedgerGroup = "ebb.dev"
 
 // Tree is a serving repository, parsed, defaulted where Knative's API
@@ -38,8 +38,8 @@ type Tree struct {
 	Objects []*unstructured.Unstructured
 	// Ledgers are read from .ebb/<namespace>/<service>.yaml, sorted.
 	Ledgers []*Ledger
-	// Sources locates every object above, ledgers under
-	// ObjectRef{Group: LedgerGroup, Kind: LedgerKind}.
+	// Sources locates every object above (ledgers under LedgerRef, the
+	// Knative-named ConfigMaps under their ConfigMap ref).
 	Sources map[ObjectRef]Source
 }
 
@@ -76,7 +76,8 @@ func (t *Tree) Locate(err error) error {
 // the root, the objects come from a kustomize build (in memory, no remote
 // bases); otherwise from every .yaml/.yml file outside dot-directories, in
 // lexical order. Ledgers are read from LedgerDir. Every problem found is
-// returned in one ErrorList.
+// returned in one ErrorList (sorted by file and line); the tree is returned
+// with it, holding what could be read.
 func Load(fsys fs.FS) (*Tree, error) {
 	l := &loader{
 		tree: &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}},
@@ -264,7 +265,7 @@ func (l *loader) applyConfig() {
 			l.errorf(d.src, "data", "%v", err)
 			continue
 		}
-		if err := applyConfigMap(l.tree.Config, name, data); err != nil {
+		if err := l.tree.Config.Apply(name, data); err != nil {
 			l.errorf(d.src, configErrorPath(data, err), "%v", err)
 		}
 	}
