@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -39,6 +41,9 @@ type split struct {
 }
 
 func kvs(m map[string]string) []kv {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make([]kv, 0, len(m))
 	for k, v := range m {
 		out = append(out, kv{http.CanonicalHeaderKey(k), v})
@@ -48,15 +53,22 @@ func kvs(m map[string]string) []kv {
 
 // compile checks and indexes a table.
 func compile(t route.Table) (*compiled, error) {
-	c := &compiled{hosts: map[string][]*path{}, revisions: map[revKey]route.Revision{}}
+	nHosts := 0
+	for _, rt := range t.Routes {
+		for _, rule := range rt.Rules {
+			nHosts += len(rule.Hosts)
+		}
+	}
+	c := &compiled{hosts: make(map[string][]*path, nHosts), revisions: make(map[revKey]route.Revision, len(t.Revisions))}
 	for _, r := range t.Revisions {
 		c.revisions[revKey{r.Namespace, r.Name}] = r
 	}
+	cycles := map[string][]uint8{} // shared slot cycles by reduced weights
 	for _, rt := range t.Routes {
 		for ri, rule := range rt.Rules {
-			var paths []*path
+			paths := make([]*path, 0, len(rule.Paths))
 			for pi, p := range rule.Paths {
-				cp, err := compilePath(p, c.revisions)
+				cp, err := compilePath(p, c.revisions, cycles)
 				if err != nil {
 					return nil, fmt.Errorf("route %s/%s rule %d path %d: %w", rt.Namespace, rt.Name, ri, pi, err)
 				}
@@ -64,47 +76,72 @@ func compile(t route.Table) (*compiled, error) {
 			}
 			for _, h := range rule.Hosts {
 				h = strings.ToLower(h)
-				c.hosts[h] = append(c.hosts[h], paths...)
+				if prev, ok := c.hosts[h]; ok {
+					c.hosts[h] = append(slices.Clip(prev), paths...)
+				} else {
+					c.hosts[h] = paths
+				}
 			}
 		}
 	}
 	return c, nil
 }
 
-func compilePath(p route.Path, revs map[revKey]route.Revision) (*path, error) {
+func compilePath(p route.Path, revs map[revKey]route.Revision, cycles map[string][]uint8) (*path, error) {
 	cp := &path{prefix: p.Path, headers: kvs(p.Headers), append: kvs(p.AppendHeaders)}
 	if cp.prefix == "" {
 		cp.prefix = "/"
 	}
-	total := 0
+	if len(p.Splits) > 255 {
+		return nil, fmt.Errorf("%d splits, at most 255", len(p.Splits))
+	}
+	total, g := 0, 0
+	cp.splits = make([]split, 0, len(p.Splits))
 	for _, s := range p.Splits {
 		if s.Percent < 0 {
 			return nil, fmt.Errorf("split %s/%s: negative percent %d", s.Namespace, s.Revision, s.Percent)
 		}
 		total += s.Percent
+		g = gcd(g, s.Percent)
 		cp.splits = append(cp.splits, split{ns: s.Namespace, rev: s.Revision, append: kvs(s.AppendHeaders),
 			h2c: revs[revKey{s.Namespace, s.Revision}].Protocol == route.ProtocolH2C})
-	}
-	if len(cp.splits) > 255 {
-		return nil, fmt.Errorf("%d splits, at most 255", len(cp.splits))
 	}
 	if total == 0 {
 		return nil, fmt.Errorf("splits sum to 0")
 	}
+	// The cycle of the weights divided by their gcd: 90/10 is a cycle of
+	// 10, 100 a cycle of 1; exact over every cycle all the same.
+	key := make([]byte, 0, 2*len(p.Splits))
+	for _, s := range p.Splits {
+		key = binary.AppendUvarint(key, uint64(s.Percent/g))
+	}
+	if slots, ok := cycles[string(key)]; ok {
+		cp.slots = slots
+		return cp, nil
+	}
+	n := total / g
 	cur := make([]int, len(p.Splits))
-	cp.slots = make([]uint8, total)
-	for i := range total {
+	cp.slots = make([]uint8, n)
+	for i := range n {
 		best := -1
 		for j, s := range p.Splits {
-			cur[j] += s.Percent
+			cur[j] += s.Percent / g
 			if best < 0 || cur[j] > cur[best] {
 				best = j
 			}
 		}
-		cur[best] -= total
+		cur[best] -= n
 		cp.slots[i] = uint8(best)
 	}
+	cycles[string(key)] = cp.slots
 	return cp, nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // match reports whether a request path and headers match p.
