@@ -408,3 +408,30 @@ func TestEmptySourceWritesNothing(t *testing.T) {
 	}
 	e.wantWrites()
 }
+
+// A resync of many objects of one kind in one namespace reads them with one
+// list, not one request each.
+func TestResyncReadsByList(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "many"
+	docs := []string{namespace(ns)}
+	for i := range 40 {
+		docs = append(docs, configMap(ns, "cm-"+strconv.Itoa(i), "v"))
+	}
+	e.apply("many", objects(t, docs...))
+	e.writes.take()
+
+	cs := e.apply("many", objects(t, docs...))
+	if got := cs.Count(apply.Unchanged); got != 41 {
+		t.Errorf("unchanged: %d, want 41\n%s", got, cs)
+	}
+	reads := e.writes.takeReads()
+	want := []string{
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many", // the inventory
+		"/api/v1/namespaces/many/configmaps",                          // the 40 ConfigMaps
+		"/api/v1/namespaces/many",                                     // the Namespace
+	}
+	if diff := cmp.Diff(want, reads); diff != "" {
+		t.Errorf("reads of a resync (-want +got):\n%s", diff)
+	}
+}

@@ -24,17 +24,22 @@ import (
 func TestMain(m *testing.M) { os.Exit(kubetest.Main(m)) }
 
 // writes counts the requests that can change the cluster (every method but
-// GET), as the client sends them.
+// GET), as the client sends them, and the reads beside them.
 type writes struct {
-	mu   sync.Mutex
-	reqs []string
+	mu    sync.Mutex
+	reqs  []string
+	reads []string
 	// before, if set, runs before each write is sent, given its method and path.
 	before func(req string)
 }
 
 func (w *writes) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			w.mu.Lock()
+			w.reads = append(w.reads, r.URL.Path)
+			w.mu.Unlock()
+		} else {
 			w.mu.Lock()
 			req := r.Method + " " + r.URL.Path
 			w.reqs = append(w.reqs, req)
@@ -64,7 +69,16 @@ func (w *writes) take() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	got := w.reqs
-	w.reqs = nil
+	w.reqs, w.reads = nil, nil
+	return got
+}
+
+// takeReads returns the paths read so far and starts counting afresh.
+func (w *writes) takeReads() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	got := w.reads
+	w.reqs, w.reads = nil, nil
 	return got
 }
 

@@ -165,6 +165,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 		}
 	}
 
+	known := s.prefetch(ctx, desired)
 	var next []Entry
 	var crds []string
 	for i, u := range desired {
@@ -173,7 +174,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 			s.waitEstablished(ctx, crds)
 		}
 		old, tracked := prev.inv.Lookup(r)
-		entry, change, sent := s.applyOne(ctx, u, old, tracked)
+		entry, change, sent := s.applyOne(ctx, u, known, old, tracked)
 		cs.add(change)
 		switch {
 		case change.Action != Failed:
@@ -230,9 +231,9 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet) []*unstructure
 	return out
 }
 
-// applyOne applies u unless it is unchanged. sent reports whether a write
-// was attempted.
-func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, old Entry, tracked bool) (Entry, Change, bool) {
+// applyOne applies u unless it is unchanged, reading it first unless known
+// has it. sent reports whether a write was attempted.
+func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known liveSet, old Entry, tracked bool) (Entry, Change, bool) {
 	r := RefOf(u)
 	version := u.GroupVersionKind().Version
 	fail := func(err error, sent bool) (Entry, Change, bool) {
@@ -244,12 +245,15 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, old En
 		return fail(err, false)
 	}
 	mgr := s.opts.FieldManager
-	live, err := res.Get(ctx, r.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		live = nil
-	case err != nil:
-		return fail(fmt.Errorf("read: %w", err), false)
+	live, listed := known.lookup(u)
+	if !listed {
+		live, err = res.Get(ctx, r.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			live = nil
+		case err != nil:
+			return fail(fmt.Errorf("read: %w", err), false)
+		}
 	}
 	if live != nil && tracked && old.Fields != "" &&
 		live.GetAnnotations()[AppliedAnnotation] == Digest(u) && FieldsDigest(live, mgr) == old.Fields {

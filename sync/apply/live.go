@@ -1,0 +1,91 @@
+package apply
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// listPage bounds each list request of prefetch.
+const listPage = 500
+
+// group is a set of objects read with one list request: one kind and
+// version in one namespace.
+type group struct {
+	gvk       schema.GroupVersionKind
+	namespace string
+}
+
+// liveSet holds live objects read ahead by prefetch.
+type liveSet struct {
+	listed  map[group]bool
+	objects map[Ref]*unstructured.Unstructured
+}
+
+// lookup returns the live object for u as listed, and whether its group was
+// listed at all (if not, the caller reads it on its own).
+func (l liveSet) lookup(u *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+	if !l.listed[group{gvk: u.GroupVersionKind(), namespace: u.GetNamespace()}] {
+		return nil, false
+	}
+	return l.objects[RefOf(u)], true
+}
+
+// prefetch reads the live copies of desired objects with one list request
+// (paged) per kind and namespace holding at least two of them, instead of one
+// read per object: a resync of many objects then costs a few reads. Groups
+// whose kind is not known yet (a CustomResourceDefinition applied in the same
+// run), that the guard rails refuse, or whose list fails are left to
+// per-object reads, which report the errors.
+func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured) liveSet {
+	l := liveSet{listed: map[group]bool{}, objects: map[Ref]*unstructured.Unstructured{}}
+	wanted := map[group]map[Ref]bool{}
+	var order []group
+	for _, u := range desired {
+		g := group{gvk: u.GroupVersionKind(), namespace: u.GetNamespace()}
+		if wanted[g] == nil {
+			wanted[g] = map[Ref]bool{}
+			order = append(order, g)
+		}
+		wanted[g][RefOf(u)] = true
+	}
+	for _, g := range order {
+		if len(wanted[g]) < 2 {
+			continue
+		}
+		ref := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: g.namespace, Name: "-"}
+		res, err := s.resource(g.gvk.GroupKind(), g.gvk.Version, ref)
+		if err != nil {
+			continue
+		}
+		found := map[Ref]*unstructured.Unstructured{}
+		opts := metav1.ListOptions{Limit: listPage}
+		for {
+			list, err := res.List(ctx, opts)
+			if err != nil {
+				found = nil
+				break
+			}
+			for i := range list.Items {
+				item := &list.Items[i]
+				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()}
+				if wanted[g][r] {
+					found[r] = item
+				}
+			}
+			if opts.Continue = list.GetContinue(); opts.Continue == "" {
+				break
+			}
+		}
+		if found == nil {
+			continue
+		}
+		l.listed[g] = true
+		for r, u := range found {
+			l.objects[r] = u
+		}
+	}
+	return l
+}
