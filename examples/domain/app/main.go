@@ -1,5 +1,7 @@
-// Command app is the domain example: it answers every request with
-// "Hello <TARGET>!", TARGET read from the environment (default "World").
+// Command app is the domain example: it greets TARGET and names the host
+// the request was addressed to. Behind a DomainMapping the gateway rewrites
+// Host to the Service's own host and passes the mapped domain in
+// K-Original-Host, so the answer shows which name the client used.
 package main
 
 import (
@@ -11,19 +13,18 @@ import (
 
 func handler(target string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "Hello %s!\n", target)
+		host := r.Header.Get("K-Original-Host")
+		if host == "" {
+			host = r.Host
+		}
+		fmt.Fprintf(w, "Hello %s, reached as %s!\n", target, host)
 	})
 }
 
 func main() {
-	target := os.Getenv("TARGET")
-	if target == "" {
-		target = "World"
-	}
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
-	log.Printf("hello: listening on :%s", port)
-	log.Fatal(http.ListenAndServe(":"+port, handler(target)))
+	log.Fatal(http.ListenAndServe(":"+port, handler(os.Getenv("TARGET"))))
 }
