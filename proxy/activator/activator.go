@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ebb-dev/ebb/proxy/header"
@@ -92,8 +93,7 @@ type Activator struct {
 	ctx    context.Context // ends probers when Close is called
 	cancel context.CancelFunc
 
-	mu   sync.Mutex
-	revs map[revKey]*revision
+	revs sync.Map // revKey → *revision
 }
 
 type revKey struct{ ns, name string }
@@ -132,7 +132,7 @@ func New(cfg Config) (*Activator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Activator{cfg: cfg, revs: map[revKey]*revision{},
+	a := &Activator{cfg: cfg,
 		probe: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: cfg.ProbeTimeout}}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.proxy = &httputil.ReverseProxy{
@@ -172,11 +172,12 @@ type revision struct {
 	thr      *throttler
 	tracker  *stats.Tracker
 	mu       sync.Mutex
-	tracked  bool // reported to the autoscaler
-	poked    bool // the immediate {1,1} is to be subtracted from the next report
+	tracked  atomic.Bool // reported to the autoscaler
+	poked    bool        // the immediate {1,1} is to be subtracted from the next report
 	probing  map[string]context.CancelFunc
 	healthy  map[string]bool
 	lastInfo route.Revision
+	cc       atomic.Int64 // lastInfo.ContainerConcurrency, read without the lock
 }
 
 // ServeHTTP handles one request: probes, revision lookup, stats, timeouts,
@@ -264,38 +265,35 @@ func limitsOf(info route.Revision) timeout.Limits {
 // backends) on first use.
 func (a *Activator) revision(info route.Revision) *revision {
 	k := revKey{info.Namespace, info.Name}
-	a.mu.Lock()
-	rev := a.revs[k]
-	if rev != nil {
-		a.mu.Unlock()
-		rev.mu.Lock()
-		changed := rev.lastInfo.ContainerConcurrency != info.ContainerConcurrency
-		rev.lastInfo = info
-		rev.mu.Unlock()
-		if changed {
+	if v, ok := a.revs.Load(k); ok {
+		rev := v.(*revision)
+		if rev.cc.Load() != int64(info.ContainerConcurrency) {
+			rev.mu.Lock()
+			rev.lastInfo = info
+			rev.cc.Store(int64(info.ContainerConcurrency))
+			rev.mu.Unlock()
 			rev.thr.setCC(info.ContainerConcurrency)
 		}
 		return rev
 	}
-	rev = &revision{key: k, tracker: stats.New(a.cfg.PodName, time.Now()), lastInfo: info,
+	rev := &revision{key: k, tracker: stats.New(a.cfg.PodName, time.Now()), lastInfo: info,
 		probing: map[string]context.CancelFunc{}, healthy: map[string]bool{}}
+	rev.cc.Store(int64(info.ContainerConcurrency))
 	rev.thr = newThrottler(info.ContainerConcurrency, a.cfg.QueueDepth, func() {
 		if a.cfg.Poker != nil {
 			a.cfg.Poker.Poke(k.ns, k.name)
 		}
 	})
-	a.revs[k] = rev
-	a.mu.Unlock()
+	if v, loaded := a.revs.LoadOrStore(k, rev); loaded {
+		return v.(*revision)
+	}
 	a.reconcile(rev)
 	return rev
 }
 
 func (a *Activator) backendsChanged(ns, name string) {
-	a.mu.Lock()
-	rev := a.revs[revKey{ns, name}]
-	a.mu.Unlock()
-	if rev != nil {
-		a.reconcile(rev)
+	if v, ok := a.revs.Load(revKey{ns, name}); ok {
+		a.reconcile(v.(*revision))
 	}
 }
 

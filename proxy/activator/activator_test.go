@@ -182,9 +182,8 @@ func TestLoadBalancesTwoPods(t *testing.T) {
 	f := startActivator(t, rv, 0)
 	f.backends.Set("default", "hello-00001", []string{startQueue(t, "pod-a", 10), startQueue(t, "pod-b", 10)})
 	send(t, f.url+"/name", helloHdr)
-	f.a.mu.Lock()
-	rev := f.a.revs[revKey{"default", "hello-00001"}]
-	f.a.mu.Unlock()
+	v, _ := f.a.revs.Load(revKey{"default", "hello-00001"})
+	rev := v.(*revision)
 	for n := 0; ; n++ {
 		if pods, _ := rev.thr.snapshot(); len(pods) == 2 {
 			break

@@ -13,12 +13,16 @@ import (
 // track starts reporting a revision the first time a request arrives while
 // it is not tracked, sending {concurrency 1, count 1} at once.
 func (a *Activator) track(rev *revision) {
+	if rev.tracked.Load() {
+		return
+	}
 	rev.mu.Lock()
-	if rev.tracked {
+	if rev.tracked.Load() {
 		rev.mu.Unlock()
 		return
 	}
-	rev.tracked, rev.poked = true, true
+	rev.tracked.Store(true)
+	rev.poked = true
 	rev.mu.Unlock()
 	if a.cfg.Stats == nil {
 		return
@@ -39,15 +43,13 @@ func (a *Activator) track(rev *revision) {
 // period before now, and stops tracking revisions that were idle the whole
 // period. Run calls it every ReportPeriod.
 func (a *Activator) Report(now time.Time) []metric.Message {
-	a.mu.Lock()
-	revs := slices.Collect(maps.Values(a.revs))
-	a.mu.Unlock()
 	var msgs []metric.Message
-	for _, rev := range revs {
+	a.revs.Range(func(_, v any) bool {
+		rev := v.(*revision)
 		rev.mu.Lock()
-		if !rev.tracked {
+		if !rev.tracked.Load() {
 			rev.mu.Unlock()
-			continue
+			return true
 		}
 		st := rev.tracker.Stat(now)
 		if rev.poked {
@@ -56,11 +58,12 @@ func (a *Activator) Report(now time.Time) []metric.Message {
 			st.RequestCount = max(0, st.RequestCount-1)
 		}
 		if st.AverageConcurrentRequests == 0 && rev.tracker.InFlight() == 0 {
-			rev.tracked = false
+			rev.tracked.Store(false)
 		}
 		rev.mu.Unlock()
 		msgs = append(msgs, metric.Message{Namespace: rev.key.ns, Revision: rev.key.name, Stat: st})
-	}
+		return true
+	})
 	slices.SortFunc(msgs, func(x, y metric.Message) int {
 		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Revision, y.Revision))
 	})
