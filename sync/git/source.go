@@ -199,11 +199,12 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
-// Fetch brings the followed ref up to date. When its commit is the one
-// returned last, it returns that Commit again with changed false, having
-// read nothing but the remote's reference list (or, for a pinned commit,
-// nothing at all); otherwise it fetches the new objects (depth 1) and
-// returns the new Commit.
+// Fetch brings the followed ref (and the write branch) up to date. When
+// nothing moved since the Commit it returned last, it returns that Commit
+// again with changed false, having read nothing but the server's
+// reference list (for a pinned commit, nothing at all); otherwise it
+// fetches only the new objects (the first fetch is a depth-1 clone) and
+// returns the new Commit with changed true.
 func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
