@@ -14,13 +14,13 @@ const maxNameLength = 63
 // generation, <service>-%05d, kept to 63 characters by Knative's
 // child-name rule (the Service name is cut and md5(service) put in).
 func RevisionName(service string, generation int64) string {
-	return childName(service, fmt.Sprintf("-%05d", generation))
+	return ChildName(service, fmt.Sprintf("-%05d", generation))
 }
 
-// childName is Knative's kmeta.ChildName: parent+suffix, or when that is
+// ChildName is Knative's kmeta.ChildName: parent+suffix, or when that is
 // longer than 63 characters, the parent cut to leave room for the 32 hex
 // digits of md5(parent) and the suffix.
-func childName(parent, suffix string) string {
+func ChildName(parent, suffix string) string {
 	if len(parent)+len(suffix) <= maxNameLength {
 		return parent + suffix
 	}

@@ -38,21 +38,14 @@ func runPlan(_ context.Context, e *env, args []string) int {
 	write := fs.Bool("write", false, "write the ledger files")
 	commit := fs.String("commit", "", "commit that stamps the changes")
 	at := fs.String("time", "", "commit time (RFC 3339)")
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, planUsage)
-				return exitOK
-			}
-			fmt.Fprintf(e.stderr, "ebb plan: %v\n%s", err, planUsage)
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, planUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb plan: %v\n%s", err, planUsage)
+		return exitUsage
 	}
 	if len(dirs) != 1 {
 		fmt.Fprintf(e.stderr, "ebb plan: want one DIR, got %d\n%s", len(dirs), planUsage)
@@ -106,6 +99,22 @@ func runPlan(_ context.Context, e *env, args []string) int {
 		}
 	}
 	return exitOK
+}
+
+// parseInterleaved parses flags that may come before, between and after
+// the positional arguments, and returns the positional arguments.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // writeLedger writes a ledger file if its bytes differ from the file on
