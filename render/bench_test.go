@@ -64,3 +64,5 @@ func benchmarkKrusty(b *testing.B, n int) {
 
 func BenchmarkKrusty1000(b *testing.B) { benchmarkKrusty(b, 1000) }
 func BenchmarkKrusty2000(b *testing.B) { benchmarkKrusty(b, 2000) }
+func BenchmarkKrusty100(b *testing.B)  { benchmarkKrusty(b, 100) }
+func BenchmarkKrusty200(b *testing.B)  { benchmarkKrusty(b, 200) }
