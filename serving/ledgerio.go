@@ -72,15 +72,21 @@ func isYAML11Bool(v string) bool {
 // UnmarshalLedger decodes a ledger file strictly (unknown fields are
 // errors). file is used in error messages.
 func UnmarshalLedger(file string, data []byte) (*Ledger, error) {
+	l, _, errs := readLedgerFile(file, data)
+	return l, errs.Err()
+}
+
+// readLedgerFile decodes one ledger file and locates it.
+func readLedgerFile(file string, data []byte) (*Ledger, Source, ErrorList) {
 	docs, errs := decodeFile(file, data)
 	if len(errs) > 0 {
-		return nil, errs.Err()
+		return nil, Source{}, errs
 	}
 	if len(docs) != 1 {
-		return nil, ErrorList{{File: file, Line: 1, Message: fmt.Sprintf("a ledger file holds one document, found %d", len(docs))}}
+		return nil, Source{}, ErrorList{{File: file, Line: 1, Message: fmt.Sprintf("a ledger file holds one document, found %d", len(docs))}}
 	}
 	l, errs := decodeLedger(docs[0])
-	return l, errs.Err()
+	return l, docs[0].src, errs
 }
 
 func decodeLedger(d *document) (*Ledger, ErrorList) {
@@ -143,27 +149,18 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
 			return nil
 		}
-		docs, errs := decodeFile(p, data)
-		if len(errs) > 0 {
-			l.errs = append(l.errs, errs...)
-			return nil
-		}
-		if len(docs) != 1 {
-			l.errs = append(l.errs, &FieldError{File: p, Line: 1, Message: fmt.Sprintf("a ledger file holds one document, found %d", len(docs))})
-			return nil
-		}
-		led, errs := decodeLedger(docs[0])
+		led, src, errs := readLedgerFile(p, data)
 		if len(errs) > 0 {
 			l.errs = append(l.errs, errs...)
 			return nil
 		}
 		ns, svc := parts[1], strings.TrimSuffix(strings.TrimSuffix(parts[2], ".yaml"), ".yml")
 		if led.Namespace != ns || led.Service != svc {
-			l.errs = append(l.errs, &FieldError{File: p, Line: docs[0].src.LineOf("service"), Path: "service",
+			l.errs = append(l.errs, &FieldError{File: p, Line: src.LineOf("service"), Path: "service",
 				Message: fmt.Sprintf("ledger of %s/%s is stored at %s, want %s", led.Namespace, led.Service, p, LedgerPath(led.Namespace, led.Service))})
 			return nil
 		}
-		if l.register(LedgerRef(ns, svc), docs[0].src) {
+		if l.register(LedgerRef(ns, svc), src) {
 			l.tree.Ledgers = append(l.tree.Ledgers, led)
 		}
 		return nil

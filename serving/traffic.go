@@ -1,0 +1,72 @@
+package serving
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Routed is the set of revisions that carry traffic or a tag.
+func Routed(traffic []Target) map[string]bool {
+	m := map[string]bool{}
+	for _, t := range traffic {
+		if t.Percent > 0 || t.Tag != "" {
+			m[t.RevisionName] = true
+		}
+	}
+	return m
+}
+
+// FormatTraffic describes resolved traffic, e.g.
+// "hello-00002 at 10% (latestRevision), hello-00001 at 90%".
+func FormatTraffic(traffic []Target) string {
+	if len(traffic) == 0 {
+		return "no traffic"
+	}
+	parts := make([]string, len(traffic))
+	for i, t := range traffic {
+		var notes []string
+		if t.LatestRevision {
+			notes = append(notes, "latestRevision")
+		}
+		if t.Tag != "" {
+			notes = append(notes, "tag "+t.Tag)
+		}
+		parts[i] = fmt.Sprintf("%s at %d%%", t.RevisionName, t.Percent)
+		if len(notes) > 0 {
+			parts[i] += " (" + strings.Join(notes, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MainSplit is the split of the Service's main (untagged) host: every
+// target with percent > 0, the same revision summed, in first-listed order.
+func MainSplit(traffic []Target) []Target {
+	var out []Target
+	idx := map[string]int{}
+	for _, t := range traffic {
+		if t.Percent == 0 {
+			continue
+		}
+		if i, ok := idx[t.RevisionName]; ok {
+			out[i].Percent += t.Percent
+			out[i].LatestRevision = out[i].LatestRevision || t.LatestRevision
+			continue
+		}
+		idx[t.RevisionName] = len(out)
+		out = append(out, Target{RevisionName: t.RevisionName, LatestRevision: t.LatestRevision, Percent: t.Percent})
+	}
+	return out
+}
+
+// Tags maps each tag to its revision; a tag host sends all its traffic
+// there.
+func Tags(traffic []Target) map[string]string {
+	m := map[string]string{}
+	for _, t := range traffic {
+		if t.Tag != "" {
+			m[t.Tag] = t.RevisionName
+		}
+	}
+	return m
+}
