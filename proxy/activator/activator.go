@@ -127,7 +127,7 @@ func New(cfg Config) (*Activator, error) {
 		cfg.ReportPeriod = DefaultReportPeriod
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = transport.New(100)
+		cfg.Transport = transport.New(1000)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -81,7 +81,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: Backends and Activator are required")
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = transport.New(100)
+		cfg.Transport = transport.New(1000)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -98,16 +98,16 @@ func compilePath(p route.Path, revs map[revKey]route.Revision, cycles map[string
 	total, g := 0, 0
 	cp.splits = make([]split, 0, len(p.Splits))
 	for _, s := range p.Splits {
-		if s.Percent < 0 {
-			return nil, fmt.Errorf("split %s/%s: negative percent %d", s.Namespace, s.Revision, s.Percent)
+		if s.Percent < 0 || s.Percent > 100 {
+			return nil, fmt.Errorf("split %s/%s: percent %d out of 0..100", s.Namespace, s.Revision, s.Percent)
 		}
 		total += s.Percent
 		g = gcd(g, s.Percent)
 		cp.splits = append(cp.splits, split{ns: s.Namespace, rev: s.Revision, append: kvs(s.AppendHeaders),
 			h2c: revs[revKey{s.Namespace, s.Revision}].Protocol == route.ProtocolH2C})
 	}
-	if total == 0 {
-		return nil, fmt.Errorf("splits sum to 0")
+	if total == 0 || total > 100 {
+		return nil, fmt.Errorf("splits sum to %d, want 1 to 100", total)
 	}
 	// The cycle of the weights divided by their gcd: 90/10 is a cycle of
 	// 10, 100 a cycle of 1; exact over every cycle all the same.

@@ -1,6 +1,3 @@
-// Package transport provides the round tripper ebb's proxies use towards
-// the next hop: HTTP/2 requests go out as h2c (prior knowledge), every other
-// request as HTTP/1.1, so a protocol survives every hop of the path.
 package transport
 
 import (
