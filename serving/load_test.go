@@ -179,6 +179,11 @@ spec:
           ports:
             - containerPort: 8012
               name: grpc
+          volumeMounts:
+            - name: data
+              mountPath: /dev/
+            - name: data
+              mountPath: /tmp
 `)}, []string{
 			"s.yaml:8: spec.template.spec.timeoutSeconds: expected 0 <= 601 <= 600",
 			"s.yaml:9: spec.template.spec.containerConcurrency: expected 0 <= 1001 <= 1000",
@@ -190,6 +195,7 @@ spec:
 			`s.yaml:20: spec.template.spec.containers[0].env[0].name: "PORT" is a reserved environment variable`,
 			"s.yaml:23: spec.template.spec.containers[0].ports[0].containerPort: 8012 is a reserved port",
 			"s.yaml:24: spec.template.spec.containers[0].ports[0].name: Port name grpc is not allowed",
+			`s.yaml:27: spec.template.spec.containers[0].volumeMounts[0].mountPath: mountPath "/dev/" is a reserved path`,
 		}},
 		{"objects", fstest.MapFS{"o.yaml": file("kind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: serving.knative.dev/v1\nkind: Route\nmetadata:\n  name: r\n---\n- a\n"),
 			"p.yaml": file(helloYAML), "q.yaml": file(helloYAML)}, []string{

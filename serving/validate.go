@@ -2,6 +2,7 @@ package serving
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ const (
 var (
 	reservedEnv        = []string{"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
 	reservedPorts      = []int32{8012, 8013, 8022, 8112, 9090, 9091, 8008}
-	reservedMountPaths = []string{"/", "/dev", "/dev/log", "/tmp", "/var", "/var/log"}
+	reservedMountPaths = []string{"/", "/dev", "/dev/log"}
 )
 
 // ReservedContainerName is the queue-proxy sidecar's name.
@@ -186,8 +187,9 @@ func validateContainer(e *errs, c *corev1.Container, p string) {
 		}
 	}
 	for i, m := range c.VolumeMounts {
+		clean := path.Clean("/" + m.MountPath)
 		for _, r := range reservedMountPaths {
-			if strings.TrimRight(m.MountPath, "/") == strings.TrimRight(r, "/") || m.MountPath == r {
+			if clean == r {
 				e.add(fmt.Sprintf("%s.volumeMounts[%d].mountPath", p, i), "mountPath %q is a reserved path", m.MountPath)
 			}
 		}
