@@ -115,6 +115,35 @@ func IsWorktreeRoot(dir string) bool {
 	return err == nil
 }
 
+// WorktreeHead returns the HEAD commit of the Git work tree rooted at
+// dir, and whether files other than the ledger differ from it (edited,
+// staged or untracked). ok is false when dir is not such a work tree or
+// has no commit yet.
+func WorktreeHead(dir string) (hash string, dirty, ok bool) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return "", false, false
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return "", false, false
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return head.Hash().String(), true, true
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return head.Hash().String(), true, true
+	}
+	for path, fs := range st {
+		if !strings.HasPrefix(path, serving.LedgerDir+"/") && (fs.Staging != gogit.Unmodified || fs.Worktree != gogit.Unmodified) {
+			return head.Hash().String(), true, true
+		}
+	}
+	return head.Hash().String(), false, true
+}
+
 // WriteLedgers writes the ledger files and commits them with message.
 func (w WorktreeWriter) WriteLedgers(_ context.Context, changed, deleted []*serving.Ledger, message string) error {
 	repo, err := gogit.PlainOpen(w.Dir)

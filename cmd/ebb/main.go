@@ -46,6 +46,7 @@ func commands() []command {
 		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
 		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
+		{"up", "run a serving repository on this machine (DIR)", runUp},
 		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},
 		{"render", "print the objects a serving repository renders to (DIR [-o yaml|json])", runRender},
 	}

@@ -149,6 +149,12 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("queue-proxy: %w", err)
 	}
+	// The probes name the container's declared port; here it listens on
+	// userPort.
+	declared, _ := strconv.Atoi(envValue(s.queueEnv, "USER_PORT"))
+	if queueEnv[readinessEnv], err = localProbes(queueEnv[readinessEnv], declared, userPort); err != nil {
+		return fmt.Errorf("queue-proxy: %w", err)
+	}
 	qcfg, err := r.opts.QueueConfig(func(k string) string { return queueEnv[k] })
 	if err != nil {
 		return fmt.Errorf("queue-proxy: %w", err)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/ebb-dev/ebb/proxy/probe"
 	"github.com/ebb-dev/ebb/proxy/queue"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
@@ -27,7 +28,9 @@ import (
 // testQueueConfig reads the few queue-proxy variables these tests set.
 func testQueueConfig(getenv func(string) string) (queue.Config, error) {
 	cc, _ := strconv.Atoi(getenv("CONTAINER_CONCURRENCY"))
-	return queue.Config{Namespace: getenv("SERVING_NAMESPACE"), Revision: getenv("SERVING_REVISION"), ContainerConcurrency: cc}, nil
+	probes, err := probe.Parse(getenv(readinessEnv))
+	return queue.Config{Namespace: getenv("SERVING_NAMESPACE"), Revision: getenv("SERVING_REVISION"),
+		ContainerConcurrency: cc, Readiness: probes}, err
 }
 
 func toUnstructured(t *testing.T, obj runtime.Object) *unstructured.Unstructured {
@@ -54,6 +57,8 @@ func deployment(t *testing.T, rev, image string, command []string, env ...corev1
 					{Name: "SERVING_NAMESPACE", Value: "default"},
 					{Name: "SERVING_REVISION", Value: rev},
 					{Name: "CONTAINER_CONCURRENCY", Value: "0"},
+					{Name: "USER_PORT", Value: "8080"},
+					{Name: readinessEnv, Value: `{"tcpSocket":{"port":8080,"host":"127.0.0.1"},"successThreshold":1}`},
 					{Name: "SERVING_POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 				}},
 			},
@@ -280,6 +285,22 @@ func TestRuntimeCommandContainersAndEnvReferences(t *testing.T) {
 	}
 	if len(r.Addresses("default", "hello-00001")) != 1 {
 		t.Error("a bad revision disturbed a running one")
+	}
+}
+
+func TestLocalProbes(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"tcpSocket":{"port":8080,"host":"127.0.0.1"},"successThreshold":1}`, `{"successThreshold":1,"tcpSocket":{"host":"127.0.0.1","port":23000}}`},
+		{`[{"httpGet":{"port":8080,"path":"/ready"}},{"grpc":{"port":9000}}]`, `[{"httpGet":{"path":"/ready","port":23000}},{"grpc":{"port":9000}}]`},
+		{``, ``},
+	} {
+		got, err := localProbes(tt.in, 8080, 23000)
+		if err != nil || got != tt.want {
+			t.Errorf("localProbes(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := localProbes("{", 8080, 1); err == nil {
+		t.Error("bad JSON accepted")
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	labelService       = "serving.knative.dev/service"
 	queueContainerName = "queue-proxy"
 	defaultGrace       = 30 * time.Second
+	readinessEnv       = "SERVING_READINESS_PROBE"
 )
 
 // podSpec is a revision's pod, resolved for this machine from its rendered
@@ -294,3 +295,44 @@ func resolveWorkingDir(dir, repo string) string {
 func deref(b *bool) bool { return b != nil && *b }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// localProbes rewrites the readiness probes of SERVING_READINESS_PROBE
+// (one probe or a list, as JSON) so that probes of the container's
+// declared port reach the port the container got on this machine.
+func localProbes(js string, declared, local int) (string, error) {
+	if strings.TrimSpace(js) == "" || declared == local {
+		return js, nil
+	}
+	var v any
+	if err := json.Unmarshal([]byte(js), &v); err != nil {
+		return "", fmt.Errorf("SERVING_READINESS_PROBE: %w", err)
+	}
+	probes, isList := v.([]any)
+	if !isList {
+		probes = []any{v}
+	}
+	for _, p := range probes {
+		m, _ := p.(map[string]any)
+		for _, kind := range []string{"tcpSocket", "httpGet", "grpc"} {
+			action, _ := m[kind].(map[string]any)
+			if action == nil {
+				continue
+			}
+			if port, ok := action["port"].(float64); ok && int(port) == declared {
+				action["port"] = local
+			}
+		}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// envValue returns the literal value of the variable name in vars.
+func envValue(vars []corev1.EnvVar, name string) string {
+	for _, e := range vars {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}

@@ -1,0 +1,429 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ebb-dev/ebb/proxy/activator"
+	"github.com/ebb-dev/ebb/proxy/gateway"
+	"github.com/ebb-dev/ebb/proxy/queue"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/local"
+)
+
+const upUsage = `usage: ebb up [DIR] [--addr HOST:PORT] [--admin HOST:PORT] [-v]
+
+Runs every Service of the serving repository DIR (default: the current
+directory) on this machine: revisions as local processes (a ko:// image is
+built with go build; otherwise the container's command runs), each behind
+its own queue-proxy, with the gateway, activator and autoscaler in this
+process. Edits under DIR are picked up as they are saved; an edit that does
+not validate is reported and changes nothing. Ledger changes are written
+to DIR/.ebb, and committed when DIR is the root of a Git work tree.
+
+Flags:
+  --addr HOST:PORT    the gateway (default 127.0.0.1:8080)
+  --admin HOST:PORT   status for 'ebb get', stats and metrics (default 127.0.0.1:8081)
+  -v                  debug logs
+`
+
+// upDefaultAdmin is where `ebb up` answers `ebb get`.
+const upDefaultAdmin = "127.0.0.1:8081"
+
+func runUp(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", "127.0.0.1:8080", "gateway address")
+	admin := fs.String("admin", upDefaultAdmin, "admin address")
+	verbose := fs.Bool("v", false, "debug logs")
+	var dirs []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(e.stdout, upUsage)
+				return exitOK
+			}
+			fmt.Fprintf(e.stderr, "ebb up: %v\n%s", err, upUsage)
+			return exitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		dirs = append(dirs, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(dirs) > 1 {
+		fmt.Fprintf(e.stderr, "ebb up: want at most one DIR, got %d\n%s", len(dirs), upUsage)
+		return exitUsage
+	}
+	dir := "."
+	if len(dirs) == 1 {
+		dir = dirs[0]
+	}
+	dir, err := filepath.Abs(dir)
+	if err == nil {
+		var st os.FileInfo
+		if st, err = os.Stat(dir); err == nil && !st.IsDir() {
+			err = errors.New("not a directory")
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %s: %v\n", dir, err)
+		return exitUsage
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	u, err := newUp(dir, e, logger)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitInvalid
+	}
+	if err := u.serve(ctx, *addr, *admin); err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// up is one `ebb up`: the local runtime, gateway, activator and autoscaler,
+// driven by reconcile passes over a directory.
+type up struct {
+	dir     string
+	e       *env
+	log     *slog.Logger
+	runtime *local.Runtime
+	gateway *gateway.Gateway
+	act     *activator.Activator
+	scaler  *scaler.Autoscaler
+	metrics *prometheus.Registry
+	rec     *sync.Reconciler
+
+	mu        gosync.Mutex
+	addr      string // the gateway's listening address
+	desired   *sync.Desired
+	reachable map[scaler.RevisionKey]bool
+	known     map[scaler.RevisionKey]bool
+	shown     string
+}
+
+func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
+	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(),
+		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	u.runtime, err = local.NewRuntime(local.Options{
+		Dir:     dir,
+		Builder: &local.Builder{Dir: dir, CacheDir: filepath.Join(cache, "ebb", "ko")},
+		Logs:    local.NewLogs(e.stderr),
+		Logger:  log,
+		QueueConfig: func(getenv func(string) string) (queue.Config, error) {
+			cfg, _, err := queueConfig(getenv, nil)
+			return cfg, err
+		},
+		// A local pod leaves the routing the moment it stops.
+		DrainQuietPeriod: 100 * time.Millisecond,
+		OnTable: func(t route.Table) {
+			if err := u.gateway.SetTable(t); err != nil {
+				log.Error("route table refused", "error", err)
+			}
+		},
+		InitialScale: u.initialScale,
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.gateway, err = gateway.New(gateway.Config{
+		Backends:    u.runtime,
+		Activator:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { u.act.ServeHTTP(w, r) }),
+		DefaultMode: gateway.Proxy,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.scaler, err = scaler.New(scaler.Options{Scaler: u.runtime, Modes: gatewayModes{u.gateway}, Pods: u.runtime,
+		Registry: u.metrics, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	u.act, err = activator.New(activator.Config{Backends: u.runtime, Revisions: u.gateway,
+		Stats: recordStats{u.scaler}, PodName: "activator", Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	var writer sync.LedgerWriter = sync.DirWriter{Dir: dir}
+	if sync.IsWorktreeRoot(dir) {
+		writer = sync.WorktreeWriter{Dir: dir}
+	}
+	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log}
+	return u, nil
+}
+
+// serve runs until ctx ends, then stops every pod.
+func (u *up) serve(ctx context.Context, addr, admin string) error {
+	gwl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	adl, err := net.Listen("tcp", admin)
+	if err != nil {
+		gwl.Close()
+		return fmt.Errorf("admin: %w", err)
+	}
+	u.mu.Lock()
+	u.addr = gwl.Addr().String()
+	u.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	servers := []*http.Server{{Handler: u.gateway}, {Handler: u.adminHandler()}}
+	for i, l := range []net.Listener{gwl, adl} {
+		wg.Go(func() {
+			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				u.log.Error("server stopped", "address", l.Addr(), "error", err)
+			}
+		})
+	}
+	wg.Go(func() { _ = u.scaler.Run(ctx) })
+	wg.Go(func() { _ = u.act.Run(ctx) })
+	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", u.dir, gwl.Addr(), adl.Addr())
+
+	kicks := make(chan struct{}, 1)
+	kick := func() {
+		select {
+		case kicks <- struct{}{}:
+		default:
+		}
+	}
+	wg.Go(func() {
+		if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, kick); err != nil {
+			u.log.Error("watching stopped: edits are no longer picked up", "error", err)
+		}
+	})
+	u.pass(ctx)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-kicks:
+			u.pass(ctx)
+		}
+	}
+
+	fmt.Fprintln(u.e.stdout, "ebb: stopping")
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	for _, s := range servers {
+		_ = s.Shutdown(shutdown)
+	}
+	u.act.Close()
+	u.runtime.Close()
+	wg.Wait()
+	return nil
+}
+
+// pass reconciles the directory once and reports the outcome.
+func (u *up) pass(ctx context.Context) {
+	res, err := u.rec.Reconcile(ctx, os.DirFS(u.dir), u.stamp())
+	if err != nil {
+		fmt.Fprintf(u.e.stderr, "ebb: %s is not valid; what runs is unchanged:\n%v\n", u.dir, err)
+		return
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(u.e.stdout, "ebb: %s\n", c)
+	}
+	u.mu.Lock()
+	u.desired = res.Desired
+	u.mu.Unlock()
+	u.printURLs()
+}
+
+// stamp is the repository state a pass plans at: the work tree's HEAD when
+// DIR is a clean Git work tree, marked dirty when it has edits; the wall
+// clock gives the time, so that garbage collection ages revisions from
+// when they were planned here.
+func (u *up) stamp() serving.Stamp {
+	s := serving.Stamp{Commit: "uncommitted"}
+	if head, dirty, ok := sync.WorktreeHead(u.dir); ok {
+		s.Commit = head
+		if dirty {
+			s.Commit += "-dirty"
+		}
+	}
+	s.Time.Time = time.Now().UTC().Truncate(time.Second)
+	return s
+}
+
+// Apply is the local target: rendered objects to the runtime, revisions
+// and their reachability to the autoscaler.
+func (u *up) Apply(_ context.Context, d *sync.Desired) error {
+	reachable := map[scaler.RevisionKey]bool{}
+	type rev struct {
+		key  scaler.RevisionKey
+		spec scaler.Revision
+	}
+	var revs []rev
+	for _, l := range d.Ledgers {
+		routed := serving.Routed(l.Traffic)
+		floating := false
+		for _, t := range l.Traffic {
+			floating = floating || t.LatestRevision
+		}
+		for _, r := range l.Revisions {
+			key := scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}
+			ok := l.Removed == nil && (routed[r.Name] || (floating && r.Name == l.Latest))
+			reachable[key] = ok
+			spec := scaler.Revision{Key: key, Annotations: r.Template.Annotations, Reachable: ok}
+			if t, found := l.Template(r.Name, d.Tree.Config); found && t.Spec.ContainerConcurrency != nil {
+				spec.ContainerConcurrency = *t.Spec.ContainerConcurrency
+			}
+			revs = append(revs, rev{key, spec})
+		}
+	}
+	u.mu.Lock()
+	u.reachable = reachable
+	u.mu.Unlock()
+	u.scaler.SetConfig(d.Tree.Config.Autoscaler)
+
+	if err := u.runtime.Apply(d.Objects); err != nil {
+		// One revision that cannot run locally does not stop the others.
+		fmt.Fprintf(u.e.stderr, "ebb: %v\n", err)
+	}
+	known := map[scaler.RevisionKey]bool{}
+	for _, r := range revs {
+		if _, _, _, err, ok := u.runtime.Health(r.key); ok && err == nil {
+			u.scaler.Upsert(r.spec)
+			known[r.key] = true
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for key := range u.known {
+		if !known[key] {
+			u.scaler.Remove(key)
+		}
+	}
+	u.known = known
+	return nil
+}
+
+// initialScale starts a revision no route reaches at zero pods.
+func (u *up) initialScale(key scaler.RevisionKey, replicas int32) int32 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.reachable[key] {
+		return 0
+	}
+	return replicas
+}
+
+// status is what `ebb get` reads.
+func (u *up) status() []sync.ServiceStatus {
+	u.mu.Lock()
+	d := u.desired
+	u.mu.Unlock()
+	return sync.Status(d, func(ns, rev string) (sync.RevisionHealth, bool) {
+		want, ready, everReady, err, ok := u.runtime.Health(scaler.RevisionKey{Namespace: ns, Name: rev})
+		if !ok {
+			return sync.RevisionHealth{}, false
+		}
+		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Unknown}
+		switch {
+		case err != nil:
+			h.Ready, h.Reason = sync.False, err.Error()
+		case ready > 0 || everReady:
+			h.Ready = sync.True
+		case want == 0:
+			h.Ready, h.Reason = sync.True, "scaled to zero"
+		}
+		return h, true
+	})
+}
+
+func (u *up) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(u.status())
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle(metric.PushPath, u.scaler.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(u.metrics, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// printURLs prints each Service's URLs with a ready-to-paste curl line,
+// when they changed since the last time.
+func (u *up) printURLs() {
+	u.mu.Lock()
+	addr := u.addr
+	u.mu.Unlock()
+	var b strings.Builder
+	for _, s := range u.status() {
+		fmt.Fprintf(&b, "  %s/%s  %s  (%s)\n", s.Namespace, s.Name, s.URL, serving.FormatTraffic(s.Traffic))
+		fmt.Fprintf(&b, "    curl -H 'Host: %s' http://%s/\n", hostOf(s.URL), addr)
+		for _, t := range s.Tags {
+			fmt.Fprintf(&b, "    %s: curl -H 'Host: %s' http://%s/\n", t.Tag, hostOf(t.URL), addr)
+		}
+	}
+	u.mu.Lock()
+	same := b.String() == u.shown
+	u.shown = b.String()
+	u.mu.Unlock()
+	if !same {
+		fmt.Fprint(u.e.stdout, "ebb: services\n"+b.String())
+	}
+}
+
+func hostOf(raw string) string {
+	if p, err := url.Parse(raw); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return raw
+}
+
+// gatewayModes lets the autoscaler put the activator in or out of a
+// revision's path at the gateway.
+type gatewayModes struct{ gw *gateway.Gateway }
+
+func (g gatewayModes) SetMode(_ context.Context, rev scaler.RevisionKey, m scaler.Mode, _ int32) error {
+	mode := gateway.Proxy
+	if m == scaler.Serve {
+		mode = gateway.Serve
+	}
+	g.gw.SetMode(rev.Namespace, rev.Name, mode)
+	return nil
+}
+
+// recordStats hands the activator's stats to the in-process autoscaler.
+type recordStats struct{ a *scaler.Autoscaler }
+
+func (r recordStats) Send(_ context.Context, msgs []metric.Message) error {
+	r.a.Record(msgs)
+	return nil
+}
