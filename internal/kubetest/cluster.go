@@ -150,7 +150,7 @@ func (c *Cluster) apiserverArgs() []string {
 		"--service-account-signing-key-file", filepath.Join(c.Dir, "sa.key"),
 		"--token-auth-file", filepath.Join(c.Dir, "tokens.csv"),
 		"--authorization-mode", "RBAC",
-		"--service-cluster-ip-range", "10.0.0.0/24",
+		"--service-cluster-ip-range", "10.96.0.0/16",
 		// The apiserver cannot publish a loopback address as the endpoints
 		// of the "kubernetes" Service; tests reach it directly.
 		"--endpoint-reconciler-type", "none",

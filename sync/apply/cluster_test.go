@@ -64,22 +64,26 @@ func (w *writes) onWrite(f func(req string)) {
 	w.before = f
 }
 
-// take returns the writes counted so far and starts counting afresh.
-func (w *writes) take() []string {
+// takeAll returns the writes and reads counted so far and starts counting
+// afresh.
+func (w *writes) takeAll() (writes, reads []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	got := w.reqs
+	writes, reads = w.reqs, w.reads
 	w.reqs, w.reads = nil, nil
-	return got
+	return writes, reads
+}
+
+// take returns the writes counted so far and starts counting afresh.
+func (w *writes) take() []string {
+	writes, _ := w.takeAll()
+	return writes
 }
 
 // takeReads returns the paths read so far and starts counting afresh.
 func (w *writes) takeReads() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	got := w.reads
-	w.reqs, w.reads = nil, nil
-	return got
+	_, reads := w.takeAll()
+	return reads
 }
 
 // env is one test's view of the shared cluster: an SSA whose writes are
@@ -110,7 +114,7 @@ func newEnv(t *testing.T, o apply.Options) *env {
 }
 
 // objects parses YAML documents into objects.
-func objects(t *testing.T, docs ...string) []*unstructured.Unstructured {
+func objects(t testing.TB, docs ...string) []*unstructured.Unstructured {
 	t.Helper()
 	var out []*unstructured.Unstructured
 	for _, d := range docs {

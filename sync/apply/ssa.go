@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,6 +56,9 @@ type Options struct {
 	// ClusterKinds are the cluster-scoped kinds, besides Namespace, that
 	// may be applied; any other cluster-scoped kind is refused.
 	ClusterKinds []schema.GroupKind
+	// Workers is how many objects of one stage are applied at once;
+	// default 4. The client's rate limit still bounds the request rate.
+	Workers int
 	// EstablishTimeout bounds the wait for newly applied
 	// CustomResourceDefinitions to be served; default 30s.
 	EstablishTimeout time.Duration
@@ -91,6 +95,9 @@ func NewWith(dyn dynamic.Interface, mapper meta.ResettableRESTMapper, o Options)
 	}
 	if o.InventoryNamespace == "" {
 		o.InventoryNamespace = "ebb-system"
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
 	}
 	if o.EstablishTimeout == 0 {
 		o.EstablishTimeout = 30 * time.Second
@@ -168,25 +175,29 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	known := s.prefetch(ctx, desired)
 	var next []Entry
 	var crds []string
-	for i, u := range desired {
-		r := RefOf(u)
-		if len(crds) > 0 && Rank(r.GroupKind()) > RankDefinitions && Rank(RefOf(desired[i-1]).GroupKind()) == RankDefinitions {
+	for _, stage := range stages(desired) {
+		if len(crds) > 0 {
+			// Custom resources come in later stages than their definitions.
 			s.waitEstablished(ctx, crds)
+			crds = nil
 		}
-		old, tracked := prev.inv.Lookup(r)
-		entry, change, sent := s.applyOne(ctx, u, known, old, tracked)
-		cs.add(change)
-		switch {
-		case change.Action != Failed:
-			next = append(next, entry)
-			if r.GroupKind() == crdKind && change.Action != Unchanged {
-				crds = append(crds, r.Name)
+		for i, res := range s.applyStage(ctx, stage, known, prev.inv) {
+			u, change := stage[i], res.change
+			r := RefOf(u)
+			old, tracked := prev.inv.Lookup(r)
+			cs.add(change)
+			switch {
+			case change.Action != Failed:
+				next = append(next, res.entry)
+				if r.GroupKind() == crdKind && change.Action != Unchanged {
+					crds = append(crds, r.Name)
+				}
+			case tracked:
+				next = append(next, old)
+			case res.sent:
+				// The request may have created it before failing.
+				next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 			}
-		case tracked:
-			next = append(next, old)
-		case sent:
-			// The request may have created it before failing.
-			next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 		}
 	}
 
@@ -229,6 +240,49 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet) []*unstructure
 	}
 	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return Compare(RefOf(a), RefOf(b)) })
 	return out
+}
+
+// stages splits objects sorted in apply order into runs of one rank.
+func stages(sorted []*unstructured.Unstructured) [][]*unstructured.Unstructured {
+	var out [][]*unstructured.Unstructured
+	for i, u := range sorted {
+		if i == 0 || Rank(RefOf(u).GroupKind()) != Rank(RefOf(sorted[i-1]).GroupKind()) {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], u)
+	}
+	return out
+}
+
+// result is the outcome of applyOne.
+type result struct {
+	entry  Entry
+	change Change
+	sent   bool
+}
+
+// applyStage applies the objects of one stage, Options.Workers at a time
+// (objects of one rank do not depend on each other), and returns their
+// results in the stage's order.
+func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured, known liveSet, prev Inventory) []result {
+	results := make([]result, len(stage))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(s.opts.Workers, len(stage)) {
+		wg.Go(func() {
+			for i := range work {
+				old, tracked := prev.Lookup(RefOf(stage[i]))
+				r := &results[i]
+				r.entry, r.change, r.sent = s.applyOne(ctx, stage[i], known, old, tracked)
+			}
+		})
+	}
+	for i := range stage {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return results
 }
 
 // applyOne applies u unless it is unchanged, reading it first unless known
