@@ -193,9 +193,9 @@ spec:
 			"s.yaml:18: spec.template.spec.containers[0].image: missing field(s)",
 			`s.yaml:18: spec.template.spec.containers[0].name: "queue-proxy" is a reserved container name`,
 			`s.yaml:20: spec.template.spec.containers[0].env[0].name: "PORT" is a reserved environment variable`,
-			"s.yaml:23: spec.template.spec.containers[0].ports[0].containerPort: 8012 is a reserved port",
-			"s.yaml:24: spec.template.spec.containers[0].ports[0].name: Port name grpc is not allowed",
-			`s.yaml:27: spec.template.spec.containers[0].volumeMounts[0].mountPath: mountPath "/dev/" is a reserved path`,
+			"s.yaml:23: spec.template.spec.containers[0].ports[0]: Port name grpc is not allowed",
+			"s.yaml:23: spec.template.spec.containers[0].ports[0].containerPort: invalid value: 8012",
+			`s.yaml:27: spec.template.spec.containers[0].volumeMounts[0].mountPath: mountPath "/dev" is a reserved path`,
 		}},
 		{"objects", fstest.MapFS{"o.yaml": file("kind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: serving.knative.dev/v1\nkind: Route\nmetadata:\n  name: r\n---\n- a\n"),
 			"p.yaml": file(helloYAML), "q.yaml": file(helloYAML)}, []string{

@@ -3,6 +3,7 @@ package serving
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,20 +111,26 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 	case len(cs) > 1 && !cfg.Features.IsEnabled(config.FeatureMultiContainer):
 		e.add(p+".containers", "multi-container is off, but found %d containers", len(cs))
 	}
+	volumes := map[string]bool{}
+	for _, v := range rs.Volumes {
+		volumes[v.Name] = true
+	}
 	ports := 0
 	for i := range cs {
 		ports += len(cs[i].Ports)
-		validateContainer(e, &cs[i], fmt.Sprintf("%s.containers[%d]", p, i))
+		validateContainer(e, &cs[i], volumes, fmt.Sprintf("%s.containers[%d]", p, i))
 	}
-	switch {
-	case ports > 1:
-		e.add(p+".containers", "more than one container port is set")
-	case ports == 0 && len(cs) > 1:
-		e.add(p+".containers", "missing field(s): ports (exactly one container must name its port)")
+	if len(cs) > 1 {
+		switch {
+		case ports == 0:
+			e.add(p+".containers.ports", "missing field(s)")
+		case ports > 1:
+			e.add(p+".containers.ports", "expected exactly one, got both")
+		}
 	}
 	validatePodSpecFeatures(e, rs, cfg.Features, p)
 	for i := range rs.InitContainers {
-		validateContainer(e, &rs.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", p, i))
+		validateContainer(e, &rs.InitContainers[i], volumes, fmt.Sprintf("%s.initContainers[%d]", p, i))
 	}
 	if cc := rs.ContainerConcurrency; cc != nil {
 		lo := int64(0)
@@ -152,7 +159,7 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 	}
 }
 
-func validateContainer(e *errs, c *corev1.Container, p string) {
+func validateContainer(e *errs, c *corev1.Container, volumes map[string]bool, p string) {
 	if c.Image == "" {
 		e.add(p+".image", "missing field(s)")
 	}
@@ -164,35 +171,49 @@ func validateContainer(e *errs, c *corev1.Container, p string) {
 		}
 	}
 	for i, env := range c.Env {
-		for _, r := range reservedEnv {
-			if env.Name == r {
-				e.add(fmt.Sprintf("%s.env[%d].name", p, i), "%q is a reserved environment variable", env.Name)
-			}
+		if slices.Contains(reservedEnv, env.Name) {
+			e.add(fmt.Sprintf("%s.env[%d].name", p, i), "%q is a reserved environment variable", env.Name)
 		}
 	}
-	for i, port := range c.Ports {
-		pp := fmt.Sprintf("%s.ports[%d]", p, i)
+	if len(c.Ports) > 1 {
+		e.add(p+".ports", "More than one container port is set")
+	}
+	if len(c.Ports) > 0 {
+		// Only the first port is the user port.
+		port, pp := c.Ports[0], p+".ports[0]"
 		switch port.Name {
 		case "", "http1", "h2c":
 		default:
-			e.add(pp+".name", "Port name %v is not allowed", port.Name)
+			e.add(pp, "Port name %v is not allowed", port.Name)
 		}
-		for _, r := range reservedPorts {
-			if port.ContainerPort == r {
-				e.add(pp+".containerPort", "%d is a reserved port", r)
-			}
+		if port.Protocol != "" && port.Protocol != corev1.ProtocolTCP {
+			e.add(pp+".protocol", "invalid value: %s", port.Protocol)
+		}
+		if slices.Contains(reservedPorts, port.ContainerPort) {
+			e.add(pp+".containerPort", "invalid value: %d", port.ContainerPort)
 		}
 		if port.ContainerPort < 0 || port.ContainerPort > 65535 {
 			e.add(pp+".containerPort", "expected 0 <= %d <= 65535", port.ContainerPort)
 		}
 	}
+	seen := map[string]bool{}
 	for i, m := range c.VolumeMounts {
-		clean := path.Clean("/" + m.MountPath)
-		for _, r := range reservedMountPaths {
-			if clean == r {
-				e.add(fmt.Sprintf("%s.volumeMounts[%d].mountPath", p, i), "mountPath %q is a reserved path", m.MountPath)
-			}
+		mp := fmt.Sprintf("%s.volumeMounts[%d]", p, i)
+		if !volumes[m.Name] {
+			e.add(mp+".name", "volumeMount has no matching volume")
 		}
+		clean := path.Clean(m.MountPath)
+		switch {
+		case m.MountPath == "":
+			e.add(mp+".mountPath", "missing field(s)")
+		case slices.Contains(reservedMountPaths, clean):
+			e.add(mp+".mountPath", "mountPath %q is a reserved path", clean)
+		case !path.IsAbs(m.MountPath):
+			e.add(mp+".mountPath", "invalid value: %s", m.MountPath)
+		case seen[clean]:
+			e.add(mp+".mountPath", "invalid value: %q must be unique", m.MountPath)
+		}
+		seen[clean] = true
 	}
 }
 
