@@ -19,6 +19,7 @@ type HTTPServer struct {
 
 	infoRefs    atomic.Int64
 	uploadPacks atomic.Int64
+	uploadBytes atomic.Int64
 	receivePack atomic.Int64
 }
 
@@ -56,6 +57,7 @@ func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
 			s.infoRefs.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			s.uploadPacks.Add(1)
+			w = &countingWriter{ResponseWriter: w, n: &s.uploadBytes}
 		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
 			s.receivePack.Add(1)
 		}
@@ -76,6 +78,27 @@ func (s *HTTPServer) InfoRefs() int64 { return s.infoRefs.Load() }
 
 // UploadPacks counts upload-pack requests: negotiations that send objects.
 func (s *HTTPServer) UploadPacks() int64 { return s.uploadPacks.Load() }
+
+// UploadPackBytes counts the bytes of upload-pack responses: the packs
+// sent, with protocol framing.
+func (s *HTTPServer) UploadPackBytes() int64 { return s.uploadBytes.Load() }
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // ReceivePacks counts receive-pack requests (pushes).
 func (s *HTTPServer) ReceivePacks() int64 { return s.receivePack.Load() }

@@ -112,12 +112,21 @@ func BenchmarkB8(b *testing.B) {
 		s := newSource(b, srv)
 		clone := cliClone(b, srv)
 		objects := s.Status().Counters.ObjectsRead
+		var ebbBytes, gitBytes int64
 		pair(b, func(i int) { pushChange(b, pusher, i) }, func() {
+			before := srv.UploadPackBytes()
 			if _, changed, err := s.Fetch(ctx); err != nil || !changed {
 				b.Fatalf("Fetch: changed %v, %v", changed, err)
 			}
-		}, func() { cliFetch(b, clone) })
+			ebbBytes += srv.UploadPackBytes() - before
+		}, func() {
+			before := srv.UploadPackBytes()
+			cliFetch(b, clone)
+			gitBytes += srv.UploadPackBytes() - before
+		})
 		b.ReportMetric(float64(s.Status().Counters.ObjectsRead-objects)/float64(b.N), "objects/op")
+		b.ReportMetric(float64(ebbBytes)/float64(b.N), "ebb-pack-B/op")
+		b.ReportMetric(float64(gitBytes)/float64(b.N), "git-pack-B/op")
 	})
 	b.Run("unchanged", func(b *testing.B) {
 		srv, _ := b8Repo(b, 40, 100)
