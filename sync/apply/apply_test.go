@@ -244,6 +244,13 @@ func TestGuardRails(t *testing.T) {
 		t.Errorf("inventory (-want +got):\n%s", diff)
 	}
 
+	// Refused objects do not make a resync write.
+	e.writes.take()
+	if _, err := e.ssa.Apply(t.Context(), "rails", set); err == nil {
+		t.Errorf("second Apply succeeded with refused objects")
+	}
+	e.wantWrites()
+
 	// Allowed explicitly, a cluster-scoped kind is applied.
 	allowing := newEnv(t, apply.Options{ClusterKinds: []schema.GroupKind{{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"}}})
 	cs = allowing.apply("rails-cluster", objects(t, clusterRole))
@@ -332,14 +339,23 @@ spec:
               size: {type: integer}
 `
 	const widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: crd}\nspec: {size: 3}\n"
-	cs := e.apply("crd", objects(t, widget, crd, namespace("crd")))
+	// A kind nobody defines fails on its own.
+	const gadget = "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: crd}\n"
+	set := objects(t, widget, gadget, crd, namespace("crd"))
+	cs, err := e.ssa.Apply(t.Context(), "crd", set)
+	if err == nil {
+		t.Errorf("Apply of an undefined kind succeeded")
+	}
 	e.wantActions(cs,
 		"Namespace crd created",
 		"CustomResourceDefinition.apiextensions.k8s.io widgets.example.com created",
 		"Widget.example.com crd/w created",
+		"Gadget.example.com crd/g failed",
 	)
 	e.writes.take()
-	e.apply("crd", objects(t, widget, crd, namespace("crd")))
+	if _, err := e.ssa.Apply(t.Context(), "crd", set); err == nil {
+		t.Errorf("second Apply of an undefined kind succeeded")
+	}
 	e.wantWrites()
 }
 

@@ -23,7 +23,7 @@ func (s *SSA) prune(ctx context.Context, e Entry) Change {
 	switch {
 	case meta.IsNoMatchError(err):
 		return Change{Ref: r, Action: Pruned, Reason: "kind no longer served"}
-	case errors.Is(err, ErrNamespaceNotAllowed), errors.Is(err, ErrClusterScoped), errors.Is(err, ErrNamespaceRequired):
+	case refusal(err):
 		return Change{Ref: r, Action: Skipped, Reason: err.Error()}
 	case err != nil:
 		return fail(err)

@@ -53,6 +53,19 @@ func (s *SSA) resource(gk schema.GroupKind, version string, r Ref) (dynamic.Reso
 	return s.dyn.Resource(m.Resource), nil
 }
 
+// refused reports whether the guard rails refuse r as far as can be told
+// now: a kind not served yet is not refused.
+func (s *SSA) refused(r Ref, version string) bool {
+	m, err := s.mapping(r.GroupKind(), version)
+	if err != nil {
+		return false
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return s.admitNamespaced(r) != nil
+	}
+	return s.admitCluster(r) != nil
+}
+
 func (s *SSA) admitNamespaced(r Ref) error {
 	switch {
 	case r.Namespace == "":

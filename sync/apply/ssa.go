@@ -43,6 +43,13 @@ var (
 	ErrConflict            = errors.New("fields owned by another manager")
 )
 
+// refusal reports whether err is a guard rail's refusal: nothing was sent,
+// and nothing will be until the object or the options change.
+func refusal(err error) bool {
+	return errors.Is(err, ErrInvalidObject) || errors.Is(err, ErrNamespaceRequired) ||
+		errors.Is(err, ErrNamespaceNotAllowed) || errors.Is(err, ErrClusterScoped)
+}
+
 // Options configure an SSA.
 type Options struct {
 	// FieldManager defaults to FieldManager ("ebb").
@@ -158,10 +165,11 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	desired := prepare(objects, &cs)
 
 	// Record the objects about to be created before creating them, so that
-	// an apply cut short still leaves them in the inventory.
+	// an apply cut short still leaves them in the inventory. Objects the
+	// guard rails refuse are never created and not recorded.
 	var pending []Entry
 	for _, u := range desired {
-		if r := RefOf(u); !prev.inv.Has(r) {
+		if r := RefOf(u); !prev.inv.Has(r) && !s.refused(r, u.GroupVersionKind().Version) {
 			pending = append(pending, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 		}
 	}
@@ -194,8 +202,10 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 				}
 			case tracked:
 				next = append(next, old)
-			case res.sent:
-				// The request may have created it before failing.
+			case !refusal(change.Err):
+				// It may exist (a request can fail after the object was
+				// created); keeping it listed also keeps the inventory
+				// from changing while the failure lasts.
 				next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 			}
 		}
@@ -258,7 +268,6 @@ func stages(sorted []*unstructured.Unstructured) [][]*unstructured.Unstructured 
 type result struct {
 	entry  Entry
 	change Change
-	sent   bool
 }
 
 // applyStage applies the objects of one stage, Options.Workers at a time
@@ -273,7 +282,7 @@ func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured
 			for i := range work {
 				old, tracked := prev.Lookup(RefOf(stage[i]))
 				r := &results[i]
-				r.entry, r.change, r.sent = s.applyOne(ctx, stage[i], known, old, tracked)
+				r.entry, r.change = s.applyOne(ctx, stage[i], known, old, tracked)
 			}
 		})
 	}
@@ -286,17 +295,17 @@ func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured
 }
 
 // applyOne applies u unless it is unchanged, reading it first unless known
-// has it. sent reports whether a write was attempted.
-func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known liveSet, old Entry, tracked bool) (Entry, Change, bool) {
+// has it.
+func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known liveSet, old Entry, tracked bool) (Entry, Change) {
 	r := RefOf(u)
 	version := u.GroupVersionKind().Version
-	fail := func(err error, sent bool) (Entry, Change, bool) {
+	fail := func(err error) (Entry, Change) {
 		err = fmt.Errorf("%s: %w", r, err)
-		return Entry{}, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}, sent
+		return Entry{}, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}
 	}
 	res, err := s.resource(r.GroupKind(), version, r)
 	if err != nil {
-		return fail(err, false)
+		return fail(err)
 	}
 	mgr := s.opts.FieldManager
 	live, listed := known.lookup(u)
@@ -306,12 +315,12 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known 
 		case apierrors.IsNotFound(err):
 			live = nil
 		case err != nil:
-			return fail(fmt.Errorf("read: %w", err), false)
+			return fail(fmt.Errorf("read: %w", err))
 		}
 	}
 	if live != nil && tracked && old.Fields != "" &&
 		live.GetAnnotations()[AppliedAnnotation] == Digest(u) && FieldsDigest(live, mgr) == old.Fields {
-		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}, false
+		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}
 	}
 	force := live == nil || tracked || u.GetAnnotations()[ForceAnnotation] == "true"
 	out, err := res.Apply(ctx, r.Name, Intent(u, live, mgr), metav1.ApplyOptions{FieldManager: mgr, Force: force})
@@ -320,7 +329,7 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known 
 			err = fmt.Errorf("%w (the object exists and this source never applied it; annotate it %s: \"true\" to take it over): %w",
 				ErrConflict, ForceAnnotation, err)
 		}
-		return fail(fmt.Errorf("apply: %w", err), true)
+		return fail(fmt.Errorf("apply: %w", err))
 	}
 	action := Configured
 	switch {
@@ -329,5 +338,5 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known 
 	case out.GetResourceVersion() == live.GetResourceVersion():
 		action = Unchanged
 	}
-	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr)}, Change{Ref: r, Action: action}, true
+	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr)}, Change{Ref: r, Action: action}
 }
