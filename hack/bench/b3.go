@@ -20,7 +20,7 @@ func benchB3(_ context.Context, e *env) error {
 	for _, cc := range []int{1, 10} {
 		// The ceiling on this machine: CC clients straight to the app.
 		r := closedLoop("http://"+app.addr+"/sleep?ms=10", "", cc, e.d, 0)
-		fmt.Printf("| %d (no proxy: %d clients straight to the app) | %d | %.0f | %.0f | – | %d | – |\n", cc, cc, cc,
+		fmt.Printf("| %d (no proxy: %d client(s) straight to the app) | %d | %.0f | %.0f | – | %d | – |\n", cc, cc, cc,
 			float64(r.ok)/r.elapsed.Seconds(), 0.95*float64(cc)*100, r.other)
 		q, err := e.ebbQueue(app.addr, cc)
 		if err != nil {
