@@ -66,6 +66,7 @@ func queueConfig(getenv func(string) string, args []string) (queue.Config, queue
 	if cfg.Readiness, err = probe.Parse(getenv("SERVING_READINESS_PROBE")); err != nil {
 		return cfg, p, fmt.Errorf("env SERVING_READINESS_PROBE: %w", err)
 	}
+	cfg.FullDuplex = getenv("ENABLE_HTTP_FULL_DUPLEX") == "true"
 	cfg.Namespace = getenv("SERVING_NAMESPACE")
 	cfg.Service = getenv("SERVING_SERVICE")
 	cfg.Configuration = getenv("SERVING_CONFIGURATION")

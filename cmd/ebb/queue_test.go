@@ -32,6 +32,7 @@ func TestQueueConfigFromEnv(t *testing.T) {
 		"SERVING_CONFIGURATION":                   "hello",
 		"SERVING_REVISION":                        "hello-00001",
 		"SERVING_POD":                             "hello-00001-deployment-abc",
+		"ENABLE_HTTP_FULL_DUPLEX":                 "true",
 	}
 	cfg, ports, err := queueConfig(func(k string) string { return env[k] }, []string{"--drain-quiet-period", "2s"})
 	if err != nil {
@@ -39,7 +40,7 @@ func TestQueueConfigFromEnv(t *testing.T) {
 	}
 	want := queue.Config{
 		Namespace: "default", Service: "hello", Configuration: "hello", Revision: "hello-00001", Pod: "hello-00001-deployment-abc",
-		UserAddr: "127.0.0.1:8801", ContainerConcurrency: 10,
+		UserAddr: "127.0.0.1:8801", ContainerConcurrency: 10, FullDuplex: true,
 		Timeouts:         timeout.Limits{Total: 600 * time.Second, ResponseStart: 20 * time.Second, Idle: 5 * time.Second},
 		Readiness:        []probe.Probe{{TCPSocket: &probe.TCPSocketAction{Port: probe.Port{Number: 8801}, Host: "127.0.0.1"}, SuccessThreshold: 1}},
 		DrainQuietPeriod: 2 * time.Second,

@@ -39,6 +39,10 @@ type Config struct {
 	// idleTimeoutSeconds.
 	Timeouts timeout.Limits
 
+	// FullDuplex lets an HTTP/1 handler read the request body while it
+	// writes the response (ENABLE_HTTP_FULL_DUPLEX).
+	FullDuplex bool
+
 	// Readiness are the user container's readiness probes; with none, the
 	// container is ready when its port accepts connections.
 	Readiness []probe.Probe

@@ -116,6 +116,30 @@ func TestNeverMoreThanCC(t *testing.T) {
 	}
 }
 
+// TestSingleConcurrency is Knative's conformance test: CC=1 with 5
+// concurrent clients, every request is answered 200 (queued, not
+// rejected) and the app never sees two at once.
+func TestSingleConcurrency(t *testing.T) {
+	r := start(t, Config{ContainerConcurrency: 1})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				code, body := get(t, r.base+"/sleep?ms=2", nil)
+				if code != 200 || body != "slept" {
+					t.Errorf("got %d %q, want 200 slept", code, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, peak := get(t, r.base+"/peak", nil); peak != "1" {
+		t.Errorf("the app saw %s requests at once, want 1", peak)
+	}
+}
+
 func TestOverflowIsRejectedAtOnce(t *testing.T) {
 	r := start(t, Config{ContainerConcurrency: 1, QueueDepth: 2})
 	ctx, cancel := context.WithCancel(context.Background())

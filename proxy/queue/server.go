@@ -147,6 +147,9 @@ func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.drain.touch()
+	if s.cfg.FullDuplex && r.ProtoMajor == 1 {
+		http.NewResponseController(w).EnableFullDuplex()
+	}
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 
