@@ -73,16 +73,43 @@ func New(ctx context.Context, bin, dir string, o Options) (*Cluster, error) {
 			return nil, fmt.Errorf("kubetest: %w", err)
 		}
 	}
-	if err := mkdirs(dir, "etcd", "certs"); err != nil {
-		return nil, fmt.Errorf("kubetest: %w", err)
-	}
 	token, err := newToken()
 	if err != nil {
 		return nil, fmt.Errorf("kubetest: %w", err)
 	}
+	if err := mkdirs(dir, "certs"); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	if err := writeServiceAccountKey(filepath.Join(dir, "sa.key")); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	if err := writeTokenFile(filepath.Join(dir, "tokens.csv"), token); err != nil {
+		return nil, fmt.Errorf("kubetest: %w", err)
+	}
+	// The ports are free when chosen but released before the processes
+	// bind them; if another process took one in between, start over on
+	// other ports.
+	for attempt := 1; ; attempt++ {
+		c, err := newOnFreePorts(ctx, bin, dir, token, o)
+		if err == nil {
+			return c, nil
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("kubetest: %w", err)
+		}
+	}
+}
+
+func newOnFreePorts(ctx context.Context, bin, dir, token string, o Options) (*Cluster, error) {
+	if err := os.RemoveAll(filepath.Join(dir, "etcd")); err != nil {
+		return nil, err
+	}
+	if err := mkdirs(dir, "etcd"); err != nil {
+		return nil, err
+	}
 	ports, err := freePorts(3)
 	if err != nil {
-		return nil, fmt.Errorf("kubetest: %w", err)
+		return nil, err
 	}
 	c := &Cluster{
 		Dir:        dir,
@@ -94,18 +121,12 @@ func New(ctx context.Context, bin, dir string, o Options) (*Cluster, error) {
 		etcdURL:    "http://127.0.0.1:" + strconv.Itoa(ports[0]),
 		apiPort:    ports[2],
 	}
-	if err := writeServiceAccountKey(filepath.Join(dir, "sa.key")); err != nil {
-		return nil, fmt.Errorf("kubetest: %w", err)
-	}
-	if err := writeTokenFile(filepath.Join(dir, "tokens.csv"), token); err != nil {
-		return nil, fmt.Errorf("kubetest: %w", err)
-	}
 	if err := writeKubeconfig(c.Kubeconfig, c.Host, token); err != nil {
-		return nil, fmt.Errorf("kubetest: %w", err)
+		return nil, err
 	}
 	if err := c.start(ctx, ports[1]); err != nil {
 		c.Stop()
-		return nil, fmt.Errorf("kubetest: %w", err)
+		return nil, err
 	}
 	return c, nil
 }
