@@ -227,6 +227,23 @@ func TestProbes(t *testing.T) {
 	}
 }
 
+func TestReady(t *testing.T) {
+	r := start(t, Config{})
+	if !r.s.Ready(context.Background()) {
+		t.Error("Ready = false with the app running")
+	}
+	l := testenv.Listen(t)
+	addr := l.Addr().String()
+	l.Close()
+	down, err := New(Config{UserAddr: addr, Readiness: []probe.Probe{{TCPSocket: &probe.TCPSocketAction{}, PeriodSeconds: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down.Ready(context.Background()) {
+		t.Error("Ready = true with nothing listening")
+	}
+}
+
 func TestProbeFailsWhenUserContainerIsDown(t *testing.T) {
 	l := testenv.Listen(t)
 	addr := l.Addr().String()

@@ -139,6 +139,13 @@ func (s *Server) MetricsHandler() http.Handler { return s.prom.handler() }
 // autoscaler may call it instead of scraping StatsHandler.
 func (s *Server) Stat(now time.Time) metric.Stat { return s.tracker.Stat(now) }
 
+// Ready runs the user container's readiness probe, as a health check with
+// K-Network-Probe: queue does; it is false while draining. An in-process
+// runtime may call it instead of probing over HTTP.
+func (s *Server) Ready(ctx context.Context) bool {
+	return !s.drain.draining.Load() && s.prober.Ready(ctx)
+}
+
 // serveMain is the handler chain, outermost first: health checks and drain
 // tracking, load stats, request metrics, timeouts, the breaker, the proxy.
 func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
