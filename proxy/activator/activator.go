@@ -347,6 +347,7 @@ func (a *Activator) probeUntilHealthy(ctx context.Context, rev *revision, addr s
 				rev.mu.Unlock()
 				return
 			}
+			rev.probing[addr]() // the probe's context is done with
 			delete(rev.probing, addr)
 			rev.healthy[addr] = true
 			healthy := sortedKeys(rev.healthy)
