@@ -3,6 +3,8 @@ package git
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,17 +36,25 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
+		var mu sync.Mutex
 		var calls []time.Duration
+		got := func() []time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(calls)
+		}
 		kicks := NewKicks()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() {
 			done <- s.Run(ctx, Poll{Interval: time.Minute, Jitter: 0.1}, kicks, func(context.Context) {
+				mu.Lock()
 				calls = append(calls, time.Since(start))
+				mu.Unlock()
 			})
 		}()
 		synctest.Wait()
-		if len(calls) != 1 || calls[0] != 0 {
+		if calls := got(); len(calls) != 1 || calls[0] != 0 {
 			t.Fatalf("calls after start = %v, want [0s]", calls)
 		}
 		next := s.Status().NextPoll.Sub(start)
@@ -59,12 +69,13 @@ func TestRun(t *testing.T) {
 		kicks.Kick()
 		kicks.Kick()
 		synctest.Wait()
-		if len(calls) != 3 || calls[1] != 10*time.Second || calls[2] != 10*time.Second {
+		if calls := got(); len(calls) != 3 || calls[1] != 10*time.Second || calls[2] != 10*time.Second {
 			t.Fatalf("calls after kicks = %v, want [0s 10s 10s]", calls)
 		}
 
 		time.Sleep(70 * time.Second) // one poll, 54–66 s after the kicks
-		if len(calls) != 4 || calls[3] < 64*time.Second || calls[3] > 76*time.Second {
+		synctest.Wait()
+		if calls := got(); len(calls) != 4 || calls[3] < 64*time.Second || calls[3] > 76*time.Second {
 			t.Fatalf("calls after polling = %v, want a fourth in 64s..76s", calls)
 		}
 		cancel()
