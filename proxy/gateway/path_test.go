@@ -324,3 +324,30 @@ func TestH2CRevisionSeesHTTP2(t *testing.T) {
 		})
 	}
 }
+
+// TestGRPCUnaryThroughTheWholePath sends a gRPC health check (h2c, a
+// length-prefixed message, trailers) through gateway, activator and
+// queue-proxy.
+func TestGRPCUnaryThroughTheWholePath(t *testing.T) {
+	s := startStack(t, helloTable(), Proxy)
+	s.backends.Set("default", "hello-00002", []string{startQueue(t, "pod-a")})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/grpc.health.v1.Health/Check", strings.NewReader("\x00\x00\x00\x00\x00"))
+	req.Host = "canary-hello.default.example.com"
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || string(body) != "\x00\x00\x00\x00\x02\x08\x01" || resp.Trailer.Get("Grpc-Status") != "0" {
+		t.Errorf("got %d body %q trailer %v; want 200, SERVING, grpc-status 0", resp.StatusCode, body, resp.Trailer)
+	}
+}
