@@ -47,6 +47,7 @@ func commands() []command {
 		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 		{"up", "run a serving repository on this machine (DIR)", runUp},
+		{"get", "show the services or revisions of a running ebb up", runGet},
 		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},
 		{"render", "print the objects a serving repository renders to (DIR [-o yaml|json])", runRender},
 	}
