@@ -44,6 +44,7 @@ func (b backendFlags) Set(v string) error {
 type gatewayOptions struct {
 	listen, routes, mode, autoscaler, podName string
 	backends                                  backendFlags
+	drain                                     time.Duration
 }
 
 func gatewayFlags(args []string) (gatewayOptions, error) {
@@ -55,6 +56,7 @@ func gatewayFlags(args []string) (gatewayOptions, error) {
 	fs.StringVar(&o.mode, "mode", "proxy", "how revisions are reached: serve (pods directly) or proxy (through the activator)")
 	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler base URL the activator sends stats to (none when empty)")
 	fs.StringVar(&o.podName, "pod-name", "activator", "name of this activator in its stats")
+	fs.DurationVar(&o.drain, "drain", 45*time.Second, "on SIGTERM, how long /healthz fails before the server stops")
 	fs.Var(o.backends, "backend", "static backends: namespace/revision=host:port[,host:port…] (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("ebb gateway: %w", err)
@@ -142,6 +144,9 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	log.Info("gateway serving", "addr", lis.Addr().String(), "routes", o.routes, "mode", o.mode)
 	select {
 	case <-ctx.Done():
+		gw.Drain()
+		log.Info("draining", "for", o.drain)
+		time.Sleep(o.drain)
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)

@@ -77,7 +77,7 @@ func TestRunGateway(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"gateway", "--listen", addr, "--routes", routes, "--mode", "serve",
+		done <- run(ctx, []string{"gateway", "--listen", addr, "--routes", routes, "--mode", "serve", "--drain", "0s",
 			"--backend", "default/hello-00001=" + ul.Addr().String()},
 			&env{stdout: io.Discard, stderr: &lockedWriter{w: &stderr}, getenv: func(string) string { return "" }})
 	}()

@@ -65,6 +65,8 @@ type Gateway struct {
 
 	modeMu sync.Mutex
 	modes  atomic.Pointer[map[revKey]Mode]
+
+	draining atomic.Bool
 }
 
 type ctxKey struct{}
@@ -136,6 +138,10 @@ func (g *Gateway) SetMode(namespace, revision string, m Mode) {
 	g.modes.Store(&next)
 }
 
+// Drain makes /healthz fail from now on, so load balancers stop sending
+// new connections before the server shuts down; routing goes on.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
 // ModeOf returns how the gateway reaches a revision.
 func (g *Gateway) ModeOf(namespace, revision string) Mode {
 	if m, ok := (*g.modes.Load())[revKey{namespace, revision}]; ok {
@@ -167,6 +173,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := g.table.Load().lookup(r.Host, r.URL.Path, r.Header)
 	if p == nil {
 		if r.URL.Path == "/healthz" {
+			if g.draining.Load() {
+				http.Error(w, "shutting down", http.StatusServiceUnavailable)
+				return
+			}
 			io.WriteString(w, "ok")
 			return
 		}

@@ -106,6 +106,11 @@ func TestUnknownHostAndHealth(t *testing.T) {
 	if code != 200 || body != "ok" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
+	s.g.Drain()
+	code, body = do(t, http.DefaultClient, "http://"+s.addr+"/healthz", "other.example.com")
+	if code != 503 || strings.TrimSpace(body) != "shutting down" {
+		t.Errorf("/healthz while draining = %d %q", code, body)
+	}
 }
 
 func TestHeldThenServedThroughTheWholePath(t *testing.T) {
