@@ -72,9 +72,8 @@ func parseScheme(raw string) (scheme, error) {
 	return schemeLocal, nil
 }
 
-// authMethod builds go-git's auth for the URL, writing known_hosts under
-// dir (the cache directory) for SSH.
-func authMethod(raw string, a Auth, dir string) (transport.AuthMethod, error) {
+// authMethod builds go-git's auth for the URL.
+func authMethod(raw string, a Auth) (transport.AuthMethod, error) {
 	sch, err := parseScheme(raw)
 	if err != nil {
 		return nil, err
@@ -93,12 +92,12 @@ func authMethod(raw string, a Auth, dir string) (transport.AuthMethod, error) {
 		}
 		return nil, nil
 	case schemeSSH:
-		return sshAuth(raw, a, dir)
+		return sshAuth(raw, a)
 	}
 	return nil, nil
 }
 
-func sshAuth(raw string, a Auth, dir string) (transport.AuthMethod, error) {
+func sshAuth(raw string, a Auth) (transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(raw)
 	if err != nil {
 		return nil, fmt.Errorf("source URL %q: %w", raw, err)
@@ -120,14 +119,7 @@ func sshAuth(raw string, a Auth, dir string) (transport.AuthMethod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: SSH private key: %w", raw, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	khFile := filepath.Join(dir, "known_hosts")
-	if err := os.WriteFile(khFile, a.KnownHosts, 0o600); err != nil {
-		return nil, fmt.Errorf("source %s: write known_hosts: %w", raw, err)
-	}
-	db, err := gitssh.NewKnownHostsDb(khFile)
+	db, err := knownHostsDB(a.KnownHosts)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: known_hosts: %w", raw, err)
 	}
@@ -150,6 +142,27 @@ func sshAuth(raw string, a Auth, dir string) (transport.AuthMethod, error) {
 	}
 	keys.HostKeyAlgorithms = db.HostKeyAlgorithms(hostPort)
 	return keys, nil
+}
+
+// knownHostsDB parses known_hosts lines. The parsers read files only, so
+// the lines pass through a temporary file that is gone on return.
+func knownHostsDB(lines []byte) (interface {
+	HostKeyCallback() ssh.HostKeyCallback
+	HostKeyAlgorithms(hostWithPort string) []string
+}, error) {
+	f, err := os.CreateTemp("", "ebb-known-hosts-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(lines)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gitssh.NewKnownHostsDb(f.Name())
 }
 
 // classify adds a sentinel to transport errors a caller can act on.

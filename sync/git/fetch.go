@@ -30,6 +30,7 @@ func (s *Source) fetchRefs(ctx context.Context, names ...plumbing.ReferenceName)
 		return nil, err
 	}
 	ep.CaBundle = s.cfg.Auth.CABundle
+	ep.Proxy = s.proxy(ctx)
 	cl, err := client.NewClient(ep)
 	if err != nil {
 		return nil, err
@@ -76,6 +77,14 @@ func (s *Source) fetchRefs(ctx context.Context, names ...plumbing.ReferenceName)
 		}
 	}
 	return got, nil
+}
+
+// proxy bounds SSH operations by ctx's deadline (see sshdeadline.go).
+func (s *Source) proxy(ctx context.Context) transport.ProxyOptions {
+	if sch, _ := parseScheme(s.cfg.URL); sch != schemeSSH {
+		return transport.ProxyOptions{}
+	}
+	return deadlineProxy(ctx)
 }
 
 func (s *Source) has(h plumbing.Hash) bool {

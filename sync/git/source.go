@@ -170,7 +170,7 @@ func New(cfg Config) (*Source, error) {
 	s := &Source{cfg: cfg, now: cfg.Now}
 	s.status.URL, s.status.Ref = redact(cfg.URL), cfg.Ref.String()
 	var err error
-	if s.auth, err = authMethod(cfg.URL, cfg.Auth, cfg.CacheDir); err != nil {
+	if s.auth, err = authMethod(cfg.URL, cfg.Auth); err != nil {
 		return nil, err
 	}
 	if cfg.CacheDir == "" {
@@ -302,6 +302,7 @@ func (s *Source) fetchPinned(ctx context.Context) (plumbing.Hash, error) {
 	err := s.remote.FetchContext(ctx, &gogit.FetchOptions{
 		RefSpecs: []config.RefSpec{config.RefSpec(h.String() + ":" + pinned.String())},
 		Depth:    1, Auth: s.auth, Tags: gogit.NoTags, CABundle: s.cfg.Auth.CABundle,
+		ProxyOptions: s.proxy(ctx),
 	})
 	if errors.Is(err, gogit.ErrExactSHA1NotSupported) {
 		// The server will not send a commit by hash: fetch every branch
@@ -309,6 +310,7 @@ func (s *Source) fetchPinned(ctx context.Context) (plumbing.Hash, error) {
 		err = s.remote.FetchContext(ctx, &gogit.FetchOptions{
 			RefSpecs: []config.RefSpec{"+refs/heads/*:refs/ebb/all/heads/*", "+refs/tags/*:refs/ebb/all/tags/*"},
 			Auth:     s.auth, Tags: gogit.NoTags, Force: true, CABundle: s.cfg.Auth.CABundle,
+			ProxyOptions: s.proxy(ctx),
 		})
 	}
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {

@@ -322,10 +322,11 @@ func (s *Source) push(ctx context.Context, h, old plumbing.Hash, target plumbing
 		return err
 	}
 	o := &gogit.PushOptions{
-		RemoteName: "origin",
-		RefSpecs:   []config.RefSpec{config.RefSpec(src.String() + ":" + target.String())},
-		Auth:       s.auth,
-		CABundle:   s.cfg.Auth.CABundle,
+		RemoteName:   "origin",
+		RefSpecs:     []config.RefSpec{config.RefSpec(src.String() + ":" + target.String())},
+		Auth:         s.auth,
+		CABundle:     s.cfg.Auth.CABundle,
+		ProxyOptions: s.proxy(ctx),
 	}
 	if !old.IsZero() {
 		o.RequireRemoteRefs = []config.RefSpec{config.RefSpec(old.String() + ":" + target.String())}
