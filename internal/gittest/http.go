@@ -23,10 +23,12 @@ type HTTPServer struct {
 	receivePack atomic.Int64
 }
 
-// HTTPOptions configure an HTTPServer; with a Username every request must
-// carry basic auth with these credentials, or gets 401.
+// HTTPOptions configure an HTTPServer: with a Username every request must
+// carry basic auth with these credentials, with a Token a bearer token,
+// or gets 401.
 type HTTPOptions struct {
 	Username, Password string
+	Token              string
 }
 
 // NewHTTPServer starts a smart HTTP server for the repositories under root,
@@ -43,6 +45,14 @@ func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
 		Stderr: io.Discard,
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(o.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="git"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+		}
 		if o.Username != "" {
 			u, p, ok := r.BasicAuth()
 			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(o.Username)) != 1 ||

@@ -161,6 +161,22 @@ func TestFetchAuthFailureHTTP(t *testing.T) {
 	}
 }
 
+func TestFetchBearerToken(t *testing.T) {
+	root := t.TempDir()
+	head := gittest.NewBare(t, root, "repo.git", map[string]string{"a": "a"})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Token: "t0ken"})
+	for token, wantErr := range map[string]error{"t0ken": nil, "wrong": ErrAuth} {
+		s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, Auth: Auth{BearerToken: token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := s.Fetch(context.Background())
+		if !errors.Is(err, wantErr) || (err == nil && c.Hash != head) {
+			t.Errorf("token %q: Fetch = %s, %v; want %s, %v", token, c.Hash, err, head, wantErr)
+		}
+	}
+}
+
 func TestFetchRefs(t *testing.T) {
 	root := t.TempDir()
 	first := gittest.NewBare(t, root, "repo.git", map[string]string{"a": "1"})
