@@ -28,8 +28,9 @@ const LedgerDir = ".ebb"
 // (nil or unchanged contents: nothing to write) and the commit message.
 type Replan func(ctx context.Context, head Commit) (files map[string][]byte, message string, err error)
 
-// WriteBack commits files on top of base and pushes the commit to the
-// followed branch. Keys of files are slash paths under .ebb/; a nil value
+// WriteBack commits files on top of base (with a write branch: on top of
+// that branch's head) and pushes the commit to the followed branch (or the
+// write branch). Keys of files are slash paths under .ebb/; a nil value
 // deletes the file. When the files change nothing, nothing is committed
 // and base comes back with written false.
 //
