@@ -185,11 +185,30 @@ func classify(err error) error {
 	case errors.Is(err, transport.ErrAuthenticationRequired),
 		errors.Is(err, transport.ErrAuthorizationFailed),
 		strings.Contains(msg, "unable to authenticate"):
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %w", ErrAuth, trimmed{err})
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%w: %w", ErrRefNotFound, err)
+		return fmt.Errorf("%w: %w", ErrRefNotFound, trimmed{err})
 	}
 	return err
+}
+
+// trimmed drops the newline go-git keeps from an HTTP error body.
+type trimmed struct{ error }
+
+func (t trimmed) Error() string { return strings.TrimSpace(t.error.Error()) }
+func (t trimmed) Unwrap() error { return t.error }
+
+// describe classifies a transport error and, for a refused
+// authentication, says whether credentials were sent at all.
+func (s *Source) describe(err error) error {
+	err = classify(err)
+	if !errors.Is(err, ErrAuth) {
+		return err
+	}
+	if s.auth == nil {
+		return fmt.Errorf("%w (no credentials are configured for this source)", err)
+	}
+	return fmt.Errorf("%w (the server refused the %s credentials)", err, s.auth.Name())
 }
 
 // redact drops credentials from a URL for messages and status.

@@ -230,7 +230,7 @@ func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 	defer cancel()
 	h, w, err := s.fetchHead(ctx)
 	if err != nil {
-		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, classify(err))
+		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, s.describe(err))
 	}
 	if s.last.Hash == h.String() && s.lastWrite == w {
 		return s.last, false, nil

@@ -144,17 +144,23 @@ func TestFetchAuthFailureHTTP(t *testing.T) {
 	root := t.TempDir()
 	gittest.NewBare(t, root, "repo.git", map[string]string{"a": "a"})
 	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "u", Password: "right"})
-	for name, auth := range map[string]Auth{"wrong password": {Username: "u", Password: "wrong"}, "none": {}} {
+	for name, tc := range map[string]struct {
+		auth Auth
+		hint string
+	}{
+		"wrong password": {Auth{Username: "u", Password: "wrong"}, "the server refused the http-basic-auth credentials"},
+		"none":           {Auth{}, "no credentials are configured"},
+	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, Auth: auth})
+			s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, Auth: tc.auth})
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, _, err = s.Fetch(context.Background())
-			if !errors.Is(err, ErrAuth) {
-				t.Fatalf("Fetch error = %v, want ErrAuth", err)
+			if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), tc.hint) {
+				t.Fatalf("Fetch error = %v, want ErrAuth saying %q", err, tc.hint)
 			}
-			if st := s.Status(); st.LastError == "" || st.Counters.FetchErrors != 1 {
+			if st := s.Status(); st.LastError != err.Error() || st.Counters.FetchErrors != 1 {
 				t.Errorf("status after failure = %+v", st)
 			}
 		})

@@ -98,7 +98,7 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 		// Where is the branch now? Only a moved branch is a conflict.
 		head, _, err := s.fetch(ctx)
 		if err != nil {
-			return Commit{}, false, fmt.Errorf("push: %w; then %w", classify(pushErr), err)
+			return Commit{}, false, fmt.Errorf("push: %w; then %w", s.describe(pushErr), err)
 		}
 		now := plumbing.NewHash(head.Hash)
 		if s.write != "" {
@@ -108,7 +108,7 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 		case h: // the push landed, its report was lost
 			return head, true, nil
 		case old:
-			return Commit{}, false, fmt.Errorf("push: %w", classify(pushErr))
+			return Commit{}, false, fmt.Errorf("push: %w", s.describe(pushErr))
 		}
 		s.record(func(st *Status) { st.Counters.Conflicts++ }, nil)
 		if attempt >= s.cfg.MaxAttempts {
