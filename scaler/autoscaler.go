@@ -239,8 +239,17 @@ func (a *Autoscaler) Record(msgs []metric.Message) {
 			at = time.Unix(m.Stat.Timestamp, 0)
 		}
 		r.series.Record(at, m.Stat)
-		r.maybePoke(m.Stat)
+		r.maybePoke(m.Stat, func() int32 { return a.replicas(context.Background(), r.key) })
 	}
+}
+
+// replicas is a revision's current replica count, -1 when unknown.
+func (a *Autoscaler) replicas(ctx context.Context, key RevisionKey) int32 {
+	_, n, err := a.opts.Scaler.ReadyPods(ctx, key)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // RevisionStatus is a snapshot of one revision's autoscaling state.

@@ -134,6 +134,27 @@ func TestLoopScaleToZeroAndBack(t *testing.T) {
 	})
 }
 
+// TestLoopPokesARevisionCreatedAtZero: a revision that starts with no pod
+// (initial-scale 0) and has had no decision yet scales up on its first
+// request, not at the next tick.
+func TestLoopPokesARevisionCreatedAtZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRuntime()
+		rt.replicas[hello] = 0
+		a, stop := startAutoscaler(t, Options{Scaler: rt, Modes: rt})
+		defer stop()
+		a.Upsert(Revision{Key: hello, Reachable: true, Annotations: map[string]string{"autoscaling.knative.dev/initial-scale": "0"}})
+		time.Sleep(300 * time.Millisecond)
+		pokeAt := time.Now()
+		a.Record([]metric.Message{{Namespace: hello.Namespace, Revision: hello.Name, Stat: metric.Stat{PodName: "activator", AverageConcurrentRequests: 1, RequestCount: 1}}})
+		synctest.Wait()
+		scales, _ := rt.calls()
+		if diff := cmp.Diff([]scaleCall{{At: pokeAt, N: 1}}, scales); diff != "" {
+			t.Errorf("scale calls (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // TestLoopTicksEveryTwoSeconds: no pokes while load arrives for a
 // revision that is not at zero.
 func TestLoopTicksEveryTwoSeconds(t *testing.T) {

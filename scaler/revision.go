@@ -71,12 +71,17 @@ func (r *revision) update(rev Revision, s specs, now time.Time) {
 }
 
 // maybePoke runs a tick at once when load arrives for a revision whose
-// last decision was zero.
-func (r *revision) maybePoke(st metric.Stat) {
+// last decision was zero, or that has had no decision yet and runs no pod
+// (a revision created at zero, initial-scale 0, would otherwise hold its
+// first request for a whole tick). replicas reads the revision's size.
+func (r *revision) maybePoke(st metric.Stat, replicas func() int32) {
+	if st.AverageConcurrentRequests == 0 {
+		return
+	}
 	r.mu.Lock()
-	atZero := r.status.DesiredScale == 0
+	desired := r.status.DesiredScale
 	r.mu.Unlock()
-	if atZero && st.AverageConcurrentRequests != 0 {
+	if desired == 0 || (desired < 0 && replicas() == 0) {
 		select {
 		case r.poke <- struct{}{}:
 		default:
@@ -138,7 +143,7 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 		st, ok, err = a.opts.Scraper.Scrape(ctx, pods, s.windows.StableWindow, a.clock.Now())
 		if ok {
 			r.series.Record(a.clock.Now(), st)
-			r.maybePoke(st)
+			r.maybePoke(st, func() int32 { return a.replicas(ctx, r.key) })
 		}
 	}
 	if err != nil && ctx.Err() == nil {
