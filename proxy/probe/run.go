@@ -13,11 +13,15 @@ import (
 	"time"
 )
 
-// Aggressive probing, used while periodSeconds is 0: Knative's values.
+// Aggressive probing, used while periodSeconds is 0: Knative's period,
+// timeout and limit, with a quicker first retry.
 const (
-	AggressivePeriod  = 50 * time.Millisecond
-	AggressiveTimeout = 100 * time.Millisecond
-	AggressiveLimit   = 10 * time.Second
+	// AggressiveFirstRetry is ebb's first wait, doubled on each retry up
+	// to AggressivePeriod.
+	AggressiveFirstRetry = 5 * time.Millisecond
+	AggressivePeriod     = 50 * time.Millisecond
+	AggressiveTimeout    = 100 * time.Millisecond
+	AggressiveLimit      = 10 * time.Second
 )
 
 // UserAgent is what the queue-proxy's probes to the user container send.
@@ -107,10 +111,12 @@ func (p *Prober) run(ctx context.Context, pr Probe) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, AggressiveLimit)
 	defer cancel()
-	tick := time.NewTicker(AggressivePeriod)
-	defer tick.Stop()
 	ok := 0
+	// A container that was just started is usually listening within a few
+	// milliseconds: retry soon at first, then at Knative's period.
+	wait := AggressiveFirstRetry
 	for {
+		began := time.Now()
 		if p.once(ctx, pr, AggressiveTimeout) == nil {
 			ok++
 			if ok >= need {
@@ -119,11 +125,14 @@ func (p *Prober) run(ctx context.Context, pr Probe) bool {
 		} else {
 			ok = 0
 		}
+		t := time.NewTimer(max(wait-time.Since(began), 0))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return false
-		case <-tick.C:
+		case <-t.C:
 		}
+		wait = min(2*wait, AggressivePeriod)
 	}
 }
 
