@@ -138,7 +138,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 			case <-ctx.Done():
 			}
 		}()
-		path, err = r.opts.Builder.Build(ctx, s.image)
+		path, err = s.program(ctx, r.opts.Builder)
 		cancel()
 		if err != nil {
 			return err

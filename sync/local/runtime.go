@@ -62,6 +62,10 @@ type Runtime struct {
 	failed map[scaler.RevisionKey]error
 	table  []byte
 	closed bool
+
+	// ctx ends background work (image builds) on Close.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // revision is one revision's pods and the size the autoscaler asked for.
@@ -98,7 +102,8 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	if opts.Builder == nil {
 		opts.Builder = &Builder{Dir: opts.Dir}
 	}
-	return &Runtime{opts: opts, backends: backend.NewStatic(),
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Runtime{opts: opts, backends: backend.NewStatic(), ctx: ctx, cancel: cancel,
 		revisions: map[scaler.RevisionKey]*revision{}, failed: map[scaler.RevisionKey]error{}}, nil
 }
 
@@ -177,6 +182,12 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	for key, s := range specs {
 		if _, ok := r.revisions[key]; ok {
 			continue
+		}
+		if len(s.command) == 0 {
+			// Resolve the image now, as a cluster pulls it when the
+			// revision is created, so that a start from zero does not
+			// wait for it. A failure here is retried at pod start.
+			go s.program(r.ctx, r.opts.Builder)
 		}
 		rev := &revision{key: key, spec: s, want: s.replicas}
 		if r.opts.InitialScale != nil {
@@ -404,6 +415,7 @@ func (r *Runtime) Status() []RevisionStatus {
 
 // Close stops every pod and refuses further work.
 func (r *Runtime) Close() {
+	r.cancel()
 	r.mu.Lock()
 	r.closed = true
 	var all []*pod

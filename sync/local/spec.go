@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,6 +48,26 @@ type podSpec struct {
 	grace      time.Duration
 	// hash identifies the spec: a changed Deployment replaces the pods.
 	hash string
+
+	// binary is the built ko:// image, resolved once: a revision is
+	// immutable, so its pods all run the same program.
+	binMu  sync.Mutex
+	binary string
+}
+
+// program returns the executable of a ko:// image, building it on first use.
+func (s *podSpec) program(ctx context.Context, b *Builder) (string, error) {
+	s.binMu.Lock()
+	defer s.binMu.Unlock()
+	if s.binary != "" {
+		return s.binary, nil
+	}
+	path, err := b.Build(ctx, s.image)
+	if err != nil {
+		return "", err
+	}
+	s.binary = path
+	return path, nil
 }
 
 // objectIndex finds the ConfigMaps and Secrets that env references name.
