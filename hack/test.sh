@@ -19,9 +19,11 @@ mkdir -p "$EBB_CACHE"
 step() { printf '\n== %s\n' "$*"; }
 
 step "system packages"
+# command → Debian package: git serves and clones in the sync tests,
+# ssh-keygen checks SSH-signed ledger commits.
 missing=()
-for pkg in git openssl; do
-	command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+for need in git:git ssh-keygen:openssh-client; do
+	command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
