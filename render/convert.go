@@ -48,6 +48,7 @@ var (
 	timeType        = reflect.TypeFor[metav1.Time]()
 	marshalerType   = reflect.TypeFor[json.Marshaler]()
 	zeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
+	stringMapType   = reflect.TypeFor[map[string]string]()
 
 	// Field indexes of IntOrString, read without copying the value out.
 	intOrStringTypeField = fieldIndex(intOrStringType, "Type")
@@ -166,6 +167,20 @@ func newEncoder(t reflect.Type) encoderFunc {
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
 			return jsonEncoder
+		}
+		if t.Elem().Kind() == reflect.String && !t.Elem().Implements(marshalerType) {
+			// Labels, annotations, selectors, data: range natively.
+			return func(v reflect.Value) (any, error) {
+				if v.IsNil() {
+					return nil, nil
+				}
+				m := v.Convert(stringMapType).Interface().(map[string]string)
+				out := make(map[string]any, len(m))
+				for k, e := range m {
+					out[k] = e
+				}
+				return out, nil
+			}
 		}
 		elem := encoderOf(t.Elem())
 		return func(v reflect.Value) (any, error) {

@@ -72,7 +72,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./render -run TestGolden -update)", err)
 			}
 			if d := cmp.Diff(string(want), got.String()); d != "" {
-				t.Errorf("%s is stale (-want +got):\n%s", golden, d)
+				t.Errorf("%s is stale; if the change is intended, run go test ./render -run TestGolden -update (-want +got):\n%s", golden, d)
 			}
 		})
 	}

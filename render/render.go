@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
@@ -68,11 +69,11 @@ func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstruct
 	}
 	services := slices.Clone(in.Services)
 	slices.SortFunc(services, func(a, b *serving.Service) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	dms := slices.Clone(in.DomainMappings)
 	slices.SortFunc(dms, func(a, b *serving.DomainMapping) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 
 	// Revisions first: routes need their facts.
@@ -169,7 +170,7 @@ func inBatches[T any](r *renderer, items []T, f func(*batch, T)) []*batch {
 func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
 	ls = slices.Clone(ls)
 	slices.SortFunc(ls, func(a, b *serving.Ledger) int {
-		return strings.Compare(a.Namespace+"/"+a.Service, b.Namespace+"/"+b.Service)
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Service, b.Service))
 	})
 	return ls
 }
