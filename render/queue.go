@@ -10,15 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
 // Queue-proxy protocol constants, with Knative's names.
 const (
-	// HeaderProbe marks component probes; the queue-proxy answers
-	// "K-Network-Probe: queue" with its view of the user container.
-	HeaderProbe = "K-Network-Probe"
-	probeQueue  = "queue"
 	// probeHost is where the queue-proxy reaches the user container.
 	probeHost = "127.0.0.1"
 
@@ -47,7 +44,7 @@ func makeQueueContainer(r *revision, cfg *config.Config, readiness *corev1.Probe
 	}
 	kubelet := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 		Port:        intstr.FromInt32(r.queuePort()),
-		HTTPHeaders: []corev1.HTTPHeader{{Name: HeaderProbe, Value: probeQueue}},
+		HTTPHeaders: []corev1.HTTPHeader{{Name: header.Probe, Value: header.ProbeQueue}},
 	}}}
 	if readiness != nil {
 		kubelet.InitialDelaySeconds = readiness.InitialDelaySeconds

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
@@ -37,13 +38,13 @@ func TestTagHeaderPaths(t *testing.T) {
 		{tag: "old", splits: []route.Split{split("ns", "a-1", 100)}},
 	}
 	want := []route.Path{
-		{Headers: map[string]string{HeaderTag: "old"}, Splits: names[1].splits},
-		{AppendHeaders: map[string]string{HeaderDefaultRoute: "true"}, Splits: names[0].splits},
+		{Headers: map[string]string{header.Tag: "old"}, Splits: names[1].splits},
+		{AppendHeaders: map[string]string{header.DefaultRoute: "true"}, Splits: names[0].splits},
 	}
 	if d := cmp.Diff(want, paths(names[0], names, true)); d != "" {
 		t.Errorf("main paths (-want +got):\n%s", d)
 	}
-	wantTag := []route.Path{{AppendHeaders: map[string]string{HeaderTag: "old"}, Splits: names[1].splits}}
+	wantTag := []route.Path{{AppendHeaders: map[string]string{header.Tag: "old"}, Splits: names[1].splits}}
 	if d := cmp.Diff(wantTag, paths(names[1], names, true)); d != "" {
 		t.Errorf("tag paths (-want +got):\n%s", d)
 	}
@@ -135,8 +136,8 @@ func backendRef(rev string, weight int64) map[string]any {
 		"filters": []any{map[string]any{
 			"type": "RequestHeaderModifier",
 			"requestHeaderModifier": map[string]any{"set": []any{
-				map[string]any{"name": HeaderNamespace, "value": "default"},
-				map[string]any{"name": HeaderRevision, "value": rev},
+				map[string]any{"name": header.Namespace, "value": "default"},
+				map[string]any{"name": header.Revision, "value": rev},
 			}},
 		}},
 	}
@@ -164,7 +165,7 @@ func TestIstioRoutes(t *testing.T) {
 				"destination": map[string]any{"host": "hello-00001.default.svc.cluster.local", "port": map[string]any{"number": int64(80)}},
 				"weight":      int64(100),
 				"headers": map[string]any{"request": map[string]any{"set": map[string]any{
-					HeaderNamespace: "default", HeaderRevision: "hello-00001",
+					header.Namespace: "default", header.Revision: "hello-00001",
 				}}},
 			}},
 			"retries": map[string]any{},

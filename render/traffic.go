@@ -1,16 +1,9 @@
 package render
 
 import (
+	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
-)
-
-// Headers the ingress adds, with Knative's names.
-const (
-	HeaderRevision     = "Knative-Serving-Revision"
-	HeaderNamespace    = "Knative-Serving-Namespace"
-	HeaderTag          = "Knative-Serving-Tag"
-	HeaderDefaultRoute = "Knative-Serving-Default-Route"
 )
 
 // trafficName is one addressable part of a route: the main route (tag "")
@@ -56,8 +49,8 @@ func split(namespace, revision string, percent int) route.Split {
 		Revision:  revision,
 		Percent:   percent,
 		AppendHeaders: map[string]string{
-			HeaderRevision:  revision,
-			HeaderNamespace: namespace,
+			header.Revision:  revision,
+			header.Namespace: namespace,
 		},
 	}
 }
@@ -71,14 +64,14 @@ func paths(tn trafficName, all []trafficName, tagHeaders bool) []route.Path {
 		return []route.Path{{Splits: tn.splits}}
 	}
 	if tn.tag != "" {
-		return []route.Path{{AppendHeaders: map[string]string{HeaderTag: tn.tag}, Splits: tn.splits}}
+		return []route.Path{{AppendHeaders: map[string]string{header.Tag: tn.tag}, Splits: tn.splits}}
 	}
 	var ps []route.Path
 	for _, t := range all {
 		if t.tag == "" {
 			continue
 		}
-		ps = append(ps, route.Path{Headers: map[string]string{HeaderTag: t.tag}, Splits: t.splits})
+		ps = append(ps, route.Path{Headers: map[string]string{header.Tag: t.tag}, Splits: t.splits})
 	}
-	return append(ps, route.Path{AppendHeaders: map[string]string{HeaderDefaultRoute: "true"}, Splits: tn.splits})
+	return append(ps, route.Path{AppendHeaders: map[string]string{header.DefaultRoute: "true"}, Splits: tn.splits})
 }
