@@ -127,11 +127,16 @@ type up struct {
 	reachable map[scaler.RevisionKey]bool
 	known     map[scaler.RevisionKey]bool
 	shown     string
+
+	// gcKey is the config-gc schedule in force; gcChanged wakes the
+	// garbage collection loop when a pass changes it.
+	gcKey     string
+	gcChanged chan struct{}
 }
 
 func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
 	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(),
-		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}}
+		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}, gcChanged: make(chan struct{}, 1)}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -225,6 +230,8 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 			u.log.Error("watching stopped: edits are no longer picked up", "error", err)
 		}
 	})
+	gcRuns := make(chan time.Time)
+	wg.Go(func() { u.gcLoop(ctx, gcRuns) })
 	u.pass(ctx)
 	for done := false; !done; {
 		select {
@@ -232,6 +239,10 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 			done = true
 		case <-kicks:
 			u.pass(ctx)
+		case now := <-gcRuns:
+			if u.collect(ctx, now) {
+				u.pass(ctx)
+			}
 		}
 	}
 
@@ -260,6 +271,7 @@ func (u *up) pass(ctx context.Context) {
 	u.mu.Lock()
 	u.desired = res.Desired
 	u.mu.Unlock()
+	u.noteGCSchedule(res.Desired)
 	u.printURLs()
 }
 
