@@ -1,0 +1,202 @@
+package cluster
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	gosync "sync"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Ports and labels of the revision Services ebb renders, as Knative names
+// them.
+const (
+	// ServingPort is the queue-proxy's (and the activator's) HTTP port.
+	ServingPort = 8012
+	// TLSPort is the queue-proxy's HTTPS port.
+	TLSPort = 8112
+	// StatsPort is the queue-proxy's load-stat port.
+	StatsPort = 9090
+	// PrivateSuffix ends the name of a revision's private Service.
+	PrivateSuffix = "-private"
+
+	// ManagedBy is the endpointslice.kubernetes.io/managed-by value of the
+	// EndpointSlices ebb writes.
+	ManagedBy = "ebb.dev/controller"
+	// ModeLabel on a public Service's EndpointSlice says whether it points
+	// at the activators ("proxy") or at the revision's pods ("serve").
+	ModeLabel = "ebb.dev/mode"
+)
+
+// Endpoint is one ready address of a Service.
+type Endpoint struct {
+	Pod string // the pod's name, "" when the slice does not say
+	IP  string
+}
+
+// Endpoints follows every EndpointSlice of the cluster through an informer
+// and answers who is ready behind a Service. It is the activator's and the
+// gateway's Backends: a revision's addresses are the ready endpoints of its
+// private Service, at the serving port.
+type Endpoints struct {
+	informer cache.SharedIndexInformer
+
+	mu       gosync.Mutex
+	next     int
+	watchers map[int]func(namespace, service string)
+}
+
+const byService = "service"
+
+// NewEndpoints returns an index of the EndpointSlices the client sees in
+// namespace ("" for all); Run fills it.
+func NewEndpoints(cs kubernetes.Interface, namespace string) *Endpoints {
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace))
+	inf := f.Discovery().V1().EndpointSlices().Informer()
+	e := &Endpoints{informer: inf, watchers: map[int]func(string, string){}}
+	_ = inf.AddIndexers(cache.Indexers{byService: func(obj any) ([]string, error) {
+		s, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok {
+			return nil, nil
+		}
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			return nil, nil
+		}
+		return []string{s.Namespace + "/" + svc}, nil
+	}})
+	notify := func(obj any) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		s, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok {
+			return
+		}
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			return
+		}
+		e.mu.Lock()
+		fns := make([]func(string, string), 0, len(e.watchers))
+		for _, fn := range e.watchers {
+			fns = append(fns, fn)
+		}
+		e.mu.Unlock()
+		for _, fn := range fns {
+			fn(s.Namespace, svc)
+		}
+	}
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    notify,
+		UpdateFunc: func(_, obj any) { notify(obj) },
+		DeleteFunc: notify,
+	})
+	return e
+}
+
+// Run follows the EndpointSlices until ctx ends.
+func (e *Endpoints) Run(ctx context.Context) { e.informer.RunWithContext(ctx) }
+
+// WaitForSync waits until the first list has been read, or ctx ends.
+func (e *Endpoints) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), e.informer.HasSynced)
+}
+
+// HasSynced reports whether the first list has been read.
+func (e *Endpoints) HasSynced() bool { return e.informer.HasSynced() }
+
+// slices returns the EndpointSlices of a Service.
+func (e *Endpoints) slices(namespace, service string) []*discoveryv1.EndpointSlice {
+	objs, _ := e.informer.GetIndexer().ByIndex(byService, namespace+"/"+service)
+	out := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+	for _, o := range objs {
+		if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *discoveryv1.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Ready returns the ready endpoints of a Service, one per address, sorted
+// by address.
+func (e *Endpoints) Ready(namespace, service string) []Endpoint {
+	seen := map[string]bool{}
+	var out []Endpoint
+	for _, s := range e.slices(namespace, service) {
+		for _, ep := range s.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			if ep.Conditions.Terminating != nil && *ep.Conditions.Terminating {
+				continue
+			}
+			pod := ""
+			if ep.TargetRef != nil && ep.TargetRef.Kind == "Pod" {
+				pod = ep.TargetRef.Name
+			}
+			for _, ip := range ep.Addresses {
+				if !seen[ip] {
+					seen[ip] = true
+					out = append(out, Endpoint{Pod: pod, IP: ip})
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Endpoint) int { return strings.Compare(a.IP, b.IP) })
+	return out
+}
+
+// Addresses returns host:port of a revision's ready queue-proxies: the
+// ready endpoints of its private Service at the serving port.
+func (e *Endpoints) Addresses(namespace, revision string) []string {
+	ready := e.Ready(namespace, revision+PrivateSuffix)
+	out := make([]string, len(ready))
+	for i, ep := range ready {
+		out[i] = net.JoinHostPort(ep.IP, strconv.Itoa(ServingPort))
+	}
+	return out
+}
+
+// Watch calls fn with the revision whenever the EndpointSlices of its
+// private Service change, until stop is called.
+func (e *Endpoints) Watch(fn func(namespace, revision string)) (stop func()) {
+	return e.WatchServices(func(ns, svc string) {
+		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
+			fn(ns, rev)
+		}
+	})
+}
+
+// WatchServices calls fn with the Service whenever one of its
+// EndpointSlices changes, until stop is called.
+func (e *Endpoints) WatchServices(fn func(namespace, service string)) (stop func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.next
+	e.next++
+	e.watchers[id] = fn
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.watchers, id)
+	}
+}
+
+// Mode returns the mode ebb last wrote on a public Service's EndpointSlice
+// ("proxy" or "serve"), "" when there is none.
+func (e *Endpoints) Mode(namespace, revision string) string {
+	for _, s := range e.slices(namespace, revision) {
+		if s.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
+			return s.Labels[ModeLabel]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/apply"
+)
+
+// Component is the source of ebb's Events.
+const Component = "ebb-controller"
+
+// Events records what an apply changed as Kubernetes Events: one per
+// object created, configured, pruned or failed (at most MaxPerApply, the
+// rest summed up), and one summary on the source's status ConfigMap.
+// An apply that changed nothing records nothing.
+type Events struct {
+	cs        kubernetes.Interface
+	namespace string // of the status ConfigMap
+	source    string
+	host      string
+	log       *slog.Logger
+	// MaxPerApply bounds the per-object Events of one apply (default 50).
+	MaxPerApply int
+	now         func() time.Time
+}
+
+// NewEvents returns the recorder of source, whose status ConfigMap lives
+// in namespace; host names the reporting pod.
+func NewEvents(cs kubernetes.Interface, namespace, source, host string, log *slog.Logger) *Events {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Events{cs: cs, namespace: namespace, source: source, host: host, log: log, MaxPerApply: 50, now: time.Now}
+}
+
+// Record writes the Events of one apply.
+func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSet) {
+	n := 0
+	for _, c := range cs.Changes {
+		reason, typ := eventReason(c.Action)
+		if reason == "" {
+			continue
+		}
+		if n >= e.MaxPerApply {
+			break
+		}
+		n++
+		msg := fmt.Sprintf("%s at commit %s", c.Action, short(at.Commit))
+		if c.Reason != "" {
+			msg += ": " + c.Reason
+		}
+		ns := c.Ref.Namespace
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		apiVersion := "v1"
+		if c.Ref.Group != "" {
+			apiVersion = c.Ref.Group
+		}
+		e.emit(ctx, ns, corev1.ObjectReference{APIVersion: apiVersion, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name},
+			typ, reason, msg)
+	}
+	changed := cs.Count(apply.Created) + cs.Count(apply.Configured) + cs.Count(apply.Pruned) + cs.Count(apply.Failed)
+	if changed == 0 {
+		return
+	}
+	typ := corev1.EventTypeNormal
+	if cs.Count(apply.Failed) > 0 {
+		typ = corev1.EventTypeWarning
+	}
+	msg := fmt.Sprintf("commit %s: %d created, %d configured, %d pruned, %d failed, %d unchanged", short(at.Commit),
+		cs.Count(apply.Created), cs.Count(apply.Configured), cs.Count(apply.Pruned), cs.Count(apply.Failed), cs.Count(apply.Unchanged))
+	e.emit(ctx, e.namespace, corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: e.namespace, Name: ConfigMapName(e.source)},
+		typ, "Synced", msg)
+}
+
+func eventReason(a apply.Action) (reason, typ string) {
+	switch a {
+	case apply.Created:
+		return "Created", corev1.EventTypeNormal
+	case apply.Configured:
+		return "Configured", corev1.EventTypeNormal
+	case apply.Pruned:
+		return "Pruned", corev1.EventTypeNormal
+	case apply.Failed:
+		return "ApplyFailed", corev1.EventTypeWarning
+	}
+	return "", ""
+}
+
+func (e *Events) emit(ctx context.Context, ns string, obj corev1.ObjectReference, typ, reason, msg string) {
+	now := metav1.NewTime(e.now())
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: eventPrefix(obj.Name), Namespace: ns},
+		InvolvedObject: obj,
+		Reason:         reason,
+		Message:        msg,
+		Type:           typ,
+		Source:         corev1.EventSource{Component: Component, Host: e.host},
+		FirstTimestamp: now,
+		LastTimestamp:  now,
+		Count:          1,
+	}
+	if _, err := e.cs.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		e.log.Warn("record event", "object", obj.Kind+" "+obj.Namespace+"/"+obj.Name, "reason", reason, "error", err)
+	}
+}
+
+// eventPrefix is a generateName for an Event about name.
+func eventPrefix(name string) string {
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return strings.ToLower(name) + "."
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}

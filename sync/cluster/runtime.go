@@ -1,0 +1,343 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	gosync "sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	discoveryac "k8s.io/client-go/applyconfigurations/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/sync/apply"
+)
+
+// AutoscalerManager is the field manager of the autoscaler's writes: the
+// scale subresource and the public Services' EndpointSlices.
+const AutoscalerManager = "ebb-autoscaler"
+
+// Runtime is the autoscaler's view of a cluster: it reads a revision's
+// ready pods from its private Service's EndpointSlices and its replicas
+// from its Deployment, scales the Deployment through the scale
+// subresource, and switches the public Service's EndpointSlice between
+// the activators (proxy mode) and the revision's pods (serve mode).
+//
+// In serve mode the public EndpointSlice follows the private one as pods
+// come and go, and in proxy mode it follows the activators; Run keeps them
+// in step.
+type Runtime struct {
+	cs         kubernetes.Interface
+	endpoints  *Endpoints
+	deploys    cache.SharedIndexInformer
+	activators ServiceRef
+	log        *slog.Logger
+
+	mu    gosync.Mutex
+	modes map[scaler.RevisionKey]modeWanted
+	kicks chan scaler.RevisionKey
+}
+
+// ServiceRef names a Service.
+type ServiceRef struct{ Namespace, Name string }
+
+type modeWanted struct {
+	mode       scaler.Mode
+	activators int32
+}
+
+// RuntimeOptions configure a Runtime.
+type RuntimeOptions struct {
+	// Endpoints is the EndpointSlice index; the caller runs it.
+	Endpoints *Endpoints
+	// Activators is the Service whose ready pods are the activators
+	// (ebb-system/ebb-gateway in an installation).
+	Activators ServiceRef
+	Logger     *slog.Logger
+}
+
+// Compile-time checks that Runtime is what the autoscaler needs.
+var (
+	_ scaler.Scaler     = (*Runtime)(nil)
+	_ scaler.PodLister  = (*Runtime)(nil)
+	_ scaler.ModeSetter = (*Runtime)(nil)
+)
+
+// NewRuntime returns a Runtime; Run starts its Deployment informer and
+// keeps public EndpointSlices in step.
+func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+		lo.LabelSelector = apply.RevisionLabel
+	}))
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: f.Apps().V1().Deployments().Informer(),
+		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
+		kicks: make(chan scaler.RevisionKey, 1024)}
+	return r
+}
+
+// Run follows Deployments and keeps each public EndpointSlice in step with
+// the pods or activators behind it, until ctx ends.
+func (r *Runtime) Run(ctx context.Context) {
+	go r.deploys.RunWithContext(ctx)
+	stop := r.endpoints.WatchServices(func(ns, svc string) {
+		if ns == r.activators.Namespace && svc == r.activators.Name {
+			r.kickAll(scaler.Proxy)
+			return
+		}
+		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
+			r.kick(scaler.RevisionKey{Namespace: ns, Name: rev})
+		}
+	})
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case key := <-r.kicks:
+			r.mu.Lock()
+			w, ok := r.modes[key]
+			r.mu.Unlock()
+			if !ok {
+				continue
+			}
+			if err := r.write(ctx, key, w); err != nil {
+				r.log.Error("update public endpoints", "revision", key.String(), "error", err)
+			}
+		}
+	}
+}
+
+// WaitForSync waits for the Deployment informer's first list.
+func (r *Runtime) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), r.deploys.HasSynced, r.endpoints.HasSynced)
+}
+
+func (r *Runtime) kick(key scaler.RevisionKey) {
+	r.mu.Lock()
+	_, ok := r.modes[key]
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	select {
+	case r.kicks <- key:
+	default:
+		// The queue is full: a burst is being worked through, and the
+		// next SetMode or change of this revision's slice comes back here.
+	}
+}
+
+func (r *Runtime) kickAll(m scaler.Mode) {
+	r.mu.Lock()
+	var keys []scaler.RevisionKey
+	for k, w := range r.modes {
+		if w.mode == m {
+			keys = append(keys, k)
+		}
+	}
+	r.mu.Unlock()
+	for _, k := range keys {
+		r.kick(k)
+	}
+}
+
+// DeploymentName is the Deployment of a revision.
+func DeploymentName(rev string) string { return rev + "-deployment" }
+
+// ReadyPods counts the ready endpoints of the revision's private Service
+// and reads the Deployment's replicas from the informer.
+func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int32, error) {
+	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix))
+	obj, ok, err := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name))
+	if err != nil {
+		return 0, -1, fmt.Errorf("deployment %s/%s: %w", rev.Namespace, DeploymentName(rev.Name), err)
+	}
+	if !ok {
+		return ready, 0, nil
+	}
+	d := obj.(*appsv1.Deployment)
+	if d.Spec.Replicas == nil {
+		return ready, 1, nil
+	}
+	return ready, *d.Spec.Replicas, nil
+}
+
+// SetScale sets the Deployment's replicas through the scale subresource.
+// It writes nothing when the Deployment already asks for n.
+func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32) error {
+	if obj, ok, _ := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name)); ok {
+		if d := obj.(*appsv1.Deployment); d.Spec.Replicas != nil && *d.Spec.Replicas == n {
+			return nil
+		}
+	}
+	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
+	_, err := r.cs.AppsV1().Deployments(rev.Namespace).Patch(ctx, DeploymentName(rev.Name), types.MergePatchType, patch,
+		metav1.PatchOptions{FieldManager: AutoscalerManager}, "scale")
+	if err != nil {
+		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, DeploymentName(rev.Name), n, err)
+	}
+	return nil
+}
+
+// Pods lists the revision's ready pods with their stats address,
+// podIP:9090.
+func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod, error) {
+	ready := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
+	out := make([]scaler.Pod, len(ready))
+	for i, ep := range ready {
+		out[i] = scaler.Pod{Name: cmp.Or(ep.Pod, ep.IP), Address: net.JoinHostPort(ep.IP, strconv.Itoa(StatsPort))}
+	}
+	return out, nil
+}
+
+// SetMode points the revision's public Service at activators activators
+// (proxy) or at its ready pods (serve). As Knative does, a revision
+// without ready pods is proxied, and one without activators is served.
+func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode scaler.Mode, activators int32) error {
+	w := modeWanted{mode: mode, activators: activators}
+	r.mu.Lock()
+	r.modes[rev] = w
+	r.mu.Unlock()
+	return r.write(ctx, rev, w)
+}
+
+// Forget stops following a revision's public EndpointSlice.
+func (r *Runtime) Forget(rev scaler.RevisionKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.modes, rev)
+}
+
+// PublicSlice is what a revision's public EndpointSlice should hold.
+type PublicSlice struct {
+	Mode      string // "proxy" or "serve"
+	Addresses []string
+}
+
+// Public decides the public EndpointSlice of a revision from the ready
+// pods and activators: pure, so that the rule is tested on its own.
+func Public(rev string, mode scaler.Mode, activators int32, pods, acts []Endpoint) PublicSlice {
+	if mode == scaler.Serve && len(pods) == 0 && len(acts) > 0 {
+		mode = scaler.Proxy
+	}
+	if mode == scaler.Proxy && len(acts) == 0 {
+		mode = scaler.Serve
+	}
+	if mode == scaler.Serve {
+		out := PublicSlice{Mode: "serve"}
+		for _, p := range pods {
+			out.Addresses = append(out.Addresses, p.IP)
+		}
+		return out
+	}
+	return PublicSlice{Mode: "proxy", Addresses: subset(rev, acts, int(activators))}
+}
+
+// subset picks n activators for a revision by rendezvous hashing on its
+// name, so that each revision keeps its activators as others come and go.
+func subset(rev string, acts []Endpoint, n int) []string {
+	if n <= 0 || n >= len(acts) {
+		out := make([]string, len(acts))
+		for i, a := range acts {
+			out[i] = a.IP
+		}
+		return out
+	}
+	type scored struct {
+		ip    string
+		score uint64
+	}
+	s := make([]scored, len(acts))
+	for i, a := range acts {
+		h := fnv.New64a()
+		h.Write([]byte(rev))
+		h.Write([]byte{0})
+		h.Write([]byte(a.IP))
+		s[i] = scored{a.IP, h.Sum64()}
+	}
+	slices.SortFunc(s, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s[i].ip
+	}
+	slices.Sort(out)
+	return out
+}
+
+// write applies the public EndpointSlice when it differs from the live one.
+func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey, w modeWanted) error {
+	pods := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
+	acts := r.endpoints.Ready(r.activators.Namespace, r.activators.Name)
+	want := Public(rev.Name, w.mode, w.activators, pods, acts)
+	if live, ok := r.livePublic(rev); ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
+		return nil
+	}
+	_, err := r.cs.DiscoveryV1().EndpointSlices(rev.Namespace).Apply(ctx, publicSlice(rev, want),
+		metav1.ApplyOptions{FieldManager: AutoscalerManager, Force: true})
+	if apierrors.IsNotFound(err) {
+		return nil // the namespace is gone with the revision
+	}
+	if err != nil {
+		return fmt.Errorf("apply EndpointSlice %s/%s: %w", rev.Namespace, rev.Name, err)
+	}
+	r.log.Info("public endpoints", "revision", rev.String(), "mode", want.Mode, "addresses", len(want.Addresses))
+	return nil
+}
+
+// livePublic reads the public EndpointSlice ebb wrote, from the index.
+func (r *Runtime) livePublic(rev scaler.RevisionKey) (PublicSlice, bool) {
+	for _, s := range r.endpoints.slices(rev.Namespace, rev.Name) {
+		if s.Name != rev.Name || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
+			continue
+		}
+		out := PublicSlice{Mode: s.Labels[ModeLabel]}
+		for _, ep := range s.Endpoints {
+			out.Addresses = append(out.Addresses, ep.Addresses...)
+		}
+		slices.Sort(out.Addresses)
+		return out, true
+	}
+	return PublicSlice{}, false
+}
+
+// publicSlice is the EndpointSlice of a revision's public Service: named
+// like the Service, labelled with its name, the manager and the mode, with
+// the serving port (and, in serve mode, the TLS port) named as the
+// Service's ports are.
+func publicSlice(rev scaler.RevisionKey, p PublicSlice) *discoveryac.EndpointSliceApplyConfiguration {
+	ac := discoveryac.EndpointSlice(rev.Name, rev.Namespace).
+		WithLabels(map[string]string{
+			discoveryv1.LabelServiceName: rev.Name,
+			discoveryv1.LabelManagedBy:   ManagedBy,
+			ModeLabel:                    p.Mode,
+			apply.RevisionLabel:          rev.Name,
+		}).
+		WithAddressType(discoveryv1.AddressTypeIPv4).
+		WithPorts(discoveryac.EndpointPort().WithName("http").WithPort(ServingPort).WithProtocol(corev1.ProtocolTCP))
+	if p.Mode == "serve" {
+		ac.WithPorts(discoveryac.EndpointPort().WithName("https").WithPort(TLSPort).WithProtocol(corev1.ProtocolTCP))
+	}
+	for _, ip := range p.Addresses {
+		ac.WithEndpoints(discoveryac.Endpoint().WithAddresses(ip).
+			WithConditions(discoveryac.EndpointConditions().WithReady(true)))
+	}
+	return ac
+}

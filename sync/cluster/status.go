@@ -1,0 +1,222 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync"
+)
+
+// The controller's status ConfigMap.
+const (
+	// StatusName is the status ConfigMap of a source: StatusName-<source>.
+	StatusName = "ebb-status"
+	// StatusKey holds the JSON StatusDoc.
+	StatusKey = "status.json"
+	// StatusLabel marks status ConfigMaps; its value is the source.
+	StatusLabel = "ebb.dev/status"
+	// StatusManager is the field manager of status writes.
+	StatusManager = "ebb-status"
+)
+
+// Conditions of a source, as Flux names them.
+const (
+	Ready       = "Ready"       // the last applied commit is the one followed, and it applied cleanly
+	Reconciling = "Reconciling" // a new commit is being applied
+	Stalled     = "Stalled"     // the followed commit does not load, plan or apply
+)
+
+// StatusDoc is what the controller publishes for `ebb get` and for people
+// reading the cluster: one source's condition, the last commit applied,
+// and every Service's URL, traffic and revisions.
+type StatusDoc struct {
+	Source    string `json:"source"`
+	Condition string `json:"condition"`
+	Message   string `json:"message,omitempty"`
+	// Commit is the last commit applied; Attempted the one being (or last)
+	// worked on, when it differs.
+	Commit     string               `json:"commit,omitempty"`
+	CommitTime time.Time            `json:"commitTime,omitzero"`
+	Attempted  string               `json:"attempted,omitempty"`
+	Services   []sync.ServiceStatus `json:"services"`
+}
+
+// Status keeps a source's status ConfigMap up to date. It writes only
+// when the document's bytes change, so an unchanged resync writes nothing.
+type Status struct {
+	cs        kubernetes.Interface
+	namespace string
+	source    string
+	health    func(namespace, revision string) (sync.RevisionHealth, bool)
+	log       *slog.Logger
+
+	mu      gosync.Mutex
+	doc     StatusDoc
+	desired *sync.Desired
+	written []byte
+}
+
+// NewStatus returns the status of source, kept in namespace. health
+// reports a revision's pods (nil: unknown).
+func NewStatus(cs kubernetes.Interface, namespace, source string, health func(namespace, revision string) (sync.RevisionHealth, bool), log *slog.Logger) *Status {
+	if health == nil {
+		health = func(string, string) (sync.RevisionHealth, bool) { return sync.RevisionHealth{}, false }
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Status{cs: cs, namespace: namespace, source: source, health: health, log: log,
+		doc: StatusDoc{Source: source, Condition: Reconciling, Message: "starting"}}
+}
+
+// ConfigMapName is the status ConfigMap of a source.
+func ConfigMapName(source string) string { return StatusName + "-" + source }
+
+// Load reads the ConfigMap as a previous controller left it, so that a
+// restart does not rewrite an unchanged status.
+func (s *Status) Load(ctx context.Context) error {
+	cm, err := s.cs.CoreV1().ConfigMaps(s.namespace).Get(ctx, ConfigMapName(s.source), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read status ConfigMap %s/%s: %w", s.namespace, ConfigMapName(s.source), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.written = []byte(cm.Data[StatusKey])
+	var doc StatusDoc
+	if json.Unmarshal(s.written, &doc) == nil {
+		s.doc = doc
+	}
+	return nil
+}
+
+// Doc returns the current document.
+func (s *Status) Doc() StatusDoc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.doc
+}
+
+// Begin marks a new commit as being reconciled.
+func (s *Status) Begin(ctx context.Context, at serving.Stamp) {
+	s.mu.Lock()
+	if at.Commit == s.doc.Commit && s.doc.Condition == Ready {
+		s.mu.Unlock()
+		return
+	}
+	s.doc.Condition, s.doc.Message, s.doc.Attempted = Reconciling, "applying "+at.Commit, at.Commit
+	s.mu.Unlock()
+	s.write(ctx)
+}
+
+// Applied records the outcome of applying d.
+func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
+	s.mu.Lock()
+	if err != nil {
+		s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, err.Error(), d.At.Commit
+	} else {
+		s.doc.Condition, s.doc.Message, s.doc.Attempted = Ready, "applied "+d.At.Commit, ""
+		s.doc.Commit, s.doc.CommitTime = d.At.Commit, d.At.Time.Time.UTC()
+	}
+	s.desired = d
+	s.mu.Unlock()
+	s.Refresh(ctx)
+}
+
+// Failed records a commit that did not load or plan: what runs is
+// unchanged.
+func (s *Status) Failed(ctx context.Context, commit string, err error) {
+	s.mu.Lock()
+	s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, err.Error(), commit
+	s.mu.Unlock()
+	s.write(ctx)
+}
+
+// Refresh recomputes the Services' status from the last applied state and
+// the revisions' health, and writes it if it changed.
+func (s *Status) Refresh(ctx context.Context) {
+	s.mu.Lock()
+	if s.desired != nil {
+		s.doc.Services = sync.Status(s.desired, s.health)
+	}
+	s.mu.Unlock()
+	s.write(ctx)
+}
+
+func (s *Status) write(ctx context.Context) {
+	s.mu.Lock()
+	doc := s.doc
+	if doc.Services == nil {
+		doc.Services = []sync.ServiceStatus{}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil || bytes.Equal(b, s.written) {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	cm := corev1ac.ConfigMap(ConfigMapName(s.source), s.namespace).
+		WithLabels(map[string]string{StatusLabel: s.source}).
+		WithData(map[string]string{StatusKey: string(b)})
+	if _, err := s.cs.CoreV1().ConfigMaps(s.namespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: StatusManager, Force: true}); err != nil {
+		s.log.Error("write status", "configmap", s.namespace+"/"+ConfigMapName(s.source), "error", err)
+		return
+	}
+	s.mu.Lock()
+	s.written = b
+	s.mu.Unlock()
+}
+
+// ReadStatus reads a source's status as the controller published it.
+func ReadStatus(ctx context.Context, cs kubernetes.Interface, namespace, source string) (StatusDoc, error) {
+	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, ConfigMapName(source), metav1.GetOptions{})
+	if err != nil {
+		return StatusDoc{}, fmt.Errorf("read status of source %s: %w", source, err)
+	}
+	return ParseStatus(cm)
+}
+
+// ParseStatus decodes a status ConfigMap.
+func ParseStatus(cm *corev1.ConfigMap) (StatusDoc, error) {
+	var doc StatusDoc
+	if err := json.Unmarshal([]byte(cm.Data[StatusKey]), &doc); err != nil {
+		return doc, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, StatusKey, err)
+	}
+	return doc, nil
+}
+
+// Health reports a revision from the Runtime: its replicas and ready pods.
+func (r *Runtime) Health(namespace, revision string) (sync.RevisionHealth, bool) {
+	ready, replicas, err := r.ReadyPods(context.Background(), scaler.RevisionKey{Namespace: namespace, Name: revision})
+	if err != nil {
+		return sync.RevisionHealth{Ready: sync.Unknown, Reason: err.Error()}, true
+	}
+	if _, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + DeploymentName(revision)); !ok {
+		return sync.RevisionHealth{}, false
+	}
+	h := sync.RevisionHealth{Desired: replicas, Actual: ready, Ready: sync.Unknown}
+	switch {
+	case ready > 0:
+		h.Ready = sync.True
+	case replicas == 0:
+		h.Ready, h.Reason = sync.True, "scaled to zero"
+	default:
+		h.Reason = "waiting for pods"
+	}
+	return h, true
+}
