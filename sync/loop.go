@@ -1,0 +1,387 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/git"
+)
+
+// GitSource is what a Loop needs of a followed repository; *git.Source
+// is one.
+type GitSource interface {
+	Fetch(ctx context.Context) (git.Commit, bool, error)
+	WriteBack(ctx context.Context, base git.Commit, files map[string][]byte, message string, replan git.Replan) (git.Commit, bool, error)
+	Status() git.Status
+}
+
+var _ GitSource = (*git.Source)(nil)
+
+// Loop follows one Git source: on every trigger it fetches, and when the
+// head moved (or the last pass did not finish: a write-back or apply
+// failed) it loads the commit, plans, writes a changed ledger back as a
+// commit (or, read-only, keeps it in memory), renders and applies what the
+// new head holds through Target. A commit that does not load, validate or
+// plan is reported in Status and not retried until the head moves again:
+// what runs, and the ledger, stay those of the last good commit.
+//
+// A Loop is Target-agnostic: `ebb up URL` drives the local runtime with
+// it, a cluster controller its apply step. Sync is the whole pass; Run
+// calls it at start, after every kick and at every poll.
+type Loop struct {
+	// Name identifies the source in status and metrics (default "main").
+	Name   string
+	Source GitSource
+	Target Target
+	// ReadOnly keeps ledger changes in memory instead of committing them.
+	ReadOnly bool
+	// Previews, when set, add the preview refs' revisions to what is
+	// applied; they never reach the ledger.
+	Previews *Previews
+	// Metrics, when set, count passes, errors and write-backs.
+	Metrics *Metrics
+	// Report, when set, is told of every pass that applied something new
+	// or failed (for a command's output). It must not block.
+	Report func(Pass)
+	Logger *slog.Logger
+	// Now is the clock for status (default time.Now).
+	Now func() time.Time
+
+	mu      gosync.Mutex
+	st      SourceStatus
+	retry   bool            // the last pass failed in a way worth retrying
+	invalid string          // the commit last found invalid
+	memory  []*serving.Ledger // read-only: the ledgers planned so far
+	main    *Desired        // the main branch's last applied state
+	applied *Desired        // what Target last applied (main plus previews)
+}
+
+// Pass is the outcome of one Sync that did something.
+type Pass struct {
+	// Commit is the commit applied (a ledger commit when one was written).
+	Commit string
+	// Changes are the ledger changes planned, in order.
+	Changes []serving.Change
+	// Wrote is the ledger commit pushed, "" when none was.
+	Wrote string
+	// Previews lists the previews applied and their problems.
+	Previews []PreviewStatus
+	// Err is why the pass failed; Stage says where (fetch, invalid,
+	// write-back, apply).
+	Err   error
+	Stage string
+}
+
+// SourceStatus is a followed source as `ebb get sources` shows it.
+type SourceStatus struct {
+	Name        string    `json:"name"`
+	URL         string    `json:"url"`
+	Ref         string    `json:"ref"`
+	ReadOnly    bool      `json:"readOnly,omitempty"`
+	Fetched     string    `json:"fetched,omitempty"`
+	FetchedTime time.Time `json:"fetchedTime,omitzero"`
+	Applied     string    `json:"applied,omitempty"`
+	AppliedTime time.Time `json:"appliedTime,omitzero"`
+	LastSync    time.Time `json:"lastSync,omitzero"`
+	// LastError is the last pass's error ("" when it succeeded); for an
+	// invalid commit it lists every problem as file:line: field: message.
+	LastError string    `json:"lastError,omitempty"`
+	ErrorStage string   `json:"errorStage,omitempty"`
+	NextSync  time.Time `json:"nextSync,omitzero"`
+	WriteBacks uint64   `json:"writeBacks"`
+	Conflicts  uint64   `json:"conflicts"`
+	Previews  []PreviewStatus `json:"previews,omitempty"`
+}
+
+// Stage names of a failed pass.
+const (
+	StageFetch     = "fetch"
+	StageInvalid   = "invalid"
+	StageWriteBack = "write-back"
+	StageApply     = "apply"
+)
+
+// maxFollow bounds how many ledger commits one pass writes before it
+// applies: planning a ledger commit normally changes nothing more.
+const maxFollow = 3
+
+func (l *Loop) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Loop) log() *slog.Logger {
+	if l.Logger != nil {
+		return l.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (l *Loop) name() string {
+	if l.Name != "" {
+		return l.Name
+	}
+	return "main"
+}
+
+// Run calls Sync at once, after every kick and at every poll time until
+// ctx ends. With a *git.Source it uses the source's own scheduler, which
+// keeps Status.NextSync up to date.
+func (l *Loop) Run(ctx context.Context, poll git.Poll, kicks <-chan struct{}) error {
+	if r, ok := l.Source.(interface {
+		Run(context.Context, git.Poll, <-chan struct{}, func(context.Context)) error
+	}); ok {
+		return r.Run(ctx, poll, kicks, func(ctx context.Context) { l.Sync(ctx) })
+	}
+	if poll.Interval <= 0 {
+		poll.Interval = time.Minute
+	}
+	for {
+		l.Sync(ctx)
+		t := time.NewTimer(poll.Interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		case <-kicks:
+			t.Stop()
+		}
+	}
+}
+
+// Sync runs one pass and returns its outcome.
+func (l *Loop) Sync(ctx context.Context) Pass {
+	start := l.now()
+	p := l.sync(ctx)
+	l.Metrics.pass(l.name(), p, l.now().Sub(start))
+	l.mu.Lock()
+	l.st.LastSync = l.now()
+	if p.Err != nil {
+		l.st.LastError, l.st.ErrorStage = p.Err.Error(), p.Stage
+	} else {
+		l.st.LastError, l.st.ErrorStage = "", ""
+	}
+	if p.Previews != nil {
+		l.st.Previews = p.Previews
+	}
+	l.mu.Unlock()
+	if p.Err != nil {
+		l.log().Error("sync failed", "source", l.name(), "stage", p.Stage, "error", p.Err)
+	}
+	if l.Report != nil && (p.Err != nil || p.Commit != "") {
+		l.Report(p)
+	}
+	return p
+}
+
+func (l *Loop) sync(ctx context.Context) Pass {
+	c, changed, err := l.Source.Fetch(ctx)
+	l.mu.Lock()
+	if err == nil {
+		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
+	}
+	retry, invalid, main := l.retry, l.invalid, l.main
+	l.mu.Unlock()
+	if err != nil {
+		return Pass{Err: err, Stage: StageFetch}
+	}
+	previewsChanged := false
+	if l.Previews != nil {
+		previewsChanged = l.Previews.Sync(ctx)
+	}
+	mainDue := changed || retry || main == nil
+	if c.Hash == invalid && !changed {
+		mainDue = false
+	}
+	if !mainDue && !previewsChanged {
+		return Pass{}
+	}
+	var p Pass
+	if mainDue {
+		d, pass := l.follow(ctx, c)
+		p = pass
+		if p.Err != nil {
+			l.mu.Lock()
+			l.retry = p.Stage != StageInvalid
+			if p.Stage == StageInvalid {
+				l.invalid = c.Hash
+			}
+			l.mu.Unlock()
+			if main == nil || !previewsChanged {
+				return p
+			}
+			// Keep the last good main state; previews still move.
+			p.Commit = ""
+		} else {
+			main = d
+		}
+	}
+	applied := main
+	if l.Previews != nil {
+		applied, p.Previews = Compose(main, l.Previews.Current())
+	}
+	if err := l.Target.Apply(ctx, applied); err != nil {
+		l.mu.Lock()
+		l.retry = true
+		l.mu.Unlock()
+		return Pass{Commit: "", Changes: p.Changes, Wrote: p.Wrote, Previews: p.Previews, Err: fmt.Errorf("apply: %w", err), Stage: StageApply}
+	}
+	l.mu.Lock()
+	l.retry, l.main, l.applied = false, main, applied
+	if p.Err == nil {
+		l.invalid = ""
+	}
+	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time
+	l.mu.Unlock()
+	if p.Commit == "" {
+		p.Commit = main.At.Commit
+	}
+	return p
+}
+
+// follow plans commit c, writes its ledger changes back, and returns the
+// state to apply: that of the last ledger commit written, or of c.
+func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, Pass) {
+	var p Pass
+	for range maxFollow {
+		d, changed, changes, err := l.plan(c.Files, stamp(c))
+		if err != nil {
+			return nil, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
+		}
+		p.Changes = append(p.Changes, changes...)
+		if len(changed) == 0 {
+			p.Commit = c.Hash
+			return d, p
+		}
+		msg := CommitMessage(changes)
+		if l.ReadOnly {
+			l.mu.Lock()
+			l.memory = d.Ledgers
+			l.mu.Unlock()
+			p.Commit = c.Hash
+			return d, p
+		}
+		next, wrote, err := l.Source.WriteBack(ctx, c, ledgerFiles(changed), msg, l.replan)
+		if err != nil {
+			return nil, Pass{Changes: p.Changes, Err: fmt.Errorf("write ledger: %w", err), Stage: StageWriteBack}
+		}
+		if wrote {
+			p.Wrote = next.Hash
+			l.Metrics.wrote(l.name())
+			l.mu.Lock()
+			l.st.WriteBacks++
+			l.mu.Unlock()
+		}
+		// Continue from the commit the branch now holds: its ledger is
+		// what gets applied.
+		c = next
+		l.mu.Lock()
+		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
+		l.mu.Unlock()
+	}
+	return nil, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: fmt.Errorf("ledger still changing after %d ledger commits", maxFollow), Stage: StageWriteBack}
+}
+
+// plan loads files and plans them at at; read-only, against the ledgers
+// kept in memory. It returns the state to apply and the ledgers that
+// differ from those the files hold.
+func (l *Loop) plan(files fs.FS, at serving.Stamp) (*Desired, []*serving.Ledger, []serving.Change, error) {
+	tree, err := serving.Load(files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if l.ReadOnly {
+		l.mu.Lock()
+		if l.memory != nil {
+			tree.Ledgers = l.memory
+		}
+		l.mu.Unlock()
+	}
+	ledgers, changes, err := tree.Plan(at)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	objs, err := render.Render(render.TreeInput(tree, ledgers))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("render: %w", err)
+	}
+	return &Desired{Tree: tree, Ledgers: ledgers, Objects: objs, At: at}, changed, changes, nil
+}
+
+// replan is the write-back's answer to losing the race for the branch:
+// plan the branch's new head and write whatever its ledger lacks.
+func (l *Loop) replan(_ context.Context, head git.Commit) (map[string][]byte, string, error) {
+	l.Metrics.conflict(l.name())
+	l.mu.Lock()
+	l.st.Conflicts++
+	l.mu.Unlock()
+	tree, err := serving.Load(head.Files)
+	if err != nil {
+		return nil, "", err
+	}
+	ledgers, changes, err := tree.Plan(stamp(head))
+	if err != nil {
+		return nil, "", err
+	}
+	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
+	if err != nil || len(changed) == 0 {
+		return nil, "", err
+	}
+	return ledgerFiles(changed), CommitMessage(changes), nil
+}
+
+// ledgerFiles are the write-back files of ledgers.
+func ledgerFiles(ledgers []*serving.Ledger) map[string][]byte {
+	files := map[string][]byte{}
+	for _, l := range ledgers {
+		b, err := serving.MarshalLedger(l)
+		if err != nil {
+			// A ledger that was planned always marshals; ChangedLedgers
+			// marshalled it already.
+			panic(fmt.Sprintf("marshal ledger %s/%s: %v", l.Namespace, l.Service, err))
+		}
+		files[serving.LedgerPath(l.Namespace, l.Service)] = b
+	}
+	return files
+}
+
+// stamp is where a commit sits in the repository's history.
+func stamp(c git.Commit) serving.Stamp {
+	s := serving.Stamp{Commit: c.Hash}
+	s.Time.Time = c.Time.UTC()
+	return s
+}
+
+// Status returns the source's state: what was fetched and applied, the
+// last error, when the next sync is due, and the previews.
+func (l *Loop) Status() SourceStatus {
+	gs := l.Source.Status()
+	l.mu.Lock()
+	st := l.st
+	l.mu.Unlock()
+	st.Name, st.URL, st.Ref, st.ReadOnly, st.NextSync = l.name(), gs.URL, gs.Ref, l.ReadOnly, gs.NextPoll
+	if st.LastError == "" && gs.LastError != "" {
+		st.LastError, st.ErrorStage = gs.LastError, StageFetch
+	}
+	return st
+}
+
+// Applied returns what the last successful pass applied, nil before one.
+func (l *Loop) Applied() *Desired {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applied
+}

@@ -1,0 +1,285 @@
+package sync
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ebb-dev/ebb/internal/gittest"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/git"
+)
+
+func helloService(target, traffic string) string {
+	return `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+  namespace: default
+spec:
+  template:
+    spec:
+      containers:
+        - image: ko://example.com/hello
+          env:
+            - name: TARGET
+              value: ` + target + "\n" + traffic
+}
+
+const canary10 = `  traffic:
+    - revisionName: hello-00001
+      percent: 90
+    - latestRevision: true
+      percent: 10
+`
+
+// recorder is a Target that keeps what it was asked to apply.
+type recorder struct {
+	mu      gosync.Mutex
+	applied []*Desired
+}
+
+func (r *recorder) Apply(_ context.Context, d *Desired) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.applied = append(r.applied, d)
+	return nil
+}
+
+func (r *recorder) last(t *testing.T) *Desired {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.applied) == 0 {
+		t.Fatal("nothing applied")
+	}
+	return r.applied[len(r.applied)-1]
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.applied)
+}
+
+type loopFixture struct {
+	bare   string
+	url    string
+	user   *gittest.Client
+	src    *git.Source
+	target *recorder
+	loop   *Loop
+	reg    *prometheus.Registry
+}
+
+func newLoopFixture(t *testing.T, readOnly bool) *loopFixture {
+	t.Helper()
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"service.yaml": helloService("World", "")})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{})
+	f := &loopFixture{bare: filepath.Join(root, "repo.git"), url: srv.RepoURL("repo.git"), target: &recorder{}, reg: prometheus.NewRegistry()}
+	var err error
+	f.src, err = git.New(git.Config{URL: f.url, Ref: git.Ref{Branch: "main"}, CacheDir: t.TempDir(),
+		Author: git.Signature{Name: "ebb", Email: "ebb@example.com"}, Backoff: func(int) time.Duration { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMetrics(f.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.loop = &Loop{Source: f.src, Target: f.target, ReadOnly: readOnly, Metrics: m}
+	f.user = gittest.Clone(t, f.url, "alice")
+	return f
+}
+
+// ledger reads the ledger of hello on the remote branch.
+func (f *loopFixture) ledger(t *testing.T) *serving.Ledger {
+	t.Helper()
+	out := gittest.Run(t, f.bare, "show", "main:.ebb/default/hello.yaml")
+	l, err := serving.UnmarshalLedger(".ebb/default/hello.yaml", []byte(out+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func (f *loopFixture) pull(t *testing.T) {
+	t.Helper()
+	if out, err := f.user.Git("pull", "--rebase", "--quiet"); err != nil {
+		t.Fatalf("pull: %v\n%s", err, out)
+	}
+}
+
+func traffic(l *serving.Ledger) string { return serving.FormatTraffic(l.Traffic) }
+
+func TestLoopWritesLedgerBackAndFollows(t *testing.T) {
+	f := newLoopFixture(t, false)
+	ctx := context.Background()
+	p := f.loop.Sync(ctx)
+	if p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	if p.Wrote == "" || p.Commit != p.Wrote {
+		t.Fatalf("first pass wrote %q, applied %q: want the ledger commit applied", p.Wrote, p.Commit)
+	}
+	if got := gittest.Run(t, f.bare, "log", "-1", "--format=%an|%s", "main"); got != "ebb|ebb: new revision hello-00001 (and 1 more)" {
+		t.Errorf("ledger commit = %q", got)
+	}
+	if d := f.target.last(t); d.At.Commit != p.Wrote {
+		t.Errorf("applied at %s, want the ledger commit %s", d.At.Commit, p.Wrote)
+	}
+	// Nothing moved: nothing is planned or applied again.
+	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" || f.target.count() != 1 {
+		t.Fatalf("idle pass = %+v, %d applies", p, f.target.count())
+	}
+
+	// A canary commit: a new revision at 10%, pushed as a ledger commit on
+	// top of the user's.
+	f.pull(t)
+	user := f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10)}, "hello: canary 10%")
+	p = f.loop.Sync(ctx)
+	if p.Err != nil || p.Wrote == "" {
+		t.Fatalf("canary pass = %+v", p)
+	}
+	if parent := gittest.Run(t, f.bare, "rev-parse", p.Wrote+"^"); parent != user {
+		t.Errorf("ledger commit's parent %s, want the user commit %s", parent, user)
+	}
+	l := f.ledger(t)
+	if diff := cmp.Diff("hello-00001 at 90%, hello-00002 at 10% (latestRevision)", traffic(l)); diff != "" {
+		t.Errorf("traffic (-want +got):\n%s", diff)
+	}
+	if got := f.target.last(t).Ledgers[0].Latest; got != "hello-00002" {
+		t.Errorf("applied latest %s, want hello-00002", got)
+	}
+	st := f.loop.Status()
+	if st.Applied != p.Wrote || st.Fetched != p.Wrote || st.LastError != "" || st.WriteBacks != 2 {
+		t.Errorf("status = %+v", st)
+	}
+	if n := testutil.ToFloat64(f.loop.Metrics.writeBacks.WithLabelValues("main")); n != 2 {
+		t.Errorf("ebb_sync_write_backs_total = %v, want 2", n)
+	}
+}
+
+func TestLoopInvalidCommitKeepsLastGood(t *testing.T) {
+	f := newLoopFixture(t, false)
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	good := f.target.last(t)
+	ledgerBefore := gittest.Run(t, f.bare, "show", "main:.ebb/default/hello.yaml")
+	f.pull(t)
+	bad := strings.Replace(helloService("Ebb", canary10), "percent: 10", "percent: 0", 1)
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": bad, "broken.yaml": "kind: [\n"}, "broken")
+	p := f.loop.Sync(ctx)
+	if p.Err == nil || p.Stage != StageInvalid {
+		t.Fatalf("bad commit pass = %+v", p)
+	}
+	for _, want := range []string{"broken.yaml:", "service.yaml:"} {
+		if !strings.Contains(p.Err.Error(), want) {
+			t.Errorf("error %q does not name %s", p.Err, want)
+		}
+	}
+	if f.target.last(t) != good {
+		t.Error("an invalid commit was applied")
+	}
+	if got := gittest.Run(t, f.bare, "show", "main:.ebb/default/hello.yaml"); got != ledgerBefore {
+		t.Error("an invalid commit changed the ledger")
+	}
+	st := f.loop.Status()
+	if st.ErrorStage != StageInvalid || st.Applied == st.Fetched || !strings.Contains(st.LastError, "broken.yaml:") {
+		t.Errorf("status = %+v", st)
+	}
+	// The same bad head is not planned again.
+	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" {
+		t.Errorf("second pass over the bad head = %+v", p)
+	}
+	// Fixing it applies.
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10), "broken.yaml": ""}, "fix")
+	if p := f.loop.Sync(ctx); p.Err != nil || p.Wrote == "" {
+		t.Fatalf("fixed pass = %+v", p)
+	}
+	if st := f.loop.Status(); st.LastError != "" || st.Applied != st.Fetched {
+		t.Errorf("status after the fix = %+v", st)
+	}
+}
+
+// racingSource pushes a user commit right before the first write-back,
+// so that the write-back loses the race and re-plans.
+type racingSource struct {
+	*git.Source
+	once gosync.Once
+	push func()
+}
+
+func (r *racingSource) WriteBack(ctx context.Context, base git.Commit, files map[string][]byte, msg string, replan git.Replan) (git.Commit, bool, error) {
+	r.once.Do(r.push)
+	return r.Source.WriteBack(ctx, base, files, msg, replan)
+}
+
+func TestLoopWriteBackConflictReplans(t *testing.T) {
+	f := newLoopFixture(t, false)
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	f.pull(t)
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10)}, "canary")
+	other := gittest.Clone(t, f.url, "bob")
+	var raced string
+	f.loop.Source = &racingSource{Source: f.src, push: func() {
+		raced = other.CommitAndPush(t, map[string]string{"README.md": "docs\n"}, "docs")
+	}}
+	p := f.loop.Sync(ctx)
+	if p.Err != nil || p.Wrote == "" {
+		t.Fatalf("racing pass = %+v", p)
+	}
+	log := gittest.Run(t, f.bare, "log", "--format=%s", "main")
+	if !strings.HasPrefix(log, "ebb: ") || !strings.Contains(log, "\ndocs\ncanary\n") {
+		t.Errorf("branch log:\n%s", log)
+	}
+	if parent := gittest.Run(t, f.bare, "rev-parse", "main^"); parent != raced {
+		t.Errorf("ledger commit on %s, want on the racing commit %s", parent, raced)
+	}
+	if l := f.ledger(t); l.Latest != "hello-00002" {
+		t.Errorf("ledger latest %s", l.Latest)
+	}
+	if st := f.loop.Status(); st.Conflicts != 1 {
+		t.Errorf("conflicts = %d, want 1", st.Conflicts)
+	}
+	if n := testutil.ToFloat64(f.loop.Metrics.conflicts.WithLabelValues("main")); n != 1 {
+		t.Errorf("ebb_sync_conflicts_total = %v", n)
+	}
+}
+
+func TestLoopReadOnlyKeepsLedgerInMemory(t *testing.T) {
+	f := newLoopFixture(t, true)
+	ctx := context.Background()
+	head := gittest.Run(t, f.bare, "rev-parse", "main")
+	if p := f.loop.Sync(ctx); p.Err != nil || p.Wrote != "" || p.Commit != head {
+		t.Fatalf("read-only pass = %+v", p)
+	}
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10)}, "canary")
+	p := f.loop.Sync(ctx)
+	if p.Err != nil || p.Wrote != "" {
+		t.Fatalf("read-only canary pass = %+v", p)
+	}
+	d := f.target.last(t)
+	if got := traffic(d.Ledgers[0]); !strings.Contains(got, "hello-00001 at 90%") || !strings.Contains(got, "hello-00002 at 10%") {
+		t.Errorf("applied traffic %q", got)
+	}
+	if out, _ := gittest.RunErr(f.bare, nil, "ls-tree", "-r", "--name-only", "main"); strings.Contains(out, ".ebb") {
+		t.Errorf("read-only mode wrote a ledger:\n%s", out)
+	}
+	if !f.loop.Status().ReadOnly {
+		t.Error("status does not say read-only")
+	}
+}

@@ -1,0 +1,331 @@
+package sync
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/git"
+)
+
+// Fetcher reads one ref of a repository; *git.Source is one.
+type Fetcher interface {
+	Fetch(ctx context.Context) (git.Commit, bool, error)
+}
+
+// Previews follows the refs of a repository that match Patterns (for
+// example refs/heads/preview/* and refs/pull/*/head) and keeps the head
+// commit of each. Compose turns them into 0%-traffic revisions tagged
+// per ref, next to the main branch's state; nothing of a preview is ever
+// written to the ledger.
+type Previews struct {
+	// Patterns are path.Match globs over full ref names.
+	Patterns []string
+	// List returns the repository's refs: full name → commit hash.
+	List func(ctx context.Context) (map[string]string, error)
+	// Open returns a reader of ref, whose head is hash now.
+	Open func(ref, hash string) (Fetcher, error)
+	// TTL, when positive, drops a preview whose head commit is older.
+	TTL    time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	mu   gosync.Mutex
+	refs map[string]*preview
+}
+
+type preview struct {
+	src    Fetcher
+	hash   string // the head the ref list last showed
+	commit git.Commit
+	err    string
+}
+
+// Preview is one preview ref's head.
+type Preview struct {
+	Ref    string
+	Tag    string
+	Commit git.Commit
+}
+
+// PreviewStatus is a preview as status shows it.
+type PreviewStatus struct {
+	Ref    string `json:"ref"`
+	Tag    string `json:"tag"`
+	Commit string `json:"commit,omitempty"`
+	// Services are the Services the preview changes, namespace/name,
+	// each with a revision at 0% under Tag.
+	Services []string `json:"services,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func (p *Previews) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// Matches reports whether ref is a preview ref.
+func (p *Previews) Matches(ref string) bool {
+	for _, pat := range p.Patterns {
+		if ok, _ := path.Match(pat, ref); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Sync lists the refs, fetches the preview refs that moved, forgets those
+// that are gone or older than TTL, and reports whether the set of
+// preview commits changed.
+func (p *Previews) Sync(ctx context.Context) bool {
+	refs, err := p.List(ctx)
+	if err != nil {
+		if p.Logger != nil {
+			p.Logger.Error("list preview refs", "error", err)
+		}
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refs == nil {
+		p.refs = map[string]*preview{}
+	}
+	changed := false
+	for ref := range p.refs {
+		if _, ok := refs[ref]; !ok || !p.Matches(ref) {
+			delete(p.refs, ref)
+			changed = true
+		}
+	}
+	for ref, hash := range refs {
+		if !p.Matches(ref) {
+			continue
+		}
+		pv := p.refs[ref]
+		if pv != nil && pv.hash == hash && pv.err == "" {
+			continue
+		}
+		if pv == nil || pv.src == nil || strings.HasPrefix(ref, "refs/pull/") {
+			src, err := p.Open(ref, hash)
+			if err != nil {
+				p.refs[ref] = &preview{hash: hash, err: err.Error()}
+				changed = true
+				continue
+			}
+			pv = &preview{src: src}
+			p.refs[ref] = pv
+		}
+		c, _, err := pv.src.Fetch(ctx)
+		pv.hash = hash
+		if err != nil {
+			pv.err = err.Error()
+			changed = true
+			continue
+		}
+		if c.Hash != pv.commit.Hash || pv.err != "" {
+			changed = true
+		}
+		pv.commit, pv.err = c, ""
+	}
+	if p.TTL > 0 {
+		now := p.now()
+		for _, pv := range p.refs {
+			if pv.commit.Hash != "" && now.Sub(pv.commit.Time) > p.TTL {
+				if pv.err == "" {
+					changed = true
+				}
+				pv.err = fmt.Sprintf("expired: head commit older than %v", p.TTL)
+			}
+		}
+	}
+	return changed
+}
+
+// Current returns the live previews, sorted by ref.
+func (p *Previews) Current() []Preview {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Preview
+	for ref, pv := range p.refs {
+		if pv.err == "" && pv.commit.Hash != "" {
+			out = append(out, Preview{Ref: ref, Tag: PreviewTag(ref), Commit: pv.commit})
+		}
+	}
+	slices.SortFunc(out, func(a, b Preview) int { return cmp.Compare(a.Ref, b.Ref) })
+	return out
+}
+
+// Problems returns the preview refs that could not be read, or expired.
+func (p *Previews) Problems() []PreviewStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []PreviewStatus
+	for ref, pv := range p.refs {
+		if pv.err != "" {
+			out = append(out, PreviewStatus{Ref: ref, Tag: PreviewTag(ref), Commit: pv.commit.Hash, Error: pv.err})
+		}
+	}
+	slices.SortFunc(out, func(a, b PreviewStatus) int { return cmp.Compare(a.Ref, b.Ref) })
+	return out
+}
+
+// PreviewTag is the traffic tag of a preview ref: pr-<n> for
+// refs/pull/<n>/head (and GitLab's refs/merge-requests/<n>/head), else
+// the branch name made a DNS label (refs/heads/preview/Login-Form →
+// preview-login-form), at most 30 characters.
+func PreviewTag(ref string) string {
+	for _, pre := range []string{"refs/pull/", "refs/merge-requests/"} {
+		if rest, ok := strings.CutPrefix(ref, pre); ok {
+			if n, _, ok := strings.Cut(rest, "/"); ok {
+				return "pr-" + sanitizeLabel(n, 27)
+			}
+		}
+	}
+	name := strings.TrimPrefix(ref, "refs/heads/")
+	return cmp.Or(sanitizeLabel(name, 30), "preview")
+}
+
+// sanitizeLabel lowers s, turns every run of other characters into one
+// '-', and cuts it to max without a trailing '-'.
+func sanitizeLabel(s string, max int) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := b.String()
+	if len(out) > max {
+		out = out[:max]
+	}
+	return strings.Trim(out, "-")
+}
+
+// Compose adds the previews to main, the main branch's state: for every
+// Service a preview changes the template of, a revision of the preview's
+// template, named <service>-<tag>-<hash>, at 0% under the preview's tag,
+// with the main traffic pinned as it is. Services a preview adds or
+// removes are left alone. main is not changed; the result shares what it
+// does not change. A preview that does not load or plan is reported and
+// skipped.
+func Compose(main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
+	if main == nil {
+		return nil, nil
+	}
+	var sts []PreviewStatus
+	if len(previews) == 0 {
+		return main, sts
+	}
+	tree := *main.Tree
+	tree.Services = slices.Clone(main.Tree.Services)
+	ledgers := slices.Clone(main.Ledgers)
+	svcAt := map[[2]string]int{}
+	for i, s := range tree.Services {
+		svcAt[[2]string{s.Namespace, s.Name}] = i
+	}
+	ledgerAt := map[[2]string]int{}
+	for i, l := range ledgers {
+		ledgerAt[[2]string{l.Namespace, l.Service}] = i
+	}
+	for _, pv := range previews {
+		st := PreviewStatus{Ref: pv.Ref, Tag: pv.Tag, Commit: pv.Commit.Hash}
+		pt, err := serving.Load(pv.Commit.Files)
+		if err != nil {
+			st.Error = err.Error()
+			sts = append(sts, st)
+			continue
+		}
+		var errs []string
+		for _, ps := range pt.Services {
+			key := [2]string{ps.Namespace, ps.Name}
+			i, ok := svcAt[key]
+			li, lok := ledgerAt[key]
+			if !ok || !lok || ledgers[li].Removed != nil {
+				continue
+			}
+			base := main.Tree.Services[i]
+			if serving.HashTemplate(&ps.Spec.Template) == serving.HashTemplate(&base.Spec.Template) {
+				continue
+			}
+			s, l, err := previewService(tree.Services[i], ledgers[li], ps, pv)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			tree.Services[i], ledgers[li] = s, l
+			st.Services = append(st.Services, ps.Namespace+"/"+ps.Name)
+		}
+		st.Error = strings.Join(errs, "\n")
+		sts = append(sts, st)
+	}
+	objs, err := render.Render(render.TreeInput(&tree, ledgers))
+	if err != nil {
+		for i := range sts {
+			sts[i].Error = strings.TrimPrefix(sts[i].Error+"\n", "\n") + "render: " + err.Error()
+		}
+		return main, sts
+	}
+	return &Desired{Tree: &tree, Ledgers: ledgers, Objects: objs, At: main.At}, sts
+}
+
+// previewService plans the preview's template of one Service as a
+// revision at 0% under the preview's tag, on top of cur and its ledger.
+func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Service, pv Preview) (*serving.Service, *serving.Ledger, error) {
+	c := *cur
+	c.ObjectMeta = *cur.ObjectMeta.DeepCopy()
+	c.Spec = serving.ServiceSpec{Template: *ps.Spec.Template.DeepCopy()}
+	s := &c
+	hash := serving.HashTemplate(&ps.Spec.Template)
+	s.Spec.Template.Name = previewRevision(s.Name, pv.Tag, hash)
+	for _, t := range ledger.Traffic {
+		if t.Tag == pv.Tag {
+			continue
+		}
+		pct := t.Percent
+		s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: t.Tag, RevisionName: t.RevisionName, Percent: &pct})
+	}
+	zero := int64(0)
+	s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: pv.Tag, RevisionName: s.Spec.Template.Name, Percent: &zero})
+	at := serving.Stamp{Commit: pv.Commit.Hash}
+	at.Time.Time = pv.Commit.Time.UTC()
+	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, at)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s/%s: %w", s.Namespace, s.Name, err)
+	}
+	for _, l := range next {
+		if l.Namespace == s.Namespace && l.Service == s.Name {
+			return s, l, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("%s/%s: planning made no ledger", s.Namespace, s.Name)
+}
+
+// previewRevision names a preview's revision of service:
+// <service>-<tag>-<first 7 of the template hash>, shortened to a DNS
+// label when too long.
+func previewRevision(service, tag, hash string) string {
+	h := strings.TrimPrefix(hash, "sha256:")
+	if len(h) > 7 {
+		h = h[:7]
+	}
+	name := service + "-" + tag + "-" + sanitizeLabel(h, 7)
+	if len(name) > 63 {
+		name = serving.ChildName(service+"-"+tag, "-"+sanitizeLabel(h, 7))
+	}
+	return name
+}
