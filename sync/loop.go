@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -55,11 +56,11 @@ type Loop struct {
 
 	mu      gosync.Mutex
 	st      SourceStatus
-	retry   bool            // the last pass failed in a way worth retrying
-	invalid string          // the commit last found invalid
+	retry   bool              // the last pass failed in a way worth retrying
+	invalid string            // the commit last found invalid
 	memory  []*serving.Ledger // read-only: the ledgers planned so far
-	main    *Desired        // the main branch's last applied state
-	applied *Desired        // what Target last applied (main plus previews)
+	main    *Desired          // the main branch's last applied state
+	applied *Desired          // what Target last applied (main plus previews)
 }
 
 // Pass is the outcome of one Sync that did something.
@@ -91,12 +92,12 @@ type SourceStatus struct {
 	LastSync    time.Time `json:"lastSync,omitzero"`
 	// LastError is the last pass's error ("" when it succeeded); for an
 	// invalid commit it lists every problem as file:line: field: message.
-	LastError string    `json:"lastError,omitempty"`
-	ErrorStage string   `json:"errorStage,omitempty"`
-	NextSync  time.Time `json:"nextSync,omitzero"`
-	WriteBacks uint64   `json:"writeBacks"`
-	Conflicts  uint64   `json:"conflicts"`
-	Previews  []PreviewStatus `json:"previews,omitempty"`
+	LastError  string          `json:"lastError,omitempty"`
+	ErrorStage string          `json:"errorStage,omitempty"`
+	NextSync   time.Time       `json:"nextSync,omitzero"`
+	WriteBacks uint64          `json:"writeBacks"`
+	Conflicts  uint64          `json:"conflicts"`
+	Previews   []PreviewStatus `json:"previews,omitempty"`
 }
 
 // Stage names of a failed pass.
@@ -170,9 +171,6 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	} else {
 		l.st.LastError, l.st.ErrorStage = "", ""
 	}
-	if p.Previews != nil {
-		l.st.Previews = p.Previews
-	}
 	l.mu.Unlock()
 	if p.Err != nil {
 		l.log().Error("sync failed", "source", l.name(), "stage", p.Stage, "error", p.Err)
@@ -237,6 +235,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	}
 	l.mu.Lock()
 	l.retry, l.main, l.applied = false, main, applied
+	l.st.Previews = p.Previews
 	if p.Err == nil {
 		l.invalid = ""
 	}
@@ -373,6 +372,9 @@ func (l *Loop) Status() SourceStatus {
 	st := l.st
 	l.mu.Unlock()
 	st.Name, st.URL, st.Ref, st.ReadOnly, st.NextSync = l.name(), gs.URL, gs.Ref, l.ReadOnly, gs.NextPoll
+	if l.Previews != nil {
+		st.Previews = append(slices.Clone(st.Previews), l.Previews.Problems()...)
+	}
 	if st.LastError == "" && gs.LastError != "" {
 		st.LastError, st.ErrorStage = gs.LastError, StageFetch
 	}

@@ -1,0 +1,125 @@
+package sync
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/internal/gittest"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/git"
+)
+
+func TestPreviewTag(t *testing.T) {
+	for ref, want := range map[string]string{
+		"refs/pull/12/head":                             "pr-12",
+		"refs/merge-requests/7/head":                    "pr-7",
+		"refs/heads/preview/Login-Form":                 "preview-login-form",
+		"refs/heads/preview/a__b":                       "preview-a-b",
+		"refs/heads/preview/" + strings.Repeat("x", 40): "preview-" + strings.Repeat("x", 22),
+	} {
+		if got := PreviewTag(ref); got != want {
+			t.Errorf("PreviewTag(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+// previewFixture is a loop with previews of refs/heads/preview/* over a
+// real git server.
+func previewLoop(t *testing.T, f *loopFixture, now *time.Time) {
+	t.Helper()
+	f.loop.Previews = &Previews{
+		Patterns: []string{"refs/heads/preview/*"},
+		List:     func(ctx context.Context) (map[string]string, error) { return ListRefs(ctx, f.url, git.Auth{}) },
+		Open: func(ref, _ string) (Fetcher, error) {
+			return git.New(git.Config{URL: f.url, Ref: git.Ref{Branch: strings.TrimPrefix(ref, "refs/heads/")}})
+		},
+		TTL: 24 * time.Hour,
+		Now: func() time.Time { return *now },
+	}
+}
+
+func TestLoopPreviews(t *testing.T) {
+	f := newLoopFixture(t, false)
+	now := time.Now()
+	previewLoop(t, f, &now)
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	mainHead := gittest.Run(t, f.bare, "rev-parse", "main")
+	mainLedger := gittest.Run(t, f.bare, "show", "main:.ebb/default/hello.yaml")
+
+	f.pull(t)
+	if out, err := f.user.Git("checkout", "-q", "-b", "preview/login"); err != nil {
+		t.Fatal(err, out)
+	}
+	f.user.Commit(t, map[string]string{"service.yaml": helloService("Preview", "")}, "try a new greeting")
+	if out, err := f.user.Git("push", "-q", "origin", "preview/login"); err != nil {
+		t.Fatal(err, out)
+	}
+	p := f.loop.Sync(ctx)
+	if p.Err != nil || p.Wrote != "" {
+		t.Fatalf("preview pass = %+v", p)
+	}
+	want := []PreviewStatus{{Ref: "refs/heads/preview/login", Tag: "preview-login", Commit: gittest.Run(t, f.bare, "rev-parse", "preview/login"), Services: []string{"default/hello"}}}
+	if diff := cmp.Diff(want, p.Previews); diff != "" {
+		t.Errorf("previews (-want +got):\n%s", diff)
+	}
+	d := f.target.last(t)
+	l := d.Ledgers[0]
+	var rev *serving.Revision
+	for i := range l.Revisions {
+		if strings.HasPrefix(l.Revisions[i].Name, "hello-preview-login-") {
+			rev = &l.Revisions[i]
+		}
+	}
+	if rev == nil {
+		t.Fatalf("no preview revision in %+v", l.Revisions)
+	}
+	if got := rev.Template.Spec.Containers[0].Env[0].Value; got != "Preview" {
+		t.Errorf("preview revision runs TARGET=%s", got)
+	}
+	if got, want := traffic(l), "hello-00001 at 100%, "+rev.Name+" at 0% (tag preview-login)"; got != want {
+		t.Errorf("traffic %q, want %q", got, want)
+	}
+	st := Status(d, func(string, string) (RevisionHealth, bool) { return RevisionHealth{}, false })
+	if len(st) != 1 || len(st[0].Tags) != 1 || st[0].Tags[0].URL != "http://preview-login-hello.default.svc.cluster.local" {
+		t.Errorf("status tags = %+v", st)
+	}
+	if got := gittest.Run(t, f.bare, "rev-parse", "main"); got != mainHead {
+		t.Error("a preview moved the main branch")
+	}
+	if got := gittest.Run(t, f.bare, "show", "main:.ebb/default/hello.yaml"); got != mainLedger {
+		t.Error("a preview changed the ledger")
+	}
+
+	// Deleting the branch removes the preview.
+	if out, err := f.user.Git("push", "-q", "origin", "--delete", "preview/login"); err != nil {
+		t.Fatal(err, out)
+	}
+	if p := f.loop.Sync(ctx); p.Err != nil || len(p.Previews) != 0 {
+		t.Fatalf("after delete: %+v", p)
+	}
+	if got := f.target.last(t).Ledgers[0]; len(got.Revisions) != 1 || traffic(got) != "hello-00001 at 100% (latestRevision)" {
+		t.Errorf("after delete: %s %+v", traffic(got), got.Revisions)
+	}
+
+	// A preview past its TTL goes away too.
+	if out, err := f.user.Git("push", "-q", "origin", "preview/login"); err != nil {
+		t.Fatal(err, out)
+	}
+	if p := f.loop.Sync(ctx); len(p.Previews) != 1 {
+		t.Fatalf("pushed again: %+v", p)
+	}
+	now = now.Add(25 * time.Hour)
+	if p := f.loop.Sync(ctx); p.Err != nil || len(p.Previews) != 0 {
+		t.Fatalf("after the TTL: %+v", p)
+	}
+	if probs := f.loop.Previews.Problems(); len(probs) != 1 || !strings.Contains(probs[0].Error, "expired") {
+		t.Errorf("problems = %+v", probs)
+	}
+}
