@@ -127,6 +127,10 @@ func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time) {
 // age formats a duration the way kubectl does: 45s, 12m, 5h, 3d.
 func age(d time.Duration) string {
 	switch {
+	case d > 50*365*24*time.Hour:
+		// Planned without a commit time (the epoch stamp of a plain
+		// directory): the age is not known.
+		return "-"
 	case d < 0:
 		return "0s"
 	case d < time.Minute:
