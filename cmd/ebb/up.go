@@ -56,11 +56,12 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "gateway address")
 	admin := fs.String("admin", upDefaultAdmin, "admin address")
 	verbose := fs.Bool("v", false, "debug logs")
+	gitf := addGitFlags(fs)
 	var dirs []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, upUsage)
+				fmt.Fprint(e.stdout, upUsage+upGitUsage)
 				return exitOK
 			}
 			fmt.Fprintf(e.stderr, "ebb up: %v\n%s", err, upUsage)
@@ -75,6 +76,9 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if len(dirs) > 1 {
 		fmt.Fprintf(e.stderr, "ebb up: want at most one DIR, got %d\n%s", len(dirs), upUsage)
 		return exitUsage
+	}
+	if len(dirs) == 1 && isGitSource(dirs[0]) {
+		return runUpGit(ctx, e, dirs[0], gitf, *addr, *admin, upLogger(e, *verbose))
 	}
 	dir := "."
 	if len(dirs) == 1 {

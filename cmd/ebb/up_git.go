@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/git"
+	"github.com/ebb-dev/ebb/sync/webhook"
+)
+
+const upGitUsage = `
+Following Git (ebb up URL):
+  URL is https://, http://, ssh://, user@host:path, file:// or a bare
+  repository on this machine. ebb fetches it, runs what its head renders,
+  and pushes every ledger change back as a commit (never forced).
+  --branch NAME         branch to follow (default main)
+  --tag NAME            follow a tag instead
+  --commit HASH         pin one commit instead
+  --write-branch NAME   push ledger commits to NAME instead of the followed branch
+  --read-only           never push: keep the ledger in memory
+  --poll DURATION       how often to fetch (default 1m, ±10% jitter)
+  --webhook-secret S    accept signed pushes at POST /v1/webhook on --admin
+                        (or $EBB_WEBHOOK_SECRET)
+  --preview GLOB        preview refs (repeatable; default refs/heads/preview/*
+                        and refs/pull/*/head); --preview none turns them off
+  --preview-ttl D       drop a preview whose head is older (default 72h)
+  --username NAME       HTTP(S) user; the password or token comes from
+                        $EBB_GIT_PASSWORD, a bearer token from $EBB_GIT_TOKEN
+  --ssh-key FILE        SSH private key ($EBB_GIT_SSH_PASSPHRASE unlocks it)
+  --known-hosts FILE    SSH known_hosts (default ~/.ssh/known_hosts)
+`
+
+// gitFlags are the flags of `ebb up URL`.
+type gitFlags struct {
+	branch, tag, commit, writeBranch *string
+	readOnly                         *bool
+	poll, previewTTL                 *time.Duration
+	secret, username, sshKey, known  *string
+	previews                         stringList
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func addGitFlags(fs *flag.FlagSet) *gitFlags {
+	g := &gitFlags{
+		branch:      fs.String("branch", "", "branch to follow"),
+		tag:         fs.String("tag", "", "tag to follow"),
+		commit:      fs.String("commit", "", "commit to pin"),
+		writeBranch: fs.String("write-branch", "", "branch for ledger commits"),
+		readOnly:    fs.Bool("read-only", false, "keep the ledger in memory"),
+		poll:        fs.Duration("poll", time.Minute, "fetch interval"),
+		previewTTL:  fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
+		secret:      fs.String("webhook-secret", "", "webhook secret"),
+		username:    fs.String("username", "", "HTTP(S) user"),
+		sshKey:      fs.String("ssh-key", "", "SSH private key file"),
+		known:       fs.String("known-hosts", "", "known_hosts file"),
+	}
+	fs.Var(&g.previews, "preview", "preview ref glob")
+	return g
+}
+
+// isGitSource reports whether arg names a Git repository to follow
+// rather than a directory to run: a URL, the scp form user@host:path, or
+// a bare repository on this machine. A Git work tree is a directory.
+func isGitSource(arg string) bool {
+	for _, p := range []string{"https://", "http://", "ssh://", "file://", "git://"} {
+		if strings.HasPrefix(arg, p) {
+			return true
+		}
+	}
+	if at, colon := strings.Index(arg, "@"), strings.Index(arg, ":"); at > 0 && colon > at && !strings.Contains(arg[:colon], "/") {
+		return true
+	}
+	for _, f := range []string{"HEAD", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(arg, f)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// sourceConfig turns the flags into a source configuration.
+func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, error) {
+	cfg := git.Config{URL: url, Ref: git.Ref{Branch: *g.branch, Tag: *g.tag, Commit: *g.commit},
+		WriteBranch: *g.writeBranch, Author: git.Signature{Name: "ebb", Email: "ebb@localhost"}}
+	if cfg.Ref == (git.Ref{}) {
+		cfg.Ref.Branch = "main"
+	}
+	if !strings.Contains(url, "://") && !strings.Contains(url, "@") {
+		abs, err := filepath.Abs(url)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.URL = abs
+	}
+	cfg.Auth = git.Auth{Username: *g.username, Password: e.getenv("EBB_GIT_PASSWORD"), BearerToken: e.getenv("EBB_GIT_TOKEN"),
+		SSHKeyPassphrase: e.getenv("EBB_GIT_SSH_PASSPHRASE")}
+	if *g.sshKey != "" {
+		b, err := os.ReadFile(*g.sshKey)
+		if err != nil {
+			return cfg, fmt.Errorf("--ssh-key: %w", err)
+		}
+		cfg.Auth.SSHKey = b
+		known := *g.known
+		if known == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				known = filepath.Join(home, ".ssh", "known_hosts")
+			}
+		}
+		if cfg.Auth.KnownHosts, err = os.ReadFile(known); err != nil {
+			return cfg, fmt.Errorf("known_hosts: %w", err)
+		}
+	}
+	sum := sha256.Sum256([]byte(cfg.URL + "\x00" + cfg.Ref.String()))
+	cfg.CacheDir = filepath.Join(cacheRoot, hex.EncodeToString(sum[:8]), "repo.git")
+	return cfg, nil
+}
+
+// runUpGit is `ebb up URL`.
+func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin string, log *slog.Logger) int {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	cfg, err := g.sourceConfig(e, url, filepath.Join(cache, "ebb", "git"))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitUsage
+	}
+	src, err := git.New(cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitUsage
+	}
+	// The runtime builds ko:// images and runs relative commands from a
+	// checkout of the applied commit.
+	work := filepath.Join(filepath.Dir(cfg.CacheDir), "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitInvalid
+	}
+	u, err := newUp(work, e, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitInvalid
+	}
+	gu := &gitUp{up: u, url: url, work: work, files: &commitFiles{src: src}}
+	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report}
+	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
+		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: metrics: %v\n", err)
+		return exitInvalid
+	}
+	patterns := []string(g.previews)
+	if len(patterns) == 0 {
+		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}
+	}
+	if !(len(patterns) == 1 && patterns[0] == "none") {
+		gu.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
+			List: func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
+			Open: func(ref, hash string) (sync.Fetcher, error) { return openPreview(cfg, ref, hash) },
+		}
+	}
+	secret := *g.secret
+	if secret == "" {
+		secret = e.getenv("EBB_WEBHOOK_SECRET")
+	}
+	if err := gu.serve(ctx, addr, admin, git.Poll{Interval: *g.poll, Jitter: 0.1}, secret); err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// openPreview reads one preview ref: a branch is followed, any other ref
+// (refs/pull/<n>/head) is read at the commit it points at, in memory.
+func openPreview(main git.Config, ref, hash string) (sync.Fetcher, error) {
+	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout}
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		cfg.Ref.Branch = b
+	} else {
+		cfg.Ref.Commit = hash
+	}
+	return git.New(cfg)
+}
+
+// gitUp is `ebb up` following a Git source.
+type gitUp struct {
+	*up
+	url   string
+	work  string
+	files *commitFiles
+	loop  *sync.Loop
+}
+
+// Apply checks the applied commit's files out for the runtime, then runs
+// them like `ebb up DIR` does.
+func (g *gitUp) Apply(ctx context.Context, d *sync.Desired) error {
+	if files, ok := g.files.get(d.At.Commit); ok {
+		if err := checkout(files, g.work); err != nil {
+			return fmt.Errorf("check out %s: %w", d.At.Commit, err)
+		}
+	}
+	if err := g.up.Apply(ctx, d); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.desired = d
+	g.mu.Unlock()
+	return nil
+}
+
+// report prints a pass's outcome.
+func (g *gitUp) report(p sync.Pass) {
+	if p.Err != nil {
+		if p.Stage == sync.StageInvalid {
+			fmt.Fprintf(g.e.stderr, "ebb: %s at %s is not valid; what runs is unchanged:\n%v\n", g.url, short(g.loop.Status().Fetched), p.Err)
+		} else {
+			fmt.Fprintf(g.e.stderr, "ebb: %s: %s: %v\n", g.url, p.Stage, p.Err)
+		}
+	}
+	for _, c := range p.Changes {
+		fmt.Fprintf(g.e.stdout, "ebb: %s\n", c)
+	}
+	if p.Wrote != "" {
+		fmt.Fprintf(g.e.stdout, "ebb: pushed ledger commit %s\n", short(p.Wrote))
+	}
+	for _, pv := range p.Previews {
+		if pv.Error != "" {
+			fmt.Fprintf(g.e.stderr, "ebb: preview %s: %s\n", pv.Ref, pv.Error)
+		} else if len(pv.Services) > 0 {
+			fmt.Fprintf(g.e.stdout, "ebb: preview %s (tag %s) at %s: %s\n", pv.Ref, pv.Tag, short(pv.Commit), strings.Join(pv.Services, ", "))
+		}
+	}
+	if p.Commit != "" {
+		fmt.Fprintf(g.e.stdout, "ebb: applied %s\n", short(p.Commit))
+		g.printURLs()
+	}
+}
+
+func short(hash string) string { return hash[:min(len(hash), 12)] }
+
+// serve runs the servers and the sync loop until ctx ends.
+func (g *gitUp) serve(ctx context.Context, addr, admin string, poll git.Poll, secret string) error {
+	kicks := git.NewKicks()
+	handler := http.Handler(g.adminHandler())
+	mux := http.NewServeMux()
+	mux.Handle("/", handler)
+	mux.HandleFunc("GET /v1/sources", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode([]sync.SourceStatus{g.loop.Status()})
+	})
+	mux.HandleFunc("POST /v1/sync", func(w http.ResponseWriter, r *http.Request) {
+		kicks.Kick()
+		w.WriteHeader(http.StatusAccepted)
+	})
+	if secret != "" {
+		rc, err := webhook.New(webhook.Config{Secret: []byte(secret), Log: g.log,
+			Trigger: func(ev webhook.Event) { kicks.Kick() }})
+		if err != nil {
+			return err
+		}
+		mux.Handle("POST /v1/webhook", rc)
+	}
+	gwl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	adl, err := net.Listen("tcp", admin)
+	if err != nil {
+		gwl.Close()
+		return fmt.Errorf("admin: %w", err)
+	}
+	g.mu.Lock()
+	g.addr = gwl.Addr().String()
+	g.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	servers := []*http.Server{{Handler: g.gateway}, {Handler: mux}}
+	for i, l := range []net.Listener{gwl, adl} {
+		wg.Go(func() {
+			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				g.log.Error("server stopped", "address", l.Addr(), "error", err)
+			}
+		})
+	}
+	wg.Go(func() { _ = g.scaler.Run(ctx) })
+	wg.Go(func() { _ = g.act.Run(ctx) })
+	if g.loop.ReadOnly {
+		msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
+		fmt.Fprint(g.e.stdout, msg)
+		fmt.Fprint(g.e.stderr, msg)
+	}
+	fmt.Fprintf(g.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", g.url, gwl.Addr(), adl.Addr())
+	_ = g.loop.Run(ctx, poll, kicks)
+
+	fmt.Fprintln(g.e.stdout, "ebb: stopping")
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	for _, s := range servers {
+		_ = s.Shutdown(shutdown)
+	}
+	g.act.Close()
+	g.runtime.Close()
+	wg.Wait()
+	return nil
+}
+
+// upLogger logs to stderr, debug lines with -v.
+func upLogger(e *env, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestIsGitSource(t *testing.T) {
+	bare := t.TempDir()
+	for _, d := range []string{"objects", "refs"} {
+		os.Mkdir(filepath.Join(bare, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(bare, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644)
+	worktree := t.TempDir()
+	os.Mkdir(filepath.Join(worktree, ".git"), 0o755)
+	for arg, want := range map[string]bool{
+		"https://git.example.com/org/repo.git": true,
+		"http://127.0.0.1:8080/repo.git":       true,
+		"ssh://git@host:2222/org/repo.git":     true,
+		"git@github.com:org/repo.git":          true,
+		"file:///srv/git/repo.git":             true,
+		bare:                                   true,
+		worktree:                               false,
+		".":                                    false,
+		"examples/hello":                       false,
+		"./dir@v1:x/y":                         false,
+	} {
+		if got := isGitSource(arg); got != want {
+			t.Errorf("isGitSource(%q) = %v, want %v", arg, got, want)
+		}
+	}
+}
+
+func TestCheckout(t *testing.T) {
+	dir := t.TempDir()
+	if err := checkout(fstest.MapFS{"a.yaml": {Data: []byte("a")}, "app/main.go": {Data: []byte("package main")}}, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkout(fstest.MapFS{"a.yaml": {Data: []byte("a2")}, "b/c.yaml": {Data: []byte("c")}}, dir); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			got[filepath.ToSlash(rel)] = string(b)
+		}
+		return nil
+	})
+	if diff := cmp.Diff(map[string]string{"a.yaml": "a2", "b/c.yaml": "c"}, got); diff != "" {
+		t.Errorf("checkout (-want +got):\n%s", diff)
+	}
+}
