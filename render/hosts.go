@@ -91,6 +91,11 @@ func routeHosts(cfg *config.Config, meta metaLike, names []trafficName) ([]hosts
 	domain := localDomain
 	if meta.GetLabels()[LabelVisibility] != VisibilityClusterLocal {
 		domain = cfg.Domain.LookupDomain(meta.GetLabels())
+		if domain == config.DefaultDomain {
+			// config-domain's implicit default names the cluster-local
+			// suffix, whatever the cluster's domain is.
+			domain = localDomain
+		}
 	}
 	out := make([]hosts, 0, len(names))
 	for _, n := range names {

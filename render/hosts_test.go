@@ -61,6 +61,14 @@ func TestURLs(t *testing.T) {
 		labels: map[string]string{LabelVisibility: VisibilityClusterLocal},
 		want:   Addresses{URL: "http://hello.default.svc.cluster.local", Address: "http://hello.default.svc.cluster.local", Tags: []TagURL{{"blue", "http://blue-hello.default.svc.cluster.local"}}},
 	}, {
+		name: "the implicit default follows the cluster domain",
+		maps: map[string]map[string]string{config.NetworkName: {"cluster-domain": "corp.local"}},
+		want: Addresses{
+			URL:     "http://hello.default.svc.corp.local",
+			Address: "http://hello.default.svc.corp.local",
+			Tags:    []TagURL{{"blue", "http://blue-hello.default.svc.corp.local"}},
+		},
+	}, {
 		name: "templates, scheme and cluster domain",
 		maps: map[string]map[string]string{
 			config.DomainName: {"example.com": ""},
