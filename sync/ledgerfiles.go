@@ -29,12 +29,14 @@ var _ LedgerWriter = DirWriter{}
 // WriteLedgers writes the changed ledgers whose bytes differ from the
 // files and removes the deleted ones.
 func (w DirWriter) WriteLedgers(_ context.Context, changed, deleted []*serving.Ledger, _ string) error {
-	_, err := w.write(changed, deleted)
+	_, err := w.Store(changed, deleted)
 	return err
 }
 
-// write returns the repository-relative paths it changed.
-func (w DirWriter) write(changed, deleted []*serving.Ledger) ([]string, error) {
+// Store writes the changed ledgers whose bytes differ from the files,
+// removes the deleted ones, and returns the repository-relative paths it
+// changed.
+func (w DirWriter) Store(changed, deleted []*serving.Ledger) ([]string, error) {
 	var paths []string
 	for _, l := range changed {
 		rel := serving.LedgerPath(l.Namespace, l.Service)
@@ -154,7 +156,7 @@ func (w WorktreeWriter) WriteLedgers(_ context.Context, changed, deleted []*serv
 	if err != nil {
 		return err
 	}
-	if _, err := (DirWriter{Dir: w.Dir}).write(changed, deleted); err != nil {
+	if _, err := (DirWriter{Dir: w.Dir}).Store(changed, deleted); err != nil {
 		return err
 	}
 	// Commit from an index that holds HEAD plus the ledger directory, then

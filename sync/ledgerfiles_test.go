@@ -139,14 +139,14 @@ func TestWorktreeWriterOnAnEmptyRepository(t *testing.T) {
 func TestDirWriter(t *testing.T) {
 	dir := t.TempDir()
 	w := DirWriter{Dir: dir}
-	paths, err := w.write([]*serving.Ledger{testLedger("hello", 1)}, nil)
+	paths, err := w.Store([]*serving.Ledger{testLedger("hello", 1)}, nil)
 	if err != nil || len(paths) != 1 {
 		t.Fatalf("write: %v, %v", paths, err)
 	}
-	if paths, _ := w.write([]*serving.Ledger{testLedger("hello", 1)}, nil); len(paths) != 0 {
+	if paths, _ := w.Store([]*serving.Ledger{testLedger("hello", 1)}, nil); len(paths) != 0 {
 		t.Errorf("rewrote an unchanged ledger: %v", paths)
 	}
-	if paths, _ := w.write(nil, []*serving.Ledger{testLedger("hello", 1)}); len(paths) != 1 {
+	if paths, _ := w.Store(nil, []*serving.Ledger{testLedger("hello", 1)}); len(paths) != 1 {
 		t.Errorf("delete: %v", paths)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".ebb/default/hello.yaml")); !os.IsNotExist(err) {

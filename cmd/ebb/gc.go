@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/gc"
+	"github.com/ebb-dev/ebb/sync"
 )
 
 const gcUsage = `usage: ebb gc DIR (--dry-run | --write) [--now RFC3339]
@@ -32,21 +32,14 @@ func runGC(_ context.Context, e *env, args []string) int {
 	dryRun := fs.Bool("dry-run", false, "print what would go and why")
 	write := fs.Bool("write", false, "remove collected revisions from the ledger files")
 	nowFlag := fs.String("now", "", "judge the rules at this time (RFC 3339)")
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, gcUsage)
-				return exitOK
-			}
-			fmt.Fprintf(e.stderr, "ebb gc: %v\n%s", err, gcUsage)
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, gcUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb gc: %v\n%s", err, gcUsage)
+		return exitUsage
 	}
 	if len(dirs) != 1 || *dryRun == *write {
 		fmt.Fprint(e.stderr, "ebb gc: want one DIR and one of --dry-run or --write\n"+gcUsage)
@@ -93,18 +86,9 @@ func runGC(_ context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(e.stdout, res.Message())
-	for _, l := range res.Ledgers {
-		if _, err := writeLedger(dir, l); err != nil {
-			fmt.Fprintf(e.stderr, "ebb gc: %v\n", err)
-			return exitInvalid
-		}
-	}
-	for _, l := range res.Deleted {
-		p := filepath.Join(dir, filepath.FromSlash(serving.LedgerPath(l.Namespace, l.Service)))
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(e.stderr, "ebb gc: delete ledger %s/%s: %v\n", l.Namespace, l.Service, err)
-			return exitInvalid
-		}
+	if _, err := (sync.DirWriter{Dir: dir}).Store(res.Ledgers, res.Deleted); err != nil {
+		fmt.Fprintf(e.stderr, "ebb gc: %v\n", err)
+		return exitInvalid
 	}
 	return exitOK
 }

@@ -27,21 +27,14 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(io.Discard)
 	admin := fs.String("admin", "", "address of a running ebb up")
 	output := fs.String("o", "", "output format: json")
-	var what []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, getUsage)
-				return exitOK
-			}
-			fmt.Fprintf(e.stderr, "ebb get: %v\n%s", err, getUsage)
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		what = append(what, fs.Arg(0))
-		args = fs.Args()[1:]
+	what, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, getUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb get: %v\n%s", err, getUsage)
+		return exitUsage
 	}
 	if len(what) != 1 || (*output != "" && *output != "json") {
 		fmt.Fprint(e.stderr, getUsage)

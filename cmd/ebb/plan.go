@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync"
 )
 
 // uncommittedStamp is the stamp of a plain directory planned without
@@ -88,15 +87,13 @@ func runPlan(_ context.Context, e *env, args []string) int {
 	if !*write {
 		return exitOK
 	}
-	for _, l := range next {
-		written, err := writeLedger(dir, l)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "ebb plan: %v\n", err)
-			return exitInvalid
-		}
-		if written {
-			fmt.Fprintf(e.stdout, "wrote %s\n", serving.LedgerPath(l.Namespace, l.Service))
-		}
+	written, err := sync.DirWriter{Dir: dir}.Store(next, nil)
+	for _, p := range written {
+		fmt.Fprintf(e.stdout, "wrote %s\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb plan: %v\n", err)
+		return exitInvalid
 	}
 	return exitOK
 }
@@ -115,42 +112,4 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// writeLedger writes a ledger file if its bytes differ from the file on
-// disk, through a temporary file and a rename.
-func writeLedger(dir string, l *serving.Ledger) (bool, error) {
-	b, err := serving.MarshalLedger(l)
-	if err != nil {
-		return false, err
-	}
-	p := filepath.Join(dir, filepath.FromSlash(serving.LedgerPath(l.Namespace, l.Service)))
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
-		return false, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".ledger-*")
-	if err != nil {
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return false, fmt.Errorf("write ledger %s/%s: %w", l.Namespace, l.Service, err)
-	}
-	return true, nil
 }
