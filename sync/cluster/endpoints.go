@@ -28,7 +28,7 @@ const (
 
 	// ManagedBy is the endpointslice.kubernetes.io/managed-by value of the
 	// EndpointSlices ebb writes.
-	ManagedBy = "ebb.dev/controller"
+	ManagedBy = "controller.ebb.dev"
 	// ModeLabel on a public Service's EndpointSlice says whether it points
 	// at the activators ("proxy") or at the revision's pods ("serve").
 	ModeLabel = "ebb.dev/mode"

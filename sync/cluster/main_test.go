@@ -128,3 +128,28 @@ func mustNamespace(t *testing.T, cs kubernetes.Interface, name string) {
 		t.Fatal(err)
 	}
 }
+
+// gosyncMap is a set of strings safe for concurrent use.
+type gosyncMap struct {
+	mu  gosync.Mutex
+	set map[string]bool
+}
+
+func (m *gosyncMap) add(s string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.set == nil {
+		m.set = map[string]bool{}
+	}
+	m.set[s] = true
+}
+
+func (m *gosyncMap) list() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for s := range m.set {
+		out = append(out, s)
+	}
+	return out
+}
