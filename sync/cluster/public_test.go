@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/scaler"
+)
+
+func eps(ips ...string) []Endpoint {
+	var out []Endpoint
+	for _, ip := range ips {
+		out = append(out, Endpoint{IP: ip})
+	}
+	return out
+}
+
+func TestPublic(t *testing.T) {
+	acts := eps("10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4")
+	for _, tc := range []struct {
+		name       string
+		mode       scaler.Mode
+		activators int32
+		pods, acts []Endpoint
+		want       PublicSlice
+	}{
+		{"serve", scaler.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{"serve", []string{"10.1.0.1", "10.1.0.2"}}},
+		{"serve without pods is proxied", scaler.Serve, 4, nil, acts, PublicSlice{"proxy", []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
+		{"proxy without activators is served", scaler.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{"serve", []string{"10.1.0.1"}}},
+		{"neither", scaler.Proxy, 2, nil, nil, PublicSlice{Mode: "serve"}},
+		{"proxy, more activators wanted than exist", scaler.Proxy, 9, nil, acts[:2], PublicSlice{"proxy", []string{"10.2.0.1", "10.2.0.2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Public("hello-00001", tc.mode, tc.activators, tc.pods, tc.acts)
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestSubsetStable: a revision's activators are a function of its name
+// and the activator set, and mostly stay when one activator goes.
+func TestSubsetStable(t *testing.T) {
+	all := eps("10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4", "10.2.0.5", "10.2.0.6")
+	moved, counts := 0, map[string]int{}
+	for i := range 200 {
+		rev := "svc-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		a := subset(rev, all, 2)
+		if d := cmp.Diff(a, subset(rev, all, 2)); d != "" {
+			t.Fatalf("subset of %s is not deterministic:\n%s", rev, d)
+		}
+		for _, ip := range a {
+			counts[ip]++
+		}
+		b := subset(rev, all[1:], 2) // 10.2.0.1 went away
+		keep := 0
+		for _, ip := range b {
+			for _, x := range a {
+				if ip == x {
+					keep++
+				}
+			}
+		}
+		if keep < 2 && a[0] != "10.2.0.1" && a[1] != "10.2.0.1" {
+			moved++
+		}
+	}
+	if moved != 0 {
+		t.Errorf("%d revisions changed activators they did not lose", moved)
+	}
+	for ip, n := range counts {
+		if n < 30 {
+			t.Errorf("activator %s got %d of 400 slots: badly spread %v", ip, n, counts)
+		}
+	}
+}
+
+func TestMergeTables(t *testing.T) {
+	cm := func(ns, name, data string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{route.DataKey: data}}
+	}
+	got, errs := MergeTables([]*corev1.ConfigMap{
+		cm("b", "two-routes", `{"routes":[{"namespace":"b","name":"two","rules":[]}],"revisions":[{"namespace":"b","name":"two-00001"}]}`),
+		cm("a", "bad-routes", `{"routes":`),
+		cm("a", "one-routes", `{"routes":[{"namespace":"a","name":"one","rules":[]}],"revisions":[]}`),
+	})
+	if len(errs) != 1 || errs[0] == nil {
+		t.Fatalf("errors = %v, want one for a/bad-routes", errs)
+	}
+	var names []string
+	for _, r := range got.Routes {
+		names = append(names, r.Namespace+"/"+r.Name)
+	}
+	if d := cmp.Diff([]string{"a/one", "b/two"}, names); d != "" {
+		t.Errorf("merged routes (-want +got):\n%s", d)
+	}
+	if len(got.Revisions) != 1 {
+		t.Errorf("merged revisions = %v", got.Revisions)
+	}
+}
