@@ -329,3 +329,17 @@ func previewRevision(service, tag, hash string) string {
 	}
 	return name
 }
+
+// OpenPreview reads one preview ref of the repository main follows, with
+// main's URL and credentials: a branch is followed as such; any other ref
+// (refs/pull/<n>/head) is read at the commit hash it points at. Previews
+// keep their objects in memory and never write back.
+func OpenPreview(main git.Config, ref, hash string) (Fetcher, error) {
+	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout}
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		cfg.Ref.Branch = b
+	} else {
+		cfg.Ref.Commit = hash
+	}
+	return git.New(cfg)
+}

@@ -32,10 +32,10 @@ func TestPreviewTag(t *testing.T) {
 func previewLoop(t *testing.T, f *loopFixture, now *time.Time) {
 	t.Helper()
 	f.loop.Previews = &Previews{
-		Patterns: []string{"refs/heads/preview/*"},
+		Patterns: []string{"refs/heads/preview/*", "refs/pull/*/head"},
 		List:     func(ctx context.Context) (map[string]string, error) { return ListRefs(ctx, f.url, git.Auth{}) },
-		Open: func(ref, _ string) (Fetcher, error) {
-			return git.New(git.Config{URL: f.url, Ref: git.Ref{Branch: strings.TrimPrefix(ref, "refs/heads/")}})
+		Open: func(ref, hash string) (Fetcher, error) {
+			return OpenPreview(git.Config{URL: f.url}, ref, hash)
 		},
 		TTL: 24 * time.Hour,
 		Now: func() time.Time { return *now },
@@ -121,5 +121,44 @@ func TestLoopPreviews(t *testing.T) {
 	}
 	if probs := f.loop.Previews.Problems(); len(probs) != 1 || !strings.Contains(probs[0].Error, "expired") {
 		t.Errorf("problems = %+v", probs)
+	}
+}
+
+func TestLoopPullRequestPreview(t *testing.T) {
+	f := newLoopFixture(t, false)
+	now := time.Now()
+	previewLoop(t, f, &now)
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	f.pull(t)
+	// A forge keeps a pull request's head under refs/pull/<n>/head and,
+	// like GitHub, lets clients ask for an advertised tip by hash.
+	gittest.Run(t, f.bare, "config", "uploadpack.allowTipSHA1InWant", "true")
+	first := f.user.Commit(t, map[string]string{"service.yaml": helloService("PR", "")}, "pull request 7")
+	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
+		t.Fatal(err, out)
+	}
+	p := f.loop.Sync(ctx)
+	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Tag != "pr-7" || p.Previews[0].Commit != first {
+		t.Fatalf("pull request pass = %+v, problems %+v", p, f.loop.Previews.Problems())
+	}
+	// A new push to the pull request replaces its revision.
+	second := f.user.Commit(t, map[string]string{"service.yaml": helloService("PR2", "")}, "pull request 7, again")
+	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
+		t.Fatal(err, out)
+	}
+	p = f.loop.Sync(ctx)
+	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Commit != second {
+		t.Fatalf("second pull request pass = %+v", p)
+	}
+	l := f.target.last(t).Ledgers[0]
+	var envs []string
+	for _, r := range l.Revisions {
+		envs = append(envs, r.Name+"="+r.Template.Spec.Containers[0].Env[0].Value)
+	}
+	if len(envs) != 2 || !strings.HasSuffix(envs[1], "=PR2") || !strings.HasPrefix(envs[1], "hello-pr-7-") {
+		t.Errorf("revisions %v, want hello-00001 and one pr-7 revision running PR2", envs)
 	}
 }

@@ -177,7 +177,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 	if !(len(patterns) == 1 && patterns[0] == "none") {
 		gu.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
 			List: func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
-			Open: func(ref, hash string) (sync.Fetcher, error) { return openPreview(cfg, ref, hash) },
+			Open: func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
 		}
 	}
 	secret := *g.secret
@@ -189,18 +189,6 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		return exitInvalid
 	}
 	return exitOK
-}
-
-// openPreview reads one preview ref: a branch is followed, any other ref
-// (refs/pull/<n>/head) is read at the commit it points at, in memory.
-func openPreview(main git.Config, ref, hash string) (sync.Fetcher, error) {
-	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout}
-	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
-		cfg.Ref.Branch = b
-	} else {
-		cfg.Ref.Commit = hash
-	}
-	return git.New(cfg)
 }
 
 // gitUp is `ebb up` following a Git source.
