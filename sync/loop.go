@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -54,8 +55,11 @@ type Loop struct {
 	// Now is the clock for status (default time.Now).
 	Now func() time.Time
 
+	passMu gosync.Mutex // one pass or ledger write at a time
+
 	mu      gosync.Mutex
 	st      SourceStatus
+	base    git.Commit        // the main commit last applied
 	retry   bool              // the last pass failed in a way worth retrying
 	invalid string            // the commit last found invalid
 	memory  []*serving.Ledger // read-only: the ledgers planned so far
@@ -161,6 +165,8 @@ func (l *Loop) Run(ctx context.Context, poll git.Poll, kicks <-chan struct{}) er
 
 // Sync runs one pass and returns its outcome.
 func (l *Loop) Sync(ctx context.Context) Pass {
+	l.passMu.Lock()
+	defer l.passMu.Unlock()
 	start := l.now()
 	p := l.sync(ctx)
 	l.Metrics.pass(l.name(), p, l.now().Sub(start))
@@ -204,8 +210,10 @@ func (l *Loop) sync(ctx context.Context) Pass {
 		return Pass{}
 	}
 	var p Pass
+	base := c
 	if mainDue {
-		d, pass := l.follow(ctx, c)
+		d, head, pass := l.follow(ctx, c)
+		base = head
 		p = pass
 		if p.Err != nil {
 			l.mu.Lock()
@@ -235,6 +243,9 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	}
 	l.mu.Lock()
 	l.retry, l.main, l.applied = false, main, applied
+	if mainDue && p.Err == nil {
+		l.base = base
+	}
 	l.st.Previews = p.Previews
 	if p.Err == nil {
 		l.invalid = ""
@@ -249,17 +260,17 @@ func (l *Loop) sync(ctx context.Context) Pass {
 
 // follow plans commit c, writes its ledger changes back, and returns the
 // state to apply: that of the last ledger commit written, or of c.
-func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, Pass) {
+func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, Pass) {
 	var p Pass
 	for range maxFollow {
 		d, changed, changes, err := l.plan(c.Files, stamp(c))
 		if err != nil {
-			return nil, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
+			return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
 		}
 		p.Changes = append(p.Changes, changes...)
 		if len(changed) == 0 {
 			p.Commit = c.Hash
-			return d, p
+			return d, c, p
 		}
 		msg := CommitMessage(changes)
 		if l.ReadOnly {
@@ -267,11 +278,11 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, Pass) {
 			l.memory = d.Ledgers
 			l.mu.Unlock()
 			p.Commit = c.Hash
-			return d, p
+			return d, c, p
 		}
 		next, wrote, err := l.Source.WriteBack(ctx, c, ledgerFiles(changed), msg, l.replan)
 		if err != nil {
-			return nil, Pass{Changes: p.Changes, Err: fmt.Errorf("write ledger: %w", err), Stage: StageWriteBack}
+			return nil, c, Pass{Changes: p.Changes, Err: fmt.Errorf("write ledger: %w", err), Stage: StageWriteBack}
 		}
 		if wrote {
 			p.Wrote = next.Hash
@@ -287,7 +298,7 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, Pass) {
 		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
 		l.mu.Unlock()
 	}
-	return nil, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: fmt.Errorf("ledger still changing after %d ledger commits", maxFollow), Stage: StageWriteBack}
+	return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: fmt.Errorf("ledger still changing after %d ledger commits", maxFollow), Stage: StageWriteBack}
 }
 
 // plan loads files and plans them at at; read-only, against the ledgers
@@ -386,4 +397,72 @@ func (l *Loop) Applied() *Desired {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.applied
+}
+
+// Main returns the main branch's last applied state (without previews),
+// nil before one.
+func (l *Loop) Main() *Desired {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.main
+}
+
+var _ LedgerWriter = (*Loop)(nil)
+
+// WriteLedgers stores ledger changes made outside planning, such as a
+// garbage collection over Main's ledgers: as one commit on top of the
+// last applied commit (read-only: in memory). It never runs during a
+// pass. The next Sync plans and applies the result. A commit that loses
+// the race for the branch is re-planned on the new head like any other,
+// which drops the outside change: it is made again next time.
+func (l *Loop) WriteLedgers(ctx context.Context, changed, deleted []*serving.Ledger, message string) error {
+	l.passMu.Lock()
+	defer l.passMu.Unlock()
+	l.mu.Lock()
+	base, main := l.base, l.main
+	l.mu.Unlock()
+	if main == nil {
+		return fmt.Errorf("write ledgers: nothing applied yet")
+	}
+	if l.ReadOnly {
+		next := map[string]*serving.Ledger{}
+		for _, led := range main.Ledgers {
+			next[serving.LedgerPath(led.Namespace, led.Service)] = led
+		}
+		for _, led := range changed {
+			next[serving.LedgerPath(led.Namespace, led.Service)] = led
+		}
+		for _, led := range deleted {
+			delete(next, serving.LedgerPath(led.Namespace, led.Service))
+		}
+		var mem []*serving.Ledger
+		for _, led := range next {
+			mem = append(mem, led)
+		}
+		slices.SortFunc(mem, func(a, b *serving.Ledger) int {
+			return strings.Compare(a.Namespace+"/"+a.Service, b.Namespace+"/"+b.Service)
+		})
+		l.mu.Lock()
+		l.memory, l.retry = mem, true
+		l.mu.Unlock()
+		return nil
+	}
+	files := ledgerFiles(changed)
+	for _, led := range deleted {
+		files[serving.LedgerPath(led.Namespace, led.Service)] = nil
+	}
+	_, wrote, err := l.Source.WriteBack(ctx, base, files, message, l.replan)
+	if err != nil {
+		return fmt.Errorf("write ledger: %w", err)
+	}
+	l.mu.Lock()
+	if wrote {
+		l.st.WriteBacks++
+	}
+	l.retry = true
+	l.mu.Unlock()
+	if wrote {
+		l.Metrics.wrote(l.name())
+	}
+	return nil
 }

@@ -283,3 +283,60 @@ func TestLoopReadOnlyKeepsLedgerInMemory(t *testing.T) {
 		t.Error("status does not say read-only")
 	}
 }
+
+const gcNow = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-gc
+  namespace: ebb-system
+data:
+  min-non-active-revisions: "0"
+  retain-since-create-time: disabled
+  retain-since-last-active-time: 1s
+`
+
+func TestLoopCollectsGarbageAsACommit(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "write-back", true: "read-only"}[readOnly], func(t *testing.T) {
+			f := newLoopFixture(t, readOnly)
+			ctx := context.Background()
+			f.user.CommitAndPush(t, map[string]string{"config-gc.yaml": gcNow}, "gc config")
+			if p := f.loop.Sync(ctx); p.Err != nil {
+				t.Fatal(p.Err)
+			}
+			f.pull(t)
+			f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", "")}, "hello: Ebb")
+			if p := f.loop.Sync(ctx); p.Err != nil {
+				t.Fatal(p.Err)
+			}
+			// Collected "later": the retired hello-00001 goes.
+			later := f.loop.Main().At.Time.Add(time.Hour)
+			res, err := CollectGarbage(ctx, f.loop.Main(), f.loop, later)
+			if err != nil || res.Empty() {
+				t.Fatalf("CollectGarbage = %+v, %v", res, err)
+			}
+			if p := f.loop.Sync(ctx); p.Err != nil || p.Commit == "" {
+				t.Fatalf("pass after the collection = %+v", p)
+			}
+			var names []string
+			for _, r := range f.target.last(t).Ledgers[0].Revisions {
+				names = append(names, r.Name)
+			}
+			if diff := cmp.Diff([]string{"hello-00002"}, names); diff != "" {
+				t.Errorf("applied revisions (-want +got):\n%s", diff)
+			}
+			subject := gittest.Run(t, f.bare, "log", "-1", "--format=%an|%s", "main")
+			if readOnly && strings.HasPrefix(subject, "ebb|") {
+				t.Errorf("read-only collection committed: %s", subject)
+			}
+			if !readOnly {
+				if !strings.HasPrefix(subject, "ebb|ebb gc: ") {
+					t.Errorf("head after the collection: %s", subject)
+				}
+				if l := f.ledger(t); len(l.Revisions) != 1 {
+					t.Errorf("ledger on the branch keeps %d revisions", len(l.Revisions))
+				}
+			}
+		})
+	}
+}

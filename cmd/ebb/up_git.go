@@ -214,7 +214,34 @@ func (g *gitUp) Apply(ctx context.Context, d *sync.Desired) error {
 	g.mu.Lock()
 	g.desired = d
 	g.mu.Unlock()
+	g.noteGCSchedule(d)
 	return nil
+}
+
+// collectGit runs garbage collection over the main branch's ledgers on
+// config-gc's schedule, writing it back through the loop, which applies
+// it on the next pass.
+func (g *gitUp) collectGit(ctx context.Context, runs <-chan time.Time, kicks git.Kicks) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-runs:
+			d := g.loop.Main()
+			if d == nil {
+				continue
+			}
+			res, err := sync.CollectGarbage(ctx, d, g.loop, now)
+			if err != nil {
+				fmt.Fprintf(g.e.stderr, "ebb: garbage collection: %v\n", err)
+				continue
+			}
+			if !res.Empty() {
+				fmt.Fprintf(g.e.stdout, "%s\n", res.Message())
+				kicks.Kick()
+			}
+		}
+	}
 }
 
 // report prints a pass's outcome.
@@ -294,6 +321,9 @@ func (g *gitUp) serve(ctx context.Context, addr, admin string, poll git.Poll, se
 	}
 	wg.Go(func() { _ = g.scaler.Run(ctx) })
 	wg.Go(func() { _ = g.act.Run(ctx) })
+	gcRuns := make(chan time.Time)
+	wg.Go(func() { g.gcLoop(ctx, gcRuns) })
+	wg.Go(func() { g.collectGit(ctx, gcRuns, kicks) })
 	if g.loop.ReadOnly {
 		msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
 		fmt.Fprint(g.e.stdout, msg)
