@@ -15,7 +15,7 @@ import (
 	"github.com/ebb-dev/ebb/sync"
 )
 
-const getUsage = `usage: ebb get (services | revisions) [--admin HOST:PORT] [-o json]
+const getUsage = `usage: ebb get (services | revisions | sources) [--admin HOST:PORT] [-o json]
 
 Shows what a running 'ebb up' serves, like kn service list and kn revision
 list. --admin is the address 'ebb up' printed (default 127.0.0.1:8081, or
@@ -41,7 +41,7 @@ func runGet(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	kind := strings.TrimSuffix(what[0], "s")
-	if kind != "service" && kind != "revision" && kind != "ksvc" && kind != "rev" {
+	if kind != "service" && kind != "revision" && kind != "ksvc" && kind != "rev" && kind != "source" {
 		fmt.Fprintf(e.stderr, "ebb get: unknown kind %q\n%s", what[0], getUsage)
 		return exitUsage
 	}
@@ -50,6 +50,9 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	}
 	if *admin == "" {
 		*admin = upDefaultAdmin
+	}
+	if kind == "source" {
+		return getSources(ctx, e, *admin, *output == "json")
 	}
 	svcs, raw, err := fetchStatus(ctx, *admin)
 	if err != nil {

@@ -3,10 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/sync"
 )
 
 func TestIsGitSource(t *testing.T) {
@@ -54,5 +58,30 @@ func TestCheckout(t *testing.T) {
 	})
 	if diff := cmp.Diff(map[string]string{"a.yaml": "a2", "b/c.yaml": "c"}, got); diff != "" {
 		t.Errorf("checkout (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteSources(t *testing.T) {
+	now := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	writeSources(&b, []sync.SourceStatus{{
+		Name: "main", URL: "https://git.example.com/serving.git", Ref: "branch main", ReadOnly: true,
+		Fetched: "0123456789abcdef", Applied: "fedcba9876543210", NextSync: now.Add(90 * time.Second),
+		LastError: "apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100", ErrorStage: sync.StageInvalid,
+		Previews: []sync.PreviewStatus{{Ref: "refs/pull/7/head", Tag: "pr-7", Commit: "aaaaaaaaaaaaaaaa", Services: []string{"default/hello"}}},
+	}}, now)
+	want := `NAME                         URL                                   REF           FETCHED        APPLIED        NEXT SYNC   ERROR
+main (read-only)             https://git.example.com/serving.git   branch main   0123456789ab   fedcba987654   in 1m       apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100
+  preview refs/pull/7/head   default/hello                         tag pr-7      aaaaaaaaaaaa
+
+main (invalid):
+apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100
+`
+	var got []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		got = append(got, strings.TrimRight(line, " "))
+	}
+	if diff := cmp.Diff(want, strings.Join(got, "\n")); diff != "" {
+		t.Errorf("ebb get sources (-want +got):\n%s", diff)
 	}
 }

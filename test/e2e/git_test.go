@@ -247,6 +247,9 @@ func TestUpGitCanary(t *testing.T) {
 		}
 		return ""
 	})
+	if out, err := exec.Command(ebbBin, "get", "sources", "--admin", u.admin).Output(); err != nil || !strings.Contains(string(out), "Traffic targets sum to 90, want 100") || !strings.Contains(string(out), url) {
+		t.Errorf("ebb get sources: %v\n%s", err, out)
+	}
 	if !strings.Contains(u.errOut(), svcPath+":") {
 		t.Errorf("stderr does not name %s:\n%s", svcPath, u.errOut())
 	}
