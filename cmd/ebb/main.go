@@ -45,6 +45,8 @@ func commands() []command {
 		{"version", "print ebb's version", runVersion},
 		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
 		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
+		{"gateway-cluster", "run the gateway and activator in a cluster (routes and backends from the API)", runGatewayCluster},
+		{"controller", "run ebb in a cluster: follow a Git repository, apply, autoscale (URL)", runController},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 		{"up", "run a serving repository on this machine (DIR)", runUp},
 		{"get", "show the services or revisions of a running ebb up", runGet},

@@ -9,7 +9,10 @@ import (
 	"github.com/ebb-dev/ebb/sync/apply"
 )
 
-// Metrics are the controller's sync series.
+// Metrics are the apply step's series (the sync loop has its own,
+// sync.Metrics): ebb_apply_duration_seconds, ebb_apply_objects_total{action},
+// ebb_apply_errors_total, ebb_apply_last_success_timestamp_seconds and
+// ebb_applies_total.
 type Metrics struct {
 	duration    prometheus.Histogram
 	objects     *prometheus.CounterVec
@@ -22,24 +25,24 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "ebb_sync_apply_duration_seconds",
+			Name:    "ebb_apply_duration_seconds",
 			Help:    "Time one apply of a repository state took.",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 		}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ebb_sync_objects_total",
+			Name: "ebb_apply_objects_total",
 			Help: "Objects handled by applies, by action (created, configured, unchanged, pruned, skipped, failed).",
 		}, []string{"action"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ebb_sync_errors_total",
-			Help: "Syncs that failed, by stage (fetch, reconcile, apply).",
+			Name: "ebb_apply_errors_total",
+			Help: "Applies with at least one failed object, by kind of failure (apply).",
 		}, []string{"stage"}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "ebb_sync_last_success_timestamp_seconds",
+			Name: "ebb_apply_last_success_timestamp_seconds",
 			Help: "Unix time of the last apply without failures.",
 		}),
 		syncs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ebb_sync_applies_total",
+			Name: "ebb_applies_total",
 			Help: "Applies of a repository state.",
 		}),
 	}
@@ -51,9 +54,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, a := range []apply.Action{apply.Created, apply.Configured, apply.Unchanged, apply.Pruned, apply.Skipped, apply.Failed} {
 		m.objects.WithLabelValues(string(a))
 	}
-	for _, s := range []string{"fetch", "reconcile", "apply"} {
-		m.errors.WithLabelValues(s)
-	}
+	m.errors.WithLabelValues("apply")
 	return m, nil
 }
 
@@ -70,6 +71,3 @@ func (m *Metrics) Applied(cs apply.ChangeSet, err error, took time.Duration) {
 	}
 	m.lastSuccess.SetToCurrentTime()
 }
-
-// Error counts a failed stage ("fetch" or "reconcile").
-func (m *Metrics) Error(stage string) { m.errors.WithLabelValues(stage).Inc() }

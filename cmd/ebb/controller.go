@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	discoveryac "k8s.io/client-go/applyconfigurations/discovery/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/apply"
+	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/sync/git"
+	"github.com/ebb-dev/ebb/sync/leader"
+	"github.com/ebb-dev/ebb/sync/webhook"
+)
+
+const controllerUsage = `usage: ebb controller URL [flags]
+
+Runs ebb in a Kubernetes cluster: follows the Git repository URL, pushes
+ledger changes back to it, applies what each commit renders (server-side
+apply, field manager "ebb", pruning by inventory), and runs the autoscaler
+and the public Services' endpoint switching. One replica leads at a time
+(Lease ebb-controller in --namespace); the others wait.
+
+Flags:
+  --kubeconfig FILE     cluster credentials (default: in-cluster, then $KUBECONFIG)
+  --namespace NS        ebb's own namespace (default $POD_NAMESPACE, else ebb-system)
+  --source NAME         the source's name in inventory, status and metrics (default main)
+  --listen ADDR         health, metrics, autoscaler stats, status, webhook (default :8080)
+  --activators NS/NAME  the Service whose pods are the activators (default <namespace>/ebb-gateway)
+  --leader-service NAME the selector-less Service the leader points at itself, for
+                        activator stats and webhooks (default ebb-controller)
+  --allow-namespace NS  the only namespaces objects may be applied in (repeatable; default any)
+  --qps N, --burst N    client-side rate limit towards the apiserver (default 50, 100)
+  --cache-dir DIR       the Git cache (default $XDG_CACHE_HOME/ebb/git)
+  --leader-elect        campaign for the Lease (default true)
+  -v                    debug logs
+` + upGitUsage
+
+type controllerOptions struct {
+	url, kubeconfig, namespace, source, listen, activators, autoscaler, cacheDir string
+	allow                                                                        stringList
+	qps                                                                          float64
+	burst                                                                        int
+	leaderElect, verbose                                                         bool
+	git                                                                          *gitFlags
+}
+
+func controllerFlags(e *env, args []string) (controllerOptions, error) {
+	var o controllerOptions
+	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file")
+	fs.StringVar(&o.namespace, "namespace", "", "ebb's namespace")
+	fs.StringVar(&o.source, "source", "main", "source name")
+	fs.StringVar(&o.listen, "listen", ":8080", "admin address")
+	fs.StringVar(&o.activators, "activators", "", "activator Service")
+	fs.StringVar(&o.autoscaler, "leader-service", "ebb-controller", "leader Service")
+	fs.StringVar(&o.cacheDir, "cache-dir", "", "Git cache directory")
+	fs.Var(&o.allow, "allow-namespace", "allowed namespace")
+	fs.Float64Var(&o.qps, "qps", 50, "client QPS")
+	fs.IntVar(&o.burst, "burst", 100, "client burst")
+	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
+	fs.BoolVar(&o.verbose, "v", false, "debug logs")
+	o.git = addGitFlags(fs)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return o, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(rest) != 1 {
+		return o, fmt.Errorf("want one repository URL, got %d arguments", len(rest))
+	}
+	o.url = rest[0]
+	if o.namespace == "" {
+		o.namespace = cmpOr(e.getenv("POD_NAMESPACE"), "ebb-system")
+	}
+	if o.activators == "" {
+		o.activators = o.namespace + "/ebb-gateway"
+	}
+	if _, _, ok := strings.Cut(o.activators, "/"); !ok {
+		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", o.activators)
+	}
+	return o, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// kubeConfig is --kubeconfig, else the in-cluster config, else $KUBECONFIG
+// or ~/.kube/config.
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+}
+
+func runController(ctx context.Context, e *env, args []string) int {
+	o, err := controllerFlags(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, controllerUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n%s", err, controllerUsage)
+		return exitUsage
+	}
+	log := upLogger(e, o.verbose)
+	c, err := newController(e, o, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
+		return exitInvalid
+	}
+	if err := c.serve(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// controller is one `ebb controller` process: the admin server on every
+// replica, the sync loop, autoscaler and endpoint switching on the leader.
+type controller struct {
+	e        *env
+	o        controllerOptions
+	log      *slog.Logger
+	cs       kubernetes.Interface
+	reg      *prometheus.Registry
+	src      *git.Source
+	loop     *sync.Loop
+	target   *cluster.Target
+	status   *cluster.Status
+	eps      *cluster.Endpoints
+	runtime  *cluster.Runtime
+	scaler   *scaler.Autoscaler
+	kicks    git.Kicks
+	identity string
+	secret   string
+
+	mu      gosync.Mutex
+	leading bool
+}
+
+func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, error) {
+	cfg, err := kubeConfig(o.kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	cfg.UserAgent = "ebb-controller/" + version
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cacheRoot := o.cacheDir
+	if cacheRoot == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		cacheRoot = filepath.Join(cache, "ebb", "git")
+	}
+	gcfg, err := o.git.sourceConfig(e, o.url, cacheRoot)
+	if err != nil {
+		return nil, err
+	}
+	src, err := git.New(gcfg)
+	if err != nil {
+		return nil, err
+	}
+	ssa, err := apply.New(cfg, apply.Options{InventoryNamespace: o.namespace, Namespaces: o.allow})
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	c := &controller{e: e, o: o, log: log, cs: cs, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
+		identity: cmpOr(e.getenv("POD_NAME"), host)}
+	c.secret = cmpOr(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
+	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	actNS, actName, _ := strings.Cut(o.activators, "/")
+	c.eps = cluster.NewEndpoints(cs, "")
+	c.runtime = cluster.NewRuntime(cs, cluster.RuntimeOptions{Endpoints: c.eps,
+		Activators: cluster.ServiceRef{Namespace: actNS, Name: actName}, Logger: log})
+	c.scaler, err = scaler.New(scaler.Options{Scaler: c.runtime, Modes: c.runtime, Pods: c.runtime, Registry: c.reg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	c.status = cluster.NewStatus(cs, o.namespace, o.source, c.runtime.Health, log)
+	metrics, err := cluster.NewMetrics(c.reg)
+	if err != nil {
+		return nil, err
+	}
+	c.target = &cluster.Target{Applier: ssa, Source: o.source, Autoscaler: c.scaler, Forget: c.runtime.Forget,
+		Events: cluster.NewEvents(cs, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
+	c.loop = &sync.Loop{Name: o.source, Source: src, Target: c.target, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report}
+	patterns := []string(o.git.previews)
+	if len(patterns) == 0 {
+		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}
+	}
+	if !(len(patterns) == 1 && patterns[0] == "none") {
+		c.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *o.git.previewTTL, Logger: log,
+			List: func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, gcfg.URL, gcfg.Auth) },
+			Open: func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(gcfg, ref, hash) },
+		}
+	}
+	if c.loop.Metrics, err = sync.NewMetrics(c.reg); err != nil {
+		return nil, err
+	}
+	if err := c.reg.Register(sync.SourceCollector{Name: o.source, Source: src}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// report turns a failed pass into the status ConfigMap's Stalled
+// condition (apply failures are reported by the Target itself).
+func (c *controller) report(p sync.Pass) {
+	if p.Err == nil || p.Stage == sync.StageApply {
+		return
+	}
+	commit := c.loop.Status().Fetched
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c.status.Failed(ctx, commit, fmt.Errorf("%s: %w", p.Stage, p.Err))
+	}()
+}
+
+// serve runs the admin server, and campaigns to lead, until ctx ends.
+func (c *controller) serve(ctx context.Context) error {
+	lis, err := net.Listen("tcp", c.o.listen)
+	if err != nil {
+		return err
+	}
+	handler, err := c.admin()
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Error("admin server stopped", "error", err)
+			cancel()
+		}
+	})
+	wg.Go(func() { c.eps.Run(ctx) })
+	c.log.Info("controller started", "source", c.o.source, "url", c.src.Status().URL, "admin", lis.Addr().String(),
+		"identity", c.identity, "leader-elect", c.o.leaderElect)
+	var runErr error
+	if c.o.leaderElect {
+		runErr = leader.Run(ctx, c.cs.CoordinationV1(), leader.Config{Namespace: c.o.namespace, Name: "ebb-controller",
+			Identity: c.identity}, c.lead)
+	} else {
+		c.lead(ctx)
+	}
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	_ = srv.Shutdown(shutdown)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+// lead is the leader's work: the autoscaler and endpoint switching, the
+// sync loop, and a status refresh every 10 s, until ctx ends.
+func (c *controller) lead(ctx context.Context) {
+	c.log.Info("leading", "identity", c.identity)
+	c.setLeading(true)
+	defer c.setLeading(false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { c.runtime.Run(ctx) })
+	if !c.runtime.WaitForSync(ctx) {
+		return
+	}
+	if err := c.status.Load(ctx); err != nil {
+		c.log.Warn("status", "error", err)
+	}
+	if err := c.claimAutoscaler(ctx); err != nil {
+		c.log.Error("point the autoscaler Service at this pod", "error", err)
+	}
+	wg.Go(func() { _ = c.scaler.Run(ctx) })
+	wg.Go(func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.status.Refresh(ctx)
+			}
+		}
+	})
+	_ = c.loop.Run(ctx, git.Poll{Interval: *c.o.git.poll, Jitter: 0.1}, c.kicks)
+}
+
+func (c *controller) setLeading(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leading = v
+}
+
+func (c *controller) isLeading() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leading
+}
+
+// claimAutoscaler points the selector-less autoscaler Service at this
+// pod, so that the gateways' activators push their stats to the leader.
+func (c *controller) claimAutoscaler(ctx context.Context) error {
+	ip := c.e.getenv("POD_IP")
+	if ip == "" || c.o.autoscaler == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(c.o.listen)
+	if err != nil {
+		return err
+	}
+	var p int32
+	if _, err := fmt.Sscan(port, &p); err != nil {
+		return fmt.Errorf("--listen %s: %w", c.o.listen, err)
+	}
+	es := discoveryac.EndpointSlice(c.o.autoscaler, c.o.namespace).
+		WithLabels(map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: cluster.ManagedBy}).
+		WithAddressType(discoveryv1.AddressTypeIPv4).
+		WithPorts(discoveryac.EndpointPort().WithName("http").WithPort(p).WithProtocol(corev1.ProtocolTCP)).
+		WithEndpoints(discoveryac.Endpoint().WithAddresses(ip).WithConditions(discoveryac.EndpointConditions().WithReady(true)))
+	_, err = c.cs.DiscoveryV1().EndpointSlices(c.o.namespace).Apply(ctx, es, metav1.ApplyOptions{FieldManager: cluster.AutoscalerManager, Force: true})
+	return err
+}
+
+// admin serves /healthz, /readyz, /metrics, the autoscaler's stats
+// endpoint, the status, a sync trigger and the webhook.
+func (c *controller) admin() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !c.eps.HasSynced() {
+			http.Error(w, "endpoints not synced", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}))
+	mux.Handle(metric.PushPath, c.scaler.Handler())
+	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c.status.Doc().Services)
+	})
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(struct {
+			Leading bool              `json:"leading"`
+			Status  cluster.StatusDoc `json:"status"`
+			Source  sync.SourceStatus `json:"source"`
+		}{c.isLeading(), c.status.Doc(), c.loop.Status()})
+	})
+	mux.HandleFunc("GET /v1/sources", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode([]sync.SourceStatus{c.loop.Status()})
+	})
+	mux.HandleFunc("POST /v1/sync", func(w http.ResponseWriter, r *http.Request) {
+		c.kicks.Kick()
+		w.WriteHeader(http.StatusAccepted)
+	})
+	if c.secret != "" {
+		rc, err := webhook.New(webhook.Config{Secret: []byte(c.secret), Log: c.log,
+			Trigger: func(webhook.Event) { c.kicks.Kick() }})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("POST /v1/webhook", rc)
+	}
+	return mux, nil
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/proxy/activator"
+	"github.com/ebb-dev/ebb/proxy/gateway"
+	"github.com/ebb-dev/ebb/proxy/header"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/proxy/transport"
+	"github.com/ebb-dev/ebb/sync/cluster"
+)
+
+const gatewayClusterUsage = `usage: ebb gateway-cluster [flags]
+
+Runs the ebb gateway with its activator in a Kubernetes cluster: the route
+table is the merge of the ConfigMaps labelled ebb.dev/route-table=true,
+a revision's pods are the ready endpoints of its private Service, and
+whether the activator is in a revision's path follows the mode the
+controller writes on the revision's public EndpointSlice.
+
+Flags:
+  --kubeconfig FILE   cluster credentials (default: in-cluster, then $KUBECONFIG)
+  --listen ADDR       ingress traffic, routed by host (default :8080)
+  --activator ADDR    traffic sent to public revision Services in proxy mode
+                      (default :8012, the revision Services' target port)
+  --admin ADDR        /healthz, /readyz, /metrics (default :9090)
+  --autoscaler URL    where activator stats go (default http://ebb-controller.<namespace>.svc:8080)
+  --namespace NS      ebb's namespace (default $POD_NAMESPACE, else ebb-system)
+  --watch-namespace NS  only follow route tables and endpoints in NS (default all)
+  --drain DURATION    on SIGTERM, how long /healthz fails before the servers stop (default 45s)
+`
+
+type gatewayClusterOptions struct {
+	kubeconfig, listen, activator, admin, autoscaler, namespace, watch string
+	drain                                                              time.Duration
+}
+
+func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
+	var o gatewayClusterOptions
+	fs := flag.NewFlagSet("gateway-cluster", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file")
+	fs.StringVar(&o.listen, "listen", ":8080", "ingress address")
+	fs.StringVar(&o.activator, "activator", ":8012", "activator address")
+	fs.StringVar(&o.admin, "admin", ":9090", "admin address")
+	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler URL")
+	fs.StringVar(&o.namespace, "namespace", "", "ebb's namespace")
+	fs.StringVar(&o.watch, "watch-namespace", "", "namespace to follow")
+	fs.DurationVar(&o.drain, "drain", 45*time.Second, "drain time")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.namespace == "" {
+		o.namespace = cmpOr(e.getenv("POD_NAMESPACE"), "ebb-system")
+	}
+	if o.autoscaler == "" {
+		o.autoscaler = "http://ebb-controller." + o.namespace + ".svc:8080"
+	}
+	return o, nil
+}
+
+func runGatewayCluster(ctx context.Context, e *env, args []string) int {
+	o, err := gatewayClusterFlags(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, gatewayClusterUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n%s", err, gatewayClusterUsage)
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	cfg, err := kubeConfig(o.kubeconfig)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb gateway-cluster: kubeconfig: %v\n", err)
+		return exitInvalid
+	}
+	cfg.UserAgent = "ebb-gateway/" + version
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n", err)
+		return exitInvalid
+	}
+	if err := serveGatewayCluster(ctx, e, o, cs, log); err != nil {
+		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// clusterGateway is the gateway and activator of one gateway pod, fed
+// from the Kubernetes API.
+type clusterGateway struct {
+	gw     *gateway.Gateway
+	act    *activator.Activator
+	eps    *cluster.Endpoints
+	routes *cluster.RouteTables
+}
+
+func newClusterGateway(cs kubernetes.Interface, watch, podName, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
+	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch)}
+	acfg := activator.Config{Backends: g.eps, Revisions: revisionsOf(func() *gateway.Gateway { return g.gw }),
+		PodName: podName, Logger: log}
+	if autoscaler != "" {
+		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
+	}
+	var err error
+	if g.act, err = activator.New(acfg); err != nil {
+		return nil, err
+	}
+	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: gateway.Proxy, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	g.routes = cluster.NewRouteTables(cs, watch, func(t route.Table) error {
+		if err := g.gw.SetTable(t); err != nil {
+			return err
+		}
+		log.Info("route table", "routes", len(t.Routes), "revisions", len(t.Revisions))
+		return nil
+	}, log)
+	// A revision's mode is the one the controller wrote on its public
+	// EndpointSlice; proxy until it says otherwise.
+	g.eps.WatchServices(func(ns, svc string) {
+		switch g.eps.Mode(ns, svc) {
+		case "serve":
+			g.gw.SetMode(ns, svc, gateway.Serve)
+		case "proxy":
+			g.gw.SetMode(ns, svc, gateway.Proxy)
+		}
+	})
+	return g, nil
+}
+
+// activatorHandler serves the activator port: requests that name their
+// revision (from another ingress, or probes) go to the activator, the
+// rest are routed by host like ingress traffic.
+func (g *clusterGateway) activatorHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(header.Revision) != "" || r.Header.Get(header.Probe) != "" {
+			g.act.ServeHTTP(w, r)
+			return
+		}
+		g.gw.ServeHTTP(w, r)
+	})
+}
+
+func (g *clusterGateway) ready() bool { return g.eps.HasSynced() && g.routes.HasSynced() }
+
+func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, cs kubernetes.Interface, log *slog.Logger) error {
+	g, err := newClusterGateway(cs, o.watch, cmpOr(e.getenv("POD_NAME"), "activator"), o.autoscaler, log)
+	if err != nil {
+		return err
+	}
+	defer g.act.Close()
+	var draining atomic.Bool
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	admin := http.NewServeMux()
+	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	admin.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() || !g.ready() {
+			http.Error(w, "not synced", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go g.eps.Run(ctx)
+	go g.routes.Run(ctx)
+	go g.act.Run(ctx)
+	var servers []*http.Server
+	errc := make(chan error, 3)
+	for _, s := range []struct {
+		addr string
+		h    http.Handler
+	}{{o.listen, g.gw}, {o.activator, g.activatorHandler()}, {o.admin, admin}} {
+		lis, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: s.h, Protocols: transport.ServerProtocols(), ReadHeaderTimeout: time.Minute}
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(lis) }()
+	}
+	log.Info("gateway serving", "listen", o.listen, "activator", o.activator, "admin", o.admin, "autoscaler", o.autoscaler)
+	select {
+	case <-ctx.Done():
+		g.gw.Drain()
+		draining.Store(true)
+		log.Info("draining", "for", o.drain)
+		time.Sleep(o.drain)
+	case err := <-errc:
+		return err
+	}
+	sctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	return nil
+}
