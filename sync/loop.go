@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -151,7 +152,8 @@ func (l *Loop) Run(ctx context.Context, poll git.Poll, kicks <-chan struct{}) er
 	}
 	for {
 		l.Sync(ctx)
-		t := time.NewTimer(poll.Interval)
+		now := l.now()
+		t := time.NewTimer(poll.Next(now, rand.Float64()).Sub(now))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -340,3 +340,36 @@ func TestLoopCollectsGarbageAsACommit(t *testing.T) {
 		})
 	}
 }
+
+func TestLoopRunSyncsAtStartAndOnKicks(t *testing.T) {
+	f := newLoopFixture(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	kicks := git.NewKicks()
+	done := make(chan error, 1)
+	go func() { done <- f.loop.Run(ctx, git.Poll{Interval: time.Hour}, kicks) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for range 500 {
+			if ok() {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s: not after 500 tries; status %+v", what, f.loop.Status())
+	}
+	waitFor("the first pass", func() bool { return f.target.count() == 1 })
+	if next := f.loop.Status().NextSync; next.Before(time.Now().Add(50 * time.Minute)) {
+		t.Errorf("next sync at %v, want about an hour away", next)
+	}
+	f.pull(t)
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10)}, "canary")
+	kicks.Kick()
+	waitFor("the kicked pass", func() bool { return f.target.count() == 2 })
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	if got := f.target.last(t).Ledgers[0].Latest; got != "hello-00002" {
+		t.Errorf("latest %s after the kick", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -160,5 +161,54 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	}
 	if len(envs) != 2 || !strings.HasSuffix(envs[1], "=PR2") || !strings.HasPrefix(envs[1], "hello-pr-7-") {
 		t.Errorf("revisions %v, want hello-00001 and one pr-7 revision running PR2", envs)
+	}
+}
+
+// commitOf is an in-memory commit holding files.
+func commitOf(hash string, files map[string]string) git.Commit {
+	m := fstest.MapFS{}
+	for name, body := range files {
+		m[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	return git.Commit{Hash: hash, Time: time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC), Files: m}
+}
+
+func TestComposeTwoPreviewsOfOneService(t *testing.T) {
+	l := &Loop{}
+	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := commitOf("c3", map[string]string{"service.yaml": "kind: [\n"})
+	d, sts := Compose(main, []Preview{
+		{Ref: "refs/pull/1/head", Tag: "pr-1", Commit: commitOf("c1", map[string]string{"service.yaml": helloService("One", "")})},
+		{Ref: "refs/pull/2/head", Tag: "pr-2", Commit: commitOf("c2", map[string]string{"service.yaml": helloService("Two", "")})},
+		{Ref: "refs/pull/3/head", Tag: "pr-3", Commit: bad},
+		{Ref: "refs/pull/4/head", Tag: "pr-4", Commit: commitOf("c4", map[string]string{"service.yaml": helloService("World", ""), "README.md": "docs"})},
+	})
+	var got []string
+	for _, s := range sts {
+		got = append(got, s.Tag+":"+strings.Join(s.Services, ",")+":"+strings.SplitN(s.Error, ":", 2)[0])
+	}
+	if diff := cmp.Diff([]string{"pr-1:default/hello:", "pr-2:default/hello:", "pr-3::service.yaml", "pr-4::"}, got); diff != "" {
+		t.Errorf("preview statuses (-want +got):\n%s", diff)
+	}
+	led := d.Ledgers[0]
+	var revs []string
+	for _, r := range led.Revisions {
+		revs = append(revs, r.Name[:min(len(r.Name), len("hello-pr-1"))]+"="+r.Template.Spec.Containers[0].Env[0].Value)
+	}
+	if diff := cmp.Diff([]string{"hello-0000=World", "hello-pr-1=One", "hello-pr-2=Two"}, revs); diff != "" {
+		t.Errorf("revisions (-want +got):\n%s", diff)
+	}
+	if tr := traffic(led); !strings.HasPrefix(tr, "hello-00001 at 100%, hello-pr-1-") || !strings.Contains(tr, "at 0% (tag pr-1), hello-pr-2-") || !strings.HasSuffix(tr, "at 0% (tag pr-2)") {
+		t.Errorf("traffic %q", tr)
+	}
+	// main itself is untouched.
+	if tr := traffic(main.Ledgers[0]); tr != "hello-00001 at 100% (latestRevision)" || len(main.Ledgers[0].Revisions) != 1 {
+		t.Errorf("main changed: %s", tr)
+	}
+	if len(d.Objects) <= len(main.Objects) {
+		t.Errorf("composed state renders %d objects, main %d", len(d.Objects), len(main.Objects))
 	}
 }

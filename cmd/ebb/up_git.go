@@ -96,6 +96,11 @@ func isGitSource(arg string) bool {
 	return true
 }
 
+// isSSH reports whether url is reached over SSH.
+func isSSH(url string) bool {
+	return strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && strings.Contains(url, "@"))
+}
+
 // sourceConfig turns the flags into a source configuration.
 func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, error) {
 	cfg := git.Config{URL: url, Ref: git.Ref{Branch: *g.branch, Tag: *g.tag, Commit: *g.commit},
@@ -173,6 +178,13 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 	patterns := []string(g.previews)
 	if len(patterns) == 0 {
 		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}
+		if isSSH(cfg.URL) {
+			// Preview refs are listed over HTTP(S) and local paths only.
+			patterns = []string{"none"}
+		}
+	} else if isSSH(cfg.URL) && patterns[0] != "none" {
+		fmt.Fprintf(e.stderr, "ebb up: --preview: preview refs are listed over HTTP(S) and local paths only\n")
+		return exitUsage
 	}
 	if !(len(patterns) == 1 && patterns[0] == "none") {
 		gu.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
