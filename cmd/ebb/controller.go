@@ -37,13 +37,15 @@ import (
 	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
-const controllerUsage = `usage: ebb controller URL [flags]
+const controllerUsage = `usage: ebb controller [URL] [flags]
 
 Runs ebb in a Kubernetes cluster: follows the Git repository URL, pushes
 ledger changes back to it, applies what each commit renders (server-side
 apply, field manager "ebb", pruning by inventory), and runs the autoscaler
 and the public Services' endpoint switching. One replica leads at a time
-(Lease ebb-controller in --namespace); the others wait.
+(Lease ebb-controller in --namespace); the others wait. In a pod, URL,
+--branch, --poll and --username default to $EBB_REPO_URL, $EBB_BRANCH,
+$EBB_POLL and $EBB_GIT_USERNAME.
 
 Flags:
   --kubeconfig FILE     cluster credentials (default: in-cluster, then $KUBECONFIG)
@@ -97,10 +99,23 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	if len(rest) == 0 && e.getenv("EBB_REPO_URL") != "" {
+		rest = []string{e.getenv("EBB_REPO_URL")}
+	}
 	if len(rest) != 1 {
 		return o, fmt.Errorf("want one repository URL, got %d arguments", len(rest))
 	}
 	o.url = rest[0]
+	// In a pod, the rest may come from the environment too.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, env := range map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME"} {
+		if v := e.getenv(env); v != "" && !set[name] && !(name == "branch" && (set["tag"] || set["commit"])) {
+			if err := fs.Set(name, v); err != nil {
+				return o, fmt.Errorf("$%s: %w", env, err)
+			}
+		}
+	}
 	if o.namespace == "" {
 		o.namespace = cmpOr(e.getenv("POD_NAMESPACE"), "ebb-system")
 	}
