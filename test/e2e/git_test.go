@@ -432,3 +432,46 @@ func TestUpGitPreview(t *testing.T) {
 		t.Errorf("main URL after the preview: %v", counts)
 	}
 }
+
+func TestUpGitReadOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ebb up")
+	}
+	url, bare := servingRepo(t)
+	initial := gittest.Run(t, bare, "rev-parse", "main")
+	u := startUpGit(t, url, "--read-only")
+	const host = "hello.default.svc.cluster.local"
+	eventually(t, "Hello World! through the gateway", 2*time.Minute, func() string {
+		if code, body, err := u.get(host); err != nil || code != 200 || body != "Hello World!\n" {
+			return fmt.Sprintf("%d %q %v", code, body, err)
+		}
+		return ""
+	})
+	eventually(t, "read-only mode announced on stdout and stderr", 10*time.Second, func() string {
+		if !strings.Contains(u.out(), "READ-ONLY") || !strings.Contains(u.errOut(), "READ-ONLY") {
+			return "not yet"
+		}
+		return ""
+	})
+	user := gittest.Clone(t, url, "alice")
+	pushed := user.CommitAndPush(t, map[string]string{"apps/hello/service.yaml": canaryService("Ebb", trafficOf("hello-00001", "50", "latest", "50"))}, "hello: Ebb at 50%")
+	u.kick(t, "refs/heads/main")
+	eventually(t, "the split planned in memory", 2*time.Minute, func() string {
+		if r := u.revisions(t)["hello-00002"]; r.Percent != 50 {
+			return fmt.Sprintf("%+v", u.revisions(t))
+		}
+		return ""
+	})
+	counts := u.split(t, host, 1000)
+	within(t, counts, "Hello Ebb!\n", 50, 1000)
+	st := u.source(t)
+	if !st.ReadOnly || st.Applied != pushed || st.WriteBacks != 0 {
+		t.Errorf("source status %+v", st)
+	}
+	if log := gittest.Run(t, bare, "log", "--format=%H", "main"); log != pushed+"\n"+initial {
+		t.Errorf("read-only ebb changed the branch:\n%s", log)
+	}
+	if out, err := exec.Command(ebbBin, "get", "sources", "--admin", u.admin).Output(); err != nil || !strings.Contains(string(out), "(read-only)") {
+		t.Errorf("ebb get sources: %v\n%s", err, out)
+	}
+}
