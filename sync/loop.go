@@ -221,7 +221,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 			l.mu.Lock()
 			l.retry = p.Stage != StageInvalid
 			if p.Stage == StageInvalid {
-				l.invalid = c.Hash
+				l.invalid = head.Hash
 			}
 			l.mu.Unlock()
 			if main == nil || !previewsChanged {
@@ -244,14 +244,13 @@ func (l *Loop) sync(ctx context.Context) Pass {
 		return Pass{Commit: "", Changes: p.Changes, Wrote: p.Wrote, Previews: p.Previews, Err: fmt.Errorf("apply: %w", err), Stage: StageApply}
 	}
 	l.mu.Lock()
-	l.retry, l.main, l.applied = false, main, applied
+	l.main, l.applied = main, applied
 	if mainDue && p.Err == nil {
-		l.base = base
+		// A failed main pass keeps its retry and invalid marks while the
+		// previews move on.
+		l.base, l.retry, l.invalid = base, false, ""
 	}
 	l.st.Previews = p.Previews
-	if p.Err == nil {
-		l.invalid = ""
-	}
 	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time
 	l.mu.Unlock()
 	if p.Commit == "" {

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -371,5 +372,47 @@ func TestLoopRunSyncsAtStartAndOnKicks(t *testing.T) {
 	}
 	if got := f.target.last(t).Ledgers[0].Latest; got != "hello-00002" {
 		t.Errorf("latest %s after the kick", got)
+	}
+}
+
+// failingTarget refuses its first n applies.
+type failingTarget struct {
+	recorder
+	n int
+}
+
+func (f *failingTarget) Apply(ctx context.Context, d *Desired) error {
+	f.mu.Lock()
+	if f.n > 0 {
+		f.n--
+		f.mu.Unlock()
+		return errors.New("runtime unavailable")
+	}
+	f.mu.Unlock()
+	return f.recorder.Apply(ctx, d)
+}
+
+func TestLoopRetriesAFailedApply(t *testing.T) {
+	f := newLoopFixture(t, false)
+	target := &failingTarget{n: 1}
+	f.loop.Target = target
+	ctx := context.Background()
+	p := f.loop.Sync(ctx)
+	if p.Stage != StageApply || p.Wrote == "" {
+		t.Fatalf("first pass = %+v, want the ledger written and the apply failed", p)
+	}
+	if st := f.loop.Status(); st.ErrorStage != StageApply || st.Applied != "" {
+		t.Errorf("status after a failed apply = %+v", st)
+	}
+	// Nothing moved, but the pass is due again.
+	p = f.loop.Sync(ctx)
+	if p.Err != nil || p.Commit != gittest.Run(t, f.bare, "rev-parse", "main") || p.Wrote != "" {
+		t.Fatalf("retried pass = %+v", p)
+	}
+	if target.count() != 1 {
+		t.Errorf("%d applies recorded, want 1", target.count())
+	}
+	if p := f.loop.Sync(ctx); p.Commit != "" || target.count() != 1 {
+		t.Errorf("idle pass after the retry = %+v", p)
 	}
 }
