@@ -27,6 +27,8 @@ Following Git (ebb up URL):
   URL is https://, http://, ssh://, user@host:path, file:// or a bare
   repository on this machine. ebb fetches it, runs what its head renders,
   and pushes every ledger change back as a commit (never forced).
+  --ref REF             what to follow: refs/heads/NAME, refs/tags/NAME, a
+                        full commit hash, or a branch name
   --branch NAME         branch to follow (default main)
   --tag NAME            follow a tag instead
   --commit HASH         pin one commit instead
@@ -46,11 +48,11 @@ Following Git (ebb up URL):
 
 // gitFlags are the flags of `ebb up URL`.
 type gitFlags struct {
-	branch, tag, commit, writeBranch *string
-	readOnly                         *bool
-	poll, previewTTL                 *time.Duration
-	secret, username, sshKey, known  *string
-	previews                         stringList
+	ref, branch, tag, commit, writeBranch *string
+	readOnly                              *bool
+	poll, previewTTL                      *time.Duration
+	secret, username, sshKey, known       *string
+	previews                              stringList
 }
 
 type stringList []string
@@ -60,6 +62,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	g := &gitFlags{
+		ref:         fs.String("ref", "", "ref to follow"),
 		branch:      fs.String("branch", "", "branch to follow"),
 		tag:         fs.String("tag", "", "tag to follow"),
 		commit:      fs.String("commit", "", "commit to pin"),
@@ -96,6 +99,21 @@ func isGitSource(arg string) bool {
 	return true
 }
 
+// parseRef reads --ref: a full ref name, a full commit hash, or a
+// branch name.
+func parseRef(ref string) git.Ref {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return git.Ref{Branch: b}
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return git.Ref{Tag: t}
+	}
+	if len(ref) == 40 && strings.Trim(ref, "0123456789abcdef") == "" {
+		return git.Ref{Commit: ref}
+	}
+	return git.Ref{Branch: ref}
+}
+
 // isSSH reports whether url is reached over SSH.
 func isSSH(url string) bool {
 	return strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && strings.Contains(url, "@"))
@@ -105,6 +123,12 @@ func isSSH(url string) bool {
 func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, error) {
 	cfg := git.Config{URL: url, Ref: git.Ref{Branch: *g.branch, Tag: *g.tag, Commit: *g.commit},
 		WriteBranch: *g.writeBranch, Author: git.Signature{Name: "ebb", Email: "ebb@localhost"}}
+	if *g.ref != "" {
+		if cfg.Ref != (git.Ref{}) {
+			return cfg, fmt.Errorf("--ref and --branch/--tag/--commit: give one")
+		}
+		cfg.Ref = parseRef(*g.ref)
+	}
 	if cfg.Ref == (git.Ref{}) {
 		cfg.Ref.Branch = "main"
 	}

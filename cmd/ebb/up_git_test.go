@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/git"
 )
 
 func TestIsGitSource(t *testing.T) {
@@ -83,5 +84,18 @@ apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100
 	}
 	if diff := cmp.Diff(want, strings.Join(got, "\n")); diff != "" {
 		t.Errorf("ebb get sources (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	for in, want := range map[string]git.Ref{
+		"refs/heads/production":                    {Branch: "production"},
+		"refs/tags/v1.2.0":                         {Tag: "v1.2.0"},
+		"0123456789abcdef0123456789abcdef01234567": {Commit: "0123456789abcdef0123456789abcdef01234567"},
+		"feature/x":                                {Branch: "feature/x"},
+	} {
+		if got := parseRef(in); got != want {
+			t.Errorf("parseRef(%q) = %+v, want %+v", in, got, want)
+		}
 	}
 }
