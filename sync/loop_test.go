@@ -167,6 +167,24 @@ func TestLoopWritesLedgerBackAndFollows(t *testing.T) {
 	if n := testutil.ToFloat64(f.loop.Metrics.writeBacks.WithLabelValues("main")); n != 2 {
 		t.Errorf("ebb_sync_write_backs_total = %v, want 2", n)
 	}
+	if err := f.reg.Register(SourceCollector{Name: "main", Source: f.src}); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP ebb_sync_fetch_errors_total Failed fetches of the source.
+# TYPE ebb_sync_fetch_errors_total counter
+ebb_sync_fetch_errors_total{source="main"} 0
+# HELP ebb_sync_fetches_total Fetches of the source.
+# TYPE ebb_sync_fetches_total counter
+ebb_sync_fetches_total{source="main"} 3
+# HELP ebb_sync_passes_total Sync passes by result (unchanged, applied, failed).
+# TYPE ebb_sync_passes_total counter
+ebb_sync_passes_total{result="applied",source="main"} 2
+ebb_sync_passes_total{result="unchanged",source="main"} 1
+`
+	if err := testutil.GatherAndCompare(f.reg, strings.NewReader(want), "ebb_sync_fetches_total", "ebb_sync_fetch_errors_total", "ebb_sync_passes_total"); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestLoopInvalidCommitKeepsLastGood(t *testing.T) {
@@ -198,6 +216,9 @@ func TestLoopInvalidCommitKeepsLastGood(t *testing.T) {
 	st := f.loop.Status()
 	if st.ErrorStage != StageInvalid || st.Applied == st.Fetched || !strings.Contains(st.LastError, "broken.yaml:") {
 		t.Errorf("status = %+v", st)
+	}
+	if n := testutil.ToFloat64(f.loop.Metrics.errors.WithLabelValues("main", StageInvalid)); n != 1 {
+		t.Errorf("ebb_sync_errors_total{stage=invalid} = %v, want 1", n)
 	}
 	// The same bad head is not planned again.
 	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" {
@@ -359,6 +380,8 @@ func TestLoopRunSyncsAtStartAndOnKicks(t *testing.T) {
 		t.Fatalf("%s: not after 500 tries; status %+v", what, f.loop.Status())
 	}
 	waitFor("the first pass", func() bool { return f.target.count() == 1 })
+	// The next poll is about an hour away (no jitter asked).
+	waitFor("the next sync scheduled", func() bool { return !f.loop.Status().NextSync.IsZero() })
 	if next := f.loop.Status().NextSync; next.Before(time.Now().Add(50 * time.Minute)) {
 		t.Errorf("next sync at %v, want about an hour away", next)
 	}
