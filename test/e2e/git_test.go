@@ -475,3 +475,33 @@ func TestUpGitReadOnly(t *testing.T) {
 		t.Errorf("ebb get sources: %v\n%s", err, out)
 	}
 }
+
+func TestUpGitSSH(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ebb up")
+	}
+	_, bare := servingRepo(t)
+	pem, signer := gittest.NewKey(t)
+	srv := gittest.NewSSHServer(t, filepath.Dir(bare), signer.PublicKey())
+	keys := t.TempDir()
+	keyFile, knownHosts := filepath.Join(keys, "id_ed25519"), filepath.Join(keys, "known_hosts")
+	if err := os.WriteFile(keyFile, pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(knownHosts, []byte(srv.KnownHosts()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := startUpGit(t, srv.RepoURL(filepath.Base(bare)), "--ssh-key", keyFile, "--known-hosts", knownHosts)
+	eventually(t, "Hello World! through the gateway", 2*time.Minute, func() string {
+		if code, body, err := u.get("hello.default.svc.cluster.local"); err != nil || code != 200 || body != "Hello World!\n" {
+			return fmt.Sprintf("%d %q %v", code, body, err)
+		}
+		return ""
+	})
+	if head := gittest.Run(t, bare, "log", "-1", "--format=%an|%s", "main"); head != "ebb|ebb: new revision hello-00001 (and 1 more)" {
+		t.Errorf("ledger commit over SSH = %q", head)
+	}
+	if st := u.source(t); st.LastError != "" || len(st.Previews) != 0 {
+		t.Errorf("source status %+v", st)
+	}
+}
