@@ -1,0 +1,183 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/sync/cluster"
+)
+
+// lockedBuffer is an io.Writer safe for concurrent use.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// gitRepo makes a bare repository on disk whose main branch holds the
+// hello example.
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	bare, work := filepath.Join(root, "repo.git"), filepath.Join(root, "work")
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	run(root, "init", "-q", "--bare", "-b", "main", bare)
+	if out, err := exec.Command("cp", "-R", filepath.Join("..", "..", "examples", "hello"), work).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	run(work, "init", "-q", "-b", "main")
+	run(work, "add", "service.yaml", ".ebb")
+	run(work, "commit", "-q", "-m", "hello")
+	run(work, "push", "-q", bare, "main")
+	return bare
+}
+
+// TestControllers runs two `ebb controller` processes' worth of wiring
+// against a real apiserver and a Git repository on disk: one leads (the
+// Lease names it) and applies the repository, the other only stands by;
+// when the leader stops, the other takes over and its resync writes no
+// object.
+func TestControllers(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{})
+	kc := c.Kubeconfig
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The install creates ebb's namespace (manifests/namespace.yaml).
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	repo := gitRepo(t)
+	type proc struct {
+		cancel context.CancelFunc
+		done   chan int
+		out    *lockedBuffer
+	}
+	start := func(name string) *proc {
+		ctx, cancel := context.WithCancel(t.Context())
+		p := &proc{cancel: cancel, done: make(chan int, 1), out: &lockedBuffer{}}
+		e := &env{stdout: p.out, stderr: p.out, getenv: func(k string) string {
+			switch k {
+			case "POD_NAME":
+				return name
+			case "EBB_REPO_URL":
+				return repo
+			}
+			return ""
+		}}
+		go func() {
+			p.done <- run(ctx, []string{"controller", "--kubeconfig", kc, "--listen", "127.0.0.1:0",
+				"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "1h", "--preview", "none"}, e)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-p.done
+			if t.Failed() {
+				t.Logf("%s:\n%s", name, p.out.String())
+			}
+		})
+		return p
+	}
+	procs := map[string]*proc{"ctl-a": start("ctl-a"), "ctl-b": start("ctl-b")}
+
+	holder := func() string {
+		l, err := cs.CoordinationV1().Leases("ebb-system").Get(t.Context(), "ebb-controller", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *l.Spec.HolderIdentity
+	}
+	wait := func(what string, f func() string) {
+		t.Helper()
+		var last string
+		for range 900 {
+			if last = f(); last == "" {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: %s", what, last)
+	}
+	var first string
+	wait("a leader applies the repository", func() string {
+		first = holder()
+		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
+		if err != nil || doc.Condition != cluster.Ready {
+			return fmt.Sprintf("leader %q, status %+v %v", first, doc, err)
+		}
+		if _, err := cs.AppsV1().Deployments("default").Get(t.Context(), "hello-00001-deployment", metav1.GetOptions{}); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	if procs[first] == nil {
+		t.Fatalf("lease holder %q is neither controller", first)
+	}
+	other := "ctl-a"
+	if first == "ctl-a" {
+		other = "ctl-b"
+	}
+	if strings.Contains(procs[other].out.String(), "msg=applied") {
+		t.Errorf("%s applied while %s led:\n%s", other, first, procs[other].out.String())
+	}
+	// Without $POD_IP the leader leaves the leader Service alone.
+	if _, err := cs.DiscoveryV1().EndpointSlices("ebb-system").Get(t.Context(), "ebb-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("leader Service EndpointSlice without POD_IP: %v", err)
+	}
+
+	// The leader stops; the other takes over and finds nothing to write.
+	procs[first].cancel()
+	if code := <-procs[first].done; code != exitOK {
+		t.Errorf("%s exited %d", first, code)
+	}
+	procs[first].done <- exitOK
+	wait("the other controller takes over", func() string {
+		if h := holder(); h != other {
+			return "lease holder " + h
+		}
+		if !strings.Contains(procs[other].out.String(), "msg=applied") {
+			return other + " has not applied yet"
+		}
+		return ""
+	})
+	if !strings.Contains(procs[other].out.String(), "created=0 configured=0") {
+		t.Errorf("%s's first apply after taking over changed objects:\n%s", other, procs[other].out.String())
+	}
+}
