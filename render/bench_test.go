@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -89,3 +90,20 @@ func BenchmarkKrusty1000(b *testing.B) { benchmarkKrusty(b, 1000) }
 func BenchmarkKrusty2000(b *testing.B) { benchmarkKrusty(b, 2000) }
 func BenchmarkKrusty100(b *testing.B)  { benchmarkKrusty(b, 100) }
 func BenchmarkKrusty200(b *testing.B)  { benchmarkKrusty(b, 200) }
+
+// BenchmarkCopyOutput1000 is B7's floor: deep-copying the 1000-Service
+// output, i.e. only allocating the same unstructured maps, no building.
+func BenchmarkCopyOutput1000(b *testing.B) {
+	objs, err := Render(benchInput(1000, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := cpuTime(b)
+	for b.Loop() {
+		for _, o := range objs {
+			_ = runtime.DeepCopyJSON(o.Object)
+		}
+	}
+	reportPerService(b, 1000, cpuTime(b)-cpu)
+}
