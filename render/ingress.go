@@ -20,6 +20,9 @@ type revisionFacts func(namespace, name string) (*revision, bool)
 // routeMeta is the metadata shared by the objects of one route.
 type routeMeta struct {
 	labels, annotations map[string]string
+	// ruleTags names the traffic tag of each rule of the route, "" for
+	// the main route; nil when the route has no tags (DomainMappings).
+	ruleTags []string
 }
 
 // makeRouteTable is the ebb class: one ConfigMap holding the route's table
@@ -67,7 +70,7 @@ func makeRouteTable(r route.Route, meta routeMeta, facts revisionFacts) (*corev1
 // per path whose weighted backends are the revisions' public Services.
 func makeHTTPRoutes(r route.Route, meta routeMeta, facts revisionFacts, gw *Gateways) ([]*gatewayv1.HTTPRoute, error) {
 	out := make([]*gatewayv1.HTTPRoute, 0, len(r.Rules))
-	for _, rule := range r.Rules {
+	for i, rule := range r.Rules {
 		parent, visibility := gw.External, ""
 		if rule.Visibility == route.ClusterLocal {
 			parent, visibility = gw.Local, VisibilityClusterLocal
@@ -92,6 +95,9 @@ func makeHTTPRoutes(r route.Route, meta routeMeta, facts revisionFacts, gw *Gate
 		}
 		hr.Labels[LabelIngress] = r.Name
 		hr.Labels[LabelVisibility] = visibility
+		if i < len(meta.ruleTags) && meta.ruleTags[i] != "" {
+			hr.Labels[LabelTag] = meta.ruleTags[i]
+		}
 		for _, h := range rule.Hosts {
 			hr.Spec.Hostnames = append(hr.Spec.Hostnames, gatewayv1.Hostname(h))
 		}

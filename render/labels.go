@@ -21,6 +21,7 @@ const (
 	LabelServiceType             = "networking.internal.knative.dev/serviceType"
 	LabelIngress                 = "networking.internal.knative.dev/ingress"
 	LabelVisibility              = "networking.knative.dev/visibility"
+	LabelTag                     = "networking.knative.dev/tag"
 	LabelApp                     = "app"
 
 	AnnotationIngressClass       = "networking.knative.dev/ingress.class"

@@ -217,7 +217,7 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 		r.errs = append(r.errs, fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err))
 		return
 	}
-	rt, hs, err := serviceRoute(s, l, r.cfg)
+	rt, hs, tags, err := serviceRoute(s, l, r.cfg)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
@@ -225,6 +225,7 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 	meta := routeMeta{
 		labels:      routeLabels(s.Labels, s.Name, s.Namespace),
 		annotations: routeAnnotations(s.Annotations),
+		ruleTags:    tags,
 	}
 	r.routes(class, rt, meta)
 	target := r.localGateway(class)

@@ -72,15 +72,16 @@ func IngressClass(annotations map[string]string, cfg *config.Config) (string, er
 // serviceRoute is the provider-neutral routing of one Service (Knative's
 // KIngress): for the main route and each tag, an exposed rule (unless
 // cluster-local) and a cluster-local rule with the expanded local hosts.
-func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (route.Route, []hosts, error) {
+// tags names the traffic tag of each rule ("" for the main route).
+func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (r route.Route, hs []hosts, tags []string, err error) {
 	names := trafficNames(svc.Namespace, l.Traffic)
 	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
-	hs, err := routeHosts(cfg, &svc.ObjectMeta, names)
+	hs, err = routeHosts(cfg, &svc.ObjectMeta, names)
 	if err != nil {
-		return route.Route{}, nil, err
+		return route.Route{}, nil, nil, err
 	}
 	tagHeaders := cfg.Features.Flags[config.FeatureTagHeaderBasedRouting] == config.Enabled
-	r := route.Route{Namespace: svc.Namespace, Name: svc.Name}
+	r = route.Route{Namespace: svc.Namespace, Name: svc.Name}
 	for i, n := range names {
 		if len(n.splits) == 0 {
 			continue
@@ -88,10 +89,12 @@ func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (
 		ps := paths(n, names, tagHeaders)
 		if hs[i].external != "" {
 			r.Rules = append(r.Rules, route.Rule{Hosts: []string{hs[i].external}, Visibility: route.ExternalIP, Paths: ps})
+			tags = append(tags, n.tag)
 		}
 		r.Rules = append(r.Rules, route.Rule{Hosts: hs[i].localHosts(), Visibility: route.ClusterLocal, Paths: ps})
+		tags = append(tags, n.tag)
 	}
-	return r, hs, nil
+	return r, hs, tags, nil
 }
 
 // domainMappingRoute routes a DomainMapping's domain straight to its

@@ -117,6 +117,11 @@ func TestGatewayAPIRoutes(t *testing.T) {
 	if v := ext["metadata"].(map[string]any)["labels"].(map[string]any)[LabelVisibility]; v != "" {
 		t.Errorf("external route visibility label %q", v)
 	}
+	for name, tag := range map[string]any{"hello.default.example.com": nil, "old-hello.default.example.com": "old", "old-hello.default.svc.cluster.local": "old"} {
+		if got := find(t, objs, "HTTPRoute", name)["metadata"].(map[string]any)["labels"].(map[string]any)[LabelTag]; got != tag {
+			t.Errorf("HTTPRoute %s: tag label %v, want %v", name, got, tag)
+		}
+	}
 	local := find(t, objs, "HTTPRoute", "old-hello.default.svc.cluster.local")
 	spec := local["spec"].(map[string]any)
 	if d := cmp.Diff([]any{"old-hello.default", "old-hello.default.svc", "old-hello.default.svc.cluster.local"}, spec["hostnames"]); d != "" {
