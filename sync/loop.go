@@ -281,7 +281,11 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, 
 			p.Commit = c.Hash
 			return d, c, p
 		}
-		next, wrote, err := l.Source.WriteBack(ctx, c, ledgerFiles(changed), msg, l.replan)
+		files, err := ledgerFiles(changed)
+		if err != nil {
+			return nil, c, Pass{Changes: p.Changes, Err: err, Stage: StageWriteBack}
+		}
+		next, wrote, err := l.Source.WriteBack(ctx, c, files, msg, l.replan)
 		if err != nil {
 			return nil, c, Pass{Changes: p.Changes, Err: fmt.Errorf("write ledger: %w", err), Stage: StageWriteBack}
 		}
@@ -351,22 +355,21 @@ func (l *Loop) replan(_ context.Context, head git.Commit) (map[string][]byte, st
 	if err != nil || len(changed) == 0 {
 		return nil, "", err
 	}
-	return ledgerFiles(changed), CommitMessage(changes), nil
+	files, err := ledgerFiles(changed)
+	return files, CommitMessage(changes), err
 }
 
 // ledgerFiles are the write-back files of ledgers.
-func ledgerFiles(ledgers []*serving.Ledger) map[string][]byte {
+func ledgerFiles(ledgers []*serving.Ledger) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, l := range ledgers {
 		b, err := serving.MarshalLedger(l)
 		if err != nil {
-			// A ledger that was planned always marshals; ChangedLedgers
-			// marshalled it already.
-			panic(fmt.Sprintf("marshal ledger %s/%s: %v", l.Namespace, l.Service, err))
+			return nil, fmt.Errorf("ledger %s/%s: %w", l.Namespace, l.Service, err)
 		}
 		files[serving.LedgerPath(l.Namespace, l.Service)] = b
 	}
-	return files
+	return files, nil
 }
 
 // stamp is where a commit sits in the repository's history.
@@ -448,7 +451,10 @@ func (l *Loop) WriteLedgers(ctx context.Context, changed, deleted []*serving.Led
 		l.mu.Unlock()
 		return nil
 	}
-	files := ledgerFiles(changed)
+	files, err := ledgerFiles(changed)
+	if err != nil {
+		return err
+	}
 	for _, led := range deleted {
 		files[serving.LedgerPath(led.Namespace, led.Service)] = nil
 	}

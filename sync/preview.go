@@ -301,9 +301,7 @@ func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Se
 	}
 	zero := int64(0)
 	s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: pv.Tag, RevisionName: s.Spec.Template.Name, Percent: &zero})
-	at := serving.Stamp{Commit: pv.Commit.Hash}
-	at.Time.Time = pv.Commit.Time.UTC()
-	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, at)
+	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, stamp(pv.Commit))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", s.Namespace, s.Name, err)
 	}
