@@ -23,6 +23,11 @@ func git(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
+// fiftyFifty splits hello between its first and its latest revision.
+const fiftyFifty = "    - revisionName: hello-00001\n      percent: 50\n    - latestRevision: true\n      percent: 50\n"
+
+// helloWith is the hello Service with TARGET set and the given
+// spec.traffic entries.
 func helloWith(target, traffic string) string {
 	return `apiVersion: serving.knative.dev/v1
 kind: Service
@@ -79,7 +84,7 @@ func TestUpCollectsGarbageInAGitWorkTree(t *testing.T) {
 
 	// Two revisions at 50/50, both running.
 	svc := filepath.Join(dir, "service.yaml")
-	writeFile(t, svc, helloWith("Ebb", "    - revisionName: hello-00001\n      percent: 50\n    - latestRevision: true\n      percent: 50\n"))
+	writeFile(t, svc, helloWith("Ebb", fiftyFifty))
 	git(t, dir, "commit", "-q", "-am", "hello-00002 at 50%")
 	eventually(t, "both revisions answering", 2*time.Minute, func() string {
 		seen := map[string]bool{}

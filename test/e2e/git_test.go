@@ -1,19 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,63 +25,13 @@ func startUpGit(t *testing.T, url string, extra ...string) *upProcess {
 	t.Helper()
 	args := append([]string{"up", url, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0",
 		"--poll", "1h", "--webhook-secret", webhookSecret}, extra...)
-	cmd := exec.Command(ebbBin, args...)
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A cache of its own for the source; Go's build cache stays shared.
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache)))
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	u := &upProcess{cmd: cmd, exited: make(chan error, 1)}
-	addrs := make(chan []string, 1)
-	var pipes sync.WaitGroup
-	pipes.Go(func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			u.mu.Lock()
-			u.stdout.WriteString(sc.Text() + "\n")
-			u.mu.Unlock()
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				addrs <- m[1:]
-			}
-		}
-	})
-	pipes.Go(func() {
-		io.Copy(writerFunc(func(p []byte) (int, error) {
-			u.mu.Lock()
-			defer u.mu.Unlock()
-			return u.stderr.Write(p)
-		}), stderr)
-	})
-	go func() {
-		pipes.Wait()
-		u.exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-u.exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("ebb up stdout:\n%s\nstderr:\n%s", u.out(), u.errOut())
-		}
-	})
-	select {
-	case a := <-addrs:
-		u.gateway, u.admin = a[0], a[1]
-	case err := <-u.exited:
-		t.Fatalf("ebb up exited: %v\n%s", err, u.errOut())
-	case <-time.After(time.Minute):
-		t.Fatal("ebb up did not start within a minute")
-	}
-	return u
+	env := append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache)))
+	return launch(t, "", env, args...)
 }
 
 // kick tells ebb up of a push to ref, signed as a generic sender.
@@ -164,8 +110,7 @@ func servingRepo(t *testing.T) (url, bare string) {
 }
 
 func canaryService(target, traffic string) string {
-	base := helloSplit[:strings.Index(helloSplit, "  traffic:")]
-	return strings.Replace(base, "value: Ebb", "value: "+target, 1) + traffic
+	return helloWith(target, strings.TrimPrefix(traffic, "  traffic:\n"))
 }
 
 func trafficOf(pairs ...string) string {

@@ -104,8 +104,16 @@ var servingLine = regexp.MustCompile(`on http://(127\.0\.0\.1:\d+) \(status: ebb
 
 func startUp(t *testing.T, dir string) *upProcess {
 	t.Helper()
-	cmd := exec.Command(ebbBin, "up", dir, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0")
-	cmd.Dir = dir
+	return launch(t, dir, nil, "up", dir, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+}
+
+// launch runs ebb with args in dir (env nil: ebb's own environment) and
+// waits until it serves; the process is stopped with SIGINT when the test
+// ends, and its output is logged if the test failed.
+func launch(t *testing.T, dir string, env []string, args ...string) *upProcess {
+	t.Helper()
+	cmd := exec.Command(ebbBin, args...)
+	cmd.Dir, cmd.Env = dir, env
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -269,26 +277,6 @@ data:
   scale-to-zero-grace-period: 1s
 `
 
-const helloSplit = `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-  namespace: default
-spec:
-  template:
-    spec:
-      containers:
-        - image: ko://github.com/ebb-dev/ebb/examples/hello/app
-          env:
-            - name: TARGET
-              value: Ebb
-  traffic:
-    - revisionName: hello-00001
-      percent: 50
-    - latestRevision: true
-      percent: 50
-`
-
 func TestUpHello(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ebb up")
@@ -313,7 +301,7 @@ func TestUpHello(t *testing.T) {
 	// A bad edit is reported with its place and changes nothing.
 	svcFile := filepath.Join(dir, "service.yaml")
 	good, _ := os.ReadFile(svcFile)
-	writeFile(t, svcFile, strings.Replace(helloSplit, "percent: 50\n    - latestRevision", "percent: 40\n    - latestRevision", 1))
+	writeFile(t, svcFile, helloWith("Ebb", "    - revisionName: hello-00001\n      percent: 40\n    - latestRevision: true\n      percent: 50\n"))
 	eventually(t, "the bad edit reported", 30*time.Second, func() string {
 		if e := u.errOut(); !strings.Contains(e, "service.yaml:") || !strings.Contains(e, "Traffic targets sum to 90, want 100") {
 			return "not yet"
@@ -329,7 +317,7 @@ func TestUpHello(t *testing.T) {
 	_ = good
 
 	// Editing TARGET with a 50/50 split makes hello-00002 and splits.
-	writeFile(t, svcFile, helloSplit)
+	writeFile(t, svcFile, helloWith("Ebb", fiftyFifty))
 	eventually(t, "hello-00002 serving", 2*time.Minute, func() string {
 		if _, body, _ := u.get(host); body != "Hello Ebb!\n" {
 			return body
