@@ -9,6 +9,7 @@ import (
 	gosync "sync"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -59,6 +60,7 @@ const byService = "service"
 func NewEndpoints(cs kubernetes.Interface, namespace string) *Endpoints {
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace))
 	inf := f.Discovery().V1().EndpointSlices().Informer()
+	_ = inf.SetTransform(stripManagedFields)
 	e := &Endpoints{informer: inf, watchers: map[int]func(string, string){}}
 	_ = inf.AddIndexers(cache.Indexers{byService: func(obj any) ([]string, error) {
 		s, ok := obj.(*discoveryv1.EndpointSlice)
@@ -199,4 +201,15 @@ func (e *Endpoints) Mode(namespace, revision string) string {
 		}
 	}
 	return ""
+}
+
+// stripManagedFields drops what an informer's cache never reads.
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			delete(a, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+	return obj, nil
 }

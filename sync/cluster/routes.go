@@ -36,7 +36,9 @@ func NewRouteTables(cs kubernetes.Interface, namespace string, set func(route.Ta
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = route.LabelKey + "=" + route.LabelValue }))
-	rt := &RouteTables{informer: f.Core().V1().ConfigMaps().Informer(), set: set, log: log, kicks: make(chan struct{}, 1)}
+	inf := f.Core().V1().ConfigMaps().Informer()
+	_ = inf.SetTransform(stripManagedFields)
+	rt := &RouteTables{informer: inf, set: set, log: log, kicks: make(chan struct{}, 1)}
 	kick := func(any) {
 		select {
 		case rt.kicks <- struct{}{}:

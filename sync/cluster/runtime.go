@@ -87,7 +87,19 @@ func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: f.Apps().V1().Deployments().Informer(),
+	deploys := f.Apps().V1().Deployments().Informer()
+	// Only the replicas are read: keep nothing else of the Deployments.
+	_ = deploys.SetTransform(func(obj any) (any, error) {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			return obj, nil
+		}
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion},
+			Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
+		}, nil
+	})
+	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: deploys,
 		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
 		kicks: make(chan scaler.RevisionKey, 1024)}
 	return r

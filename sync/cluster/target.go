@@ -79,7 +79,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		t.Events.Record(ctx, d.At, cs)
 	}
 	if t.Logger != nil {
-		t.Logger.Info("applied", "commit", d.At.Commit, "created", cs.Count(apply.Created),
+		t.Logger.Info("applied", "commit", d.At.Commit, "took", now().Sub(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
 			"configured", cs.Count(apply.Configured), "unchanged", cs.Count(apply.Unchanged),
 			"pruned", cs.Count(apply.Pruned), "failed", cs.Count(apply.Failed))
 	}

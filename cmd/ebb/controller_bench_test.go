@@ -1,0 +1,260 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/sync/apply"
+	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/sync/webhook"
+)
+
+// BenchmarkControllerB9 is B9 for the whole controller: the ebb binary
+// runs `ebb controller` against a real apiserver and a Git repository of
+// 1000 Services in 10 namespaces (client limit 100 requests/s). It
+// reports the first reconcile (load, plan, ledger write-back, render,
+// apply), the controller's memory, and push → applied latency with the
+// webhook: a template change committed and pushed, a signed GitHub push
+// event POSTed, until the new revision's Deployment exists.
+//
+//	EBB_KUBE_BIN=$(hack/kube-bin.sh) go test -run '^$' -bench ControllerB9 -benchtime 1x ./cmd/ebb/
+func BenchmarkControllerB9(b *testing.B) {
+	const services, namespaces, pushes = 1000, 10, 10
+	c := kubetest.Start(b, kubetest.Options{})
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(b.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(b.TempDir(), "ebb")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v: %s", err, out)
+	}
+
+	// The repository: 10 Namespaces, 1000 Services.
+	root := b.TempDir()
+	bare, work := filepath.Join(root, "repo.git"), filepath.Join(root, "work")
+	git := func(dir string, args ...string) {
+		b.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v: %s", args, err, out)
+		}
+	}
+	git(root, "init", "-q", "--bare", "-b", "main", bare)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	git(work, "init", "-q", "-b", "main")
+	svc := func(i int, version string) string {
+		return fmt.Sprintf("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: svc-%d\n  namespace: bench-%d\nspec:\n  template:\n    spec:\n      containers:\n        - image: registry.example.com/app:1\n          env:\n            - name: VERSION\n              value: %q\n",
+			i, i%namespaces, version)
+	}
+	for n := range namespaces {
+		write(b, filepath.Join(work, fmt.Sprintf("ns-%d.yaml", n)), fmt.Sprintf("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench-%d\n", n))
+	}
+	for i := range services {
+		write(b, filepath.Join(work, "services", fmt.Sprintf("svc-%d.yaml", i)), svc(i, "v1"))
+	}
+	git(work, "add", ".")
+	git(work, "commit", "-q", "-m", "1000 services")
+	git(work, "push", "-q", bare, "main")
+
+	const secret = "bench-secret"
+	cmd := exec.Command(bin, "controller", bare, "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
+		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--preview", "none", "--leader-elect=false",
+		"--qps", "100", "--burst", "100", "--webhook-secret", secret)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	admin := make(chan string, 1)
+	var logs bytes.Buffer
+	go func() {
+		re := regexp.MustCompile(`admin=(\S+)`)
+		sc := bufio.NewScanner(io.TeeReader(stderr, &logs))
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case admin <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-admin:
+	case <-time.After(time.Minute):
+		b.Fatalf("controller did not start:\n%s", logs.String())
+	}
+
+	waitFor := func(what string, limit time.Duration, f func() bool) time.Duration {
+		b.Helper()
+		t0 := time.Now()
+		for !f() {
+			if time.Since(t0) > limit {
+				b.Fatalf("%s: gave up after %s", what, limit)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(t0)
+	}
+	waitFor("first reconcile", 10*time.Minute, func() bool {
+		doc, err := cluster.ReadStatus(b.Context(), cs, "ebb-system", "main")
+		return err == nil && doc.Condition == cluster.Ready
+	})
+	first := time.Since(start)
+	ssa, err := apply.New(c.Config(), apply.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv, err := ssa.Inventory(b.Context(), "main")
+	if err != nil {
+		b.Fatal(err)
+	}
+	objects := len(inv.Entries)
+	time.Sleep(5 * time.Second) // let the first pass's garbage go
+	rssAfter, hwm := procMemory(b, cmd.Process.Pid)
+
+	metricsBefore := scrapeSums(b, addr)
+	// Push → applied, with the webhook.
+	git(work, "pull", "-q", bare, "main") // the ledger commit ebb pushed
+	var lat []time.Duration
+	for p := range pushes {
+		write(b, filepath.Join(work, "services", "svc-0.yaml"), svc(0, fmt.Sprintf("v%d", p+2)))
+		git(work, "commit", "-q", "-am", fmt.Sprintf("svc-0 v%d", p+2))
+		git(work, "push", "-q", bare, "main")
+		dep := fmt.Sprintf("svc-0-%05d-deployment", p+2)
+		body := []byte(`{"ref":"refs/heads/main","after":"0000000000000000000000000000000000000000"}`)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/webhook", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set(webhook.HeaderGitHubSignature, "sha256="+hex.EncodeToString(webhook.Sign([]byte(secret), body)))
+		t0 := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("webhook answered %s", resp.Status)
+		}
+		waitFor("push → applied", 2*time.Minute, func() bool {
+			_, err := cs.AppsV1().Deployments("bench-0").Get(context.Background(), dep, metav1.GetOptions{})
+			return err == nil
+		})
+		lat = append(lat, time.Since(t0))
+		git(work, "pull", "-q", "--rebase", bare, "main")
+	}
+	rssEnd, hwmEnd := procMemory(b, cmd.Process.Pid)
+	metricsAfter := scrapeSums(b, addr)
+	for _, name := range []string{"ebb_sync_duration_seconds", "ebb_apply_duration_seconds"} {
+		n := metricsAfter[name+"_count"] - metricsBefore[name+"_count"]
+		if n > 0 {
+			b.Logf("%s: %.0f observations during the pushes, mean %.3f s", name, n, (metricsAfter[name+"_sum"]-metricsBefore[name+"_sum"])/n)
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(objects)/first.Seconds(), "objects/s")
+	b.ReportMetric(first.Seconds(), "first-reconcile-s")
+	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "push-applied-p50-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "push-applied-max-ms")
+	b.ReportMetric(float64(rssEnd)/(1<<20), "rss-MiB")
+	b.ReportMetric(float64(max(hwm, hwmEnd))/(1<<20), "peak-rss-MiB")
+	b.Logf("%d objects in %s (%.1f objects/s); RSS after first reconcile %.1f MiB, after %d pushes %.1f MiB, peak %.1f MiB; push → applied %v",
+		objects, first.Round(time.Millisecond), float64(objects)/first.Seconds(), float64(rssAfter)/(1<<20), pushes,
+		float64(rssEnd)/(1<<20), float64(max(hwm, hwmEnd))/(1<<20), lat)
+}
+
+func write(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// procMemory reads a process's resident set and its peak, in bytes.
+func procMemory(tb testing.TB, pid int) (rss, hwm int64) {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = v << 10
+		case "VmHWM:":
+			hwm = v << 10
+		}
+	}
+	return rss, hwm
+}
+
+// scrapeSums reads the _sum and _count series of the controller's
+// metrics, summed over labels.
+func scrapeSums(tb testing.TB, addr string) map[string]float64 {
+	tb.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(f[0], "{")
+		if strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			out[name] += v
+		}
+	}
+	return out
+}
