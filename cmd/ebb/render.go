@@ -29,21 +29,14 @@ func runRender(_ context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	format := fs.String("o", "yaml", "output format: yaml or json")
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, renderUsage)
-				return exitOK
-			}
-			fmt.Fprintf(e.stderr, "ebb render: %v\n%s", err, renderUsage)
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, renderUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb render: %v\n%s", err, renderUsage)
+		return exitUsage
 	}
 	if len(dirs) != 1 {
 		fmt.Fprintf(e.stderr, "ebb render: want one DIR, got %d\n%s", len(dirs), renderUsage)

@@ -57,21 +57,14 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	admin := fs.String("admin", upDefaultAdmin, "admin address")
 	verbose := fs.Bool("v", false, "debug logs")
 	gitf := addGitFlags(fs)
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, upUsage+upGitUsage)
-				return exitOK
-			}
-			fmt.Fprintf(e.stderr, "ebb up: %v\n%s", err, upUsage)
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, upUsage+upGitUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n%s", err, upUsage)
+		return exitUsage
 	}
 	if len(dirs) > 1 {
 		fmt.Fprintf(e.stderr, "ebb up: want at most one DIR, got %d\n%s", len(dirs), upUsage)
@@ -84,7 +77,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if len(dirs) == 1 {
 		dir = dirs[0]
 	}
-	dir, err := filepath.Abs(dir)
+	dir, err = filepath.Abs(dir)
 	if err == nil {
 		var st os.FileInfo
 		if st, err = os.Stat(dir); err == nil && !st.IsDir() {
@@ -193,8 +186,45 @@ func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
 	return u, nil
 }
 
-// serve runs until ctx ends, then stops every pod.
+// serve runs the directory until ctx ends, then stops every pod.
 func (u *up) serve(ctx context.Context, addr, admin string) error {
+	return u.run(ctx, addr, admin, u.adminHandler(), u.dir, func(ctx context.Context, wg *gosync.WaitGroup) {
+		kicks := make(chan struct{}, 1)
+		kick := func() {
+			select {
+			case kicks <- struct{}{}:
+			default:
+			}
+		}
+		wg.Go(func() {
+			if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, kick); err != nil {
+				u.log.Error("watching stopped: edits are no longer picked up", "error", err)
+			}
+		})
+		gcRuns := make(chan time.Time)
+		wg.Go(func() { u.gcLoop(ctx, gcRuns) })
+		u.pass(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kicks:
+				u.pass(ctx)
+			case now := <-gcRuns:
+				if u.collect(ctx, now) {
+					u.pass(ctx)
+				}
+			}
+		}
+	})
+}
+
+// run is the life of every `ebb up`: it serves the gateway on addr and
+// admin on the admin address, runs the autoscaler and the activator, says
+// where it serves what, and calls body, which returns when ctx ends; then
+// it stops the servers, the activator and every pod, and waits for the
+// goroutines body started on wg.
+func (u *up) run(ctx context.Context, addr, admin string, adminHandler http.Handler, what string, body func(context.Context, *gosync.WaitGroup)) error {
 	gwl, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -210,7 +240,7 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
-	servers := []*http.Server{{Handler: u.gateway}, {Handler: u.adminHandler()}}
+	servers := []*http.Server{{Handler: u.gateway}, {Handler: adminHandler}}
 	for i, l := range []net.Listener{gwl, adl} {
 		wg.Go(func() {
 			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -220,35 +250,8 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 	}
 	wg.Go(func() { _ = u.scaler.Run(ctx) })
 	wg.Go(func() { _ = u.act.Run(ctx) })
-	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", u.dir, gwl.Addr(), adl.Addr())
-
-	kicks := make(chan struct{}, 1)
-	kick := func() {
-		select {
-		case kicks <- struct{}{}:
-		default:
-		}
-	}
-	wg.Go(func() {
-		if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, kick); err != nil {
-			u.log.Error("watching stopped: edits are no longer picked up", "error", err)
-		}
-	})
-	gcRuns := make(chan time.Time)
-	wg.Go(func() { u.gcLoop(ctx, gcRuns) })
-	u.pass(ctx)
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-kicks:
-			u.pass(ctx)
-		case now := <-gcRuns:
-			if u.collect(ctx, now) {
-				u.pass(ctx)
-			}
-		}
-	}
+	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
+	body(ctx, &wg)
 
 	fmt.Fprintln(u.e.stdout, "ebb: stopping")
 	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
@@ -258,6 +261,7 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 	}
 	u.act.Close()
 	u.runtime.Close()
+	cancel()
 	wg.Wait()
 	return nil
 }

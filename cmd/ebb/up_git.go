@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -332,52 +330,17 @@ func (g *gitUp) serve(ctx context.Context, addr, admin string, poll git.Poll, se
 		}
 		mux.Handle("POST /v1/webhook", rc)
 	}
-	gwl, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	adl, err := net.Listen("tcp", admin)
-	if err != nil {
-		gwl.Close()
-		return fmt.Errorf("admin: %w", err)
-	}
-	g.mu.Lock()
-	g.addr = gwl.Addr().String()
-	g.mu.Unlock()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg gosync.WaitGroup
-	servers := []*http.Server{{Handler: g.gateway}, {Handler: mux}}
-	for i, l := range []net.Listener{gwl, adl} {
-		wg.Go(func() {
-			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				g.log.Error("server stopped", "address", l.Addr(), "error", err)
-			}
-		})
-	}
-	wg.Go(func() { _ = g.scaler.Run(ctx) })
-	wg.Go(func() { _ = g.act.Run(ctx) })
-	gcRuns := make(chan time.Time)
-	wg.Go(func() { g.gcLoop(ctx, gcRuns) })
-	wg.Go(func() { g.collectGit(ctx, gcRuns, kicks) })
-	if g.loop.ReadOnly {
-		msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
-		fmt.Fprint(g.e.stdout, msg)
-		fmt.Fprint(g.e.stderr, msg)
-	}
-	fmt.Fprintf(g.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", g.url, gwl.Addr(), adl.Addr())
-	_ = g.loop.Run(ctx, poll, kicks)
-
-	fmt.Fprintln(g.e.stdout, "ebb: stopping")
-	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stop()
-	for _, s := range servers {
-		_ = s.Shutdown(shutdown)
-	}
-	g.act.Close()
-	g.runtime.Close()
-	wg.Wait()
-	return nil
+	return g.run(ctx, addr, admin, mux, g.url, func(ctx context.Context, wg *gosync.WaitGroup) {
+		gcRuns := make(chan time.Time)
+		wg.Go(func() { g.gcLoop(ctx, gcRuns) })
+		wg.Go(func() { g.collectGit(ctx, gcRuns, kicks) })
+		if g.loop.ReadOnly {
+			msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
+			fmt.Fprint(g.e.stdout, msg)
+			fmt.Fprint(g.e.stderr, msg)
+		}
+		_ = g.loop.Run(ctx, poll, kicks)
+	})
 }
 
 // upLogger logs to stderr, debug lines with -v.
