@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ebb-dev/ebb/proxy/route"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // Istio's VirtualService, written as unstructured: ebb does not import
@@ -60,7 +62,7 @@ func virtualService(r route.Route, meta routeMeta, suffix string, gateways, host
 	labels := maps.Clone(meta.labels)
 	labels[LabelIngress] = r.Name
 	m := map[string]any{
-		"name":      ChildName(r.Name, suffix),
+		"name":      serving.ChildName(r.Name, suffix),
 		"namespace": r.Namespace,
 		"labels":    stringMap(labels),
 	}

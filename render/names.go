@@ -1,49 +1,21 @@
 package render
 
 import (
-	"crypto/md5"
 	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
-	"strings"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
-// maxNameLength is the longest name a Kubernetes object rendered here may
-// carry: a DNS-1035 label.
-const maxNameLength = 63
-
-// ChildName is the name of an object derived from parent with suffix, kept
-// to 63 characters by Knative's rule, so ebb's names equal Knative's: when
-// parent+suffix is too long, the parent is cut to leave room for the 32 hex
-// digits of md5(parent) and the suffix. A suffix too long even for that
-// gives the cut parent, md5(parent+suffix) and as much of the suffix as
-// fits, without a trailing dash.
-func ChildName(parent, suffix string) string {
-	if len(parent)+len(suffix) <= maxNameLength {
-		return parent + suffix
-	}
-	const room = maxNameLength - md5.Size*2 // characters left beside the hash
-	if room-len(suffix) > 0 {
-		sum := md5.Sum([]byte(parent))
-		return parent[:room-len(suffix)] + hex.EncodeToString(sum[:]) + suffix
-	}
-	sum := md5.Sum([]byte(parent + suffix))
-	n := parent[:min(room, len(parent))] + hex.EncodeToString(sum[:])
-	if d := maxNameLength - len(n); d > 0 {
-		n += suffix[:d]
-	}
-	return strings.TrimRight(n, "-")
-}
-
 // DeploymentName is the name of a revision's Deployment.
-func DeploymentName(revision string) string { return ChildName(revision, "-deployment") }
+func DeploymentName(revision string) string { return serving.ChildName(revision, "-deployment") }
 
 // PrivateServiceName is the name of a revision's private k8s Service.
-func PrivateServiceName(revision string) string { return ChildName(revision, "-private") }
+func PrivateServiceName(revision string) string { return serving.ChildName(revision, "-private") }
 
 // PublicServiceName is the name of a revision's public, selector-less k8s
 // Service; its EndpointSlices are written at run time.
-func PublicServiceName(revision string) string { return ChildName(revision, "") }
+func PublicServiceName(revision string) string { return serving.ChildName(revision, "") }
 
 // RevisionUID is the stable identity ebb gives a revision in place of the
 // UID Kubernetes would assign to a Revision object: a name-based (version 5
