@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,7 @@ Flags:
   --qps N, --burst N    client-side rate limit towards the apiserver (default 50, 100)
   --cache-dir DIR       the Git cache (default $XDG_CACHE_HOME/ebb/git)
   --leader-elect        campaign for the Lease (default true)
+  --pprof               serve Go's profiles at /debug/pprof/ on --listen
   -v                    debug logs
 ` + upGitUsage
 
@@ -67,7 +69,7 @@ type controllerOptions struct {
 	allow                                                                        stringList
 	qps                                                                          float64
 	burst                                                                        int
-	leaderElect, verbose                                                         bool
+	leaderElect, verbose, pprof                                                  bool
 	git                                                                          *gitFlags
 }
 
@@ -87,6 +89,7 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	fs.IntVar(&o.burst, "burst", 100, "client burst")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ on --listen")
 	o.git = addGitFlags(fs)
 	var rest []string
 	for {
@@ -425,6 +428,10 @@ func (c *controller) admin() (http.Handler, error) {
 		c.kicks.Kick()
 		w.WriteHeader(http.StatusAccepted)
 	})
+	if c.o.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	if c.secret != "" {
 		rc, err := webhook.New(webhook.Config{Secret: []byte(c.secret), Log: c.log,
 			Trigger: func(webhook.Event) { c.kicks.Kick() }})

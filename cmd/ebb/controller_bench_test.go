@@ -89,7 +89,7 @@ func BenchmarkControllerB9(b *testing.B) {
 	const secret = "bench-secret"
 	cmd := exec.Command(bin, "controller", bare, "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
 		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--preview", "none", "--leader-elect=false",
-		"--qps", "100", "--burst", "100", "--webhook-secret", secret)
+		"--qps", "100", "--burst", "100", "--webhook-secret", secret, "--pprof")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -179,6 +179,17 @@ func BenchmarkControllerB9(b *testing.B) {
 	}
 	rssEnd, hwmEnd := procMemory(b, cmd.Process.Pid)
 	metricsAfter := scrapeSums(b, addr)
+	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
+		for _, p := range []string{"heap", "allocs"} {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/" + p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			prof, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			write(b, filepath.Join(dir, "controller-"+p+".pprof"), string(prof))
+		}
+	}
 	for _, name := range []string{"ebb_sync_duration_seconds", "ebb_apply_duration_seconds"} {
 		n := metricsAfter[name+"_count"] - metricsBefore[name+"_count"]
 		if n > 0 {

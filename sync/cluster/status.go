@@ -133,7 +133,8 @@ func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
 		s.doc.Condition, s.doc.Message, s.doc.Attempted = Ready, "applied "+d.At.Commit, ""
 		s.doc.Commit, s.doc.CommitTime = d.At.Commit, d.At.Time.Time.UTC()
 	}
-	s.desired = d
+	// Only the Services and ledgers are read again, not the objects.
+	s.desired = &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
 	s.mu.Unlock()
 	s.Refresh(ctx)
 }
