@@ -117,6 +117,9 @@ type clusterGateway struct {
 }
 
 func newClusterGateway(cs kubernetes.Interface, watch, podName, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch)}
 	acfg := activator.Config{Backends: g.eps, Revisions: revisionsOf(func() *gateway.Gateway { return g.gw }),
 		PodName: podName, Logger: log}

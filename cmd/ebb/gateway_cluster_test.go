@@ -1,0 +1,106 @@
+//go:build unix
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/proxy/gateway"
+	"github.com/ebb-dev/ebb/proxy/header"
+	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/sync/cluster"
+)
+
+// TestGatewayCluster feeds the cluster gateway from a real apiserver: the
+// route table from a route-table ConfigMap, a revision's backends from its
+// private EndpointSlice, its mode from the label on its public one. No
+// request is sent to the (10.x, data-only) pod addresses.
+func TestGatewayCluster(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{})
+	ctx := t.Context()
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := newClusterGateway(cs, "", "gw-1", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.eps.Run(ctx)
+	go g.routes.Run(ctx)
+
+	table := `{"routes":[{"namespace":"apps","name":"hello","rules":[{"hosts":["hello.apps.example.com"],"visibility":"ExternalIP","paths":[{"splits":[{"namespace":"apps","revision":"hello-00001","percent":100}]}]}]}],` +
+		`"revisions":[{"namespace":"apps","name":"hello-00001","service":"hello","protocol":"http1","containerConcurrency":0,"timeoutSeconds":300}]}`
+	if _, err := cs.CoreV1().ConfigMaps("apps").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello-routes", Labels: map[string]string{route.LabelKey: route.LabelValue}},
+		Data:       map[string]string{route.DataKey: table},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ready := true
+	slice := func(name, svc string, labels map[string]string, ips ...string) {
+		t.Helper()
+		es := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+			AddressType: discoveryv1.AddressTypeIPv4}
+		for k, v := range labels {
+			es.Labels[k] = v
+		}
+		for _, ip := range ips {
+			es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+		}
+		if _, err := cs.DiscoveryV1().EndpointSlices("apps").Create(ctx, es, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slice("hello-00001-private-abc", "hello-00001-private", nil, "10.1.0.7", "10.1.0.8")
+	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: cluster.ManagedBy, cluster.ModeLabel: "serve"}, "10.1.0.7", "10.1.0.8")
+
+	var last string
+	for range 600 {
+		ns, rev, ok := g.gw.Lookup("hello.apps.example.com", "/", http.Header{})
+		addrs := g.eps.Addresses("apps", "hello-00001")
+		mode := g.gw.ModeOf("apps", "hello-00001")
+		last = fmt.Sprintf("lookup %s/%s %v, mode %v, addresses %v", ns, rev, ok, mode, addrs)
+		if ok && rev == "hello-00001" && mode == gateway.Serve && cmp.Equal(addrs, []string{"10.1.0.7:8012", "10.1.0.8:8012"}) && g.ready() {
+			last = ""
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last != "" {
+		t.Fatalf("gateway not fed from the API: %s", last)
+	}
+
+	// The activator port: a request naming an unknown revision reaches the
+	// activator (which knows no such revision); one without is routed by
+	// host (and finds no route).
+	h := g.activatorHandler()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "http://x/", nil)
+	req.Header.Set(header.Revision, "nope-00001")
+	req.Header.Set(header.Namespace, "apps")
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "revision apps/nope-00001 not found") {
+		t.Errorf("activator port, unknown revision: %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://other.example.com/", nil))
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "no route for host") {
+		t.Errorf("activator port, unknown host: %d %q", rec.Code, rec.Body.String())
+	}
+}
