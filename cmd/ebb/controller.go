@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -193,6 +194,8 @@ type controller struct {
 	identity string
 	secret   string
 
+	gcChanged chan struct{}
+
 	mu      gosync.Mutex
 	leading bool
 }
@@ -230,7 +233,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	}
 	host, _ := os.Hostname()
 	c := &controller{e: e, o: o, log: log, cs: cs, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
-		identity: cmpOr(e.getenv("POD_NAME"), host)}
+		identity: cmpOr(e.getenv("POD_NAME"), host), gcChanged: make(chan struct{}, 1)}
 	c.secret = cmpOr(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	actNS, actName, _ := strings.Cut(o.activators, "/")
@@ -271,6 +274,10 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 // report turns a failed pass into the status ConfigMap's Stalled
 // condition (apply failures are reported by the Target itself).
 func (c *controller) report(p sync.Pass) {
+	select {
+	case c.gcChanged <- struct{}{}: // config-gc may have changed
+	default:
+	}
 	if p.Err == nil || p.Stage == sync.StageApply {
 		return
 	}
@@ -322,7 +329,8 @@ func (c *controller) serve(ctx context.Context) error {
 }
 
 // lead is the leader's work: the autoscaler and endpoint switching, the
-// sync loop, and a status refresh every 10 s, until ctx ends.
+// sync loop, garbage collection on config-gc's schedule, and a status
+// refresh every 10 s, until ctx ends.
 func (c *controller) lead(ctx context.Context) {
 	c.log.Info("leading", "identity", c.identity)
 	c.setLeading(true)
@@ -343,6 +351,9 @@ func (c *controller) lead(ctx context.Context) {
 		c.log.Error("point the autoscaler Service at this pod", "error", err)
 	}
 	wg.Go(func() { _ = c.scaler.Run(ctx) })
+	wg.Go(func() {
+		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
+	})
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
@@ -441,4 +452,32 @@ func (c *controller) admin() (http.Handler, error) {
 		mux.Handle("POST /v1/webhook", rc)
 	}
 	return mux, nil
+}
+
+// gcSchedule is config-gc's schedule in the last applied state, nil
+// while there is none or collection is disabled.
+func (c *controller) gcSchedule() cron.Schedule {
+	d := c.loop.Main()
+	if d == nil || d.Tree == nil || d.Tree.Config == nil || d.Tree.Config.GC.Disabled() {
+		return nil
+	}
+	return d.Tree.Config.GC.Cron
+}
+
+// collect runs one garbage collection over the ledgers and, when it
+// removed revisions, commits that (through the loop) and syncs at once.
+func (c *controller) collect(ctx context.Context, now time.Time) {
+	d := c.loop.Main()
+	if d == nil {
+		return
+	}
+	res, err := sync.CollectGarbage(ctx, d, c.loop, now)
+	if err != nil {
+		c.log.Error("garbage collection", "error", err)
+		return
+	}
+	if !res.Empty() {
+		c.log.Info("garbage collection", "result", res.Message())
+		c.kicks.Kick()
+	}
 }

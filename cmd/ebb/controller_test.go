@@ -15,7 +15,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -85,6 +84,7 @@ func TestControllers(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := gitRepo(t)
+	podIPs := map[string]string{"ctl-a": "10.3.0.1", "ctl-b": "10.3.0.2"}
 	type proc struct {
 		cancel context.CancelFunc
 		done   chan int
@@ -97,6 +97,8 @@ func TestControllers(t *testing.T) {
 			switch k {
 			case "POD_NAME":
 				return name
+			case "POD_IP":
+				return podIPs[name]
 			case "EBB_REPO_URL":
 				return repo
 			}
@@ -157,11 +159,16 @@ func TestControllers(t *testing.T) {
 	if strings.Contains(procs[other].out.String(), "msg=applied") {
 		t.Errorf("%s applied while %s led:\n%s", other, first, procs[other].out.String())
 	}
-	// Without $POD_IP the leader leaves the leader Service alone.
-	if _, err := cs.DiscoveryV1().EndpointSlices("ebb-system").Get(t.Context(), "ebb-controller", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("leader Service EndpointSlice without POD_IP: %v", err)
+	leaderIP := func() string {
+		es, err := cs.DiscoveryV1().EndpointSlices("ebb-system").Get(t.Context(), "ebb-controller", metav1.GetOptions{})
+		if err != nil || len(es.Endpoints) != 1 || len(es.Endpoints[0].Addresses) != 1 {
+			return fmt.Sprintf("leader Service EndpointSlice: %v", err)
+		}
+		return es.Endpoints[0].Addresses[0]
 	}
-
+	if got := leaderIP(); got != podIPs[first] {
+		t.Errorf("the leader Service points at %s, want the leader %s", got, podIPs[first])
+	}
 	// The leader stops; the other takes over and finds nothing to write.
 	procs[first].cancel()
 	if code := <-procs[first].done; code != exitOK {
@@ -174,6 +181,9 @@ func TestControllers(t *testing.T) {
 		}
 		if !strings.Contains(procs[other].out.String(), "msg=applied") {
 			return other + " has not applied yet"
+		}
+		if got := leaderIP(); got != podIPs[other] {
+			return "the leader Service points at " + got
 		}
 		return ""
 	})
