@@ -42,8 +42,9 @@ func NewEvents(cs kubernetes.Interface, namespace, source, host string, log *slo
 	return &Events{cs: cs, namespace: namespace, source: source, host: host, log: log, MaxPerApply: 50, now: time.Now}
 }
 
-// Record writes the Events of one apply.
-func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSet) {
+// Record writes the Events of one apply. versions gives the apiVersion of
+// the objects applied; others (pruned ones) are taken as group/v1.
+func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSet, versions map[apply.Ref]string) {
 	n := 0
 	for _, c := range cs.Changes {
 		reason, typ := eventReason(c.Action)
@@ -62,9 +63,12 @@ func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSe
 		if ns == "" {
 			ns = metav1.NamespaceDefault
 		}
-		apiVersion := "v1"
-		if c.Ref.Group != "" {
-			apiVersion = c.Ref.Group
+		apiVersion := versions[c.Ref]
+		if apiVersion == "" {
+			apiVersion = "v1"
+			if c.Ref.Group != "" {
+				apiVersion = c.Ref.Group + "/v1"
+			}
 		}
 		e.emit(ctx, ns, corev1.ObjectReference{APIVersion: apiVersion, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name},
 			typ, reason, msg)

@@ -76,7 +76,11 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		t.Metrics.Applied(cs, err, now().Sub(start))
 	}
 	if t.Events != nil {
-		t.Events.Record(ctx, d.At, cs)
+		versions := make(map[apply.Ref]string, len(d.Objects))
+		for _, o := range d.Objects {
+			versions[apply.RefOf(o)] = o.GetAPIVersion()
+		}
+		t.Events.Record(ctx, d.At, cs, versions)
 	}
 	if t.Logger != nil {
 		t.Logger.Info("applied", "commit", d.At.Commit, "took", now().Sub(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
