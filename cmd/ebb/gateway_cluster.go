@@ -32,7 +32,9 @@ Runs the ebb gateway with its activator in a Kubernetes cluster: the route
 table is the merge of the ConfigMaps labelled ebb.dev/route-table=true,
 a revision's pods are the ready endpoints of its private Service, and
 whether the activator is in a revision's path follows the mode the
-controller writes on the revision's public EndpointSlice.
+controller writes on the revision's public EndpointSlice. Revisions that
+no route table lists (gateway-api and istio classes) are known to the
+activator from their Deployment's queue-proxy settings.
 
 Flags:
   --kubeconfig FILE   cluster credentials (default: in-cluster, then $KUBECONFIG)
@@ -114,14 +116,25 @@ type clusterGateway struct {
 	act    *activator.Activator
 	eps    *cluster.Endpoints
 	routes *cluster.RouteTables
+	facts  *cluster.RevisionFacts
+}
+
+// Revision is what the activator knows of a revision: the route table's
+// facts, else (for revisions routed by HTTPRoutes or VirtualServices)
+// those of its Deployment.
+func (g *clusterGateway) Revision(ns, name string) (route.Revision, bool) {
+	if r, ok := g.gw.Revision(ns, name); ok {
+		return r, true
+	}
+	return g.facts.Revision(ns, name)
 }
 
 func newClusterGateway(cs kubernetes.Interface, watch, podName, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch)}
-	acfg := activator.Config{Backends: g.eps, Revisions: revisionsOf(func() *gateway.Gateway { return g.gw }),
+	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch), facts: cluster.NewRevisionFacts(cs, watch)}
+	acfg := activator.Config{Backends: g.eps, Revisions: g,
 		PodName: podName, Logger: log}
 	if autoscaler != "" {
 		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
@@ -167,7 +180,16 @@ func (g *clusterGateway) activatorHandler() http.Handler {
 	})
 }
 
-func (g *clusterGateway) ready() bool { return g.eps.HasSynced() && g.routes.HasSynced() }
+// follow starts following the API until ctx ends.
+func (g *clusterGateway) follow(ctx context.Context) {
+	go g.eps.Run(ctx)
+	go g.routes.Run(ctx)
+	go g.facts.Run(ctx)
+}
+
+func (g *clusterGateway) ready() bool {
+	return g.eps.HasSynced() && g.routes.HasSynced() && g.facts.HasSynced()
+}
 
 func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, cs kubernetes.Interface, log *slog.Logger) error {
 	g, err := newClusterGateway(cs, o.watch, cmpOr(e.getenv("POD_NAME"), "activator"), o.autoscaler, log)
@@ -191,8 +213,7 @@ func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, c
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go g.eps.Run(ctx)
-	go g.routes.Run(ctx)
+	g.follow(ctx)
 	go g.act.Run(ctx)
 	var servers []*http.Server
 	errc := make(chan error, 3)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,8 +42,7 @@ func TestGatewayCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go g.eps.Run(ctx)
-	go g.routes.Run(ctx)
+	g.follow(ctx)
 
 	table := `{"routes":[{"namespace":"apps","name":"hello","rules":[{"hosts":["hello.apps.example.com"],"visibility":"ExternalIP","paths":[{"splits":[{"namespace":"apps","revision":"hello-00001","percent":100}]}]}]}],` +
 		`"revisions":[{"namespace":"apps","name":"hello-00001","service":"hello","protocol":"http1","containerConcurrency":0,"timeoutSeconds":300}]}`
@@ -84,6 +84,39 @@ func TestGatewayCluster(t *testing.T) {
 	}
 	if last != "" {
 		t.Fatalf("gateway not fed from the API: %s", last)
+	}
+
+	// A revision no route table lists (routed by an HTTPRoute): the
+	// activator knows it from its Deployment's queue-proxy environment.
+	one := int32(1)
+	if _, err := cs.AppsV1().Deployments("apps").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-00003-deployment", Labels: map[string]string{"serving.knative.dev/revision": "api-00003"}},
+		Spec: appsv1.DeploymentSpec{Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api-00003"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api-00003"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{
+					{Name: "user-container", Image: "registry.example.com/api:1"},
+					{Name: "queue-proxy", Image: "registry.example.com/ebb:1", Env: []corev1.EnvVar{
+						{Name: "SERVING_SERVICE", Value: "api"}, {Name: "CONTAINER_CONCURRENCY", Value: "10"},
+						{Name: "REVISION_TIMEOUT_SECONDS", Value: "60"}, {Name: "QUEUE_SERVING_PORT", Value: "8013"},
+						{Name: "SERVING_POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+					}},
+				}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := route.Revision{Namespace: "apps", Name: "api-00003", Service: "api", Protocol: route.ProtocolH2C, ContainerConcurrency: 10, TimeoutSeconds: 60}
+	for range 600 {
+		if got, ok := g.Revision("apps", "api-00003"); ok && got == want {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got, ok := g.Revision("apps", "api-00003"); !ok || got != want {
+		t.Errorf("revision facts from the Deployment = %+v %v, want %+v", got, ok, want)
+	}
+	if got, ok := g.Revision("apps", "hello-00001"); !ok || got.TimeoutSeconds != 300 || got.Service != "hello" {
+		t.Errorf("revision facts from the route table = %+v %v", got, ok)
 	}
 
 	// The activator port: a request naming an unknown revision reaches the

@@ -200,6 +200,14 @@ func TestManifests(t *testing.T) {
 	if !geps.WaitForSync(gctx) {
 		t.Fatal("the gateway's EndpointSlice informer did not sync")
 	}
+	facts := cluster.NewRevisionFacts(gw, "")
+	go facts.Run(gctx)
+	eventually(t, func() string {
+		if r, ok := facts.Revision("rbac", "hello-00001"); !ok || r.Service != "hello" {
+			return fmt.Sprintf("the gateway's revision facts of rbac/hello-00001: %+v %v", r, ok)
+		}
+		return ""
+	})
 	eventually(t, func() string {
 		if !rts.HasSynced() {
 			return "route tables not synced"
