@@ -47,6 +47,9 @@ type Runtime struct {
 	activators ServiceRef
 	log        *slog.Logger
 
+	writeMu gosync.Mutex // serializes public EndpointSlice writes
+	written map[scaler.RevisionKey]PublicSlice
+
 	mu    gosync.Mutex
 	modes map[scaler.RevisionKey]modeWanted
 	kicks chan scaler.RevisionKey
@@ -101,7 +104,8 @@ func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
 	})
 	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: deploys,
 		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
-		kicks: make(chan scaler.RevisionKey, 1024)}
+		written: map[scaler.RevisionKey]PublicSlice{},
+		kicks:   make(chan scaler.RevisionKey, 1024)}
 	return r
 }
 
@@ -124,13 +128,7 @@ func (r *Runtime) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case key := <-r.kicks:
-			r.mu.Lock()
-			w, ok := r.modes[key]
-			r.mu.Unlock()
-			if !ok {
-				continue
-			}
-			if err := r.write(ctx, key, w); err != nil {
+			if err := r.write(ctx, key); err != nil {
 				r.log.Error("update public endpoints", "revision", key.String(), "error", err)
 			}
 		}
@@ -224,18 +222,20 @@ func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod,
 // (proxy) or at its ready pods (serve). As Knative does, a revision
 // without ready pods is proxied, and one without activators is served.
 func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode scaler.Mode, activators int32) error {
-	w := modeWanted{mode: mode, activators: activators}
 	r.mu.Lock()
-	r.modes[rev] = w
+	r.modes[rev] = modeWanted{mode: mode, activators: activators}
 	r.mu.Unlock()
-	return r.write(ctx, rev, w)
+	return r.write(ctx, rev)
 }
 
 // Forget stops following a revision's public EndpointSlice.
 func (r *Runtime) Forget(rev scaler.RevisionKey) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	delete(r.modes, rev)
+	r.mu.Unlock()
+	r.writeMu.Lock()
+	delete(r.written, rev)
+	r.writeMu.Unlock()
 }
 
 // PublicSlice is what a revision's public EndpointSlice should hold.
@@ -294,12 +294,28 @@ func subset(rev string, acts []Endpoint, n int) []string {
 	return out
 }
 
-// write applies the public EndpointSlice when it differs from the live one.
-func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey, w modeWanted) error {
+// write applies the public EndpointSlice the revision's wanted mode and
+// the current pods and activators make, when it differs from the live
+// one. Writes are serialized and read the wanted mode when they run, so a
+// late write never puts back an older mode.
+func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	r.mu.Lock()
+	w, ok := r.modes[rev]
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
 	pods := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
 	acts := r.endpoints.Ready(r.activators.Namespace, r.activators.Name)
 	want := Public(rev.Name, w.mode, w.activators, pods, acts)
-	if live, ok := r.livePublic(rev); ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
+	// What this process wrote last is newer than the informer's copy.
+	live, ok := r.written[rev]
+	if !ok {
+		live, ok = r.livePublic(rev)
+	}
+	if ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
 		return nil
 	}
 	_, err := r.cs.DiscoveryV1().EndpointSlices(rev.Namespace).Apply(ctx, publicSlice(rev, want),
@@ -308,8 +324,10 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey, w modeWante
 		return nil // the namespace is gone with the revision
 	}
 	if err != nil {
+		delete(r.written, rev)
 		return fmt.Errorf("apply EndpointSlice %s/%s: %w", rev.Namespace, rev.Name, err)
 	}
+	r.written[rev] = want
 	r.log.Info("public endpoints", "revision", rev.String(), "mode", want.Mode, "addresses", len(want.Addresses))
 	return nil
 }
