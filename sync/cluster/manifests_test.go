@@ -4,10 +4,12 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,27 @@ func TestManifests(t *testing.T) {
 		"ClusterRole ebb-gateway", "Secret ebb-git", "ConfigMap ebb-controller", "ConfigMap ebb-grafana-dashboard"} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("manifests lack %s; have %v", want, kinds)
+		}
+	}
+
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == "ebb-grafana-dashboard" {
+			data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+			var dash struct {
+				Panels []struct {
+					Targets []struct{ Expr string } `json:"targets"`
+				} `json:"panels"`
+			}
+			if err := json.Unmarshal([]byte(data["ebb.json"]), &dash); err != nil || len(dash.Panels) == 0 {
+				t.Errorf("Grafana dashboard: %v, %d panels", err, len(dash.Panels))
+			}
+			for _, p := range dash.Panels {
+				for _, tg := range p.Targets {
+					if !strings.Contains(tg.Expr, "ebb_") && !strings.Contains(tg.Expr, "process_") && !strings.Contains(tg.Expr, "go_") {
+						t.Errorf("dashboard query %q uses none of ebb's metrics", tg.Expr)
+					}
+				}
+			}
 		}
 	}
 
