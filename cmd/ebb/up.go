@@ -302,28 +302,10 @@ func (u *up) stamp() serving.Stamp {
 // Apply is the local target: rendered objects to the runtime, revisions
 // and their reachability to the autoscaler.
 func (u *up) Apply(_ context.Context, d *sync.Desired) error {
+	revs := sync.AutoscaledRevisions(d)
 	reachable := map[scaler.RevisionKey]bool{}
-	type rev struct {
-		key  scaler.RevisionKey
-		spec scaler.Revision
-	}
-	var revs []rev
-	for _, l := range d.Ledgers {
-		routed := serving.Routed(l.Traffic)
-		floating := false
-		for _, t := range l.Traffic {
-			floating = floating || t.LatestRevision
-		}
-		for _, r := range l.Revisions {
-			key := scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}
-			ok := l.Removed == nil && (routed[r.Name] || (floating && r.Name == l.Latest))
-			reachable[key] = ok
-			spec := scaler.Revision{Key: key, Annotations: r.Template.Annotations, Reachable: ok}
-			if t, found := l.Template(r.Name, d.Tree.Config); found && t.Spec.ContainerConcurrency != nil {
-				spec.ContainerConcurrency = *t.Spec.ContainerConcurrency
-			}
-			revs = append(revs, rev{key, spec})
-		}
+	for _, r := range revs {
+		reachable[r.Key] = r.Reachable
 	}
 	u.mu.Lock()
 	u.reachable = reachable
@@ -336,9 +318,9 @@ func (u *up) Apply(_ context.Context, d *sync.Desired) error {
 	}
 	known := map[scaler.RevisionKey]bool{}
 	for _, r := range revs {
-		if _, _, _, err, ok := u.runtime.Health(r.key); ok && err == nil {
-			u.scaler.Upsert(r.spec)
-			known[r.key] = true
+		if _, _, _, err, ok := u.runtime.Health(r.Key); ok && err == nil {
+			u.scaler.Upsert(r)
+			known[r.Key] = true
 		}
 	}
 	u.mu.Lock()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
-	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -113,7 +112,7 @@ func (t *Target) register(d *sync.Desired) {
 	if d.Tree != nil && d.Tree.Config != nil {
 		t.Autoscaler.SetConfig(d.Tree.Config.Autoscaler)
 	}
-	revs := Revisions(d)
+	revs := sync.AutoscaledRevisions(d)
 	known := map[scaler.RevisionKey]bool{}
 	for _, r := range revs {
 		t.Autoscaler.Upsert(r)
@@ -130,30 +129,4 @@ func (t *Target) register(d *sync.Desired) {
 		}
 	}
 	t.known = known
-}
-
-// Revisions lists what the autoscaler must know of each revision d
-// renders: its annotations, container concurrency, and whether a route
-// reaches it (a revision of a removed Service is unreachable).
-func Revisions(d *sync.Desired) []scaler.Revision {
-	var out []scaler.Revision
-	for _, l := range d.Ledgers {
-		routed := serving.Routed(l.Traffic)
-		floating := false
-		for _, tt := range l.Traffic {
-			floating = floating || tt.LatestRevision
-		}
-		for _, r := range l.Revisions {
-			key := scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}
-			ok := l.Removed == nil && (routed[r.Name] || (floating && r.Name == l.Latest))
-			rev := scaler.Revision{Key: key, Annotations: r.Template.Annotations, Reachable: ok}
-			if d.Tree != nil {
-				if tmpl, found := l.Template(r.Name, d.Tree.Config); found && tmpl.Spec.ContainerConcurrency != nil {
-					rev.ContainerConcurrency = *tmpl.Spec.ContainerConcurrency
-				}
-			}
-			out = append(out, rev)
-		}
-	}
-	return out
 }
