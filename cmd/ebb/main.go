@@ -42,16 +42,16 @@ type command struct {
 // commands lists the subcommands in the order the help shows them.
 func commands() []command {
 	return []command{
-		{"version", "print ebb's version", runVersion},
-		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
-		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
-		{"gateway-cluster", "run the gateway and activator in a cluster (routes and backends from the API)", runGatewayCluster},
-		{"controller", "run ebb in a cluster: follow a Git repository, apply, autoscale (URL)", runController},
-		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
-		{"up", "run a serving repository on this machine (DIR)", runUp},
-		{"get", "show the services or revisions of a running ebb up", runGet},
-		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},
+		{"up", "run a serving repository on this machine (DIR or Git URL)", runUp},
+		{"get", "show the services, revisions or sources of a running ebb up", runGet},
 		{"render", "print the objects a serving repository renders to (DIR [-o yaml|json])", runRender},
+		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
+		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},
+		{"controller", "run ebb in a cluster: follow a Git repository, apply, autoscale (URL)", runController},
+		{"gateway-cluster", "run the gateway and activator in a cluster (routes and backends from the API)", runGatewayCluster},
+		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
+		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
+		{"version", "print ebb's version", runVersion},
 	}
 }
 
@@ -86,6 +86,6 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
 }
