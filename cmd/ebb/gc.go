@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
-	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/gc"
 	"github.com/ebb-dev/ebb/sync"
 )
@@ -55,17 +53,11 @@ func runGC(_ context.Context, e *env, args []string) int {
 		now = t
 	}
 	dir := dirs[0]
-	tree, err := serving.Load(os.DirFS(dir))
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
-	}
 	// Collect from the ledger as this tree plans it, so that a Service
 	// edited but not yet planned is judged by its current traffic.
-	ledgers, _, err := tree.Plan(uncommittedStamp)
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
+	tree, ledgers, _, code := loadAndPlan(e, "gc", dir, uncommittedStamp)
+	if code != exitOK {
+		return code
 	}
 	if *dryRun {
 		for _, l := range ledgers {

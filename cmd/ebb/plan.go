@@ -64,19 +64,9 @@ func runPlan(_ context.Context, e *env, args []string) int {
 		stamp = serving.Stamp{Commit: *commit, Time: metav1.NewTime(t.UTC())}
 	}
 	dir := dirs[0]
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		fmt.Fprintf(e.stderr, "ebb plan: %s is not a directory\n", dir)
-		return exitUsage
-	}
-	tree, err := serving.Load(os.DirFS(dir))
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
-	}
-	next, changes, err := tree.Plan(stamp)
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
+	_, next, changes, code := loadAndPlan(e, "plan", dir, stamp)
+	if code != exitOK {
+		return code
 	}
 	if len(changes) == 0 {
 		fmt.Fprintln(e.stdout, "ledger is current")
@@ -96,6 +86,28 @@ func runPlan(_ context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// loadAndPlan loads the serving repository in dir and plans it at stamp.
+// On failure it reports on stderr (every error of the tree) and returns
+// the exit code: exitUsage when dir is not a directory, exitInvalid when
+// the repository does not load or plan.
+func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*serving.Ledger, []serving.Change, int) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(e.stderr, "ebb %s: %s is not a directory\n", cmd, dir)
+		return nil, nil, nil, exitUsage
+	}
+	tree, err := serving.Load(os.DirFS(dir))
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return nil, nil, nil, exitInvalid
+	}
+	ledgers, changes, err := tree.Plan(at)
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return nil, nil, nil, exitInvalid
+	}
+	return tree, ledgers, changes, exitOK
 }
 
 // parseInterleaved parses flags that may come before, between and after

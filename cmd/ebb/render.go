@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/ebb-dev/ebb/render"
-	"github.com/ebb-dev/ebb/serving"
 )
 
 const renderUsage = `usage: ebb render DIR [-o yaml|json]
@@ -51,20 +49,9 @@ func runRender(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ebb render: -o %q: want yaml or json\n%s", *format, renderUsage)
 		return exitUsage
 	}
-	dir := dirs[0]
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		fmt.Fprintf(e.stderr, "ebb render: %s is not a directory\n", dir)
-		return exitUsage
-	}
-	tree, err := serving.Load(os.DirFS(dir))
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
-	}
-	ledgers, _, err := tree.Plan(uncommittedStamp)
-	if err != nil {
-		fmt.Fprintln(e.stderr, err)
-		return exitInvalid
+	tree, ledgers, _, code := loadAndPlan(e, "render", dirs[0], uncommittedStamp)
+	if code != exitOK {
+		return code
 	}
 	objs, err := render.Render(render.TreeInput(tree, ledgers))
 	if err != nil {
