@@ -31,9 +31,9 @@ func ValidateAnnotations(cfg *Config, annotations map[string]string) []Annotatio
 	errs = append(errs, validateClass(annotations)...)
 	errs = append(errs, validateMinMaxScale(cfg, annotations)...)
 	errs = append(errs, validateFloats(annotations)...)
-	errs = append(errs, validateWindow(annotations)...)
-	errs = append(errs, validateRetention(annotations)...)
-	errs = append(errs, validateScaleDownDelay(annotations)...)
+	errs = append(errs, validateDuration(annotations, windowAnnotation, WindowMin, WindowMax, true)...)
+	errs = append(errs, validateDuration(annotations, retentionAnnotation, 0, WindowMax, false)...)
+	errs = append(errs, validateDuration(annotations, scaleDownDelayAnnotation, 0, WindowMax, true)...)
 	errs = append(errs, validateMetric(cfg, annotations)...)
 	errs = append(errs, validateAlgorithm(annotations)...)
 	errs = append(errs, validateInitialScale(cfg, annotations)...)
@@ -148,8 +148,10 @@ func validateFloats(m map[string]string) []AnnotationError {
 	return errs
 }
 
-func validateScaleDownDelay(m map[string]string) []AnnotationError {
-	k, v, ok := scaleDownDelayAnnotation.get(m)
+// validateDuration checks a duration annotation: it parses, lies in
+// [lo, hi], and, if wholeSeconds, has at most second precision.
+func validateDuration(m map[string]string, a keyPriority, lo, hi time.Duration, wholeSeconds bool) []AnnotationError {
+	k, v, ok := a.get(m)
 	if !ok {
 		return nil
 	}
@@ -157,42 +159,10 @@ func validateScaleDownDelay(m map[string]string) []AnnotationError {
 	switch {
 	case err != nil:
 		return []AnnotationError{invalidValue(v, k)}
-	case d < 0 || d > WindowMax:
-		return []AnnotationError{outOfBounds(v, time.Duration(0), WindowMax, k)}
-	case d.Round(time.Second) != d:
+	case d < lo || d > hi:
+		return []AnnotationError{outOfBounds(v, lo, hi, k)}
+	case wholeSeconds && d.Truncate(time.Second) != d:
 		return []AnnotationError{{Key: k, Message: "must be specified with at most second precision"}}
-	}
-	return nil
-}
-
-func validateRetention(m map[string]string) []AnnotationError {
-	k, v, ok := retentionAnnotation.get(m)
-	if !ok {
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	switch {
-	case err != nil:
-		return []AnnotationError{invalidValue(v, k)}
-	case d < 0 || d > WindowMax:
-		return []AnnotationError{outOfBounds(v, time.Duration(0), WindowMax, k)}
-	}
-	return nil
-}
-
-func validateWindow(m map[string]string) []AnnotationError {
-	_, v, ok := windowAnnotation.get(m)
-	if !ok {
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	switch {
-	case err != nil:
-		return []AnnotationError{invalidValue(v, WindowAnnotationKey)}
-	case d < WindowMin || d > WindowMax:
-		return []AnnotationError{outOfBounds(v, WindowMin, WindowMax, WindowAnnotationKey)}
-	case d.Truncate(time.Second) != d:
-		return []AnnotationError{{Key: WindowAnnotationKey, Message: "must be specified with at most second precision"}}
 	}
 	return nil
 }
