@@ -9,8 +9,12 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ebb-dev/ebb/proxy/queue"
@@ -58,7 +62,15 @@ func serveQueue(args []string) error {
 	fs := flag.NewFlagSet("queue", flag.ExitOnError)
 	user := fs.String("user", "", "user container host:port")
 	cc := fs.Int("cc", 0, "container concurrency")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile here until the process is interrupted (off when empty)")
 	fs.Parse(args)
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	s, err := queue.New(queue.Config{UserAddr: *user, ContainerConcurrency: *cc, DrainQuietPeriod: 10 * time.Millisecond,
 		Timeouts: timeout.Limits{Total: 300 * time.Second}})
 	if err != nil {
@@ -69,7 +81,23 @@ func serveQueue(args []string) error {
 		return err
 	}
 	fmt.Printf("listening on %s\n", lis.Addr())
-	return s.Serve(context.Background(), queue.Listeners{HTTP: lis})
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	return s.Serve(ctx, queue.Listeners{HTTP: lis})
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop
+// runs: `bench queue -cpuprofile` profiles the queue-proxy under wrk.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // serveStock is the stock httputil.ReverseProxy with default settings.

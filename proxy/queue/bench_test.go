@@ -8,11 +8,19 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/ebb-dev/ebb/proxy/timeout"
 )
 
 // benchHop serves h on loopback and sends requests to it from parallel
 // keep-alive clients.
-func benchHop(b *testing.B, h http.Handler) {
+func benchHop(b *testing.B, h http.Handler) { benchHopConns(b, h, true) }
+
+// benchHopConns serves h on loopback and sends requests to it, from
+// parallel keep-alive clients or, when parallel is false, one request at a
+// time over one connection (wrk -c1).
+func benchHopConns(b *testing.B, h http.Handler, parallel bool) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -23,18 +31,32 @@ func benchHop(b *testing.B, h http.Handler) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer tr.CloseIdleConnections()
 	u := "http://" + l.Addr().String() + "/"
+	get := func() bool {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			b.Error(err)
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return true
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodGet, u, nil)
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				b.Error(err)
+	if !parallel {
+		for b.Loop() {
+			if !get() {
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+		}
+		return
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !get() {
+				return
+			}
 		}
 	})
 }
@@ -74,6 +96,27 @@ func BenchmarkHop(b *testing.B) {
 			}
 			_ = context.Background
 			benchHop(b, s.Handler())
+		})
+	}
+}
+
+// BenchmarkHop1 is BenchmarkHop at one connection, one request at a time:
+// the latency-bound case of wrk -c1.
+func BenchmarkHop1(b *testing.B) {
+	b.Run("stock", func(b *testing.B) {
+		p := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: userServer(b)})
+		p.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
+		benchHopConns(b, p, false)
+	})
+	for _, cc := range []int{0, 10} {
+		name := map[int]string{0: "ebb-cc0", 10: "ebb-cc10"}[cc]
+		b.Run(name, func(b *testing.B) {
+			s, err := New(Config{UserAddr: userServer(b), ContainerConcurrency: cc, QueueDepth: 10000,
+				Timeouts: timeout.Limits{Total: 300 * time.Second}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchHopConns(b, s.Handler(), false)
 		})
 	}
 }
