@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ebb-dev/ebb/sync/apply"
 	"github.com/google/go-cmp/cmp"
@@ -90,7 +91,7 @@ func TestApplyResyncChangePrune(t *testing.T) {
 // A revision Deployment's replicas belong to the autoscaler: a change
 // through the scale subresource survives every later apply.
 func TestRevisionReplicasLeftToAutoscaler(t *testing.T) {
-	e := newEnv(t, apply.Options{})
+	e := newEnv(t, apply.Options{FullEvery: -1})
 	const ns = "scaling"
 	set := func(replicas int, image string) []*unstructured.Unstructured {
 		return objects(t, namespace(ns), deployment(ns, "web-00001", replicas, image, true))
@@ -145,8 +146,14 @@ func TestRevisionReplicasLeftToAutoscaler(t *testing.T) {
 
 // Someone editing a field ebb applied is undone by the next apply; an edit
 // to a field ebb does not manage is left alone, with no write.
+//
+// Drift is taken back by a full pass: the first Apply of an SSA, and one
+// every Options.FullEvery. An Apply in between (a push's) skips objects
+// whose intent did not change without reading them, so it leaves drift in
+// them alone.
 func TestDriftCorrected(t *testing.T) {
-	e := newEnv(t, apply.Options{})
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	e := newEnv(t, apply.Options{FullEvery: time.Hour, Now: func() time.Time { return now }})
 	const ns = "drift"
 	set := objects(t, namespace(ns), configMap(ns, "config", "wanted"), deployment(ns, "web", 1, "example.com/web:1", false))
 	e.apply("drift", set)
@@ -164,7 +171,22 @@ func TestDriftCorrected(t *testing.T) {
 	}
 	e.writes.take()
 
+	now = now.Add(59 * time.Minute)
 	cs := e.apply("drift", set)
+	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config unchanged", "Deployment.apps drift/web unchanged")
+	writes, reads := e.writes.takeAll()
+	if diff := cmp.Diff([]string{"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-drift"}, reads); diff != "" {
+		t.Errorf("reads of a pass between full passes (-want +got):\n%s", diff)
+	}
+	if len(writes) > 0 {
+		t.Errorf("writes of a pass between full passes: %q, want none", writes)
+	}
+	if got := dataKey(e.get(cmGVR, ns, "config")); got != "edited" {
+		t.Errorf("data.key = %q after a pass between full passes, want the drift left until the full pass", got)
+	}
+
+	now = now.Add(time.Minute)
+	cs = e.apply("drift", set)
 	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config configured", "Deployment.apps drift/web configured")
 	if got := dataKey(e.get(cmGVR, ns, "config")); got != "wanted" {
 		t.Errorf("data.key = %q after apply, want wanted", got)
@@ -429,7 +451,7 @@ func TestEmptySourceWritesNothing(t *testing.T) {
 // A resync of many objects of one kind in one namespace reads them with one
 // list, not one request each.
 func TestResyncReadsByList(t *testing.T) {
-	e := newEnv(t, apply.Options{})
+	e := newEnv(t, apply.Options{FullEvery: -1})
 	const ns = "many"
 	docs := []string{namespace(ns)}
 	for i := range 40 {

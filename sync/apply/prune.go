@@ -59,6 +59,7 @@ func (s *SSA) Delete(ctx context.Context, source string) (ChangeSet, error) {
 	if err := checkSource(source); err != nil {
 		return ChangeSet{}, fmt.Errorf("apply: %w", err)
 	}
+	s.remember(source, nil)
 	prev, err := s.load(ctx, source)
 	if err != nil {
 		return ChangeSet{}, fmt.Errorf("delete %s: %w", source, err)

@@ -69,6 +69,13 @@ type Options struct {
 	// EstablishTimeout bounds the wait for newly applied
 	// CustomResourceDefinitions to be served; default 30s.
 	EstablishTimeout time.Duration
+	// FullEvery is how often an Apply compares every object with its live
+	// copy (a full pass) instead of only the objects whose intent changed
+	// since the last Apply (see SSA.Apply); default 10 minutes, negative
+	// for a full pass every time.
+	FullEvery time.Duration
+	// Now is the clock FullEvery is measured with (default time.Now).
+	Now func() time.Time
 }
 
 // SSA applies objects with server-side apply and prunes with an inventory
@@ -79,6 +86,9 @@ type SSA struct {
 	opts         Options
 	namespaces   map[string]bool
 	clusterKinds map[schema.GroupKind]bool
+
+	mu    sync.Mutex
+	memos map[string]*memo // by source
 }
 
 // New returns an SSA talking to the cluster of cfg.
@@ -109,7 +119,10 @@ func NewWith(dyn dynamic.Interface, mapper meta.ResettableRESTMapper, o Options)
 	if o.EstablishTimeout == 0 {
 		o.EstablishTimeout = 30 * time.Second
 	}
-	s := &SSA{dyn: dyn, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}}
+	if o.FullEvery == 0 {
+		o.FullEvery = 10 * time.Minute
+	}
+	s := &SSA{dyn: dyn, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}, memos: map[string]*memo{}}
 	if len(o.Namespaces) > 0 {
 		s.namespaces = map[string]bool{}
 		for _, ns := range o.Namespaces {
@@ -149,6 +162,17 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // another tool: a conflict is a failure naming the other manager, until the
 // rendered object is annotated ebb.dev/force: "true".
 //
+// Push passes and full passes: an SSA remembers, per source, the intent
+// digest of every object its last Apply applied or found unchanged, and
+// the inventory it stored. When that inventory is still the stored one
+// and the last full pass is less than Options.FullEvery old, an object
+// whose digest is the remembered one is reported Unchanged without being
+// read (a pass after a push reads and writes only what the push changed,
+// and prunes as always). Otherwise (the first Apply after a start, an
+// inventory someone else wrote, FullEvery elapsed) every object is
+// compared with its live copy as described above, which takes back drift
+// in objects whose intent did not change.
+//
 // One object failing (refused by the guard rails, rejected by the
 // apiserver) does not stop the others; the error joins every failure, and
 // the ChangeSet says what happened to each object. A failed object the
@@ -161,8 +185,18 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	if err != nil {
 		return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
 	}
+	now := s.now()
+	m := s.trusted(source, prev, now)
 	var cs ChangeSet
-	desired := prepare(objects, &cs)
+	var skipped []Entry
+	desired, digests := prepare(objects, &cs, func(u *unstructured.Unstructured, digest string) bool {
+		e, ok := m.skip(u, digest, prev.inv)
+		if ok {
+			skipped = append(skipped, e)
+			cs.add(Change{Ref: e.Ref, Action: Unchanged})
+		}
+		return ok
+	})
 
 	// Record the objects about to be created before creating them, so that
 	// an apply cut short still leaves them in the inventory. Objects the
@@ -181,7 +215,8 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	}
 
 	known := s.prefetch(ctx, desired)
-	var next []Entry
+	next := skipped
+	applied := map[Ref]string{}
 	var crds []string
 	for _, stage := range stages(desired) {
 		if len(crds) > 0 {
@@ -197,6 +232,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 			switch {
 			case change.Action != Failed:
 				next = append(next, res.entry)
+				applied[r] = digests[r]
 				if r.GroupKind() == crdKind && change.Action != Unchanged {
 					crds = append(crds, r.Name)
 				}
@@ -219,19 +255,31 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 			next = append(next, e)
 		}
 	}
-	if _, err := s.save(ctx, source, cur, NewInventory(next...)); err != nil {
+	saved, err := s.save(ctx, source, cur, NewInventory(next...))
+	if err != nil {
+		s.remember(source, nil)
 		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
 	}
+	nm := &memo{raw: saved.raw, digests: applied, full: now}
+	if m != nil {
+		nm.full = m.full
+		for _, e := range skipped {
+			applied[e.Ref] = m.digests[e.Ref]
+		}
+	}
+	s.remember(source, nm)
 	if err := cs.Err(); err != nil {
 		return cs, fmt.Errorf("apply %s: %w", source, err)
 	}
 	return cs, nil
 }
 
-// prepare returns copies of the valid objects in apply order; invalid and
+// prepare returns copies of the valid objects in apply order and their
+// intent digests, leaving out those skip takes as unchanged; invalid and
 // repeated ones are recorded as failures.
-func prepare(objects []*unstructured.Unstructured, cs *ChangeSet) []*unstructured.Unstructured {
+func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
 	seen := map[Ref]bool{}
+	digests := map[Ref]string{}
 	var out []*unstructured.Unstructured
 	for _, o := range objects {
 		if o == nil {
@@ -245,11 +293,15 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet) []*unstructure
 			cs.fail(r, fmt.Errorf("%w: rendered more than once", ErrInvalidObject))
 		default:
 			seen[r] = true
-			out = append(out, o.DeepCopy())
+			d := Digest(o)
+			if !skip(o, d) {
+				digests[r] = d
+				out = append(out, o.DeepCopy())
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return Compare(RefOf(a), RefOf(b)) })
-	return out
+	return out, digests
 }
 
 // stages splits objects sorted in apply order into runs of one rank.

@@ -1,0 +1,72 @@
+package apply
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// memo is what the last Apply of one source knew, kept in memory between
+// passes: the inventory bytes it stored, the intent digest of every object
+// it applied or found unchanged, and when it last compared every object
+// with its live copy.
+type memo struct {
+	raw     string
+	digests map[Ref]string
+	full    time.Time
+}
+
+// skip reports whether u, whose intent digest is digest, can be taken as
+// unchanged without reading it: the memo is trusted (see trusted), the
+// last apply recorded the same digest, and the inventory lists u with the
+// fields it owns.
+func (m *memo) skip(u *unstructured.Unstructured, digest string, inv Inventory) (Entry, bool) {
+	if m == nil {
+		return Entry{}, false
+	}
+	r := RefOf(u)
+	if m.digests[r] != digest {
+		return Entry{}, false
+	}
+	e, ok := inv.Lookup(r)
+	if !ok || e.Fields == "" || e.Version != u.GroupVersionKind().Version {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+// trusted returns the source's memo when an Apply at now may rely on it:
+// it exists, the stored inventory is byte for byte the one it wrote (no
+// one else applied for the source since), and its last full pass is less
+// than Options.FullEvery old. Otherwise the pass is full: every object is
+// compared with its live copy.
+func (s *SSA) trusted(source string, prev stored, now time.Time) *memo {
+	if s.opts.FullEvery < 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.memos[source]
+	if m == nil || !prev.exists || m.raw != prev.raw || now.Sub(m.full) >= s.opts.FullEvery || now.Before(m.full) {
+		return nil
+	}
+	return m
+}
+
+// remember stores the memo of an Apply, or forgets the source (m nil).
+func (s *SSA) remember(source string, m *memo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m == nil {
+		delete(s.memos, source)
+		return
+	}
+	s.memos[source] = m
+}
+
+func (s *SSA) now() time.Time {
+	if s.opts.Now != nil {
+		return s.opts.Now()
+	}
+	return time.Now()
+}
