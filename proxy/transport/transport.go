@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// Auto sends HTTP/2 requests over h2c and the rest over HTTP/1.1.
+// Auto sends HTTP/2 requests over h2c and the rest over HTTP/1.1: requests
+// without a body through Serial when it is set, the others through H1.
 type Auto struct {
-	H1 *http.Transport
-	H2 *http.Transport
+	H1     *http.Transport
+	H2     *http.Transport
+	Serial *Serial
 }
 
 var _ http.RoundTripper = (*Auto)(nil)
@@ -36,13 +38,16 @@ func New(maxIdlePerHost int) *Auto {
 		Protocols:          new(http.Protocols),
 	}
 	h2.Protocols.SetUnencryptedHTTP2(true)
-	return &Auto{H1: h1, H2: h2}
+	return &Auto{H1: h1, H2: h2, Serial: NewSerial(dialer.DialContext, maxIdlePerHost)}
 }
 
 // RoundTrip implements http.RoundTripper.
 func (a *Auto) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.ProtoMajor == 2 && r.URL.Scheme == "http" {
 		return a.H2.RoundTrip(r)
+	}
+	if a.Serial != nil && a.Serial.Takes(r) {
+		return a.Serial.RoundTrip(r)
 	}
 	return a.H1.RoundTrip(r)
 }
@@ -58,6 +63,9 @@ func ForceH2C(r *http.Request) {
 func (a *Auto) CloseIdleConnections() {
 	a.H1.CloseIdleConnections()
 	a.H2.CloseIdleConnections()
+	if a.Serial != nil {
+		a.Serial.CloseIdleConnections()
+	}
 }
 
 // ServerProtocols are the protocols ebb's proxies accept on a plain TCP
