@@ -53,7 +53,12 @@ type Loop struct {
 	// or failed (for a command's output). It must not block.
 	Report func(Pass)
 	Logger *slog.Logger
-	// Now is the clock for status (default time.Now).
+	// Resync, when positive, applies the last applied state again when
+	// no pass has applied for that long, even with the head unchanged: the
+	// Target's chance to take back drift (the cluster's apply step makes
+	// such a pass a full one; see apply.SSA.Apply).
+	Resync time.Duration
+	// Now is the clock for status and Resync (default time.Now).
 	Now func() time.Time
 
 	passMu gosync.Mutex // one pass or ledger write at a time
@@ -66,6 +71,7 @@ type Loop struct {
 	memory  []*serving.Ledger // read-only: the ledgers planned so far
 	main    *Desired          // the main branch's last applied state
 	applied *Desired          // what Target last applied (main plus previews)
+	at      time.Time         // when Target last applied
 }
 
 // Pass is the outcome of one Sync that did something.
@@ -195,7 +201,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	if err == nil {
 		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
 	}
-	retry, invalid, main := l.retry, l.invalid, l.main
+	retry, invalid, main, at := l.retry, l.invalid, l.main, l.at
 	l.mu.Unlock()
 	if err != nil {
 		return Pass{Err: err, Stage: StageFetch}
@@ -208,7 +214,8 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	if c.Hash == invalid && !changed {
 		mainDue = false
 	}
-	if !mainDue && !previewsChanged {
+	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
+	if !mainDue && !previewsChanged && !resync {
 		return Pass{}
 	}
 	var p Pass
@@ -244,7 +251,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 		return Pass{Commit: "", Changes: p.Changes, Wrote: p.Wrote, Previews: p.Previews, Err: fmt.Errorf("apply: %w", err), Stage: StageApply}
 	}
 	l.mu.Lock()
-	l.main, l.applied = main, applied
+	l.main, l.applied, l.at = main, applied, l.now()
 	if mainDue && p.Err == nil {
 		// A failed main pass keeps its retry and invalid marks while the
 		// previews move on.
@@ -253,7 +260,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	l.st.Previews = p.Previews
 	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time
 	l.mu.Unlock()
-	if p.Commit == "" {
+	if p.Commit == "" && (mainDue || previewsChanged) {
 		p.Commit = main.At.Commit
 	}
 	return p

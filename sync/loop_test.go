@@ -439,3 +439,33 @@ func TestLoopRetriesAFailedApply(t *testing.T) {
 		t.Errorf("idle pass after the retry = %+v", p)
 	}
 }
+
+// With Resync set, a pass with the head unchanged applies the last state
+// again once Resync has passed since the last apply (the Target's chance
+// to take back drift), and reports no new commit.
+func TestLoopResyncAppliesAgain(t *testing.T) {
+	f := newLoopFixture(t, false)
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	f.loop.Now = func() time.Time { return now }
+	f.loop.Resync = 10 * time.Minute
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	first := f.target.count()
+	now = now.Add(9 * time.Minute)
+	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" || f.target.count() != first {
+		t.Fatalf("pass before Resync = %+v, %d applies, want none new", p, f.target.count()-first)
+	}
+	now = now.Add(time.Minute)
+	p := f.loop.Sync(ctx)
+	if p.Err != nil || p.Commit != "" || f.target.count() != first+1 {
+		t.Fatalf("pass at Resync = %+v, %d applies, want one new and no commit reported", p, f.target.count()-first)
+	}
+	if got, want := f.target.last(t), f.loop.Main(); got != want {
+		t.Errorf("resync applied %p, want the main state %p", got, want)
+	}
+	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != first+1 {
+		t.Errorf("pass right after the resync = %+v, %d applies, want none new", p, f.target.count()-first-1)
+	}
+}

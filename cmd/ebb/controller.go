@@ -61,6 +61,9 @@ Flags:
   --qps N, --burst N    client-side rate limit towards the apiserver (default 50, 100)
   --cache-dir DIR       the Git cache (default $XDG_CACHE_HOME/ebb/git)
   --leader-elect        campaign for the Lease (default true)
+  --resync DURATION     compare every applied object with the cluster, taking back
+                        drift, at least this often (default 10m); the passes
+                        between, after pushes, apply only what the commit changed
   --pprof               serve Go's profiles at /debug/pprof/ on --listen
   -v                    debug logs
 ` + upGitUsage
@@ -69,6 +72,7 @@ type controllerOptions struct {
 	url, kubeconfig, namespace, source, listen, activators, autoscaler, cacheDir string
 	allow                                                                        stringList
 	qps                                                                          float64
+	resync                                                                       time.Duration
 	burst                                                                        int
 	leaderElect, verbose, pprof                                                  bool
 	git                                                                          *gitFlags
@@ -89,6 +93,7 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	fs.Float64Var(&o.qps, "qps", 50, "client QPS")
 	fs.IntVar(&o.burst, "burst", 100, "client burst")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
+	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "full resync interval")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ on --listen")
 	o.git = addGitFlags(fs)
@@ -128,6 +133,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	}
 	if _, _, ok := strings.Cut(o.activators, "/"); !ok {
 		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", o.activators)
+	}
+	if o.resync <= 0 {
+		return o, fmt.Errorf("--resync %s: want a positive duration", o.resync)
 	}
 	return o, nil
 }
@@ -227,7 +235,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	if err != nil {
 		return nil, err
 	}
-	ssa, err := apply.New(cfg, apply.Options{InventoryNamespace: o.namespace, Namespaces: o.allow})
+	ssa, err := apply.New(cfg, apply.Options{InventoryNamespace: o.namespace, Namespaces: o.allow, FullEvery: o.resync})
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +259,8 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	}
 	c.target = &cluster.Target{Applier: ssa, Source: o.source, Autoscaler: c.scaler, Forget: c.runtime.Forget,
 		Events: cluster.NewEvents(cs, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
-	c.loop = &sync.Loop{Name: o.source, Source: src, Target: c.target, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report}
+	c.loop = &sync.Loop{Name: o.source, Source: src, Target: c.target, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
+		Resync: o.resync}
 	patterns := []string(o.git.previews)
 	if len(patterns) == 0 {
 		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}

@@ -149,6 +149,18 @@ func BenchmarkControllerB9(b *testing.B) {
 	rssAfter, hwm := procMemory(b, cmd.Process.Pid)
 
 	metricsBefore := scrapeSums(b, addr)
+	cpu := make(chan []byte, 1)
+	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
+		// A CPU profile of the controller during the first pushes.
+		go func() {
+			var prof []byte
+			if resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=20"); err == nil {
+				prof, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			cpu <- prof
+		}()
+	}
 	// Push → applied, with the webhook.
 	git(work, "pull", "-q", bare, "main") // the ledger commit ebb pushed
 	var lat []time.Duration
@@ -189,6 +201,7 @@ func BenchmarkControllerB9(b *testing.B) {
 			resp.Body.Close()
 			write(b, filepath.Join(dir, "controller-"+p+".pprof"), string(prof))
 		}
+		write(b, filepath.Join(dir, "controller-cpu.pprof"), string(<-cpu))
 	}
 	for _, name := range []string{"ebb_sync_duration_seconds", "ebb_apply_duration_seconds"} {
 		n := metricsAfter[name+"_count"] - metricsBefore[name+"_count"]
