@@ -73,46 +73,96 @@ func IsHealthCheck(r *http.Request) bool {
 // X-Forwarded-For/-Host/-Proto headers, unless the request already has one.
 // Each X-Forwarded-For hop becomes one element.
 func SetForwarded(h http.Header) {
-	if h.Get(Forwarded) != "" {
+	if len(h[Forwarded]) != 0 && h[Forwarded][0] != "" {
 		return
 	}
-	xff := h.Values("X-Forwarded-For")
-	host := h.Get("X-Forwarded-Host")
-	proto := h.Get("X-Forwarded-Proto")
+	xff := h["X-Forwarded-For"]
+	host := first(h["X-Forwarded-Host"])
+	proto := first(h["X-Forwarded-Proto"])
 	if len(xff) == 0 && host == "" && proto == "" {
 		return
 	}
-	var hops []string
+	// One element per hop; host and proto go with the first. Built in one
+	// buffer: this runs on every proxied request.
+	b := make([]byte, 0, 64)
+	hops := 0
 	for _, v := range xff {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				hops = append(hops, f)
+			if f = strings.TrimSpace(f); f == "" {
+				continue
 			}
+			if hops > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, "for="...)
+			b = appendNode(b, f)
+			if hops == 0 {
+				b = appendHostProto(b, host, proto, true)
+			}
+			hops++
 		}
 	}
-	var b strings.Builder
-	n := max(len(hops), 1)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		var parts []string
-		if i < len(hops) {
-			parts = append(parts, "for="+nodeName(hops[i]))
-		}
-		if i == 0 {
-			if host != "" {
-				parts = append(parts, "host="+quoteIfNeeded(host))
-			}
-			if proto != "" {
-				parts = append(parts, "proto="+quoteIfNeeded(proto))
-			}
-		}
-		b.WriteString(strings.Join(parts, ";"))
+	if hops == 0 {
+		b = appendHostProto(b, host, proto, false)
 	}
-	if v := b.String(); v != "" {
-		h.Set(Forwarded, v)
+	if len(b) != 0 {
+		h[Forwarded] = []string{string(b)}
 	}
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// appendHostProto appends the host= and proto= pairs of the first element,
+// after a ';' when something precedes them in the element.
+func appendHostProto(b []byte, host, proto string, sep bool) []byte {
+	if host != "" {
+		if sep {
+			b = append(b, ';')
+		}
+		b = append(b, "host="...)
+		b = appendQuoted(b, host)
+		sep = true
+	}
+	if proto != "" {
+		if sep {
+			b = append(b, ';')
+		}
+		b = append(b, "proto="...)
+		b = appendQuoted(b, proto)
+	}
+	return b
+}
+
+// appendNode appends addr as an RFC 7239 node: IPv6 is bracketed and
+// quoted, anything that is not a plain token is quoted.
+func appendNode(b []byte, addr string) []byte {
+	if isToken(addr) {
+		// No ':' in a token, so it is no IPv6 address.
+		return append(b, addr...)
+	}
+	return append(b, nodeName(addr)...)
+}
+
+// appendQuoted appends s, quoted when it is not a token.
+func appendQuoted(b []byte, s string) []byte {
+	if isToken(s) {
+		return append(b, s...)
+	}
+	return append(b, quoteIfNeeded(s)...)
+}
+
+func isToken(s string) bool {
+	for _, c := range s {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeName formats an address as an RFC 7239 node: IPv6 is bracketed and
