@@ -244,6 +244,14 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	if l.Previews != nil {
 		applied, p.Previews = Compose(main, l.Previews.Current())
 	}
+	if applied.Objects == nil {
+		// A kept state (see kept) applied again: render it anew.
+		objs, err := render.Render(render.TreeInput(applied.Tree, applied.Ledgers))
+		if err != nil {
+			return Pass{Err: fmt.Errorf("render: %w", err), Stage: StageApply}
+		}
+		applied = &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, Objects: objs, At: applied.At}
+	}
 	if err := l.Target.Apply(ctx, applied); err != nil {
 		l.mu.Lock()
 		l.retry = true
@@ -251,7 +259,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 		return Pass{Commit: "", Changes: p.Changes, Wrote: p.Wrote, Previews: p.Previews, Err: fmt.Errorf("apply: %w", err), Stage: StageApply}
 	}
 	l.mu.Lock()
-	l.main, l.applied, l.at = main, applied, l.now()
+	l.main, l.applied, l.at = kept(main), kept(applied), l.now()
 	if mainDue && p.Err == nil {
 		// A failed main pass keeps its retry and invalid marks while the
 		// previews move on.
@@ -264,6 +272,16 @@ func (l *Loop) sync(ctx context.Context) Pass {
 		p.Commit = main.At.Commit
 	}
 	return p
+}
+
+// kept is d as a Loop keeps it between passes: without its rendered
+// objects, which are most of its memory and are rendered again from the
+// tree and the ledgers when needed.
+func kept(d *Desired) *Desired {
+	if d == nil || d.Objects == nil {
+		return d
+	}
+	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
 }
 
 // follow plans commit c, writes its ledger changes back, and returns the
@@ -403,7 +421,9 @@ func (l *Loop) Status() SourceStatus {
 	return st
 }
 
-// Applied returns what the last successful pass applied, nil before one.
+// Applied returns what the last successful pass applied, nil before one,
+// without its rendered Objects (render.Render of its Tree and Ledgers
+// gives them).
 func (l *Loop) Applied() *Desired {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -411,7 +431,7 @@ func (l *Loop) Applied() *Desired {
 }
 
 // Main returns the main branch's last applied state (without previews),
-// nil before one.
+// nil before one, without its rendered Objects.
 func (l *Loop) Main() *Desired {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -462,8 +462,9 @@ func TestLoopResyncAppliesAgain(t *testing.T) {
 	if p.Err != nil || p.Commit != "" || f.target.count() != first+1 {
 		t.Fatalf("pass at Resync = %+v, %d applies, want one new and no commit reported", p, f.target.count()-first)
 	}
-	if got, want := f.target.last(t), f.loop.Main(); got != want {
-		t.Errorf("resync applied %p, want the main state %p", got, want)
+	got, want := f.target.last(t), f.target.applied[first-1]
+	if got.At != want.At || len(got.Objects) == 0 || len(got.Objects) != len(want.Objects) {
+		t.Errorf("resync applied %d objects at %v, want the %d of the main state at %v", len(got.Objects), got.At, len(want.Objects), want.At)
 	}
 	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != first+1 {
 		t.Errorf("pass right after the resync = %+v, %d applies, want none new", p, f.target.count()-first-1)

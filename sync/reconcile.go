@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -94,23 +95,30 @@ func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stam
 }
 
 // ChangedLedgers returns the ledgers of next whose file bytes differ from
-// those of prev.
+// those of prev. Ledgers equal as values (most of them, on a pass after a
+// push) are not encoded: equal values encode to the same bytes.
 func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
-	old := map[string][]byte{}
+	old := make(map[string]*serving.Ledger, len(prev))
 	for _, l := range prev {
-		b, err := serving.MarshalLedger(l)
-		if err != nil {
-			return nil, err
-		}
-		old[serving.LedgerPath(l.Namespace, l.Service)] = b
+		old[serving.LedgerPath(l.Namespace, l.Service)] = l
 	}
 	var out []*serving.Ledger
 	for _, l := range next {
+		o := old[serving.LedgerPath(l.Namespace, l.Service)]
+		if o == l || (o != nil && reflect.DeepEqual(o, l)) {
+			continue
+		}
 		b, err := serving.MarshalLedger(l)
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.Equal(old[serving.LedgerPath(l.Namespace, l.Service)], b) {
+		var ob []byte
+		if o != nil {
+			if ob, err = serving.MarshalLedger(o); err != nil {
+				return nil, err
+			}
+		}
+		if o == nil || !bytes.Equal(ob, b) {
 			out = append(out, l)
 		}
 	}
