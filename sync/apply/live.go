@@ -11,6 +11,11 @@ import (
 // listPage bounds each list request of prefetch.
 const listPage = 500
 
+// listMin is how many objects of one group prefetch reads with a list: a
+// list returns every object of the kind in the namespace, so for a few
+// objects among many (a pass after a push) reading each is cheaper.
+const listMin = 8
+
 // group is a set of objects read with one list request: one kind and
 // version in one namespace.
 type group struct {
@@ -34,7 +39,7 @@ func (l liveSet) lookup(u *unstructured.Unstructured) (*unstructured.Unstructure
 }
 
 // prefetch reads the live copies of desired objects with one list request
-// (paged) per kind and namespace holding at least two of them, instead of one
+// (paged) per kind and namespace holding at least listMin of them, instead of one
 // read per object: a resync of many objects then costs a few reads. Groups
 // whose kind is not known yet (a CustomResourceDefinition applied in the same
 // run), that the guard rails refuse, or whose list fails are left to
@@ -52,7 +57,7 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 		wanted[g][RefOf(u)] = true
 	}
 	for _, g := range order {
-		if len(wanted[g]) < 2 {
+		if len(wanted[g]) < listMin {
 			continue
 		}
 		ref := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: g.namespace, Name: "-"}
