@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -23,15 +24,21 @@ import (
 type Serial struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxIdle int
+	// IdleTimeout closes a connection idle for longer (checked when
+	// connections are taken and given back); Now is the clock.
+	IdleTimeout time.Duration
+	Now         func() time.Time
 
-	mu   sync.Mutex
-	idle map[string][]*serialConn
+	mu    sync.Mutex
+	idle  map[string][]*serialConn
+	swept time.Time
 }
 
 // NewSerial returns a Serial keeping up to maxIdlePerHost idle connections
-// per backend.
+// per backend, each for up to 90 s.
 func NewSerial(dial func(ctx context.Context, network, addr string) (net.Conn, error), maxIdlePerHost int) *Serial {
-	return &Serial{dial: dial, maxIdle: max(maxIdlePerHost, 1), idle: map[string][]*serialConn{}}
+	return &Serial{dial: dial, maxIdle: max(maxIdlePerHost, 1), idle: map[string][]*serialConn{},
+		IdleTimeout: 90 * time.Second, Now: time.Now}
 }
 
 type serialConn struct {
@@ -39,6 +46,7 @@ type serialConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	reused bool
+	idleAt time.Time
 }
 
 // Takes reports whether Serial sends r: plain-HTTP HTTP/1 requests
@@ -148,11 +156,16 @@ func (s *Serial) roundTrip(r *http.Request) (*http.Response, error) {
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (s *Serial) get(ctx context.Context, host string) (*serialConn, error) {
+	now := s.Now()
 	s.mu.Lock()
-	if l := s.idle[host]; len(l) > 0 {
+	for l := s.idle[host]; len(l) > 0; l = s.idle[host] {
 		pc := l[len(l)-1]
 		l[len(l)-1] = nil
 		s.idle[host] = l[:len(l)-1]
+		if now.Sub(pc.idleAt) > s.IdleTimeout {
+			pc.c.Close()
+			continue
+		}
 		s.mu.Unlock()
 		pc.reused = true
 		return pc, nil
@@ -165,10 +178,18 @@ func (s *Serial) get(ctx context.Context, host string) (*serialConn, error) {
 	return &serialConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, nil
 }
 
-// release puts pc back among the idle connections, or closes it.
+// release puts pc back among the idle connections, or closes it. Now and
+// then it closes every connection idle for longer than IdleTimeout, so
+// connections to backends no longer used do not stay open.
 func (s *Serial) release(host string, pc *serialConn, keep bool) {
 	if keep && pc.br.Buffered() == 0 && pc.c.SetDeadline(time.Time{}) == nil {
+		now := s.Now()
+		pc.idleAt = now
 		s.mu.Lock()
+		if now.Sub(s.swept) > s.IdleTimeout/2 {
+			s.swept = now
+			s.sweepLocked(now)
+		}
 		if l := s.idle[host]; len(l) < s.maxIdle {
 			s.idle[host] = append(l, pc)
 			s.mu.Unlock()
@@ -177,6 +198,24 @@ func (s *Serial) release(host string, pc *serialConn, keep bool) {
 		s.mu.Unlock()
 	}
 	pc.c.Close()
+}
+
+// sweepLocked closes the connections idle for longer than IdleTimeout;
+// s.mu is held.
+func (s *Serial) sweepLocked(now time.Time) {
+	for host, l := range s.idle {
+		// Oldest first: the list is used as a stack.
+		n := 0
+		for n < len(l) && now.Sub(l[n].idleAt) > s.IdleTimeout {
+			l[n].c.Close()
+			n++
+		}
+		if n == len(l) {
+			delete(s.idle, host)
+		} else if n > 0 {
+			s.idle[host] = slices.Delete(l, 0, n)
+		}
+	}
 }
 
 // CloseIdleConnections closes every idle connection.
