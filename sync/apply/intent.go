@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -64,14 +65,35 @@ func IsRevisionDeployment(u *unstructured.Unstructured) bool {
 // server-set metadata, without its applied annotation, and without
 // spec.replicas for a revision Deployment (a new initial scale alone is not
 // a change to write).
+//
+// It copies only the maps it drops fields from (the object, metadata,
+// annotations, spec), not the whole object: every pass digests every
+// rendered object.
 func Digest(u *unstructured.Unstructured) string {
-	c := clean(u)
-	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", AppliedAnnotation)
-	if len(c.GetAnnotations()) == 0 {
-		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	c := &unstructured.Unstructured{Object: maps.Clone(u.Object)}
+	delete(c.Object, "status")
+	if md, ok := c.Object["metadata"].(map[string]any); ok {
+		md = maps.Clone(md)
+		for _, f := range serverSet {
+			delete(md, f)
+		}
+		if a, ok := md["annotations"]; ok {
+			anns, _ := a.(map[string]any)
+			if _, applied := anns[AppliedAnnotation]; applied {
+				anns = maps.Clone(anns)
+				delete(anns, AppliedAnnotation)
+				md["annotations"] = anns
+			}
+			if len(anns) == 0 {
+				delete(md, "annotations")
+			}
+		}
+		c.Object["metadata"] = md
 	}
-	if IsRevisionDeployment(c) {
-		unstructured.RemoveNestedField(c.Object, "spec", "replicas")
+	if spec, ok := c.Object["spec"].(map[string]any); ok && IsRevisionDeployment(c) {
+		spec = maps.Clone(spec)
+		delete(spec, "replicas")
+		c.Object["spec"] = spec
 	}
 	b, err := json.Marshal(c.Object)
 	if err != nil {

@@ -1,6 +1,9 @@
 package apply
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -137,4 +140,70 @@ func TestFieldsDigestAndOwnsField(t *testing.T) {
 	if !OwnsField(b, "ebb", "spec") || OwnsField(b, "ebb", "spec", "template") {
 		t.Errorf("OwnsField on a map field or a missing field is wrong")
 	}
+}
+
+// digestByCopy is Digest as first written, on a deep copy with
+// RemoveNestedField: the digests in live objects' ebb.dev/applied
+// annotations were computed so, and must still match.
+func digestByCopy(u *unstructured.Unstructured) string {
+	c := clean(u)
+	unstructured.RemoveNestedField(c.Object, "metadata", "annotations", AppliedAnnotation)
+	if len(c.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
+	}
+	if IsRevisionDeployment(c) {
+		unstructured.RemoveNestedField(c.Object, "spec", "replicas")
+	}
+	b, err := json.Marshal(c.Object)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func TestDigestMatchesDeepCopyAndLeavesObjectAlone(t *testing.T) {
+	annotated := func(u *unstructured.Unstructured, anns map[string]any) *unstructured.Unstructured {
+		u.Object["metadata"].(map[string]any)["annotations"] = anns
+		return u
+	}
+	live := deployment(2, true)
+	live.SetResourceVersion("7")
+	live.SetUID("u-2")
+	live.Object["status"] = map[string]any{"replicas": int64(2)}
+	for name, u := range map[string]*unstructured.Unstructured{
+		"ordinary":            deployment(2, false),
+		"revision":            deployment(2, true),
+		"live":                live,
+		"applied annotation":  annotated(deployment(1, true), map[string]any{AppliedAnnotation: "x"}),
+		"other annotation":    annotated(deployment(1, false), map[string]any{AppliedAnnotation: "x", "team": "a"}),
+		"empty annotations":   annotated(deployment(1, false), map[string]any{}),
+		"null annotations":    annotated(deployment(1, false), nil),
+		"no metadata, a kind": {Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": "v"}}},
+	} {
+		before := u.DeepCopy()
+		got := Digest(u)
+		if diff := cmp.Diff(before.Object, u.Object); diff != "" {
+			t.Errorf("%s: Digest changed the object (-before +after):\n%s", name, diff)
+		}
+		if want := digestByCopy(u); got != want {
+			t.Errorf("%s: Digest = %s, want %s as computed on a cleaned deep copy", name, got, want)
+		}
+	}
+}
+
+// BenchmarkDigest: every pass digests every rendered object.
+func BenchmarkDigest(b *testing.B) {
+	u := deployment(2, true)
+	u.SetAnnotations(map[string]string{"team": "a"})
+	b.Run("shallow", func(b *testing.B) {
+		for b.Loop() {
+			Digest(u)
+		}
+	})
+	b.Run("deep-copy", func(b *testing.B) {
+		for b.Loop() {
+			digestByCopy(u)
+		}
+	})
 }
