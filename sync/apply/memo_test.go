@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -45,6 +46,15 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 	}
 	if diff := cmp.Diff([]apply.Ref{{Kind: "ConfigMap", Namespace: ns, Name: "cm-7"}}, cs.Refs(apply.Pruned)); diff != "" {
 		t.Errorf("pruned (-want +got):\n%s", diff)
+	}
+	var order []apply.Ref
+	for _, c := range cs.Changes {
+		if c.Action != apply.Pruned {
+			order = append(order, c.Ref)
+		}
+	}
+	if !slices.IsSortedFunc(order, apply.Compare) || len(order) != 20 {
+		t.Errorf("changes not listed in apply order:\n%s", cs)
 	}
 	writes, reads := e.writes.takeAll()
 	wantReads := []string{

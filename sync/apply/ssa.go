@@ -193,10 +193,10 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 		e, ok := m.skip(u, digest, prev.inv)
 		if ok {
 			skipped = append(skipped, e)
-			cs.add(Change{Ref: e.Ref, Action: Unchanged})
 		}
 		return ok
 	})
+	invalid := len(cs.Changes)
 
 	// Record the objects about to be created before creating them, so that
 	// an apply cut short still leaves them in the inventory. Objects the
@@ -245,6 +245,16 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 				next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 			}
 		}
+	}
+
+	if len(skipped) > 0 {
+		// List the skipped objects among the others, in apply order.
+		changes := slices.Clone(cs.Changes[invalid:])
+		for _, e := range skipped {
+			changes = append(changes, Change{Ref: e.Ref, Action: Unchanged})
+		}
+		slices.SortStableFunc(changes, func(a, b Change) int { return Compare(a.Ref, b.Ref) })
+		cs.Changes = append(cs.Changes[:invalid], changes...)
 	}
 
 	keep := NewInventory(next...)
