@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -126,7 +127,7 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 		}
 	}
 	if o.namespace == "" {
-		o.namespace = cmpOr(e.getenv("POD_NAMESPACE"), "ebb-system")
+		o.namespace = cmp.Or(e.getenv("POD_NAMESPACE"), "ebb-system")
 	}
 	if o.activators == "" {
 		o.activators = o.namespace + "/ebb-gateway"
@@ -138,13 +139,6 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 		return o, fmt.Errorf("--resync %s: want a positive duration", o.resync)
 	}
 	return o, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // kubeConfig is --kubeconfig, else the in-cluster config, else $KUBECONFIG
@@ -241,8 +235,8 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	}
 	host, _ := os.Hostname()
 	c := &controller{e: e, o: o, log: log, cs: cs, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
-		identity: cmpOr(e.getenv("POD_NAME"), host), gcChanged: make(chan struct{}, 1)}
-	c.secret = cmpOr(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
+		identity: cmp.Or(e.getenv("POD_NAME"), host), gcChanged: make(chan struct{}, 1)}
+	c.secret = cmp.Or(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	actNS, actName, _ := strings.Cut(o.activators, "/")
 	c.eps = cluster.NewEndpoints(cs, "")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -72,7 +73,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.namespace == "" {
-		o.namespace = cmpOr(e.getenv("POD_NAMESPACE"), "ebb-system")
+		o.namespace = cmp.Or(e.getenv("POD_NAMESPACE"), "ebb-system")
 	}
 	if o.autoscaler == "" {
 		o.autoscaler = "http://ebb-controller." + o.namespace + ".svc:8080"
@@ -192,7 +193,7 @@ func (g *clusterGateway) ready() bool {
 }
 
 func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, cs kubernetes.Interface, log *slog.Logger) error {
-	g, err := newClusterGateway(cs, o.watch, cmpOr(e.getenv("POD_NAME"), "activator"), o.autoscaler, log)
+	g, err := newClusterGateway(cs, o.watch, cmp.Or(e.getenv("POD_NAME"), "activator"), o.autoscaler, log)
 	if err != nil {
 		return err
 	}
