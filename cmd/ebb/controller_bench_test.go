@@ -57,16 +57,7 @@ func BenchmarkControllerB9(b *testing.B) {
 	// The repository: 10 Namespaces, 1000 Services.
 	root := b.TempDir()
 	bare, work := filepath.Join(root, "repo.git"), filepath.Join(root, "work")
-	git := func(dir string, args ...string) {
-		b.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("git %v: %v: %s", args, err, out)
-		}
-	}
+	git := func(dir string, args ...string) { runGit(b, dir, args...) }
 	git(root, "init", "-q", "--bare", "-b", "main", bare)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		b.Fatal(err)

@@ -40,22 +40,26 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// runGit runs the git CLI in dir as a fixed test author, ignoring the
+// machine's global git configuration.
+func runGit(tb testing.TB, dir string, args ...string) {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("git %v: %v: %s", args, err, out)
+	}
+}
+
 // gitRepo makes a bare repository on disk whose main branch holds the
 // hello example.
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	bare, work := filepath.Join(root, "repo.git"), filepath.Join(root, "work")
-	run := func(dir string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, out)
-		}
-	}
+	run := func(dir string, args ...string) { runGit(t, dir, args...) }
 	run(root, "init", "-q", "--bare", "-b", "main", bare)
 	if out, err := exec.Command("cp", "-R", filepath.Join("..", "..", "examples", "hello"), work).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
