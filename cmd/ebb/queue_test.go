@@ -11,62 +11,15 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/ebb-dev/ebb/proxy/probe"
-	"github.com/ebb-dev/ebb/proxy/queue"
-	"github.com/ebb-dev/ebb/proxy/timeout"
+	"github.com/ebb-dev/ebb/cmd/ebb/internal/queuecmd"
 )
 
-func TestQueueConfigFromEnv(t *testing.T) {
-	env := map[string]string{
-		"QUEUE_SERVING_PORT":                      "8013",
-		"USER_PORT":                               "8801",
-		"CONTAINER_CONCURRENCY":                   "10",
-		"REVISION_TIMEOUT_SECONDS":                "600",
-		"REVISION_RESPONSE_START_TIMEOUT_SECONDS": "20",
-		"REVISION_IDLE_TIMEOUT_SECONDS":           "5",
-		"SERVING_READINESS_PROBE":                 `{"tcpSocket":{"port":8801,"host":"127.0.0.1"},"successThreshold":1}`,
-		"SERVING_NAMESPACE":                       "default",
-		"SERVING_SERVICE":                         "hello",
-		"SERVING_CONFIGURATION":                   "hello",
-		"SERVING_REVISION":                        "hello-00001",
-		"SERVING_POD":                             "hello-00001-deployment-abc",
-		"ENABLE_HTTP_FULL_DUPLEX":                 "true",
-	}
-	cfg, ports, err := queueConfig(func(k string) string { return env[k] }, []string{"--drain-quiet-period", "2s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := queue.Config{
-		Namespace: "default", Service: "hello", Configuration: "hello", Revision: "hello-00001", Pod: "hello-00001-deployment-abc",
-		UserAddr: "127.0.0.1:8801", ContainerConcurrency: 10, FullDuplex: true,
-		Timeouts:         timeout.Limits{Total: 600 * time.Second, ResponseStart: 20 * time.Second, Idle: 5 * time.Second},
-		Readiness:        []probe.Probe{{TCPSocket: &probe.TCPSocketAction{Port: probe.Port{Number: 8801}, Host: "127.0.0.1"}, SuccessThreshold: 1}},
-		DrainQuietPeriod: 2 * time.Second,
-	}
-	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreFields(queue.Config{}, "Logger")); diff != "" {
-		t.Errorf("config (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(queuePorts{http: 8013, h2c: -1, admin: 8022, stats: 9090, metrics: 9091}, ports, cmp.AllowUnexported(queuePorts{})); diff != "" {
-		t.Errorf("ports (-want +got):\n%s", diff)
-	}
-}
-
-func TestQueueConfigErrors(t *testing.T) {
-	for _, tc := range []struct {
-		env  map[string]string
-		args []string
-	}{
-		{map[string]string{"CONTAINER_CONCURRENCY": "lots"}, nil},
-		{map[string]string{"USER_PORT": "-3"}, nil},
-		{map[string]string{"SERVING_READINESS_PROBE": "{"}, nil},
-		{nil, []string{"--nope"}},
-		{nil, []string{"extra"}},
-	} {
-		if _, _, err := queueConfig(func(k string) string { return tc.env[k] }, tc.args); err == nil {
-			t.Errorf("queueConfig(%v, %v) = nil error", tc.env, tc.args)
-		}
+// The exit codes of `ebb queue` are every subcommand's.
+func TestQueueExitCodes(t *testing.T) {
+	got := []int{queuecmd.ExitOK, queuecmd.ExitInvalid, queuecmd.ExitUsage}
+	if diff := cmp.Diff([]int{exitOK, exitInvalid, exitUsage}, got); diff != "" {
+		t.Errorf("queuecmd exit codes (-want +got):\n%s", diff)
 	}
 }
 
