@@ -66,7 +66,7 @@ func TestDefaults(t *testing.T) {
 		"min-non-active-revisions":      int64(20),
 		"max-non-active-revisions":      int64(1000),
 		"schedule":                      "@hourly",
-		"queue-sidecar-image":           "ko://github.com/ebb-dev/ebb/cmd/ebb",
+		"queue-sidecar-image":           "ko://github.com/ebb-dev/ebb/cmd/ebb/sidecar",
 		"progress-deadline":             600 * time.Second,
 		"queue-sidecar-cpu-request":     "25m",
 		"default-affinity-type":         "prefer-spread-revision-over-nodes",

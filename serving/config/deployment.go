@@ -10,9 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// DefaultQueueSidecarImage is ebb's queue-proxy: the ebb binary itself,
-// built ko-style.
-const DefaultQueueSidecarImage = "ko://github.com/ebb-dev/ebb/cmd/ebb"
+// DefaultQueueSidecarImage is ebb's queue-proxy: the sidecar build of ebb
+// (cmd/ebb/sidecar, `ebb queue` alone), built ko-style. The full ebb image
+// runs the same queue-proxy (`ebb queue`) and may be named instead.
+const DefaultQueueSidecarImage = "ko://github.com/ebb-dev/ebb/cmd/ebb/sidecar"
 
 // Affinity types for default-affinity-type.
 const (

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/cmd/ebb/internal/queuecmd"
+	"github.com/ebb-dev/ebb/serving/config"
 )
 
 func goTool() string {
@@ -30,10 +31,14 @@ func goTool() string {
 	return goBin
 }
 
-// The sidecar runs in every revision pod: it links the queue-proxy and
-// nothing of the control plane.
+// The default queue-sidecar image runs in every revision pod: it is this
+// command, which links the queue-proxy and nothing of the control plane.
 func TestLinksOnlyTheQueueProxy(t *testing.T) {
-	out, err := exec.Command(goTool(), "list", "-deps", "github.com/ebb-dev/ebb/cmd/ebb/sidecar").CombinedOutput()
+	pkg, ok := strings.CutPrefix(config.DefaultQueueSidecarImage, "ko://")
+	if !ok || pkg != "github.com/ebb-dev/ebb/cmd/ebb/sidecar" {
+		t.Errorf("default queue-sidecar image %q, want ko://github.com/ebb-dev/ebb/cmd/ebb/sidecar", config.DefaultQueueSidecarImage)
+	}
+	out, err := exec.Command(goTool(), "list", "-deps", pkg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
