@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"testing/fstest"
@@ -79,6 +80,28 @@ func BenchmarkPlan(b *testing.B) {
 	for b.Loop() {
 		if _, changes, err := tree.Plan(Stamp{Commit: "d"}); err != nil || len(changes) != 0 {
 			b.Fatal(changes, err)
+		}
+	}
+}
+
+// BenchmarkLoadCachedPush measures loading the same repository through a
+// Cache after a push that changed one Service file: what a sync pass pays
+// for a new commit.
+func BenchmarkLoadCachedPush(b *testing.B) {
+	fsys := benchTree(b, 1000)
+	var c Cache
+	if _, err := c.Load(fsys); err != nil {
+		b.Fatal(err)
+	}
+	orig := fsys["apps/svc-0500.yaml"].Data
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		i++
+		data := bytes.Replace(orig, []byte("value: World"), fmt.Appendf(nil, "value: World-%d", i), 1)
+		fsys["apps/svc-0500.yaml"] = &fstest.MapFile{Data: data}
+		if _, err := c.Load(fsys); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

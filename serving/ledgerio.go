@@ -149,7 +149,7 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
 			return nil
 		}
-		led, src, errs := readLedgerFile(p, data)
+		led, src, errs := l.cache.ledger(p, data)
 		if len(errs) > 0 {
 			l.errs = append(l.errs, errs...)
 			return nil

@@ -79,20 +79,26 @@ func (t *Tree) Locate(err error) error {
 // returned in one ErrorList (sorted by file and line); the tree is returned
 // with it, holding what could be read.
 func Load(fsys fs.FS) (*Tree, error) {
+	return (*Cache)(nil).Load(fsys)
+}
+
+// Load is Load, decoding only the files whose path and content it has not
+// seen in its recent loads.
+func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
 	l := &loader{
-		tree: &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}},
-		cms:  map[string]*document{},
+		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}},
+		cms:   map[string]*item{},
+		cache: c.begin(),
 	}
-	var docs []*document
+	defer l.cache.end()
 	if name, ok := kustomizationAt(fsys); ok {
-		d, errs := buildKustomize(fsys, name)
-		docs, l.errs = d, append(l.errs, errs...)
+		docs, errs := buildKustomize(fsys, name)
+		l.errs = append(l.errs, errs...)
+		for _, d := range docs {
+			l.add(prepare(d))
+		}
 	} else {
-		d, errs := walkYAML(fsys)
-		docs, l.errs = d, append(l.errs, errs...)
-	}
-	for _, d := range docs {
-		l.add(d)
+		l.walkYAML(fsys)
 	}
 	l.applyConfig()
 	l.validate()
@@ -119,13 +125,11 @@ func isYAML(name string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
-// walkYAML decodes every YAML file outside dot-directories.
-func walkYAML(fsys fs.FS) ([]*document, ErrorList) {
-	var docs []*document
-	var errs ErrorList
+// walkYAML adds every document of every YAML file outside dot-directories.
+func (l *loader) walkYAML(fsys fs.FS) {
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			errs = append(errs, &FieldError{File: p, Message: err.Error()})
+			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
 			return nil
 		}
 		if p != "." && strings.HasPrefix(d.Name(), ".") {
@@ -139,24 +143,27 @@ func walkYAML(fsys fs.FS) ([]*document, ErrorList) {
 		}
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
-			errs = append(errs, &FieldError{File: p, Message: err.Error()})
+			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
 			return nil
 		}
-		ds, es := decodeFile(p, data)
-		docs, errs = append(docs, ds...), append(errs, es...)
+		items, errs := l.cache.items(p, data)
+		l.errs = append(l.errs, errs...)
+		for _, it := range items {
+			l.add(it)
+		}
 		return nil
 	})
 	if err != nil {
-		errs = append(errs, &FieldError{Message: err.Error()})
+		l.errs = append(l.errs, &FieldError{Message: err.Error()})
 	}
-	return docs, errs
 }
 
 type loader struct {
 	tree *Tree
 	errs ErrorList
 	// cms holds the Knative-named ConfigMaps by name.
-	cms map[string]*document
+	cms   map[string]*item
+	cache *loadCache
 }
 
 func (l *loader) errorf(src Source, p, format string, args ...any) {
@@ -173,83 +180,113 @@ func (l *loader) register(ref ObjectRef, src Source) bool {
 	return true
 }
 
-// add classifies one document.
-func (l *loader) add(d *document) {
+// item is one document as far as its own content decides: decoded,
+// defaulted and classified. Registering it (duplicates are found across
+// files) is left to add. Items are what a Cache keeps, so they are never
+// modified once prepared.
+type item struct {
+	src Source
+	// errs are the document's own problems; an item with errs adds
+	// nothing but them.
+	errs ErrorList
+	svc  *Service
+	dm   *DomainMapping
+	// config is the name of a Knative-named ConfigMap (obj is the map).
+	config string
+	// obj is a ConfigMap or any other object, as written.
+	obj *unstructured.Unstructured
+	// ref is what the item registers under; an object without a name
+	// (generateName) registers nothing.
+	ref ObjectRef
+}
+
+func (it *item) errorf(p, format string, args ...any) *item {
+	it.errs = append(it.errs, &FieldError{File: it.src.File, Line: it.src.LineOf(p), Path: p, Message: fmt.Sprintf(format, args...)})
+	return it
+}
+
+// prepare decodes and classifies one document.
+func prepare(d *document) *item {
+	it := &item{src: d.src}
 	u := d.obj
 	gv, err := schema.ParseGroupVersion(u.GetAPIVersion())
 	switch {
 	case u.GetAPIVersion() == "":
-		l.errorf(d.src, "apiVersion", "missing field(s)")
-		return
+		return it.errorf("apiVersion", "missing field(s)")
 	case err != nil:
-		l.errorf(d.src, "apiVersion", "%v", err)
-		return
+		return it.errorf("apiVersion", "%v", err)
 	case u.GetKind() == "":
-		l.errorf(d.src, "kind", "missing field(s)")
-		return
+		return it.errorf("kind", "missing field(s)")
 	case u.GetName() == "" && u.GetGenerateName() == "":
-		l.errorf(d.src, "metadata.name", "missing field(s)")
-		return
+		return it.errorf("metadata.name", "missing field(s)")
 	}
 	switch {
 	case gv.Group == Group && u.GetKind() == KindService:
-		l.addService(d, gv)
+		if gv.Version != VersionV1 {
+			return it.errorf("apiVersion", "unsupported apiVersion %q for Service, want %s/%s", gv.String(), Group, VersionV1)
+		}
+		svc := &Service{}
+		if it.errs = strictDecode(d, svc); len(it.errs) > 0 {
+			return it
+		}
+		if svc.Namespace == "" {
+			svc.Namespace = DefaultNamespace
+		}
+		it.svc, it.ref = svc, ServiceRef(svc.Namespace, svc.Name)
 	case gv.Group == Group && u.GetKind() == KindDomainMapping:
-		l.addDomainMapping(d, gv)
+		if gv.Version != "v1beta1" && gv.Version != "v1alpha1" {
+			return it.errorf("apiVersion", "unsupported apiVersion %q for DomainMapping, want %s/v1beta1 or v1alpha1", gv.String(), Group)
+		}
+		dm := &DomainMapping{}
+		if it.errs = strictDecode(d, dm); len(it.errs) > 0 {
+			return it
+		}
+		if dm.Namespace == "" {
+			dm.Namespace = DefaultNamespace
+		}
+		it.dm, it.ref = dm, ObjectRef{Group: Group, Kind: KindDomainMapping, Namespace: dm.Namespace, Name: dm.Name}
 	case gv.Group == Group:
-		l.errorf(d.src, "kind", "kind %s is not supported: ebb reads Services and DomainMappings of %s", u.GetKind(), Group)
+		return it.errorf("kind", "kind %s is not supported: ebb reads Services and DomainMappings of %s", u.GetKind(), Group)
 	case gv.Group == "" && u.GetKind() == "ConfigMap" && config.IsConfigName(u.GetName()) && config.IsConfigNamespace(u.GetNamespace()):
-		ref := ObjectRef{Kind: "ConfigMap", Namespace: u.GetNamespace(), Name: u.GetName()}
-		if !l.register(ref, d.src) {
-			return
-		}
-		if prev, ok := l.cms[u.GetName()]; ok {
-			l.errorf(d.src, "metadata.name", "ConfigMap %s is defined twice (first at %s:%d)", u.GetName(), prev.src.File, prev.src.Line)
-			return
-		}
-		l.cms[u.GetName()] = d
+		it.config, it.obj = u.GetName(), u
+		it.ref = ObjectRef{Kind: "ConfigMap", Namespace: u.GetNamespace(), Name: u.GetName()}
 	default:
-		ref := ObjectRef{Group: gv.Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
-		if u.GetName() == "" || l.register(ref, d.src) {
-			l.tree.Objects = append(l.tree.Objects, u)
+		it.obj = u
+		it.ref = ObjectRef{Group: gv.Group, Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+	}
+	return it
+}
+
+// add registers one item in the tree. Objects are copied: the tree's
+// objects are handed on (render passes them through) while the item may
+// be kept by a Cache.
+func (l *loader) add(it *item) {
+	if len(it.errs) > 0 {
+		l.errs = append(l.errs, it.errs...)
+		return
+	}
+	switch {
+	case it.svc != nil:
+		if l.register(it.ref, it.src) {
+			l.tree.Services = append(l.tree.Services, it.svc)
 		}
-	}
-}
-
-func (l *loader) addService(d *document, gv schema.GroupVersion) {
-	if gv.Version != VersionV1 {
-		l.errorf(d.src, "apiVersion", "unsupported apiVersion %q for Service, want %s/%s", gv.String(), Group, VersionV1)
-		return
-	}
-	svc := &Service{}
-	if errs := strictDecode(d, svc); len(errs) > 0 {
-		l.errs = append(l.errs, errs...)
-		return
-	}
-	if svc.Namespace == "" {
-		svc.Namespace = DefaultNamespace
-	}
-	if l.register(ServiceRef(svc.Namespace, svc.Name), d.src) {
-		l.tree.Services = append(l.tree.Services, svc)
-	}
-}
-
-func (l *loader) addDomainMapping(d *document, gv schema.GroupVersion) {
-	if gv.Version != "v1beta1" && gv.Version != "v1alpha1" {
-		l.errorf(d.src, "apiVersion", "unsupported apiVersion %q for DomainMapping, want %s/v1beta1 or v1alpha1", gv.String(), Group)
-		return
-	}
-	dm := &DomainMapping{}
-	if errs := strictDecode(d, dm); len(errs) > 0 {
-		l.errs = append(l.errs, errs...)
-		return
-	}
-	if dm.Namespace == "" {
-		dm.Namespace = DefaultNamespace
-	}
-	ref := ObjectRef{Group: Group, Kind: KindDomainMapping, Namespace: dm.Namespace, Name: dm.Name}
-	if l.register(ref, d.src) {
-		l.tree.DomainMappings = append(l.tree.DomainMappings, dm)
+	case it.dm != nil:
+		if l.register(it.ref, it.src) {
+			l.tree.DomainMappings = append(l.tree.DomainMappings, it.dm)
+		}
+	case it.config != "":
+		if !l.register(it.ref, it.src) {
+			return
+		}
+		if prev, ok := l.cms[it.config]; ok {
+			l.errorf(it.src, "metadata.name", "ConfigMap %s is defined twice (first at %s:%d)", it.config, prev.src.File, prev.src.Line)
+			return
+		}
+		l.cms[it.config] = it
+	default:
+		if it.ref.Name == "" || l.register(it.ref, it.src) {
+			l.tree.Objects = append(l.tree.Objects, it.obj.DeepCopy())
+		}
 	}
 }
 

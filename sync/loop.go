@@ -62,6 +62,7 @@ type Loop struct {
 	Now func() time.Time
 
 	passMu gosync.Mutex // one pass or ledger write at a time
+	files  serving.Cache // decoded files of recent commits
 
 	mu      gosync.Mutex
 	st      SourceStatus
@@ -333,9 +334,11 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, 
 
 // plan loads files and plans them at at; read-only, against the ledgers
 // kept in memory. It returns the state to apply and the ledgers that
-// differ from those the files hold.
+// differ from those the files hold. The state is rendered only when no
+// ledger commit is due (or none can be written): otherwise the state to
+// apply is that of the ledger commit.
 func (l *Loop) plan(files fs.FS, at serving.Stamp) (*Desired, []*serving.Ledger, []serving.Change, error) {
-	tree, err := serving.Load(files)
+	tree, err := l.files.Load(files)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -354,11 +357,13 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp) (*Desired, []*serving.Ledger,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	objs, err := render.Render(render.TreeInput(tree, ledgers))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("render: %w", err)
+	d := &Desired{Tree: tree, Ledgers: ledgers, At: at}
+	if len(changed) == 0 || l.ReadOnly {
+		if d.Objects, err = render.Render(render.TreeInput(tree, ledgers)); err != nil {
+			return nil, nil, nil, fmt.Errorf("render: %w", err)
+		}
 	}
-	return &Desired{Tree: tree, Ledgers: ledgers, Objects: objs, At: at}, changed, changes, nil
+	return d, changed, changes, nil
 }
 
 // replan is the write-back's answer to losing the race for the branch:
@@ -368,7 +373,7 @@ func (l *Loop) replan(_ context.Context, head git.Commit) (map[string][]byte, st
 	l.mu.Lock()
 	l.st.Conflicts++
 	l.mu.Unlock()
-	tree, err := serving.Load(head.Files)
+	tree, err := l.files.Load(head.Files)
 	if err != nil {
 		return nil, "", err
 	}

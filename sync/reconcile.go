@@ -50,6 +50,8 @@ type Reconciler struct {
 	Writer LedgerWriter
 	Target Target
 	Logger *slog.Logger
+
+	files serving.Cache // decoded files of recent passes
 }
 
 // Result is one reconcile pass.
@@ -63,7 +65,7 @@ type Result struct {
 
 // Reconcile runs one pass over files, the repository at stamp at.
 func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stamp) (*Result, error) {
-	tree, err := serving.Load(files)
+	tree, err := r.files.Load(files)
 	if err != nil {
 		return nil, err
 	}

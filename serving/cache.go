@@ -1,0 +1,135 @@
+package serving
+
+import (
+	"crypto/sha256"
+	"sync"
+)
+
+// Cache keeps what Load decoded from each file, by path and content, so
+// that loading a later state of the same repository decodes only the
+// files that changed: on a push, one Service file and one ledger out of
+// thousands. Trees loaded through one Cache share their Services,
+// DomainMappings and Ledgers, which is safe because nothing modifies a
+// loaded tree. A Cache forgets a file after keepLoads loads that did not
+// read it. The zero Cache is ready; a nil *Cache caches nothing. It is
+// safe for concurrent use.
+type Cache struct {
+	mu    sync.Mutex
+	gen   uint64
+	files map[fileKey]*cached
+}
+
+// keepLoads is how many loads a file's entry outlives its last use: enough
+// for a repository's main state and a few previews loaded in turn.
+const keepLoads = 8
+
+type fileKey struct {
+	path string
+	sum  [sha256.Size]byte
+}
+
+// cached is one file's decoded content: its items, or its ledger.
+type cached struct {
+	used   uint64
+	items  []*item
+	ledger *Ledger
+	src    Source
+}
+
+// loadCache is one load's view of a Cache.
+type loadCache struct {
+	c   *Cache
+	gen uint64
+}
+
+func (c *Cache) begin() *loadCache {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if c.files == nil {
+		c.files = map[fileKey]*cached{}
+	}
+	return &loadCache{c: c, gen: c.gen}
+}
+
+// end forgets the files no recent load has read.
+func (lc *loadCache) end() {
+	if lc == nil {
+		return
+	}
+	c := lc.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.files {
+		if e.used+keepLoads <= c.gen {
+			delete(c.files, k)
+		}
+	}
+}
+
+func (lc *loadCache) lookup(k fileKey) (*cached, bool) {
+	lc.c.mu.Lock()
+	defer lc.c.mu.Unlock()
+	e, ok := lc.c.files[k]
+	if ok && e.used < lc.gen {
+		e.used = lc.gen
+	}
+	return e, ok
+}
+
+func (lc *loadCache) store(k fileKey, e *cached) {
+	e.used = lc.gen
+	lc.c.mu.Lock()
+	defer lc.c.mu.Unlock()
+	lc.c.files[k] = e
+}
+
+// items decodes and prepares the documents of a repository file. Files
+// with problems are not kept: their errors are found again each time.
+func (lc *loadCache) items(file string, data []byte) ([]*item, ErrorList) {
+	if lc == nil {
+		return decodeItems(file, data)
+	}
+	k := fileKey{path: file, sum: sha256.Sum256(data)}
+	if e, ok := lc.lookup(k); ok && e.ledger == nil {
+		return e.items, nil
+	}
+	items, errs := decodeItems(file, data)
+	if len(errs) == 0 {
+		for _, it := range items {
+			if len(it.errs) > 0 {
+				return items, nil
+			}
+		}
+		lc.store(k, &cached{items: items})
+	}
+	return items, errs
+}
+
+func decodeItems(file string, data []byte) ([]*item, ErrorList) {
+	docs, errs := decodeFile(file, data)
+	items := make([]*item, len(docs))
+	for i, d := range docs {
+		items[i] = prepare(d)
+	}
+	return items, errs
+}
+
+// ledger decodes a ledger file; as items, only good files are kept.
+func (lc *loadCache) ledger(file string, data []byte) (*Ledger, Source, ErrorList) {
+	if lc == nil {
+		return readLedgerFile(file, data)
+	}
+	k := fileKey{path: file, sum: sha256.Sum256(data)}
+	if e, ok := lc.lookup(k); ok && e.ledger != nil {
+		return e.ledger, e.src, nil
+	}
+	led, src, errs := readLedgerFile(file, data)
+	if len(errs) == 0 {
+		lc.store(k, &cached{ledger: led, src: src})
+	}
+	return led, src, errs
+}

@@ -1,0 +1,211 @@
+package serving
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	gosync "sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const saYAML = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: hello
+  namespace: default
+`
+
+const featuresYAML = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-features
+  namespace: ebb-system
+data:
+  multi-container: disabled
+`
+
+// cacheStates are successive states of one repository: an edit, a new
+// file, a broken file, its fix, a removal, a config change.
+func cacheStates(t *testing.T) []fstest.MapFS {
+	t.Helper()
+	base := fstest.MapFS{
+		"apps/hello.yaml": file(helloYAML + "---\n" + saYAML),
+		"apps/other.yaml": file(strings.ReplaceAll(helloYAML, "name: hello", "name: other")),
+		"config.yaml":     file(featuresYAML),
+	}
+	ledgers := func(fsys fstest.MapFS) fstest.MapFS {
+		tree, err := Load(fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, _, err := tree.Plan(Stamp{Commit: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range next {
+			b, err := MarshalLedger(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fsys[LedgerPath(l.Namespace, l.Service)] = &fstest.MapFile{Data: b}
+		}
+		return fsys
+	}
+	s0 := ledgers(clone(base))
+	s1 := clone(s0)
+	s1["apps/hello.yaml"] = file(strings.ReplaceAll(helloYAML, "value: World", "value: Ebb") + "---\n" + saYAML)
+	s2 := clone(s1)
+	s2["apps/third.yaml"] = file(strings.ReplaceAll(helloYAML, "name: hello", "name: third"))
+	s3 := clone(s2)
+	s3["apps/third.yaml"] = file(strings.ReplaceAll(helloYAML, "name: hello", "name: third") + "  bogus: 1\n")
+	s4 := clone(s2)
+	s5 := clone(s4)
+	delete(s5, "apps/other.yaml")
+	s6 := clone(s5)
+	s6["config.yaml"] = file(strings.ReplaceAll(featuresYAML, "disabled", "enabled"))
+	return []fstest.MapFS{s0, s1, s2, s3, s4, s5, s6}
+}
+
+func clone(m fstest.MapFS) fstest.MapFS {
+	out := fstest.MapFS{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// treeJSON is a comparable form of a tree and its error.
+func treeJSON(t *testing.T, tree *Tree, err error) string {
+	t.Helper()
+	sources := map[string]Source{}
+	for ref, src := range tree.Sources {
+		sources[ref.String()] = src
+	}
+	b, jerr := json.MarshalIndent(struct {
+		Services       []*Service
+		DomainMappings []*DomainMapping
+		Ledgers        []*Ledger
+		Objects        any
+		Config         any
+		Sources        map[string]Source
+		Err            string
+	}{tree.Services, tree.DomainMappings, tree.Ledgers, tree.Objects, tree.Config, sources, fmt.Sprint(err)}, "", "  ")
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	return string(b)
+}
+
+func TestCacheLoadsWhatLoadLoads(t *testing.T) {
+	var c Cache
+	for i, fsys := range cacheStates(t) {
+		want, wantErr := Load(fsys)
+		got, gotErr := c.Load(fsys)
+		if diff := cmp.Diff(treeJSON(t, want, wantErr), treeJSON(t, got, gotErr)); diff != "" {
+			t.Errorf("state %d: cached load differs from Load (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+func TestCacheReusesUnchangedFiles(t *testing.T) {
+	states := cacheStates(t)
+	var c Cache
+	first, err := c.Load(states[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.Load(states[1]) // apps/hello.yaml changed
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := func(tree *Tree) map[string]*Service {
+		m := map[string]*Service{}
+		for _, s := range tree.Services {
+			m[s.Name] = s
+		}
+		return m
+	}
+	a, b := byName(first), byName(second)
+	if a["other"] != b["other"] {
+		t.Error("the unchanged file's Service was decoded again")
+	}
+	if a["hello"] == b["hello"] {
+		t.Error("the changed file's Service was not decoded again")
+	}
+	if got := b["hello"].Spec.Template.Spec.Containers[0].Env[0].Value; got != "Ebb" {
+		t.Errorf("changed Service has TARGET %q, want Ebb", got)
+	}
+	for i := range first.Ledgers {
+		if first.Ledgers[i] != second.Ledgers[i] {
+			t.Errorf("unchanged ledger %s was decoded again", first.Ledgers[i].Service)
+		}
+	}
+}
+
+func TestCacheReportsBrokenFilesEveryTime(t *testing.T) {
+	states := cacheStates(t)
+	var c Cache
+	for range 2 {
+		_, err := c.Load(states[3])
+		if err == nil || !strings.Contains(err.Error(), "apps/third.yaml:") {
+			t.Fatalf("error = %v, want one in apps/third.yaml", err)
+		}
+	}
+}
+
+func TestCacheCopiesObjects(t *testing.T) {
+	fsys := cacheStates(t)[0]
+	var c Cache
+	first, err := c.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Objects[0].SetLabels(map[string]string{"changed": "by a reader"})
+	second, err := c.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second.Objects[0].GetLabels(); got != nil {
+		t.Errorf("labels = %v: a reader's change reached the next load", got)
+	}
+}
+
+func TestCacheForgetsUnusedFiles(t *testing.T) {
+	states := cacheStates(t)
+	var c Cache
+	if _, err := c.Load(states[0]); err != nil {
+		t.Fatal(err)
+	}
+	n := len(c.files)
+	gone := fstest.MapFS{"apps/a.yaml": file(strings.ReplaceAll(helloYAML, "name: hello", "name: a"))}
+	for range keepLoads {
+		if _, err := c.Load(gone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.files) != 1 {
+		t.Errorf("after %d loads of another tree the cache holds %d files (had %d), want 1", keepLoads, len(c.files), n)
+	}
+}
+
+func TestCacheConcurrentLoads(t *testing.T) {
+	states := cacheStates(t)
+	var c Cache
+	var wg gosync.WaitGroup
+	for _, fsys := range states {
+		wg.Go(func() {
+			for range 3 {
+				want, wantErr := Load(fsys)
+				got, gotErr := c.Load(fsys)
+				if !reflect.DeepEqual(treeJSON(t, want, wantErr), treeJSON(t, got, gotErr)) {
+					t.Error("concurrent cached load differs from Load")
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
