@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,10 +17,24 @@ import (
 )
 
 const getUsage = `usage: ebb get (services | revisions | sources) [--admin HOST:PORT] [-o json]
+       ebb get (services | revisions | sources) --cluster [--kubeconfig FILE]
+               [--context NAME] [-n NAMESPACE] [--source NAME] [-o json]
 
-Shows what a running 'ebb up' serves, like kn service list and kn revision
-list. --admin is the address 'ebb up' printed (default 127.0.0.1:8081, or
-$EBB_ADMIN).
+Shows what ebb serves, like kn service list and kn revision list.
+
+A running 'ebb up': --admin is the address it printed (default
+127.0.0.1:8081, or $EBB_ADMIN).
+
+A cluster (--cluster, or any of the flags below): reads the status the
+leading 'ebb controller' publishes (ConfigMaps ebb-status-<source>), with
+the same tables; 'sources' shows each source's condition (Ready,
+Reconciling, Stalled) and last applied commit.
+  --kubeconfig FILE   kubeconfig (default $KUBECONFIG, then ~/.kube/config,
+                      then the in-cluster config)
+  --context NAME      kubeconfig context (default its current context)
+  -n, --namespace NS  ebb's own namespace, where the controller runs
+                      (default ebb-system; not the Services' namespaces)
+  --source NAME       one source (default every source in the namespace)
 `
 
 func runGet(ctx context.Context, e *env, args []string) int {
@@ -27,6 +42,13 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(io.Discard)
 	admin := fs.String("admin", "", "address of a running ebb up")
 	output := fs.String("o", "", "output format: json")
+	inCluster := fs.Bool("cluster", false, "read the status a cluster's controller publishes")
+	var cg clusterGet
+	fs.StringVar(&cg.kubeconfig, "kubeconfig", "", "kubeconfig file")
+	fs.StringVar(&cg.context, "context", "", "kubeconfig context")
+	fs.StringVar(&cg.namespace, "namespace", "", "ebb's namespace")
+	fs.StringVar(&cg.namespace, "n", "", "ebb's namespace")
+	fs.StringVar(&cg.source, "source", "", "source name")
 	what, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(e.stdout, getUsage)
@@ -45,6 +67,20 @@ func runGet(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ebb get: unknown kind %q\n%s", what[0], getUsage)
 		return exitUsage
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "kubeconfig", "context", "namespace", "n", "source":
+			*inCluster = true
+		}
+	})
+	if *inCluster {
+		if *admin != "" {
+			fmt.Fprintf(e.stderr, "ebb get: --admin reads an ebb up, --cluster a cluster: give one\n%s", getUsage)
+			return exitUsage
+		}
+		cg.namespace = cmp.Or(cg.namespace, "ebb-system")
+		return getCluster(ctx, e, cg, kind, *output == "json")
+	}
 	if *admin == "" {
 		*admin = e.getenv("EBB_ADMIN")
 	}
@@ -56,7 +92,7 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	}
 	svcs, raw, err := fetchStatus(ctx, *admin)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
+		fmt.Fprintf(e.stderr, "ebb get: %v\n%s", err, clusterHint)
 		return exitInvalid
 	}
 	if *output == "json" {
@@ -72,6 +108,9 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	w.Flush()
 	return exitOK
 }
+
+// clusterHint follows a failure to reach a local ebb up.
+const clusterHint = "(ebb in a cluster: ebb get services --cluster [--context NAME])\n"
 
 func fetchStatus(ctx context.Context, admin string) ([]sync.ServiceStatus, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

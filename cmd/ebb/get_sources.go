@@ -25,7 +25,7 @@ func getSources(ctx context.Context, e *env, admin string, asJSON bool) int {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb get: no ebb up answers at %s: %v\n", admin, err)
+		fmt.Fprintf(e.stderr, "ebb get: no ebb up answers at %s: %v\n%s", admin, err, clusterHint)
 		return exitInvalid
 	}
 	defer resp.Body.Close()

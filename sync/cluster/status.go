@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -190,6 +192,26 @@ func ReadStatus(ctx context.Context, cs kubernetes.Interface, namespace, source 
 		return StatusDoc{}, fmt.Errorf("read status of source %s: %w", source, err)
 	}
 	return ParseStatus(cm)
+}
+
+// ListStatus reads the status of every source published in namespace (the
+// ConfigMaps labelled StatusLabel), sorted by source. A ConfigMap that does
+// not decode is an error naming it.
+func ListStatus(ctx context.Context, cs kubernetes.Interface, namespace string) ([]StatusDoc, error) {
+	list, err := cs.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{LabelSelector: StatusLabel})
+	if err != nil {
+		return nil, fmt.Errorf("list status ConfigMaps in %s: %w", namespace, err)
+	}
+	docs := make([]StatusDoc, 0, len(list.Items))
+	for i := range list.Items {
+		doc, err := ParseStatus(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	slices.SortFunc(docs, func(a, b StatusDoc) int { return strings.Compare(a.Source, b.Source) })
+	return docs, nil
 }
 
 // ParseStatus decodes a status ConfigMap.

@@ -60,4 +60,22 @@ func TestStatus(t *testing.T) {
 	if got := w.take(); len(got) != 0 {
 		t.Errorf("a restarted controller rewrote an unchanged status: %v", got)
 	}
+
+	// ListStatus finds it among the namespace's sources, in source order.
+	docs, err := cluster.ListStatus(ctx, cs, "ebb-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for i, d := range docs {
+		if i > 0 && docs[i-1].Source >= d.Source {
+			t.Errorf("ListStatus: %q before %q", docs[i-1].Source, d.Source)
+		}
+		if d.Source == "status" {
+			found = d.Condition == cluster.Ready && d.Commit == "c3"
+		}
+	}
+	if !found {
+		t.Errorf("ListStatus lacks source status, Ready at c3: %+v", docs)
+	}
 }
