@@ -33,6 +33,23 @@ type Backends interface {
 	Watch(fn func(namespace, revision string)) (stop func())
 }
 
+// Peers tells an activator which activators serve a revision and which of
+// them it is, so that, for a revision with containerConcurrency > 0, each
+// takes only its own share of the pods (Knative's activator subsetting).
+// In a cluster the activators serving a revision are the addresses of its
+// public EndpointSlice in proxy mode; with a single activator (ebb up)
+// there is no need for Peers.
+type Peers interface {
+	// Activators returns the addresses of the activators serving a
+	// revision and this activator's own address. Addresses are compared,
+	// never dialled: IPs in a cluster. An activator not among them ("" or
+	// unknown self) takes every pod.
+	Activators(namespace, revision string) (activators []string, self string)
+	// Watch calls fn whenever Activators(namespace, revision) may have
+	// changed, until stop is called.
+	Watch(fn func(namespace, revision string)) (stop func())
+}
+
 // Revisions knows the revisions the activator may route to (the gateway's
 // route table does).
 type Revisions interface {
@@ -71,6 +88,9 @@ type Config struct {
 	Revisions Revisions // required
 	Stats     StatsSink // optional: no stats are sent without one
 	Poker     Poker     // optional
+	// Peers is optional: without it this activator takes every pod of
+	// every revision.
+	Peers Peers
 	// PodName names this activator in its stats.
 	PodName string
 	// QueueDepth bounds the held requests per revision.
@@ -90,6 +110,7 @@ type Activator struct {
 	proxy  *httputil.ReverseProxy
 	probe  *http.Client
 	stopW  func()
+	stopP  func()
 	ctx    context.Context // ends probers when Close is called
 	cancel context.CancelFunc
 
@@ -157,12 +178,17 @@ func New(cfg Config) (*Activator, error) {
 		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) },
 	}
 	a.stopW = cfg.Backends.Watch(a.backendsChanged)
+	a.stopP = func() {}
+	if cfg.Peers != nil {
+		a.stopP = cfg.Peers.Watch(a.peersChanged)
+	}
 	return a, nil
 }
 
-// Close stops watching backends and probing.
+// Close stops watching backends and peers, and probing.
 func (a *Activator) Close() {
 	a.stopW()
+	a.stopP()
 	a.cancel()
 }
 
@@ -178,6 +204,7 @@ type revision struct {
 	healthy  map[string]bool
 	lastInfo route.Revision
 	cc       atomic.Int64 // lastInfo.ContainerConcurrency, read without the lock
+	peersMu  sync.Mutex   // orders reading Peers with applying what was read
 }
 
 // ServeHTTP handles one request: probes, revision lookup, stats, timeouts,
@@ -287,6 +314,7 @@ func (a *Activator) revision(info route.Revision) *revision {
 	if v, loaded := a.revs.LoadOrStore(k, rev); loaded {
 		return v.(*revision)
 	}
+	a.placeAmongPeers(rev)
 	a.reconcile(rev)
 	return rev
 }
@@ -294,6 +322,28 @@ func (a *Activator) revision(info route.Revision) *revision {
 func (a *Activator) backendsChanged(ns, name string) {
 	if v, ok := a.revs.Load(revKey{ns, name}); ok {
 		a.reconcile(v.(*revision))
+	}
+}
+
+func (a *Activator) peersChanged(ns, name string) {
+	if v, ok := a.revs.Load(revKey{ns, name}); ok {
+		a.placeAmongPeers(v.(*revision))
+	}
+}
+
+// placeAmongPeers tells the revision's throttler where this activator
+// stands among the activators serving the revision.
+func (a *Activator) placeAmongPeers(rev *revision) {
+	if a.cfg.Peers == nil {
+		return
+	}
+	rev.peersMu.Lock()
+	defer rev.peersMu.Unlock()
+	acts, self := a.cfg.Peers.Activators(rev.key.ns, rev.key.name)
+	index, n := activatorIndex(acts, self)
+	if rev.thr.setActivators(index, n) {
+		a.cfg.Logger.Info("activator subset", "revision", rev.key.ns+"/"+rev.key.name,
+			"index", index, "activators", n, "pods", len(rev.thr.assigned()))
 	}
 }
 

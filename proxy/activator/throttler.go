@@ -18,7 +18,10 @@ type throttler struct {
 	cc      int
 	pick    policy
 	rr      int
-	pods    []*pod // healthy, sorted by address
+	all     []*pod // healthy, sorted by address
+	pods    []*pod // this activator's share of all (see assignPods)
+	index   int    // this activator among those serving the revision; -1: not among them
+	acts    int    // how many activators serve the revision
 	waiters list.List
 }
 
@@ -33,7 +36,7 @@ type grant struct {
 }
 
 func newThrottler(cc, maxQueue int, onHold func()) *throttler {
-	return &throttler{cc: cc, pick: policyFor(cc), maxQueue: maxQueue, onHold: onHold}
+	return &throttler{cc: cc, pick: policyFor(cc), maxQueue: maxQueue, onHold: onHold, index: -1}
 }
 
 // acquire returns a pod address and a release callback, waiting for a free
@@ -51,7 +54,7 @@ func (t *throttler) acquire(ctx context.Context) (string, func(), error) {
 	}
 	w := &waiter{ch: make(chan grant, 1)}
 	w.elem = t.waiters.PushBack(w)
-	hold := len(t.pods) == 0 && t.waiters.Len() == 1
+	hold := len(t.all) == 0 && t.waiters.Len() == 1
 	t.mu.Unlock()
 	if hold && t.onHold != nil {
 		t.onHold()
@@ -107,7 +110,7 @@ func (t *throttler) setPods(addrs []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := map[string]*pod{}
-	for _, p := range t.pods {
+	for _, p := range t.all {
 		old[p.addr] = p
 	}
 	pods := make([]*pod, 0, len(addrs))
@@ -119,11 +122,24 @@ func (t *throttler) setPods(addrs []string) {
 		}
 	}
 	slices.SortFunc(pods, func(a, b *pod) int { return strings.Compare(a.addr, b.addr) })
-	t.pods = pods
-	if t.rr >= len(pods) {
-		t.rr = 0
-	}
+	t.all = pods
+	t.assignLocked()
 	t.dispatchLocked()
+}
+
+// setActivators sets this activator's index among the n activators serving
+// the revision (-1 when it is not among them) and takes its share of the
+// pods again.
+func (t *throttler) setActivators(index, n int) (changed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if index == t.index && n == t.acts {
+		return false
+	}
+	t.index, t.acts = index, n
+	t.assignLocked()
+	t.dispatchLocked()
+	return true
 }
 
 // setCC changes the revision's containerConcurrency.
@@ -132,7 +148,24 @@ func (t *throttler) setCC(cc int) {
 	defer t.mu.Unlock()
 	if cc != t.cc {
 		t.cc, t.pick = cc, policyFor(cc)
+		t.assignLocked()
 		t.dispatchLocked()
+	}
+}
+
+// assignLocked takes this activator's share of the healthy pods: every pod
+// when containerConcurrency is unlimited, else Knative's subset. A pod
+// keeps the requests this activator has in flight to it as it moves in or
+// out of the share; each pod of the share has room for containerConcurrency
+// of them. t.mu is held.
+func (t *throttler) assignLocked() {
+	if t.cc > 0 {
+		t.pods = assignPods(t.all, t.index, t.acts)
+	} else {
+		t.pods = t.all
+	}
+	if t.rr >= len(t.pods) {
+		t.rr = 0
 	}
 }
 
@@ -140,8 +173,19 @@ func (t *throttler) setCC(cc int) {
 func (t *throttler) snapshot() (addrs []string, held int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, p := range t.pods {
+	for _, p := range t.all {
 		addrs = append(addrs, p.addr)
 	}
 	return addrs, t.waiters.Len()
+}
+
+// assigned returns the addresses of this activator's share of the pods.
+func (t *throttler) assigned() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	addrs := make([]string, len(t.pods))
+	for i, p := range t.pods {
+		addrs[i] = p.addr
+	}
+	return addrs
 }

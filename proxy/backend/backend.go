@@ -10,15 +10,14 @@ type key struct{ ns, rev string }
 // Static is a set of revisions' addresses, changed with Set. It is safe for
 // concurrent use.
 type Static struct {
-	mu       sync.RWMutex
-	addrs    map[key][]string
-	watchers map[int]func(namespace, revision string)
-	next     int
+	watchers
+	mu    sync.RWMutex
+	addrs map[key][]string
 }
 
 // NewStatic returns an empty Static.
 func NewStatic() *Static {
-	return &Static{addrs: map[key][]string{}, watchers: map[int]func(string, string){}}
+	return &Static{addrs: map[key][]string{}}
 }
 
 // Set replaces the addresses (host:port) of a revision and notifies every
@@ -32,14 +31,8 @@ func (s *Static) Set(namespace, revision string, addrs []string) {
 	} else {
 		s.addrs[key{namespace, revision}] = addrs
 	}
-	ws := make([]func(string, string), 0, len(s.watchers))
-	for _, w := range s.watchers {
-		ws = append(ws, w)
-	}
 	s.mu.Unlock()
-	for _, w := range ws {
-		w(namespace, revision)
-	}
+	s.notify(namespace, revision)
 }
 
 // Addresses returns the addresses of a revision, sorted. The caller must
@@ -50,16 +43,40 @@ func (s *Static) Addresses(namespace, revision string) []string {
 	return s.addrs[key{namespace, revision}]
 }
 
-// Watch calls fn after every Set until stop is called.
-func (s *Static) Watch(fn func(namespace, revision string)) (stop func()) {
-	s.mu.Lock()
-	id := s.next
-	s.next++
-	s.watchers[id] = fn
-	s.mu.Unlock()
+// watchers calls functions registered with Watch on every change. The zero
+// value is ready to use.
+type watchers struct {
+	mu   sync.Mutex
+	fns  map[int]func(namespace, revision string)
+	next int
+}
+
+// Watch calls fn after every change until stop is called.
+func (w *watchers) Watch(fn func(namespace, revision string)) (stop func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fns == nil {
+		w.fns = map[int]func(string, string){}
+	}
+	id := w.next
+	w.next++
+	w.fns[id] = fn
 	return func() {
-		s.mu.Lock()
-		delete(s.watchers, id)
-		s.mu.Unlock()
+		w.mu.Lock()
+		delete(w.fns, id)
+		w.mu.Unlock()
+	}
+}
+
+// notify calls every watcher, outside the lock.
+func (w *watchers) notify(namespace, revision string) {
+	w.mu.Lock()
+	fns := make([]func(string, string), 0, len(w.fns))
+	for _, fn := range w.fns {
+		fns = append(fns, fn)
+	}
+	w.mu.Unlock()
+	for _, fn := range fns {
+		fn(namespace, revision)
 	}
 }

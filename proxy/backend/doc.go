@@ -1,4 +1,5 @@
-// Package backend holds a revision's ready addresses in memory and tells
-// watchers when they change: the Backends that ebb's activator and gateway
-// read, for a standalone gateway, for tests and for the local runtime.
+// Package backend holds, in memory, a revision's ready addresses (Static)
+// and the activators serving it (Peers), and tells watchers when they
+// change: the Backends and Peers that ebb's activator and gateway read,
+// for a standalone gateway, for tests and for the local runtime.
 package backend
