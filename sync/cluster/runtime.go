@@ -334,18 +334,7 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 
 // livePublic reads the public EndpointSlice ebb wrote, from the index.
 func (r *Runtime) livePublic(rev scaler.RevisionKey) (PublicSlice, bool) {
-	for _, s := range r.endpoints.slices(rev.Namespace, rev.Name) {
-		if s.Name != rev.Name || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
-			continue
-		}
-		out := PublicSlice{Mode: s.Labels[ModeLabel]}
-		for _, ep := range s.Endpoints {
-			out.Addresses = append(out.Addresses, ep.Addresses...)
-		}
-		slices.Sort(out.Addresses)
-		return out, true
-	}
-	return PublicSlice{}, false
+	return r.endpoints.Public(rev.Namespace, rev.Name)
 }
 
 // publicSlice is the EndpointSlice of a revision's public Service: named
