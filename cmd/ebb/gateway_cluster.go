@@ -44,6 +44,13 @@ Flags:
                       (default :8012, the revision Services' target port)
   --admin ADDR        /healthz, /readyz, /metrics (default :9090)
   --autoscaler URL    where activator stats go (default http://ebb-controller.<namespace>.svc:8080)
+  --activators NS/NAME  the Service whose pods are the activators (default
+                      <namespace>/ebb-gateway): with containerConcurrency > 0,
+                      this activator sends a revision's requests only to its
+                      share of the pods, found by its place among the
+                      activators of the revision's public EndpointSlice; its
+                      own address is $POD_IP, else its pod's ($POD_NAME)
+                      endpoint in this Service
   --namespace NS      ebb's namespace (default $POD_NAMESPACE, else ebb-system)
   --watch-namespace NS  only follow route tables and endpoints in NS (default all)
   --drain DURATION    on SIGTERM, how long /healthz fails before the servers stop (default 45s)
@@ -51,6 +58,7 @@ Flags:
 
 type gatewayClusterOptions struct {
 	kubeconfig, listen, activator, admin, autoscaler, namespace, watch string
+	activators                                                         cluster.ServiceRef
 	drain                                                              time.Duration
 }
 
@@ -65,6 +73,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler URL")
 	fs.StringVar(&o.namespace, "namespace", "", "ebb's namespace")
 	fs.StringVar(&o.watch, "watch-namespace", "", "namespace to follow")
+	activators := fs.String("activators", "", "activator Service")
 	fs.DurationVar(&o.drain, "drain", 45*time.Second, "drain time")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -78,6 +87,14 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	if o.autoscaler == "" {
 		o.autoscaler = "http://ebb-controller." + o.namespace + ".svc:8080"
 	}
+	if *activators == "" {
+		*activators = o.namespace + "/ebb-gateway"
+	}
+	ns, name, ok := strings.Cut(*activators, "/")
+	if !ok || ns == "" || name == "" {
+		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", *activators)
+	}
+	o.activators = cluster.ServiceRef{Namespace: ns, Name: name}
 	return o, nil
 }
 
@@ -116,6 +133,7 @@ type clusterGateway struct {
 	gw     *gateway.Gateway
 	act    *activator.Activator
 	eps    *cluster.Endpoints
+	peers  *cluster.Peers
 	routes *cluster.RouteTables
 	facts  *cluster.RevisionFacts
 }
@@ -130,13 +148,22 @@ func (g *clusterGateway) Revision(ns, name string) (route.Revision, bool) {
 	return g.facts.Revision(ns, name)
 }
 
-func newClusterGateway(cs kubernetes.Interface, watch, podName, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
+// clusterGatewayIdentity is who a gateway pod is: its name (in stats and
+// to find its address), its IP when known, and the Service whose pods are
+// the activators.
+type clusterGatewayIdentity struct {
+	podName, podIP string
+	activators     cluster.ServiceRef
+}
+
+func newClusterGateway(cs kubernetes.Interface, watch string, id clusterGatewayIdentity, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch), facts: cluster.NewRevisionFacts(cs, watch)}
-	acfg := activator.Config{Backends: g.eps, Revisions: g,
-		PodName: podName, Logger: log}
+	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: id.podIP, PodName: id.podName, Activators: id.activators})
+	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers,
+		PodName: cmp.Or(id.podName, "activator"), Logger: log}
 	if autoscaler != "" {
 		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
 	}
@@ -193,7 +220,8 @@ func (g *clusterGateway) ready() bool {
 }
 
 func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, cs kubernetes.Interface, log *slog.Logger) error {
-	g, err := newClusterGateway(cs, o.watch, cmp.Or(e.getenv("POD_NAME"), "activator"), o.autoscaler, log)
+	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
+	g, err := newClusterGateway(cs, o.watch, id, o.autoscaler, log)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestGatewayCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := newClusterGateway(cs, "", "gw-1", "", nil)
+	g, err := newClusterGateway(cs, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +60,21 @@ func TestGatewayCluster(t *testing.T) {
 		for k, v := range labels {
 			es.Labels[k] = v
 		}
-		for _, ip := range ips {
-			es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+		for i, ip := range ips {
+			ep := discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}
+			if svc == "ebb-gateway" {
+				ep.TargetRef = &corev1.ObjectReference{Kind: "Pod", Name: fmt.Sprintf("gw-%d", i+1)}
+			}
+			es.Endpoints = append(es.Endpoints, ep)
 		}
-		if _, err := cs.DiscoveryV1().EndpointSlices("apps").Create(ctx, es, metav1.CreateOptions{}); err != nil {
+		old, err := cs.DiscoveryV1().EndpointSlices("apps").Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			old.Labels, old.Endpoints = es.Labels, es.Endpoints
+			_, err = cs.DiscoveryV1().EndpointSlices("apps").Update(ctx, old, metav1.UpdateOptions{})
+		} else {
+			_, err = cs.DiscoveryV1().EndpointSlices("apps").Create(ctx, es, metav1.CreateOptions{})
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,5 +146,46 @@ func TestGatewayCluster(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://other.example.com/", nil))
 	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "no route for host") {
 		t.Errorf("activator port, unknown host: %d %q", rec.Code, rec.Body.String())
+	}
+
+	// Proxied through two activators, the revision's activator finds
+	// itself (gw-1, by its pod's endpoint in the activators Service)
+	// first of the two.
+	slice("ebb-gateway-abc", "ebb-gateway", nil, "10.2.0.1", "10.2.0.2")
+	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: cluster.ManagedBy, cluster.ModeLabel: "proxy"}, "10.2.0.2", "10.2.0.1")
+	for range 600 {
+		acts, self := g.peers.Activators("apps", "hello-00001")
+		last = fmt.Sprintf("mode %v, activators %v, self %q", g.gw.ModeOf("apps", "hello-00001"), acts, self)
+		if g.gw.ModeOf("apps", "hello-00001") == gateway.Proxy && cmp.Equal(acts, []string{"10.2.0.1", "10.2.0.2"}) && self == "10.2.0.1" {
+			last = ""
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last != "" {
+		t.Errorf("activator peers not fed from the API: %s", last)
+	}
+}
+
+func TestGatewayClusterFlags(t *testing.T) {
+	e := &env{getenv: func(k string) string { return map[string]string{"POD_NAMESPACE": "ebb"}[k] }}
+	for _, tc := range []struct {
+		args    []string
+		want    cluster.ServiceRef
+		wantErr string
+	}{
+		{nil, cluster.ServiceRef{Namespace: "ebb", Name: "ebb-gateway"}, ""},
+		{[]string{"--activators", "edge/gw"}, cluster.ServiceRef{Namespace: "edge", Name: "gw"}, ""},
+		{[]string{"--activators", "gw"}, cluster.ServiceRef{}, `--activators "gw": want NAMESPACE/NAME`},
+		{[]string{"--activators", "edge/"}, cluster.ServiceRef{}, `--activators "edge/": want NAMESPACE/NAME`},
+	} {
+		o, err := gatewayClusterFlags(e, tc.args)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.wantErr || (err == nil && o.activators != tc.want) {
+			t.Errorf("%v: activators %+v, error %q; want %+v, %q", tc.args, o.activators, got, tc.want, tc.wantErr)
+		}
 	}
 }
