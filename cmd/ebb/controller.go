@@ -48,7 +48,9 @@ apply, field manager "ebb", pruning by inventory), and runs the autoscaler
 and the public Services' endpoint switching. One replica leads at a time
 (Lease ebb-controller in --namespace); the others wait. In a pod, URL,
 --branch, --poll and --username default to $EBB_REPO_URL, $EBB_BRANCH,
-$EBB_POLL and $EBB_GIT_USERNAME.
+$EBB_POLL and $EBB_GIT_USERNAME, and for an SSH URL (ssh://, user@host:path)
+--ssh-key and --known-hosts to the files $EBB_GIT_SSH_KEY_FILE and
+$EBB_GIT_KNOWN_HOSTS_FILE name.
 
 Flags:
   --kubeconfig FILE     cluster credentials (default: in-cluster, then $KUBECONFIG)
@@ -119,7 +121,13 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	// In a pod, the rest may come from the environment too.
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, env := range map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME"} {
+	fromEnv := map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME"}
+	if isSSH(o.url) {
+		// The install mounts the Secret's SSH key and known_hosts for
+		// every URL; they apply to SSH URLs only.
+		fromEnv["ssh-key"], fromEnv["known-hosts"] = "EBB_GIT_SSH_KEY_FILE", "EBB_GIT_KNOWN_HOSTS_FILE"
+	}
+	for name, env := range fromEnv {
 		if v := e.getenv(env); v != "" && !set[name] && !(name == "branch" && (set["tag"] || set["commit"])) {
 			if err := fs.Set(name, v); err != nil {
 				return o, fmt.Errorf("$%s: %w", env, err)

@@ -13,20 +13,29 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/apply"
 	"github.com/ebb-dev/ebb/sync/cluster"
@@ -69,7 +78,8 @@ func TestManifests(t *testing.T) {
 	}
 	for _, want := range []string{"Namespace ebb-system", "Deployment ebb-controller", "Deployment ebb-gateway", "Service ebb-gateway",
 		"Service ebb-controller", "ServiceAccount ebb-controller", "ServiceAccount ebb-gateway", "ClusterRole ebb-controller",
-		"ClusterRole ebb-gateway", "Secret ebb-git", "ConfigMap ebb-controller", "ConfigMap ebb-grafana-dashboard"} {
+		"ClusterRole ebb-gateway", "Secret ebb-git", "ConfigMap ebb-controller", "ConfigMap ebb-grafana-dashboard",
+		"Role ebb-status-reader"} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("manifests lack %s; have %v", want, kinds)
 		}
@@ -200,6 +210,43 @@ func TestManifests(t *testing.T) {
 	if _, err := cluster.ReadStatus(ctx, cs, "ebb-system", "rbac"); err != nil {
 		t.Errorf("status as ebb-controller: %v", err)
 	}
+
+	// Someone bound to ebb-status-reader reads the status, as ebb get
+	// --cluster does, and nothing else.
+	if _, err := cs.RbacV1().RoleBindings("ebb-system").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "ebb-status-readers"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "ebb-status-reader"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "developers"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	readerCfg := c.Config()
+	readerCfg.Impersonate = rest.ImpersonationConfig{UserName: "dev@example.com", Groups: []string{"developers"}}
+	reader, err := kubernetes.NewForConfig(readerCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() string {
+		docs, err := cluster.ListStatus(ctx, reader, "ebb-system")
+		if err != nil {
+			return "list status as a status reader: " + err.Error()
+		}
+		for _, d := range docs {
+			if d.Source == "rbac" {
+				return ""
+			}
+		}
+		return fmt.Sprintf("a status reader lists no source rbac: %+v", docs)
+	})
+	if _, err := cluster.ReadStatus(ctx, reader, "ebb-system", "rbac"); err != nil {
+		t.Errorf("read status as a status reader: %v", err)
+	}
+	if _, err := reader.CoreV1().Secrets("ebb-system").Get(ctx, "ebb-git", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a status reader reads Secret ebb-git: %v, want forbidden", err)
+	}
+	if _, err := reader.CoreV1().ConfigMaps("rbac").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("a status reader lists ConfigMaps outside ebb-system: %v, want forbidden", err)
+	}
 	led := make(chan bool, 1)
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -245,5 +292,173 @@ func TestManifests(t *testing.T) {
 	})
 	if mode := geps.Mode("rbac", "hello-00001"); mode != "proxy" && mode != "serve" {
 		t.Errorf("the gateway reads mode %q of rbac/hello-00001", mode)
+	}
+}
+
+// installed returns the object of kind and name the install base builds,
+// converted to out.
+func installed(t *testing.T, objs []*unstructured.Unstructured, kind, name string, out any) {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, out); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("manifests lack %s %s", kind, name)
+}
+
+// TestManifestsGitCredentials checks how the controller gets its Git
+// credentials: the Secret template has the HTTPS and the SSH keys; the
+// Secret is mounted read-only, readable by the pod's group and nobody
+// else, where the SSH environment variables point; and the controller,
+// whose root filesystem is read-only, has a writable /tmp for parsing
+// known_hosts.
+func TestManifestsGitCredentials(t *testing.T) {
+	objs := installManifests(t)
+	var secret corev1.Secret
+	installed(t, objs, "Secret", "ebb-git", &secret)
+	for _, k := range []string{"username", "password", "token", "ssh-privatekey", "ssh-passphrase", "known_hosts", "webhook-secret"} {
+		if v, ok := secret.StringData[k]; !ok || v != "" {
+			t.Errorf("Secret ebb-git template: key %s = %q, %v; want present and empty", k, v, ok)
+		}
+	}
+	var d appsv1.Deployment
+	installed(t, objs, "Deployment", "ebb-controller", &d)
+	pod := d.Spec.Template.Spec
+	var ctr corev1.Container
+	for _, c := range pod.Containers {
+		if c.Name == "controller" {
+			ctr = c
+		}
+	}
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range ctr.VolumeMounts {
+		mounts[m.Name] = m
+	}
+	var creds string
+	for _, v := range pod.Volumes {
+		switch {
+		case v.Secret != nil && v.Secret.SecretName == "ebb-git":
+			m, ok := mounts[v.Name]
+			if !ok || !m.ReadOnly {
+				t.Errorf("Secret ebb-git: mount %+v, %v; want mounted read-only", m, ok)
+			}
+			creds = m.MountPath
+			if v.Secret.Optional == nil || !*v.Secret.Optional {
+				t.Error("Secret ebb-git volume is not optional: an install without a Secret would not start")
+			}
+			mode := v.Secret.DefaultMode
+			if mode == nil || *mode&0o007 != 0 || *mode&0o040 == 0 || pod.SecurityContext == nil || pod.SecurityContext.FSGroup == nil {
+				t.Errorf("Secret ebb-git: mode %o, fsGroup %v; want readable by the pod's fsGroup only", ptrOr(mode), pod.SecurityContext)
+			}
+		case v.EmptyDir != nil && mounts[v.Name].MountPath == "/tmp":
+			if m := mounts[v.Name]; m.ReadOnly {
+				t.Error("/tmp is read-only")
+			}
+		}
+	}
+	if creds == "" {
+		t.Fatal("the controller does not mount Secret ebb-git")
+	}
+	if ctr.SecurityContext == nil || ctr.SecurityContext.ReadOnlyRootFilesystem == nil || !*ctr.SecurityContext.ReadOnlyRootFilesystem {
+		t.Error("the controller's root filesystem is writable")
+	}
+	tmp := false
+	for _, m := range ctr.VolumeMounts {
+		tmp = tmp || (m.MountPath == "/tmp" && !m.ReadOnly)
+	}
+	if !tmp {
+		t.Error("the controller has no writable /tmp (SSH known_hosts are parsed through a temporary file)")
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range ctr.Env {
+		env[e.Name] = e
+	}
+	for name, key := range map[string]string{"EBB_GIT_SSH_KEY_FILE": "ssh-privatekey", "EBB_GIT_KNOWN_HOSTS_FILE": "known_hosts"} {
+		if got, want := env[name].Value, creds+"/"+key; got != want {
+			t.Errorf("$%s = %q, want %q", name, got, want)
+		}
+	}
+	for name, key := range map[string]string{"EBB_GIT_USERNAME": "username", "EBB_GIT_PASSWORD": "password", "EBB_GIT_TOKEN": "token",
+		"EBB_GIT_SSH_PASSPHRASE": "ssh-passphrase", "EBB_WEBHOOK_SECRET": "webhook-secret"} {
+		ref := env[name].ValueFrom
+		if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "ebb-git" || ref.SecretKeyRef.Key != key ||
+			ref.SecretKeyRef.Optional == nil || !*ref.SecretKeyRef.Optional {
+			t.Errorf("$%s: %+v; want the optional key %s of Secret ebb-git", name, ref, key)
+		}
+	}
+}
+
+func ptrOr(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// TestManifestsImages checks the images an operator sets: every container
+// of the install runs ebb's image, named by the kustomization's images:
+// entry as a ko:// path .ko.yaml builds; and repository/config-deployment.yaml,
+// the queue-proxy image a serving repository commits, is a valid
+// config-deployment naming ebb's default queue-sidecar image, which
+// .ko.yaml builds too.
+func TestManifestsImages(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", ".ko.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ko struct {
+		Builds []struct{ Main string }
+	}
+	if err := yaml.Unmarshal(raw, &ko); err != nil {
+		t.Fatal(err)
+	}
+	built := map[string]bool{}
+	for _, b := range ko.Builds {
+		built["ko://github.com/ebb-dev/ebb/"+strings.TrimPrefix(b.Main, "./")] = true
+	}
+	const ebbImage = "ko://github.com/ebb-dev/ebb/cmd/ebb"
+	if !built[ebbImage] || !built[config.DefaultQueueSidecarImage] {
+		t.Errorf(".ko.yaml builds %v; want %s and %s", built, ebbImage, config.DefaultQueueSidecarImage)
+	}
+	n := 0
+	for _, o := range installManifests(t) {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		installed(t, []*unstructured.Unstructured{o}, "Deployment", o.GetName(), &d)
+		for _, c := range append(d.Spec.Template.Spec.InitContainers, d.Spec.Template.Spec.Containers...) {
+			n++
+			if c.Image != ebbImage {
+				t.Errorf("Deployment %s container %s runs %q, want %s (kustomization.yaml images: ebb)", d.Name, c.Name, c.Image, ebbImage)
+			}
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d containers in the install's Deployments, want the controller and the gateway", n)
+	}
+
+	// The file a serving repository commits, as ebb loads it from Git.
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "repository", "config-deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config-deployment.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := serving.Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatalf("manifests/repository/config-deployment.yaml: %v", err)
+	}
+	if got := tree.Config.Deployment.QueueSidecarImage; got != config.DefaultQueueSidecarImage {
+		t.Errorf("manifests/repository/config-deployment.yaml: queue-sidecar-image %q, want the default %s", got, config.DefaultQueueSidecarImage)
+	}
+	if len(tree.Objects) != 0 {
+		t.Errorf("manifests/repository/config-deployment.yaml is applied as %d objects, want consumed as configuration", len(tree.Objects))
 	}
 }
