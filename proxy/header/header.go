@@ -39,14 +39,14 @@ const (
 	KubeProbeUAPrefix  = "kube-probe/"
 )
 
-// servingPrefix starts every Knative-Serving-* header, in canonical form.
-const servingPrefix = "Knative-Serving-"
+// ServingPrefix starts every Knative-Serving-* header, in canonical form.
+const ServingPrefix = "Knative-Serving-"
 
 // StripServing deletes every Knative-Serving-* header: they are routing
 // facts for ebb's proxies, not for the user container.
 func StripServing(h http.Header) {
 	for k := range h {
-		if len(k) > len(servingPrefix) && strings.EqualFold(k[:len(servingPrefix)], servingPrefix) {
+		if len(k) > len(ServingPrefix) && strings.EqualFold(k[:len(ServingPrefix)], ServingPrefix) {
 			delete(h, k)
 		}
 	}
@@ -76,11 +76,17 @@ func SetForwarded(h http.Header) {
 	if len(h[Forwarded]) != 0 && h[Forwarded][0] != "" {
 		return
 	}
-	xff := h["X-Forwarded-For"]
-	host := first(h["X-Forwarded-Host"])
-	proto := first(h["X-Forwarded-Proto"])
+	if v := ForwardedValue(h["X-Forwarded-For"], first(h["X-Forwarded-Host"]), first(h["X-Forwarded-Proto"])); v != "" {
+		h[Forwarded] = []string{v}
+	}
+}
+
+// ForwardedValue is the RFC 7239 Forwarded value for the X-Forwarded-For
+// values xff and the X-Forwarded-Host and -Proto values host and proto;
+// empty when all three are.
+func ForwardedValue(xff []string, host, proto string) string {
 	if len(xff) == 0 && host == "" && proto == "" {
-		return
+		return ""
 	}
 	// One element per hop; host and proto go with the first. Built in one
 	// buffer: this runs on every proxied request.
@@ -105,9 +111,7 @@ func SetForwarded(h http.Header) {
 	if hops == 0 {
 		b = appendHostProto(b, host, proto, false)
 	}
-	if len(b) != 0 {
-		h[Forwarded] = []string{string(b)}
-	}
+	return string(b)
 }
 
 func first(v []string) string {
@@ -194,25 +198,38 @@ func isTokenChar(c rune) bool {
 // address, and X-Forwarded-Host and -Proto to in's values when in carries
 // none, so that a chain of proxies keeps the first hop's host and scheme.
 func SetXForwarded(out, in *http.Request) {
+	xff, host, proto := XForwarded(in)
+	if xff != "" {
+		out.Header.Set("X-Forwarded-For", xff)
+	}
+	out.Header.Set("X-Forwarded-Host", host)
+	out.Header.Set("X-Forwarded-Proto", proto)
+}
+
+// XForwarded returns the X-Forwarded-For, -Host and -Proto values a proxy
+// sends for in (see SetXForwarded); xff is empty when in has neither a
+// list nor a client address.
+func XForwarded(in *http.Request) (xff, host, proto string) {
 	ip, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		ip = in.RemoteAddr
 	}
-	if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+ip)
-	} else if ip != "" {
-		out.Header.Set("X-Forwarded-For", ip)
-	}
-	if h := in.Header.Get("X-Forwarded-Host"); h != "" {
-		out.Header.Set("X-Forwarded-Host", h)
+	if prior := in.Header["X-Forwarded-For"]; len(prior) == 1 {
+		xff = prior[0] + ", " + ip
+	} else if len(prior) > 1 {
+		xff = strings.Join(prior, ", ") + ", " + ip
 	} else {
-		out.Header.Set("X-Forwarded-Host", in.Host)
+		xff = ip
 	}
-	if p := in.Header.Get("X-Forwarded-Proto"); p != "" {
-		out.Header.Set("X-Forwarded-Proto", p)
-	} else if in.TLS != nil {
-		out.Header.Set("X-Forwarded-Proto", "https")
-	} else {
-		out.Header.Set("X-Forwarded-Proto", "http")
+	if host = first(in.Header["X-Forwarded-Host"]); host == "" {
+		host = in.Host
 	}
+	if proto = first(in.Header["X-Forwarded-Proto"]); proto == "" {
+		if in.TLS != nil {
+			proto = "https"
+		} else {
+			proto = "http"
+		}
+	}
+	return xff, host, proto
 }
