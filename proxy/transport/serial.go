@@ -84,10 +84,22 @@ func (s *Serial) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (s *Serial) roundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
+	var got1xx func(int, textproto.MIMEHeader) error
+	if trace := httptrace.ContextClientTrace(ctx); trace != nil {
+		got1xx = trace.Got1xxResponse
+	}
+	return s.exchange(ctx, r.URL.Host, func(bw *bufio.Writer) error { return r.Write(bw) }, r, got1xx)
+}
+
+// exchange writes a request with write on a connection to host, and reads
+// the response to r (whose method tells whether a body follows); got1xx,
+// when set, is told of each 1xx response.
+func (s *Serial) exchange(ctx context.Context, host string, write func(*bufio.Writer) error, r *http.Request,
+	got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pc, err := s.get(ctx, r.URL.Host)
+	pc, err := s.get(ctx, host)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +113,7 @@ func (s *Serial) roundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	werr := r.Write(pc.bw)
+	werr := write(pc.bw)
 	if werr == nil {
 		werr = pc.bw.Flush()
 	}
@@ -130,8 +142,8 @@ func (s *Serial) roundTrip(r *http.Request) (*http.Response, error) {
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+		if got1xx != nil {
+			if err := got1xx(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return fail(err)
 			}
 		}
@@ -145,10 +157,10 @@ func (s *Serial) roundTrip(r *http.Request) (*http.Response, error) {
 		if !stop() {
 			keep = false // cancelled: the deadline is (being) set
 		}
-		s.release(r.URL.Host, pc, keep)
+		s.release(host, pc, keep)
 		return resp, nil
 	}
-	resp.Body = &serialBody{rc: resp.Body, s: s, host: r.URL.Host, pc: pc, keep: keep, stop: stop}
+	resp.Body = &serialBody{rc: resp.Body, s: s, host: host, pc: pc, keep: keep, stop: stop}
 	return resp, nil
 }
 
