@@ -59,9 +59,10 @@ type Config struct {
 // Gateway routes requests by the current route table. It is an
 // http.Handler; SetTable and SetMode may be called at any time.
 type Gateway struct {
-	cfg   Config
-	table atomic.Pointer[compiled]
-	proxy *httputil.ReverseProxy
+	cfg    Config
+	table  atomic.Pointer[compiled]
+	proxy  *httputil.ReverseProxy
+	serial *transport.Serial // the lean path, nil without one
 
 	modeMu sync.Mutex
 	modes  atomic.Pointer[map[revKey]Mode]
@@ -88,7 +89,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{cfg: cfg}
+	g := &Gateway{cfg: cfg, serial: transport.SerialOf(cfg.Transport)}
 	g.table.Store(&compiled{hosts: map[string][]*path{}, revisions: map[revKey]route.Revision{}})
 	g.modes.Store(&map[revKey]Mode{})
 	g.proxy = &httputil.ReverseProxy{
@@ -104,14 +105,34 @@ func New(cfg Config) (*Gateway, error) {
 		Transport:     cfg.Transport,
 		BufferPool:    transport.BufferPool{},
 		FlushInterval: 0, // streams (unknown length) are flushed after every write
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
-			http.Error(w, err.Error(), http.StatusBadGateway)
-		},
+		ErrorHandler:  proxyError,
 	}
 	return g, nil
+}
+
+func proxyError(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	http.Error(w, err.Error(), http.StatusBadGateway)
+}
+
+// forward sends r to a pod: bodiless HTTP/1 requests on the lean path of
+// the transport, the others through the reverse proxy.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, t target) {
+	if g.serial == nil || t.h2c || !transport.Forwardable(r) {
+		g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
+		return
+	}
+	xff, host, proto := header.XForwarded(r)
+	add := []transport.Field{{Key: "X-Forwarded-Host", Value: host}, {Key: "X-Forwarded-Proto", Value: proto},
+		{Key: "X-Forwarded-For", Value: xff}}
+	if xff == "" {
+		add = add[:2]
+	}
+	if err := g.serial.Forward(w, r, &transport.Outbound{Addr: t.addr, Host: r.Host, Add: add}); err != nil {
+		proxyError(w, r, err)
+	}
 }
 
 // SetTable replaces the route table atomically: a request is routed by
@@ -196,7 +217,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if len(addrs) > 1 {
 				addr = addrs[rand.IntN(len(addrs))]
 			}
-			g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, target{addr, s.h2c})))
+			g.forward(w, r, target{addr, s.h2c})
 			return
 		}
 	}

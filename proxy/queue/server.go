@@ -38,6 +38,7 @@ type Server struct {
 	prom     *promMetrics
 	drain    *drainer
 	proxy    *httputil.ReverseProxy
+	serial   *transport.Serial // the lean path to the user container
 	inflight sync.WaitGroup
 	main     http.Handler
 	shutting atomic.Bool
@@ -73,6 +74,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.prom = newPromMetrics(&s.cfg, depth)
 	target := &url.URL{Scheme: "http", Host: cfg.UserAddr}
+	tr := transport.New(idle)
+	s.serial = tr.Serial
 	s.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -86,7 +89,7 @@ func New(cfg Config) (*Server, error) {
 			header.StripServing(pr.Out.Header)
 			pr.Out.Header.Del(header.ProxyRequest)
 		},
-		Transport: transport.New(idle),
+		Transport: tr,
 		// 0: responses of unknown length (streams) and event streams are
 		// flushed after every write; a response with a Content-Length goes
 		// out in one write when the handler ends.
@@ -181,7 +184,39 @@ func (s *Server) serveLimited(w http.ResponseWriter, r *http.Request) {
 		}
 		defer s.breaker.Release()
 	}
-	s.proxy.ServeHTTP(w, r)
+	s.forward(w, r)
+}
+
+// dropUser are the inbound fields the user container does not see.
+var dropUser = []string{header.OriginalHost, header.ProxyRequest}
+
+// forward sends r to the user container: bodiless HTTP/1 requests on the
+// lean path of the transport, the others through the reverse proxy. Both
+// send the same fields (see New's Rewrite).
+func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
+	if !transport.Forwardable(r) {
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	host := r.Host
+	if h := r.Header[header.OriginalHost]; len(h) > 0 && h[0] != "" {
+		host = h[0]
+	}
+	xff, xfh, xfp := header.XForwarded(r)
+	var hops []string
+	add := make([]transport.Field, 0, 4)
+	add = append(add, transport.Field{Key: "X-Forwarded-Host", Value: xfh}, transport.Field{Key: "X-Forwarded-Proto", Value: xfp})
+	if xff != "" {
+		add = append(add, transport.Field{Key: "X-Forwarded-For", Value: xff})
+		hops = []string{xff}
+	}
+	if fwd := header.ForwardedValue(hops, xfh, xfp); fwd != "" {
+		add = append(add, transport.Field{Key: header.Forwarded, Value: fwd})
+	}
+	o := transport.Outbound{Addr: s.cfg.UserAddr, Host: host, Drop: dropUser, DropPrefix: header.ServingPrefix, Add: add}
+	if err := s.serial.Forward(w, r, &o); err != nil {
+		s.writeError(w, r, err)
+	}
 }
 
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
