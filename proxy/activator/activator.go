@@ -108,6 +108,7 @@ type Config struct {
 type Activator struct {
 	cfg    Config
 	proxy  *httputil.ReverseProxy
+	serial *transport.Serial // the lean path (forward.go), nil without one
 	probe  *http.Client
 	stopW  func()
 	stopP  func()
@@ -177,6 +178,7 @@ func New(cfg Config) (*Activator, error) {
 		FlushInterval: 0, // streams (unknown length) are flushed after every write
 		ErrorHandler:  func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, err) },
 	}
+	a.serial = transport.SerialOf(cfg.Transport)
 	a.stopW = cfg.Backends.Watch(a.backendsChanged)
 	a.stopP = func() {}
 	if cfg.Peers != nil {
@@ -242,7 +244,7 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer release()
 		t := target{addr, info.Protocol == route.ProtocolH2C}
-		a.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
+		a.forward(w, r, t)
 	}))
 }
 
