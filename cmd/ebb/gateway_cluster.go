@@ -50,7 +50,8 @@ Flags:
                       share of the pods, found by its place among the
                       activators of the revision's public EndpointSlice; its
                       own address is $POD_IP, else its pod's ($POD_NAME)
-                      endpoint in this Service
+                      endpoint in this Service (set $POD_IP with
+                      --watch-namespace)
   --namespace NS      ebb's namespace (default $POD_NAMESPACE, else ebb-system)
   --watch-namespace NS  only follow route tables and endpoints in NS (default all)
   --drain DURATION    on SIGTERM, how long /healthz fails before the servers stop (default 45s)
