@@ -46,10 +46,28 @@ func New(capacity, queueDepth int) (*Breaker, error) {
 // if the context ends while waiting. After a nil error the caller must call
 // Release exactly once.
 func (b *Breaker) Acquire(ctx context.Context) error {
-	if b.places.Add(1) > b.total {
-		b.places.Add(-1)
+	if !b.Reserve() {
 		return ErrQueueFull
 	}
+	return b.Wait(ctx)
+}
+
+// Reserve takes one of the places (running or waiting), one atomic add; it
+// is false, and nothing is taken, when none is left. After true the caller
+// must call Wait (Acquire is Reserve then Wait): a proxy can answer a full
+// queue before it sets up anything for the request.
+func (b *Breaker) Reserve() bool {
+	if b.places.Add(1) > b.total {
+		b.places.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Wait takes a slot for a place Reserve took, waiting until one is free or
+// ctx ends; then it gives the place back and returns the context's error.
+// After a nil error the caller must call Release exactly once.
+func (b *Breaker) Wait(ctx context.Context) error {
 	select {
 	case b.slots <- struct{}{}:
 		return nil

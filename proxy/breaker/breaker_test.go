@@ -123,3 +123,36 @@ func BenchmarkBreaker(b *testing.B) {
 		})
 	}
 }
+
+// TestReserveThenWait: Reserve fails without taking anything once every
+// place is taken; a reserved place whose Wait is cancelled is given back.
+func TestReserveThenWait(t *testing.T) {
+	b, err := New(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Reserve() || b.Wait(context.Background()) != nil {
+		t.Fatal("first Reserve and Wait failed on an empty breaker")
+	}
+	if !b.Reserve() {
+		t.Fatal("second Reserve failed with a queue place free")
+	}
+	if b.Reserve() {
+		t.Fatal("third Reserve succeeded on a full breaker")
+	}
+	if got := b.Pending(); got != 2 {
+		t.Errorf("Pending after a refused Reserve = %d, want 2", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with a full breaker and a cancelled context = %v, want context.Canceled", err)
+	}
+	if got := b.Pending(); got != 1 {
+		t.Errorf("Pending after the cancelled Wait = %d, want 1", got)
+	}
+	b.Release()
+	if got := b.Pending(); got != 0 {
+		t.Errorf("Pending after Release = %d, want 0", got)
+	}
+}

@@ -165,6 +165,15 @@ func TestOverflowIsRejectedAtOnce(t *testing.T) {
 	if code != http.StatusServiceUnavailable || strings.TrimSpace(body) != "pending request queue full" {
 		t.Errorf("overflow = %d %q, want 503 pending request queue full", code, body)
 	}
+	// The fields are http.Error's.
+	resp, err := http.Get(r.base + "/sleep?ms=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct, ns := resp.Header.Get("Content-Type"), resp.Header.Get("X-Content-Type-Options"); ct != "text/plain; charset=utf-8" || ns != "nosniff" {
+		t.Errorf("overflow fields Content-Type %q, X-Content-Type-Options %q; want http.Error's", ct, ns)
+	}
 	cancel()
 	wg.Wait()
 }

@@ -41,6 +41,7 @@ type Server struct {
 	serial   *transport.Serial // the lean path to the user container
 	inflight sync.WaitGroup
 	main     http.Handler
+	limited  http.Handler // serveLimited
 	shutting atomic.Bool
 }
 
@@ -98,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandler:  s.proxyError,
 	}
 	s.main = http.HandlerFunc(s.serveMain)
+	s.limited = http.HandlerFunc(s.serveLimited)
 	return s, nil
 }
 
@@ -157,13 +159,17 @@ func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.drain.touch()
+	proxied := r.Header.Get(header.ProxyRequest) == header.ProxyActivator
+	if s.breaker != nil && !s.breaker.Reserve() {
+		s.reject(w, proxied)
+		return
+	}
 	if s.cfg.FullDuplex && r.ProtoMajor == 1 {
 		http.NewResponseController(w).EnableFullDuplex()
 	}
 	s.inflight.Add(1)
 	defer s.inflight.Done()
 
-	proxied := r.Header.Get(header.ProxyRequest) == header.ProxyActivator
 	start := time.Now()
 	s.tracker.In(start, proxied)
 	sw := &statusWriter{ResponseWriter: w}
@@ -172,13 +178,38 @@ func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 		s.tracker.Out(end, proxied)
 		s.prom.observe(sw.status(), end.Sub(start))
 	}()
-	timeout.Serve(sw, r, s.cfg.Timeouts, msgTimeout, http.HandlerFunc(s.serveLimited))
+	timeout.Serve(sw, r, s.cfg.Timeouts, msgTimeout, s.limited)
 }
 
-// serveLimited passes the request through the breaker to the user container.
+// Fields and body of the answer to a full queue: http.Error's, with
+// Knative's text.
+var (
+	plainText     = []string{"text/plain; charset=utf-8"}
+	noSniff       = []string{"nosniff"}
+	queueFullBody = []byte(breaker.ErrQueueFull.Error() + "\n")
+)
+
+// reject answers a request the breaker has no place for: 503 with
+// Knative's text at once, before any per-request setup (timeouts, the
+// wrapped writer), since under overload most requests end here. It is
+// counted in the load stats and metrics as a request that came and went.
+func (s *Server) reject(w http.ResponseWriter, proxied bool) {
+	start := time.Now()
+	s.tracker.Pass(start, proxied)
+	h := w.Header()
+	delete(h, "Content-Length")
+	h["Content-Type"] = plainText
+	h["X-Content-Type-Options"] = noSniff
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(queueFullBody)
+	s.prom.observe(http.StatusServiceUnavailable, time.Since(start))
+}
+
+// serveLimited passes the request through the breaker to the user
+// container; serveMain reserved its place.
 func (s *Server) serveLimited(w http.ResponseWriter, r *http.Request) {
 	if s.breaker != nil {
-		if err := s.breaker.Acquire(r.Context()); err != nil {
+		if err := s.breaker.Wait(r.Context()); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

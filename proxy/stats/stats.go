@@ -59,6 +59,19 @@ func (t *Tracker) Out(now time.Time, proxied bool) {
 	t.mu.Unlock()
 }
 
+// Pass records a request that arrived and left at now (one answered at
+// once, such as a rejection): In and Out at the same instant, under one
+// lock.
+func (t *Tracker) Pass(now time.Time, proxied bool) {
+	t.mu.Lock()
+	t.advance(now)
+	t.count++
+	if proxied {
+		t.pcount++
+	}
+	t.mu.Unlock()
+}
+
 // Stat returns the stat of the last full second before now.
 func (t *Tracker) Stat(now time.Time) metric.Stat {
 	t.mu.Lock()

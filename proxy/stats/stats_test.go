@@ -59,3 +59,25 @@ func BenchmarkTrackerInOut(b *testing.B) {
 		}
 	})
 }
+
+// TestPassIsInThenOut: Pass counts like In and Out at the same instant.
+func TestPassIsInThenOut(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	pass, inOut := New("p", t0), New("p", t0)
+	for _, e := range []struct {
+		ms      int
+		proxied bool
+	}{{100, false}, {300, true}, {1200, true}, {1250, false}} {
+		pass.Pass(at(e.ms), e.proxied)
+		inOut.In(at(e.ms), e.proxied)
+		inOut.Out(at(e.ms), e.proxied)
+	}
+	inOut.In(at(1500), false)
+	pass.In(at(1500), false)
+	for _, ms := range []int{1000, 2000, 3000} {
+		if diff := cmp.Diff(inOut.Stat(at(ms)), pass.Stat(at(ms))); diff != "" {
+			t.Errorf("Stat at %d ms (-In/Out +Pass):\n%s", ms, diff)
+		}
+	}
+}
