@@ -4,8 +4,10 @@
 //
 //	go run ./hack/bench proxy [-d 2s] [-rounds 3] [-only B1,B3]
 //
-// It builds `ebb` and Knative's queue-proxy (from hack/peers, its own Go
-// module) into a cache directory, installs wrk with apt-get when it is
+// It builds `ebb`, ebb's sidecar build (cmd/ebb/sidecar, the default
+// queue-sidecar image) and Knative's queue-proxy (from hack/peers, its own
+// Go module) into a cache directory the way ko builds images (CGO off,
+// -trimpath, -ldflags "-s -w"), installs wrk with apt-get when it is
 // missing, and runs every server as its own process.
 package main
 
@@ -52,6 +54,7 @@ func usage() {
 type env struct {
 	self    string // this binary, for the app and stock roles
 	ebb     string
+	sidecar string // the queue-proxy-only build of ebb
 	knative string
 	wrk     string
 	d       time.Duration
@@ -81,13 +84,18 @@ func runProxy(args []string) error {
 		return err
 	}
 	e.ebb = filepath.Join(*cache, "ebb")
+	e.sidecar = filepath.Join(*cache, "ebb-sidecar")
 	e.knative = filepath.Join(*cache, "knative-queue")
 	step("build ebb")
-	if err := sh(root, "go", "build", "-o", e.ebb, "./cmd/ebb"); err != nil {
+	if err := goBuild(root, e.ebb, "./cmd/ebb"); err != nil {
+		return err
+	}
+	step("build ebb's sidecar (cmd/ebb/sidecar)")
+	if err := goBuild(root, e.sidecar, "./cmd/ebb/sidecar"); err != nil {
 		return err
 	}
 	step("build Knative's queue-proxy (knative.dev/serving v0.48.1, from hack/peers)")
-	if err := sh(filepath.Join(root, "hack", "peers"), "go", "build", "-o", e.knative, "knative.dev/serving/cmd/queue"); err != nil {
+	if err := goBuild(filepath.Join(root, "hack", "peers"), e.knative, "knative.dev/serving/cmd/queue"); err != nil {
 		return err
 	}
 	if e.wrk, err = exec.LookPath("wrk"); err != nil {
@@ -131,12 +139,20 @@ func runProxy(args []string) error {
 
 func step(s string) { fmt.Fprintln(os.Stderr, "==", s) }
 
-func sh(dir, name string, args ...string) error {
+// goBuild builds pkg as .ko.yaml builds an image: CGO off, -trimpath,
+// symbols and DWARF stripped.
+func goBuild(dir, out, pkg string) error {
+	return shEnv(dir, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+}
+
+func sh(dir, name string, args ...string) error { return shEnv(dir, nil, name, args...) }
+
+func shEnv(dir string, env []string, name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	cmd.Env = append(append(os.Environ(), "GOTOOLCHAIN=local"), env...)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}

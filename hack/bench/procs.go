@@ -122,13 +122,21 @@ func (e *env) app(name string) (*proc, error) {
 }
 
 // ebbQueue starts `ebb queue` in front of user with containerConcurrency cc.
-func (e *env) ebbQueue(user string, cc int) (*proc, error) {
+func (e *env) ebbQueue(user string, cc int) (*proc, error) { return e.queueProc(e.ebb, user, cc) }
+
+// sidecarQueue starts the sidecar build's `queue`, as a pod runs it.
+func (e *env) sidecarQueue(user string, cc int) (*proc, error) {
+	return e.queueProc(e.sidecar, user, cc)
+}
+
+// queueProc starts bin's `queue` subcommand with every port a pod opens.
+func (e *env) queueProc(bin, user string, cc int) (*proc, error) {
 	port := freePort()
 	return startAt(hostPort(port), "/", []string{
 		"USER_PORT=" + portOf(user), "CONTAINER_CONCURRENCY=" + strconv.Itoa(cc),
 		"SERVING_NAMESPACE=default", "SERVING_SERVICE=hello", "SERVING_CONFIGURATION=hello",
 		"SERVING_REVISION=hello-00001", "SERVING_POD=hello-pod", "SERVING_LOGGING_LEVEL=error",
-	}, e.ebb, "queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
+	}, bin, "queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
 		"--admin-port", strconv.Itoa(freePort()), "--stats-port", strconv.Itoa(freePort()), "--metrics-port", strconv.Itoa(freePort()),
 		"--drain-quiet-period", "10ms")
 }
@@ -145,12 +153,6 @@ func (e *env) knativeQueue(user string, cc int) (*proc, error) {
 		"SERVING_POD=hello-pod", "SERVING_POD_IP=127.0.0.1",
 		`SERVING_READINESS_PROBE={"tcpSocket":{"port":` + portOf(user) + `,"host":"127.0.0.1"},"successThreshold":1}`,
 	}, e.knative)
-}
-
-// libQueue runs ebb's queue-proxy library in this benchmark binary, which
-// links none of ebb's other subcommands: what a queue-only build weighs.
-func (e *env) libQueue(user string, cc int) (*proc, error) {
-	return startListening(e.self, "queue", "-user", user, "-cc", strconv.Itoa(cc))
 }
 
 func (e *env) stock(user string) (*proc, error) {
