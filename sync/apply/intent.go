@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	gosync "sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -95,14 +96,20 @@ func Digest(u *unstructured.Unstructured) string {
 		delete(spec, "replicas")
 		c.Object["spec"] = spec
 	}
-	b, err := json.Marshal(c.Object)
+	bp := digestBufs.Get().(*[]byte)
+	b, err := appendJSON((*bp)[:0], c.Object)
 	if err != nil {
 		// Unstructured content decoded from YAML or JSON always encodes.
 		panic(fmt.Sprintf("apply: encode %s: %v", RefOf(u), err))
 	}
 	sum := sha256.Sum256(b)
+	*bp = b[:0]
+	digestBufs.Put(bp)
 	return hex.EncodeToString(sum[:16])
 }
+
+// digestBufs hold the encodings Digest hashes.
+var digestBufs = gosync.Pool{New: func() any { return new([]byte) }}
 
 // Intent returns the object to apply for desired, given the live object
 // (nil if there is none) and the field manager: desired without status and

@@ -146,3 +146,45 @@ func TestCheckSource(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareOrder checks Compare against its definition (rank, then
+// namespace, name, group, kind) over every pair of a set of refs that
+// differ in each of those.
+func TestCompareOrder(t *testing.T) {
+	var refs []Ref
+	for _, gk := range []Ref{nsRef, cmRef, svcRef, depRef, sliceRef, routeRef, widgetRef, {Group: "apps", Kind: "Service"}} {
+		for _, ns := range []string{"", "a", "b"} {
+			for _, name := range []string{"web", "web-1", "x"} {
+				refs = append(refs, Ref{Group: gk.Group, Kind: gk.Kind, Namespace: ns, Name: name})
+			}
+		}
+	}
+	sign := func(n int) int { return min(max(n, -1), 1) }
+	key := func(r Ref) []any { return []any{Rank(r.GroupKind()), r.Namespace, r.Name, r.Group, r.Kind} }
+	want := func(a, b Ref) int {
+		ka, kb := key(a), key(b)
+		for i := range ka {
+			switch x, y := ka[i], kb[i]; x := x.(type) {
+			case int:
+				if c := x - y.(int); c != 0 {
+					return sign(c)
+				}
+			case string:
+				if x != y.(string) {
+					if x < y.(string) {
+						return -1
+					}
+					return 1
+				}
+			}
+		}
+		return 0
+	}
+	for _, a := range refs {
+		for _, b := range refs {
+			if got, w := sign(Compare(a, b)), want(a, b); got != w {
+				t.Errorf("Compare(%v, %v) = %d, want %d", a, b, got, w)
+			}
+		}
+	}
+}

@@ -12,8 +12,20 @@ import (
 // with its live copy.
 type memo struct {
 	raw     string
+	inv     Inventory // raw, parsed
 	digests map[Ref]string
 	full    time.Time
+}
+
+// known returns the inventory the source's memo holds when raw is the
+// inventory it wrote: the stored bytes need not be parsed again.
+func (s *SSA) known(source, raw string) (Inventory, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.memos[source]; m != nil && m.raw == raw {
+		return m.inv, true
+	}
+	return Inventory{}, false
 }
 
 // skip reports whether u, whose intent digest is digest, can be taken as

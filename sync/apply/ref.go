@@ -3,6 +3,7 @@ package apply
 import (
 	"cmp"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -91,11 +92,20 @@ func Rank(gk schema.GroupKind) int {
 // Compare orders refs for applying: by rank, then namespace, name, group
 // and kind. Pruning uses the reverse.
 func Compare(a, b Ref) int {
-	return cmp.Or(
-		cmp.Compare(Rank(a.GroupKind()), Rank(b.GroupKind())),
-		cmp.Compare(a.Namespace, b.Namespace),
-		cmp.Compare(a.Name, b.Name),
-		cmp.Compare(a.Group, b.Group),
-		cmp.Compare(a.Kind, b.Kind),
-	)
+	if a.Group != b.Group || a.Kind != b.Kind {
+		// Refs of one kind share a rank: look it up only across kinds.
+		if c := cmp.Compare(Rank(a.GroupKind()), Rank(b.GroupKind())); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Group, b.Group); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Kind, b.Kind)
 }

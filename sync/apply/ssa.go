@@ -270,7 +270,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 		s.remember(source, nil)
 		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
 	}
-	nm := &memo{raw: saved.raw, digests: applied, full: now}
+	nm := &memo{raw: saved.raw, inv: saved.inv, digests: applied, full: now}
 	if m != nil {
 		nm.full = m.full
 		for _, e := range skipped {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -56,6 +57,9 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 		return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 	}
 	raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
+	if inv, ok := s.known(source, raw); ok {
+		return stored{inv: inv, raw: raw, exists: true}, nil
+	}
 	inv, err := ParseInventory([]byte(raw))
 	if err != nil {
 		return stored{}, fmt.Errorf("inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
@@ -67,8 +71,11 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 // same bytes, creating the inventory namespace if needed. It returns what
 // is stored now.
 func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventory) (stored, error) {
+	if (prev.exists && slices.Equal(prev.inv.Entries, inv.Entries)) || (!prev.exists && len(inv.Entries) == 0) {
+		return prev, nil
+	}
 	raw := string(inv.Marshal())
-	if prev.raw == raw || (!prev.exists && len(inv.Entries) == 0) {
+	if prev.raw == raw {
 		return prev, nil
 	}
 	name := InventoryPrefix + source
