@@ -120,3 +120,17 @@ func BenchmarkHop1(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOverflow is the answer to a full queue (503 pending request
+// queue full), what a queue-proxy does most under overload: every place of
+// a CC=1 breaker is taken before the clients start.
+func BenchmarkOverflow(b *testing.B) {
+	s, err := New(Config{UserAddr: userServer(b), ContainerConcurrency: 1,
+		Timeouts: timeout.Limits{Total: 300 * time.Second}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for s.breaker.Reserve() {
+	}
+	benchHop(b, s.Handler())
+}
