@@ -89,6 +89,27 @@ type Pass struct {
 	// write-back, apply).
 	Err   error
 	Stage string
+	// Took is the time the pass spent in each stage.
+	Took Timing
+}
+
+// Timing is where a pass spent its time.
+type Timing struct {
+	Fetch     time.Duration // fetching the source
+	Plan      time.Duration // loading and planning commits
+	WriteBack time.Duration // committing and pushing the ledger
+	Render    time.Duration
+	Apply     time.Duration
+}
+
+// LogValue lists the stages in milliseconds.
+func (t Timing) LogValue() slog.Value {
+	ms := func(d time.Duration) slog.Attr { return slog.Attr{Value: slog.Int64Value(d.Milliseconds())} }
+	a := []slog.Attr{ms(t.Fetch), ms(t.Plan), ms(t.WriteBack), ms(t.Render), ms(t.Apply)}
+	for i, k := range []string{"fetch", "plan", "writeBack", "render", "apply"} {
+		a[i].Key = k + "Ms"
+	}
+	return slog.GroupValue(a...)
 }
 
 // SourceStatus is a followed source as `ebb get sources` shows it.
@@ -190,6 +211,9 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	if p.Err != nil {
 		l.log().Error("sync failed", "source", l.name(), "stage", p.Stage, "error", p.Err)
 	}
+	if p.Err == nil && p.Commit != "" {
+		l.log().Info("synced", "source", l.name(), "commit", p.Commit, "wrote", p.Wrote, "took", p.Took)
+	}
 	if l.Report != nil && (p.Err != nil || p.Commit != "") {
 		l.Report(p)
 	}
@@ -197,7 +221,16 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 }
 
 func (l *Loop) sync(ctx context.Context) Pass {
+	var took Timing
+	p := l.pass(ctx, &took)
+	p.Took = took
+	return p
+}
+
+func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
+	t0 := time.Now()
 	c, changed, err := l.Source.Fetch(ctx)
+	took.Fetch = time.Since(t0)
 	l.mu.Lock()
 	if err == nil {
 		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
@@ -222,7 +255,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	var p Pass
 	base := c
 	if mainDue {
-		d, head, pass := l.follow(ctx, c)
+		d, head, pass := l.follow(ctx, c, took)
 		base = head
 		p = pass
 		if p.Err != nil {
@@ -247,13 +280,18 @@ func (l *Loop) sync(ctx context.Context) Pass {
 	}
 	if applied.Objects == nil {
 		// A kept state (see kept) applied again: render it anew.
+		t0 := time.Now()
 		objs, err := render.Render(render.TreeInput(applied.Tree, applied.Ledgers))
+		took.Render += time.Since(t0)
 		if err != nil {
 			return Pass{Err: fmt.Errorf("render: %w", err), Stage: StageApply}
 		}
 		applied = &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, Objects: objs, At: applied.At}
 	}
-	if err := l.Target.Apply(ctx, applied); err != nil {
+	t0 = time.Now()
+	err = l.Target.Apply(ctx, applied)
+	took.Apply = time.Since(t0)
+	if err != nil {
 		l.mu.Lock()
 		l.retry = true
 		l.mu.Unlock()
@@ -287,10 +325,10 @@ func kept(d *Desired) *Desired {
 
 // follow plans commit c, writes its ledger changes back, and returns the
 // state to apply: that of the last ledger commit written, or of c.
-func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, Pass) {
+func (l *Loop) follow(ctx context.Context, c git.Commit, took *Timing) (*Desired, git.Commit, Pass) {
 	var p Pass
 	for range maxFollow {
-		d, changed, changes, err := l.plan(c.Files, stamp(c))
+		d, changed, changes, err := l.plan(c.Files, stamp(c), took)
 		if err != nil {
 			return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
 		}
@@ -311,7 +349,9 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, 
 		if err != nil {
 			return nil, c, Pass{Changes: p.Changes, Err: err, Stage: StageWriteBack}
 		}
+		t0 := time.Now()
 		next, wrote, err := l.Source.WriteBack(ctx, c, files, msg, l.replan)
+		took.WriteBack += time.Since(t0)
 		if err != nil {
 			return nil, c, Pass{Changes: p.Changes, Err: fmt.Errorf("write ledger: %w", err), Stage: StageWriteBack}
 		}
@@ -337,7 +377,9 @@ func (l *Loop) follow(ctx context.Context, c git.Commit) (*Desired, git.Commit, 
 // differ from those the files hold. The state is rendered only when no
 // ledger commit is due (or none can be written): otherwise the state to
 // apply is that of the ledger commit.
-func (l *Loop) plan(files fs.FS, at serving.Stamp) (*Desired, []*serving.Ledger, []serving.Change, error) {
+func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*serving.Ledger, []serving.Change, error) {
+	t0 := time.Now()
+	defer func() { took.Plan += time.Since(t0) }()
 	tree, err := l.files.Load(files)
 	if err != nil {
 		return nil, nil, nil, err
@@ -359,7 +401,11 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp) (*Desired, []*serving.Ledger,
 	}
 	d := &Desired{Tree: tree, Ledgers: ledgers, At: at}
 	if len(changed) == 0 || l.ReadOnly {
-		if d.Objects, err = render.Render(render.TreeInput(tree, ledgers)); err != nil {
+		r0 := time.Now()
+		d.Objects, err = render.Render(render.TreeInput(tree, ledgers))
+		took.Render += time.Since(r0)
+		t0 = t0.Add(time.Since(r0)) // render is not planning
+		if err != nil {
 			return nil, nil, nil, fmt.Errorf("render: %w", err)
 		}
 	}

@@ -175,7 +175,7 @@ func commitOf(hash string, files map[string]string) git.Commit {
 
 func TestComposeTwoPreviewsOfOneService(t *testing.T) {
 	l := &Loop{}
-	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"})
+	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"}, new(Timing))
 	if err != nil {
 		t.Fatal(err)
 	}
