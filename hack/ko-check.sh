@@ -155,7 +155,7 @@ for img in $images; do
 	fi
 	size=$(crane manifest --insecure --platform "$host" "$ref" |
 		python3 -c 'import json, sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"]))')
-	printf '%s\t%s\tcompressed %d MiB\tbinary %d MiB\t%s\n' "${bin#/ko-app/}" "$platforms" \
+	printf '%s\tbuilt for %s\t%s: compressed %d MiB\tbinary %d MiB\t%s\n' "${bin#/ko-app/}" "$platforms" "$host" \
 		$((size / 1048576)) $(($(stat -c %s "$work/fs$bin") / 1048576)) "$out"
 done
 [ "$fail" -eq 0 ] && log "ok" || log "FAILED"
