@@ -126,8 +126,9 @@ func logLevel(s string) slog.Level {
 
 // Run is `ebb queue`: the queue-proxy sidecar, configured by Knative's
 // environment variables and args (flags only). It logs JSON to stderr and
-// serves until ctx ends (SIGTERM in a pod), then drains. It returns an
-// exit code.
+// serves until ctx ends (SIGTERM in a pod), then drains; after traffic,
+// its first quiet second returns freed memory to the OS (idleRelease). It
+// returns an exit code.
 func Run(ctx context.Context, stderr io.Writer, getenv func(string) string, args []string) int {
 	cfg, ports, err := Config(getenv, args)
 	if err != nil {
@@ -164,7 +165,16 @@ func Run(ctx context.Context, stderr io.Writer, getenv func(string) string, args
 		*x.dst = lis
 	}
 	cfg.Logger.Info("queue-proxy serving", "revision", cfg.Revision, "user", cfg.UserAddr, "containerConcurrency", cfg.ContainerConcurrency)
-	if err := s.Serve(ctx, l); err != nil {
+	releaseCtx, stopRelease := context.WithCancel(ctx)
+	releaseDone := make(chan struct{})
+	go func() {
+		defer close(releaseDone)
+		releaseWhenIdle(releaseCtx, s.Stat, freeHeap)
+	}()
+	err = s.Serve(ctx, l)
+	stopRelease()
+	<-releaseDone
+	if err != nil {
 		fmt.Fprintln(stderr, "ebb queue:", err)
 		return ExitInvalid
 	}
