@@ -9,8 +9,9 @@ import (
 )
 
 // idleWait is how long a proxy sits without requests before its idle RSS
-// is read.
-const idleWait = 2 * time.Second
+// is read: ebb's queue-proxy returns freed heap to the OS in the first
+// quiet stats second after traffic, within 2 s of the last request.
+const idleWait = 3 * time.Second
 
 // benchB1 is the proxy hop: direct vs ebb's queue-proxy (CC=0, CC=10; the
 // full `ebb` binary and the sidecar build) vs the stock
