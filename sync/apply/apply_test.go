@@ -175,7 +175,7 @@ func TestDriftCorrected(t *testing.T) {
 	cs := e.apply("drift", set)
 	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config unchanged", "Deployment.apps drift/web unchanged")
 	writes, reads := e.writes.takeAll()
-	if diff := cmp.Diff([]string{"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-drift"}, reads); diff != "" {
+	if diff := cmp.Diff([]string{"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-drift", "/api/v1/namespaces/ebb-system/configmaps/ebb-pending-drift"}, reads); diff != "" {
 		t.Errorf("reads of a pass between full passes (-want +got):\n%s", diff)
 	}
 	if len(writes) > 0 {
@@ -414,6 +414,23 @@ func TestAPIServerRestartMidApply(t *testing.T) {
 	if err := e.cluster.StartAPIServer(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// What the interrupted apply was about to create was recorded first,
+	// as pending entries, not as a rewrite of the (missing) inventory.
+	if e.get(cmGVR, "ebb-system", "ebb-inventory-restart-mid") != nil {
+		t.Error("the interrupted first apply wrote the inventory")
+	}
+	if pending := e.get(cmGVR, "ebb-system", "ebb-pending-restart-mid"); pending == nil {
+		t.Error("the interrupted apply left no pending entries")
+	} else {
+		raw, _, _ := unstructured.NestedString(pending.Object, "data", apply.InventoryKey)
+		inv, err := apply.ParseInventory([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inv.Entries) != len(docs) {
+			t.Errorf("pending entries: %v, want the %d objects of the apply", inv.Refs(), len(docs))
+		}
+	}
 	// The source now renders only cm-0 and cm-1 (and the namespace).
 	cs = e.apply("restart-mid", objects(t, docs[:3]...))
 	if cs.Count(apply.Failed) != 0 {
@@ -427,6 +444,9 @@ func TestAPIServerRestartMidApply(t *testing.T) {
 	if diff := cmp.Diff([]string{"Namespace restart-mid", "ConfigMap restart-mid/cm-0", "ConfigMap restart-mid/cm-1"},
 		e.inventory("restart-mid")); diff != "" {
 		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+	if e.get(cmGVR, "ebb-system", "ebb-pending-restart-mid") != nil {
+		t.Error("the pending entries are still stored after a clean apply")
 	}
 	e.writes.take()
 	e.apply("restart-mid", objects(t, docs[:3]...))
@@ -467,6 +487,7 @@ func TestResyncReadsByList(t *testing.T) {
 	reads := e.writes.takeReads()
 	want := []string{
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many", // the inventory
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-many",   // and what an apply cut short left
 		"/api/v1/namespaces/many/configmaps",                          // the 40 ConfigMaps
 		"/api/v1/namespaces/many",                                     // the Namespace
 	}

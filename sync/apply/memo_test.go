@@ -59,6 +59,7 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 	writes, reads := e.writes.takeAll()
 	wantReads := []string{
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-push",
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-push",
 		"/api/v1/namespaces/push/configmaps/cm-3",
 		"/api/v1/namespaces/push/configmaps/cm-7", // prune reads it for ebb.dev/prune
 	}

@@ -74,7 +74,7 @@ func (s *SSA) Delete(ctx context.Context, source string) (ChangeSet, error) {
 		}
 	}
 	switch {
-	case !prev.exists:
+	case !prev.exists && len(prev.pending) == 0:
 	case len(left) == 0:
 		err = s.drop(ctx, source)
 	default:

@@ -209,7 +209,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	}
 	cur := prev
 	if len(pending) > 0 {
-		if cur, err = s.save(ctx, source, prev, prev.inv.Union(NewInventory(pending...))); err != nil {
+		if cur, err = s.savePending(ctx, source, prev, pending); err != nil {
 			return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
 		}
 	}
@@ -270,7 +270,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 		s.remember(source, nil)
 		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
 	}
-	nm := &memo{raw: saved.raw, inv: saved.inv, digests: applied, full: now}
+	nm := &memo{raw: saved.raw, inv: saved.main, digests: applied, full: now}
 	if m != nil {
 		nm.full = m.full
 		for _, e := range skipped {

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -41,51 +42,114 @@ func checkSource(source string) error {
 // stored is an inventory as read from the cluster, with the exact bytes,
 // so that writing the same inventory again can be skipped.
 type stored struct {
-	inv    Inventory
+	// inv is the inventory: main and the pending entries.
+	inv Inventory
+	// main is the inventory ConfigMap's content; raw its exact bytes.
+	main   Inventory
 	raw    string
 	exists bool
+	// pending are the entries of the pending ConfigMap: objects an apply
+	// was about to create (see savePending).
+	pending []Entry
 }
 
-// load reads the source's inventory; a missing ConfigMap is an empty one.
+// pendingName names the ConfigMap of a source's pending entries. Its
+// prefix is not InventoryPrefix, so no source's inventory can share it.
+func pendingName(source string) string { return "ebb-pending-" + source }
+
+// load reads the source's inventory and its pending entries; a missing
+// ConfigMap is an empty one.
 func (s *SSA) load(ctx context.Context, source string) (stored, error) {
+	var st stored
 	name := InventoryPrefix + source
-	cm, err := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return stored{}, nil
-	}
-	if err != nil {
+	cms := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
+	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
 		return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+	default:
+		raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
+		main, ok := s.known(source, raw)
+		if !ok {
+			if main, err = ParseInventory([]byte(raw)); err != nil {
+				return stored{}, fmt.Errorf("inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+			}
+		}
+		st = stored{main: main, raw: raw, exists: true}
 	}
-	raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
-	if inv, ok := s.known(source, raw); ok {
-		return stored{inv: inv, raw: raw, exists: true}, nil
+	cm, err = cms.Get(ctx, pendingName(source), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, pendingName(source), err)
+	default:
+		raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
+		p, err := ParseInventory([]byte(raw))
+		if err != nil {
+			return stored{}, fmt.Errorf("inventory %s/%s: %w", s.opts.InventoryNamespace, pendingName(source), err)
+		}
+		st.pending = p.Entries
 	}
-	inv, err := ParseInventory([]byte(raw))
-	if err != nil {
-		return stored{}, fmt.Errorf("inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+	st.inv = st.main.Union(Inventory{Entries: st.pending})
+	return st, nil
+}
+
+// savePending records entries as pending: objects about to be created, so
+// that an apply cut short still has them listed for pruning. They go to a
+// small ConfigMap of their own, not into the inventory, which can be
+// large; save folds them in.
+func (s *SSA) savePending(ctx context.Context, source string, prev stored, entries []Entry) (stored, error) {
+	p := NewInventory(append(slices.Clone(prev.pending), entries...)...)
+	if err := s.write(ctx, pendingName(source), pendingLabel, source, string(p.Marshal())); err != nil {
+		return prev, err
 	}
-	return stored{inv: inv, raw: raw, exists: true}, nil
+	prev.pending = p.Entries
+	prev.inv = prev.main.Union(p)
+	return prev, nil
 }
 
 // save writes inv as the source's inventory unless the stored one has the
-// same bytes, creating the inventory namespace if needed. It returns what
-// is stored now.
+// same bytes, creating the inventory namespace if needed, and then clears
+// the pending entries. It returns what is stored now.
 func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventory) (stored, error) {
-	if (prev.exists && slices.Equal(prev.inv.Entries, inv.Entries)) || (!prev.exists && len(inv.Entries) == 0) {
-		return prev, nil
+	next := stored{inv: inv, main: inv, raw: prev.raw, exists: prev.exists}
+	switch {
+	case prev.exists && slices.Equal(prev.main.Entries, inv.Entries):
+	case !prev.exists && len(inv.Entries) == 0:
+	default:
+		raw := string(inv.Marshal())
+		if !prev.exists || prev.raw != raw {
+			if err := s.write(ctx, InventoryPrefix+source, InventoryLabel, source, raw); err != nil {
+				return prev, err
+			}
+		}
+		next.raw, next.exists = raw, true
 	}
-	raw := string(inv.Marshal())
-	if prev.raw == raw {
-		return prev, nil
+	if len(prev.pending) > 0 {
+		if err := s.deleteConfigMap(ctx, pendingName(source)); err != nil {
+			// Still listed: the next load reads them again.
+			next.pending = prev.pending
+			next.inv = inv.Union(Inventory{Entries: prev.pending})
+			return next, err
+		}
 	}
-	name := InventoryPrefix + source
+	return next, nil
+}
+
+// pendingLabel marks pending ConfigMaps; its value is the source.
+const pendingLabel = "ebb.dev/inventory-pending"
+
+// write applies a ConfigMap holding one inventory's JSON, creating the
+// inventory namespace if needed.
+func (s *SSA) write(ctx context.Context, name, label, source, raw string) error {
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
 		"kind":       "ConfigMap",
 		"metadata": map[string]any{
 			"name":      name,
 			"namespace": s.opts.InventoryNamespace,
-			"labels":    map[string]any{InventoryLabel: source},
+			"labels":    map[string]any{label: source},
 		},
 		"data": map[string]any{InventoryKey: raw},
 	}}
@@ -103,17 +167,20 @@ func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventor
 		}
 	}
 	if err != nil {
-		return prev, fmt.Errorf("write inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+		return fmt.Errorf("write inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 	}
-	return stored{inv: inv, raw: raw, exists: true}, nil
+	return nil
 }
 
-// drop deletes the source's inventory ConfigMap.
-func (s *SSA) drop(ctx context.Context, source string) error {
-	name := InventoryPrefix + source
+func (s *SSA) deleteConfigMap(ctx context.Context, name string) error {
 	err := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 	}
 	return nil
+}
+
+// drop deletes the source's inventory and pending ConfigMaps.
+func (s *SSA) drop(ctx context.Context, source string) error {
+	return errors.Join(s.deleteConfigMap(ctx, pendingName(source)), s.deleteConfigMap(ctx, InventoryPrefix+source))
 }
