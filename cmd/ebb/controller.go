@@ -333,6 +333,8 @@ func (c *controller) serve(ctx context.Context) error {
 	}
 	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
+	// The last pass's status and Events are written in the background.
+	_ = c.target.Flush(shutdown)
 	_ = srv.Shutdown(shutdown)
 	cancel()
 	wg.Wait()

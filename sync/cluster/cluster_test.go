@@ -70,10 +70,16 @@ func TestExamples(t *testing.T) {
 			if got, want := len(inv.Entries), len(res.Desired.Objects); got != want {
 				t.Errorf("inventory lists %d objects, want %d", got, want)
 			}
+			if err := target.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
 			w.take()
 
 			if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0)); err != nil {
 				t.Fatalf("second sync: %v", err)
+			}
+			if err := target.Flush(t.Context()); err != nil {
+				t.Fatal(err)
 			}
 			if got := w.take(); len(got) != 0 {
 				t.Errorf("second sync wrote %d times, want 0:\n%s", len(got), strings.Join(got, "\n"))
@@ -126,6 +132,9 @@ func TestChangesAndPrune(t *testing.T) {
 	if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatal(err)
 	}
+	if err := target.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	w.take()
 
 	// A new template: a new revision; the old one stays.
@@ -158,9 +167,12 @@ func TestChangesAndPrune(t *testing.T) {
 	if d := cmp.Diff(want, changed); d != "" {
 		t.Errorf("changes of a new template (-want +got):\n%s", d)
 	}
-	// The writes are those objects, the inventory (before and after, as
-	// objects are created) and the status; nothing else.
-	got := without(w.take(), "/configmaps/ebb-inventory-", "/configmaps/ebb-status-")
+	// The writes are those objects, the inventory (and its pending
+	// entries, as objects are created) and the status; nothing else.
+	if err := target.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := without(w.take(), "/configmaps/ebb-inventory-", "/configmaps/ebb-pending-", "/configmaps/ebb-status-")
 	if len(got) != len(want) {
 		t.Errorf("%d object writes for %d changed objects:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}

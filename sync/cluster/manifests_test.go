@@ -193,6 +193,9 @@ func TestManifests(t *testing.T) {
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatalf("apply as ebb-controller: %v", err)
 	}
+	if err := target.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	rev := scaler.RevisionKey{Namespace: "rbac", Name: "hello-00001"}
 	if err := rt.SetScale(ctx, rev, 3); err != nil {
 		t.Errorf("scale as ebb-controller: %v", err)

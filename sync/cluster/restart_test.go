@@ -54,6 +54,9 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatalf("sync after the apiserver came back: %v", err)
 	}
+	if err := target.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cs2 := target.LastChangeSet()
 	if cs2.Count(apply.Failed) != 0 {
 		t.Fatalf("failures after the restart:\n%s", cs2)
@@ -70,6 +73,9 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	}
 	w.take()
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := target.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.take(); len(got) != 0 {

@@ -65,6 +65,7 @@ type Status struct {
 	health    func(namespace, revision string) (sync.RevisionHealth, bool)
 	log       *slog.Logger
 
+	wmu     gosync.Mutex // held across a write's API call
 	mu      gosync.Mutex
 	doc     StatusDoc
 	desired *sync.Desired
@@ -162,6 +163,10 @@ func (s *Status) Refresh(ctx context.Context) {
 }
 
 func (s *Status) write(ctx context.Context) {
+	// One write at a time, each of the document as it is then: writes
+	// from the Target's reports and from Refresh never land out of order.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	doc := s.doc
 	if doc.Services == nil {

@@ -51,13 +51,91 @@ type Target struct {
 	mu    gosync.Mutex
 	known map[scaler.RevisionKey]bool
 	last  apply.ChangeSet
+
+	reports reporter
 }
+
+// reporter runs a Target's reports (Events, the status ConfigMap) one
+// after another, in the order they were made, off the apply's path: a
+// pass is done when its objects are applied, and the next push need not
+// wait for the last one's Events and status to be written.
+type reporter struct {
+	mu      gosync.Mutex
+	queue   []func()
+	running bool
+	idle    chan struct{} // closed when the queue runs dry; nil while idle
+}
+
+func (r *reporter) do(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queue = append(r.queue, f)
+	if r.running {
+		return
+	}
+	r.running, r.idle = true, make(chan struct{})
+	go r.run()
+}
+
+func (r *reporter) run() {
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 {
+			r.running = false
+			close(r.idle)
+			r.idle = nil
+			r.mu.Unlock()
+			return
+		}
+		f := r.queue[0]
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+		f()
+	}
+}
+
+// wait returns when every report made so far has been written, or ctx
+// ends.
+func (r *reporter) wait(ctx context.Context) error {
+	r.mu.Lock()
+	idle := r.idle
+	r.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reportTimeout bounds one report's writes: a report outlives the pass
+// (and its context) that made it.
+const reportTimeout = 30 * time.Second
+
+// report queues f, run with a context that keeps ctx's values but not its
+// end.
+func (t *Target) report(ctx context.Context, f func(ctx context.Context)) {
+	ctx = context.WithoutCancel(ctx)
+	t.reports.do(func() {
+		ctx, cancel := context.WithTimeout(ctx, reportTimeout)
+		defer cancel()
+		f(ctx)
+	})
+}
+
+// Flush waits until the Events and status of every Apply so far are
+// written (they are written in the background), or ctx ends.
+func (t *Target) Flush(ctx context.Context) error { return t.reports.wait(ctx) }
 
 var _ sync.Target = (*Target)(nil)
 
 // Apply applies d and registers its revisions. It returns the apply's
 // error (per-object failures joined) after every other step has run: the
-// revisions that did apply are scaled even when one object failed.
+// revisions that did apply are scaled even when one object failed. The
+// status and Events are written in the background, in order (see Flush).
 func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	now := time.Now
 	if t.Now != nil {
@@ -65,7 +143,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	}
 	start := now()
 	if t.Status != nil {
-		t.Status.Begin(ctx, d.At)
+		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
 	cs, err := t.Applier.Apply(ctx, t.Source, d.Objects)
 	t.mu.Lock()
@@ -79,7 +157,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		for _, o := range d.Objects {
 			versions[apply.RefOf(o)] = o.GetAPIVersion()
 		}
-		t.Events.Record(ctx, d.At, cs, versions)
+		t.report(ctx, func(ctx context.Context) { t.Events.Record(ctx, d.At, cs, versions) })
 	}
 	if t.Logger != nil {
 		t.Logger.Info("applied", "commit", d.At.Commit, "took", now().Sub(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
@@ -88,7 +166,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	}
 	t.register(d)
 	if t.Status != nil {
-		t.Status.Applied(ctx, d, err)
+		t.report(ctx, func(ctx context.Context) { t.Status.Applied(ctx, d, err) })
 	}
 	if err != nil {
 		return fmt.Errorf("source %s at %s: %w", t.Source, d.At.Commit, err)
