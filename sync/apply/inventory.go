@@ -27,16 +27,18 @@ type Inventory struct {
 // NewInventory returns the inventory of entries: sorted, and for a ref given
 // twice the last entry wins.
 func NewInventory(entries ...Entry) Inventory {
-	byRef := make(map[Ref]Entry, len(entries))
-	for _, e := range entries {
-		byRef[e.Ref] = e
+	out := make([]Entry, len(entries))
+	copy(out, entries)
+	slices.SortStableFunc(out, func(a, b Entry) int { return Compare(a.Ref, b.Ref) })
+	n := 0
+	for i := range out {
+		if i+1 < len(out) && out[i+1].Ref == out[i].Ref {
+			continue // a later entry for the same ref follows
+		}
+		out[n] = out[i]
+		n++
 	}
-	out := make([]Entry, 0, len(byRef))
-	for _, e := range byRef {
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b Entry) int { return Compare(a.Ref, b.Ref) })
-	return Inventory{Entries: out}
+	return Inventory{Entries: out[:n]}
 }
 
 // Lookup returns the entry for r.

@@ -91,7 +91,10 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 		}
 		st.pending = p.Entries
 	}
-	st.inv = st.main.Union(Inventory{Entries: st.pending})
+	st.inv = st.main
+	if len(st.pending) > 0 {
+		st.inv = st.main.Union(Inventory{Entries: st.pending})
+	}
 	return st, nil
 }
 

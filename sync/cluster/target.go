@@ -166,7 +166,9 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	}
 	t.register(d)
 	if t.Status != nil {
-		t.report(ctx, func(ctx context.Context) { t.Status.Applied(ctx, d, err) })
+		// The status reads the Services and ledgers, not the objects.
+		slim := &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
+		t.report(ctx, func(ctx context.Context) { t.Status.Applied(ctx, slim, err) })
 	}
 	if err != nil {
 		return fmt.Errorf("source %s at %s: %w", t.Source, d.At.Commit, err)
