@@ -156,22 +156,47 @@ func applied(live *unstructured.Unstructured, manager string) []metav1.ManagedFi
 }
 
 // FieldsDigest is a digest of the set of fields manager owns on live
-// through apply; empty when it owns none.
+// through apply; empty when it owns none. For a revision Deployment
+// spec.replicas is left out: handing it to the autoscaler is expected, not
+// a change to the fields ebb applies, and must not cause a write.
 func FieldsDigest(live *unstructured.Unstructured, manager string) string {
 	entries := applied(live, manager)
 	if len(entries) == 0 {
 		return ""
 	}
+	revision := IsRevisionDeployment(live)
 	h := sha256.New()
 	for _, e := range entries {
 		h.Write([]byte(e.APIVersion))
 		h.Write([]byte{0})
 		if e.FieldsV1 != nil {
-			h.Write(e.FieldsV1.Raw)
+			raw := e.FieldsV1.Raw
+			if revision {
+				raw = withoutReplicas(raw)
+			}
+			h.Write(raw)
 		}
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// withoutReplicas returns a managed field set (FieldsV1 JSON) without
+// spec.replicas, encoded with sorted keys; a set that does not decode is
+// returned as it is.
+func withoutReplicas(raw []byte) []byte {
+	var set map[string]any
+	if json.Unmarshal(raw, &set) != nil {
+		return raw
+	}
+	if spec, ok := set["f:spec"].(map[string]any); ok {
+		delete(spec, "f:replicas")
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // OwnsField reports whether manager owns the field at path on live through
