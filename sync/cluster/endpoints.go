@@ -51,6 +51,7 @@ type Endpoints struct {
 	mu       gosync.Mutex
 	next     int
 	watchers map[int]func(namespace, service string)
+	sliceFns []func(s *discoveryv1.EndpointSlice, deleted bool)
 }
 
 const byService = "service"
@@ -73,7 +74,7 @@ func NewEndpoints(cs kubernetes.Interface, namespace string) *Endpoints {
 		}
 		return []string{s.Namespace + "/" + svc}, nil
 	}})
-	notify := func(obj any) {
+	notify := func(obj any, deleted bool) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
 		}
@@ -81,24 +82,28 @@ func NewEndpoints(cs kubernetes.Interface, namespace string) *Endpoints {
 		if !ok {
 			return
 		}
-		svc := s.Labels[discoveryv1.LabelServiceName]
-		if svc == "" {
-			return
-		}
 		e.mu.Lock()
 		fns := make([]func(string, string), 0, len(e.watchers))
 		for _, fn := range e.watchers {
 			fns = append(fns, fn)
 		}
+		sfns := slices.Clone(e.sliceFns)
 		e.mu.Unlock()
+		for _, fn := range sfns {
+			fn(s, deleted)
+		}
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			return
+		}
 		for _, fn := range fns {
 			fn(s.Namespace, svc)
 		}
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    notify,
-		UpdateFunc: func(_, obj any) { notify(obj) },
-		DeleteFunc: notify,
+		AddFunc:    func(obj any) { notify(obj, false) },
+		UpdateFunc: func(_, obj any) { notify(obj, false) },
+		DeleteFunc: func(obj any) { notify(obj, true) },
 	})
 	return e
 }
@@ -190,6 +195,14 @@ func (e *Endpoints) WatchServices(fn func(namespace, service string)) (stop func
 		defer e.mu.Unlock()
 		delete(e.watchers, id)
 	}
+}
+
+// watchSlices calls fn with every EndpointSlice added, changed or deleted
+// (for as long as the Endpoints run; it is meant for the Runtime).
+func (e *Endpoints) watchSlices(fn func(s *discoveryv1.EndpointSlice, deleted bool)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sliceFns = append(e.sliceFns, fn)
 }
 
 // Mode returns the mode ebb last wrote on a public Service's EndpointSlice

@@ -49,6 +49,10 @@ type Runtime struct {
 
 	writeMu gosync.Mutex // serializes public EndpointSlice writes
 	written map[scaler.RevisionKey]PublicSlice
+	// versions are the resourceVersions of the public EndpointSlices this
+	// process wrote last (a few per revision): an event with any other
+	// version is someone else's change, to be checked and undone.
+	versions map[scaler.RevisionKey][]string
 
 	mu    gosync.Mutex
 	modes map[scaler.RevisionKey]modeWanted
@@ -104,8 +108,10 @@ func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
 	})
 	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: deploys,
 		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
-		written: map[scaler.RevisionKey]PublicSlice{},
-		kicks:   make(chan scaler.RevisionKey, 1024)}
+		written:  map[scaler.RevisionKey]PublicSlice{},
+		versions: map[scaler.RevisionKey][]string{},
+		kicks:    make(chan scaler.RevisionKey, 1024)}
+	o.Endpoints.watchSlices(r.checkPublic)
 	return r
 }
 
@@ -235,6 +241,7 @@ func (r *Runtime) Forget(rev scaler.RevisionKey) {
 	r.mu.Unlock()
 	r.writeMu.Lock()
 	delete(r.written, rev)
+	delete(r.versions, rev)
 	r.writeMu.Unlock()
 }
 
@@ -294,6 +301,34 @@ func subset(rev string, acts []Endpoint, n int) []string {
 	return out
 }
 
+// keepVersions is how many of its own writes per revision the Runtime
+// recognizes in the informer's events.
+const keepVersions = 4
+
+// checkPublic looks at an event for a revision's public EndpointSlice: a
+// version this process did not write (an outside edit, a delete) makes the
+// next write compare with the cluster's copy instead of its own memory, so
+// the slice is put back.
+func (r *Runtime) checkPublic(s *discoveryv1.EndpointSlice, deleted bool) {
+	key := scaler.RevisionKey{Namespace: s.Namespace, Name: s.Name}
+	r.mu.Lock()
+	_, known := r.modes[key]
+	r.mu.Unlock()
+	if !known {
+		return
+	}
+	r.writeMu.Lock()
+	ours := !deleted && slices.Contains(r.versions[key], s.ResourceVersion)
+	if !ours {
+		delete(r.written, key)
+		delete(r.versions, key)
+	}
+	r.writeMu.Unlock()
+	if !ours {
+		r.kick(key)
+	}
+}
+
 // write applies the public EndpointSlice the revision's wanted mode and
 // the current pods and activators make, when it differs from the live
 // one. Writes are serialized and read the wanted mode when they run, so a
@@ -318,7 +353,7 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 	if ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
 		return nil
 	}
-	_, err := r.cs.DiscoveryV1().EndpointSlices(rev.Namespace).Apply(ctx, publicSlice(rev, want),
+	res, err := r.cs.DiscoveryV1().EndpointSlices(rev.Namespace).Apply(ctx, publicSlice(rev, want),
 		metav1.ApplyOptions{FieldManager: AutoscalerManager, Force: true})
 	if apierrors.IsNotFound(err) {
 		return nil // the namespace is gone with the revision
@@ -328,6 +363,8 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 		return fmt.Errorf("apply EndpointSlice %s/%s: %w", rev.Namespace, rev.Name, err)
 	}
 	r.written[rev] = want
+	vs := append(r.versions[rev], res.ResourceVersion)
+	r.versions[rev] = vs[max(0, len(vs)-keepVersions):]
 	r.log.Info("public endpoints", "revision", rev.String(), "mode", want.Mode, "addresses", len(want.Addresses))
 	return nil
 }

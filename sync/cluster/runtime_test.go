@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
@@ -206,12 +207,30 @@ func TestRuntime(t *testing.T) {
 		}
 		return ""
 	})
-	// A resync leaves the autoscaler's replicas alone. The first one after
-	// the autoscaler took spec.replicas over applies the Deployment once
-	// more (ebb's owned field set shrank, see sync/apply); the next one
-	// writes nothing.
+	// Someone edits the public slice, then deletes it: the Runtime puts
+	// it back either time.
+	_, err = cs.DiscoveryV1().EndpointSlices(rev.Namespace).Patch(ctx, rev.Name, types.JSONPatchType,
+		[]byte(`[{"op":"replace","path":"/endpoints/0/addresses/0","value":"10.9.9.9"}]`), metav1.PatchOptions{FieldManager: "someone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := func() string {
+		mode, addrs, err := publicSlice(ctx, cs, rev.Namespace, rev.Name)
+		if d := cmp.Diff([]string{"10.1.0.1", "10.1.0.2"}, addrs); err != nil || mode != "serve" || d != "" {
+			return fmt.Sprintf("public slice %s %v (-want +got):\n%s", mode, err, d)
+		}
+		return ""
+	}
+	eventually(t, restored)
+	if err := cs.DiscoveryV1().EndpointSlices(rev.Namespace).Delete(ctx, rev.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, restored)
+
+	// A resync leaves the autoscaler's replicas alone, and writes nothing:
+	// ebb no longer owning spec.replicas is not a change (see sync/apply).
 	w.take()
-	for i, wantMax := range []int{2, 0} {
+	for i, wantMax := range []int{0, 0} {
 		if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 			t.Fatal(err)
 		}
