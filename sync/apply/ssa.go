@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	gosync "sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -290,8 +292,9 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
 	seen := map[Ref]bool{}
 	digests := map[Ref]string{}
+	all := digestAll(objects)
 	var out []*unstructured.Unstructured
-	for _, o := range objects {
+	for i, o := range objects {
 		if o == nil {
 			continue
 		}
@@ -303,7 +306,7 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *u
 			cs.fail(r, fmt.Errorf("%w: rendered more than once", ErrInvalidObject))
 		default:
 			seen[r] = true
-			d := Digest(o)
+			d := all[i]
 			if !skip(o, d) {
 				digests[r] = d
 				out = append(out, o.DeepCopy())
@@ -312,6 +315,25 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *u
 	}
 	slices.SortStableFunc(out, func(a, b *unstructured.Unstructured) int { return Compare(RefOf(a), RefOf(b)) })
 	return out, digests
+}
+
+// digestAll digests every object, spread over the CPUs: a pass digests
+// every rendered object, thousands for a large source.
+func digestAll(objects []*unstructured.Unstructured) []string {
+	out := make([]string, len(objects))
+	workers := min(runtime.GOMAXPROCS(0), len(objects)/256+1)
+	var wg gosync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(objects); i += workers {
+				if objects[i] != nil {
+					out[i] = Digest(objects[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // stages splits objects sorted in apply order into runs of one rank.
