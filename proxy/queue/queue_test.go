@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/ebb-dev/ebb/proxy/internal/testenv"
 	"github.com/ebb-dev/ebb/proxy/probe"
 	"github.com/ebb-dev/ebb/proxy/timeout"
@@ -381,5 +383,54 @@ func TestStatsAndMetrics(t *testing.T) {
 		if !strings.Contains(prom, want) {
 			t.Errorf("metrics lack %q:\n%s", want, prom)
 		}
+	}
+}
+
+// TestLeanPathSendsWhatTheReverseProxySends: a GET (transport.Forward)
+// and a POST with a body (httputil.ReverseProxy) carrying the same fields
+// reach the user container with the same Host and fields.
+func TestLeanPathSendsWhatTheReverseProxySends(t *testing.T) {
+	r := start(t, Config{})
+	type seen struct {
+		Host   string
+		Header http.Header
+	}
+	send := func(method string, body io.Reader) seen {
+		t.Helper()
+		req, err := http.NewRequest(method, r.base+"/echo?a=1&b=%zz", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "hello.default.svc"
+		for k, v := range map[string]string{
+			"K-Original-Host": "hello.example.com", "Knative-Serving-Revision": "hello-00001",
+			"K-Proxy-Request": "activator", "X-Custom": "kept", "Connection": "X-Hop", "X-Hop": "dropped",
+			"X-Forwarded-For": "10.0.0.9", "X-Forwarded-Proto": "https", "Forwarded": "for=evil",
+			"User-Agent": "test-client", "Te": "trailers",
+		} {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got seen
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		got.Header.Del("Content-Length")
+		return got
+	}
+	lean := send(http.MethodGet, nil)
+	proxied := send(http.MethodPost, strings.NewReader("x"))
+	if diff := cmp.Diff(proxied, lean); diff != "" {
+		t.Errorf("at the user container (-reverse proxy +lean path):\n%s", diff)
+	}
+	if lean.Host != "hello.example.com" || lean.Header.Get("X-Custom") != "kept" || lean.Header.Get("Te") != "trailers" {
+		t.Errorf("lean path: Host %q, fields %v; want the K-Original-Host, X-Custom and Te: trailers", lean.Host, lean.Header)
+	}
+	if lean.Header.Get("X-Hop") != "" || lean.Header.Get("Forwarded") == "for=evil" {
+		t.Errorf("hop-by-hop or client Forwarded field reached the app: %v", lean.Header)
 	}
 }
