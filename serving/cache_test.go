@@ -209,3 +209,40 @@ func TestCacheConcurrentLoads(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestTreeKeepsTemplateHashes: the hashes worked out at load time are
+// those Plan would work out, and planning the tree gives what Plan gives.
+func TestTreeKeepsTemplateHashes(t *testing.T) {
+	var c Cache
+	for i, fsys := range cacheStates(t) {
+		tree, err := c.Load(fsys)
+		if err != nil {
+			continue // the broken state
+		}
+		if len(tree.hashes) != len(tree.Services) {
+			t.Errorf("state %d: %d hashes for %d Services", i, len(tree.hashes), len(tree.Services))
+		}
+		for _, s := range tree.Services {
+			if got, want := tree.hashes[s], HashTemplate(&s.Spec.Template); got != want {
+				t.Errorf("state %d: %s: kept hash %s, want %s", i, s.Name, got, want)
+			}
+		}
+		at := Stamp{Commit: fmt.Sprintf("c%d", i)}
+		want, wantChanges, wantErr := Plan(tree.Services, tree.Ledgers, at)
+		got, gotChanges, gotErr := tree.Plan(at)
+		asJSON := func(ls []*Ledger, cs []Change, err error) string {
+			b, jerr := json.Marshal(struct {
+				L []*Ledger
+				C []Change
+				E string
+			}{ls, cs, fmt.Sprint(err)})
+			if jerr != nil {
+				t.Fatal(jerr)
+			}
+			return string(b)
+		}
+		if diff := cmp.Diff(asJSON(want, wantChanges, wantErr), asJSON(got, gotChanges, gotErr)); diff != "" {
+			t.Errorf("state %d: tree.Plan differs from Plan (-want +got):\n%s", i, diff)
+		}
+	}
+}

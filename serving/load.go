@@ -41,6 +41,10 @@ type Tree struct {
 	// Sources locates every object above (ledgers under LedgerRef, the
 	// Knative-named ConfigMaps under their ConfigMap ref).
 	Sources map[ObjectRef]Source
+
+	// hashes are the Services' template hashes, worked out when their
+	// files were decoded (a Cache keeps them with the Service).
+	hashes map[*Service]string
 }
 
 // Source returns where ref was read.
@@ -86,7 +90,7 @@ func Load(fsys fs.FS) (*Tree, error) {
 // seen in its recent loads.
 func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
 	l := &loader{
-		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}},
+		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}, hashes: map[*Service]string{}},
 		cms:   map[string]*item{},
 		cache: c.begin(),
 	}
@@ -190,6 +194,7 @@ type item struct {
 	// nothing but them.
 	errs ErrorList
 	svc  *Service
+	hash string // HashTemplate of svc's template
 	dm   *DomainMapping
 	// config is the name of a Knative-named ConfigMap (obj is the map).
 	config string
@@ -232,7 +237,7 @@ func prepare(d *document) *item {
 		if svc.Namespace == "" {
 			svc.Namespace = DefaultNamespace
 		}
-		it.svc, it.ref = svc, ServiceRef(svc.Namespace, svc.Name)
+		it.svc, it.ref, it.hash = svc, ServiceRef(svc.Namespace, svc.Name), HashTemplate(&svc.Spec.Template)
 	case gv.Group == Group && u.GetKind() == KindDomainMapping:
 		if gv.Version != "v1beta1" && gv.Version != "v1alpha1" {
 			return it.errorf("apiVersion", "unsupported apiVersion %q for DomainMapping, want %s/v1beta1 or v1alpha1", gv.String(), Group)
@@ -269,6 +274,7 @@ func (l *loader) add(it *item) {
 	case it.svc != nil:
 		if l.register(it.ref, it.src) {
 			l.tree.Services = append(l.tree.Services, it.svc)
+			l.tree.hashes[it.svc] = it.hash
 		}
 	case it.dm != nil:
 		if l.register(it.ref, it.src) {

@@ -114,6 +114,11 @@ func isEmpty(v any) bool {
 // removed Service, sorted by namespace and name. On error (an ErrorList of
 // FieldErrors naming their Service), next and changes are nil.
 func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, changes []Change, err error) {
+	return plan(services, ledgers, at, nil)
+}
+
+// plan is Plan with the template hashes already known (by Service).
+func plan(services []*Service, ledgers []*Ledger, at Stamp, hashes map[*Service]string) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -139,7 +144,7 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 			continue
 		}
 		seen[key] = true
-		p := &planner{svc: s, at: at, next: prev[key].DeepCopy(), taken: taken}
+		p := &planner{svc: s, at: at, next: prev[key].DeepCopy(), taken: taken, hash: hashes[s]}
 		p.plan()
 		errs = append(errs, p.errs...)
 		next, changes = append(next, p.next), append(changes, p.changes...)
@@ -163,7 +168,7 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
 func (t *Tree) Plan(at Stamp) ([]*Ledger, []Change, error) {
-	next, changes, err := Plan(t.Services, t.Ledgers, at)
+	next, changes, err := plan(t.Services, t.Ledgers, at, t.hashes)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
@@ -172,6 +177,7 @@ func (t *Tree) Plan(at Stamp) ([]*Ledger, []Change, error) {
 
 type planner struct {
 	svc     *Service
+	hash    string // of svc's template, when known
 	at      Stamp
 	next    *Ledger
 	taken   map[string]string
@@ -230,7 +236,10 @@ func (p *planner) plan() {
 func (p *planner) planRevision() {
 	s, l := p.svc, p.next
 	tmpl := &s.Spec.Template
-	hash := HashTemplate(tmpl)
+	hash := p.hash
+	if hash == "" {
+		hash = HashTemplate(tmpl)
+	}
 	latest := p.find(l.Latest)
 	if latest != nil && latest.Hash == hash {
 		return
