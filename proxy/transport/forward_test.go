@@ -244,3 +244,24 @@ func TestForwardable(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardReusesConnections: responses read to their end give their
+// connection back, so sequential requests share one.
+func TestForwardReusesConnections(t *testing.T) {
+	addr, conns := backend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
+	f := front(t, newSerial(), Outbound{Addr: addr})
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	for range 20 {
+		resp, err := c.Get("http://" + f + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("20 sequential requests opened %d connections to the backend, want 1", n)
+	}
+}
