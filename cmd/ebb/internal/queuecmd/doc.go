@@ -7,6 +7,6 @@
 // package and the proxy libraries, so the container injected into every
 // revision pod carries none of client-go, kustomize or go-git.
 //
-// It imports nothing but the standard library and proxy/... (a test in
-// cmd/ebb/sidecar walks `go list -deps`).
+// It imports nothing but the standard library, proxy/... and scaler/metric
+// (a test in cmd/ebb/sidecar walks `go list -deps`).
 package queuecmd
