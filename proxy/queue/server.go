@@ -152,7 +152,8 @@ func (s *Server) Ready(ctx context.Context) bool {
 }
 
 // serveMain is the handler chain, outermost first: health checks and drain
-// tracking, load stats, request metrics, timeouts, the breaker, the proxy.
+// tracking, a place in the breaker (a full queue is answered here), load
+// stats, request metrics, timeouts, a slot in the breaker, the proxy.
 func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 	if header.IsHealthCheck(r) {
 		s.serveProbe(w, r)
