@@ -196,6 +196,7 @@ type controller struct {
 	src      *git.Source
 	loop     *sync.Loop
 	target   *cluster.Target
+	ssa      *apply.SSA
 	status   *cluster.Status
 	eps      *cluster.Endpoints
 	runtime  *cluster.Runtime
@@ -259,6 +260,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	if err != nil {
 		return nil, err
 	}
+	c.ssa = ssa
 	c.target = &cluster.Target{Applier: ssa, Source: o.source, Autoscaler: c.scaler, Forget: c.runtime.Forget,
 		Events: cluster.NewEvents(cs, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: c.target, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
@@ -346,6 +348,9 @@ func (c *controller) serve(ctx context.Context) error {
 // refresh every 10 s, until ctx ends.
 func (c *controller) lead(ctx context.Context) {
 	c.log.Info("leading", "identity", c.identity)
+	// Another replica may have led since this one last applied: the
+	// first pass compares every object with the cluster.
+	c.ssa.Forget()
 	c.setLeading(true)
 	defer c.setLeading(false)
 	ctx, cancel := context.WithCancel(ctx)

@@ -65,6 +65,16 @@ func (s *SSA) trusted(source string, prev stored, now time.Time) *memo {
 	return m
 }
 
+// Forget drops what earlier Applies remembered, so that the next Apply of
+// every source is a full one: after a time in which this process did not
+// apply (another replica led), objects may have drifted while the stored
+// inventory stayed byte for byte the same.
+func (s *SSA) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.memos)
+}
+
 // remember stores the memo of an Apply, or forgets the source (m nil).
 func (s *SSA) remember(source string, m *memo) {
 	s.mu.Lock()

@@ -113,4 +113,14 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 	if diff := cmp.Diff([]apply.Ref{{Kind: "ConfigMap", Namespace: ns, Name: "cm-7"}}, cs.Refs(apply.Pruned)); diff != "" {
 		t.Errorf("pruned (-want +got):\n%s", diff)
 	}
+
+	// Drift while another SSA led, with the inventory left byte for byte
+	// as this one wrote it: after Forget (the controller calls it when it
+	// leads again) the next pass is full and takes the drift back.
+	edit("cm-2")
+	e.ssa.Forget()
+	cs = e.apply("push", objects(t, set("v2", 7)...))
+	if diff := cmp.Diff([]apply.Ref{{Kind: "ConfigMap", Namespace: ns, Name: "cm-2"}}, cs.Refs(apply.Configured)); diff != "" {
+		t.Errorf("configured after Forget (-want +got):\n%s", diff)
+	}
 }
