@@ -61,7 +61,7 @@ type Loop struct {
 	// Now is the clock for status and Resync (default time.Now).
 	Now func() time.Time
 
-	passMu gosync.Mutex // one pass or ledger write at a time
+	passMu gosync.Mutex  // one pass or ledger write at a time
 	files  serving.Cache // decoded files of recent commits
 
 	mu      gosync.Mutex
