@@ -2,10 +2,9 @@ package queuecmd
 
 import (
 	"context"
-	"runtime/debug"
-	"runtime/metrics"
 	"time"
 
+	"github.com/ebb-dev/ebb/internal/heap"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
 
@@ -61,31 +60,6 @@ func releaseWhenIdle(ctx context.Context, stat func(time.Time) metric.Stat, rele
 // holds nothing worth a collection.
 const releaseFloor = 4 << 20
 
-var heapMetrics = []string{"/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes", "/memory/classes/heap/free:bytes"}
-
-// heapRetained is the heap memory the process holds and has not returned
-// to the OS: objects (live or garbage), unused parts of spans, free spans.
-func heapRetained() uint64 {
-	samples := make([]metrics.Sample, len(heapMetrics))
-	for i, name := range heapMetrics {
-		samples[i].Name = name
-	}
-	metrics.Read(samples)
-	var n uint64
-	for _, s := range samples {
-		if s.Value.Kind() == metrics.KindUint64 {
-			n += s.Value.Uint64()
-		}
-	}
-	return n
-}
-
-// freeHeap collects garbage and returns free memory to the OS when the heap
-// holds at least releaseFloor. Twice: a sync.Pool (net/http's buffers,
-// the proxy's copy buffers) keeps its contents through one collection.
-func freeHeap() {
-	if heapRetained() >= releaseFloor {
-		debug.FreeOSMemory()
-		debug.FreeOSMemory()
-	}
-}
+// freeHeap returns the heap's free memory to the OS when it holds at least
+// releaseFloor.
+func freeHeap() { heap.Release(releaseFloor) }
