@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -147,6 +148,11 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, hashes map[*Service]
 		p := &planner{svc: s, at: at, next: prev[key].DeepCopy(), taken: taken, hash: hashes[s]}
 		p.plan()
 		errs = append(errs, p.errs...)
+		if old := prev[key]; old != nil && len(p.changes) == 0 && reflect.DeepEqual(old, p.next) {
+			// Unchanged: the planned ledger is the one read, shared
+			// rather than held twice.
+			p.next = old
+		}
 		next, changes = append(next, p.next), append(changes, p.changes...)
 	}
 	for _, l := range ledgers {
