@@ -121,7 +121,11 @@ func decodeItems(file string, data []byte) ([]*item, ErrorList) {
 // ledger decodes a ledger file; as items, only good files are kept.
 func (lc *loadCache) ledger(file string, data []byte) (*Ledger, Source, ErrorList) {
 	if lc == nil {
-		return readLedgerFile(file, data)
+		led, src, errs := readLedgerFile(file, data)
+		if len(errs) == 0 {
+			src = ledgerSource(src)
+		}
+		return led, src, errs
 	}
 	k := fileKey{path: file, sum: sha256.Sum256(data)}
 	if e, ok := lc.lookup(k); ok && e.ledger != nil {
@@ -129,7 +133,16 @@ func (lc *loadCache) ledger(file string, data []byte) (*Ledger, Source, ErrorLis
 	}
 	led, src, errs := readLedgerFile(file, data)
 	if len(errs) == 0 {
+		src = ledgerSource(src)
 		lc.store(k, &cached{ledger: led, src: src})
 	}
 	return led, src, errs
+}
+
+// ledgerSource is where a good ledger file is kept, without the lines of
+// its fields but the one Load still reports on (a ledger stored under the
+// wrong path). A ledger's fields are many (every revision's template) and
+// nothing locates an error in a ledger that decoded.
+func ledgerSource(src Source) Source {
+	return Source{File: src.File, Line: src.Line, Fields: map[string]int{"service": src.LineOf("service")}}
 }
