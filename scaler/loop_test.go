@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -177,6 +178,46 @@ func TestLoopTicksEveryTwoSeconds(t *testing.T) {
 		// 100 concurrent at target 70 → 2 pods.
 		if st.DesiredScale != 2 || st.Stable != 100 {
 			t.Errorf("status %+v, want desired 2 at stable 100", st)
+		}
+	})
+}
+
+// slowPods answers Pods only after a while, as a scrape held up by the
+// network would.
+type slowPods struct {
+	delay time.Duration
+	calls atomic.Int32
+}
+
+func (p *slowPods) Pods(ctx context.Context, _ RevisionKey) ([]Pod, error) {
+	p.calls.Add(1)
+	select {
+	case <-time.After(p.delay):
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+
+// TestLoopSlowScrapeDoesNotHoldTicks: a scrape that takes 5 s neither
+// delays the 2 s ticks nor piles up: while one runs, the next is skipped.
+func TestLoopSlowScrapeDoesNotHoldTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRuntime()
+		rt.replicas[hello] = 1
+		pods := &slowPods{delay: 5 * time.Second}
+		a, stop := startAutoscaler(t, Options{Scaler: rt, Modes: rt, Pods: pods})
+		defer stop()
+		a.Upsert(Revision{Key: hello, Reachable: true})
+		time.Sleep(10500 * time.Millisecond)
+		synctest.Wait()
+		st, _ := a.Status(hello)
+		if st.Ticks != 5 {
+			t.Errorf("%d ticks in 10.5 s with 5 s scrapes, want 5", st.Ticks)
+		}
+		// Scrapes are due every second; each takes 5 s: at most one every
+		// 5 s runs (at 1 s and 6 s; the one due at 11 s is not yet).
+		if n := pods.calls.Load(); n != 2 {
+			t.Errorf("%d scrapes started in 10.5 s, want 2", n)
 		}
 	})
 }

@@ -91,34 +91,50 @@ func (r *revision) maybePoke(st metric.Stat, replicas func() int32) {
 
 func (r *revision) start(ctx context.Context, a *Autoscaler) {
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.wg.Add(2)
+	r.wg.Add(1)
+	// One goroutine per revision, not one per ticker: a controller with
+	// thousands of revisions keeps a stack for each. A scrape (network
+	// I/O, up to its timeout) runs apart, so it never holds up a tick; a
+	// scrape still running when the next is due makes that one skip.
 	go func() {
 		defer r.wg.Done()
-		ticks, stop := a.clock.NewTicker(autoscaling.TickInterval)
-		defer stop()
+		ticks, stopTicks := a.clock.NewTicker(autoscaling.TickInterval)
+		defer stopTicks()
+		scrapes, stopScrapes := a.clock.NewTicker(autoscaling.ScrapeInterval)
+		defer stopScrapes()
+		scraping := make(chan struct{}, 1)
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-scrapes:
+				if !r.scraped() {
+					continue
+				}
+				select {
+				case scraping <- struct{}{}:
+					r.wg.Add(1)
+					go func() {
+						defer r.wg.Done()
+						defer func() { <-scraping }()
+						r.scrape(ctx, a)
+					}()
+				default:
+				}
+				continue
 			case <-ticks:
 			case <-r.poke:
 			}
 			r.tick(ctx, a)
 		}
 	}()
-	go func() {
-		defer r.wg.Done()
-		ticks, stop := a.clock.NewTicker(autoscaling.ScrapeInterval)
-		defer stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticks:
-			}
-			r.scrape(ctx, a)
-		}
-	}()
+}
+
+// scraped reports whether the revision's pods are scraped (see scrape).
+func (r *revision) scraped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.specs.scraped
 }
 
 func (r *revision) stop() {
