@@ -33,8 +33,15 @@ type ModeSetter interface {
 // Clock is the loop's time source.
 type Clock interface {
 	Now() time.Time
-	// NewTicker returns a channel that fires every d and a stop function.
-	NewTicker(d time.Duration) (<-chan time.Time, func())
+	// AfterFunc calls f in its own goroutine after d, as time.AfterFunc.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending call of Clock.AfterFunc.
+type Timer interface {
+	// Reset makes the call happen d from now (again); Stop cancels it.
+	Reset(d time.Duration) bool
+	Stop() bool
 }
 
 // RealClock reads the time package (faked inside a testing/synctest bubble).
@@ -43,11 +50,8 @@ type RealClock struct{}
 // Now returns time.Now().
 func (RealClock) Now() time.Time { return time.Now() }
 
-// NewTicker wraps time.NewTicker.
-func (RealClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
-}
+// AfterFunc wraps time.AfterFunc.
+func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Revision is what the caller tells the autoscaler about a revision.
 type Revision struct {

@@ -10,6 +10,7 @@
 //     Scraper samples its pods' stats over HTTP.
 //   - Autoscaler is the loop: a tick every 2 s per revision, a poke when
 //     load reaches a revision at zero, scraping every second and pushed
-//     activator stats. It acts through the Scaler, ModeSetter and
-//     PodLister interfaces that a runtime implements.
+//     activator stats. Ticks and scrapes run on timers (no goroutine
+//     waits per revision between them). It acts through the Scaler,
+//     ModeSetter and PodLister interfaces that a runtime implements.
 package scaler

@@ -215,7 +215,7 @@ func TestLoopSlowScrapeDoesNotHoldTicks(t *testing.T) {
 			t.Errorf("%d ticks in 10.5 s with 5 s scrapes, want 5", st.Ticks)
 		}
 		// Scrapes are due every second; each takes 5 s: at most one every
-		// 5 s runs (at 1 s and 6 s; the one due at 11 s is not yet).
+		// 5 s runs (at 1 s, then at the first due time after it ends: 7 s).
 		if n := pods.calls.Load(); n != 2 {
 			t.Errorf("%d scrapes started in 10.5 s, want 2", n)
 		}

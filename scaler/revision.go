@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,6 @@ import (
 type revision struct {
 	key    RevisionKey
 	series *Series
-	poke   chan struct{}
 
 	mu      sync.Mutex
 	rev     Revision
@@ -30,15 +30,24 @@ type revision struct {
 	mode        Mode
 	activators  int32
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// The loop: timers, not a goroutine parked per revision (a controller
+	// with thousands of revisions would keep a stack for each). Each tick
+	// and each scrape runs in the goroutine of its timer.
+	life    sync.Mutex // guards stopped and the WaitGroup's additions
+	stopped bool
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	ticker  *period
+	scraper *period
+	ticking sync.Mutex  // one tick at a time (timer or poke)
+	poked   atomic.Bool // a poke's tick is due and not yet running
+	pokeFn  func()
 }
 
 func newRevision(rev Revision, s specs, now time.Time) *revision {
 	r := &revision{
 		key:    rev.Key,
 		series: NewSeries(s.windows),
-		poke:   make(chan struct{}, 1),
 		rev:    rev,
 		specs:  s,
 		scale:  NewScaleState(now),
@@ -82,52 +91,106 @@ func (r *revision) maybePoke(st metric.Stat, replicas func() int32) {
 	desired := r.status.DesiredScale
 	r.mu.Unlock()
 	if desired == 0 || (desired < 0 && replicas() == 0) {
-		select {
-		case r.poke <- struct{}{}:
-		default:
+		r.life.Lock()
+		poke := r.pokeFn
+		r.life.Unlock()
+		if poke != nil {
+			poke()
 		}
 	}
 }
 
 func (r *revision) start(ctx context.Context, a *Autoscaler) {
 	ctx, r.cancel = context.WithCancel(ctx)
+	r.life.Lock()
+	r.pokeFn = func() { r.pokeNow(ctx, a) }
+	r.life.Unlock()
+	r.ticker = r.every(a.clock, autoscaling.TickInterval, func() {
+		r.ticking.Lock()
+		defer r.ticking.Unlock()
+		r.tick(ctx, a)
+	})
+	// A scrape (network I/O, up to its timeout) never holds up a tick: it
+	// runs on its own timer; one still running when the next is due makes
+	// that one skip.
+	r.scraper = r.every(a.clock, autoscaling.ScrapeInterval, func() {
+		if r.scraped() {
+			r.scrape(ctx, a)
+		}
+	})
+}
+
+// period calls f every d, at fixed times from its start; a call due while
+// the last one still runs is skipped.
+type period struct {
+	clock Clock
+	every time.Duration
+	next  time.Time
+	timer Timer
+}
+
+// every starts a period on the revision: its calls end with stop.
+func (r *revision) every(clock Clock, d time.Duration, f func()) *period {
+	p := &period{clock: clock, every: d, next: clock.Now().Add(d)}
+	var run func()
+	run = func() {
+		if !r.enter() {
+			return
+		}
+		defer r.wg.Done()
+		f()
+		// Next due time after now: skips what a long call overran.
+		now := clock.Now()
+		for !p.next.After(now) {
+			p.next = p.next.Add(d)
+		}
+		p.timer.Reset(p.next.Sub(now))
+	}
+	r.life.Lock()
+	p.timer = clock.AfterFunc(d, run)
+	r.life.Unlock()
+	return p
+}
+
+// enter admits a timer's call unless the revision stopped.
+func (r *revision) enter() bool {
+	r.life.Lock()
+	defer r.life.Unlock()
+	if r.stopped {
+		return false
+	}
 	r.wg.Add(1)
-	// One goroutine per revision, not one per ticker: a controller with
-	// thousands of revisions keeps a stack for each. A scrape (network
-	// I/O, up to its timeout) runs apart, so it never holds up a tick; a
-	// scrape still running when the next is due makes that one skip.
+	return true
+}
+
+// pokeNow runs a tick at once, in a goroutine of its own; pokes that
+// come before it runs make no further tick.
+func (r *revision) pokeNow(ctx context.Context, a *Autoscaler) {
+	if r.poked.Swap(true) || !r.enter() {
+		return
+	}
 	go func() {
 		defer r.wg.Done()
-		ticks, stopTicks := a.clock.NewTicker(autoscaling.TickInterval)
-		defer stopTicks()
-		scrapes, stopScrapes := a.clock.NewTicker(autoscaling.ScrapeInterval)
-		defer stopScrapes()
-		scraping := make(chan struct{}, 1)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-scrapes:
-				if !r.scraped() {
-					continue
-				}
-				select {
-				case scraping <- struct{}{}:
-					r.wg.Add(1)
-					go func() {
-						defer r.wg.Done()
-						defer func() { <-scraping }()
-						r.scrape(ctx, a)
-					}()
-				default:
-				}
-				continue
-			case <-ticks:
-			case <-r.poke:
-			}
-			r.tick(ctx, a)
-		}
+		r.poked.Store(false)
+		r.ticking.Lock()
+		defer r.ticking.Unlock()
+		r.tick(ctx, a)
 	}()
+}
+
+func (r *revision) stop() {
+	r.life.Lock()
+	if r.stopped || r.cancel == nil {
+		r.stopped = true
+		r.life.Unlock()
+		return
+	}
+	r.stopped = true
+	r.life.Unlock()
+	r.cancel()
+	r.ticker.timer.Stop()
+	r.scraper.timer.Stop()
+	r.wg.Wait()
 }
 
 // scraped reports whether the revision's pods are scraped (see scrape).
@@ -135,13 +198,6 @@ func (r *revision) scraped() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.specs.scraped
-}
-
-func (r *revision) stop() {
-	if r.cancel != nil {
-		r.cancel()
-		r.wg.Wait()
-	}
 }
 
 // scrape samples the revision's pods once and records the estimate.
