@@ -170,7 +170,7 @@ func (s *Source) compact(pos storer.PackedObjectStorer, packs []plumbing.Hash) e
 		}
 	}
 	// The storer keeps the deleted packs' indexes: open the cache afresh.
-	repo, err := gogit.PlainOpen(s.cfg.CacheDir)
+	repo, err := openCache(s.cfg.CacheDir)
 	if err != nil {
 		return err
 	}

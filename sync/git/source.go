@@ -9,11 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -176,10 +179,10 @@ func New(cfg Config) (*Source, error) {
 	if cfg.CacheDir == "" {
 		s.repo, err = gogit.Init(memory.NewStorage(), nil)
 	} else {
-		s.repo, err = gogit.PlainOpen(cfg.CacheDir)
+		s.repo, err = openCache(cfg.CacheDir)
 		if errors.Is(err, gogit.ErrRepositoryNotExists) {
 			if err = os.MkdirAll(cfg.CacheDir, 0o755); err == nil {
-				s.repo, err = gogit.PlainInit(cfg.CacheDir, true)
+				s.repo, err = gogit.Init(cacheStorage(cfg.CacheDir), nil)
 			}
 		}
 	}
@@ -197,6 +200,22 @@ func New(cfg Config) (*Source, error) {
 		s.write = plumbing.NewBranchReferenceName(cfg.WriteBranch)
 	}
 	return s, nil
+}
+
+// objectCache bounds go-git's cache of decoded objects for an on-disk
+// cache (its default is 96 MiB, held for as long as the process runs).
+// Trees and files a commit needs are kept by the Source's tree reader; the
+// object cache only helps while a fetch or a ledger commit walks them.
+const objectCache = 4 * cache.MiByte
+
+// cacheStorage is the storage of the bare cache repository at dir.
+func cacheStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRU(objectCache))
+}
+
+// openCache opens the bare cache repository at dir.
+func openCache(dir string) (*gogit.Repository, error) {
+	return gogit.Open(cacheStorage(dir), nil)
 }
 
 // Fetch brings the followed ref (and the write branch) up to date. When
