@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ebb-dev/ebb/internal/buildinfo"
 	"io"
 	"os"
 	"os/signal"
@@ -55,11 +56,12 @@ func commands() []command {
 	}
 }
 
-// version is set at link time (-ldflags "-X main.version=…").
+// version is set at link time (-ldflags "-X main.version=…"); without it
+// `ebb version` names the build (see internal/buildinfo).
 var version = "dev"
 
 func runVersion(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stdout, "ebb", version)
+	fmt.Fprintln(e.stdout, "ebb", buildinfo.Version(version))
 	return exitOK
 }
 

@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ebb-dev/ebb/internal/buildinfo"
 	"io"
 	"os"
 	"os/signal"
@@ -43,7 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case args[0] == "queue":
 		return queuecmd.Run(ctx, stderr, getenv, args[1:])
 	case args[0] == "version":
-		fmt.Fprintln(stdout, "ebb", version, "(queue-proxy sidecar)")
+		fmt.Fprintln(stdout, "ebb", buildinfo.Version(version), "(queue-proxy sidecar)")
 		return queuecmd.ExitOK
 	case args[0] == "help" || isHelp(args[0]):
 		usage(stdout)
