@@ -276,7 +276,9 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	}
 	applied := main
 	if l.Previews != nil {
-		applied, p.Previews = Compose(main, l.Previews.Current())
+		// The previews' commits share most files with main's: load them
+		// through the same cache.
+		applied, p.Previews = compose(&l.files, main, l.Previews.Current())
 	}
 	if applied.Objects == nil {
 		// A kept state (see kept) applied again: render it anew.

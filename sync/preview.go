@@ -224,6 +224,11 @@ func sanitizeLabel(s string, max int) string {
 // does not change. A preview that does not load or plan is reported and
 // skipped.
 func Compose(main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
+	return compose(nil, main, previews)
+}
+
+// compose is Compose loading the previews' commits through files.
+func compose(files *serving.Cache, main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
 	if main == nil {
 		return nil, nil
 	}
@@ -244,7 +249,7 @@ func Compose(main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
 	}
 	for _, pv := range previews {
 		st := PreviewStatus{Ref: pv.Ref, Tag: pv.Tag, Commit: pv.Commit.Hash}
-		pt, err := serving.Load(pv.Commit.Files)
+		pt, err := files.Load(pv.Commit.Files)
 		if err != nil {
 			st.Error = err.Error()
 			sts = append(sts, st)
