@@ -91,6 +91,9 @@ func readRoutes(path string) (route.Table, []byte, error) {
 // runGateway is `ebb gateway`: the router with an in-process activator,
 // serving a route table file and static backends.
 func runGateway(ctx context.Context, e *env, args []string) int {
+	if !routesGiven(args) {
+		return runGatewayCluster(ctx, e, args)
+	}
 	o, err := gatewayFlags(args)
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
@@ -191,3 +194,18 @@ func watchRoutes(ctx context.Context, path string, last []byte, gw *gateway.Gate
 type revisionsOf func() *gateway.Gateway
 
 func (f revisionsOf) Revision(ns, name string) (route.Revision, bool) { return f().Revision(ns, name) }
+
+// routesGiven reports whether args name a route table file (--routes):
+// the gateway then runs from that file, without a cluster.
+func routesGiven(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "routes" {
+			return true
+		}
+	}
+	return false
+}

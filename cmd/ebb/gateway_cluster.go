@@ -27,7 +27,8 @@ import (
 	"github.com/ebb-dev/ebb/sync/cluster"
 )
 
-const gatewayClusterUsage = `usage: ebb gateway-cluster [flags]
+const gatewayClusterUsage = `usage: ebb gateway [flags]
+       ebb gateway --routes FILE [--backend NS/REV=HOST:PORT,…] [--mode serve|proxy] [--listen ADDR]
 
 Runs the ebb gateway with its activator in a Kubernetes cluster: the route
 table is the merge of the ConfigMaps labelled ebb.dev/route-table=true,
@@ -55,6 +56,10 @@ Flags:
   --namespace NS      ebb's namespace (default $POD_NAMESPACE, else ebb-system)
   --watch-namespace NS  only follow route tables and endpoints in NS (default all)
   --drain DURATION    on SIGTERM, how long /healthz fails before the servers stop (default 45s)
+
+With --routes FILE the gateway runs without a cluster: routes from that
+JSON route table (reloaded when it changes), backends from --backend, every
+revision in one --mode (default proxy).
 `
 
 type gatewayClusterOptions struct {
@@ -65,7 +70,7 @@ type gatewayClusterOptions struct {
 
 func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	var o gatewayClusterOptions
-	fs := flag.NewFlagSet("gateway-cluster", flag.ContinueOnError)
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file")
 	fs.StringVar(&o.listen, "listen", ":8080", "ingress address")
@@ -106,23 +111,23 @@ func runGatewayCluster(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n%s", err, gatewayClusterUsage)
+		fmt.Fprintf(e.stderr, "ebb gateway: %v\n%s", err, gatewayClusterUsage)
 		return exitUsage
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	cfg, err := kubeConfig(o.kubeconfig)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway-cluster: kubeconfig: %v\n", err)
+		fmt.Fprintf(e.stderr, "ebb gateway: kubeconfig: %v\n", err)
 		return exitInvalid
 	}
 	cfg.UserAgent = "ebb-gateway/" + version
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n", err)
+		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
 		return exitInvalid
 	}
 	if err := serveGatewayCluster(ctx, e, o, cs, log); err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway-cluster: %v\n", err)
+		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
 		return exitInvalid
 	}
 	return exitOK

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,4 +134,28 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+func TestGatewayMode(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--routes", "r.json"}, true},
+		{[]string{"--listen", ":1", "--routes=r.json"}, true},
+		{[]string{"-routes", "r.json"}, true},
+		{[]string{"--listen", ":1", "--kubeconfig", "k"}, false},
+		{nil, false},
+		{[]string{"--", "--routes"}, false},
+		{[]string{"--routes-file", "x"}, false},
+	} {
+		if got := routesGiven(tc.args); got != tc.want {
+			t.Errorf("routesGiven(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	// Without --routes, ebb gateway is the cluster gateway: its usage.
+	code, out, _ := runCmd(t, "gateway", "--help")
+	if code != exitOK || !strings.Contains(out, "in a Kubernetes cluster") || !strings.Contains(out, "--routes FILE") {
+		t.Errorf("ebb gateway --help: exit %d, output:\n%s", code, out)
+	}
 }

@@ -49,8 +49,7 @@ func commands() []command {
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},
 		{"controller", "run ebb in a cluster: follow a Git repository, apply, autoscale (URL)", runController},
-		{"gateway-cluster", "run the gateway and activator in a cluster (routes and backends from the API)", runGatewayCluster},
-		{"gateway", "run the gateway router with its activator (--routes FILE)", runGateway},
+		{"gateway", "run the gateway router with its activator: in a cluster, or from a route table file (--routes FILE)", runGateway},
 		{"queue", "run the queue-proxy sidecar (Knative env vars)", runQueue},
 		{"version", "print ebb's version", runVersion},
 	}
