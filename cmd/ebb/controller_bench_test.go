@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/sync/apply"
 	"github.com/ebb-dev/ebb/sync/cluster"
 	"github.com/ebb-dev/ebb/sync/webhook"
@@ -95,7 +96,7 @@ func BenchmarkControllerB9(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	admin := make(chan string, 1)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	go func() {
 		re := regexp.MustCompile(`admin=(\S+)`)
 		sc := bufio.NewScanner(io.TeeReader(stderr, &logs))

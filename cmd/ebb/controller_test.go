@@ -3,14 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -19,26 +17,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/sync/cluster"
 )
-
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // runGit runs the git CLI in dir as a fixed test author, ignoring the
 // machine's global git configuration.
@@ -92,11 +73,11 @@ func TestControllers(t *testing.T) {
 	type proc struct {
 		cancel context.CancelFunc
 		done   chan int
-		out    *lockedBuffer
+		out    *syncbuf.Buffer
 	}
 	start := func(name string) *proc {
 		ctx, cancel := context.WithCancel(t.Context())
-		p := &proc{cancel: cancel, done: make(chan int, 1), out: &lockedBuffer{}}
+		p := &proc{cancel: cancel, done: make(chan int, 1), out: &syncbuf.Buffer{}}
 		e := &env{stdout: p.out, stderr: p.out, getenv: func(k string) string {
 			switch k {
 			case "POD_NAME":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/proxy/route"
 )
 
@@ -75,12 +74,12 @@ func TestRunGateway(t *testing.T) {
 	writeRoutes(t, routes, "a.example.com")
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"gateway", "--listen", addr, "--routes", routes, "--mode", "serve", "--drain", "0s",
 			"--backend", "default/hello-00001=" + ul.Addr().String()},
-			&env{stdout: io.Discard, stderr: &lockedWriter{w: &stderr}, getenv: func(string) string { return "" }})
+			&env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
 	}()
 	get := func(host string) (int, string, error) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
@@ -123,17 +122,6 @@ func TestRunGateway(t *testing.T) {
 	if code := <-done; code != exitOK {
 		t.Errorf("exit code %d", code)
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 func TestGatewayMode(t *testing.T) {

@@ -6,11 +6,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ebb-dev/ebb/internal/buildinfo"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ebb-dev/ebb/internal/buildinfo"
 )
 
 func main() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/cmd/ebb/internal/queuecmd"
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 )
 
 // The exit codes of `ebb queue` are every subcommand's.
@@ -45,12 +45,12 @@ func TestRunQueue(t *testing.T) {
 	port := freePort(t)
 	envVars := map[string]string{"USER_PORT": strconv.Itoa(ul.Addr().(*net.TCPAddr).Port), "CONTAINER_CONCURRENCY": "2"}
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
 			"--admin-port", "-1", "--stats-port", "-1", "--metrics-port", "-1", "--drain-quiet-period", "10ms"},
-			&env{stdout: io.Discard, stderr: &lockedWriter{w: &stderr}, getenv: func(k string) string { return envVars[k] }})
+			&env{stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return envVars[k] }})
 	}()
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	var resp *http.Response

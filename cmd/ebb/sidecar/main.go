@@ -14,7 +14,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ebb-dev/ebb/internal/buildinfo"
 	"io"
 	"os"
 	"os/signal"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/ebb-dev/ebb/cmd/ebb/internal/queuecmd"
+	"github.com/ebb-dev/ebb/internal/buildinfo"
 )
 
 func main() {

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/cmd/ebb/internal/queuecmd"
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -96,23 +96,6 @@ func TestRunCommands(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(b)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestSidecarProcess builds the sidecar, runs it as a pod would (the
 // rendered `args: [queue]`, and with no arguments at all) in front of a real
 // server, and stops it with SIGTERM.
@@ -134,7 +117,7 @@ func TestSidecarProcess(t *testing.T) {
 			"--stats-port", "-1", "--metrics-port", "-1", "--drain-quiet-period", "10ms")...)
 		cmd.Env = []string{"QUEUE_SERVING_PORT=" + strconv.Itoa(port), "USER_PORT=" + strconv.Itoa(ul.Addr().(*net.TCPAddr).Port),
 			"SERVING_REVISION=hello-00001"}
-		var stderr lockedWriter
+		var stderr syncbuf.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

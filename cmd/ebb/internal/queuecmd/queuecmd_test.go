@@ -1,20 +1,19 @@
 package queuecmd
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/proxy/probe"
 	"github.com/ebb-dev/ebb/proxy/queue"
 	"github.com/ebb-dev/ebb/proxy/timeout"
@@ -106,23 +105,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(b)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestRunExitCodes(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -143,7 +125,7 @@ func TestRunExitCodes(t *testing.T) {
 			"--stats-port", "-1", "--metrics-port", "-1"}, ExitInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr lockedWriter
+			var stderr syncbuf.Buffer
 			got := Run(context.Background(), &stderr, func(k string) string { return tc.env[k] }, tc.args)
 			if got != tc.want {
 				t.Errorf("exit code %d, want %d\n%s", got, tc.want, stderr.String())
@@ -167,7 +149,7 @@ func TestRun(t *testing.T) {
 		"SERVING_POD": "hello-pod", "SERVING_LOGGING_LEVEL": "error"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr lockedWriter
+	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, &stderr, func(k string) string { return env[k] }, []string{"--host", "127.0.0.1",
