@@ -37,16 +37,7 @@ type Field struct{ Key, Value string }
 // request: HTTP/1 without a body, without an upgrade and with an
 // idempotent method (what Serial takes).
 func Forwardable(r *http.Request) bool {
-	if r.ProtoMajor != 1 || r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) || len(r.Trailer) != 0 {
-		return false
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-	default:
-		return false
-	}
-	_, upgrade := r.Header["Upgrade"]
-	return !upgrade
+	return r.ProtoMajor == 1 && bodilessIdempotent(r)
 }
 
 // SerialOf returns the Serial path of rt when rt is an Auto transport with

@@ -53,8 +53,13 @@ type serialConn struct {
 // without a body, without an upgrade and with an idempotent method, so a
 // request on a connection the backend closed while idle can be sent again.
 func (s *Serial) Takes(r *http.Request) bool {
-	if r.URL.Scheme != "http" || r.ProtoMajor == 2 || r.Close || r.ContentLength != 0 ||
-		(r.Body != nil && r.Body != http.NoBody) || len(r.Trailer) != 0 {
+	return r.URL.Scheme == "http" && r.ProtoMajor != 2 && !r.Close && bodilessIdempotent(r)
+}
+
+// bodilessIdempotent reports a request without a body, trailers or an
+// upgrade, with an idempotent method: one that can be sent again.
+func bodilessIdempotent(r *http.Request) bool {
+	if r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) || len(r.Trailer) != 0 {
 		return false
 	}
 	switch r.Method {
