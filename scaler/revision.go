@@ -37,8 +37,8 @@ type revision struct {
 	stopped bool
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
-	ticker  *period
-	scraper *period
+	ticker  Timer
+	scraper Timer
 	ticking sync.Mutex  // one tick at a time (timer or poke)
 	poked   atomic.Bool // a poke's tick is due and not yet running
 	pokeFn  func()
@@ -120,20 +120,12 @@ func (r *revision) start(ctx context.Context, a *Autoscaler) {
 	})
 }
 
-// period calls f every d, at fixed times from its start; a call due while
-// the last one still runs is skipped.
-type period struct {
-	clock Clock
-	every time.Duration
-	next  time.Time
-	timer Timer
-}
-
-// every starts a period on the revision: its calls end with stop.
-func (r *revision) every(clock Clock, d time.Duration, f func()) *period {
-	p := &period{clock: clock, every: d, next: clock.Now().Add(d)}
-	var run func()
-	run = func() {
+// every calls f every d, at fixed times from now, until the revision
+// stops; a call due while the last one still runs is skipped.
+func (r *revision) every(clock Clock, d time.Duration, f func()) Timer {
+	next := clock.Now().Add(d)
+	var t Timer
+	run := func() {
 		if !r.enter() {
 			return
 		}
@@ -141,15 +133,16 @@ func (r *revision) every(clock Clock, d time.Duration, f func()) *period {
 		f()
 		// Next due time after now: skips what a long call overran.
 		now := clock.Now()
-		for !p.next.After(now) {
-			p.next = p.next.Add(d)
+		for !next.After(now) {
+			next = next.Add(d)
 		}
-		p.timer.Reset(p.next.Sub(now))
+		t.Reset(next.Sub(now))
 	}
+	// run reads t after enter, which takes r.life: t is set by then.
 	r.life.Lock()
-	p.timer = clock.AfterFunc(d, run)
+	t = clock.AfterFunc(d, run)
 	r.life.Unlock()
-	return p
+	return t
 }
 
 // enter admits a timer's call unless the revision stopped.
@@ -188,8 +181,8 @@ func (r *revision) stop() {
 	r.stopped = true
 	r.life.Unlock()
 	r.cancel()
-	r.ticker.timer.Stop()
-	r.scraper.timer.Stop()
+	r.ticker.Stop()
+	r.scraper.Stop()
 	r.wg.Wait()
 }
 
