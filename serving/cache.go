@@ -70,7 +70,18 @@ func (lc *loadCache) end() {
 	}
 }
 
+// key names a file's content; a nil loadCache (no Cache) hashes nothing.
+func (lc *loadCache) key(file string, data []byte) fileKey {
+	if lc == nil {
+		return fileKey{}
+	}
+	return fileKey{path: file, sum: sha256.Sum256(data)}
+}
+
 func (lc *loadCache) lookup(k fileKey) (*cached, bool) {
+	if lc == nil {
+		return nil, false
+	}
 	lc.c.mu.Lock()
 	defer lc.c.mu.Unlock()
 	e, ok := lc.c.files[k]
@@ -81,6 +92,9 @@ func (lc *loadCache) lookup(k fileKey) (*cached, bool) {
 }
 
 func (lc *loadCache) store(k fileKey, e *cached) {
+	if lc == nil {
+		return
+	}
 	e.used = lc.gen
 	lc.c.mu.Lock()
 	defer lc.c.mu.Unlock()
@@ -90,53 +104,36 @@ func (lc *loadCache) store(k fileKey, e *cached) {
 // items decodes and prepares the documents of a repository file. Files
 // with problems are not kept: their errors are found again each time.
 func (lc *loadCache) items(file string, data []byte) ([]*item, ErrorList) {
-	if lc == nil {
-		return decodeItems(file, data)
-	}
-	k := fileKey{path: file, sum: sha256.Sum256(data)}
+	k := lc.key(file, data)
 	if e, ok := lc.lookup(k); ok && e.ledger == nil {
 		return e.items, nil
 	}
-	items, errs := decodeItems(file, data)
-	if len(errs) == 0 {
-		for _, it := range items {
-			if len(it.errs) > 0 {
-				return items, nil
-			}
-		}
-		lc.store(k, &cached{items: items})
-	}
-	return items, errs
-}
-
-func decodeItems(file string, data []byte) ([]*item, ErrorList) {
 	docs, errs := decodeFile(file, data)
 	items := make([]*item, len(docs))
+	clean := len(errs) == 0
 	for i, d := range docs {
 		items[i] = prepare(d)
+		clean = clean && len(items[i].errs) == 0
+	}
+	if clean {
+		lc.store(k, &cached{items: items})
 	}
 	return items, errs
 }
 
 // ledger decodes a ledger file; as items, only good files are kept.
 func (lc *loadCache) ledger(file string, data []byte) (*Ledger, Source, ErrorList) {
-	if lc == nil {
-		led, src, errs := readLedgerFile(file, data)
-		if len(errs) == 0 {
-			src = ledgerSource(src)
-		}
-		return led, src, errs
-	}
-	k := fileKey{path: file, sum: sha256.Sum256(data)}
+	k := lc.key(file, data)
 	if e, ok := lc.lookup(k); ok && e.ledger != nil {
 		return e.ledger, e.src, nil
 	}
 	led, src, errs := readLedgerFile(file, data)
-	if len(errs) == 0 {
-		src = ledgerSource(src)
-		lc.store(k, &cached{ledger: led, src: src})
+	if len(errs) > 0 {
+		return led, src, errs
 	}
-	return led, src, errs
+	src = ledgerSource(src)
+	lc.store(k, &cached{ledger: led, src: src})
+	return led, src, nil
 }
 
 // ledgerSource is where a good ledger file is kept, without the lines of
