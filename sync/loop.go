@@ -11,6 +11,8 @@ import (
 	gosync "sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync/git"
@@ -282,11 +284,9 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	}
 	if applied.Objects == nil {
 		// A kept state (see kept) applied again: render it anew.
-		t0 := time.Now()
-		objs, err := render.Render(render.TreeInput(applied.Tree, applied.Ledgers))
-		took.Render += time.Since(t0)
+		objs, err := renderState(applied, took)
 		if err != nil {
-			return Pass{Err: fmt.Errorf("render: %w", err), Stage: StageApply}
+			return Pass{Err: err, Stage: StageApply}
 		}
 		applied = &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, Objects: objs, At: applied.At}
 	}
@@ -335,18 +335,20 @@ func (l *Loop) follow(ctx context.Context, c git.Commit, took *Timing) (*Desired
 			return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
 		}
 		p.Changes = append(p.Changes, changes...)
-		if len(changed) == 0 {
+		if len(changed) == 0 || l.ReadOnly {
+			// The state to apply: no ledger commit supersedes it.
+			if d.Objects, err = renderState(d, took); err != nil {
+				return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
+			}
+			if len(changed) > 0 {
+				l.mu.Lock()
+				l.memory = d.Ledgers
+				l.mu.Unlock()
+			}
 			p.Commit = c.Hash
 			return d, c, p
 		}
 		msg := CommitMessage(changes)
-		if l.ReadOnly {
-			l.mu.Lock()
-			l.memory = d.Ledgers
-			l.mu.Unlock()
-			p.Commit = c.Hash
-			return d, c, p
-		}
 		files, err := ledgerFiles(changed)
 		if err != nil {
 			return nil, c, Pass{Changes: p.Changes, Err: err, Stage: StageWriteBack}
@@ -375,10 +377,8 @@ func (l *Loop) follow(ctx context.Context, c git.Commit, took *Timing) (*Desired
 }
 
 // plan loads files and plans them at at; read-only, against the ledgers
-// kept in memory. It returns the state to apply and the ledgers that
-// differ from those the files hold. The state is rendered only when no
-// ledger commit is due (or none can be written): otherwise the state to
-// apply is that of the ledger commit.
+// kept in memory. It returns the state, not rendered yet (see follow), and
+// the ledgers that differ from those the files hold.
 func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*serving.Ledger, []serving.Change, error) {
 	t0 := time.Now()
 	defer func() { took.Plan += time.Since(t0) }()
@@ -401,17 +401,18 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	d := &Desired{Tree: tree, Ledgers: ledgers, At: at}
-	if len(changed) == 0 || l.ReadOnly {
-		r0 := time.Now()
-		d.Objects, err = render.Render(render.TreeInput(tree, ledgers))
-		took.Render += time.Since(r0)
-		t0 = t0.Add(time.Since(r0)) // render is not planning
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("render: %w", err)
-		}
+	return &Desired{Tree: tree, Ledgers: ledgers, At: at}, changed, changes, nil
+}
+
+// renderState renders d's tree and ledgers, timed as the pass's render.
+func renderState(d *Desired, took *Timing) ([]*unstructured.Unstructured, error) {
+	t0 := time.Now()
+	objs, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
+	took.Render += time.Since(t0)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
 	}
-	return d, changed, changes, nil
+	return objs, nil
 }
 
 // replan is the write-back's answer to losing the race for the branch:
