@@ -122,6 +122,15 @@ var digestBufs = gosync.Pool{New: func() any { return new([]byte) }}
 // it to its default, one replica. Once the autoscaler (or anyone) has scaled
 // the Deployment, the field is theirs and the intent leaves it out.
 func Intent(desired, live *unstructured.Unstructured, manager string) *unstructured.Unstructured {
+	if live == nil {
+		return intent(desired, nil)
+	}
+	return intent(desired, &observed{replicas: ownedReplicas(live, manager)})
+}
+
+// intent is Intent given what was observed of the live object (nil when
+// there is none).
+func intent(desired *unstructured.Unstructured, live *observed) *unstructured.Unstructured {
 	c := clean(desired)
 	anns := c.GetAnnotations()
 	if anns == nil {
@@ -132,13 +141,22 @@ func Intent(desired, live *unstructured.Unstructured, manager string) *unstructu
 	if live == nil || !IsRevisionDeployment(c) {
 		return c
 	}
-	replicas, found, err := unstructured.NestedFieldNoCopy(live.Object, "spec", "replicas")
-	if err == nil && found && OwnsField(live, manager, "spec", "replicas") {
-		_ = unstructured.SetNestedField(c.Object, replicas, "spec", "replicas")
+	if live.replicas != nil {
+		_ = unstructured.SetNestedField(c.Object, live.replicas, "spec", "replicas")
 	} else {
 		unstructured.RemoveNestedField(c.Object, "spec", "replicas")
 	}
 	return c
+}
+
+// ownedReplicas returns live's spec.replicas while manager owns the field
+// through apply, else nil.
+func ownedReplicas(live *unstructured.Unstructured, manager string) any {
+	replicas, found, err := unstructured.NestedFieldNoCopy(live.Object, "spec", "replicas")
+	if err != nil || !found || !OwnsField(live, manager, "spec", "replicas") {
+		return nil
+	}
+	return replicas
 }
 
 // applied returns the live object's managed-fields entries that record

@@ -23,29 +23,59 @@ type group struct {
 	namespace string
 }
 
-// liveSet holds live objects read ahead by prefetch.
+// liveSet holds what prefetch read of live objects.
 type liveSet struct {
 	listed  map[group]bool
-	objects map[Ref]*unstructured.Unstructured
+	objects map[Ref]*observed
 }
 
-// lookup returns the live object for u as listed, and whether its group was
-// listed at all (if not, the caller reads it on its own).
-func (l liveSet) lookup(u *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+// lookup returns what was read of u's live copy (nil: it does not exist),
+// and whether its group was listed at all (if not, the caller reads it on
+// its own).
+func (l liveSet) lookup(u *unstructured.Unstructured) (*observed, bool) {
 	if !l.listed[group{gvk: u.GroupVersionKind(), namespace: u.GetNamespace()}] {
 		return nil, false
 	}
 	return l.objects[RefOf(u)], true
 }
 
+// observed is what an apply needs of a live object, a few strings instead
+// of the object: a full pass reads thousands of them, each with its
+// managed fields.
+type observed struct {
+	// applied is the object's AppliedAnnotation.
+	applied string
+	// fields is FieldsDigest for the field manager.
+	fields string
+	// resourceVersion tells whether an apply changed the object.
+	resourceVersion string
+	// replicas is a Deployment's spec.replicas while the field manager
+	// owns it through apply (see Intent); nil otherwise.
+	replicas any
+}
+
+// observe returns what an apply under manager needs of live.
+func observe(live *unstructured.Unstructured, manager string) *observed {
+	o := &observed{
+		applied:         live.GetAnnotations()[AppliedAnnotation],
+		fields:          FieldsDigest(live, manager),
+		resourceVersion: live.GetResourceVersion(),
+	}
+	if gvk := live.GroupVersionKind(); gvk.Group == "apps" && gvk.Kind == "Deployment" {
+		o.replicas = ownedReplicas(live, manager)
+	}
+	return o
+}
+
 // prefetch reads the live copies of desired objects with one list request
 // (paged) per kind and namespace holding at least listMin of them, instead of one
-// read per object: a resync of many objects then costs a few reads. Groups
+// read per object: a resync of many objects then costs a few reads. It keeps
+// only what applyOne needs of each (observed), one page at a time. Groups
 // whose kind is not known yet (a CustomResourceDefinition applied in the same
 // run), that the guard rails refuse, or whose list fails are left to
 // per-object reads, which report the errors.
 func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured) liveSet {
-	l := liveSet{listed: map[group]bool{}, objects: map[Ref]*unstructured.Unstructured{}}
+	l := liveSet{listed: map[group]bool{}, objects: map[Ref]*observed{}}
 	wanted := map[group]map[Ref]bool{}
 	var order []group
 	for _, u := range desired {
@@ -65,7 +95,7 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 		if err != nil {
 			continue
 		}
-		found := map[Ref]*unstructured.Unstructured{}
+		found := map[Ref]*observed{}
 		opts := metav1.ListOptions{Limit: listPage}
 		for {
 			list, err := res.List(ctx, opts)
@@ -77,7 +107,7 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 				item := &list.Items[i]
 				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()}
 				if wanted[g][r] {
-					found[r] = item
+					found[r] = observe(item, s.opts.FieldManager)
 				}
 			}
 			if opts.Continue = list.GetContinue(); opts.Continue == "" {

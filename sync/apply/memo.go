@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -45,6 +46,24 @@ func (m *memo) skip(u *unstructured.Unstructured, digest string, inv Inventory) 
 		return Entry{}, false
 	}
 	return e, true
+}
+
+// same returns the inventory entries of the objects ApplyChanged was told
+// are unchanged, or ErrFullPass when m is not trusted (nil) or does not
+// remember one of them as applied with the inventory's API version.
+func (m *memo) same(same []Entry, inv Inventory) ([]Entry, error) {
+	if m == nil {
+		return nil, ErrFullPass
+	}
+	out := make([]Entry, 0, len(same))
+	for _, s := range same {
+		e, ok := inv.Lookup(s.Ref)
+		if _, known := m.digests[s.Ref]; !known || !ok || e.Fields == "" || e.Version != s.Version {
+			return nil, fmt.Errorf("%w: %s is not as last applied", ErrFullPass, s.Ref)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // trusted returns the source's memo when an Apply at now may rely on it:

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -123,4 +124,99 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 	if diff := cmp.Diff([]apply.Ref{{Kind: "ConfigMap", Namespace: ns, Name: "cm-2"}}, cs.Refs(apply.Configured)); diff != "" {
 		t.Errorf("configured after Forget (-want +got):\n%s", diff)
 	}
+}
+
+// ApplyChanged takes the objects it is told are unchanged from its memory
+// of the last Apply, without reading them, and still prunes what no object
+// names; when a full pass is due, or it does not remember an object, it
+// writes nothing and asks for every object.
+func TestApplyChanged(t *testing.T) {
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	o := apply.Options{FullEvery: time.Hour, Now: func() time.Time { return now }}
+	e := newEnv(t, o)
+	const ns = "changed"
+	cm := func(i int, v string) string { return configMap(ns, "cm-"+strconv.Itoa(i), v) }
+	same := func(names ...int) []apply.Entry {
+		var out []apply.Entry
+		for _, i := range names {
+			out = append(out, apply.Entry{Ref: apply.Ref{Kind: "ConfigMap", Namespace: ns, Name: "cm-" + strconv.Itoa(i)}, Version: "v1"})
+		}
+		return out
+	}
+	applyChanged := func(changed []string, same []apply.Entry) (apply.ChangeSet, error) {
+		t.Helper()
+		return e.ssa.ApplyChanged(t.Context(), "changed", objects(t, changed...), same)
+	}
+
+	// Nothing remembered yet: a full pass.
+	if _, err := applyChanged([]string{namespace(ns), cm(0, "v")}, same(1, 2, 3)); !errors.Is(err, apply.ErrFullPass) {
+		t.Fatalf("ApplyChanged before any Apply: %v, want ErrFullPass", err)
+	}
+	e.wantWrites()
+	e.apply("changed", objects(t, namespace(ns), cm(0, "v"), cm(1, "v"), cm(2, "v"), cm(3, "v")))
+	e.writes.take()
+
+	// cm-0 changed, cm-1 and cm-2 the same, cm-3 gone.
+	cs, err := applyChanged([]string{namespace(ns), cm(0, "v2")}, same(1, 2))
+	if err != nil {
+		t.Fatalf("ApplyChanged: %v\n%s", err, cs)
+	}
+	e.wantActions(cs, "Namespace changed unchanged", "ConfigMap changed/cm-0 configured",
+		"ConfigMap changed/cm-1 unchanged", "ConfigMap changed/cm-2 unchanged", "ConfigMap changed/cm-3 pruned")
+	writes, reads := e.writes.takeAll()
+	wantReads := []string{
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-changed",
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-changed",
+		"/api/v1/namespaces/changed/configmaps/cm-0",
+		"/api/v1/namespaces/changed/configmaps/cm-3",
+	}
+	if diff := cmp.Diff(wantReads, reads); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+	wantWrites := []string{
+		"PATCH /api/v1/namespaces/changed/configmaps/cm-0",
+		"DELETE /api/v1/namespaces/changed/configmaps/cm-3",
+		"PATCH /api/v1/namespaces/ebb-system/configmaps/ebb-inventory-changed",
+	}
+	if diff := cmp.Diff(wantWrites, writes); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"Namespace changed", "ConfigMap changed/cm-0", "ConfigMap changed/cm-1", "ConfigMap changed/cm-2"}, e.inventory("changed")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+
+	// The memory carries on: cm-0's new intent is remembered too.
+	cs, err = applyChanged(nil, append(same(0, 1, 2), apply.Entry{Ref: apply.Ref{Kind: "Namespace", Name: ns}, Version: "v1"}))
+	if err != nil || cs.Count(apply.Unchanged) != 4 || len(cs.Changes) != 4 {
+		t.Fatalf("ApplyChanged of nothing changed: %v\n%s", err, cs)
+	}
+	e.wantWrites()
+
+	for name, tt := range map[string]struct {
+		changed []string
+		same    []apply.Entry
+	}{
+		"never applied": {changed: []string{namespace(ns)}, same: same(0, 1, 2, 3)},
+		"another version": {changed: []string{namespace(ns), cm(1, "v"), cm(2, "v")},
+			same: []apply.Entry{{Ref: apply.Ref{Kind: "ConfigMap", Namespace: ns, Name: "cm-0"}, Version: "v2"}}},
+	} {
+		if cs, err := applyChanged(tt.changed, tt.same); !errors.Is(err, apply.ErrFullPass) || len(cs.Changes) != 0 {
+			t.Errorf("%s: %v\n%s, want ErrFullPass and no change", name, err, cs)
+		}
+		e.wantWrites()
+	}
+
+	// Named both changed and same: refused like an object rendered twice.
+	cs, err = applyChanged([]string{namespace(ns), cm(0, "v3")}, same(0, 1, 2))
+	if !errors.Is(err, apply.ErrInvalidObject) || cs.Count(apply.Failed) != 1 {
+		t.Errorf("object changed and same: %v\n%s", err, cs)
+	}
+	e.writes.take()
+
+	// A full pass is due: nothing is written until every object comes.
+	now = now.Add(2 * time.Hour)
+	if _, err := applyChanged([]string{namespace(ns)}, same(0, 1, 2)); !errors.Is(err, apply.ErrFullPass) {
+		t.Errorf("ApplyChanged with a full pass due: %v, want ErrFullPass", err)
+	}
+	e.wantWrites()
 }

@@ -180,6 +180,35 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // the ChangeSet says what happened to each object. A failed object the
 // inventory listed stays listed, so it is never pruned for having failed.
 func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (ChangeSet, error) {
+	return s.apply(ctx, source, objects, nil)
+}
+
+// ErrFullPass is ApplyChanged's answer when the pass is a full one (see
+// Apply) or it does not remember an object named unchanged: the caller
+// applies every object with Apply instead. Nothing was written.
+var ErrFullPass = errors.New("a full pass is due: apply every object")
+
+// ApplyChanged is Apply for a caller that knows which of source's objects
+// have the very intent they had at source's last Apply, which succeeded:
+// it passes only the other objects (changed) and names the unchanged ones
+// (same, with their API versions). Those are taken as unchanged without
+// being rendered, digested or read, as a push pass takes an object whose
+// digest it remembers (see Apply). So a pass after a push that changed one
+// Service of thousands handles only that Service's objects, and still
+// prunes what no object, changed or same, names.
+//
+// When the pass is due to be full, or an object of same is not one the
+// last Apply applied or found unchanged, ApplyChanged writes nothing and
+// returns ErrFullPass.
+func (s *SSA) ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []Entry) (ChangeSet, error) {
+	if same == nil {
+		same = []Entry{}
+	}
+	return s.apply(ctx, source, changed, same)
+}
+
+// apply is Apply, or ApplyChanged when same is not nil.
+func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.Unstructured, same []Entry) (ChangeSet, error) {
 	if err := checkSource(source); err != nil {
 		return ChangeSet{}, fmt.Errorf("apply: %w", err)
 	}
@@ -191,7 +220,12 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	m := s.trusted(source, prev, now)
 	var cs ChangeSet
 	var skipped []Entry
-	desired, digests := prepare(objects, &cs, func(u *unstructured.Unstructured, digest string) bool {
+	if same != nil {
+		if skipped, err = m.same(same, prev.inv); err != nil {
+			return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
+		}
+	}
+	desired, digests := prepare(objects, skipped, &cs, func(u *unstructured.Unstructured, digest string) bool {
 		e, ok := m.skip(u, digest, prev.inv)
 		if ok {
 			skipped = append(skipped, e)
@@ -226,7 +260,7 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 			s.waitEstablished(ctx, crds)
 			crds = nil
 		}
-		for i, res := range s.applyStage(ctx, stage, known, prev.inv) {
+		for i, res := range s.applyStage(ctx, stage, digests, known, prev.inv) {
 			u, change := stage[i], res.change
 			r := RefOf(u)
 			old, tracked := prev.inv.Lookup(r)
@@ -286,11 +320,15 @@ func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.
 	return cs, nil
 }
 
-// prepare returns copies of the valid objects in apply order and their
-// intent digests, leaving out those skip takes as unchanged; invalid and
-// repeated ones are recorded as failures.
-func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
-	seen := map[Ref]bool{}
+// prepare returns the valid objects in apply order and their intent
+// digests, leaving out those skip takes as unchanged; invalid and repeated
+// ones (also those named by same) are recorded as failures. The objects
+// are not copied: nothing in an apply changes them.
+func prepare(objects []*unstructured.Unstructured, same []Entry, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
+	seen := make(map[Ref]bool, len(same)+len(objects))
+	for _, e := range same {
+		seen[e.Ref] = true
+	}
 	digests := map[Ref]string{}
 	all := digestAll(objects)
 	var out []*unstructured.Unstructured
@@ -309,7 +347,7 @@ func prepare(objects []*unstructured.Unstructured, cs *ChangeSet, skip func(u *u
 			d := all[i]
 			if !skip(o, d) {
 				digests[r] = d
-				out = append(out, o.DeepCopy())
+				out = append(out, o)
 			}
 		}
 	}
@@ -357,16 +395,17 @@ type result struct {
 // applyStage applies the objects of one stage, Options.Workers at a time
 // (objects of one rank do not depend on each other), and returns their
 // results in the stage's order.
-func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured, known liveSet, prev Inventory) []result {
+func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured, digests map[Ref]string, known liveSet, prev Inventory) []result {
 	results := make([]result, len(stage))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.opts.Workers, len(stage)) {
 		wg.Go(func() {
 			for i := range work {
-				old, tracked := prev.Lookup(RefOf(stage[i]))
+				ref := RefOf(stage[i])
+				old, tracked := prev.Lookup(ref)
 				r := &results[i]
-				r.entry, r.change = s.applyOne(ctx, stage[i], known, old, tracked)
+				r.entry, r.change = s.applyOne(ctx, stage[i], digests[ref], known, old, tracked)
 			}
 		})
 	}
@@ -378,9 +417,9 @@ func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured
 	return results
 }
 
-// applyOne applies u unless it is unchanged, reading it first unless known
-// has it.
-func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known liveSet, old Entry, tracked bool) (Entry, Change) {
+// applyOne applies u, whose intent digest is digest, unless it is
+// unchanged, reading it first unless known has it.
+func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest string, known liveSet, old Entry, tracked bool) (Entry, Change) {
 	r := RefOf(u)
 	version := u.GroupVersionKind().Version
 	fail := func(err error) (Entry, Change) {
@@ -394,20 +433,20 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known 
 	mgr := s.opts.FieldManager
 	live, listed := known.lookup(u)
 	if !listed {
-		live, err = res.Get(ctx, r.Name, metav1.GetOptions{})
+		got, err := res.Get(ctx, r.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			live = nil
 		case err != nil:
 			return fail(fmt.Errorf("read: %w", err))
+		default:
+			live = observe(got, mgr)
 		}
 	}
-	if live != nil && tracked && old.Fields != "" &&
-		live.GetAnnotations()[AppliedAnnotation] == Digest(u) && FieldsDigest(live, mgr) == old.Fields {
+	if live != nil && tracked && old.Fields != "" && live.applied == digest && live.fields == old.Fields {
 		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}
 	}
 	force := live == nil || tracked || u.GetAnnotations()[ForceAnnotation] == "true"
-	out, err := res.Apply(ctx, r.Name, Intent(u, live, mgr), metav1.ApplyOptions{FieldManager: mgr, Force: force})
+	out, err := res.Apply(ctx, r.Name, intent(u, live), metav1.ApplyOptions{FieldManager: mgr, Force: force})
 	if err != nil {
 		if apierrors.IsConflict(err) && !force {
 			err = fmt.Errorf("%w (the object exists and this source never applied it; annotate it %s: \"true\" to take it over): %w",
@@ -419,7 +458,7 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, known 
 	switch {
 	case live == nil:
 		action = Created
-	case out.GetResourceVersion() == live.GetResourceVersion():
+	case out.GetResourceVersion() == live.resourceVersion:
 		action = Unchanged
 	}
 	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr)}, Change{Ref: r, Action: action}
