@@ -50,49 +50,29 @@ func Render(in Input) ([]*unstructured.Unstructured, error) {
 }
 
 func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstructured, error) {
-	r := &renderer{cfg: in.Config, gw: in.Gateways, check: check}
-	if r.cfg == nil {
-		r.cfg = config.Default()
-	}
-	if r.gw == nil {
-		r.gw = DefaultGateways()
-	}
-	r.scaling = r.cfg.Autoscaler
-	if r.scaling == nil {
-		r.scaling = autoscaling.DefaultConfig()
-	}
+	r := newRenderer(in.Config, in.Gateways)
+	r.check = check
 
 	ledgers := sortedLedgers(in.Ledgers)
 	byKey := make(map[string]*serving.Ledger, len(ledgers))
 	for _, l := range ledgers {
 		byKey[l.Namespace+"/"+l.Service] = l
 	}
-	services := slices.Clone(in.Services)
-	slices.SortFunc(services, func(a, b *serving.Service) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	dms := slices.Clone(in.DomainMappings)
-	slices.SortFunc(dms, func(a, b *serving.DomainMapping) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
+	services := sortedServices(in.Services)
+	dms := sortedDomainMappings(in.DomainMappings)
 
 	// Revisions first: routes need their facts.
 	revBatches := inBatches(r, ledgers, (*batch).revisions)
-	n := 0
-	for _, b := range revBatches {
-		n += len(b.revs)
-	}
-	r.revs = make(map[string]*revision, n)
-	for _, b := range revBatches {
-		for _, rev := range b.revs {
-			r.revs[rev.namespace+"/"+rev.name] = rev
-		}
-	}
+	r.collectRevisions(revBatches)
 	svcBatches := inBatches(r, services, func(b *batch, s *serving.Service) {
 		b.service(s, byKey[s.Namespace+"/"+s.Name])
 	})
 	dmBatches := inBatches(r, dms, func(b *batch, dm *serving.DomainMapping) {
-		b.domainMapping(dm, byKey)
+		var target *serving.Ledger
+		if ns, name, ok := domainMappingTarget(dm); ok {
+			target = byKey[ns+"/"+name]
+		}
+		b.domainMapping(dm, target)
 	})
 
 	size := len(in.Objects)
@@ -123,8 +103,41 @@ type renderer struct {
 	gw      *Gateways
 	scaling *autoscaling.Config
 	revs    map[string]*revision // namespace/name
+	// more, when set, finds the facts of a revision that revs does not
+	// hold: one of a ledger that this render does not render.
+	more func(namespace, name string) (*revision, bool)
 	// check, in tests, sees every typed object next to its conversion.
 	check func(typed any, converted map[string]any)
+}
+
+// newRenderer reads cfg and gw with their defaults.
+func newRenderer(cfg *config.Config, gw *Gateways) *renderer {
+	r := &renderer{cfg: cfg, gw: gw}
+	if r.cfg == nil {
+		r.cfg = config.Default()
+	}
+	if r.gw == nil {
+		r.gw = DefaultGateways()
+	}
+	r.scaling = r.cfg.Autoscaler
+	if r.scaling == nil {
+		r.scaling = autoscaling.DefaultConfig()
+	}
+	return r
+}
+
+// collectRevisions indexes the revisions the batches prepared.
+func (r *renderer) collectRevisions(batches []*batch) {
+	n := 0
+	for _, b := range batches {
+		n += len(b.revs)
+	}
+	r.revs = make(map[string]*revision, n)
+	for _, b := range batches {
+		for _, rev := range b.revs {
+			r.revs[rev.namespace+"/"+rev.name] = rev
+		}
+	}
 }
 
 // batch collects what one worker renders.
@@ -133,6 +146,9 @@ type batch struct {
 	out  []*unstructured.Unstructured
 	errs []error
 	revs []*revision
+	// reads, when track is set, are the revisions whose facts were read.
+	track bool
+	reads []*revision
 }
 
 // minBatch is the least work worth a goroutine.
@@ -175,13 +191,33 @@ func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
 	return ls
 }
 
+func sortedServices(ss []*serving.Service) []*serving.Service {
+	ss = slices.Clone(ss)
+	slices.SortFunc(ss, func(a, b *serving.Service) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return ss
+}
+
+func sortedDomainMappings(dms []*serving.DomainMapping) []*serving.DomainMapping {
+	dms = slices.Clone(dms)
+	slices.SortFunc(dms, func(a, b *serving.DomainMapping) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return dms
+}
+
+// prepare makes the facts of one ledger revision from its stored template.
+func (r *renderer) prepare(l *serving.Ledger, lr *serving.Revision) (*revision, error) {
+	tmpl := lr.Template.DeepCopy()
+	serving.DefaultTemplate(tmpl, metav1.ObjectMeta{Name: l.Service, Namespace: l.Namespace}, r.cfg)
+	return newRevision(l.Namespace, l.Service, lr, tmpl)
+}
+
 // revisions renders every revision of a ledger from its stored template.
 func (r *batch) revisions(l *serving.Ledger) {
 	for i := range l.Revisions {
-		lr := &l.Revisions[i]
-		tmpl := lr.Template.DeepCopy()
-		serving.DefaultTemplate(tmpl, metav1.ObjectMeta{Name: l.Service, Namespace: l.Namespace}, r.cfg)
-		rev, err := newRevision(l.Namespace, l.Service, lr, tmpl)
+		rev, err := r.prepare(l, &l.Revisions[i])
 		if err != nil {
 			r.errs = append(r.errs, err)
 			continue
@@ -198,8 +234,15 @@ func (r *batch) revisions(l *serving.Ledger) {
 	}
 }
 
-func (r *renderer) facts(namespace, name string) (*revision, bool) {
-	rev, ok := r.revs[namespace+"/"+name]
+// facts finds a revision that routes split to.
+func (r *batch) facts(namespace, name string) (*revision, bool) {
+	rev, ok := r.renderer.revs[namespace+"/"+name]
+	if !ok && r.more != nil {
+		rev, ok = r.more(namespace, name)
+	}
+	if ok && r.track {
+		r.reads = append(r.reads, rev)
+	}
 	return rev, ok
 }
 
@@ -240,16 +283,21 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 	}
 }
 
-// domainMapping renders a DomainMapping's routes when its target is a
-// routed Service of the same namespace; otherwise nothing (status reports
-// the unresolved reference).
-func (r *batch) domainMapping(dm *serving.DomainMapping, ledgers map[string]*serving.Ledger) {
+// domainMappingTarget is the namespace and name of the ledger whose
+// Service a DomainMapping routes to; !ok when it cannot target one.
+func domainMappingTarget(dm *serving.DomainMapping) (namespace, name string, ok bool) {
 	ref := dm.Spec.Ref
 	if ref.Kind != serving.KindService || (ref.Namespace != "" && ref.Namespace != dm.Namespace) {
-		return
+		return "", "", false
 	}
-	l := ledgers[dm.Namespace+"/"+ref.Name]
-	if l == nil || l.Removed != nil {
+	return dm.Namespace, ref.Name, true
+}
+
+// domainMapping renders a DomainMapping's routes when its target is a
+// routed Service of the same namespace; otherwise nothing (status reports
+// the unresolved reference). l is the ledger of domainMappingTarget, or nil.
+func (r *batch) domainMapping(dm *serving.DomainMapping, l *serving.Ledger) {
+	if _, _, ok := domainMappingTarget(dm); !ok || l == nil || l.Removed != nil {
 		return
 	}
 	rt, ok := domainMappingRoute(dm, l.Traffic)

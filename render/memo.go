@@ -1,0 +1,465 @@
+package render
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// Memo renders states one after another relative to a base: the last state
+// the caller kept (see Keep). It is not safe for concurrent use.
+//
+// A state is cut into parts, each rendered from its own inputs: one per
+// ledger (the ledger and the Service of the same namespace and name), one
+// per DomainMapping (the DomainMapping and the ledger of the Service it
+// targets), and one for the pass-through objects. Config and Gateways are
+// read by every part. A part whose inputs are the same pointers as the
+// base's, or reflect.DeepEqual to them, renders exactly as it did; only
+// the others are rendered again. Inputs must not be changed in place once
+// given to Render.
+//
+// The base holds the inputs (pointers) and the names of what each part
+// rendered, never the rendered objects.
+type Memo struct {
+	base *memoState
+}
+
+// Delta is one state rendered relative to a Memo's base.
+type Delta struct {
+	// Objects are the objects of the parts whose inputs differ from the
+	// base's, sorted as Render sorts.
+	Objects []*unstructured.Unstructured
+	// Same names, sorted as Render sorts, the objects of every other part:
+	// they render exactly as they did in the base. Empty when there was no
+	// base or everything was rendered again.
+	Same []Ref
+
+	// state is what Keep makes the base; nil when the input could not be
+	// cut into parts (Keep then forgets the base).
+	state *memoState
+}
+
+// Keep makes d's state the base of later Renders. The caller keeps a state
+// once it is applied; a Delta that is not kept changes nothing. d must
+// come from m's Render; a nil d changes nothing.
+func (m *Memo) Keep(d *Delta) {
+	if d != nil {
+		m.base = d.state
+	}
+}
+
+// Reset forgets the base: the next Render renders everything.
+func (m *Memo) Reset() { m.base = nil }
+
+// Render renders in relative to the base. Errors are those Render gives
+// for the same input (same messages), including ErrDuplicate across a
+// changed part and an unchanged one.
+func (m *Memo) Render(in Input) (*Delta, error) {
+	if d, ok := renderFrom(m.base, in); ok {
+		return d, nil
+	}
+	// The parts failed or collide, or the input has no parts: the full
+	// render gives the error, or (for input that cannot be cut into
+	// parts) the objects.
+	out, err := Render(in)
+	if err != nil {
+		return nil, err
+	}
+	return &Delta{Objects: out}, nil
+}
+
+// memoState is one rendered state: its inputs and, per part, the names of
+// the objects it rendered.
+type memoState struct {
+	cfg     *config.Config
+	gw      *Gateways
+	types   *refTypes
+	ledgers []ledgerPart // sorted by key
+	dms     []dmPart     // sorted by key
+	// objects are the pass-through objects as given, named by objectRefs.
+	objects    []*unstructured.Unstructured
+	objectRefs []objRef
+}
+
+// partKey is a namespace and a name: of a ledger's Service, or of a
+// DomainMapping.
+type partKey struct{ namespace, name string }
+
+func (k partKey) compare(o partKey) int {
+	return cmp.Or(strings.Compare(k.namespace, o.namespace), strings.Compare(k.name, o.name))
+}
+
+type ledgerPart struct {
+	key     partKey
+	ledger  *serving.Ledger
+	service *serving.Service // nil when the ledger has none
+	// deps are the other ledgers whose revision facts the routes read.
+	deps []partKey
+	refs []objRef
+}
+
+type dmPart struct {
+	key partKey
+	dm  *serving.DomainMapping
+	// target is the ledger at domainMappingTarget, or nil.
+	target *serving.Ledger
+	// deps are the ledgers other than target whose revision facts the
+	// routes read.
+	deps []partKey
+	refs []objRef
+}
+
+// renderFrom renders in relative to base (nil: everything). !ok when a
+// part fails to render, two objects collide, or the input cannot be cut
+// into parts (two ledgers, Services or DomainMappings of one name, or a
+// Service without a ledger): Render then has the answer.
+func renderFrom(base *memoState, in Input) (*Delta, bool) {
+	ledgers := sortedLedgers(in.Ledgers)
+	services := sortedServices(in.Services)
+	dms := sortedDomainMappings(in.DomainMappings)
+	paired, ok := pairServices(ledgers, services)
+	if !ok || hasDuplicateKeys(dms, func(dm *serving.DomainMapping) partKey { return partKey{dm.Namespace, dm.Name} }) {
+		return nil, false
+	}
+	if base != nil && (!sameConfig(base.cfg, in.Config) || !sameGateways(base.gw, in.Gateways)) {
+		base = nil
+	}
+	next := &memoState{cfg: in.Config, gw: in.Gateways, objects: slices.Clone(in.Objects)}
+	if base != nil {
+		next.types = base.types
+	} else {
+		next.types = newRefTypes()
+	}
+
+	// Which ledger parts and DomainMapping parts differ from the base's.
+	next.ledgers = make([]ledgerPart, len(ledgers))
+	old := make([]*ledgerPart, len(ledgers))
+	newLedger := make([]bool, len(ledgers)) // the ledger differs from the base's of its key
+	j := 0
+	for i, l := range ledgers {
+		p := &next.ledgers[i]
+		*p = ledgerPart{key: partKey{l.Namespace, l.Service}, ledger: l, service: paired[i]}
+		for base != nil && j < len(base.ledgers) && base.ledgers[j].key.compare(p.key) < 0 {
+			j++
+		}
+		if base != nil && j < len(base.ledgers) && base.ledgers[j].key == p.key {
+			old[i] = &base.ledgers[j]
+		}
+		newLedger[i] = old[i] == nil || !same(old[i].ledger, l)
+	}
+	changedLedger := func(k partKey) bool {
+		i, found := slices.BinarySearchFunc(ledgers, k, func(l *serving.Ledger, k partKey) int {
+			return partKey{l.Namespace, l.Service}.compare(k)
+		})
+		return !found || newLedger[i]
+	}
+	changedDeps := func(deps []partKey) bool {
+		return slices.ContainsFunc(deps, changedLedger)
+	}
+	var redoLedgers []*ledgerWork
+	for i := range next.ledgers {
+		p, o := &next.ledgers[i], old[i]
+		if o == nil || newLedger[i] || !same(o.service, p.service) || changedDeps(o.deps) {
+			redoLedgers = append(redoLedgers, &ledgerWork{part: p})
+			continue
+		}
+		p.deps, p.refs = o.deps, o.refs
+	}
+
+	next.dms = make([]dmPart, len(dms))
+	var redoDMs []*dmWork
+	j = 0
+	for i, dm := range dms {
+		p := &next.dms[i]
+		*p = dmPart{key: partKey{dm.Namespace, dm.Name}, dm: dm}
+		target := -1
+		if ns, name, ok := domainMappingTarget(dm); ok {
+			if t, found := slices.BinarySearchFunc(ledgers, partKey{ns, name}, func(l *serving.Ledger, k partKey) int {
+				return partKey{l.Namespace, l.Service}.compare(k)
+			}); found {
+				target = t
+				p.target = ledgers[t]
+			}
+		}
+		for base != nil && j < len(base.dms) && base.dms[j].key.compare(p.key) < 0 {
+			j++
+		}
+		var o *dmPart
+		if base != nil && j < len(base.dms) && base.dms[j].key == p.key {
+			o = &base.dms[j]
+		}
+		// o.target, when set, is the base's ledger of target's key when
+		// the DomainMapping is the same, so newLedger says whether the
+		// target changed.
+		if o == nil || !same(o.dm, dm) || (o.target == nil) != (target < 0) || (target >= 0 && newLedger[target]) || changedDeps(o.deps) {
+			redoDMs = append(redoDMs, &dmWork{part: p})
+			continue
+		}
+		p.deps, p.refs = o.deps, o.refs
+	}
+	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
+
+	objects, ok := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
+	if !ok {
+		return nil, false
+	}
+	if redoObjects {
+		next.objectRefs = next.types.refs(in.Objects)
+		objects = append(objects, in.Objects...)
+	} else {
+		next.objectRefs = base.objectRefs
+	}
+	if err := sortObjects(objects); err != nil {
+		return nil, false
+	}
+
+	// Same: every part not rendered again.
+	var same []objRef
+	if base != nil {
+		n := 0
+		if !redoObjects {
+			n += len(next.objectRefs)
+		}
+		for i := range next.ledgers {
+			n += len(next.ledgers[i].refs)
+		}
+		for i := range next.dms {
+			n += len(next.dms[i].refs)
+		}
+		same = make([]objRef, 0, n)
+		if !redoObjects {
+			same = append(same, next.objectRefs...)
+		}
+		redone := redoLedgers
+		for i := range next.ledgers {
+			if len(redone) > 0 && redone[0].part == &next.ledgers[i] {
+				redone = redone[1:]
+				continue
+			}
+			same = append(same, next.ledgers[i].refs...)
+		}
+		redoneDMs := redoDMs
+		for i := range next.dms {
+			if len(redoneDMs) > 0 && redoneDMs[0].part == &next.dms[i] {
+				redoneDMs = redoneDMs[1:]
+				continue
+			}
+			same = append(same, next.dms[i].refs...)
+		}
+	}
+	d := &Delta{Objects: objects, state: next}
+	if len(same) > 0 {
+		changed := next.types.refs(objects) // every type is interned before order
+		order := next.types.order()
+		slices.SortFunc(same, func(a, b objRef) int { return next.types.compare(order, a, b) })
+		if collides(next.types, order, changed, same) {
+			return nil, false
+		}
+		d.Same = next.types.expand(same)
+	}
+	return d, true
+}
+
+// ledgerWork is one ledger part rendered again.
+type ledgerWork struct {
+	part      *ledgerPart
+	revisions []*unstructured.Unstructured
+	routes    []*unstructured.Unstructured
+}
+
+// dmWork is one DomainMapping part rendered again.
+type dmWork struct {
+	part   *dmPart
+	routes []*unstructured.Unstructured
+}
+
+// renderParts renders the given parts the way render does, records in
+// each its names and dependencies, and returns their objects, unsorted.
+func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes) ([]*unstructured.Unstructured, bool) {
+	r := newRenderer(in.Config, in.Gateways)
+	revBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
+		start := len(b.out)
+		b.revisions(w.part.ledger)
+		w.revisions = b.out[start:len(b.out):len(b.out)]
+	})
+	r.collectRevisions(revBatches)
+	if len(redoLedgers) < len(ledgers) {
+		f := &otherFacts{r: r, ledgers: ledgers}
+		r.more = f.find
+	}
+	svcBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
+		if w.part.service == nil {
+			return
+		}
+		b.track, b.reads = true, b.reads[:0]
+		start := len(b.out)
+		b.service(w.part.service, w.part.ledger)
+		w.routes = b.out[start:len(b.out):len(b.out)]
+		w.part.deps = depsOf(b.reads, w.part.key)
+	})
+	dmBatches := inBatches(r, redoDMs, func(b *batch, w *dmWork) {
+		b.track, b.reads = true, b.reads[:0]
+		start := len(b.out)
+		b.domainMapping(w.part.dm, w.part.target)
+		w.routes = b.out[start:len(b.out):len(b.out)]
+		own := partKey{}
+		if t := w.part.target; t != nil {
+			own = partKey{t.Namespace, t.Service}
+		}
+		w.part.deps = depsOf(b.reads, own)
+	})
+	n := 0
+	for _, b := range slices.Concat(revBatches, svcBatches, dmBatches) {
+		if len(b.errs) > 0 {
+			return nil, false
+		}
+		n += len(b.out)
+	}
+	out := make([]*unstructured.Unstructured, 0, n+len(in.Objects))
+	for _, w := range redoLedgers {
+		out = append(out, w.revisions...)
+		out = append(out, w.routes...)
+		w.part.refs = types.refs(slices.Concat(w.revisions, w.routes))
+	}
+	for _, w := range redoDMs {
+		out = append(out, w.routes...)
+		w.part.refs = types.refs(w.routes)
+	}
+	return out, true
+}
+
+// otherFacts finds the facts of revisions of ledgers that are not rendered
+// again, as render would have prepared them: the routes of a part rendered
+// again may split to them (a DomainMapping to its target's revisions).
+type otherFacts struct {
+	r       *renderer
+	ledgers []*serving.Ledger // sorted
+	mu      sync.Mutex
+	index   map[partKey]revisionAt // namespace and revision name
+	made    map[partKey]*revision
+}
+
+type revisionAt struct {
+	ledger *serving.Ledger
+	i      int
+}
+
+func (f *otherFacts) find(namespace, name string) (*revision, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := partKey{namespace, name}
+	if rev, ok := f.made[k]; ok {
+		return rev, true
+	}
+	if f.index == nil {
+		// As in render's index of revisions, a later ledger's revision
+		// wins a name (the two then collide as Deployments anyway).
+		f.index = map[partKey]revisionAt{}
+		f.made = map[partKey]*revision{}
+		for _, l := range f.ledgers {
+			for i := range l.Revisions {
+				f.index[partKey{l.Namespace, l.Revisions[i].Name}] = revisionAt{l, i}
+			}
+		}
+	}
+	at, ok := f.index[k]
+	if !ok {
+		return nil, false
+	}
+	rev, err := f.r.prepare(at.ledger, &at.ledger.Revisions[at.i])
+	if err != nil {
+		return nil, false
+	}
+	f.made[k] = rev
+	return rev, true
+}
+
+// depsOf are the ledgers, other than own, of the revisions read.
+func depsOf(reads []*revision, own partKey) []partKey {
+	var deps []partKey
+	for _, rev := range reads {
+		k := partKey{rev.namespace, rev.service}
+		if k != own && !slices.Contains(deps, k) {
+			deps = append(deps, k)
+		}
+	}
+	return deps
+}
+
+// pairServices returns, for each sorted ledger, the Service of its
+// namespace and name or nil; !ok when two ledgers or two Services share
+// a key, or a Service has no ledger.
+func pairServices(ledgers []*serving.Ledger, services []*serving.Service) ([]*serving.Service, bool) {
+	lk := func(l *serving.Ledger) partKey { return partKey{l.Namespace, l.Service} }
+	sk := func(s *serving.Service) partKey { return partKey{s.Namespace, s.Name} }
+	if hasDuplicateKeys(ledgers, lk) || hasDuplicateKeys(services, sk) {
+		return nil, false
+	}
+	paired := make([]*serving.Service, len(ledgers))
+	j := 0
+	for i, l := range ledgers {
+		if j < len(services) && sk(services[j]).compare(lk(l)) < 0 {
+			return nil, false // a Service without a ledger
+		}
+		if j < len(services) && sk(services[j]) == lk(l) {
+			paired[i] = services[j]
+			j++
+		}
+	}
+	return paired, j == len(services)
+}
+
+// hasDuplicateKeys reports whether two neighbours of sorted share a key.
+func hasDuplicateKeys[T any](sorted []T, key func(T) partKey) bool {
+	for i := 1; i < len(sorted); i++ {
+		if key(sorted[i-1]) == key(sorted[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// same reports whether two inputs are the same: one pointer, or equal.
+func same[T any](a, b *T) bool {
+	return a == b || (a != nil && b != nil && reflect.DeepEqual(a, b))
+}
+
+func sameConfig(a, b *config.Config) bool {
+	if a == b {
+		return true
+	}
+	if a == nil {
+		a = config.Default()
+	}
+	if b == nil {
+		b = config.Default()
+	}
+	return same(a, b)
+}
+
+func sameGateways(a, b *Gateways) bool {
+	if a == b {
+		return true
+	}
+	if a == nil {
+		a = DefaultGateways()
+	}
+	if b == nil {
+		b = DefaultGateways()
+	}
+	return same(a, b)
+}
+
+// sameObjects compares pass-through objects element by element.
+func sameObjects(a, b []*unstructured.Unstructured) bool {
+	return slices.EqualFunc(a, b, func(x, y *unstructured.Unstructured) bool {
+		return x == y || (x != nil && y != nil && reflect.DeepEqual(x.Object, y.Object))
+	})
+}

@@ -1,0 +1,668 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// memoClasses are the ingress classes memo tests render for.
+var memoClasses = []string{config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio}
+
+// memoInput is a state with the examples' shapes for one ingress class:
+// Services in several namespaces with two revisions and a tag, an h2c and
+// a cluster-local Service, DomainMappings (one to a Service, one to
+// something else), a pass-through object, and a Service whose traffic
+// splits to another Service's revision.
+func memoInput(class string) Input {
+	in := benchInput(6, 2)
+	in.Config = memoConfig(class, nil)
+	rich := richInputs()[0]
+	for i, s := range rich.Services {
+		if s.Name == "grpc" || s.Name == "exec" {
+			in.Services = append(in.Services, s)
+			in.Ledgers = append(in.Ledgers, rich.Ledgers[i])
+		}
+	}
+	borrower := testService("borrower")
+	borrower.Namespace = "team-0"
+	bl := testLedger(borrower)
+	bl.Traffic = []serving.Target{{RevisionName: "svc-00000-00001", Percent: 100}}
+	in.Services = append(in.Services, borrower)
+	in.Ledgers = append(in.Ledgers, bl)
+	in.DomainMappings = []*serving.DomainMapping{
+		testDomainMapping("www.example.org", "team-0", serving.KindService, "svc-00000"),
+		testDomainMapping("api.example.org", "default", serving.KindService, "grpc"),
+		testDomainMapping("elsewhere.example.org", "team-1", "Route", "svc-00001"),
+	}
+	in.Objects = []*unstructured.Unstructured{
+		testObject("v1", "ServiceAccount", "team-0", "runner"),
+		testObject("v1", "ConfigMap", "team-1", "settings"),
+	}
+	return in
+}
+
+func testDomainMapping(name, namespace, kind, target string) *serving.DomainMapping {
+	return &serving.DomainMapping{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "serving.knative.dev/v1beta1", Kind: "DomainMapping"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       serving.DomainMappingSpec{Ref: serving.KReference{APIVersion: "serving.knative.dev/v1", Kind: kind, Name: target}},
+	}
+}
+
+func testObject(apiVersion, kind, namespace, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": apiVersion, "kind": kind,
+		"metadata": map[string]any{"name": name, "namespace": namespace},
+	}}
+}
+
+// A mutation makes a next state from a state without changing it: what
+// it changes it copies.
+type mutation struct {
+	name string
+	f    func(Input) Input
+	// all: every part is rendered again; otherwise Objects are the
+	// objects whose names contain one of redo.
+	all  bool
+	redo []string
+}
+
+func cloneInput(in Input) Input {
+	in.Services = slices.Clone(in.Services)
+	in.Ledgers = slices.Clone(in.Ledgers)
+	in.DomainMappings = slices.Clone(in.DomainMappings)
+	in.Objects = slices.Clone(in.Objects)
+	return in
+}
+
+func copyService(s *serving.Service) *serving.Service {
+	c := *s
+	c.ObjectMeta = *s.ObjectMeta.DeepCopy()
+	c.Spec.Template = *s.Spec.Template.DeepCopy()
+	c.Spec.Traffic = slices.Clone(s.Spec.Traffic)
+	return &c
+}
+
+func copyDomainMapping(dm *serving.DomainMapping) *serving.DomainMapping {
+	c := *dm
+	c.ObjectMeta = *dm.ObjectMeta.DeepCopy()
+	return &c
+}
+
+func index[T any](items []*T, match func(*T) bool) int {
+	i := slices.IndexFunc(items, match)
+	if i < 0 {
+		panic("no such item")
+	}
+	return i
+}
+
+// mustLack panics when an item matches: a mutation that adds it does not
+// apply twice.
+func mustLack[T any](items []*T, match func(*T) bool) {
+	if slices.ContainsFunc(items, match) {
+		panic("item present")
+	}
+}
+
+func serviceAt(in Input, name string) int {
+	return index(in.Services, func(s *serving.Service) bool { return s.Name == name })
+}
+
+func ledgerAt(in Input, name string) int {
+	return index(in.Ledgers, func(l *serving.Ledger) bool { return l.Service == name })
+}
+
+func domainMappingAt(in Input, name string) int {
+	return index(in.DomainMappings, func(dm *serving.DomainMapping) bool { return dm.Name == name })
+}
+
+// editLedger replaces the named ledger with an edited copy.
+func editLedger(in Input, name string, edit func(*serving.Ledger)) Input {
+	in = cloneInput(in)
+	i := ledgerAt(in, name)
+	l := in.Ledgers[i].DeepCopy()
+	edit(l)
+	in.Ledgers[i] = l
+	return in
+}
+
+func editService(in Input, name string, edit func(*serving.Service)) Input {
+	in = cloneInput(in)
+	i := serviceAt(in, name)
+	s := copyService(in.Services[i])
+	edit(s)
+	in.Services[i] = s
+	return in
+}
+
+func editDomainMapping(in Input, name string, edit func(*serving.DomainMapping)) Input {
+	in = cloneInput(in)
+	i := domainMappingAt(in, name)
+	dm := copyDomainMapping(in.DomainMappings[i])
+	edit(dm)
+	in.DomainMappings[i] = dm
+	return in
+}
+
+var removedAt = serving.Stamp{Commit: "d0d0", Time: metav1.Unix(1_800_000_000, 0).Rfc3339Copy()}
+
+var mutations = []mutation{
+	{name: "nothing changed", f: func(in Input) Input { return in }, redo: nil},
+	{name: "copies of every input", redo: nil, f: func(in Input) Input {
+		out := Input{Config: copyConfig(in.Config), Gateways: DefaultGateways()}
+		for _, s := range in.Services {
+			out.Services = append(out.Services, copyService(s))
+		}
+		for _, l := range in.Ledgers {
+			out.Ledgers = append(out.Ledgers, l.DeepCopy())
+		}
+		for _, dm := range in.DomainMappings {
+			out.DomainMappings = append(out.DomainMappings, copyDomainMapping(dm))
+		}
+		for _, o := range in.Objects {
+			out.Objects = append(out.Objects, o.DeepCopy())
+		}
+		return out
+	}},
+	{name: "template changed", redo: []string{"svc-00001"}, f: func(in Input) Input {
+		in = editService(in, "svc-00001", func(s *serving.Service) {
+			s.Spec.Template.Spec.Containers[0].Image = "ghcr.io/example/app:v3"
+		})
+		return editLedger(in, "svc-00001", func(l *serving.Ledger) {
+			tmpl := in.Services[serviceAt(in, "svc-00001")].Spec.Template
+			l.Generation++
+			name := fmt.Sprintf("svc-00001-%05d", l.Generation)
+			l.Revisions = append(l.Revisions, serving.Revision{Name: name, Generation: l.Generation, Hash: "h3", Template: *tmpl.DeepCopy()})
+			l.Latest = name
+			l.Traffic = []serving.Target{{RevisionName: name, LatestRevision: true, Percent: 100}, {RevisionName: "svc-00001-00002", Tag: "previous"}}
+		})
+	}},
+	{name: "service labels changed", redo: []string{"svc-00002"}, f: func(in Input) Input {
+		return editService(in, "svc-00002", func(s *serving.Service) { s.Labels["tier"] = "web" })
+	}},
+	{name: "traffic changed", redo: []string{"svc-00003"}, f: func(in Input) Input {
+		return editLedger(in, "svc-00003", func(l *serving.Ledger) {
+			l.Traffic = []serving.Target{{RevisionName: "svc-00003-00001", Percent: 50}, {RevisionName: "svc-00003-00002", LatestRevision: true, Percent: 50, Tag: "next"}}
+		})
+	}},
+	{name: "service removed", redo: []string{"svc-00004"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.Services = slices.Delete(in.Services, serviceAt(in, "svc-00004"), serviceAt(in, "svc-00004")+1)
+		return editLedger(in, "svc-00004", func(l *serving.Ledger) { l.Removed = &removedAt })
+	}},
+	{name: "service added", redo: []string{"fresh"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		mustLack(in.Services, func(s *serving.Service) bool { return s.Name == "fresh" })
+		s := testService("fresh")
+		s.Namespace = "team-9"
+		in.Services = append(in.Services, s)
+		in.Ledgers = append(in.Ledgers, testLedger(s))
+		return in
+	}},
+	{name: "domainmapping added", redo: []string{"shop.example.org"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		mustLack(in.DomainMappings, func(dm *serving.DomainMapping) bool { return dm.Name == "shop.example.org" })
+		in.DomainMappings = append(in.DomainMappings, testDomainMapping("shop.example.org", "team-1", serving.KindService, "svc-00001"))
+		return in
+	}},
+	{name: "domainmapping changed", redo: []string{"www.example.org"}, f: func(in Input) Input {
+		return editDomainMapping(in, "www.example.org", func(dm *serving.DomainMapping) { dm.Labels = map[string]string{"tier": "web"} })
+	}},
+	{name: "domainmapping retargeted", redo: []string{"api.example.org"}, f: func(in Input) Input {
+		return editDomainMapping(in, "api.example.org", func(dm *serving.DomainMapping) { dm.Spec.Ref.Name = "exec" })
+	}},
+	{name: "domainmapping removed", redo: nil, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.DomainMappings = slices.Delete(in.DomainMappings, domainMappingAt(in, "www.example.org"), domainMappingAt(in, "www.example.org")+1)
+		return in
+	}},
+	{name: "domainmapping target's traffic changed", redo: []string{"svc-00000", "borrower", "www.example.org"}, f: func(in Input) Input {
+		return editLedger(in, "svc-00000", func(l *serving.Ledger) {
+			l.Traffic = []serving.Target{{RevisionName: "svc-00000-00001", Percent: 100, Tag: "old"}}
+		})
+	}},
+	{name: "domainmapping target's revision changed", redo: []string{"grpc", "api.example.org"}, f: func(in Input) Input {
+		return editLedger(in, "grpc", func(l *serving.Ledger) {
+			l.Revisions[0].Template.Spec.TimeoutSeconds = ptrTo[int64](30)
+			l.Revisions[0].Template.Spec.ContainerConcurrency = ptrTo[int64](7)
+		})
+	}},
+	{name: "domainmapping target removed", redo: []string{"grpc"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.Services = slices.Delete(in.Services, serviceAt(in, "grpc"), serviceAt(in, "grpc")+1)
+		return editLedger(in, "grpc", func(l *serving.Ledger) { l.Removed = &removedAt })
+	}},
+	{name: "domainmapping target's ledger gone", redo: nil, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.Services = slices.Delete(in.Services, serviceAt(in, "grpc"), serviceAt(in, "grpc")+1)
+		in.Ledgers = slices.Delete(in.Ledgers, ledgerAt(in, "grpc"), ledgerAt(in, "grpc")+1)
+		return in
+	}},
+	{name: "revision split to by another service changed", redo: []string{"svc-00000", "borrower", "www.example.org"}, f: func(in Input) Input {
+		return editLedger(in, "svc-00000", func(l *serving.Ledger) {
+			l.Revisions[0].Template.Spec.TimeoutSeconds = ptrTo[int64](30)
+			l.Revisions[0].Template.Spec.ContainerConcurrency = ptrTo[int64](7)
+		})
+	}},
+	{name: "pass-through object changed", redo: []string{"runner", "settings"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		o := in.Objects[0].DeepCopy()
+		o.SetLabels(map[string]string{"tier": "web"})
+		in.Objects[0] = o
+		return in
+	}},
+	{name: "pass-through object added", redo: []string{"runner", "settings", "token"}, f: func(in Input) Input {
+		in = cloneInput(in)
+		mustLack(in.Objects, func(o *unstructured.Unstructured) bool { return o.GetName() == "token" })
+		in.Objects = append(in.Objects, testObject("v1", "Secret", "team-2", "token"))
+		return in
+	}},
+	{name: "config changed", all: true, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.Config = memoConfig(in.Config.Network.IngressClass, map[string]map[string]string{
+			config.DomainName: {"example.net": ""},
+		})
+		return in
+	}},
+	{name: "gateways changed", all: true, f: func(in Input) Input {
+		in = cloneInput(in)
+		gw := DefaultGateways()
+		gw.External = "gateways/public"
+		gw.IstioExternal = "gateways/public"
+		gw.LocalService[config.IngressClassEbb] = "gateways/ebb"
+		in.Gateways = gw
+		return in
+	}},
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// memoConfig is the default configuration for class with the domains and
+// features memo tests use, and extra ConfigMap data applied.
+func memoConfig(class string, extra map[string]map[string]string) *config.Config {
+	cfg := config.Default()
+	apply := func(name string, data map[string]string) {
+		if err := cfg.Apply(name, data); err != nil {
+			panic(err)
+		}
+	}
+	apply(config.NetworkName, map[string]string{"ingress-class": class})
+	apply(config.DomainName, map[string]string{"example.com": "", "internal.example.com": "selector:\n  team: team-1\n"})
+	apply(config.FeaturesName, map[string]string{config.FeatureTagHeaderBasedRouting: "Enabled"})
+	for name, data := range extra {
+		apply(name, data)
+	}
+	return cfg
+}
+
+// copyConfig is a new Config equal to cfg.
+func copyConfig(cfg *config.Config) *config.Config {
+	return memoConfig(cfg.Network.IngressClass, nil)
+}
+
+// checkDelta holds d, next rendered relative to base (nil: no base), to
+// what Render gives for next and base.
+func checkDelta(t *testing.T, base *Input, next Input, d *Delta) {
+	t.Helper()
+	full, err := Render(next)
+	if err != nil {
+		t.Fatalf("Render(next): %v", err)
+	}
+	at := make(map[Ref]int, len(full))
+	for i, o := range full {
+		at[RefOf(o)] = i
+	}
+	// Objects and Same together name Render's objects, each once, and
+	// each list is in Render's order.
+	seen := make(map[Ref]string, len(full))
+	inOrder := func(what string, refs []Ref) {
+		last := -1
+		for _, r := range refs {
+			if prev, dup := seen[r]; dup {
+				t.Errorf("%v is in %s and in %s", r, prev, what)
+			}
+			seen[r] = what
+			i, ok := at[r]
+			if !ok {
+				t.Errorf("%s names %v, which Render does not render", what, r)
+				continue
+			}
+			if i < last {
+				t.Errorf("%s: %v is out of Render's order", what, r)
+			}
+			last = i
+		}
+	}
+	objRefs := make([]Ref, len(d.Objects))
+	for i, o := range d.Objects {
+		objRefs[i] = RefOf(o)
+	}
+	inOrder("Objects", objRefs)
+	inOrder("Same", d.Same)
+	for r := range at {
+		if _, ok := seen[r]; !ok {
+			t.Errorf("%v is rendered but neither in Objects nor in Same", r)
+		}
+	}
+	for _, o := range d.Objects {
+		if i, ok := at[RefOf(o)]; ok {
+			if diff := cmp.Diff(full[i].Object, o.Object); diff != "" {
+				t.Errorf("Objects: %v differs from Render's (-want +got):\n%s", RefOf(o), diff)
+			}
+		}
+	}
+	if base == nil {
+		if len(d.Same) > 0 {
+			t.Errorf("Same has %d refs without a base", len(d.Same))
+		}
+		return
+	}
+	before, err := Render(*base)
+	if err != nil {
+		t.Fatalf("Render(base): %v", err)
+	}
+	was := make(map[Ref]*unstructured.Unstructured, len(before))
+	for _, o := range before {
+		was[RefOf(o)] = o
+	}
+	for _, r := range d.Same {
+		i, ok := at[r]
+		if !ok {
+			continue
+		}
+		if was[r] == nil {
+			t.Errorf("Same names %v, which the base did not render", r)
+			continue
+		}
+		if diff := cmp.Diff(was[r].Object, full[i].Object); diff != "" {
+			t.Errorf("Same names %v, but it renders differently (-base +next):\n%s", r, diff)
+		}
+	}
+}
+
+func TestMemoMutations(t *testing.T) {
+	for _, class := range memoClasses {
+		for _, mu := range mutations {
+			t.Run(class+"/"+mu.name, func(t *testing.T) {
+				base := memoInput(class)
+				var m Memo
+				d, err := m.Render(base)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkDelta(t, nil, base, d)
+				m.Keep(d)
+				next := mu.f(base)
+				d, err = m.Render(next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkDelta(t, &base, next, d)
+				full, err := Render(next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := refsOf(full)
+				if !mu.all {
+					want = slices.DeleteFunc(want, func(r Ref) bool {
+						return !slices.ContainsFunc(mu.redo, func(part string) bool { return strings.Contains(r.Name, part) })
+					})
+				}
+				if diff := cmp.Diff(want, refsOf(d.Objects), cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("Objects, want those of the parts %v rendered again (-want +got):\n%s", mu.redo, diff)
+				}
+				// Unchanged, next renders as nothing new relative to itself.
+				m.Keep(d)
+				d, err = m.Render(next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkDelta(t, &next, next, d)
+				if len(d.Objects) > 0 {
+					t.Errorf("rendered again relative to itself: Objects %v, want none", refsOf(d.Objects))
+				}
+			})
+		}
+	}
+}
+
+func refsOf(objs []*unstructured.Unstructured) []Ref {
+	refs := make([]Ref, len(objs))
+	for i, o := range objs {
+		refs[i] = RefOf(o)
+	}
+	return refs
+}
+
+// TestMemoSequence renders random sequences of mutations, keeping some
+// states and not others, and holds every Delta to Render.
+func TestMemoSequence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, class := range memoClasses {
+		t.Run(class, func(t *testing.T) {
+			var m Memo
+			var base *Input
+			cur := memoInput(class)
+			for step := range 60 {
+				mu := mutations[rng.IntN(len(mutations))]
+				next := cur
+				if !applies(mu, cur) {
+					continue
+				}
+				next = mu.f(cur)
+				d, err := m.Render(next)
+				if err != nil {
+					t.Fatalf("step %d (%s): %v", step, mu.name, err)
+				}
+				t.Run(fmt.Sprintf("%d-%s", step, mu.name), func(t *testing.T) { checkDelta(t, base, next, d) })
+				switch rng.IntN(4) {
+				case 0: // not applied: the next state builds on the base
+					if base != nil {
+						cur = *base
+					}
+				case 1:
+					m.Reset()
+					base = nil
+					cur = next
+				default:
+					m.Keep(d)
+					base = &next
+					cur = next
+				}
+			}
+		})
+	}
+}
+
+// applies reports whether mu can change in: the mutations that edit a
+// named item need it.
+func applies(mu mutation, in Input) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	mu.f(in)
+	return true
+}
+
+func TestMemoKeep(t *testing.T) {
+	base := memoInput(config.IngressClassEbb)
+	var m Memo
+	d, err := m.Render(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Keep(d)
+	n := mutations[slices.IndexFunc(mutations, func(mu mutation) bool { return mu.name == "traffic changed" })].f(base)
+	if _, err := m.Render(n); err != nil { // not kept
+		t.Fatal(err)
+	}
+	n2 := mutations[slices.IndexFunc(mutations, func(mu mutation) bool { return mu.name == "domainmapping changed" })].f(base)
+	d2, err := m.Render(n2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDelta(t, &base, n2, d2)
+	for _, o := range d2.Objects {
+		if o.GetName() == "svc-00003-routes" {
+			t.Errorf("Objects has %v, changed only in a state that was not kept", RefOf(o))
+		}
+	}
+	if len(d2.Objects) != 1 {
+		t.Errorf("Objects: %v, want the DomainMapping's route only", refsOf(d2.Objects))
+	}
+
+	// Relative to n, n2 changes svc-00003's traffic back.
+	m.Keep(mustMemoRender(t, &m, n))
+	d3 := mustMemoRender(t, &m, n2)
+	checkDelta(t, &n, n2, d3)
+	if !slices.ContainsFunc(d3.Objects, func(o *unstructured.Unstructured) bool { return o.GetName() == "svc-00003-routes" }) {
+		t.Errorf("Objects: %v, want svc-00003's routes, kept with other traffic", refsOf(d3.Objects))
+	}
+}
+
+func mustMemoRender(t *testing.T, m *Memo, in Input) *Delta {
+	t.Helper()
+	d, err := m.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestMemoReset(t *testing.T) {
+	base := memoInput(config.IngressClassGatewayAPI)
+	var m Memo
+	m.Keep(mustMemoRender(t, &m, base))
+	m.Reset()
+	d := mustMemoRender(t, &m, base)
+	checkDelta(t, nil, base, d)
+	full, err := Render(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(refsOf(full), refsOf(d.Objects)); diff != "" || len(d.Same) > 0 {
+		t.Errorf("after Reset: Same %v and Objects (-want +got):\n%s", d.Same, diff)
+	}
+}
+
+// TestMemoErrors wants Render's errors, with its messages, for states
+// whose changed parts fail or collide with unchanged ones.
+func TestMemoErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		f    func(Input) Input
+		dup  bool
+	}{{
+		name: "pass-through object named as a revision's Deployment",
+		dup:  true,
+		f: func(in Input) Input {
+			in = cloneInput(in)
+			in.Objects = append(in.Objects, testObject("apps/v1", "Deployment", "team-2", "svc-00002-00001-deployment"))
+			return in
+		},
+	}, {
+		name: "pass-through object of another version named as a route",
+		dup:  true,
+		f: func(in Input) Input {
+			in = cloneInput(in)
+			in.Objects = append(in.Objects, testObject("v2", "Service", "team-2", "svc-00002-00001"))
+			return in
+		},
+	}, {
+		name: "new ledger with a revision of an unchanged one's name",
+		dup:  true,
+		f: func(in Input) Input {
+			in = cloneInput(in)
+			s := testService("clash")
+			s.Namespace = "team-1"
+			l := testLedger(s)
+			l.Revisions[0].Name, l.Latest, l.Traffic[0].RevisionName = "svc-00001-00002", "svc-00001-00002", "svc-00001-00002"
+			in.Services = append(in.Services, s)
+			in.Ledgers = append(in.Ledgers, l)
+			return in
+		},
+	}, {
+		name: "changed DomainMapping named as an unchanged one",
+		dup:  true,
+		f: func(in Input) Input {
+			return editDomainMapping(in, "elsewhere.example.org", func(dm *serving.DomainMapping) {
+				dm.Name = "www.example.org"
+				dm.Namespace = "team-0"
+				dm.Spec.Ref = serving.KReference{Kind: serving.KindService, Name: "borrower"}
+			})
+		},
+	}, {
+		name: "unsupported ingress class",
+		f: func(in Input) Input {
+			return editService(in, "svc-00002", func(s *serving.Service) {
+				s.Annotations = map[string]string{AnnotationIngressClass: "nginx"}
+			})
+		},
+	}, {
+		name: "Service without a ledger",
+		f: func(in Input) Input {
+			in = cloneInput(in)
+			in.Services = append(in.Services, testService("orphan"))
+			return in
+		},
+	}, {
+		name: "traffic to a revision no ledger has",
+		f: func(in Input) Input {
+			return editLedger(in, "borrower", func(l *serving.Ledger) { l.Traffic[0].RevisionName = "svc-00000-00009" })
+		},
+	}, {
+		name: "traffic to a revision its ledger lost",
+		f: func(in Input) Input {
+			return editLedger(in, "svc-00000", func(l *serving.Ledger) {
+				l.Revisions = l.Revisions[1:]
+				l.Traffic = []serving.Target{{RevisionName: l.Revisions[0].Name, Percent: 100}}
+			})
+		},
+	}}
+	for _, class := range memoClasses {
+		for _, tt := range tests {
+			t.Run(class+"/"+tt.name, func(t *testing.T) {
+				base := memoInput(class)
+				var m Memo
+				m.Keep(mustMemoRender(t, &m, base))
+				next := tt.f(base)
+				_, want := Render(next)
+				if want == nil {
+					t.Fatal("Render: no error, want one")
+				}
+				if tt.dup != errors.Is(want, ErrDuplicate) {
+					t.Fatalf("Render: %v, want ErrDuplicate %t", want, tt.dup)
+				}
+				d, err := m.Render(next)
+				if err == nil {
+					t.Fatalf("Memo.Render: no error, want %q; Objects %v", want, refsOf(d.Objects))
+				}
+				if diff := cmp.Diff(want.Error(), err.Error()); diff != "" {
+					t.Errorf("Memo.Render error (-want +got):\n%s", diff)
+				}
+				if errors.Is(err, ErrDuplicate) != tt.dup {
+					t.Errorf("errors.Is(%v, ErrDuplicate) = %t, want %t", err, !tt.dup, tt.dup)
+				}
+				// The failed render changed nothing: the base renders as itself.
+				if d := mustMemoRender(t, &m, base); len(d.Objects) > 0 {
+					t.Errorf("after the error, the base renders Objects %v, want none", refsOf(d.Objects))
+				}
+			})
+		}
+	}
+}
