@@ -4,6 +4,8 @@ package render
 
 import (
 	"fmt"
+	goruntime "runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
 func benchmarkRender(b *testing.B, n int) {
@@ -33,6 +37,69 @@ func benchmarkRender(b *testing.B, n int) {
 // 2000 Services.
 func BenchmarkRender1000(b *testing.B) { benchmarkRender(b, 1000) }
 func BenchmarkRender2000(b *testing.B) { benchmarkRender(b, 2000) }
+
+// BenchmarkMemoPush1000 is a push to the 1000-Service state of
+// BenchmarkRender1000: each Render changes one Service's template (its
+// ledger gains a revision that takes the traffic) relative to the last
+// state, which is then kept. It reports the bytes the kept base holds.
+func BenchmarkMemoPush1000(b *testing.B) {
+	const n = 1000
+	in := benchInput(n, 1)
+	var m Memo
+	mustMemo(b, &m, in) // not kept: warms the converter's caches
+	goruntime.GC()
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	m.Keep(mustMemo(b, &m, in))
+	goruntime.GC()
+	goruntime.ReadMemStats(&after)
+	base := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+
+	b.ReportAllocs()
+	objs, same := 0, 0
+	cpu := cpuTime(b)
+	i := 0
+	for b.Loop() {
+		next := pushed(in, i%n)
+		d := mustMemo(b, &m, next)
+		m.Keep(d)
+		in = next
+		objs, same = len(d.Objects), len(d.Same)
+		i++
+	}
+	reportPerService(b, n, cpuTime(b)-cpu)
+	b.ReportMetric(float64(objs), "objects/push")
+	b.ReportMetric(float64(same), "same/push")
+	b.ReportMetric(base, "base-bytes")
+}
+
+func mustMemo(b *testing.B, m *Memo, in Input) *Delta {
+	d, err := m.Render(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// pushed is in with Service i's image changed and planned by hand: a new
+// revision with all the traffic.
+func pushed(in Input, i int) Input {
+	in.Services = slices.Clone(in.Services)
+	in.Ledgers = slices.Clone(in.Ledgers)
+	s := *in.Services[i]
+	s.Spec.Template = *s.Spec.Template.DeepCopy()
+	s.Spec.Template.Spec.Containers[0].Image += "-next"
+	l := in.Ledgers[i].DeepCopy()
+	l.Generation++
+	name := fmt.Sprintf("%s-%05d", l.Service, l.Generation)
+	l.Revisions = append(l.Revisions[len(l.Revisions)-1:], serving.Revision{
+		Name: name, Generation: l.Generation, Hash: fmt.Sprintf("h%d", l.Generation), Template: *s.Spec.Template.DeepCopy(),
+	})
+	l.Latest = name
+	l.Traffic = []serving.Target{{RevisionName: name, LatestRevision: true, Percent: 100}}
+	in.Services[i], in.Ledgers[i] = &s, l
+	return in
+}
 
 // benchmarkKrusty is B7's peer: kustomize (krusty) building the same
 // objects from YAML files in memory, the way a GitOps tool builds a tree.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -359,7 +360,7 @@ func checkDelta(t *testing.T, base *Input, next Input, d *Delta) {
 	}
 	for _, o := range d.Objects {
 		if i, ok := at[RefOf(o)]; ok {
-			if diff := cmp.Diff(full[i].Object, o.Object); diff != "" {
+			if diff := diffObjects(full[i].Object, o.Object); diff != "" {
 				t.Errorf("Objects: %v differs from Render's (-want +got):\n%s", RefOf(o), diff)
 			}
 		}
@@ -387,10 +388,18 @@ func checkDelta(t *testing.T, base *Input, next Input, d *Delta) {
 			t.Errorf("Same names %v, which the base did not render", r)
 			continue
 		}
-		if diff := cmp.Diff(was[r].Object, full[i].Object); diff != "" {
+		if diff := diffObjects(was[r].Object, full[i].Object); diff != "" {
 			t.Errorf("Same names %v, but it renders differently (-base +next):\n%s", r, diff)
 		}
 	}
+}
+
+// diffObjects is cmp.Diff, with DeepEqual first: most objects are equal.
+func diffObjects(want, got map[string]any) string {
+	if reflect.DeepEqual(want, got) {
+		return ""
+	}
+	return cmp.Diff(want, got)
 }
 
 func TestMemoMutations(t *testing.T) {
@@ -597,14 +606,16 @@ func TestMemoErrors(t *testing.T) {
 			return in
 		},
 	}, {
-		name: "changed DomainMapping named as an unchanged one",
+		name: "new DomainMapping's route named as a Service's",
 		dup:  true,
 		f: func(in Input) Input {
-			return editDomainMapping(in, "elsewhere.example.org", func(dm *serving.DomainMapping) {
-				dm.Name = "www.example.org"
-				dm.Namespace = "team-0"
-				dm.Spec.Ref = serving.KReference{Kind: serving.KindService, Name: "borrower"}
-			})
+			in = cloneInput(in)
+			name := "svc-00000" // svc-00000-routes, svc-00000-ingress
+			if in.Config.Network.IngressClass == config.IngressClassGatewayAPI {
+				name = "svc-00000.team-0.example.com" // an HTTPRoute is named by its host
+			}
+			in.DomainMappings = append(in.DomainMappings, testDomainMapping(name, "team-0", serving.KindService, "borrower"))
+			return in
 		},
 	}, {
 		name: "unsupported ingress class",
@@ -665,4 +676,58 @@ func TestMemoErrors(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestMemoLarge renders enough parts for render's batches to run in
+// parallel: everything again, then a few parts, then nothing.
+func TestMemoLarge(t *testing.T) {
+	base := benchInput(300, 2)
+	base.Config = memoConfig(config.IngressClassEbb, nil)
+	for _, s := range base.Services[:150] {
+		base.DomainMappings = append(base.DomainMappings, testDomainMapping(s.Name+".example.org", s.Namespace, serving.KindService, s.Name))
+	}
+	var m Memo
+	d := mustMemoRender(t, &m, base)
+	checkDelta(t, nil, base, d)
+	m.Keep(d)
+	steps := []Input{
+		func() Input {
+			in := cloneInput(base)
+			in.Config = memoConfig(config.IngressClassIstio, nil)
+			return in
+		}(),
+		editLedger(editService(base, "svc-00007", func(s *serving.Service) { s.Labels["tier"] = "web" }), "svc-00123", func(l *serving.Ledger) {
+			l.Traffic = []serving.Target{{RevisionName: "svc-00123-00001", Percent: 100}}
+		}),
+	}
+	for i, next := range steps {
+		d := mustMemoRender(t, &m, next)
+		checkDelta(t, &base, next, d)
+		if i == 1 && len(d.Objects) > 20 {
+			t.Errorf("Objects has %d objects, want two Services' and a DomainMapping's", len(d.Objects))
+		}
+	}
+}
+
+// TestMemoUncut: a state with two DomainMappings of one name cannot be cut
+// into parts, but it renders (neither targets a Service): every object is
+// in Objects, and keeping it forgets the base.
+func TestMemoUncut(t *testing.T) {
+	base := memoInput(config.IngressClassEbb)
+	var m Memo
+	m.Keep(mustMemoRender(t, &m, base))
+	next := cloneInput(base)
+	next.DomainMappings = append(next.DomainMappings, copyDomainMapping(next.DomainMappings[domainMappingAt(next, "elsewhere.example.org")]))
+	d := mustMemoRender(t, &m, next)
+	checkDelta(t, nil, next, d)
+	full, err := Render(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Objects) != len(full) {
+		t.Errorf("Objects has %d objects, want all %d", len(d.Objects), len(full))
+	}
+	m.Keep(d)
+	d = mustMemoRender(t, &m, base)
+	checkDelta(t, nil, base, d)
 }
