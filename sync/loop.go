@@ -11,8 +11,6 @@ import (
 	gosync "sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync/git"
@@ -65,6 +63,9 @@ type Loop struct {
 
 	passMu gosync.Mutex  // one pass or ledger write at a time
 	files  serving.Cache // decoded files of recent commits
+	// rendered renders states relative to the last one Target applied
+	// without an error.
+	rendered render.Memo
 
 	mu      gosync.Mutex
 	st      SourceStatus
@@ -280,25 +281,29 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if l.Previews != nil {
 		// The previews' commits share most files with main's: load them
 		// through the same cache.
-		applied, p.Previews = compose(&l.files, main, l.Previews.Current())
+		applied, p.Previews = compose(&l.files, &l.rendered, main, l.Previews.Current())
 	}
-	if applied.Objects == nil {
+	if applied.delta == nil {
 		// A kept state (see kept) applied again: render it anew.
-		objs, err := renderState(applied, took)
-		if err != nil {
+		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At}
+		if err := l.render(d, took); err != nil {
 			return Pass{Err: err, Stage: StageApply}
 		}
-		applied = &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, Objects: objs, At: applied.At}
+		applied = d
 	}
 	t0 = time.Now()
 	err = l.Target.Apply(ctx, applied)
 	took.Apply = time.Since(t0)
 	if err != nil {
+		// What the Target holds now is not known object by object: the
+		// next pass renders everything.
+		l.rendered.Reset()
 		l.mu.Lock()
 		l.retry = true
 		l.mu.Unlock()
 		return Pass{Commit: "", Changes: p.Changes, Wrote: p.Wrote, Previews: p.Previews, Err: fmt.Errorf("apply: %w", err), Stage: StageApply}
 	}
+	l.rendered.Keep(applied.delta)
 	l.mu.Lock()
 	l.main, l.applied, l.at = kept(main), kept(applied), l.now()
 	if mainDue && p.Err == nil {
@@ -319,7 +324,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 // objects, which are most of its memory and are rendered again from the
 // tree and the ledgers when needed.
 func kept(d *Desired) *Desired {
-	if d == nil || d.Objects == nil {
+	if d == nil || d.delta == nil {
 		return d
 	}
 	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
@@ -337,7 +342,7 @@ func (l *Loop) follow(ctx context.Context, c git.Commit, took *Timing) (*Desired
 		p.Changes = append(p.Changes, changes...)
 		if len(changed) == 0 || l.ReadOnly {
 			// The state to apply: no ledger commit supersedes it.
-			if d.Objects, err = renderState(d, took); err != nil {
+			if err := l.render(d, took); err != nil {
 				return nil, c, Pass{Changes: p.Changes, Wrote: p.Wrote, Err: err, Stage: StageInvalid}
 			}
 			if len(changed) > 0 {
@@ -404,15 +409,24 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	return &Desired{Tree: tree, Ledgers: ledgers, At: at}, changed, changes, nil
 }
 
-// renderState renders d's tree and ledgers, timed as the pass's render.
-func renderState(d *Desired, took *Timing) ([]*unstructured.Unstructured, error) {
+// render renders d's tree and ledgers relative to the state Target last
+// applied (see Desired.Same), timed as the pass's render.
+func (l *Loop) render(d *Desired, took *Timing) error {
 	t0 := time.Now()
-	objs, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
+	err := renderDelta(&l.rendered, d)
 	took.Render += time.Since(t0)
+	return err
+}
+
+// renderDelta sets d's objects: those of the parts that changed since m's
+// base, and the names of the others.
+func renderDelta(m *render.Memo, d *Desired) error {
+	delta, err := m.Render(render.TreeInput(d.Tree, d.Ledgers))
 	if err != nil {
-		return nil, fmt.Errorf("render: %w", err)
+		return fmt.Errorf("render: %w", err)
 	}
-	return objs, nil
+	d.Objects, d.Same, d.delta = delta.Objects, delta.Same, delta
+	return nil
 }
 
 // replan is the write-back's answer to losing the race for the branch:

@@ -12,8 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync/git"
 )
@@ -463,10 +465,102 @@ func TestLoopResyncAppliesAgain(t *testing.T) {
 		t.Fatalf("pass at Resync = %+v, %d applies, want one new and no commit reported", p, f.target.count()-first)
 	}
 	got, want := f.target.last(t), f.target.applied[first-1]
-	if got.At != want.At || len(got.Objects) == 0 || len(got.Objects) != len(want.Objects) {
-		t.Errorf("resync applied %d objects at %v, want the %d of the main state at %v", len(got.Objects), got.At, len(want.Objects), want.At)
+	gotObjs, err := got.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantObjs, err := want.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.At != want.At || len(gotObjs) == 0 || len(gotObjs) != len(wantObjs) {
+		t.Errorf("resync applied %d objects at %v, want the %d of the main state at %v", len(gotObjs), got.At, len(wantObjs), want.At)
+	}
+	if len(got.Objects) != 0 {
+		t.Errorf("resync rendered %d objects again, want them all named the same as applied", len(got.Objects))
 	}
 	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != first+1 {
 		t.Errorf("pass right after the resync = %+v, %d applies, want none new", p, f.target.count()-first-1)
+	}
+}
+
+// A pass renders only the Services whose inputs changed since the state
+// the Target last applied and names the other objects; after an apply
+// fails, the next pass renders everything again.
+func TestLoopRendersOnlyWhatChanged(t *testing.T) {
+	f := newLoopFixture(t, false)
+	target := &failingTarget{}
+	f.loop.Target = target
+	other := strings.NewReplacer("name: hello", "name: other", "TARGET", "GREETING").Replace(helloService("Other", ""))
+	f.user.CommitAndPush(t, map[string]string{"other.yaml": other}, "other")
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	first := target.last(t)
+	if len(first.Same) != 0 || len(first.Objects) == 0 {
+		t.Fatalf("first pass: %d objects and %d named the same, want every object rendered", len(first.Objects), len(first.Same))
+	}
+	service := func(u *unstructured.Unstructured) string {
+		if s := u.GetLabels()["serving.knative.dev/service"]; s != "" {
+			return s
+		}
+		return u.GetName()
+	}
+
+	// A push changes hello only.
+	f.pull(t)
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", "")}, "hello: Ebb")
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	d := target.last(t)
+	if len(d.Objects) == 0 || len(d.Same) == 0 {
+		t.Fatalf("push pass: %d objects and %d named the same, want both", len(d.Objects), len(d.Same))
+	}
+	for _, u := range d.Objects {
+		if service(u) != "hello" {
+			t.Errorf("push pass rendered %s %s of %q, want only hello's objects", u.GetKind(), u.GetName(), service(u))
+		}
+	}
+	for _, r := range d.Same {
+		if strings.HasPrefix(r.Name, "hello") {
+			t.Errorf("push pass names %s %s the same", r.Kind, r.Name)
+		}
+	}
+	all, err := d.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(full, all); diff != "" {
+		t.Errorf("All (-full render +got):\n%s", diff)
+	}
+	if got, want := len(d.Objects)+len(d.Same), len(full); got != want {
+		t.Errorf("%d objects rendered and %d named the same, want %d in all", len(d.Objects), len(d.Same), want)
+	}
+
+	// The next apply fails: what the Target holds is not known, so the
+	// pass after renders everything again.
+	target.mu.Lock()
+	target.n = 1
+	target.mu.Unlock()
+	f.pull(t)
+	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Again", "")}, "hello: Again")
+	if p := f.loop.Sync(ctx); p.Stage != StageApply {
+		t.Fatalf("pass = %+v, want the apply failed", p)
+	}
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	d = target.last(t)
+	if full, err = render.Render(render.TreeInput(d.Tree, d.Ledgers)); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Same) != 0 || len(d.Objects) != len(full) {
+		t.Errorf("pass after a failed apply: %d objects and %d named the same, want all %d rendered", len(d.Objects), len(d.Same), len(full))
 	}
 }

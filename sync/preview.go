@@ -224,11 +224,11 @@ func sanitizeLabel(s string, max int) string {
 // does not change. A preview that does not load or plan is reported and
 // skipped.
 func Compose(main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
-	return compose(nil, main, previews)
+	return compose(nil, new(render.Memo), main, previews)
 }
 
 // compose is Compose loading the previews' commits through files.
-func compose(files *serving.Cache, main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
+func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
 	if main == nil {
 		return nil, nil
 	}
@@ -278,14 +278,14 @@ func compose(files *serving.Cache, main *Desired, previews []Preview) (*Desired,
 		st.Error = strings.Join(errs, "\n")
 		sts = append(sts, st)
 	}
-	objs, err := render.Render(render.TreeInput(&tree, ledgers))
-	if err != nil {
+	d := &Desired{Tree: &tree, Ledgers: ledgers, At: main.At}
+	if err := renderDelta(rendered, d); err != nil {
 		for i := range sts {
-			sts[i].Error = strings.TrimPrefix(sts[i].Error+"\n", "\n") + "render: " + err.Error()
+			sts[i].Error = strings.TrimPrefix(sts[i].Error+"\n", "\n") + err.Error()
 		}
 		return main, sts
 	}
-	return &Desired{Tree: &tree, Ledgers: ledgers, Objects: objs, At: main.At}, sts
+	return d, sts
 }
 
 // previewService plans the preview's template of one Service as a

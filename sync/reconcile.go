@@ -22,10 +22,33 @@ type Desired struct {
 	// Ledgers are the planned ledgers, one per Service (removed ones
 	// included).
 	Ledgers []*serving.Ledger
-	// Objects are the rendered objects, sorted.
+	// Objects are the rendered objects, sorted: all of them, or, when Same
+	// is not empty, those of the parts of the state (a Service with its
+	// ledger, a DomainMapping, the other objects) whose inputs changed
+	// since the state the Target last applied.
 	Objects []*unstructured.Unstructured
+	// Same names the objects of every other part: they render exactly as
+	// they did in the state the Target last applied. A Loop renders only
+	// what changed (see render.Memo); a Target that needs every object
+	// calls All.
+	Same []render.Ref
 	// At is the state's stamp: its commit and time.
 	At serving.Stamp
+
+	delta *render.Delta // the render relative to the last applied state
+}
+
+// All returns every object of d: Objects when Same is empty, else a
+// render of the whole state.
+func (d *Desired) All() ([]*unstructured.Unstructured, error) {
+	if len(d.Same) == 0 {
+		return d.Objects, nil
+	}
+	objs, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	return objs, nil
 }
 
 // Target runs what a repository state renders: the local runtime under

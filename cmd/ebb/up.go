@@ -312,7 +312,11 @@ func (u *up) Apply(_ context.Context, d *sync.Desired) error {
 	u.mu.Unlock()
 	u.scaler.SetConfig(d.Tree.Config.Autoscaler)
 
-	if err := u.runtime.Apply(d.Objects); err != nil {
+	objs, err := d.All()
+	if err != nil {
+		return err
+	}
+	if err := u.runtime.Apply(objs); err != nil {
 		// One revision that cannot run locally does not stop the others.
 		fmt.Fprintf(u.e.stderr, "ebb: %v\n", err)
 	}

@@ -2,13 +2,16 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	gosync "sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/sync"
@@ -18,6 +21,9 @@ import (
 // Applier is the apply step the Target needs (apply.SSA).
 type Applier interface {
 	Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (apply.ChangeSet, error)
+	// ApplyChanged applies the changed objects and keeps the same ones as
+	// they are, or returns apply.ErrFullPass having written nothing.
+	ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []apply.Entry) (apply.ChangeSet, error)
 }
 
 // Autoscaler is what the Target tells the autoscaler (scaler.Autoscaler).
@@ -145,7 +151,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	if t.Status != nil {
 		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
-	cs, err := t.Applier.Apply(ctx, t.Source, d.Objects)
+	objs, cs, err := t.apply(ctx, d)
 	t.mu.Lock()
 	t.last = cs
 	t.mu.Unlock()
@@ -153,8 +159,8 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		t.Metrics.Applied(cs, err, now().Sub(start))
 	}
 	if t.Events != nil {
-		versions := make(map[apply.Ref]string, len(d.Objects))
-		for _, o := range d.Objects {
+		versions := make(map[apply.Ref]string, len(objs))
+		for _, o := range objs {
 			versions[apply.RefOf(o)] = o.GetAPIVersion()
 		}
 		t.report(ctx, func(ctx context.Context) { t.Events.Record(ctx, d.At, cs, versions) })
@@ -174,6 +180,34 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		return fmt.Errorf("source %s at %s: %w", t.Source, d.At.Commit, err)
 	}
 	return nil
+}
+
+// apply applies d's objects: only those that changed when d names the
+// others (Desired.Same) and the Applier remembers them, else every one. It
+// returns the objects it applied.
+func (t *Target) apply(ctx context.Context, d *sync.Desired) ([]*unstructured.Unstructured, apply.ChangeSet, error) {
+	if len(d.Same) > 0 {
+		cs, err := t.Applier.ApplyChanged(ctx, t.Source, d.Objects, sameEntries(d.Same))
+		if !errors.Is(err, apply.ErrFullPass) {
+			return d.Objects, cs, err
+		}
+	}
+	objs, err := d.All()
+	if err != nil {
+		return nil, apply.ChangeSet{}, err
+	}
+	cs, err := t.Applier.Apply(ctx, t.Source, objs)
+	return objs, cs, err
+}
+
+// sameEntries names rendered objects as the apply step does.
+func sameEntries(refs []render.Ref) []apply.Entry {
+	out := make([]apply.Entry, len(refs))
+	for i, r := range refs {
+		gv, _ := schema.ParseGroupVersion(r.APIVersion)
+		out[i] = apply.Entry{Ref: apply.Ref{Group: gv.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, Version: gv.Version}
+	}
+	return out
 }
 
 // LastChangeSet returns what the last Apply did.
