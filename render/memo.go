@@ -2,6 +2,8 @@ package render
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -62,12 +64,11 @@ func (m *Memo) Reset() { m.base = nil }
 // for the same input (same messages), including ErrDuplicate across a
 // changed part and an unchanged one.
 func (m *Memo) Render(in Input) (*Delta, error) {
-	if d, ok := renderFrom(m.base, in); ok {
-		return d, nil
+	if d, cut, err := renderFrom(m.base, in); cut {
+		return d, err
 	}
-	// The parts failed or collide, or the input has no parts: the full
-	// render gives the error, or (for input that cannot be cut into
-	// parts) the objects.
+	// Input that cannot be cut into parts is rendered whole; keeping it
+	// forgets the base.
 	out, err := Render(in)
 	if err != nil {
 		return nil, err
@@ -116,17 +117,21 @@ type dmPart struct {
 	refs []objRef
 }
 
-// renderFrom renders in relative to base (nil: everything). !ok when a
-// part fails to render, two objects collide, or the input cannot be cut
-// into parts (two ledgers, Services or DomainMappings of one name, or a
-// Service without a ledger): Render then has the answer.
-func renderFrom(base *memoState, in Input) (*Delta, bool) {
+// renderFrom renders in relative to base (nil: everything). !cut when the
+// input cannot be cut into parts: two ledgers, Services or DomainMappings
+// of one name, or a Service without a ledger.
+//
+// Errors are Render's: the parts rendered again fail as they do in
+// Render, in the same order, and every other part rendered without one in
+// the base; and of the objects of all parts, in Render's order, the first
+// two of one identity are the two Render reports.
+func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	ledgers := sortedLedgers(in.Ledgers)
 	services := sortedServices(in.Services)
 	dms := sortedDomainMappings(in.DomainMappings)
 	paired, ok := pairServices(ledgers, services)
 	if !ok || hasDuplicateKeys(dms, func(dm *serving.DomainMapping) partKey { return partKey{dm.Namespace, dm.Name} }) {
-		return nil, false
+		return nil, false, nil
 	}
 	if base != nil && (!sameConfig(base.cfg, in.Config) || !sameGateways(base.gw, in.Gateways)) {
 		base = nil
@@ -206,18 +211,13 @@ func renderFrom(base *memoState, in Input) (*Delta, bool) {
 	}
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
-	objects, ok := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
-	if !ok {
-		return nil, false
-	}
+	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
 	if redoObjects {
 		next.objectRefs = next.types.refs(in.Objects)
 		objects = append(objects, in.Objects...)
+		changed = append(changed, next.objectRefs...)
 	} else {
 		next.objectRefs = base.objectRefs
-	}
-	if err := sortObjects(objects); err != nil {
-		return nil, false
 	}
 
 	// Same: every part not rendered again.
@@ -254,17 +254,21 @@ func renderFrom(base *memoState, in Input) (*Delta, bool) {
 			same = append(same, next.dms[i].refs...)
 		}
 	}
-	d := &Delta{Objects: objects, state: next}
+
+	order := next.types.order()
+	sortByRefs(next.types, order, objects, changed)
+	slices.SortFunc(same, func(a, b objRef) int { return next.types.compare(order, a, b) })
+	if r, ok := firstCollision(next.types, order, changed, same); ok {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrDuplicate, next.types.describe(r)))
+	}
+	if len(errs) > 0 {
+		return nil, true, errors.Join(errs...)
+	}
+	d = &Delta{Objects: objects, state: next}
 	if len(same) > 0 {
-		changed := next.types.refs(objects) // every type is interned before order
-		order := next.types.order()
-		slices.SortFunc(same, func(a, b objRef) int { return next.types.compare(order, a, b) })
-		if collides(next.types, order, changed, same) {
-			return nil, false
-		}
 		d.Same = next.types.expand(same)
 	}
-	return d, true
+	return d, true, nil
 }
 
 // ledgerWork is one ledger part rendered again.
@@ -280,9 +284,10 @@ type dmWork struct {
 	routes []*unstructured.Unstructured
 }
 
-// renderParts renders the given parts the way render does, records in
-// each its names and dependencies, and returns their objects, unsorted.
-func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes) ([]*unstructured.Unstructured, bool) {
+// renderParts renders the given parts the way render does and records in
+// each its names and dependencies. It returns their objects, unsorted,
+// the names of the objects, and the errors in render's order.
+func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes) ([]*unstructured.Unstructured, []objRef, []error) {
 	r := newRenderer(in.Config, in.Gateways)
 	revBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
 		start := len(b.out)
@@ -315,24 +320,26 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 		}
 		w.part.deps = depsOf(b.reads, own)
 	})
-	n := 0
+	n := len(in.Objects)
+	var errs []error
 	for _, b := range slices.Concat(revBatches, svcBatches, dmBatches) {
-		if len(b.errs) > 0 {
-			return nil, false
-		}
 		n += len(b.out)
+		errs = append(errs, b.errs...)
 	}
-	out := make([]*unstructured.Unstructured, 0, n+len(in.Objects))
+	out := make([]*unstructured.Unstructured, 0, n)
+	refs := make([]objRef, 0, n)
 	for _, w := range redoLedgers {
 		out = append(out, w.revisions...)
 		out = append(out, w.routes...)
 		w.part.refs = types.refs(slices.Concat(w.revisions, w.routes))
+		refs = append(refs, w.part.refs...)
 	}
 	for _, w := range redoDMs {
 		out = append(out, w.routes...)
 		w.part.refs = types.refs(w.routes)
+		refs = append(refs, w.part.refs...)
 	}
-	return out, true
+	return out, refs, errs
 }
 
 // otherFacts finds the facts of revisions of ledgers that are not rendered

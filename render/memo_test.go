@@ -24,7 +24,7 @@ var memoClasses = []string{config.IngressClassEbb, config.IngressClassGatewayAPI
 // memoInput is a state with the examples' shapes for one ingress class:
 // Services in several namespaces with two revisions and a tag, an h2c and
 // a cluster-local Service, DomainMappings (one to a Service, one to
-// something else), a pass-through object, and a Service whose traffic
+// something else), pass-through objects, and a Service whose traffic
 // splits to another Service's revision.
 func memoInput(class string) Input {
 	in := benchInput(6, 2)
@@ -50,6 +50,7 @@ func memoInput(class string) Input {
 	in.Objects = []*unstructured.Unstructured{
 		testObject("v1", "ServiceAccount", "team-0", "runner"),
 		testObject("v1", "ConfigMap", "team-1", "settings"),
+		testObject("example.com/v1", "ConfigMap", "team-1", "settings"), // one name, two groups
 	}
 	return in
 }
@@ -615,6 +616,20 @@ func TestMemoErrors(t *testing.T) {
 				name = "svc-00000.team-0.example.com" // an HTTPRoute is named by its host
 			}
 			in.DomainMappings = append(in.DomainMappings, testDomainMapping(name, "team-0", serving.KindService, "borrower"))
+			return in
+		},
+	}, {
+		name: "errors in several parts and collisions",
+		dup:  true,
+		f: func(in Input) Input {
+			in = editLedger(in, "svc-00001", func(l *serving.Ledger) { l.Revisions[1].Template.Spec.Containers = nil })
+			in = editService(in, "svc-00003", func(s *serving.Service) {
+				s.Annotations = map[string]string{AnnotationIngressClass: "nginx"}
+			})
+			in = editDomainMapping(in, "www.example.org", func(dm *serving.DomainMapping) { dm.Spec.Ref.Name = "svc-00001" })
+			in.Objects = append(in.Objects,
+				testObject("apps/v1", "Deployment", "team-2", "svc-00002-00002-deployment"),
+				testObject("apps/v1", "Deployment", "team-0", "svc-00000-00001-deployment"))
 			return in
 		},
 	}, {

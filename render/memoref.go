@@ -107,18 +107,47 @@ func (t *refTypes) compare(order []int, a, b objRef) int {
 		strings.Compare(t.list[a.typ].APIVersion, t.list[b.typ].APIVersion))
 }
 
-// collides reports whether two refs, one of each sorted list, name one
-// object identity.
-func collides(t *refTypes, order []int, a, b []objRef) bool {
-	for len(a) > 0 && len(b) > 0 {
-		if order[a[0].typ] == order[b[0].typ] && a[0].name == b[0].name {
-			return true
-		}
-		if t.compare(order, a[0], b[0]) < 0 {
-			a = a[1:]
-		} else {
-			b = b[1:]
-		}
+// describe names an object as sortObjects's errors do.
+func (t *refTypes) describe(r objRef) string {
+	typ := t.list[r.typ]
+	if typ.Namespace != "" {
+		return typ.Kind + " " + typ.Namespace + "/" + r.name
 	}
-	return false
+	return typ.Kind + " " + r.name
+}
+
+// sortByRefs sorts objs and their refs as sortObjects sorts objects.
+func sortByRefs(t *refTypes, order []int, objs []*unstructured.Unstructured, refs []objRef) {
+	type pair struct {
+		ref objRef
+		obj *unstructured.Unstructured
+	}
+	ps := make([]pair, len(objs))
+	for i := range objs {
+		ps[i] = pair{refs[i], objs[i]}
+	}
+	slices.SortFunc(ps, func(a, b pair) int { return t.compare(order, a.ref, b.ref) })
+	for i, p := range ps {
+		refs[i], objs[i] = p.ref, p.obj
+	}
+}
+
+// firstCollision walks two sorted lists of refs in one order and returns
+// the first ref whose identity the one before it has, as sortObjects does
+// over the objects of both.
+func firstCollision(t *refTypes, order []int, a, b []objRef) (objRef, bool) {
+	var prev objRef
+	for i := 0; len(a) > 0 || len(b) > 0; i++ {
+		var r objRef
+		if len(b) == 0 || (len(a) > 0 && t.compare(order, a[0], b[0]) <= 0) {
+			r, a = a[0], a[1:]
+		} else {
+			r, b = b[0], b[1:]
+		}
+		if i > 0 && order[prev.typ] == order[r.typ] && prev.name == r.name {
+			return r, true
+		}
+		prev = r
+	}
+	return objRef{}, false
 }
