@@ -76,18 +76,22 @@ func (m *Memo) Render(in Input) (*Delta, error) {
 	return &Delta{Objects: out}, nil
 }
 
-// memoState is one rendered state: its inputs and, per part, the names of
-// the objects it rendered.
+// memoState is one rendered state: its inputs, and the names of the
+// objects it rendered with the part that rendered each.
 type memoState struct {
 	cfg     *config.Config
 	gw      *Gateways
 	types   *refTypes
 	ledgers []ledgerPart // sorted by key
 	dms     []dmPart     // sorted by key
-	// objects are the pass-through objects as given, named by objectRefs.
-	objects    []*unstructured.Unstructured
-	objectRefs []objRef
+	// objects are the pass-through objects as given: part objectsPart.
+	objects []*unstructured.Unstructured
+	// refs name every object, in Render's order.
+	refs []objRef
 }
+
+// objectsPart is the part id of the pass-through objects.
+const objectsPart = 0
 
 // partKey is a namespace and a name: of a ledger's Service, or of a
 // DomainMapping.
@@ -99,22 +103,22 @@ func (k partKey) compare(o partKey) int {
 
 type ledgerPart struct {
 	key     partKey
+	id      uint32 // the part of its objects' refs
 	ledger  *serving.Ledger
 	service *serving.Service // nil when the ledger has none
 	// deps are the other ledgers whose revision facts the routes read.
 	deps []partKey
-	refs []objRef
 }
 
 type dmPart struct {
 	key partKey
+	id  uint32
 	dm  *serving.DomainMapping
 	// target is the ledger at domainMappingTarget, or nil.
 	target *serving.Ledger
 	// deps are the ledgers other than target whose revision facts the
 	// routes read.
 	deps []partKey
-	refs []objRef
 }
 
 // renderFrom renders in relative to base (nil: everything). !cut when the
@@ -137,8 +141,12 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 		base = nil
 	}
 	next := &memoState{cfg: in.Config, gw: in.Gateways, objects: slices.Clone(in.Objects)}
+	// dropped are the parts of base whose objects are not the same in
+	// next: rendered again or gone.
+	var dropped map[uint32]bool
 	if base != nil {
 		next.types = base.types
+		dropped = map[uint32]bool{}
 	} else {
 		next.types = newRefTypes()
 	}
@@ -151,13 +159,17 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	for i, l := range ledgers {
 		p := &next.ledgers[i]
 		*p = ledgerPart{key: partKey{l.Namespace, l.Service}, ledger: l, service: paired[i]}
-		for base != nil && j < len(base.ledgers) && base.ledgers[j].key.compare(p.key) < 0 {
-			j++
+		for ; base != nil && j < len(base.ledgers) && base.ledgers[j].key.compare(p.key) < 0; j++ {
+			dropped[base.ledgers[j].id] = true
 		}
 		if base != nil && j < len(base.ledgers) && base.ledgers[j].key == p.key {
 			old[i] = &base.ledgers[j]
+			j++
 		}
 		newLedger[i] = old[i] == nil || !same(old[i].ledger, l)
+	}
+	for ; base != nil && j < len(base.ledgers); j++ {
+		dropped[base.ledgers[j].id] = true
 	}
 	changedLedger := func(k partKey) bool {
 		i, found := slices.BinarySearchFunc(ledgers, k, func(l *serving.Ledger, k partKey) int {
@@ -171,11 +183,19 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	var redoLedgers []*ledgerWork
 	for i := range next.ledgers {
 		p, o := &next.ledgers[i], old[i]
+		if o == nil {
+			p.id = next.types.newPart()
+		} else {
+			p.id = o.id
+		}
 		if o == nil || newLedger[i] || !same(o.service, p.service) || changedDeps(o.deps) {
 			redoLedgers = append(redoLedgers, &ledgerWork{part: p})
+			if o != nil {
+				dropped[o.id] = true
+			}
 			continue
 		}
-		p.deps, p.refs = o.deps, o.refs
+		p.deps = o.deps
 	}
 
 	next.dms = make([]dmPart, len(dms))
@@ -193,73 +213,65 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 				p.target = ledgers[t]
 			}
 		}
-		for base != nil && j < len(base.dms) && base.dms[j].key.compare(p.key) < 0 {
-			j++
+		for ; base != nil && j < len(base.dms) && base.dms[j].key.compare(p.key) < 0; j++ {
+			dropped[base.dms[j].id] = true
 		}
 		var o *dmPart
 		if base != nil && j < len(base.dms) && base.dms[j].key == p.key {
 			o = &base.dms[j]
+			j++
+		}
+		if o == nil {
+			p.id = next.types.newPart()
+		} else {
+			p.id = o.id
 		}
 		// o.target, when set, is the base's ledger of target's key when
 		// the DomainMapping is the same, so newLedger says whether the
 		// target changed.
 		if o == nil || !same(o.dm, dm) || (o.target == nil) != (target < 0) || (target >= 0 && newLedger[target]) || changedDeps(o.deps) {
 			redoDMs = append(redoDMs, &dmWork{part: p})
+			if o != nil {
+				dropped[o.id] = true
+			}
 			continue
 		}
-		p.deps, p.refs = o.deps, o.refs
+		p.deps = o.deps
+	}
+	for ; base != nil && j < len(base.dms); j++ {
+		dropped[base.dms[j].id] = true
 	}
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
 	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
 	if redoObjects {
-		next.objectRefs = next.types.refs(in.Objects)
 		objects = append(objects, in.Objects...)
-		changed = append(changed, next.objectRefs...)
-	} else {
-		next.objectRefs = base.objectRefs
-	}
-
-	// Same: every part not rendered again.
-	var same []objRef
-	if base != nil {
-		n := 0
-		if !redoObjects {
-			n += len(next.objectRefs)
-		}
-		for i := range next.ledgers {
-			n += len(next.ledgers[i].refs)
-		}
-		for i := range next.dms {
-			n += len(next.dms[i].refs)
-		}
-		same = make([]objRef, 0, n)
-		if !redoObjects {
-			same = append(same, next.objectRefs...)
-		}
-		redone := redoLedgers
-		for i := range next.ledgers {
-			if len(redone) > 0 && redone[0].part == &next.ledgers[i] {
-				redone = redone[1:]
-				continue
-			}
-			same = append(same, next.ledgers[i].refs...)
-		}
-		redoneDMs := redoDMs
-		for i := range next.dms {
-			if len(redoneDMs) > 0 && redoneDMs[0].part == &next.dms[i] {
-				redoneDMs = redoneDMs[1:]
-				continue
-			}
-			same = append(same, next.dms[i].refs...)
+		changed = append(changed, next.types.refs(in.Objects, objectsPart)...)
+		if base != nil {
+			dropped[objectsPart] = true
 		}
 	}
-
 	order := next.types.order()
 	sortByRefs(next.types, order, objects, changed)
-	slices.SortFunc(same, func(a, b objRef) int { return next.types.compare(order, a, b) })
-	if r, ok := firstCollision(next.types, order, changed, same); ok {
-		errs = append(errs, fmt.Errorf("%w: %s", ErrDuplicate, next.types.describe(r)))
+
+	// Same: the base's refs of every part not dropped, in order.
+	var same []objRef
+	if base != nil {
+		same = base.refs
+		if len(dropped) > 0 {
+			same = make([]objRef, 0, len(base.refs))
+			for _, r := range base.refs {
+				if !dropped[r.part] {
+					same = append(same, r)
+				}
+			}
+		}
+	}
+	var dup objRef
+	var collide bool
+	next.refs, dup, collide = merge(next.types, order, changed, same)
+	if collide {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrDuplicate, next.types.describe(dup)))
 	}
 	if len(errs) > 0 {
 		return nil, true, errors.Join(errs...)
@@ -331,13 +343,12 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 	for _, w := range redoLedgers {
 		out = append(out, w.revisions...)
 		out = append(out, w.routes...)
-		w.part.refs = types.refs(slices.Concat(w.revisions, w.routes))
-		refs = append(refs, w.part.refs...)
+		refs = append(refs, types.refs(w.revisions, w.part.id)...)
+		refs = append(refs, types.refs(w.routes, w.part.id)...)
 	}
 	for _, w := range redoDMs {
 		out = append(out, w.routes...)
-		w.part.refs = types.refs(w.routes)
-		refs = append(refs, w.part.refs...)
+		refs = append(refs, types.refs(w.routes, w.part.id)...)
 	}
 	return out, refs, errs
 }

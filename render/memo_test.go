@@ -46,6 +46,7 @@ func memoInput(class string) Input {
 		testDomainMapping("www.example.org", "team-0", serving.KindService, "svc-00000"),
 		testDomainMapping("api.example.org", "default", serving.KindService, "grpc"),
 		testDomainMapping("elsewhere.example.org", "team-1", "Route", "svc-00001"),
+		testDomainMapping("last.example.org", "team-5", serving.KindService, "svc-00005"),
 	}
 	in.Objects = []*unstructured.Unstructured{
 		testObject("v1", "ServiceAccount", "team-0", "runner"),
@@ -231,6 +232,11 @@ var mutations = []mutation{
 		in.DomainMappings = slices.Delete(in.DomainMappings, domainMappingAt(in, "www.example.org"), domainMappingAt(in, "www.example.org")+1)
 		return in
 	}},
+	{name: "last domainmapping removed", redo: nil, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.DomainMappings = slices.Delete(in.DomainMappings, domainMappingAt(in, "last.example.org"), domainMappingAt(in, "last.example.org")+1)
+		return in
+	}},
 	{name: "domainmapping target's traffic changed", redo: []string{"svc-00000", "borrower", "www.example.org"}, f: func(in Input) Input {
 		return editLedger(in, "svc-00000", func(l *serving.Ledger) {
 			l.Traffic = []serving.Target{{RevisionName: "svc-00000-00001", Percent: 100, Tag: "old"}}
@@ -251,6 +257,13 @@ var mutations = []mutation{
 		in = cloneInput(in)
 		in.Services = slices.Delete(in.Services, serviceAt(in, "grpc"), serviceAt(in, "grpc")+1)
 		in.Ledgers = slices.Delete(in.Ledgers, ledgerAt(in, "grpc"), ledgerAt(in, "grpc")+1)
+		return in
+	}},
+	{name: "last ledger gone", redo: nil, f: func(in Input) Input {
+		in = cloneInput(in)
+		in.DomainMappings = slices.Delete(in.DomainMappings, domainMappingAt(in, "last.example.org"), domainMappingAt(in, "last.example.org")+1)
+		in.Services = slices.Delete(in.Services, serviceAt(in, "svc-00005"), serviceAt(in, "svc-00005")+1)
+		in.Ledgers = slices.Delete(in.Ledgers, ledgerAt(in, "svc-00005"), ledgerAt(in, "svc-00005")+1)
 		return in
 	}},
 	{name: "revision split to by another service changed", redo: []string{"svc-00000", "borrower", "www.example.org"}, f: func(in Input) Input {

@@ -16,25 +16,33 @@ func RefOf(u *unstructured.Unstructured) Ref {
 	return Ref{u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName()}
 }
 
-// objRef is a Ref in a state: its type (APIVersion, Kind and Namespace) an
-// index into the state's refTypes, so that the thousands of names a state
-// holds cost a name each.
+// objRef is a Ref in a state, and the part that rendered it: its type
+// (APIVersion, Kind and Namespace) is an index into the state's refTypes,
+// so that the thousands of names a state holds cost a name each.
 type objRef struct {
-	typ  int
+	typ  int32
+	part uint32
 	name string
 }
 
-// refTypes interns the types of a lineage of states. It only grows: the
-// states rendered from one base share it.
+// refTypes interns the types of a lineage of states and numbers their
+// parts. It only grows: the states rendered from one base share it.
 type refTypes struct {
 	list  []Ref // Name unset
-	index map[Ref]int
+	index map[Ref]int32
+	parts uint32 // the last part id given; objectsPart is never given
 }
 
-func newRefTypes() *refTypes { return &refTypes{index: map[Ref]int{}} }
+func newRefTypes() *refTypes { return &refTypes{index: map[Ref]int32{}} }
 
-// refs names objs.
-func (t *refTypes) refs(objs []*unstructured.Unstructured) []objRef {
+// newPart numbers a new part.
+func (t *refTypes) newPart() uint32 {
+	t.parts++
+	return t.parts
+}
+
+// refs names objs, rendered by part.
+func (t *refTypes) refs(objs []*unstructured.Unstructured, part uint32) []objRef {
 	if len(objs) == 0 {
 		return nil
 	}
@@ -45,11 +53,11 @@ func (t *refTypes) refs(objs []*unstructured.Unstructured) []objRef {
 		r.Name = ""
 		typ, ok := t.index[r]
 		if !ok {
-			typ = len(t.list)
+			typ = int32(len(t.list))
 			t.list = append(t.list, r)
 			t.index[r] = typ
 		}
-		out[i] = objRef{typ, name}
+		out[i] = objRef{typ, part, name}
 	}
 	return out
 }
@@ -132,22 +140,22 @@ func sortByRefs(t *refTypes, order []int, objs []*unstructured.Unstructured, ref
 	}
 }
 
-// firstCollision walks two sorted lists of refs in one order and returns
-// the first ref whose identity the one before it has, as sortObjects does
-// over the objects of both.
-func firstCollision(t *refTypes, order []int, a, b []objRef) (objRef, bool) {
-	var prev objRef
-	for i := 0; len(a) > 0 || len(b) > 0; i++ {
+// merge merges two sorted lists of refs into one, and returns the first
+// ref whose identity the one before it has, as sortObjects finds it over
+// the objects of both.
+func merge(t *refTypes, order []int, a, b []objRef) (out []objRef, dup objRef, collide bool) {
+	out = make([]objRef, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
 		var r objRef
 		if len(b) == 0 || (len(a) > 0 && t.compare(order, a[0], b[0]) <= 0) {
 			r, a = a[0], a[1:]
 		} else {
 			r, b = b[0], b[1:]
 		}
-		if i > 0 && order[prev.typ] == order[r.typ] && prev.name == r.name {
-			return r, true
+		if n := len(out); !collide && n > 0 && order[out[n-1].typ] == order[r.typ] && out[n-1].name == r.name {
+			dup, collide = r, true
 		}
-		prev = r
+		out = append(out, r)
 	}
-	return objRef{}, false
+	return out, dup, collide
 }
