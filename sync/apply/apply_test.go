@@ -179,7 +179,7 @@ func TestDriftCorrected(t *testing.T) {
 	cs := e.apply("drift", set)
 	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config unchanged", "Deployment.apps drift/web unchanged")
 	writes, reads := e.writes.takeAll()
-	if diff := cmp.Diff([]string{"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-drift", "/api/v1/namespaces/ebb-system/configmaps/ebb-pending-drift"}, reads); diff != "" {
+	if diff := cmp.Diff([]string{"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-drift (metadata)", "/api/v1/namespaces/ebb-system/configmaps/ebb-pending-drift"}, reads); diff != "" {
 		t.Errorf("reads of a pass between full passes (-want +got):\n%s", diff)
 	}
 	if len(writes) > 0 {
@@ -490,10 +490,10 @@ func TestResyncReadsByList(t *testing.T) {
 	}
 	reads := e.writes.takeReads()
 	want := []string{
-		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many", // the inventory
-		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-many",   // and what an apply cut short left
-		"/api/v1/namespaces/many/configmaps",                          // the 40 ConfigMaps
-		"/api/v1/namespaces/many",                                     // the Namespace
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many (metadata)", // the inventory
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-many",              // and what an apply cut short left
+		"/api/v1/namespaces/many/configmaps",                                     // the 40 ConfigMaps
+		"/api/v1/namespaces/many",                                                // the Namespace
 	}
 	if diff := cmp.Diff(want, reads); diff != "" {
 		t.Errorf("reads of a resync (-want +got):\n%s", diff)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -36,8 +37,12 @@ type writes struct {
 func (w *writes) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(r *http.Request) (*http.Response, error) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			read := r.URL.Path
+			if strings.Contains(r.Header.Get("Accept"), "as=PartialObjectMetadata") {
+				read += " (metadata)"
+			}
 			w.mu.Lock()
-			w.reads = append(w.reads, r.URL.Path)
+			w.reads = append(w.reads, read)
 			w.mu.Unlock()
 		} else {
 			w.mu.Lock()

@@ -8,25 +8,23 @@ import (
 )
 
 // memo is what the last Apply of one source knew, kept in memory between
-// passes: the inventory bytes it stored, the intent digest of every object
-// it applied or found unchanged, and when it last compared every object
-// with its live copy.
+// passes: the inventory it stored and the resourceVersion it got, the
+// intent digest of every object it applied or found unchanged, and when it
+// last compared every object with its live copy.
 type memo struct {
-	raw     string
-	inv     Inventory // raw, parsed
+	rv      string
+	inv     Inventory
 	digests map[Ref]string
 	full    time.Time
 }
 
-// known returns the inventory the source's memo holds when raw is the
-// inventory it wrote: the stored bytes need not be parsed again.
-func (s *SSA) known(source, raw string) (Inventory, bool) {
+// known returns the source's memo: while the inventory's resourceVersion
+// is the memo's, the inventory need not be read again.
+func (s *SSA) known(source string) (*memo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if m := s.memos[source]; m != nil && m.raw == raw {
-		return m.inv, true
-	}
-	return Inventory{}, false
+	m := s.memos[source]
+	return m, m != nil && m.rv != ""
 }
 
 // skip reports whether u, whose intent digest is digest, can be taken as
@@ -67,8 +65,8 @@ func (m *memo) same(same []Entry, inv Inventory) ([]Entry, error) {
 }
 
 // trusted returns the source's memo when an Apply at now may rely on it:
-// it exists, the stored inventory is byte for byte the one it wrote (no
-// one else applied for the source since), and its last full pass is less
+// it exists, the stored inventory is the very one it wrote (the same
+// resourceVersion: no one else applied for the source since), and its last full pass is less
 // than Options.FullEvery old. Otherwise the pass is full: every object is
 // compared with its live copy.
 func (s *SSA) trusted(source string, prev stored, now time.Time) *memo {
@@ -78,7 +76,7 @@ func (s *SSA) trusted(source string, prev stored, now time.Time) *memo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.memos[source]
-	if m == nil || !prev.exists || m.raw != prev.raw || now.Sub(m.full) >= s.opts.FullEvery || now.Before(m.full) {
+	if m == nil || !prev.exists || m.rv != prev.rv || now.Sub(m.full) >= s.opts.FullEvery || now.Before(m.full) {
 		return nil
 	}
 	return m

@@ -59,7 +59,7 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 	}
 	writes, reads := e.writes.takeAll()
 	wantReads := []string{
-		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-push",
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-push (metadata)", // the one it wrote: not read whole
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-push",
 		"/api/v1/namespaces/push/configmaps/cm-3",
 		"/api/v1/namespaces/push/configmaps/cm-7", // prune reads it for ebb.dev/prune
@@ -165,7 +165,7 @@ func TestApplyChanged(t *testing.T) {
 		"ConfigMap changed/cm-1 unchanged", "ConfigMap changed/cm-2 unchanged", "ConfigMap changed/cm-3 pruned")
 	writes, reads := e.writes.takeAll()
 	wantReads := []string{
-		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-changed",
+		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-changed (metadata)",
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-changed",
 		"/api/v1/namespaces/changed/configmaps/cm-0",
 		"/api/v1/namespaces/changed/configmaps/cm-3",

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 )
@@ -89,6 +90,8 @@ type SSA struct {
 	namespaces   map[string]bool
 	clusterKinds map[schema.GroupKind]bool
 
+	meta metadata.Interface // nil: inventories are read and written whole
+
 	mu    sync.Mutex
 	memos map[string]*memo // by source
 }
@@ -103,8 +106,14 @@ func New(cfg *rest.Config, o Options) (*SSA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	return NewWith(dyn, mapper, o), nil
+	s := NewWith(dyn, mapper, o)
+	s.meta = meta
+	return s, nil
 }
 
 // NewWith returns an SSA using the given clients.
@@ -306,7 +315,7 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 		s.remember(source, nil)
 		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
 	}
-	nm := &memo{raw: saved.raw, inv: saved.main, digests: applied, full: now}
+	nm := &memo{rv: saved.rv, inv: saved.main, digests: applied, full: now}
 	if m != nil {
 		nm.full = m.full
 		for _, e := range skipped {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 const (
@@ -39,14 +40,14 @@ func checkSource(source string) error {
 	return nil
 }
 
-// stored is an inventory as read from the cluster, with the exact bytes,
-// so that writing the same inventory again can be skipped.
+// stored is an inventory as read from the cluster.
 type stored struct {
 	// inv is the inventory: main and the pending entries.
 	inv Inventory
-	// main is the inventory ConfigMap's content; raw its exact bytes.
+	// main is the inventory ConfigMap's content; rv the ConfigMap's
+	// resourceVersion.
 	main   Inventory
-	raw    string
+	rv     string
 	exists bool
 	// pending are the entries of the pending ConfigMap: objects an apply
 	// was about to create (see savePending).
@@ -58,27 +59,38 @@ type stored struct {
 func pendingName(source string) string { return "ebb-pending-" + source }
 
 // load reads the source's inventory and its pending entries; a missing
-// ConfigMap is an empty one.
+// ConfigMap is an empty one. An inventory whose resourceVersion is that of
+// the one this SSA last wrote is not read again: only its metadata is.
 func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 	var st stored
 	name := InventoryPrefix + source
 	cms := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
-	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
-	default:
-		raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
-		main, ok := s.known(source, raw)
-		if !ok {
-			if main, err = ParseInventory([]byte(raw)); err != nil {
+	if known, ok := s.known(source); ok && s.meta != nil {
+		md, err := s.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+		case md.ResourceVersion == known.rv:
+			st = stored{main: known.inv, rv: known.rv, exists: true}
+		}
+	}
+	if !st.exists {
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return stored{}, fmt.Errorf("read inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+		default:
+			raw, _, _ := unstructured.NestedString(cm.Object, "data", InventoryKey)
+			main, err := ParseInventory([]byte(raw))
+			if err != nil {
 				return stored{}, fmt.Errorf("inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 			}
+			st = stored{main: main, rv: cm.GetResourceVersion(), exists: true}
 		}
-		st = stored{main: main, raw: raw, exists: true}
 	}
-	cm, err = cms.Get(ctx, pendingName(source), metav1.GetOptions{})
+	cm, err := cms.Get(ctx, pendingName(source), metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
@@ -104,7 +116,7 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 // large; save folds them in.
 func (s *SSA) savePending(ctx context.Context, source string, prev stored, entries []Entry) (stored, error) {
 	p := NewInventory(append(slices.Clone(prev.pending), entries...)...)
-	if err := s.write(ctx, pendingName(source), pendingLabel, source, string(p.Marshal())); err != nil {
+	if _, err := s.write(ctx, pendingName(source), pendingLabel, source, string(p.Marshal())); err != nil {
 		return prev, err
 	}
 	prev.pending = p.Entries
@@ -113,21 +125,19 @@ func (s *SSA) savePending(ctx context.Context, source string, prev stored, entri
 }
 
 // save writes inv as the source's inventory unless the stored one has the
-// same bytes, creating the inventory namespace if needed, and then clears
-// the pending entries. It returns what is stored now.
+// same entries, creating the inventory namespace if needed, and then
+// clears the pending entries. It returns what is stored now.
 func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventory) (stored, error) {
-	next := stored{inv: inv, main: inv, raw: prev.raw, exists: prev.exists}
+	next := stored{inv: inv, main: inv, rv: prev.rv, exists: prev.exists}
 	switch {
 	case prev.exists && slices.Equal(prev.main.Entries, inv.Entries):
 	case !prev.exists && len(inv.Entries) == 0:
 	default:
-		raw := string(inv.Marshal())
-		if !prev.exists || prev.raw != raw {
-			if err := s.write(ctx, InventoryPrefix+source, InventoryLabel, source, raw); err != nil {
-				return prev, err
-			}
+		rv, err := s.write(ctx, InventoryPrefix+source, InventoryLabel, source, string(inv.Marshal()))
+		if err != nil {
+			return prev, err
 		}
-		next.raw, next.exists = raw, true
+		next.rv, next.exists = rv, true
 	}
 	if len(prev.pending) > 0 {
 		if err := s.deleteConfigMap(ctx, pendingName(source)); err != nil {
@@ -144,8 +154,10 @@ func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventor
 const pendingLabel = "ebb.dev/inventory-pending"
 
 // write applies a ConfigMap holding one inventory's JSON, creating the
-// inventory namespace if needed.
-func (s *SSA) write(ctx context.Context, name, label, source, raw string) error {
+// inventory namespace if needed, and returns the ConfigMap's new
+// resourceVersion. Only the metadata of the answer is read when the SSA has
+// a metadata client: an inventory can be hundreds of kilobytes.
+func (s *SSA) write(ctx context.Context, name, label, source, raw string) (string, error) {
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
 		"kind":       "ConfigMap",
@@ -157,8 +169,7 @@ func (s *SSA) write(ctx context.Context, name, label, source, raw string) error 
 		"data": map[string]any{InventoryKey: raw},
 	}}
 	opts := metav1.ApplyOptions{FieldManager: s.opts.FieldManager, Force: true}
-	cms := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
-	_, err := cms.Apply(ctx, name, cm, opts)
+	rv, err := s.applyConfigMap(ctx, cm, opts)
 	if apierrors.IsNotFound(err) {
 		ns := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1",
@@ -166,13 +177,34 @@ func (s *SSA) write(ctx context.Context, name, label, source, raw string) error 
 			"metadata":   map[string]any{"name": s.opts.InventoryNamespace},
 		}}
 		if _, err = s.dyn.Resource(namespaces).Apply(ctx, s.opts.InventoryNamespace, ns, opts); err == nil {
-			_, err = cms.Apply(ctx, name, cm, opts)
+			rv, err = s.applyConfigMap(ctx, cm, opts)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("write inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
+		return "", fmt.Errorf("write inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 	}
-	return nil
+	return rv, nil
+}
+
+// applyConfigMap applies cm and returns its resourceVersion.
+func (s *SSA) applyConfigMap(ctx context.Context, cm *unstructured.Unstructured, opts metav1.ApplyOptions) (string, error) {
+	if s.meta == nil {
+		out, err := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Apply(ctx, cm.GetName(), cm, opts)
+		if err != nil {
+			return "", err
+		}
+		return out.GetResourceVersion(), nil
+	}
+	body, err := cm.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	md, err := s.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Patch(ctx, cm.GetName(), types.ApplyPatchType, body,
+		metav1.PatchOptions{FieldManager: opts.FieldManager, Force: &opts.Force})
+	if err != nil {
+		return "", err
+	}
+	return md.ResourceVersion, nil
 }
 
 func (s *SSA) deleteConfigMap(ctx context.Context, name string) error {
