@@ -308,7 +308,7 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 	})
 	r.collectRevisions(revBatches)
 	if len(redoLedgers) < len(ledgers) {
-		f := &otherFacts{r: r, ledgers: ledgers}
+		f := &otherFacts{r: r, ledgers: ledgers, redone: redoLedgers}
 		r.more = f.find
 	}
 	svcBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
@@ -356,9 +356,11 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 // otherFacts finds the facts of revisions of ledgers that are not rendered
 // again, as render would have prepared them: the routes of a part rendered
 // again may split to them (a DomainMapping to its target's revisions).
+// Those ledgers rendered in the base, so every revision prepares.
 type otherFacts struct {
 	r       *renderer
 	ledgers []*serving.Ledger // sorted
+	redone  []*ledgerWork     // the ledgers rendered again, in the same order
 	mu      sync.Mutex
 	index   map[partKey]revisionAt // namespace and revision name
 	made    map[partKey]*revision
@@ -378,10 +380,19 @@ func (f *otherFacts) find(namespace, name string) (*revision, bool) {
 	}
 	if f.index == nil {
 		// As in render's index of revisions, a later ledger's revision
-		// wins a name (the two then collide as Deployments anyway).
+		// wins a name. Revisions of the ledgers rendered again are in
+		// renderer.revs when they prepare, and not here: when one that
+		// did not prepare shares its name with one here, routes read this
+		// one, as in render. (Two that prepare collide as Deployments:
+		// the render fails whichever one a route reads.)
 		f.index = map[partKey]revisionAt{}
 		f.made = map[partKey]*revision{}
+		redone := f.redone
 		for _, l := range f.ledgers {
+			if len(redone) > 0 && redone[0].part.ledger == l {
+				redone = redone[1:]
+				continue
+			}
 			for i := range l.Revisions {
 				f.index[partKey{l.Namespace, l.Revisions[i].Name}] = revisionAt{l, i}
 			}

@@ -646,6 +646,20 @@ func TestMemoErrors(t *testing.T) {
 			return in
 		},
 	}, {
+		// Its routes split to the unchanged ledger's revision of that name.
+		name: "new ledger with a failing revision named as an unchanged one's",
+		f: func(in Input) Input {
+			in = cloneInput(in)
+			s := testService("zzz")
+			s.Namespace = "team-0"
+			l := testLedger(s)
+			l.Revisions[0].Name, l.Latest, l.Traffic[0].RevisionName = "svc-00000-00001", "svc-00000-00001", "svc-00000-00001"
+			l.Revisions[0].Template.Spec.Containers = nil
+			in.Services = append(in.Services, s)
+			in.Ledgers = append(in.Ledgers, l)
+			return in
+		},
+	}, {
 		name: "unsupported ingress class",
 		f: func(in Input) Input {
 			return editService(in, "svc-00002", func(s *serving.Service) {
