@@ -21,11 +21,13 @@ import (
 // A state is cut into parts, each rendered from its own inputs: one per
 // ledger (the ledger and the Service of the same namespace and name), one
 // per DomainMapping (the DomainMapping and the ledger of the Service it
-// targets), and one for the pass-through objects. Config and Gateways are
-// read by every part. A part whose inputs are the same pointers as the
-// base's, or reflect.DeepEqual to them, renders exactly as it did; only
-// the others are rendered again. Inputs must not be changed in place once
-// given to Render.
+// targets), and one for the pass-through objects (compared element by
+// element). A part whose routes split to revisions of other ledgers also
+// reads those ledgers. Config and Gateways are read by every part: when
+// either changes, everything is rendered again. A part whose inputs are
+// the same pointers as the base's, or reflect.DeepEqual to them, renders
+// exactly as it did; only the others are rendered again. Inputs must not
+// be changed in place once given to Render.
 //
 // The base holds the inputs (pointers) and the names of what each part
 // rendered, never the rendered objects.
@@ -246,7 +248,7 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
 	if redoObjects {
 		objects = append(objects, in.Objects...)
-		changed = append(changed, next.types.refs(in.Objects, objectsPart)...)
+		changed = next.types.appendRefs(changed, in.Objects, objectsPart)
 		if base != nil {
 			dropped[objectsPart] = true
 		}
@@ -343,12 +345,12 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 	for _, w := range redoLedgers {
 		out = append(out, w.revisions...)
 		out = append(out, w.routes...)
-		refs = append(refs, types.refs(w.revisions, w.part.id)...)
-		refs = append(refs, types.refs(w.routes, w.part.id)...)
+		refs = types.appendRefs(refs, w.revisions, w.part.id)
+		refs = types.appendRefs(refs, w.routes, w.part.id)
 	}
 	for _, w := range redoDMs {
 		out = append(out, w.routes...)
-		refs = append(refs, types.refs(w.routes, w.part.id)...)
+		refs = types.appendRefs(refs, w.routes, w.part.id)
 	}
 	return out, refs, errs
 }

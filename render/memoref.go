@@ -41,13 +41,9 @@ func (t *refTypes) newPart() uint32 {
 	return t.parts
 }
 
-// refs names objs, rendered by part.
-func (t *refTypes) refs(objs []*unstructured.Unstructured, part uint32) []objRef {
-	if len(objs) == 0 {
-		return nil
-	}
-	out := make([]objRef, len(objs))
-	for i, o := range objs {
+// appendRefs appends the names of objs, rendered by part, to dst.
+func (t *refTypes) appendRefs(dst []objRef, objs []*unstructured.Unstructured, part uint32) []objRef {
+	for _, o := range objs {
 		r := RefOf(o)
 		name := r.Name
 		r.Name = ""
@@ -57,9 +53,9 @@ func (t *refTypes) refs(objs []*unstructured.Unstructured, part uint32) []objRef
 			t.list = append(t.list, r)
 			t.index[r] = typ
 		}
-		out[i] = objRef{typ, part, name}
+		dst = append(dst, objRef{typ, part, name})
 	}
-	return out
+	return dst
 }
 
 func (t *refTypes) expand(refs []objRef) []Ref {
