@@ -430,12 +430,23 @@ func TestMemoLarge(t *testing.T) {
 		editLedger(editService(base, "svc-00007", func(s *serving.Service) { s.Labels["tier"] = "web" }), "svc-00123", func(l *serving.Ledger) {
 			l.Traffic = []serving.Target{{RevisionName: "svc-00123-00001", Percent: 100}}
 		}),
+		// Every DomainMapping, in parallel batches, reading the facts of
+		// ledgers not rendered again.
+		func() Input {
+			in := cloneInput(base)
+			for i, dm := range in.DomainMappings {
+				dm = copyDomainMapping(dm)
+				dm.Labels = map[string]string{"tier": "web"}
+				in.DomainMappings[i] = dm
+			}
+			return in
+		}(),
 	}
 	for i, next := range steps {
 		d := mustMemoRender(t, &m, next)
 		checkDelta(t, &base, next, d)
-		if i == 1 && len(d.Objects) > 20 {
-			t.Errorf("Objects has %d objects, want two Services' and a DomainMapping's", len(d.Objects))
+		if want := []int{len(d.Objects), 20, 150}[i]; len(d.Objects) > want {
+			t.Errorf("step %d: Objects has %d objects, want at most %d", i, len(d.Objects), want)
 		}
 	}
 }
