@@ -45,6 +45,8 @@ func memoInput(class string) Input {
 		testObject("v1", "ServiceAccount", "team-0", "runner"),
 		testObject("v1", "ConfigMap", "team-1", "settings"),
 		testObject("example.com/v1", "ConfigMap", "team-1", "settings"), // one name, two groups
+		testObject("example.com/v1", "Gadget", "team-1", "settings"),
+		testObject("example.com/v1/extra", "Widget", "team-1", "settings"), // sorts with no kind, as Render reads it
 	}
 	return in
 }
