@@ -426,6 +426,7 @@ func renderDelta(m *render.Memo, d *Desired) error {
 		return fmt.Errorf("render: %w", err)
 	}
 	d.Objects, d.Same, d.delta = delta.Objects, delta.Same, delta
+	delta.Objects = nil // Keep needs only the names
 	return nil
 }
 

@@ -25,7 +25,9 @@ type Desired struct {
 	// Objects are the rendered objects, sorted: all of them, or, when Same
 	// is not empty, those of the parts of the state (a Service with its
 	// ledger, a DomainMapping, the other objects) whose inputs changed
-	// since the state the Target last applied.
+	// since the state the Target last applied. A Target may take them
+	// (set Objects to nil) to let them go as it applies them; All renders
+	// them again.
 	Objects []*unstructured.Unstructured
 	// Same names the objects of every other part: they render exactly as
 	// they did in the state the Target last applied. A Loop renders only
@@ -38,10 +40,10 @@ type Desired struct {
 	delta *render.Delta // the render relative to the last applied state
 }
 
-// All returns every object of d: Objects when Same is empty, else a
-// render of the whole state.
+// All returns every object of d: Objects when they are all of them (Same
+// is empty) and still there, else a render of the whole state.
 func (d *Desired) All() ([]*unstructured.Unstructured, error) {
-	if len(d.Same) == 0 {
+	if len(d.Same) == 0 && d.Objects != nil {
 		return d.Objects, nil
 	}
 	objs, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
@@ -79,6 +81,8 @@ type Reconciler struct {
 
 // Result is one reconcile pass.
 type Result struct {
+	// Desired is the state applied (its Objects may have been taken by the
+	// Target; All renders them again).
 	Desired *Desired
 	// Changes are the ledger changes the pass planned and wrote.
 	Changes []serving.Change

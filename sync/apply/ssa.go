@@ -184,6 +184,10 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // compared with its live copy as described above, which takes back drift
 // in objects whose intent did not change.
 //
+// Apply does not change the objects, and drops its references to them as
+// it goes: a caller that drops its own (a large first pass) has them
+// collected before the pass ends.
+//
 // One object failing (refused by the guard rails, rejected by the
 // apiserver) does not stop the others; the error joins every failure, and
 // the ChangeSet says what happened to each object. A failed object the
@@ -263,7 +267,12 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 	next := skipped
 	applied := map[Ref]string{}
 	var crds []string
-	for _, stage := range stages(desired) {
+	// Nothing holds an object once its stage is applied: a caller that
+	// handed its objects over (see Apply) gets their memory back as the
+	// pass goes, not at its end.
+	all := stages(desired)
+	clear(desired)
+	for _, stage := range all {
 		if len(crds) > 0 {
 			// Custom resources come in later stages than their definitions.
 			s.waitEstablished(ctx, crds)
@@ -290,6 +299,7 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 				next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 			}
 		}
+		clear(stage)
 	}
 
 	if len(skipped) > 0 {

@@ -43,7 +43,7 @@ func TestTargetAppliesOnlyChanged(t *testing.T) {
 	target := &cluster.Target{Applier: ssa, Source: ns}
 	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}}
 	var memo render.Memo
-	pass := func(commit string, minute int) *sync.Desired {
+	pass := func(commit string, minute int) (*render.Delta, *sync.Desired) {
 		t.Helper()
 		res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp(commit, minute))
 		if err != nil {
@@ -59,27 +59,27 @@ func TestTargetAppliesOnlyChanged(t *testing.T) {
 			t.Fatalf("apply at %s: %v", commit, err)
 		}
 		memo.Keep(delta)
-		return out
+		return delta, out
 	}
-	d := pass("c1", 0)
-	total := len(d.Objects)
-	if len(d.Same) != 0 || target.LastChangeSet().Count(apply.Created) != total {
-		t.Fatalf("first pass: %d objects, %d same\n%s", len(d.Objects), len(d.Same), target.LastChangeSet())
+	r, _ := pass("c1", 0)
+	total := len(r.Objects)
+	if len(r.Same) != 0 || target.LastChangeSet().Count(apply.Created) != total {
+		t.Fatalf("first pass: %d objects, %d same\n%s", len(r.Objects), len(r.Same), target.LastChangeSet())
 	}
 	w.take()
 
 	// A new template for other: a new revision and its route; hello's
 	// objects are neither rendered nor read nor written.
 	rewrite(t, other, "value: World", "value: Other")
-	d = pass("c2", 1)
-	for _, u := range d.Objects {
+	r, _ = pass("c2", 1)
+	for _, u := range r.Objects {
 		if strings.HasPrefix(u.GetName(), "hello") {
 			t.Errorf("rendered %s %s, want only other's objects", u.GetKind(), u.GetName())
 		}
 	}
 	got := target.LastChangeSet()
-	if got.Count(apply.Unchanged) < len(d.Same) || got.Count(apply.Created) == 0 || got.Count(apply.Failed) != 0 {
-		t.Errorf("push pass with %d same:\n%s", len(d.Same), got)
+	if got.Count(apply.Unchanged) < len(r.Same) || got.Count(apply.Created) == 0 || got.Count(apply.Failed) != 0 {
+		t.Errorf("push pass with %d same:\n%s", len(r.Same), got)
 	}
 	for _, req := range w.take() {
 		if strings.Contains(req, "hello") {
@@ -106,9 +106,9 @@ func TestTargetAppliesOnlyChanged(t *testing.T) {
 	}
 	ssa.Forget()
 	w.take()
-	d = pass("c2", 1)
-	if len(d.Objects) != 0 {
-		t.Errorf("unchanged state rendered %d objects, want all named the same", len(d.Objects))
+	r, d := pass("c2", 1)
+	if len(r.Objects) != 0 {
+		t.Errorf("unchanged state rendered %d objects, want all named the same", len(r.Objects))
 	}
 	all, err := d.All()
 	if err != nil {

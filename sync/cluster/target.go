@@ -151,7 +151,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	if t.Status != nil {
 		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
-	objs, cs, err := t.apply(ctx, d)
+	versions, cs, err := t.apply(ctx, d)
 	t.mu.Lock()
 	t.last = cs
 	t.mu.Unlock()
@@ -159,10 +159,6 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 		t.Metrics.Applied(cs, err, now().Sub(start))
 	}
 	if t.Events != nil {
-		versions := make(map[apply.Ref]string, len(objs))
-		for _, o := range objs {
-			versions[apply.RefOf(o)] = o.GetAPIVersion()
-		}
 		t.report(ctx, func(ctx context.Context) { t.Events.Record(ctx, d.At, cs, versions) })
 	}
 	if t.Logger != nil {
@@ -184,20 +180,35 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 
 // apply applies d's objects: only those that changed when d names the
 // others (Desired.Same) and the Applier remembers them, else every one. It
-// returns the objects it applied.
-func (t *Target) apply(ctx context.Context, d *sync.Desired) ([]*unstructured.Unstructured, apply.ChangeSet, error) {
+// takes the objects from d, so that each can be collected once applied,
+// and returns the API version of each object it applied.
+func (t *Target) apply(ctx context.Context, d *sync.Desired) (map[apply.Ref]string, apply.ChangeSet, error) {
 	if len(d.Same) > 0 {
-		cs, err := t.Applier.ApplyChanged(ctx, t.Source, d.Objects, sameEntries(d.Same))
+		changed := d.Objects
+		d.Objects = nil
+		versions := versionsOf(changed)
+		cs, err := t.Applier.ApplyChanged(ctx, t.Source, changed, sameEntries(d.Same))
 		if !errors.Is(err, apply.ErrFullPass) {
-			return d.Objects, cs, err
+			return versions, cs, err
 		}
 	}
 	objs, err := d.All()
 	if err != nil {
 		return nil, apply.ChangeSet{}, err
 	}
+	d.Objects = nil
+	versions := versionsOf(objs)
 	cs, err := t.Applier.Apply(ctx, t.Source, objs)
-	return objs, cs, err
+	return versions, cs, err
+}
+
+// versionsOf returns the API version of each object.
+func versionsOf(objs []*unstructured.Unstructured) map[apply.Ref]string {
+	out := make(map[apply.Ref]string, len(objs))
+	for _, o := range objs {
+		out[apply.RefOf(o)] = o.GetAPIVersion()
+	}
+	return out
 }
 
 // sameEntries names rendered objects as the apply step does.
