@@ -155,6 +155,15 @@ func BenchmarkControllerB9(b *testing.B) {
 	metricsBefore := scrapeSums(b, addr)
 	cpu := make(chan []byte, 1)
 	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
+		// What was allocated before the pushes: the base for
+		// go tool pprof -diff_base.
+		resp, err := http.Get("http://" + addr + "/debug/pprof/allocs")
+		if err != nil {
+			b.Fatal(err)
+		}
+		prof, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		write(b, filepath.Join(dir, "controller-allocs-first.pprof"), string(prof))
 		// A CPU profile of the controller during the first pushes.
 		go func() {
 			var prof []byte
@@ -214,6 +223,7 @@ func BenchmarkControllerB9(b *testing.B) {
 		write(b, filepath.Join(dir, "controller.log"), logs.String())
 	}
 	metricsRest := scrapeSums(b, addr)
+	b.Logf("Go allocated %.1f MiB per push pass", (metricsAfter["go_memstats_alloc_bytes_total"]-metricsBefore["go_memstats_alloc_bytes_total"])/pushes/(1<<20))
 	for _, m := range []struct {
 		when string
 		at   map[string]float64

@@ -238,6 +238,7 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 			return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
 		}
 	}
+	skipped = slices.Grow(skipped, len(objects))
 	desired, digests := prepare(objects, skipped, &cs, func(u *unstructured.Unstructured, digest string) bool {
 		e, ok := m.skip(u, digest, prev.inv)
 		if ok {
@@ -265,7 +266,7 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 
 	known := s.prefetch(ctx, desired)
 	next := skipped
-	applied := map[Ref]string{}
+	applied := make(map[Ref]string, len(skipped)+len(digests))
 	var crds []string
 	// Nothing holds an object once its stage is applied: a caller that
 	// handed its objects over (see Apply) gets their memory back as the
@@ -304,23 +305,29 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 
 	if len(skipped) > 0 {
 		// List the skipped objects among the others, in apply order.
-		changes := slices.Clone(cs.Changes[invalid:])
+		changes := make([]Change, invalid, len(cs.Changes)+len(skipped))
+		copy(changes, cs.Changes)
 		for _, e := range skipped {
 			changes = append(changes, Change{Ref: e.Ref, Action: Unchanged})
 		}
-		slices.SortStableFunc(changes, func(a, b Change) int { return Compare(a.Ref, b.Ref) })
-		cs.Changes = append(cs.Changes[:invalid], changes...)
+		changes = append(changes, cs.Changes[invalid:]...)
+		slices.SortStableFunc(changes[invalid:], func(a, b Change) int { return Compare(a.Ref, b.Ref) })
+		cs.Changes = changes
 	}
 
 	keep := NewInventory(next...)
+	failed := false
 	for _, e := range Stale(prev.inv, keep) {
 		change := s.prune(ctx, e)
 		cs.add(change)
 		if change.Action == Failed {
-			next = append(next, e)
+			next, failed = append(next, e), true
 		}
 	}
-	saved, err := s.save(ctx, source, cur, NewInventory(next...))
+	if failed {
+		keep = NewInventory(next...)
+	}
+	saved, err := s.save(ctx, source, cur, keep)
 	if err != nil {
 		s.remember(source, nil)
 		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))

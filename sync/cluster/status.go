@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -181,13 +182,32 @@ func (s *Status) write(ctx context.Context) {
 	cm := corev1ac.ConfigMap(ConfigMapName(s.source), s.namespace).
 		WithLabels(map[string]string{StatusLabel: s.source}).
 		WithData(map[string]string{StatusKey: string(b)})
-	if _, err := s.cs.CoreV1().ConfigMaps(s.namespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: StatusManager, Force: true}); err != nil {
+	if err := s.apply(ctx, cm); err != nil {
 		s.log.Error("write status", "configmap", s.namespace+"/"+ConfigMapName(s.source), "error", err)
 		return
 	}
 	s.mu.Lock()
 	s.written = b
 	s.mu.Unlock()
+}
+
+// metadataOnly asks the apiserver to answer with the object's metadata:
+// a status document is hundreds of kilobytes for a large source, and a
+// write needs none of it back.
+const metadataOnly = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+// apply applies cm under StatusManager, reading back only its metadata.
+func (s *Status) apply(ctx context.Context, cm *corev1ac.ConfigMapApplyConfiguration) error {
+	body, err := json.Marshal(cm)
+	if err != nil {
+		return err
+	}
+	force := true
+	return s.cs.CoreV1().RESTClient().Patch(types.ApplyPatchType).
+		Namespace(s.namespace).Resource("configmaps").Name(*cm.Name).
+		VersionedParams(&metav1.PatchOptions{FieldManager: StatusManager, Force: &force}, metav1.ParameterCodec).
+		SetHeader("Accept", metadataOnly).
+		Body(body).Do(ctx).Error()
 }
 
 // ReadStatus reads a source's status as the controller published it.
