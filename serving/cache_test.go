@@ -67,7 +67,13 @@ func cacheStates(t *testing.T) []fstest.MapFS {
 	delete(s5, "apps/other.yaml")
 	s6 := clone(s5)
 	s6["config.yaml"] = file(strings.ReplaceAll(featuresYAML, "disabled", "enabled"))
-	return []fstest.MapFS{s0, s1, s2, s3, s4, s5, s6}
+	// The ledgers written back: every Service plans without a change...
+	s7 := ledgers(clone(s6))
+	// ...then hello's ledger goes back to an older one, its Service file
+	// unchanged: planned again, it gets a new revision.
+	s8 := clone(s7)
+	s8[LedgerPath("default", "hello")] = s0[LedgerPath("default", "hello")]
+	return []fstest.MapFS{s0, s1, s2, s3, s4, s5, s6, s7, s8}
 }
 
 func clone(m fstest.MapFS) fstest.MapFS {
@@ -211,24 +217,35 @@ func TestCacheConcurrentLoads(t *testing.T) {
 }
 
 // TestTreeKeepsTemplateHashes: the hashes worked out at load time are
-// those Plan would work out, and planning the tree gives what Plan gives.
+// those Plan would work out, and planning the tree (twice: the second time
+// with what the first settled, and again in later states sharing its
+// Services) gives what Plan gives.
 func TestTreeKeepsTemplateHashes(t *testing.T) {
 	var c Cache
+	settled := 0
 	for i, fsys := range cacheStates(t) {
 		tree, err := c.Load(fsys)
 		if err != nil {
 			continue // the broken state
 		}
-		if len(tree.hashes) != len(tree.Services) {
-			t.Errorf("state %d: %d hashes for %d Services", i, len(tree.hashes), len(tree.Services))
+		if len(tree.items) != len(tree.Services) {
+			t.Errorf("state %d: %d items for %d Services", i, len(tree.items), len(tree.Services))
 		}
 		for _, s := range tree.Services {
-			if got, want := tree.hashes[s], HashTemplate(&s.Spec.Template); got != want {
+			if got, want := tree.items[s].hash, HashTemplate(&s.Spec.Template); got != want {
 				t.Errorf("state %d: %s: kept hash %s, want %s", i, s.Name, got, want)
 			}
 		}
 		at := Stamp{Commit: fmt.Sprintf("c%d", i)}
 		want, wantChanges, wantErr := Plan(tree.Services, tree.Ledgers, at)
+		if _, _, err := tree.Plan(at); (err == nil) != (wantErr == nil) {
+			t.Fatalf("state %d: first tree.Plan: %v, Plan: %v", i, err, wantErr)
+		}
+		for _, s := range tree.Services {
+			if tree.items[s].settled.Load() != nil {
+				settled++
+			}
+		}
 		got, gotChanges, gotErr := tree.Plan(at)
 		asJSON := func(ls []*Ledger, cs []Change, err error) string {
 			b, jerr := json.Marshal(struct {
@@ -244,5 +261,8 @@ func TestTreeKeepsTemplateHashes(t *testing.T) {
 		if diff := cmp.Diff(asJSON(want, wantChanges, wantErr), asJSON(got, gotChanges, gotErr)); diff != "" {
 			t.Errorf("state %d: tree.Plan differs from Plan (-want +got):\n%s", i, diff)
 		}
+	}
+	if settled == 0 {
+		t.Error("no Service settled: the states do not try planning a settled pair")
 	}
 }

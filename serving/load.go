@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -42,9 +43,10 @@ type Tree struct {
 	// Knative-named ConfigMaps under their ConfigMap ref).
 	Sources map[ObjectRef]Source
 
-	// hashes are the Services' template hashes, worked out when their
-	// files were decoded (a Cache keeps them with the Service).
-	hashes map[*Service]string
+	// items are the Services' decoded documents: their template hashes,
+	// worked out when their files were decoded, and what planning found
+	// (a Cache keeps them with the Service).
+	items map[*Service]*item
 }
 
 // Source returns where ref was read.
@@ -90,7 +92,7 @@ func Load(fsys fs.FS) (*Tree, error) {
 // seen in its recent loads.
 func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
 	l := &loader{
-		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}, hashes: map[*Service]string{}},
+		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
 		cms:   map[string]*item{},
 		cache: c.begin(),
 	}
@@ -195,6 +197,9 @@ type item struct {
 	errs ErrorList
 	svc  *Service
 	hash string // HashTemplate of svc's template
+	// settled is the ledger svc last planned against without a change:
+	// planning the two again would change nothing (see plan).
+	settled atomic.Pointer[Ledger]
 	dm   *DomainMapping
 	// config is the name of a Knative-named ConfigMap (obj is the map).
 	config string
@@ -274,7 +279,7 @@ func (l *loader) add(it *item) {
 	case it.svc != nil:
 		if l.register(it.ref, it.src) {
 			l.tree.Services = append(l.tree.Services, it.svc)
-			l.tree.hashes[it.svc] = it.hash
+			l.tree.items[it.svc] = it
 		}
 	case it.dm != nil:
 		if l.register(it.ref, it.src) {

@@ -118,8 +118,14 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 	return plan(services, ledgers, at, nil)
 }
 
-// plan is Plan with the template hashes already known (by Service).
-func plan(services []*Service, ledgers []*Ledger, at Stamp, hashes map[*Service]string) (next []*Ledger, changes []Change, err error) {
+// plan is Plan with the Services' decoded documents known (nil for a
+// Service not loaded through a Tree): their template hashes, and the
+// ledger each last planned against without a change. Planning a Service
+// reads nothing but the Service and its ledger when it changes nothing
+// (the stamp and the names other Services took matter only to a new
+// revision or a traffic change), so such a pair is not planned again: its
+// ledger is shared, not copied and compared.
+func plan(services []*Service, ledgers []*Ledger, at Stamp, items map[*Service]*item) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -145,13 +151,24 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, hashes map[*Service]
 			continue
 		}
 		seen[key] = true
-		p := &planner{svc: s, at: at, next: prev[key].DeepCopy(), taken: taken, hash: hashes[s]}
+		it, old := items[s], prev[key]
+		if it != nil && old != nil && it.settled.Load() == old {
+			next = append(next, old)
+			continue
+		}
+		p := &planner{svc: s, at: at, next: old.DeepCopy(), taken: taken}
+		if it != nil {
+			p.hash = it.hash
+		}
 		p.plan()
 		errs = append(errs, p.errs...)
-		if old := prev[key]; old != nil && len(p.changes) == 0 && reflect.DeepEqual(old, p.next) {
+		if old != nil && len(p.errs) == 0 && len(p.changes) == 0 && reflect.DeepEqual(old, p.next) {
 			// Unchanged: the planned ledger is the one read, shared
 			// rather than held twice.
 			p.next = old
+			if it != nil {
+				it.settled.Store(old)
+			}
 		}
 		next, changes = append(next, p.next), append(changes, p.changes...)
 	}
@@ -174,7 +191,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, hashes map[*Service]
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
 func (t *Tree) Plan(at Stamp) ([]*Ledger, []Change, error) {
-	next, changes, err := plan(t.Services, t.Ledgers, at, t.hashes)
+	next, changes, err := plan(t.Services, t.Ledgers, at, t.items)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
