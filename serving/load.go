@@ -200,7 +200,7 @@ type item struct {
 	// settled is the ledger svc last planned against without a change:
 	// planning the two again would change nothing (see plan).
 	settled atomic.Pointer[Ledger]
-	dm   *DomainMapping
+	dm      *DomainMapping
 	// config is the name of a Knative-named ConfigMap (obj is the map).
 	config string
 	// obj is a ConfigMap or any other object, as written.
