@@ -2,6 +2,7 @@ package serving
 
 import (
 	"crypto/sha256"
+	"io/fs"
 	"sync"
 )
 
@@ -25,7 +26,17 @@ const keepLoads = 8
 
 type fileKey struct {
 	path string
-	sum  [sha256.Size]byte
+	sum  [sha256.Size]byte // of the content read, or
+	id   string            // the content's ContentID
+}
+
+// ContentFS is a file system that names a file's content without reading
+// it, as a Git tree does with a blob's hash: loading it through a Cache
+// reads only the files the Cache has not seen. Equal IDs must mean equal
+// content.
+type ContentFS interface {
+	fs.FS
+	ContentID(name string) (string, bool)
 }
 
 // cached is one file's decoded content: its items, or its ledger.
@@ -70,12 +81,21 @@ func (lc *loadCache) end() {
 	}
 }
 
-// key names a file's content; a nil loadCache (no Cache) hashes nothing.
-func (lc *loadCache) key(file string, data []byte) fileKey {
-	if lc == nil {
-		return fileKey{}
+// read names a file's content: by its ContentID when fsys has one (the
+// file is then not read: data is nil), else by the SHA-256 of its bytes.
+// A nil loadCache (no Cache) names nothing and always reads.
+func (lc *loadCache) read(fsys fs.FS, file string) (k fileKey, data []byte, err error) {
+	if lc != nil {
+		if cfs, ok := fsys.(ContentFS); ok {
+			if id, ok := cfs.ContentID(file); ok {
+				return fileKey{path: file, id: id}, nil, nil
+			}
+		}
 	}
-	return fileKey{path: file, sum: sha256.Sum256(data)}
+	if data, err = fs.ReadFile(fsys, file); err != nil || lc == nil {
+		return fileKey{}, data, err
+	}
+	return fileKey{path: file, sum: sha256.Sum256(data)}, data, nil
 }
 
 func (lc *loadCache) lookup(k fileKey) (*cached, bool) {
@@ -103,10 +123,18 @@ func (lc *loadCache) store(k fileKey, e *cached) {
 
 // items decodes and prepares the documents of a repository file. Files
 // with problems are not kept: their errors are found again each time.
-func (lc *loadCache) items(file string, data []byte) ([]*item, ErrorList) {
-	k := lc.key(file, data)
+func (lc *loadCache) items(fsys fs.FS, file string) ([]*item, ErrorList) {
+	k, data, err := lc.read(fsys, file)
+	if err != nil {
+		return nil, ErrorList{&FieldError{File: file, Message: err.Error()}}
+	}
 	if e, ok := lc.lookup(k); ok && e.ledger == nil {
 		return e.items, nil
+	}
+	if data == nil {
+		if data, err = fs.ReadFile(fsys, file); err != nil {
+			return nil, ErrorList{&FieldError{File: file, Message: err.Error()}}
+		}
 	}
 	docs, errs := decodeFile(file, data)
 	items := make([]*item, len(docs))
@@ -122,10 +150,18 @@ func (lc *loadCache) items(file string, data []byte) ([]*item, ErrorList) {
 }
 
 // ledger decodes a ledger file; as items, only good files are kept.
-func (lc *loadCache) ledger(file string, data []byte) (*Ledger, Source, ErrorList) {
-	k := lc.key(file, data)
+func (lc *loadCache) ledger(fsys fs.FS, file string) (*Ledger, Source, ErrorList) {
+	k, data, err := lc.read(fsys, file)
+	if err != nil {
+		return nil, Source{File: file}, ErrorList{&FieldError{File: file, Message: err.Error()}}
+	}
 	if e, ok := lc.lookup(k); ok && e.ledger != nil {
 		return e.ledger, e.src, nil
+	}
+	if data == nil {
+		if data, err = fs.ReadFile(fsys, file); err != nil {
+			return nil, Source{File: file}, ErrorList{&FieldError{File: file, Message: err.Error()}}
+		}
 	}
 	led, src, errs := readLedgerFile(file, data)
 	if len(errs) > 0 {

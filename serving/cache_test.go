@@ -3,7 +3,9 @@ package serving
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -264,5 +266,74 @@ func TestTreeKeepsTemplateHashes(t *testing.T) {
 	}
 	if settled == 0 {
 		t.Error("no Service settled: the states do not try planning a settled pair")
+	}
+}
+
+// idFS is a ContentFS over a MapFS whose IDs are the files' contents, and
+// which counts the files read.
+type idFS struct {
+	fstest.MapFS
+	reads *[]string
+}
+
+func (f idFS) ContentID(name string) (string, bool) {
+	file, ok := f.MapFS[name]
+	if !ok {
+		return "", false
+	}
+	return "content:" + string(file.Data), true
+}
+
+func (f idFS) ReadFile(name string) ([]byte, error) {
+	*f.reads = append(*f.reads, name)
+	return f.MapFS.ReadFile(name)
+}
+
+func (f idFS) Open(name string) (fs.File, error) {
+	if file, ok := f.MapFS[name]; ok && file.Mode.IsRegular() {
+		*f.reads = append(*f.reads, name)
+	}
+	return f.MapFS.Open(name)
+}
+
+// A file system that names its files' content (a Git tree) has only the
+// files a Cache has not seen read, and loads the same trees.
+func TestCacheReadsOnlyNewContent(t *testing.T) {
+	var c Cache
+	var reads []string
+	seen := map[string]bool{}
+	for i, fsys := range cacheStates(t) {
+		reads = nil
+		got, gotErr := c.Load(idFS{MapFS: fsys, reads: &reads})
+		want, wantErr := Load(fsys)
+		if (gotErr == nil) != (wantErr == nil) || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
+			t.Fatalf("state %d: load through the cache: %v, without: %v", i, gotErr, wantErr)
+		}
+		if gotErr == nil {
+			if diff := cmp.Diff(want.Services, got.Services); diff != "" {
+				t.Errorf("state %d: Services (-want +got):\n%s", i, diff)
+			}
+			if diff := cmp.Diff(want.Ledgers, got.Ledgers); diff != "" {
+				t.Errorf("state %d: ledgers (-want +got):\n%s", i, diff)
+			}
+		}
+		// Only content not seen in an earlier state is read (a file with
+		// problems is not kept: state 3's third.yaml).
+		var wantReads []string
+		for name, f := range fsys {
+			if isYAML(name) && !seen[name+"\x00"+string(f.Data)] {
+				wantReads = append(wantReads, name)
+			}
+		}
+		for name, f := range fsys {
+			if isYAML(name) && !(i == 3 && name == "apps/third.yaml") {
+				seen[name+"\x00"+string(f.Data)] = true
+			}
+		}
+		slices.Sort(wantReads)
+		slices.Sort(reads)
+		if diff := cmp.Diff(wantReads, reads); diff != "" {
+			t.Errorf("state %d: files read (-want +got):\n%s", i, diff)
+		}
 	}
 }

@@ -144,12 +144,7 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: fmt.Sprintf("ledger files live at %s", LedgerPath("<namespace>", "<service>"))})
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
-			return nil
-		}
-		led, src, errs := l.cache.ledger(p, data)
+		led, src, errs := l.cache.ledger(fsys, p)
 		if len(errs) > 0 {
 			l.errs = append(l.errs, errs...)
 			return nil

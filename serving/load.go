@@ -147,12 +147,7 @@ func (l *loader) walkYAML(fsys fs.FS) {
 		if d.IsDir() || !isYAML(p) {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
-			return nil
-		}
-		items, errs := l.cache.items(p, data)
+		items, errs := l.cache.items(fsys, p)
 		l.errs = append(l.errs, errs...)
 		for _, it := range items {
 			l.add(it)

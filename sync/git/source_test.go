@@ -10,9 +10,11 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // readAll returns every file of fsys as path → content.
@@ -96,6 +98,24 @@ func TestFetchHTTP(t *testing.T) {
 	want2 := map[string]string{"apps/hello/service.yaml": "kind: Service\nv: 2\n"}
 	if diff := cmp.Diff(want2, readAll(t, c2.Files)); diff != "" {
 		t.Errorf("files of second commit (-want +got):\n%s", diff)
+	}
+	// Files are named by their blob hashes, unread.
+	for _, c := range []Commit{c, c2} {
+		cfs, ok := c.Files.(serving.ContentFS)
+		if !ok {
+			t.Fatalf("Commit.Files is a %T, not a serving.ContentFS", c.Files)
+		}
+		data, err := fs.ReadFile(c.Files, "apps/hello/service.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "git-blob:" + plumbing.ComputeHash(plumbing.BlobObject, data).String()
+		if id, ok := cfs.ContentID("apps/hello/service.yaml"); !ok || id != want {
+			t.Errorf("ContentID = %q, %v; want %q", id, ok, want)
+		}
+		if id, ok := cfs.ContentID("apps/hello"); ok {
+			t.Errorf("ContentID of a directory = %q", id)
+		}
 	}
 	if diff := cmp.Diff(files, readAll(t, c.Files)); diff != "" {
 		t.Errorf("first commit after the next fetch (-want +got):\n%s", diff)

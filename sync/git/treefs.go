@@ -89,6 +89,17 @@ func (t treeFS) Open(name string) (fs.File, error) {
 	return &openFile{info: info, r: bytes.NewReader(n.data)}, nil
 }
 
+// ContentID names a file's content by its Git blob hash, without reading
+// it (serving.ContentFS): a load cache reads only the files it has not
+// seen.
+func (t treeFS) ContentID(name string) (string, bool) {
+	n, err := t.find("read", name)
+	if err != nil || n.dir != nil {
+		return "", false
+	}
+	return "git-blob:" + n.hash.String(), true
+}
+
 func (t treeFS) ReadFile(name string) ([]byte, error) {
 	n, err := t.find("read", name)
 	if err != nil {
