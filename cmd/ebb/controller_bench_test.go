@@ -20,9 +20,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
@@ -86,9 +88,12 @@ func BenchmarkControllerB9(b *testing.B) {
 	cmd := exec.Command(bin, "controller", bare, "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
 		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--preview", "none", "--leader-elect=false",
 		"--qps", "100", "--burst", "100", "--webhook-secret", secret, "--pprof")
-	// EBB_BENCH_CONTROLLER_ENV adds environment variables (space-separated
-	// NAME=value) for the controller alone, e.g. GOGC or GOMEMLIMIT.
-	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("EBB_BENCH_CONTROLLER_ENV"))...)
+	// The Go runtime settings manifests/controller.yaml gives the
+	// controller, then EBB_BENCH_CONTROLLER_ENV (space-separated
+	// NAME=value) for trying others.
+	goEnv := manifestGoEnv(b)
+	b.Logf("controller environment: %v", goEnv)
+	cmd.Env = append(append(os.Environ(), goEnv...), strings.Fields(os.Getenv("EBB_BENCH_CONTROLLER_ENV"))...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -250,6 +255,36 @@ func BenchmarkControllerB9(b *testing.B) {
 	b.Logf("%d objects in %s (%.1f objects/s); RSS after first reconcile %.1f MiB (peak %.1f), right after %d pushes %.1f MiB (peak %.1f), at rest 3 s later %.1f MiB; push → applied %v",
 		objects, first.Round(time.Millisecond), float64(objects)/first.Seconds(), float64(rssAfter)/(1<<20), float64(hwm)/(1<<20), pushes,
 		float64(rssEnd)/(1<<20), float64(max(hwmEnd, hwmRest))/(1<<20), float64(rssRest)/(1<<20), lat)
+}
+
+// manifestGoEnv returns the GO* variables manifests/controller.yaml sets
+// on the controller container, as NAME=value.
+func manifestGoEnv(tb testing.TB) []string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "controller.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(b), "\n---")
+	var d appsv1.Deployment
+	if err := yaml.UnmarshalStrict([]byte(doc), &d); err != nil {
+		tb.Fatalf("manifests/controller.yaml: %v", err)
+	}
+	var out []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != "controller" {
+			continue
+		}
+		for _, e := range c.Env {
+			if strings.HasPrefix(e.Name, "GO") && e.ValueFrom == nil {
+				out = append(out, e.Name+"="+e.Value)
+			}
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatal("manifests/controller.yaml: no GO* variable on the controller container")
+	}
+	return out
 }
 
 func write(tb testing.TB, path, content string) {
