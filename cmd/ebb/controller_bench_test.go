@@ -304,6 +304,7 @@ func procMemory(tb testing.TB, pid int) (rss, hwm int64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var anon, file int64
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
@@ -315,10 +316,13 @@ func procMemory(tb testing.TB, pid int) (rss, hwm int64) {
 			rss = v << 10
 		case "VmHWM:":
 			hwm = v << 10
-		case "RssAnon:", "RssFile:":
-			tb.Logf("%s %d MiB", f[0], v>>10)
+		case "RssAnon:":
+			anon = v >> 10
+		case "RssFile:":
+			file = v >> 10
 		}
 	}
+	tb.Logf("RSS %d MiB: anonymous %d, file %d", rss>>20, anon, file)
 	return rss, hwm
 }
 
