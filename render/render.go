@@ -184,27 +184,26 @@ func inBatches[T any](r *renderer, items []T, f func(*batch, T)) []*batch {
 }
 
 func sortedLedgers(ls []*serving.Ledger) []*serving.Ledger {
-	ls = slices.Clone(ls)
-	slices.SortFunc(ls, func(a, b *serving.Ledger) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Service, b.Service))
-	})
-	return ls
+	return sortedByName(ls, func(l *serving.Ledger) (string, string) { return l.Namespace, l.Service })
 }
 
 func sortedServices(ss []*serving.Service) []*serving.Service {
-	ss = slices.Clone(ss)
-	slices.SortFunc(ss, func(a, b *serving.Service) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	return ss
+	return sortedByName(ss, func(s *serving.Service) (string, string) { return s.Namespace, s.Name })
 }
 
 func sortedDomainMappings(dms []*serving.DomainMapping) []*serving.DomainMapping {
-	dms = slices.Clone(dms)
-	slices.SortFunc(dms, func(a, b *serving.DomainMapping) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	return sortedByName(dms, func(dm *serving.DomainMapping) (string, string) { return dm.Namespace, dm.Name })
+}
+
+// sortedByName returns a copy of xs sorted by namespace, then name.
+func sortedByName[T any](xs []T, name func(T) (namespace, name string)) []T {
+	xs = slices.Clone(xs)
+	slices.SortFunc(xs, func(a, b T) int {
+		ans, an := name(a)
+		bns, bn := name(b)
+		return cmp.Or(strings.Compare(ans, bns), strings.Compare(an, bn))
 	})
-	return dms
+	return xs
 }
 
 // prepare makes the facts of one ledger revision from its stored template.
