@@ -39,11 +39,16 @@ import (
 // reports the first reconcile (load, plan, ledger write-back, render,
 // apply), the controller's memory, and push → applied latency with the
 // webhook: a template change committed and pushed, a signed GitHub push
-// event POSTed, until the new revision's Deployment exists.
+// event POSTed, until the new revision's Deployment exists; then, once
+// --resync has passed, the memory of a full pass (a resync with nothing
+// to change).
 //
 //	EBB_KUBE_BIN=$(hack/kube-bin.sh) go test -run '^$' -bench ControllerB9 -benchtime 1x ./cmd/ebb/
 func BenchmarkControllerB9(b *testing.B) {
 	const services, namespaces, pushes = 1000, 10, 10
+	// Long enough that the pushes are push passes even after a slow first
+	// reconcile; the resync at the end is a full pass.
+	const resync = 2 * time.Minute
 	c := kubetest.Start(b, kubetest.Options{})
 	cs, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
@@ -86,7 +91,7 @@ func BenchmarkControllerB9(b *testing.B) {
 
 	const secret = "bench-secret"
 	cmd := exec.Command(bin, "controller", bare, "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
-		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--preview", "none", "--leader-elect=false",
+		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--resync", resync.String(), "--preview", "none", "--leader-elect=false",
 		"--qps", "100", "--burst", "100", "--webhook-secret", secret, "--pprof")
 	// The Go runtime settings manifests/controller.yaml gives the
 	// controller, then EBB_BENCH_CONTROLLER_ENV (space-separated
@@ -179,19 +184,13 @@ func BenchmarkControllerB9(b *testing.B) {
 			cpu <- prof
 		}()
 	}
-	// Push → applied, with the webhook.
-	git(work, "pull", "-q", bare, "main") // the ledger commit ebb pushed
-	var lat []time.Duration
-	for p := range pushes {
-		write(b, filepath.Join(work, "services", "svc-0.yaml"), svc(0, fmt.Sprintf("v%d", p+2)))
-		git(work, "commit", "-q", "-am", fmt.Sprintf("svc-0 v%d", p+2))
-		git(work, "push", "-q", bare, "main")
-		dep := fmt.Sprintf("svc-0-%05d-deployment", p+2)
+	// kick POSTs a signed GitHub push event to the webhook.
+	kick := func() {
+		b.Helper()
 		body := []byte(`{"ref":"refs/heads/main","after":"0000000000000000000000000000000000000000"}`)
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/webhook", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set(webhook.HeaderGitHubSignature, "sha256="+hex.EncodeToString(webhook.Sign([]byte(secret), body)))
-		t0 := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -200,6 +199,17 @@ func BenchmarkControllerB9(b *testing.B) {
 		if resp.StatusCode != http.StatusAccepted {
 			b.Fatalf("webhook answered %s", resp.Status)
 		}
+	}
+	// Push → applied, with the webhook.
+	git(work, "pull", "-q", bare, "main") // the ledger commit ebb pushed
+	var lat []time.Duration
+	for p := range pushes {
+		write(b, filepath.Join(work, "services", "svc-0.yaml"), svc(0, fmt.Sprintf("v%d", p+2)))
+		git(work, "commit", "-q", "-am", fmt.Sprintf("svc-0 v%d", p+2))
+		git(work, "push", "-q", bare, "main")
+		dep := fmt.Sprintf("svc-0-%05d-deployment", p+2)
+		t0 := time.Now()
+		kick()
 		waitFor("push → applied", 2*time.Minute, func() bool {
 			_, err := cs.AppsV1().Deployments("bench-0").Get(context.Background(), dep, metav1.GetOptions{})
 			return err == nil
@@ -213,6 +223,7 @@ func BenchmarkControllerB9(b *testing.B) {
 	// the controller hands its passes' freed memory back.
 	time.Sleep(3 * time.Second)
 	rssRest, hwmRest := procMemory(b, cmd.Process.Pid)
+	lastPush := time.Now()
 	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
 		for _, p := range []string{"heap", "allocs"} {
 			resp, err := http.Get("http://" + addr + "/debug/pprof/" + p)
@@ -228,6 +239,23 @@ func BenchmarkControllerB9(b *testing.B) {
 		write(b, filepath.Join(dir, "controller.log"), logs.String())
 	}
 	metricsRest := scrapeSums(b, addr)
+
+	// A resync: once --resync has passed with nothing applied, a webhook
+	// without a new commit applies the state again as a full pass (every
+	// object rendered, listed and compared). Its peak is measured apart.
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", cmd.Process.Pid), []byte("5"), 0); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(time.Until(lastPush.Add(resync + time.Second)))
+	applied := func() int { return strings.Count(logs.String(), "msg=applied") }
+	before := applied()
+	kick()
+	resyncTook := waitFor("resync applied", 5*time.Minute, func() bool { return applied() > before })
+	_, hwmResync := procMemory(b, cmd.Process.Pid)
+	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
+		time.Sleep(100 * time.Millisecond) // the resync's log lines
+		write(b, filepath.Join(dir, "controller.log"), logs.String())
+	}
 	b.Logf("Go allocated %.1f MiB per push pass", (metricsAfter["go_memstats_alloc_bytes_total"]-metricsBefore["go_memstats_alloc_bytes_total"])/pushes/(1<<20))
 	for _, m := range []struct {
 		when string
@@ -252,6 +280,8 @@ func BenchmarkControllerB9(b *testing.B) {
 	b.ReportMetric(float64(rssRest)/(1<<20), "rest-rss-MiB")
 	b.ReportMetric(float64(hwm)/(1<<20), "peak-first-rss-MiB")
 	b.ReportMetric(float64(max(hwmEnd, hwmRest))/(1<<20), "peak-push-rss-MiB")
+	b.ReportMetric(float64(hwmResync)/(1<<20), "peak-resync-rss-MiB")
+	b.ReportMetric(resyncTook.Seconds(), "resync-s")
 	b.Logf("%d objects in %s (%.1f objects/s); RSS after first reconcile %.1f MiB (peak %.1f), right after %d pushes %.1f MiB (peak %.1f), at rest 3 s later %.1f MiB; push → applied %v",
 		objects, first.Round(time.Millisecond), float64(objects)/first.Seconds(), float64(rssAfter)/(1<<20), float64(hwm)/(1<<20), pushes,
 		float64(rssEnd)/(1<<20), float64(max(hwmEnd, hwmRest))/(1<<20), float64(rssRest)/(1<<20), lat)
