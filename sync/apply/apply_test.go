@@ -4,6 +4,7 @@ package apply_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -492,10 +493,54 @@ func TestResyncReadsByList(t *testing.T) {
 	want := []string{
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many (metadata)", // the inventory
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-many",              // and what an apply cut short left
-		"/api/v1/namespaces/many/configmaps",                                     // the 40 ConfigMaps
+		"/api/v1/namespaces/many/configmaps (metadata)",                          // the 40 ConfigMaps, metadata only
 		"/api/v1/namespaces/many",                                                // the Namespace
 	}
 	if diff := cmp.Diff(want, reads); diff != "" {
 		t.Errorf("reads of a resync (-want +got):\n%s", diff)
+	}
+}
+
+// A full pass lists revision Deployments by their metadata alone; one that
+// drifted is read whole before it is written, so that the replicas ebb
+// still owns are kept, not reset.
+func TestResyncOfListedDeployments(t *testing.T) {
+	e := newEnv(t, apply.Options{FullEvery: -1})
+	const ns = "listed"
+	set := func() []*unstructured.Unstructured {
+		docs := []string{namespace(ns)}
+		for i := range 10 {
+			docs = append(docs, deployment(ns, fmt.Sprintf("web-%05d", i), 3, "example.com/web:1", true))
+		}
+		return objects(t, docs...)
+	}
+	e.apply("listed", set())
+	live := e.get(deployGVR, ns, "web-00004")
+	containers, _, _ := unstructured.NestedSlice(live.Object, "spec", "template", "spec", "containers")
+	containers[0].(map[string]any)["image"] = "example.com/web:edited"
+	if err := unstructured.SetNestedSlice(live.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.dyn.Resource(deployGVR).Namespace(ns).Update(t.Context(), live, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	e.writes.take()
+
+	cs := e.apply("listed", set())
+	if diff := cmp.Diff([]apply.Ref{{Group: "apps", Kind: "Deployment", Namespace: ns, Name: "web-00004"}}, cs.Refs(apply.Configured)); diff != "" {
+		t.Errorf("configured (-want +got):\n%s", diff)
+	}
+	reads := e.writes.takeReads()
+	if !slices.Contains(reads, "/apis/apps/v1/namespaces/listed/deployments (metadata)") ||
+		!slices.Contains(reads, "/apis/apps/v1/namespaces/listed/deployments/web-00004") || len(reads) != 5 {
+		t.Errorf("reads of the full pass: %q, want the inventory, the pending entries, the Namespace, the Deployments' metadata and web-00004", reads)
+	}
+	got := e.get(deployGVR, ns, "web-00004")
+	if r := replicas(got); r != 3 {
+		t.Errorf("replicas = %d after the drift was taken back, want 3", r)
+	}
+	containers, _, _ = unstructured.NestedSlice(got.Object, "spec", "template", "spec", "containers")
+	if img := containers[0].(map[string]any)["image"]; img != "example.com/web:1" {
+		t.Errorf("image = %v, want the drift taken back", img)
 	}
 }

@@ -163,8 +163,13 @@ func ownedReplicas(live *unstructured.Unstructured, manager string) any {
 // manager's applies to the object itself (not to a subresource), sorted by
 // API version.
 func applied(live *unstructured.Unstructured, manager string) []metav1.ManagedFieldsEntry {
+	return appliedEntries(live.GetManagedFields(), manager)
+}
+
+// appliedEntries is applied given the object's managed fields.
+func appliedEntries(managed []metav1.ManagedFieldsEntry, manager string) []metav1.ManagedFieldsEntry {
 	var out []metav1.ManagedFieldsEntry
-	for _, e := range live.GetManagedFields() {
+	for _, e := range managed {
 		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			out = append(out, e)
 		}
@@ -178,11 +183,16 @@ func applied(live *unstructured.Unstructured, manager string) []metav1.ManagedFi
 // spec.replicas is left out: handing it to the autoscaler is expected, not
 // a change to the fields ebb applies, and must not cause a write.
 func FieldsDigest(live *unstructured.Unstructured, manager string) string {
-	entries := applied(live, manager)
+	return fieldsDigest(live.GetManagedFields(), manager, IsRevisionDeployment(live))
+}
+
+// fieldsDigest is FieldsDigest given the object's managed fields and
+// whether it is a revision Deployment.
+func fieldsDigest(managed []metav1.ManagedFieldsEntry, manager string, revision bool) string {
+	entries := appliedEntries(managed, manager)
 	if len(entries) == 0 {
 		return ""
 	}
-	revision := IsRevisionDeployment(live)
 	h := sha256.New()
 	for _, e := range entries {
 		h.Write([]byte(e.APIVersion))

@@ -6,6 +6,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 )
 
 // listPage bounds each list request of prefetch.
@@ -52,6 +54,22 @@ type observed struct {
 	// replicas is a Deployment's spec.replicas while the field manager
 	// owns it through apply (see Intent); nil otherwise.
 	replicas any
+	// partial is set when only the object's metadata was read: replicas
+	// is not known, and a Deployment is read whole before it is written.
+	partial bool
+}
+
+// observeMeta returns what an apply under manager needs of a live
+// object of kind gvk of which only the metadata was read.
+func observeMeta(md *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind, manager string) *observed {
+	_, revision := md.Labels[RevisionLabel]
+	revision = revision && gvk.Group == "apps" && gvk.Kind == "Deployment"
+	return &observed{
+		applied:         md.Annotations[AppliedAnnotation],
+		fields:          fieldsDigest(md.ManagedFields, manager, revision),
+		resourceVersion: md.ResourceVersion,
+		partial:         true,
+	}
 }
 
 // observe returns what an apply under manager needs of live.
@@ -95,25 +113,7 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 		if err != nil {
 			continue
 		}
-		found := map[Ref]*observed{}
-		opts := metav1.ListOptions{Limit: listPage}
-		for {
-			list, err := res.List(ctx, opts)
-			if err != nil {
-				found = nil
-				break
-			}
-			for i := range list.Items {
-				item := &list.Items[i]
-				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()}
-				if wanted[g][r] {
-					found[r] = observe(item, s.opts.FieldManager)
-				}
-			}
-			if opts.Continue = list.GetContinue(); opts.Continue == "" {
-				break
-			}
-		}
+		found := s.list(ctx, res, g, wanted[g])
 		if found == nil {
 			continue
 		}
@@ -123,4 +123,55 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 		}
 	}
 	return l
+}
+
+// list reads the objects of group g that wanted names, page by page: only
+// their metadata when the SSA has a metadata client (nothing else of a
+// live object is needed to tell whether it changed), else whole. It
+// returns nil when a list fails.
+func (s *SSA) list(ctx context.Context, res dynamic.ResourceInterface, g group, wanted map[Ref]bool) map[Ref]*observed {
+	found := map[Ref]*observed{}
+	opts := metav1.ListOptions{Limit: listPage}
+	mgr := s.opts.FieldManager
+	var meta metadata.ResourceInterface
+	if s.meta != nil {
+		m, err := s.mapping(g.gvk.GroupKind(), g.gvk.Version)
+		if err != nil {
+			return nil
+		}
+		meta = s.meta.Resource(m.Resource).Namespace(g.namespace)
+	}
+	for {
+		var next string
+		if meta != nil {
+			list, err := meta.List(ctx, opts)
+			if err != nil {
+				return nil
+			}
+			for i := range list.Items {
+				md := &list.Items[i]
+				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: md.Namespace, Name: md.Name}
+				if wanted[r] {
+					found[r] = observeMeta(md, g.gvk, mgr)
+				}
+			}
+			next = list.Continue
+		} else {
+			list, err := res.List(ctx, opts)
+			if err != nil {
+				return nil
+			}
+			for i := range list.Items {
+				item := &list.Items[i]
+				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()}
+				if wanted[r] {
+					found[r] = observe(item, mgr)
+				}
+			}
+			next = list.GetContinue()
+		}
+		if opts.Continue = next; opts.Continue == "" {
+			return found
+		}
+	}
 }

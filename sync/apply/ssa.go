@@ -471,6 +471,18 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 	if live != nil && tracked && old.Fields != "" && live.applied == digest && live.fields == old.Fields {
 		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}
 	}
+	if live != nil && live.partial && u.GroupVersionKind().Group == "apps" && u.GroupVersionKind().Kind == "Deployment" {
+		// Listed by metadata: the replicas the write may keep are read now.
+		got, err := res.Get(ctx, r.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			live = nil
+		case err != nil:
+			return fail(fmt.Errorf("read: %w", err))
+		default:
+			live = observe(got, mgr)
+		}
+	}
 	force := live == nil || tracked || u.GetAnnotations()[ForceAnnotation] == "true"
 	out, err := res.Apply(ctx, r.Name, intent(u, live), metav1.ApplyOptions{FieldManager: mgr, Force: force})
 	if err != nil {
