@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,6 +40,52 @@ type Desired struct {
 	At serving.Stamp
 
 	delta *render.Delta // the render relative to the last applied state
+}
+
+// Parts renders d's objects a namespace at a time and calls f with each
+// part, in order: first the repository's other objects (namespaces,
+// definitions, configuration), then each namespace's Services, ledgers
+// and DomainMappings (what one namespace renders depends on nothing in
+// another). Together the parts are what All returns, without ever being
+// held at once; f may keep or drop each.
+func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
+	in := render.TreeInput(d.Tree, d.Ledgers)
+	objs, err := render.Render(render.Input{Config: in.Config, Objects: in.Objects})
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if err := f(objs); err != nil {
+		return err
+	}
+	parts := map[string]*render.Input{}
+	part := func(ns string) *render.Input {
+		if parts[ns] == nil {
+			parts[ns] = &render.Input{Config: in.Config}
+		}
+		return parts[ns]
+	}
+	for _, s := range in.Services {
+		p := part(s.Namespace)
+		p.Services = append(p.Services, s)
+	}
+	for _, l := range in.Ledgers {
+		p := part(l.Namespace)
+		p.Ledgers = append(p.Ledgers, l)
+	}
+	for _, dm := range in.DomainMappings {
+		p := part(dm.Namespace)
+		p.DomainMappings = append(p.DomainMappings, dm)
+	}
+	for _, ns := range slices.Sorted(maps.Keys(parts)) {
+		objs, err := render.Render(*parts[ns])
+		if err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
+		if err := f(objs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // All returns every object of d: Objects when they are all of them (Same

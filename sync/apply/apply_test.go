@@ -515,13 +515,8 @@ func TestResyncOfListedDeployments(t *testing.T) {
 		return objects(t, docs...)
 	}
 	e.apply("listed", set())
-	live := e.get(deployGVR, ns, "web-00004")
-	containers, _, _ := unstructured.NestedSlice(live.Object, "spec", "template", "spec", "containers")
-	containers[0].(map[string]any)["image"] = "example.com/web:edited"
-	if err := unstructured.SetNestedSlice(live.Object, containers, "spec", "template", "spec", "containers"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.dyn.Resource(deployGVR).Namespace(ns).Update(t.Context(), live, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	edit := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/web:edited"}]`)
+	if _, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web-00004", types.JSONPatchType, edit, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
 	e.writes.take()
@@ -539,8 +534,48 @@ func TestResyncOfListedDeployments(t *testing.T) {
 	if r := replicas(got); r != 3 {
 		t.Errorf("replicas = %d after the drift was taken back, want 3", r)
 	}
-	containers, _, _ = unstructured.NestedSlice(got.Object, "spec", "template", "spec", "containers")
+	containers, _, _ := unstructured.NestedSlice(got.Object, "spec", "template", "spec", "containers")
 	if img := containers[0].(map[string]any)["image"]; img != "example.com/web:1" {
 		t.Errorf("image = %v, want the drift taken back", img)
+	}
+}
+
+// A Pass applies its parts in order and prunes, at its end, what no part
+// named; an object in two parts is refused; a Pass that does not end
+// prunes nothing and leaves the inventory listing what it created.
+func TestPassInParts(t *testing.T) {
+	e := newEnv(t, apply.Options{})
+	const ns = "parts"
+	cm := func(i int) string { return configMap(ns, "cm-"+strconv.Itoa(i), "v") }
+	e.apply("parts", objects(t, namespace(ns), cm(0), cm(1), cm(2)))
+	e.writes.take()
+
+	p, err := e.ssa.Begin(t.Context(), "parts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Add(t.Context(), objects(t, namespace(ns), cm(0)))
+	p.Add(t.Context(), objects(t, cm(3), cm(0)))
+	cs, err := p.End(t.Context())
+	if !errors.Is(err, apply.ErrInvalidObject) {
+		t.Errorf("End: %v, want cm-0 refused in the second part", err)
+	}
+	e.wantActions(cs, "Namespace parts unchanged", "ConfigMap parts/cm-0 unchanged", "ConfigMap parts/cm-0 failed",
+		"ConfigMap parts/cm-3 created", "ConfigMap parts/cm-1 pruned", "ConfigMap parts/cm-2 pruned")
+	if diff := cmp.Diff([]string{"Namespace parts", "ConfigMap parts/cm-0", "ConfigMap parts/cm-3"}, e.inventory("parts")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
+	}
+
+	// Cut short: cm-4 is created and listed as pending; nothing is pruned.
+	p, err = e.ssa.Begin(t.Context(), "parts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Add(t.Context(), objects(t, cm(4)))
+	if diff := cmp.Diff([]string{"Namespace parts", "ConfigMap parts/cm-0", "ConfigMap parts/cm-3", "ConfigMap parts/cm-4"}, e.inventory("parts")); diff != "" {
+		t.Errorf("inventory of a pass cut short (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{"cm-0", "cm-3", "cm-4"} {
+		e.get(cmGVR, ns, name)
 	}
 }

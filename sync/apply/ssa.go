@@ -220,33 +220,88 @@ func (s *SSA) ApplyChanged(ctx context.Context, source string, changed []*unstru
 	return s.apply(ctx, source, changed, same)
 }
 
-// apply is Apply, or ApplyChanged when same is not nil.
+// apply is Apply, or ApplyChanged when same is not nil: one Pass with one
+// part.
 func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.Unstructured, same []Entry) (ChangeSet, error) {
+	p, err := s.begin(ctx, source, same)
+	if err != nil {
+		return ChangeSet{}, err
+	}
+	p.Add(ctx, objects)
+	return p.End(ctx)
+}
+
+// A Pass is an Apply whose objects come in parts, for a caller that
+// renders them a part at a time so that they need not all be held at
+// once: Begin, Add for each part, End, which prunes what no part named
+// and stores the inventory. Parts are applied in the order they are
+// added, each in Rank order: a part's objects may depend only on its own
+// and on earlier parts' (the first part holds the namespaces, definitions
+// and configuration). A Pass that does not reach End (its caller failed
+// midway) prunes nothing and leaves the inventory as it was, but for the
+// objects it created, which stay listed as pending.
+type Pass struct {
+	s      *SSA
+	source string
+	prev   stored // the inventory as loaded
+	cur    stored // the same, with the pending entries of the parts so far
+	m      *memo  // trusted memory of the last Apply, or nil
+	now    time.Time
+
+	invalid []Change // refused before anything was sent
+	changes []Change
+	skipped []Entry // taken as unchanged without being read
+	next    []Entry // the inventory entries of the objects handled
+	applied map[Ref]string
+	seen    map[Ref]bool
+	crds    []string // definitions applied, to be established
+	err     error    // the pass cannot go on (pending entries not saved)
+}
+
+// Begin starts a Pass for source: see Apply for what a pass does.
+func (s *SSA) Begin(ctx context.Context, source string) (*Pass, error) {
+	return s.begin(ctx, source, nil)
+}
+
+func (s *SSA) begin(ctx context.Context, source string, same []Entry) (*Pass, error) {
 	if err := checkSource(source); err != nil {
-		return ChangeSet{}, fmt.Errorf("apply: %w", err)
+		return nil, fmt.Errorf("apply: %w", err)
 	}
 	prev, err := s.load(ctx, source)
 	if err != nil {
-		return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
+		return nil, fmt.Errorf("apply %s: %w", source, err)
 	}
 	now := s.now()
-	m := s.trusted(source, prev, now)
-	var cs ChangeSet
-	var skipped []Entry
+	p := &Pass{s: s, source: source, prev: prev, cur: prev, m: s.trusted(source, prev, now), now: now,
+		applied: map[Ref]string{}, seen: make(map[Ref]bool, len(same))}
 	if same != nil {
-		if skipped, err = m.same(same, prev.inv); err != nil {
-			return ChangeSet{}, fmt.Errorf("apply %s: %w", source, err)
+		if p.skipped, err = p.m.same(same, prev.inv); err != nil {
+			return nil, fmt.Errorf("apply %s: %w", source, err)
+		}
+		for _, e := range same {
+			p.seen[e.Ref] = true
 		}
 	}
-	skipped = slices.Grow(skipped, len(objects))
-	desired, digests := prepare(objects, skipped, &cs, func(u *unstructured.Unstructured, digest string) bool {
-		e, ok := m.skip(u, digest, prev.inv)
+	return p, nil
+}
+
+// Add applies one part's objects. It does not change them, and drops its
+// references to them as it goes.
+func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
+	if p.err != nil {
+		return
+	}
+	s, prev := p.s, p.prev
+	var cs ChangeSet
+	p.skipped = slices.Grow(p.skipped, len(objects))
+	desired, digests := prepare(objects, p.seen, &cs, func(u *unstructured.Unstructured, digest string) bool {
+		e, ok := p.m.skip(u, digest, prev.inv)
 		if ok {
-			skipped = append(skipped, e)
+			p.skipped = append(p.skipped, e)
 		}
 		return ok
 	})
-	invalid := len(cs.Changes)
+	p.invalid = append(p.invalid, cs.Changes...)
 
 	// Record the objects about to be created before creating them, so that
 	// an apply cut short still leaves them in the inventory. Objects the
@@ -257,67 +312,73 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 			pending = append(pending, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 		}
 	}
-	cur := prev
 	if len(pending) > 0 {
-		if cur, err = s.savePending(ctx, source, prev, pending); err != nil {
-			return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
+		cur, err := s.savePending(ctx, p.source, p.cur, pending)
+		if err != nil {
+			p.err = err
+			return
 		}
+		p.cur = cur
 	}
 
 	known := s.prefetch(ctx, desired)
-	next := skipped
-	applied := make(map[Ref]string, len(skipped)+len(digests))
-	var crds []string
 	// Nothing holds an object once its stage is applied: a caller that
 	// handed its objects over (see Apply) gets their memory back as the
 	// pass goes, not at its end.
 	all := stages(desired)
 	clear(desired)
 	for _, stage := range all {
-		if len(crds) > 0 {
+		if len(p.crds) > 0 {
 			// Custom resources come in later stages than their definitions.
-			s.waitEstablished(ctx, crds)
-			crds = nil
+			s.waitEstablished(ctx, p.crds)
+			p.crds = nil
 		}
 		for i, res := range s.applyStage(ctx, stage, digests, known, prev.inv) {
 			u, change := stage[i], res.change
 			r := RefOf(u)
 			old, tracked := prev.inv.Lookup(r)
-			cs.add(change)
+			p.changes = append(p.changes, change)
 			switch {
 			case change.Action != Failed:
-				next = append(next, res.entry)
-				applied[r] = digests[r]
+				p.next = append(p.next, res.entry)
+				p.applied[r] = digests[r]
 				if r.GroupKind() == crdKind && change.Action != Unchanged {
-					crds = append(crds, r.Name)
+					p.crds = append(p.crds, r.Name)
 				}
 			case tracked:
-				next = append(next, old)
+				p.next = append(p.next, old)
 			case !refusal(change.Err):
 				// It may exist (a request can fail after the object was
 				// created); keeping it listed also keeps the inventory
 				// from changing while the failure lasts.
-				next = append(next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
+				p.next = append(p.next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
 			}
 		}
 		clear(stage)
 	}
+}
 
-	if len(skipped) > 0 {
-		// List the skipped objects among the others, in apply order.
-		changes := make([]Change, invalid, len(cs.Changes)+len(skipped))
-		copy(changes, cs.Changes)
-		for _, e := range skipped {
-			changes = append(changes, Change{Ref: e.Ref, Action: Unchanged})
-		}
-		changes = append(changes, cs.Changes[invalid:]...)
-		slices.SortStableFunc(changes[invalid:], func(a, b Change) int { return Compare(a.Ref, b.Ref) })
-		cs.Changes = changes
+// End prunes what the source applied before and no part named, stores the
+// new inventory, and returns what the pass did: see Apply.
+func (p *Pass) End(ctx context.Context) (ChangeSet, error) {
+	s := p.s
+	// Refusals first, then every object in apply order.
+	changes := make([]Change, 0, len(p.invalid)+len(p.changes)+len(p.skipped))
+	changes = append(changes, p.invalid...)
+	for _, e := range p.skipped {
+		changes = append(changes, Change{Ref: e.Ref, Action: Unchanged})
+	}
+	changes = append(changes, p.changes...)
+	slices.SortStableFunc(changes[len(p.invalid):], func(a, b Change) int { return Compare(a.Ref, b.Ref) })
+	cs := ChangeSet{Changes: changes}
+	if p.err != nil {
+		return cs, fmt.Errorf("apply %s: %w", p.source, errors.Join(cs.Err(), p.err))
 	}
 
+	next := append(p.skipped, p.next...)
 	keep := NewInventory(next...)
 	failed := false
-	for _, e := range Stale(prev.inv, keep) {
+	for _, e := range Stale(p.prev.inv, keep) {
 		change := s.prune(ctx, e)
 		cs.add(change)
 		if change.Action == Failed {
@@ -327,34 +388,30 @@ func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.
 	if failed {
 		keep = NewInventory(next...)
 	}
-	saved, err := s.save(ctx, source, cur, keep)
+	saved, err := s.save(ctx, p.source, p.cur, keep)
 	if err != nil {
-		s.remember(source, nil)
-		return cs, fmt.Errorf("apply %s: %w", source, errors.Join(cs.Err(), err))
+		s.remember(p.source, nil)
+		return cs, fmt.Errorf("apply %s: %w", p.source, errors.Join(cs.Err(), err))
 	}
-	nm := &memo{rv: saved.rv, inv: saved.main, digests: applied, full: now}
-	if m != nil {
-		nm.full = m.full
-		for _, e := range skipped {
-			applied[e.Ref] = m.digests[e.Ref]
+	nm := &memo{rv: saved.rv, inv: saved.main, digests: p.applied, full: p.now}
+	if p.m != nil {
+		nm.full = p.m.full
+		for _, e := range p.skipped {
+			p.applied[e.Ref] = p.m.digests[e.Ref]
 		}
 	}
-	s.remember(source, nm)
+	s.remember(p.source, nm)
 	if err := cs.Err(); err != nil {
-		return cs, fmt.Errorf("apply %s: %w", source, err)
+		return cs, fmt.Errorf("apply %s: %w", p.source, err)
 	}
 	return cs, nil
 }
 
 // prepare returns the valid objects in apply order and their intent
-// digests, leaving out those skip takes as unchanged; invalid and repeated
-// ones (also those named by same) are recorded as failures. The objects
-// are not copied: nothing in an apply changes them.
-func prepare(objects []*unstructured.Unstructured, same []Entry, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
-	seen := make(map[Ref]bool, len(same)+len(objects))
-	for _, e := range same {
-		seen[e.Ref] = true
-	}
+// digests, leaving out those skip takes as unchanged; invalid ones and
+// those seen already (in seen, which it adds to) are recorded as failures.
+// The objects are not copied: nothing in an apply changes them.
+func prepare(objects []*unstructured.Unstructured, seen map[Ref]bool, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
 	digests := map[Ref]string{}
 	all := digestAll(objects)
 	var out []*unstructured.Unstructured

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	gosync "sync"
 	"time"
 
@@ -24,6 +25,8 @@ type Applier interface {
 	// ApplyChanged applies the changed objects and keeps the same ones as
 	// they are, or returns apply.ErrFullPass having written nothing.
 	ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []apply.Entry) (apply.ChangeSet, error)
+	// Begin starts a pass whose objects come in parts.
+	Begin(ctx context.Context, source string) (*apply.Pass, error)
 }
 
 // Autoscaler is what the Target tells the autoscaler (scaler.Autoscaler).
@@ -192,13 +195,32 @@ func (t *Target) apply(ctx context.Context, d *sync.Desired) (map[apply.Ref]stri
 			return versions, cs, err
 		}
 	}
-	objs, err := d.All()
+	if len(d.Same) == 0 && d.Objects != nil {
+		// Every object is rendered already (a first pass).
+		objs := d.Objects
+		d.Objects = nil
+		versions := versionsOf(objs)
+		cs, err := t.Applier.Apply(ctx, t.Source, objs)
+		return versions, cs, err
+	}
+	// A full pass: rendered and applied a namespace at a time, so that
+	// the whole state's objects are never held at once.
+	d.Objects = nil
+	p, err := t.Applier.Begin(ctx, t.Source)
 	if err != nil {
 		return nil, apply.ChangeSet{}, err
 	}
-	d.Objects = nil
-	versions := versionsOf(objs)
-	cs, err := t.Applier.Apply(ctx, t.Source, objs)
+	versions := map[apply.Ref]string{}
+	err = d.Parts(func(objs []*unstructured.Unstructured) error {
+		maps.Copy(versions, versionsOf(objs))
+		p.Add(ctx, objs)
+		return nil
+	})
+	if err != nil {
+		// The pass does not end: nothing is pruned for not being rendered.
+		return versions, apply.ChangeSet{}, err
+	}
+	cs, err := p.End(ctx)
 	return versions, cs, err
 }
 
