@@ -489,7 +489,10 @@ func TestResyncReadsByList(t *testing.T) {
 	if got := cs.Count(apply.Unchanged); got != 41 {
 		t.Errorf("unchanged: %d, want 41\n%s", got, cs)
 	}
-	reads := e.writes.takeReads()
+	writes, reads := e.writes.takeAll()
+	if len(writes) != 0 {
+		t.Errorf("a resync with nothing to do wrote %q", writes)
+	}
 	want := []string{
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-inventory-many (metadata)", // the inventory
 		"/api/v1/namespaces/ebb-system/configmaps/ebb-pending-many",              // and what an apply cut short left
@@ -515,6 +518,11 @@ func TestResyncOfListedDeployments(t *testing.T) {
 		return objects(t, docs...)
 	}
 	e.apply("listed", set())
+	// The autoscaler scales another: not a change to what ebb applies.
+	if _, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web-00002", types.MergePatchType,
+		[]byte(`{"spec":{"replicas":5}}`), metav1.PatchOptions{FieldManager: "autoscaler"}, "scale"); err != nil {
+		t.Fatal(err)
+	}
 	edit := []byte(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/web:edited"}]`)
 	if _, err := e.dyn.Resource(deployGVR).Namespace(ns).Patch(t.Context(), "web-00004", types.JSONPatchType, edit, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
@@ -525,7 +533,10 @@ func TestResyncOfListedDeployments(t *testing.T) {
 	if diff := cmp.Diff([]apply.Ref{{Group: "apps", Kind: "Deployment", Namespace: ns, Name: "web-00004"}}, cs.Refs(apply.Configured)); diff != "" {
 		t.Errorf("configured (-want +got):\n%s", diff)
 	}
-	reads := e.writes.takeReads()
+	writes, reads := e.writes.takeAll()
+	if diff := cmp.Diff([]string{"PATCH /apis/apps/v1/namespaces/listed/deployments/web-00004"}, writes); diff != "" {
+		t.Errorf("writes of the full pass (-want +got):\n%s", diff)
+	}
 	if !slices.Contains(reads, "/apis/apps/v1/namespaces/listed/deployments (metadata)") ||
 		!slices.Contains(reads, "/apis/apps/v1/namespaces/listed/deployments/web-00004") || len(reads) != 5 {
 		t.Errorf("reads of the full pass: %q, want the inventory, the pending entries, the Namespace, the Deployments' metadata and web-00004", reads)

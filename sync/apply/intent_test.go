@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func deployment(replicas int64, revision bool) *unstructured.Unstructured {
@@ -206,4 +207,25 @@ func BenchmarkDigest(b *testing.B) {
 			digestByCopy(u)
 		}
 	})
+}
+
+// The fields digest of an object does not depend on how it was read:
+// whole (managed fields re-encoded with sorted keys) or as metadata (the
+// apiserver's encoding, in its own order).
+func TestFieldsDigestOfMetadata(t *testing.T) {
+	raw := `{"f:spec":{"f:selector":{},"f:ports":{"k:{\"port\":80,\"protocol\":\"TCP\"}":{}}},"f:metadata":{"f:labels":{"f:b":{},"f:a":{}}}}`
+	entry := metav1.ManagedFieldsEntry{Manager: "ebb", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "v1",
+		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(raw)}}
+	var set map[string]any
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		t.Fatal(err)
+	}
+	live := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": "web", "namespace": "ns", "managedFields": []any{map[string]any{
+			"manager": "ebb", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": set}}}}}
+	md := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", ManagedFields: []metav1.ManagedFieldsEntry{entry}}}
+	whole, meta := FieldsDigest(live, "ebb"), observeMeta(md, schema.GroupVersionKind{Version: "v1", Kind: "Service"}, "ebb").fields
+	if whole == "" || whole != meta {
+		t.Errorf("fields digest read whole %q, as metadata %q", whole, meta)
+	}
 }

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -59,6 +60,28 @@ type observed struct {
 	partial bool
 }
 
+// canonicalFields returns managed, the fields of manager's entries encoded
+// as an object read whole has them (keys sorted): the apiserver's own
+// encoding, which metadata carries, may order them otherwise, and
+// FieldsDigest must not change with the way an object was read.
+func canonicalFields(managed []metav1.ManagedFieldsEntry, manager string) []metav1.ManagedFieldsEntry {
+	out := make([]metav1.ManagedFieldsEntry, len(managed))
+	for i, e := range managed {
+		out[i] = e
+		if e.Manager != manager || e.FieldsV1 == nil {
+			continue
+		}
+		var set map[string]any
+		if json.Unmarshal(e.FieldsV1.Raw, &set) != nil {
+			continue
+		}
+		if b, err := json.Marshal(set); err == nil {
+			out[i].FieldsV1 = &metav1.FieldsV1{Raw: b}
+		}
+	}
+	return out
+}
+
 // observeMeta returns what an apply under manager needs of a live
 // object of kind gvk of which only the metadata was read.
 func observeMeta(md *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind, manager string) *observed {
@@ -66,7 +89,7 @@ func observeMeta(md *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind, 
 	revision = revision && gvk.Group == "apps" && gvk.Kind == "Deployment"
 	return &observed{
 		applied:         md.Annotations[AppliedAnnotation],
-		fields:          fieldsDigest(md.ManagedFields, manager, revision),
+		fields:          fieldsDigest(canonicalFields(md.ManagedFields, manager), manager, revision),
 		resourceVersion: md.ResourceVersion,
 		partial:         true,
 	}

@@ -121,6 +121,9 @@ func TestTargetAppliesOnlyChanged(t *testing.T) {
 	if diff := got.Refs(apply.Configured); len(diff) != 1 || diff[0].Name != "hello-00001" {
 		t.Errorf("full pass configured %v, want the drifted hello-00001", diff)
 	}
+	if writes := w.take(); len(writes) != 1 || !strings.Contains(writes[0], "/services/hello-00001") {
+		t.Errorf("full pass wrote %q, want hello-00001 alone", writes)
+	}
 	live, err = svcs.Get(t.Context(), "hello-00001", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
