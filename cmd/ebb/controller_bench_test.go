@@ -261,9 +261,9 @@ func BenchmarkControllerB9(b *testing.B) {
 		when string
 		at   map[string]float64
 	}{{"right after the pushes", metricsAfter}, {"at rest", metricsRest}} {
-		b.Logf("Go memory %s: heap in use %.1f MiB, next GC at %.1f MiB, stacks %.1f MiB, obtained from the OS %.1f MiB", m.when,
+		b.Logf("Go memory %s: heap in use %.1f MiB, next GC at %.1f MiB, stacks %.1f MiB (%.0f goroutines), obtained from the OS %.1f MiB", m.when,
 			m.at["go_memstats_heap_inuse_bytes"]/(1<<20), m.at["go_memstats_next_gc_bytes"]/(1<<20),
-			m.at["go_memstats_stack_inuse_bytes"]/(1<<20), m.at["go_memstats_sys_bytes"]/(1<<20))
+			m.at["go_memstats_stack_inuse_bytes"]/(1<<20), m.at["go_goroutines"], m.at["go_memstats_sys_bytes"]/(1<<20))
 	}
 	for _, name := range []string{"ebb_sync_duration_seconds", "ebb_apply_duration_seconds"} {
 		n := metricsAfter[name+"_count"] - metricsBefore[name+"_count"]
@@ -377,7 +377,7 @@ func scrapeSums(tb testing.TB, addr string) map[string]float64 {
 			continue
 		}
 		name, _, _ := strings.Cut(f[0], "{")
-		if strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") || strings.HasPrefix(name, "go_memstats_") {
+		if strings.HasSuffix(name, "_sum") || strings.HasSuffix(name, "_count") || strings.HasPrefix(name, "go_memstats_") || name == "go_goroutines" {
 			v, _ := strconv.ParseFloat(f[1], 64)
 			out[name] += v
 		}
