@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -29,6 +31,9 @@ const (
 	StatusName = "ebb-status"
 	// StatusKey holds the JSON StatusDoc.
 	StatusKey = "status.json"
+	// StatusGzipKey holds it gzipped, in binaryData, instead of StatusKey
+	// when the document is larger than statusInline.
+	StatusGzipKey = "status.json.gz"
 	// StatusLabel marks status ConfigMaps; its value is the source.
 	StatusLabel = "ebb.dev/status"
 	// StatusManager is the field manager of status writes.
@@ -101,12 +106,48 @@ func (s *Status) Load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.written = []byte(cm.Data[StatusKey])
+	b, err := statusBytes(cm)
+	if err != nil {
+		return nil // rewritten at the next write
+	}
+	s.written = b
 	var doc StatusDoc
 	if json.Unmarshal(s.written, &doc) == nil {
 		s.doc = doc
 	}
 	return nil
+}
+
+// statusInline is the largest document kept as plain JSON. A larger one
+// (a source of more than about 500 Services, or fewer with many revisions
+// each) is gzipped: a ConfigMap holds at most 1 MiB, and the document
+// compresses about tenfold.
+const statusInline = 256 << 10
+
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b) // writes to a bytes.Buffer do not fail
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// statusBytes returns the JSON document of a status ConfigMap, plain or
+// gzipped.
+func statusBytes(cm *corev1.ConfigMap) ([]byte, error) {
+	gz, ok := cm.BinaryData[StatusGzipKey]
+	if !ok {
+		return []byte(cm.Data[StatusKey]), nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, StatusGzipKey, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, StatusGzipKey, err)
+	}
+	return b, nil
 }
 
 // Doc returns the current document.
@@ -180,8 +221,12 @@ func (s *Status) write(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	cm := corev1ac.ConfigMap(ConfigMapName(s.source), s.namespace).
-		WithLabels(map[string]string{StatusLabel: s.source}).
-		WithData(map[string]string{StatusKey: string(b)})
+		WithLabels(map[string]string{StatusLabel: s.source})
+	if len(b) <= statusInline {
+		cm.WithData(map[string]string{StatusKey: string(b)})
+	} else {
+		cm.WithBinaryData(map[string][]byte{StatusGzipKey: gzipped(b)})
+	}
 	if err := s.apply(ctx, cm); err != nil {
 		s.log.Error("write status", "configmap", s.namespace+"/"+ConfigMapName(s.source), "error", err)
 		return
@@ -242,7 +287,11 @@ func ListStatus(ctx context.Context, cs kubernetes.Interface, namespace string) 
 // ParseStatus decodes a status ConfigMap.
 func ParseStatus(cm *corev1.ConfigMap) (StatusDoc, error) {
 	var doc StatusDoc
-	if err := json.Unmarshal([]byte(cm.Data[StatusKey]), &doc); err != nil {
+	b, err := statusBytes(cm)
+	if err != nil {
+		return doc, err
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
 		return doc, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, StatusKey, err)
 	}
 	return doc, nil

@@ -4,7 +4,14 @@ package cluster_test
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
+	"testing/fstest"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/serving"
@@ -77,5 +84,80 @@ func TestStatus(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("ListStatus lacks source status, Ready at c3: %+v", docs)
+	}
+}
+
+// A status too large for plain JSON in a ConfigMap is gzipped into
+// binaryData; readers and a restarted controller read it either way, and
+// a smaller one goes back to plain JSON.
+func TestStatusLarge(t *testing.T) {
+	c := kubetest.Shared(t)
+	w := &writes{}
+	_, cs := counted(t, c, w)
+	mustNamespace(t, cs, "ebb-system")
+	ctx := t.Context()
+	state := func(n int, commit string) *sync.Desired {
+		t.Helper()
+		fsys := fstest.MapFS{}
+		for i := range n {
+			fsys[fmt.Sprintf("svc-%d.yaml", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf(
+				"apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: svc-%d\n  namespace: ns-%d\nspec:\n  template:\n    spec:\n      containers:\n        - image: example.com/app\n", i, i%10))}
+		}
+		tree, err := serving.Load(fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := stamp(commit, 0)
+		ledgers, _, err := tree.Plan(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &sync.Desired{Tree: tree, Ledgers: ledgers, At: at}
+	}
+	configMap := func() *corev1.ConfigMap {
+		t.Helper()
+		cm, err := cs.CoreV1().ConfigMaps("ebb-system").Get(ctx, cluster.ConfigMapName("large"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm
+	}
+
+	s := cluster.NewStatus(cs, "ebb-system", "large", nil, nil)
+	s.Applied(ctx, state(3000, "c1"), nil)
+	cm := configMap()
+	if _, plain := cm.Data[cluster.StatusKey]; plain || len(cm.BinaryData[cluster.StatusGzipKey]) == 0 {
+		t.Fatalf("status of 3000 Services: data keys %v, binaryData keys %v; want it gzipped alone", slices.Sorted(maps.Keys(cm.Data)), slices.Sorted(maps.Keys(cm.BinaryData)))
+	}
+	if n := len(cm.BinaryData[cluster.StatusGzipKey]); n > 512<<10 {
+		t.Errorf("gzipped status is %d bytes", n)
+	}
+	doc, err := cluster.ReadStatus(ctx, cs, "ebb-system", "large")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Services) != 3000 || doc.Condition != cluster.Ready || doc.Commit != "c1" {
+		t.Errorf("read back %d Services, %s at %q", len(doc.Services), doc.Condition, doc.Commit)
+	}
+
+	// A restarted controller loads it and rewrites nothing.
+	w.take()
+	s2 := cluster.NewStatus(cs, "ebb-system", "large", nil, nil)
+	if err := s2.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2.Applied(ctx, state(3000, "c1"), nil)
+	if got := w.take(); len(got) != 0 {
+		t.Errorf("a restarted controller rewrote an unchanged status: %v", got)
+	}
+
+	// Smaller again: plain JSON, and the gzipped copy is gone.
+	s2.Applied(ctx, state(10, "c2"), nil)
+	cm = configMap()
+	if _, gz := cm.BinaryData[cluster.StatusGzipKey]; gz || cm.Data[cluster.StatusKey] == "" {
+		t.Errorf("status of 10 Services: data keys %v, binaryData keys %v; want plain JSON alone", slices.Sorted(maps.Keys(cm.Data)), slices.Sorted(maps.Keys(cm.BinaryData)))
+	}
+	if doc, err := cluster.ReadStatus(ctx, cs, "ebb-system", "large"); err != nil || len(doc.Services) != 10 || doc.Commit != "c2" {
+		t.Errorf("read back %d Services at %q: %v", len(doc.Services), doc.Commit, err)
 	}
 }
