@@ -123,20 +123,6 @@ func (e *env) runWrkSplit(urls []string, conns int) (wrkResult, error) {
 	return sum, nil
 }
 
-// parseWrk reads wrk's --latency output.
-func parseWrk(s string) (wrkResult, error) {
-	m := reRPS.FindStringSubmatch(s)
-	if m == nil {
-		return wrkResult{}, fmt.Errorf("wrk output without Requests/sec:\n%s", s)
-	}
-	r := wrkResult{p50: parseDur(reP50.FindStringSubmatch(s)), p99: parseDur(reP99.FindStringSubmatch(s))}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	if m := reErrs.FindStringSubmatch(s); m != nil {
-		r.errors, _ = strconv.Atoi(m[1])
-	}
-	return r, nil
-}
-
 // warm sends a few requests for host through a gateway, so the timed run
 // starts with the pods probed and connections open.
 func warm(addr, host string) {

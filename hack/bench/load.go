@@ -37,6 +37,20 @@ func parseDur(m []string) time.Duration {
 	return time.Duration(v * float64(unit))
 }
 
+// parseWrk reads wrk's --latency output.
+func parseWrk(s string) (wrkResult, error) {
+	m := reRPS.FindStringSubmatch(s)
+	if m == nil {
+		return wrkResult{}, fmt.Errorf("wrk output without Requests/sec:\n%s", s)
+	}
+	r := wrkResult{p50: parseDur(reP50.FindStringSubmatch(s)), p99: parseDur(reP99.FindStringSubmatch(s))}
+	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	if m := reErrs.FindStringSubmatch(s); m != nil {
+		r.errors, _ = strconv.Atoi(m[1])
+	}
+	return r, nil
+}
+
 // runWrk runs wrk against url with conns connections for d, with an
 // optional Host header.
 func (e *env) runWrk(url string, conns int, host string) (wrkResult, error) {
@@ -48,17 +62,7 @@ func (e *env) runWrk(url string, conns int, host string) (wrkResult, error) {
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
 	}
-	s := string(out)
-	m := reRPS.FindStringSubmatch(s)
-	if m == nil {
-		return wrkResult{}, fmt.Errorf("wrk output without Requests/sec:\n%s", s)
-	}
-	r := wrkResult{p50: parseDur(reP50.FindStringSubmatch(s)), p99: parseDur(reP99.FindStringSubmatch(s))}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	if m := reErrs.FindStringSubmatch(s); m != nil {
-		r.errors, _ = strconv.Atoi(m[1])
-	}
-	return r, nil
+	return parseWrk(string(out))
 }
 
 // closedResult counts responses of a closed-loop run.
