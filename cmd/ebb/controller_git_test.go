@@ -3,16 +3,12 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -151,7 +147,7 @@ func TestControllerGitCredentials(t *testing.T) {
 	root := t.TempDir()
 	head := gittest.NewBare(t, root, "repo.git", map[string]string{"service.yaml": "# empty\n"})
 	key, signer := gittest.NewKey(t)
-	locked, lockedSigner := lockedKey(t, "s3cret")
+	locked, lockedSigner := gittest.NewLockedKey(t, "s3cret")
 	sshSrv := gittest.NewSSHServer(t, root, signer.PublicKey(), lockedSigner.PublicKey())
 	tokenSrv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Token: "t0ken"})
 	basicSrv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "ebb", Password: "pa55"})
@@ -200,22 +196,4 @@ func TestControllerGitCredentials(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedKey makes an ed25519 key encrypted with passphrase.
-func lockedKey(t *testing.T, passphrase string) ([]byte, ssh.Signer) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(passphrase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(block), signer
 }

@@ -36,11 +36,21 @@ type SSHServer struct {
 // a user puts in a Secret) and its signer.
 func NewKey(t testing.TB) ([]byte, ssh.Signer) {
 	t.Helper()
+	return NewLockedKey(t, "")
+}
+
+// NewLockedKey is NewKey with the private key encrypted with passphrase
+// ("" for none).
+func NewLockedKey(t testing.TB, passphrase string) ([]byte, ssh.Signer) {
+	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	block, err := ssh.MarshalPrivateKey(priv, "")
+	if passphrase != "" {
+		block, err = ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(passphrase))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
