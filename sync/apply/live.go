@@ -7,8 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/metadata"
 )
 
 // listPage bounds each list request of prefetch.
@@ -132,11 +130,10 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 			continue
 		}
 		ref := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: g.namespace, Name: "-"}
-		res, err := s.resource(g.gvk.GroupKind(), g.gvk.Version, ref)
-		if err != nil {
+		if _, err := s.resource(g.gvk.GroupKind(), g.gvk.Version, ref); err != nil {
 			continue
 		}
-		found := s.list(ctx, res, g, wanted[g])
+		found := s.list(ctx, g, wanted[g])
 		if found == nil {
 			continue
 		}
@@ -148,52 +145,30 @@ func (s *SSA) prefetch(ctx context.Context, desired []*unstructured.Unstructured
 	return l
 }
 
-// list reads the objects of group g that wanted names, page by page: only
-// their metadata when the SSA has a metadata client (nothing else of a
-// live object is needed to tell whether it changed), else whole. It
-// returns nil when a list fails.
-func (s *SSA) list(ctx context.Context, res dynamic.ResourceInterface, g group, wanted map[Ref]bool) map[Ref]*observed {
+// list reads the metadata of the objects of group g that wanted names,
+// page by page (nothing else of a live object is needed to tell whether
+// it changed). It returns nil when a list fails.
+func (s *SSA) list(ctx context.Context, g group, wanted map[Ref]bool) map[Ref]*observed {
+	m, err := s.mapping(g.gvk.GroupKind(), g.gvk.Version)
+	if err != nil {
+		return nil
+	}
+	res := s.meta.Resource(m.Resource).Namespace(g.namespace)
 	found := map[Ref]*observed{}
 	opts := metav1.ListOptions{Limit: listPage}
-	mgr := s.opts.FieldManager
-	var meta metadata.ResourceInterface
-	if s.meta != nil {
-		m, err := s.mapping(g.gvk.GroupKind(), g.gvk.Version)
+	for {
+		list, err := res.List(ctx, opts)
 		if err != nil {
 			return nil
 		}
-		meta = s.meta.Resource(m.Resource).Namespace(g.namespace)
-	}
-	for {
-		var next string
-		if meta != nil {
-			list, err := meta.List(ctx, opts)
-			if err != nil {
-				return nil
+		for i := range list.Items {
+			md := &list.Items[i]
+			r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: md.Namespace, Name: md.Name}
+			if wanted[r] {
+				found[r] = observeMeta(md, g.gvk, s.opts.FieldManager)
 			}
-			for i := range list.Items {
-				md := &list.Items[i]
-				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: md.Namespace, Name: md.Name}
-				if wanted[r] {
-					found[r] = observeMeta(md, g.gvk, mgr)
-				}
-			}
-			next = list.Continue
-		} else {
-			list, err := res.List(ctx, opts)
-			if err != nil {
-				return nil
-			}
-			for i := range list.Items {
-				item := &list.Items[i]
-				r := Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: item.GetNamespace(), Name: item.GetName()}
-				if wanted[r] {
-					found[r] = observe(item, mgr)
-				}
-			}
-			next = list.GetContinue()
 		}
-		if opts.Continue = next; opts.Continue == "" {
+		if opts.Continue = list.Continue; opts.Continue == "" {
 			return found
 		}
 	}

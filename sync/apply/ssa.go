@@ -90,7 +90,7 @@ type SSA struct {
 	namespaces   map[string]bool
 	clusterKinds map[schema.GroupKind]bool
 
-	meta metadata.Interface // nil: inventories are read and written whole
+	meta metadata.Interface
 
 	mu    sync.Mutex
 	memos map[string]*memo // by source
@@ -111,13 +111,12 @@ func New(cfg *rest.Config, o Options) (*SSA, error) {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	s := NewWith(dyn, mapper, o)
-	s.meta = meta
-	return s, nil
+	return NewWith(dyn, meta, mapper, o), nil
 }
 
-// NewWith returns an SSA using the given clients.
-func NewWith(dyn dynamic.Interface, mapper meta.ResettableRESTMapper, o Options) *SSA {
+// NewWith returns an SSA using the given clients: dyn for objects, md for
+// what only their metadata is read of.
+func NewWith(dyn dynamic.Interface, md metadata.Interface, mapper meta.ResettableRESTMapper, o Options) *SSA {
 	if o.FieldManager == "" {
 		o.FieldManager = FieldManager
 	}
@@ -133,7 +132,7 @@ func NewWith(dyn dynamic.Interface, mapper meta.ResettableRESTMapper, o Options)
 	if o.FullEvery == 0 {
 		o.FullEvery = 10 * time.Minute
 	}
-	s := &SSA{dyn: dyn, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}, memos: map[string]*memo{}}
+	s := &SSA{dyn: dyn, meta: md, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}, memos: map[string]*memo{}}
 	if len(o.Namespaces) > 0 {
 		s.namespaces = map[string]bool{}
 		for _, ns := range o.Namespaces {

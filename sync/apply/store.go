@@ -65,7 +65,7 @@ func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 	var st stored
 	name := InventoryPrefix + source
 	cms := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
-	if known, ok := s.known(source); ok && s.meta != nil {
+	if known, ok := s.known(source); ok {
 		md, err := s.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
@@ -155,8 +155,8 @@ const pendingLabel = "ebb.dev/inventory-pending"
 
 // write applies a ConfigMap holding one inventory's JSON, creating the
 // inventory namespace if needed, and returns the ConfigMap's new
-// resourceVersion. Only the metadata of the answer is read when the SSA has
-// a metadata client: an inventory can be hundreds of kilobytes.
+// resourceVersion. Only the metadata of the answer is read: an inventory
+// can be hundreds of kilobytes.
 func (s *SSA) write(ctx context.Context, name, label, source, raw string) (string, error) {
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
@@ -186,15 +186,9 @@ func (s *SSA) write(ctx context.Context, name, label, source, raw string) (strin
 	return rv, nil
 }
 
-// applyConfigMap applies cm and returns its resourceVersion.
+// applyConfigMap applies cm and returns its resourceVersion, reading back
+// only the metadata of the answer.
 func (s *SSA) applyConfigMap(ctx context.Context, cm *unstructured.Unstructured, opts metav1.ApplyOptions) (string, error) {
-	if s.meta == nil {
-		out, err := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Apply(ctx, cm.GetName(), cm, opts)
-		if err != nil {
-			return "", err
-		}
-		return out.GetResourceVersion(), nil
-	}
 	body, err := cm.MarshalJSON()
 	if err != nil {
 		return "", err
