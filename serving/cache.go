@@ -98,6 +98,22 @@ func (lc *loadCache) read(fsys fs.FS, file string) (k fileKey, data []byte, err 
 	return fileKey{path: file, sum: sha256.Sum256(data)}, data, nil
 }
 
+// open returns the kept entry of file when there is one of the kind asked
+// for (a ledger or items), else the file's bytes to decode; k names its
+// content for store.
+func (lc *loadCache) open(fsys fs.FS, file string, ledger bool) (k fileKey, e *cached, data []byte, err error) {
+	if k, data, err = lc.read(fsys, file); err != nil {
+		return k, nil, nil, err
+	}
+	if e, ok := lc.lookup(k); ok && (e.ledger != nil) == ledger {
+		return k, e, nil, nil
+	}
+	if data == nil {
+		data, err = fs.ReadFile(fsys, file)
+	}
+	return k, nil, data, err
+}
+
 func (lc *loadCache) lookup(k fileKey) (*cached, bool) {
 	if lc == nil {
 		return nil, false
@@ -124,17 +140,12 @@ func (lc *loadCache) store(k fileKey, e *cached) {
 // items decodes and prepares the documents of a repository file. Files
 // with problems are not kept: their errors are found again each time.
 func (lc *loadCache) items(fsys fs.FS, file string) ([]*item, ErrorList) {
-	k, data, err := lc.read(fsys, file)
-	if err != nil {
+	k, e, data, err := lc.open(fsys, file, false)
+	switch {
+	case err != nil:
 		return nil, ErrorList{&FieldError{File: file, Message: err.Error()}}
-	}
-	if e, ok := lc.lookup(k); ok && e.ledger == nil {
+	case e != nil:
 		return e.items, nil
-	}
-	if data == nil {
-		if data, err = fs.ReadFile(fsys, file); err != nil {
-			return nil, ErrorList{&FieldError{File: file, Message: err.Error()}}
-		}
 	}
 	docs, errs := decodeFile(file, data)
 	items := make([]*item, len(docs))
@@ -151,17 +162,12 @@ func (lc *loadCache) items(fsys fs.FS, file string) ([]*item, ErrorList) {
 
 // ledger decodes a ledger file; as items, only good files are kept.
 func (lc *loadCache) ledger(fsys fs.FS, file string) (*Ledger, Source, ErrorList) {
-	k, data, err := lc.read(fsys, file)
-	if err != nil {
+	k, e, data, err := lc.open(fsys, file, true)
+	switch {
+	case err != nil:
 		return nil, Source{File: file}, ErrorList{&FieldError{File: file, Message: err.Error()}}
-	}
-	if e, ok := lc.lookup(k); ok && e.ledger != nil {
+	case e != nil:
 		return e.ledger, e.src, nil
-	}
-	if data == nil {
-		if data, err = fs.ReadFile(fsys, file); err != nil {
-			return nil, Source{File: file}, ErrorList{&FieldError{File: file, Message: err.Error()}}
-		}
 	}
 	led, src, errs := readLedgerFile(file, data)
 	if len(errs) > 0 {
