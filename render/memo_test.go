@@ -404,6 +404,12 @@ func TestMemoErrors(t *testing.T) {
 				if d := mustMemoRender(t, &m, base); len(d.Objects) > 0 {
 					t.Errorf("after the error, the base renders Objects %v, want none", refsOf(d.Objects))
 				}
+				// Without a base, rendered lean a namespace at a time.
+				withLeanChunk(t, 1)
+				var lean Memo
+				if _, err := lean.RenderLean(next); err == nil || err.Error() != want.Error() {
+					t.Errorf("Memo.RenderLean error: %v, want %q", err, want)
+				}
 			})
 		}
 	}

@@ -419,9 +419,11 @@ func (l *Loop) render(d *Desired, took *Timing) error {
 }
 
 // renderDelta sets d's objects: those of the parts that changed since m's
-// base, and the names of the others.
+// base, and the names of the others; or, when everything changed, none
+// (see render.Memo.RenderLean): a Target renders them, whole or a
+// namespace at a time.
 func renderDelta(m *render.Memo, d *Desired) error {
-	delta, err := m.Render(render.TreeInput(d.Tree, d.Ledgers))
+	delta, err := m.RenderLean(render.TreeInput(d.Tree, d.Ledgers))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}

@@ -27,7 +27,9 @@ type Desired struct {
 	// Objects are the rendered objects, sorted: all of them, or, when Same
 	// is not empty, those of the parts of the state (a Service with its
 	// ledger, a DomainMapping, the other objects) whose inputs changed
-	// since the state the Target last applied. A Target may take them
+	// since the state the Target last applied. Nil with Same empty when
+	// the state was checked without keeping its objects (a large state
+	// rendered whole): All and Parts render them. A Target may take them
 	// (set Objects to nil) to let them go as it applies them; All renders
 	// them again.
 	Objects []*unstructured.Unstructured

@@ -1,0 +1,124 @@
+package render
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// withLeanChunk sets leanChunk for the test.
+func withLeanChunk(t *testing.T, n int) {
+	old := leanChunk
+	leanChunk = n
+	t.Cleanup(func() { leanChunk = old })
+}
+
+// TestMemoLean: a state rendered lean names every object Render renders,
+// and is a base every mutation renders relative to as it would to a base
+// rendered whole.
+func TestMemoLean(t *testing.T) {
+	for _, chunk := range []int{1, 12} {
+		for _, class := range memoClasses {
+			t.Run(class, func(t *testing.T) {
+				withLeanChunk(t, chunk)
+				base := memoInput(class)
+				if len(leanSteps(base)) < 2 {
+					t.Fatalf("the input is one chunk of %d: nothing is rendered lean", chunk)
+				}
+				var m Memo
+				d, err := m.RenderLean(base)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Objects != nil || d.Same != nil {
+					t.Fatalf("RenderLean without a base: %d Objects, %d Same; want neither", len(d.Objects), len(d.Same))
+				}
+				m.Keep(d)
+				full, err := Render(base)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again := mustMemoRender(t, &m, base)
+				if diff := cmp.Diff(refsOf(full), again.Same); diff != "" || len(again.Objects) > 0 {
+					t.Errorf("the lean base rendered again: Objects %v; Same (-want +got):\n%s", refsOf(again.Objects), diff)
+				}
+				for _, mu := range mutations {
+					if !applies(mu, base) {
+						continue
+					}
+					next := mu.f(base)
+					t.Run(mu.name, func(t *testing.T) {
+						var m Memo
+						m.Keep(mustLean(t, &m, base))
+						checkDelta(t, &base, next, mustMemoRender(t, &m, next))
+						// With a base of the same configuration, RenderLean is
+						// Render.
+						var w Memo
+						w.Keep(mustLean(t, &w, base))
+						got := mustLean(t, &w, next)
+						if sameConfig(base.Config, next.Config) && sameGateways(base.Gateways, next.Gateways) {
+							checkDelta(t, &base, next, got)
+						} else if got.Objects != nil || got.Same != nil {
+							t.Errorf("a new configuration: %d Objects, %d Same; want a lean render", len(got.Objects), len(got.Same))
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+func mustLean(t *testing.T, m *Memo, in Input) *Delta {
+	t.Helper()
+	d, err := m.RenderLean(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestMemoLeanOneChunk: a state of one chunk renders as Render does, with
+// its objects.
+func TestMemoLeanOneChunk(t *testing.T) {
+	base := memoInput(config.IngressClassEbb)
+	var m Memo
+	d := mustLean(t, &m, base)
+	checkDelta(t, nil, base, d)
+	full, err := Render(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Objects) != len(full) {
+		t.Errorf("Objects has %d objects, want all %d", len(d.Objects), len(full))
+	}
+}
+
+// TestMemoLeanLarge: Services of ten namespaces, rendered in parallel
+// batches a few namespaces at a time.
+func TestMemoLeanLarge(t *testing.T) {
+	base := benchInput(300, 2)
+	base.Config = memoConfig(config.IngressClassEbb, nil)
+	for _, s := range base.Services[:150] {
+		base.DomainMappings = append(base.DomainMappings, testDomainMapping(s.Name+".example.org", s.Namespace, serving.KindService, s.Name))
+	}
+	if n := len(leanSteps(base)); n < 3 {
+		t.Fatalf("%d steps, want several", n)
+	}
+	var m Memo
+	m.Keep(mustLean(t, &m, base))
+	next := editLedger(base, "svc-00123", func(l *serving.Ledger) {
+		l.Traffic = []serving.Target{{RevisionName: "svc-00123-00001", Percent: 100}}
+	})
+	d := mustMemoRender(t, &m, next)
+	checkDelta(t, &base, next, d)
+	if !slices.ContainsFunc(d.Objects, func(o *unstructured.Unstructured) bool { return o.GetName() == "svc-00123-routes" }) ||
+		slices.ContainsFunc(d.Objects, func(o *unstructured.Unstructured) bool { return !strings.HasPrefix(o.GetName(), "svc-00123") }) {
+		t.Errorf("Objects: %v, want svc-00123's objects only", refsOf(d.Objects))
+	}
+}
