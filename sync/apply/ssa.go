@@ -15,12 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 )
 
 // Applier is what a sync loop needs from the apply step. Consumers declare
@@ -102,7 +99,7 @@ func New(cfg *rest.Config, o Options) (*SSA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	mapper, err := NewMapper(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
@@ -110,7 +107,6 @@ func New(cfg *rest.Config, o Options) (*SSA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 	return NewWith(dyn, meta, mapper, o), nil
 }
 
