@@ -331,7 +331,7 @@ func (c *controller) serve(ctx context.Context) error {
 		"identity", c.identity, "leader-elect", c.o.leaderElect)
 	var runErr error
 	if c.o.leaderElect {
-		runErr = leader.Run(ctx, c.cs.CoordinationV1(), leader.Config{Namespace: c.o.namespace, Name: "ebb-controller",
+		runErr = leader.Run(ctx, c.cs.CoordinationV1().RESTClient(), leader.Config{Namespace: c.o.namespace, Name: "ebb-controller",
 			Identity: c.identity}, c.lead)
 	} else {
 		c.lead(ctx)

@@ -253,7 +253,7 @@ func TestManifests(t *testing.T) {
 	led := make(chan bool, 1)
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := leader.Run(lctx, ctl.CoordinationV1(), leader.Config{Namespace: "ebb-system", Name: "ebb-controller-rbac", Identity: "a"},
+	if err := leader.Run(lctx, ctl.CoordinationV1().RESTClient(), leader.Config{Namespace: "ebb-system", Name: "ebb-controller-rbac", Identity: "a"},
 		func(context.Context) { led <- true }); err != nil {
 		t.Errorf("leader election as ebb-controller: %v", err)
 	}

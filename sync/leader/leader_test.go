@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/sync/leader"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
@@ -37,7 +39,7 @@ type candidate struct {
 
 // campaign runs a candidate whose work reports "start <id>" and, when its
 // context ends, "stop <id>" on events.
-func campaign(t *testing.T, leases coordinationv1.LeasesGetter, id string, events chan string) *candidate {
+func campaign(t *testing.T, leases rest.Interface, id string, events chan string) *candidate {
 	ctx, cancel := context.WithCancel(t.Context())
 	c := &candidate{cancel: cancel, result: make(chan error, 1)}
 	go func() {
@@ -80,10 +82,14 @@ func TestOneLeaderThenHandOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k, err := kube.New(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
 	events := make(chan string, 8)
 	cands := map[string]*candidate{
-		"a": campaign(t, leases, "a", events),
-		"b": campaign(t, leases, "b", events),
+		"a": campaign(t, k.Coordination, "a", events),
+		"b": campaign(t, k.Coordination, "b", events),
 	}
 	other := map[string]string{"a": "b", "b": "a"}
 
