@@ -22,15 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	discoveryac "k8s.io/client-go/applyconfigurations/discovery/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ebb-dev/ebb/internal/heap"
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/sync"
@@ -192,7 +189,7 @@ type controller struct {
 	e        *env
 	o        controllerOptions
 	log      *slog.Logger
-	cs       kubernetes.Interface
+	k        *kube.Clients
 	reg      *prometheus.Registry
 	src      *git.Source
 	loop     *sync.Loop
@@ -220,7 +217,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	}
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	cfg.UserAgent = "ebb-controller/" + version
-	cs, err := kubernetes.NewForConfig(cfg)
+	k, err := kube.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -245,26 +242,26 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	c := &controller{e: e, o: o, log: log, cs: cs, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
+	c := &controller{e: e, o: o, log: log, k: k, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
 		identity: cmp.Or(e.getenv("POD_NAME"), host), gcChanged: make(chan struct{}, 1)}
 	c.secret = cmp.Or(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	actNS, actName, _ := strings.Cut(o.activators, "/")
-	c.eps = cluster.NewEndpoints(cs, "")
-	c.runtime = cluster.NewRuntime(cs, cluster.RuntimeOptions{Endpoints: c.eps,
+	c.eps = cluster.NewEndpoints(k, "")
+	c.runtime = cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: c.eps,
 		Activators: cluster.ServiceRef{Namespace: actNS, Name: actName}, Logger: log})
 	c.scaler, err = scaler.New(scaler.Options{Scaler: c.runtime, Modes: c.runtime, Pods: c.runtime, Registry: c.reg, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	c.status = cluster.NewStatus(cs, o.namespace, o.source, c.runtime.Health, log)
+	c.status = cluster.NewStatus(k, o.namespace, o.source, c.runtime.Health, log)
 	metrics, err := cluster.NewMetrics(c.reg)
 	if err != nil {
 		return nil, err
 	}
 	c.ssa = ssa
 	c.target = &cluster.Target{Applier: ssa, Source: o.source, Autoscaler: c.scaler, Forget: c.runtime.Forget,
-		Events: cluster.NewEvents(cs, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
+		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
 		Resync: o.resync}
@@ -331,7 +328,7 @@ func (c *controller) serve(ctx context.Context) error {
 		"identity", c.identity, "leader-elect", c.o.leaderElect)
 	var runErr error
 	if c.o.leaderElect {
-		runErr = leader.Run(ctx, c.cs.CoordinationV1().RESTClient(), leader.Config{Namespace: c.o.namespace, Name: "ebb-controller",
+		runErr = leader.Run(ctx, c.k.Coordination, leader.Config{Namespace: c.o.namespace, Name: "ebb-controller",
 			Identity: c.identity}, c.lead)
 	} else {
 		c.lead(ctx)
@@ -442,12 +439,9 @@ func (c *controller) claimAutoscaler(ctx context.Context) error {
 	if _, err := fmt.Sscan(port, &p); err != nil {
 		return fmt.Errorf("--listen %s: %w", c.o.listen, err)
 	}
-	es := discoveryac.EndpointSlice(c.o.autoscaler, c.o.namespace).
-		WithLabels(map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: cluster.ManagedBy}).
-		WithAddressType(discoveryv1.AddressTypeIPv4).
-		WithPorts(discoveryac.EndpointPort().WithName("http").WithPort(p).WithProtocol(corev1.ProtocolTCP)).
-		WithEndpoints(discoveryac.Endpoint().WithAddresses(ip).WithConditions(discoveryac.EndpointConditions().WithReady(true)))
-	_, err = c.cs.DiscoveryV1().EndpointSlices(c.o.namespace).Apply(ctx, es, metav1.ApplyOptions{FieldManager: cluster.AutoscalerManager, Force: true})
+	_, err = cluster.ApplySlice(ctx, c.k, cluster.Slice{Namespace: c.o.namespace, Name: c.o.autoscaler,
+		Labels: map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: cluster.ManagedBy},
+		Ports:  []cluster.SlicePort{{Name: "http", Port: p}}, Addresses: []string{ip}}, cluster.AutoscalerManager)
 	return err
 }
 

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
@@ -121,12 +121,12 @@ func runGatewayCluster(ctx context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	cfg.UserAgent = "ebb-gateway/" + version
-	cs, err := kubernetes.NewForConfig(cfg)
+	k, err := kube.New(cfg)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
 		return exitInvalid
 	}
-	if err := serveGatewayCluster(ctx, e, o, cs, log); err != nil {
+	if err := serveGatewayCluster(ctx, e, o, k, log); err != nil {
 		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
 		return exitInvalid
 	}
@@ -162,11 +162,11 @@ type clusterGatewayIdentity struct {
 	activators     cluster.ServiceRef
 }
 
-func newClusterGateway(cs kubernetes.Interface, watch string, id clusterGatewayIdentity, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
+func newClusterGateway(k *kube.Clients, watch string, id clusterGatewayIdentity, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &clusterGateway{eps: cluster.NewEndpoints(cs, watch), facts: cluster.NewRevisionFacts(cs, watch)}
+	g := &clusterGateway{eps: cluster.NewEndpoints(k, watch), facts: cluster.NewRevisionFacts(k, watch)}
 	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: id.podIP, PodName: id.podName, Activators: id.activators})
 	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers,
 		PodName: cmp.Or(id.podName, "activator"), Logger: log}
@@ -181,7 +181,7 @@ func newClusterGateway(cs kubernetes.Interface, watch string, id clusterGatewayI
 	if err != nil {
 		return nil, err
 	}
-	g.routes = cluster.NewRouteTables(cs, watch, func(t route.Table) error {
+	g.routes = cluster.NewRouteTables(k, watch, func(t route.Table) error {
 		if err := g.gw.SetTable(t); err != nil {
 			return err
 		}
@@ -225,9 +225,9 @@ func (g *clusterGateway) ready() bool {
 	return g.eps.HasSynced() && g.routes.HasSynced() && g.facts.HasSynced()
 }
 
-func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, cs kubernetes.Interface, log *slog.Logger) error {
+func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
 	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
-	g, err := newClusterGateway(cs, o.watch, id, o.autoscaler, log)
+	g, err := newClusterGateway(k, o.watch, id, o.autoscaler, log)
 	if err != nil {
 		return err
 	}

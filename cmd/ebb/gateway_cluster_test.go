@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
@@ -38,7 +39,11 @@ func TestGatewayCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := newClusterGateway(cs, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, "", nil)
+	k, err := kube.New(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := newClusterGateway(k, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

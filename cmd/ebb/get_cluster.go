@@ -10,9 +10,9 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/cluster"
 )
@@ -36,14 +36,14 @@ func (g clusterGet) readStatus(ctx context.Context) ([]cluster.StatusDoc, error)
 	}
 	cfg.UserAgent = "ebb-get/" + version
 	cfg.Timeout = 10 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
+	k, err := kube.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if g.source != "" {
-		doc, err := cluster.ReadStatus(ctx, cs, g.namespace, g.source)
+		doc, err := cluster.ReadStatus(ctx, k, g.namespace, g.source)
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Errorf("no status of source %s in namespace %s (ConfigMap %s): is ebb controller running there with --source %s?",
 				g.source, g.namespace, cluster.ConfigMapName(g.source), g.source)
@@ -53,7 +53,7 @@ func (g clusterGet) readStatus(ctx context.Context) ([]cluster.StatusDoc, error)
 		}
 		return []cluster.StatusDoc{doc}, nil
 	}
-	docs, err := cluster.ListStatus(ctx, cs, g.namespace)
+	docs, err := cluster.ListStatus(ctx, k, g.namespace)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Host, err)
 	}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
@@ -72,13 +73,17 @@ func TestGetCluster(t *testing.T) {
 		}
 		return sync.RevisionHealth{Desired: 1, Ready: sync.Unknown, Reason: "waiting for pods"}, true
 	}
-	main := cluster.NewStatus(cs, "ebb-system", "main", health, nil)
+	k, err := kube.New(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := cluster.NewStatus(k, "ebb-system", "main", health, nil)
 	main.Begin(ctx, mainAt)
 	main.Applied(ctx, traffic, nil)
 
 	appsAt := serving.Stamp{Commit: strings.Repeat("1", 40), Time: metav1.NewTime(committed)}
 	hello := planExample(t, "hello", appsAt)
-	apps := cluster.NewStatus(cs, "ebb-system", "apps", nil, nil)
+	apps := cluster.NewStatus(k, "ebb-system", "apps", nil, nil)
 	apps.Begin(ctx, appsAt)
 	apps.Applied(ctx, hello, nil)
 	apps.Failed(ctx, strings.Repeat("2", 40), errors.New("load: service.yaml:9: spec.template.spec.containers[0].image: required\nand one more line"))

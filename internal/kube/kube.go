@@ -97,3 +97,8 @@ func New(cfg *rest.Config) (*Clients, error) {
 	}
 	return &out, nil
 }
+
+// RESTClient returns a client of the API server, Core, for what needs
+// only one (and gives it absolute paths), as client-go's clientsets offer
+// theirs.
+func (c *Clients) RESTClient() rest.Interface { return c.Core }

@@ -32,7 +32,8 @@ func stamp(commit string, minute int) serving.Stamp {
 func TestExamples(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
-	cfg, cs := counted(t, c, w)
+	cfg, _ := counted(t, c, w)
+	k := clients(t, cfg)
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +49,9 @@ func TestExamples(t *testing.T) {
 		t.Run(e.Name(), func(t *testing.T) {
 			dir := copyExample(t, e.Name())
 			source := "example-" + e.Name()
-			status := cluster.NewStatus(cs, "ebb-system", source, nil, nil)
+			status := cluster.NewStatus(k, "ebb-system", source, nil, nil)
 			target := &cluster.Target{Applier: ssa, Source: source, Status: status,
-				Events: cluster.NewEvents(cs, "ebb-system", source, "test", nil)}
+				Events: cluster.NewEvents(k, "ebb-system", source, "test", nil)}
 			rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
 			res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0))
 			if err != nil {
@@ -93,7 +94,7 @@ func TestExamples(t *testing.T) {
 				t.Errorf("second sync: %d unchanged, want %d", n, len(objs))
 			}
 
-			doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", source)
+			doc, err := cluster.ReadStatus(t.Context(), k, "ebb-system", source)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,6 +119,7 @@ func TestChangesAndPrune(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +134,7 @@ func TestChangesAndPrune(t *testing.T) {
 	mustNamespace(t, cs, "prune")
 	const source = "prune"
 	target := &cluster.Target{Applier: ssa, Source: source,
-		Status: cluster.NewStatus(cs, "ebb-system", source, nil, nil)}
+		Status: cluster.NewStatus(k, "ebb-system", source, nil, nil)}
 	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
 	if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatal(err)

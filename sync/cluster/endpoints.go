@@ -10,9 +10,9 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/ebb-dev/ebb/internal/kube"
 )
 
 // Ports and labels of the revision Services ebb renders, as Knative names
@@ -56,11 +56,10 @@ type Endpoints struct {
 
 const byService = "service"
 
-// NewEndpoints returns an index of the EndpointSlices the client sees in
+// NewEndpoints returns an index of the EndpointSlices the clients see in
 // namespace ("" for all); Run fills it.
-func NewEndpoints(cs kubernetes.Interface, namespace string) *Endpoints {
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace))
-	inf := f.Discovery().V1().EndpointSlices().Informer()
+func NewEndpoints(k *kube.Clients, namespace string) *Endpoints {
+	inf := kube.Informer(k.Discovery, "endpointslices", namespace, &discoveryv1.EndpointSlice{}, nil)
 	_ = inf.SetTransform(stripManagedFields)
 	e := &Endpoints{informer: inf, watchers: map[int]func(string, string){}}
 	_ = inf.AddIndexers(cache.Indexers{byService: func(obj any) ([]string, error) {

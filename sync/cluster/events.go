@@ -9,8 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -23,7 +23,7 @@ const Component = "ebb-controller"
 // rest summed up), and one summary on the source's status ConfigMap.
 // An apply that changed nothing records nothing.
 type Events struct {
-	cs        kubernetes.Interface
+	k         *kube.Clients
 	namespace string // of the status ConfigMap
 	source    string
 	host      string
@@ -35,11 +35,11 @@ type Events struct {
 
 // NewEvents returns the recorder of source, whose status ConfigMap lives
 // in namespace; host names the reporting pod.
-func NewEvents(cs kubernetes.Interface, namespace, source, host string, log *slog.Logger) *Events {
+func NewEvents(k *kube.Clients, namespace, source, host string, log *slog.Logger) *Events {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Events{cs: cs, namespace: namespace, source: source, host: host, log: log, MaxPerApply: 50, now: time.Now}
+	return &Events{k: k, namespace: namespace, source: source, host: host, log: log, MaxPerApply: 50, now: time.Now}
 }
 
 // Record writes the Events of one apply. versions gives the apiVersion of
@@ -114,7 +114,7 @@ func (e *Events) emit(ctx context.Context, ns string, obj corev1.ObjectReference
 		LastTimestamp:  now,
 		Count:          1,
 	}
-	if _, err := e.cs.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+	if err := e.k.Core.Post().Namespace(ns).Resource("events").Body(ev).Do(ctx).Error(); err != nil {
 		e.log.Warn("record event", "object", obj.Kind+" "+obj.Namespace+"/"+obj.Name, "reason", reason, "error", err)
 	}
 }

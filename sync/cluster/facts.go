@@ -7,10 +7,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -26,10 +25,9 @@ type RevisionFacts struct {
 
 // NewRevisionFacts follows the revision Deployments in namespace ("" for
 // all), keeping only their queue-proxy's environment.
-func NewRevisionFacts(cs kubernetes.Interface, namespace string) *RevisionFacts {
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel }))
-	inf := f.Apps().V1().Deployments().Informer()
+func NewRevisionFacts(k *kube.Clients, namespace string) *RevisionFacts {
+	inf := kube.Informer(k.Apps, "deployments", namespace, &appsv1.Deployment{},
+		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok {

@@ -167,6 +167,7 @@ func TestManifests(t *testing.T) {
 	ctlCfg := c.Config()
 	ctlCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-controller"
 	ctl := as("ebb-controller")
+	kctl := clients(t, ctlCfg)
 	// RBAC is evaluated by the apiserver at once, but give its caches a
 	// moment to see the new bindings.
 	eventually(t, func() string {
@@ -180,15 +181,15 @@ func TestManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := cluster.NewEndpoints(ctl, "")
-	rt := cluster.NewRuntime(ctl, cluster.RuntimeOptions{Endpoints: eps, Activators: cluster.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}})
+	eps := cluster.NewEndpoints(kctl, "")
+	rt := cluster.NewRuntime(kctl, cluster.RuntimeOptions{Endpoints: eps, Activators: cluster.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("the controller's informers did not sync")
 	}
-	target := &cluster.Target{Applier: ssa, Source: "rbac", Status: cluster.NewStatus(ctl, "ebb-system", "rbac", rt.Health, nil),
-		Events: cluster.NewEvents(ctl, "ebb-system", "rbac", "test", nil)}
+	target := &cluster.Target{Applier: ssa, Source: "rbac", Status: cluster.NewStatus(kctl, "ebb-system", "rbac", rt.Health, nil),
+		Events: cluster.NewEvents(kctl, "ebb-system", "rbac", "test", nil)}
 	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatalf("apply as ebb-controller: %v", err)
@@ -210,7 +211,7 @@ func TestManifests(t *testing.T) {
 	if len(evs.Items) == 0 {
 		t.Error("no Events recorded as ebb-controller")
 	}
-	if _, err := cluster.ReadStatus(ctx, cs, "ebb-system", "rbac"); err != nil {
+	if _, err := cluster.ReadStatus(ctx, clients(t, cfg), "ebb-system", "rbac"); err != nil {
 		t.Errorf("status as ebb-controller: %v", err)
 	}
 
@@ -253,7 +254,7 @@ func TestManifests(t *testing.T) {
 	led := make(chan bool, 1)
 	lctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := leader.Run(lctx, ctl.CoordinationV1().RESTClient(), leader.Config{Namespace: "ebb-system", Name: "ebb-controller-rbac", Identity: "a"},
+	if err := leader.Run(lctx, kctl.Coordination, leader.Config{Namespace: "ebb-system", Name: "ebb-controller-rbac", Identity: "a"},
 		func(context.Context) { led <- true }); err != nil {
 		t.Errorf("leader election as ebb-controller: %v", err)
 	}
@@ -262,7 +263,9 @@ func TestManifests(t *testing.T) {
 	}
 
 	// The gateway, as its ServiceAccount: route tables and endpoints.
-	gw := as("ebb-gateway")
+	gwCfg := c.Config()
+	gwCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-gateway"
+	gw := clients(t, gwCfg)
 	var tables []route.Table
 	rts := cluster.NewRouteTables(gw, "", func(tb route.Table) error { tables = append(tables, tb); return nil }, nil)
 	geps := cluster.NewEndpoints(gw, "")

@@ -58,6 +58,7 @@ func gatewaySlice(t *testing.T, cs kubernetes.Interface, ns string, pods map[str
 func TestPeers(t *testing.T) {
 	c := kubetest.Shared(t)
 	ctx := t.Context()
+	k := clients(t, c.Config())
 	cs, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +69,8 @@ func TestPeers(t *testing.T) {
 	gatewaySlice(t, cs, "peers-system", gateways)
 	acts := cluster.ServiceRef{Namespace: "peers-system", Name: "ebb-gateway"}
 
-	eps := cluster.NewEndpoints(cs, "")
-	rt := cluster.NewRuntime(cs, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	eps := cluster.NewEndpoints(k, "")
+	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {

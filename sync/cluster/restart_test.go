@@ -23,13 +23,14 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	cfg.Timeout = 5 * time.Second
 	dir := helloIn(t, cs, "restart")
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := cluster.NewStatus(cs, "ebb-system", "restart", nil, nil)
+	status := cluster.NewStatus(k, "ebb-system", "restart", nil, nil)
 	target := &cluster.Target{Applier: ssa, Source: "restart", Status: status}
 	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
 

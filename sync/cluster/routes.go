@@ -10,10 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 )
 
@@ -30,13 +29,12 @@ type RouteTables struct {
 
 // NewRouteTables follows the route tables in namespace ("" for all) and
 // calls set with their merge.
-func NewRouteTables(cs kubernetes.Interface, namespace string, set func(route.Table) error, log *slog.Logger) *RouteTables {
+func NewRouteTables(k *kube.Clients, namespace string, set func(route.Table) error, log *slog.Logger) *RouteTables {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = route.LabelKey + "=" + route.LabelValue }))
-	inf := f.Core().V1().ConfigMaps().Informer()
+	inf := kube.Informer(k.Core, "configmaps", namespace, &corev1.ConfigMap{},
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.LabelKey + "=" + route.LabelValue })
 	_ = inf.SetTransform(stripManagedFields)
 	rt := &RouteTables{informer: inf, set: set, log: log, kicks: make(chan struct{}, 1)}
 	kick := func(any) {

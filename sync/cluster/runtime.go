@@ -13,16 +13,13 @@ import (
 	gosync "sync"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	discoveryac "k8s.io/client-go/applyconfigurations/discovery/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -41,7 +38,7 @@ const AutoscalerManager = "ebb-autoscaler"
 // come and go, and in proxy mode it follows the activators; Run keeps them
 // in step.
 type Runtime struct {
-	cs         kubernetes.Interface
+	k          *kube.Clients
 	endpoints  *Endpoints
 	deploys    cache.SharedIndexInformer
 	activators ServiceRef
@@ -86,15 +83,13 @@ var (
 
 // NewRuntime returns a Runtime; Run starts its Deployment informer and
 // keeps public EndpointSlices in step.
-func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-		lo.LabelSelector = apply.RevisionLabel
-	}))
+func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	deploys := f.Apps().V1().Deployments().Informer()
+	deploys := kube.Informer(k.Apps, "deployments", "", &appsv1.Deployment{},
+		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
 	// Only the replicas are read: keep nothing else of the Deployments.
 	_ = deploys.SetTransform(func(obj any) (any, error) {
 		d, ok := obj.(*appsv1.Deployment)
@@ -106,7 +101,7 @@ func NewRuntime(cs kubernetes.Interface, o RuntimeOptions) *Runtime {
 			Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
 		}, nil
 	})
-	r := &Runtime{cs: cs, endpoints: o.Endpoints, deploys: deploys,
+	r := &Runtime{k: k, endpoints: o.Endpoints, deploys: deploys,
 		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
 		written:  map[scaler.RevisionKey]PublicSlice{},
 		versions: map[scaler.RevisionKey][]string{},
@@ -205,8 +200,10 @@ func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32)
 		}
 	}
 	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
-	_, err := r.cs.AppsV1().Deployments(rev.Namespace).Patch(ctx, DeploymentName(rev.Name), types.MergePatchType, patch,
-		metav1.PatchOptions{FieldManager: AutoscalerManager}, "scale")
+	err := r.k.Apps.Patch(types.MergePatchType).Namespace(rev.Namespace).Resource("deployments").
+		Name(DeploymentName(rev.Name)).SubResource("scale").
+		VersionedParams(&metav1.PatchOptions{FieldManager: AutoscalerManager}, metav1.ParameterCodec).
+		Body(patch).Do(ctx).Error()
 	if err != nil {
 		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, DeploymentName(rev.Name), n, err)
 	}
@@ -353,14 +350,13 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 	if ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
 		return nil
 	}
-	res, err := r.cs.DiscoveryV1().EndpointSlices(rev.Namespace).Apply(ctx, publicSlice(rev, want),
-		metav1.ApplyOptions{FieldManager: AutoscalerManager, Force: true})
+	res, err := ApplySlice(ctx, r.k, publicSlice(rev, want), AutoscalerManager)
 	if apierrors.IsNotFound(err) {
 		return nil // the namespace is gone with the revision
 	}
 	if err != nil {
 		delete(r.written, rev)
-		return fmt.Errorf("apply EndpointSlice %s/%s: %w", rev.Namespace, rev.Name, err)
+		return err
 	}
 	r.written[rev] = want
 	vs := append(r.versions[rev], res.ResourceVersion)
@@ -378,22 +374,19 @@ func (r *Runtime) livePublic(rev scaler.RevisionKey) (PublicSlice, bool) {
 // like the Service, labelled with its name, the manager and the mode, with
 // the serving port (and, in serve mode, the TLS port) named as the
 // Service's ports are.
-func publicSlice(rev scaler.RevisionKey, p PublicSlice) *discoveryac.EndpointSliceApplyConfiguration {
-	ac := discoveryac.EndpointSlice(rev.Name, rev.Namespace).
-		WithLabels(map[string]string{
+func publicSlice(rev scaler.RevisionKey, p PublicSlice) Slice {
+	s := Slice{Namespace: rev.Namespace, Name: rev.Name,
+		Labels: map[string]string{
 			discoveryv1.LabelServiceName: rev.Name,
 			discoveryv1.LabelManagedBy:   ManagedBy,
 			ModeLabel:                    p.Mode,
 			apply.RevisionLabel:          rev.Name,
-		}).
-		WithAddressType(discoveryv1.AddressTypeIPv4).
-		WithPorts(discoveryac.EndpointPort().WithName("http").WithPort(ServingPort).WithProtocol(corev1.ProtocolTCP))
+		},
+		Ports:     []SlicePort{{Name: "http", Port: ServingPort}},
+		Addresses: p.Addresses,
+	}
 	if p.Mode == "serve" {
-		ac.WithPorts(discoveryac.EndpointPort().WithName("https").WithPort(TLSPort).WithProtocol(corev1.ProtocolTCP))
+		s.Ports = append(s.Ports, SlicePort{Name: "https", Port: TLSPort})
 	}
-	for _, ip := range p.Addresses {
-		ac.WithEndpoints(discoveryac.Endpoint().WithAddresses(ip).
-			WithConditions(discoveryac.EndpointConditions().WithReady(true)))
-	}
-	return ac
+	return s
 }

@@ -115,6 +115,7 @@ func TestRuntime(t *testing.T) {
 	ctx := t.Context()
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	dir := helloIn(t, cs, "runtime")
 	acts := activators(t, cs, "runtime-system", "10.2.0.1", "10.2.0.2", "10.2.0.3")
 	ssa, err := apply.New(cfg, apply.Options{})
@@ -126,8 +127,8 @@ func TestRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eps := cluster.NewEndpoints(cs, "")
-	rt := cluster.NewRuntime(cs, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	eps := cluster.NewEndpoints(k, "")
+	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
@@ -286,14 +287,15 @@ func TestAutoscaler(t *testing.T) {
 	ctx := t.Context()
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	dir := helloIn(t, cs, "autoscaler")
 	acts := activators(t, cs, "autoscaler-system", "10.2.1.1", "10.2.1.2")
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := cluster.NewEndpoints(cs, "")
-	rt := cluster.NewRuntime(cs, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	eps := cluster.NewEndpoints(k, "")
+	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {

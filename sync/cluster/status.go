@@ -15,11 +15,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
@@ -65,7 +63,7 @@ type StatusDoc struct {
 // Status keeps a source's status ConfigMap up to date. It writes only
 // when the document's bytes change, so an unchanged resync writes nothing.
 type Status struct {
-	cs        kubernetes.Interface
+	k         *kube.Clients
 	namespace string
 	source    string
 	health    func(namespace, revision string) (sync.RevisionHealth, bool)
@@ -80,14 +78,14 @@ type Status struct {
 
 // NewStatus returns the status of source, kept in namespace. health
 // reports a revision's pods (nil: unknown).
-func NewStatus(cs kubernetes.Interface, namespace, source string, health func(namespace, revision string) (sync.RevisionHealth, bool), log *slog.Logger) *Status {
+func NewStatus(k *kube.Clients, namespace, source string, health func(namespace, revision string) (sync.RevisionHealth, bool), log *slog.Logger) *Status {
 	if health == nil {
 		health = func(string, string) (sync.RevisionHealth, bool) { return sync.RevisionHealth{}, false }
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Status{cs: cs, namespace: namespace, source: source, health: health, log: log,
+	return &Status{k: k, namespace: namespace, source: source, health: health, log: log,
 		doc: StatusDoc{Source: source, Condition: Reconciling, Message: "starting"}}
 }
 
@@ -97,7 +95,8 @@ func ConfigMapName(source string) string { return StatusName + "-" + source }
 // Load reads the ConfigMap as a previous controller left it, so that a
 // restart does not rewrite an unchanged status.
 func (s *Status) Load(ctx context.Context) error {
-	cm, err := s.cs.CoreV1().ConfigMaps(s.namespace).Get(ctx, ConfigMapName(s.source), metav1.GetOptions{})
+	var cm corev1.ConfigMap
+	err := s.k.Core.Get().Namespace(s.namespace).Resource("configmaps").Name(ConfigMapName(s.source)).Do(ctx).Into(&cm)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -106,7 +105,7 @@ func (s *Status) Load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := statusBytes(cm)
+	b, err := statusBytes(&cm)
 	if err != nil {
 		return nil // rewritten at the next write
 	}
@@ -220,12 +219,12 @@ func (s *Status) write(ctx context.Context) {
 		return
 	}
 	s.mu.Unlock()
-	cm := corev1ac.ConfigMap(ConfigMapName(s.source), s.namespace).
-		WithLabels(map[string]string{StatusLabel: s.source})
+	cm := configMapBody{APIVersion: "v1", Kind: "ConfigMap",
+		Metadata: metaBody{Name: ConfigMapName(s.source), Namespace: s.namespace, Labels: map[string]string{StatusLabel: s.source}}}
 	if len(b) <= statusInline {
-		cm.WithData(map[string]string{StatusKey: string(b)})
+		cm.Data = map[string]string{StatusKey: string(b)}
 	} else {
-		cm.WithBinaryData(map[string][]byte{StatusGzipKey: gzipped(b)})
+		cm.BinaryData = map[string][]byte{StatusGzipKey: gzipped(b)}
 	}
 	if err := s.apply(ctx, cm); err != nil {
 		s.log.Error("write status", "configmap", s.namespace+"/"+ConfigMapName(s.source), "error", err)
@@ -242,34 +241,39 @@ func (s *Status) write(ctx context.Context) {
 const metadataOnly = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 // apply applies cm under StatusManager, reading back only its metadata.
-func (s *Status) apply(ctx context.Context, cm *corev1ac.ConfigMapApplyConfiguration) error {
-	body, err := json.Marshal(cm)
+func (s *Status) apply(ctx context.Context, cm configMapBody) error {
+	req, err := kube.Apply(s.k.Core, "configmaps", s.namespace, cm.Metadata.Name, cm, StatusManager, true)
 	if err != nil {
 		return err
 	}
-	force := true
-	return s.cs.CoreV1().RESTClient().Patch(types.ApplyPatchType).
-		Namespace(s.namespace).Resource("configmaps").Name(*cm.Name).
-		VersionedParams(&metav1.PatchOptions{FieldManager: StatusManager, Force: &force}, metav1.ParameterCodec).
-		SetHeader("Accept", metadataOnly).
-		Body(body).Do(ctx).Error()
+	return req.SetHeader("Accept", metadataOnly).Do(ctx).Error()
 }
 
+// APIClient is what ReadStatus and ListStatus need of a client of the API
+// server: a REST client, which they use with absolute paths, so that any
+// will do (kube.Clients, a client-go clientset).
+type APIClient interface {
+	RESTClient() rest.Interface
+}
+
+// configMaps is the path of the ConfigMaps of namespace.
+func configMaps(namespace string) string { return "/api/v1/namespaces/" + namespace + "/configmaps" }
+
 // ReadStatus reads a source's status as the controller published it.
-func ReadStatus(ctx context.Context, cs kubernetes.Interface, namespace, source string) (StatusDoc, error) {
-	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, ConfigMapName(source), metav1.GetOptions{})
-	if err != nil {
+func ReadStatus(ctx context.Context, c APIClient, namespace, source string) (StatusDoc, error) {
+	var cm corev1.ConfigMap
+	if err := getJSON(ctx, c.RESTClient().Get().AbsPath(configMaps(namespace), ConfigMapName(source)), &cm); err != nil {
 		return StatusDoc{}, fmt.Errorf("read status of source %s: %w", source, err)
 	}
-	return ParseStatus(cm)
+	return ParseStatus(&cm)
 }
 
 // ListStatus reads the status of every source published in namespace (the
 // ConfigMaps labelled StatusLabel), sorted by source. A ConfigMap that does
 // not decode is an error naming it.
-func ListStatus(ctx context.Context, cs kubernetes.Interface, namespace string) ([]StatusDoc, error) {
-	list, err := cs.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{LabelSelector: StatusLabel})
-	if err != nil {
+func ListStatus(ctx context.Context, c APIClient, namespace string) ([]StatusDoc, error) {
+	var list corev1.ConfigMapList
+	if err := getJSON(ctx, c.RESTClient().Get().AbsPath(configMaps(namespace)).Param("labelSelector", StatusLabel), &list); err != nil {
 		return nil, fmt.Errorf("list status ConfigMaps in %s: %w", namespace, err)
 	}
 	docs := make([]StatusDoc, 0, len(list.Items))
@@ -282,6 +286,15 @@ func ListStatus(ctx context.Context, cs kubernetes.Interface, namespace string) 
 	}
 	slices.SortFunc(docs, func(a, b StatusDoc) int { return strings.Compare(a.Source, b.Source) })
 	return docs, nil
+}
+
+// getJSON sends req asking for JSON and decodes the answer into v.
+func getJSON(ctx context.Context, req *rest.Request, v any) error {
+	b, err := req.SetHeader("Accept", "application/json").Do(ctx).Raw()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 // ParseStatus decodes a status ConfigMap.

@@ -24,18 +24,19 @@ import (
 func TestStatus(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
-	_, cs := counted(t, c, w)
+	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	mustNamespace(t, cs, "ebb-system")
 	ctx := t.Context()
 	read := func() cluster.StatusDoc {
 		t.Helper()
-		doc, err := cluster.ReadStatus(ctx, cs, "ebb-system", "status")
+		doc, err := cluster.ReadStatus(ctx, k, "ebb-system", "status")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return doc
 	}
-	s := cluster.NewStatus(cs, "ebb-system", "status", nil, nil)
+	s := cluster.NewStatus(k, "ebb-system", "status", nil, nil)
 	d := &sync.Desired{Tree: &serving.Tree{}, At: stamp("c1", 0)}
 
 	s.Begin(ctx, d.At)
@@ -58,7 +59,7 @@ func TestStatus(t *testing.T) {
 
 	// A new controller loads the document and rewrites nothing.
 	w.take()
-	s2 := cluster.NewStatus(cs, "ebb-system", "status", nil, nil)
+	s2 := cluster.NewStatus(k, "ebb-system", "status", nil, nil)
 	if err := s2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestStatus(t *testing.T) {
 	}
 
 	// ListStatus finds it among the namespace's sources, in source order.
-	docs, err := cluster.ListStatus(ctx, cs, "ebb-system")
+	docs, err := cluster.ListStatus(ctx, k, "ebb-system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,8 @@ func TestStatus(t *testing.T) {
 func TestStatusLarge(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
-	_, cs := counted(t, c, w)
+	cfg, cs := counted(t, c, w)
+	k := clients(t, cfg)
 	mustNamespace(t, cs, "ebb-system")
 	ctx := t.Context()
 	state := func(n int, commit string) *sync.Desired {
@@ -123,7 +125,7 @@ func TestStatusLarge(t *testing.T) {
 		return cm
 	}
 
-	s := cluster.NewStatus(cs, "ebb-system", "large", nil, nil)
+	s := cluster.NewStatus(k, "ebb-system", "large", nil, nil)
 	s.Applied(ctx, state(3000, "c1"), nil)
 	cm := configMap()
 	if _, plain := cm.Data[cluster.StatusKey]; plain || len(cm.BinaryData[cluster.StatusGzipKey]) == 0 {
@@ -132,7 +134,7 @@ func TestStatusLarge(t *testing.T) {
 	if n := len(cm.BinaryData[cluster.StatusGzipKey]); n > 512<<10 {
 		t.Errorf("gzipped status is %d bytes", n)
 	}
-	doc, err := cluster.ReadStatus(ctx, cs, "ebb-system", "large")
+	doc, err := cluster.ReadStatus(ctx, k, "ebb-system", "large")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestStatusLarge(t *testing.T) {
 
 	// A restarted controller loads it and rewrites nothing.
 	w.take()
-	s2 := cluster.NewStatus(cs, "ebb-system", "large", nil, nil)
+	s2 := cluster.NewStatus(k, "ebb-system", "large", nil, nil)
 	if err := s2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +159,7 @@ func TestStatusLarge(t *testing.T) {
 	if _, gz := cm.BinaryData[cluster.StatusGzipKey]; gz || cm.Data[cluster.StatusKey] == "" {
 		t.Errorf("status of 10 Services: data keys %v, binaryData keys %v; want plain JSON alone", slices.Sorted(maps.Keys(cm.Data)), slices.Sorted(maps.Keys(cm.BinaryData)))
 	}
-	if doc, err := cluster.ReadStatus(ctx, cs, "ebb-system", "large"); err != nil || len(doc.Services) != 10 || doc.Commit != "c2" {
+	if doc, err := cluster.ReadStatus(ctx, k, "ebb-system", "large"); err != nil || len(doc.Services) != 10 || doc.Commit != "c2" {
 		t.Errorf("read back %d Services at %q: %v", len(doc.Services), doc.Commit, err)
 	}
 }
