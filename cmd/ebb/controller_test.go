@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,35 @@ func TestControllers(t *testing.T) {
 	})
 	if !strings.Contains(procs[other].out.String(), "created=0 configured=0") {
 		t.Errorf("%s's first apply after taking over changed objects:\n%s", other, procs[other].out.String())
+	}
+}
+
+// The binary stays small: none of client-go's generated clients
+// (clientset, informers, listers, discovery, apply configurations) is
+// linked, each of which registers every built-in API group, and only the
+// API groups ebb reads, writes or renders are.
+func TestNoGeneratedClients(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "github.com/ebb-dev/ebb/cmd/ebb").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "k8s.io/client-go/rest") {
+		t.Fatalf("go list returned %d packages without k8s.io/client-go/rest; want the binary's dependency tree", len(deps))
+	}
+	groups := []string{"k8s.io/api/apidiscovery/v2", "k8s.io/api/apps/v1", "k8s.io/api/coordination/v1", "k8s.io/api/core/v1", "k8s.io/api/discovery/v1"}
+	for _, d := range deps {
+		for _, p := range []string{"kubernetes", "informers", "listers", "discovery", "restmapper", "applyconfigurations"} {
+			if d == "k8s.io/client-go/"+p || strings.HasPrefix(d, "k8s.io/client-go/"+p+"/") {
+				t.Errorf("ebb depends on %s", d)
+			}
+		}
+		if strings.HasPrefix(d, "k8s.io/api/") && !slices.Contains(groups, d) {
+			t.Errorf("ebb depends on %s, not among the API groups it uses (%v)", d, groups)
+		}
 	}
 }
