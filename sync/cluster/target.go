@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	gosync "sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -60,6 +63,10 @@ type Target struct {
 	mu    gosync.Mutex
 	known map[scaler.RevisionKey]bool
 	last  apply.ChangeSet
+	// registered are the ledgers whose revisions the autoscaler was told,
+	// under registeredCfg.
+	registered    map[ledgerKey]registration
+	registeredCfg *config.Config
 
 	reports reporter
 }
@@ -256,14 +263,32 @@ func (t *Target) register(d *sync.Desired) {
 	if t.Autoscaler == nil {
 		return
 	}
-	if d.Tree != nil && d.Tree.Config != nil {
-		t.Autoscaler.SetConfig(d.Tree.Config.Autoscaler)
+	var cfg *config.Config
+	if d.Tree != nil {
+		cfg = d.Tree.Config
 	}
-	revs := sync.AutoscaledRevisions(d)
+	if cfg != nil {
+		t.Autoscaler.SetConfig(cfg.Autoscaler)
+	}
+	// A ledger registered before, the same pointer under the same
+	// configuration, has the same revisions: they are not told again.
+	same := cfg == t.registeredCfg || reflect.DeepEqual(cfg, t.registeredCfg)
+	registered := make(map[ledgerKey]registration, len(d.Ledgers))
 	known := map[scaler.RevisionKey]bool{}
-	for _, r := range revs {
-		t.Autoscaler.Upsert(r)
-		known[r.Key] = true
+	for _, l := range d.Ledgers {
+		k := ledgerKey{l.Namespace, l.Service}
+		r, ok := t.registered[k]
+		if !ok || !same || r.ledger != l {
+			r = registration{ledger: l}
+			for _, rev := range sync.LedgerRevisions(d, l) {
+				t.Autoscaler.Upsert(rev)
+				r.revisions = append(r.revisions, rev.Key)
+			}
+		}
+		registered[k] = r
+		for _, rk := range r.revisions {
+			known[rk] = true
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -275,5 +300,14 @@ func (t *Target) register(d *sync.Desired) {
 			}
 		}
 	}
-	t.known = known
+	t.known, t.registered, t.registeredCfg = known, registered, cfg
+}
+
+// ledgerKey is a ledger's namespace and Service.
+type ledgerKey struct{ namespace, service string }
+
+// registration is a ledger as the autoscaler was told its revisions.
+type registration struct {
+	ledger    *serving.Ledger
+	revisions []scaler.RevisionKey
 }
