@@ -256,13 +256,16 @@ type APIClient interface {
 	RESTClient() rest.Interface
 }
 
-// configMaps is the path of the ConfigMaps of namespace.
-func configMaps(namespace string) string { return "/api/v1/namespaces/" + namespace + "/configmaps" }
+// configMaps reads the ConfigMaps of namespace through any client of the
+// API server.
+func configMaps(c APIClient, namespace string) *rest.Request {
+	return c.RESTClient().Get().AbsPath("/api/v1").Namespace(namespace).Resource("configmaps")
+}
 
 // ReadStatus reads a source's status as the controller published it.
 func ReadStatus(ctx context.Context, c APIClient, namespace, source string) (StatusDoc, error) {
 	var cm corev1.ConfigMap
-	if err := getJSON(ctx, c.RESTClient().Get().AbsPath(configMaps(namespace), ConfigMapName(source)), &cm); err != nil {
+	if err := getJSON(ctx, configMaps(c, namespace).Name(ConfigMapName(source)), &cm); err != nil {
 		return StatusDoc{}, fmt.Errorf("read status of source %s: %w", source, err)
 	}
 	return ParseStatus(&cm)
@@ -273,7 +276,7 @@ func ReadStatus(ctx context.Context, c APIClient, namespace, source string) (Sta
 // not decode is an error naming it.
 func ListStatus(ctx context.Context, c APIClient, namespace string) ([]StatusDoc, error) {
 	var list corev1.ConfigMapList
-	if err := getJSON(ctx, c.RESTClient().Get().AbsPath(configMaps(namespace)).Param("labelSelector", StatusLabel), &list); err != nil {
+	if err := getJSON(ctx, configMaps(c, namespace).Param("labelSelector", StatusLabel), &list); err != nil {
 		return nil, fmt.Errorf("list status ConfigMaps in %s: %w", namespace, err)
 	}
 	docs := make([]StatusDoc, 0, len(list.Items))
