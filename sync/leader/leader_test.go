@@ -133,6 +133,13 @@ func TestOneLeaderThenHandOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The intruder's hour-long Lease would keep a later run (-count) from
+	// electing anyone.
+	t.Cleanup(func() {
+		if err := leases.Leases("default").Delete(context.Background(), "ebb-controller", metav1.DeleteOptions{}); err != nil {
+			t.Errorf("deleting the Lease: %v", err)
+		}
+	})
 	if got := receive(t, events, "stop of the displaced leader"); got != "stop "+second {
 		t.Errorf("event %q, want stop %s", got, second)
 	}
