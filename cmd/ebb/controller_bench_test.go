@@ -251,9 +251,19 @@ func BenchmarkControllerB9(b *testing.B) {
 	before := applied()
 	kick()
 	resyncTook := waitFor("resync applied", 5*time.Minute, func() bool { return applied() > before })
+	// A resync with nothing to change writes nothing.
+	time.Sleep(100 * time.Millisecond) // the whole log line
+	out := logs.String()
+	line := out[strings.LastIndex(out, "msg=applied"):]
+	line, _, _ = strings.Cut(line, "\n")
+	for _, f := range strings.Fields(line) {
+		if k, v, _ := strings.Cut(f, "="); (k == "created" || k == "configured" || k == "pruned" || k == "failed") && v != "0" {
+			b.Errorf("the resync wrote or failed: %s", line)
+			break
+		}
+	}
 	_, hwmResync := procMemory(b, cmd.Process.Pid)
 	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
-		time.Sleep(100 * time.Millisecond) // the resync's log lines
 		write(b, filepath.Join(dir, "controller.log"), logs.String())
 	}
 	b.Logf("Go allocated %.1f MiB per push pass", (metricsAfter["go_memstats_alloc_bytes_total"]-metricsBefore["go_memstats_alloc_bytes_total"])/pushes/(1<<20))
