@@ -1,6 +1,7 @@
 package examples
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,8 @@ import (
 )
 
 var names = []string{"autoscale", "domain", "grpc", "hello", "traffic"}
+
+var update = flag.Bool("update", false, "rewrite the example ledgers in canonical form")
 
 func load(t *testing.T, name string) *serving.Tree {
 	t.Helper()
@@ -52,9 +55,15 @@ func TestLedgersAreCurrent(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				disk, err := os.ReadFile(filepath.Join(name, filepath.FromSlash(serving.LedgerPath(l.Namespace, l.Service))))
+				file := filepath.Join(name, filepath.FromSlash(serving.LedgerPath(l.Namespace, l.Service)))
+				if *update {
+					if err := os.WriteFile(file, b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				disk, err := os.ReadFile(file)
 				if err != nil || string(disk) != string(b) {
-					t.Errorf("ledger file of %s/%s is not in canonical form (%v)", l.Namespace, l.Service, err)
+					t.Errorf("ledger file of %s/%s is not in canonical form (%v); go test ./examples -update rewrites it", l.Namespace, l.Service, err)
 				}
 			}
 			for _, s := range tree.Services {

@@ -34,6 +34,7 @@ func MarshalLedger(l *Ledger) ([]byte, error) {
 		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
 	}
 	plainStyle(&n)
+	dropEmpty(&n)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -44,6 +45,68 @@ func MarshalLedger(l *Ledger) ([]byte, error) {
 		return nil, fmt.Errorf("marshal ledger %s/%s: %w", l.Namespace, l.Service, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// dropEmpty leaves out of a ledger document the empty values its Go types
+// always encode and that read back as the same zero values: a revision
+// template's `metadata: {}`, and a container's `name: ""` and
+// `resources: {}`. A ledger is read in reviews of every change; these
+// would repeat in every revision.
+func dropEmpty(doc *yaml.Node) {
+	if len(doc.Content) == 0 {
+		return
+	}
+	for _, rev := range seqItems(mapValue(doc.Content[0], "revisions")) {
+		tmpl := mapValue(rev, "template")
+		dropKey(tmpl, "metadata", emptyMap)
+		spec := mapValue(tmpl, "spec")
+		for _, list := range []string{"initContainers", "containers"} {
+			for _, c := range seqItems(mapValue(spec, list)) {
+				dropKey(c, "name", emptyString)
+				dropKey(c, "resources", emptyMap)
+			}
+		}
+	}
+}
+
+// mapValue returns the value of key in mapping m, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// seqItems returns the items of sequence n (none when n is not one).
+func seqItems(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// dropKey removes key from mapping m when its value is empty.
+func dropKey(m *yaml.Node, key string, empty func(*yaml.Node) bool) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && empty(m.Content[i+1]) {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+func emptyMap(n *yaml.Node) bool { return n.Kind == yaml.MappingNode && len(n.Content) == 0 }
+
+func emptyString(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == ""
 }
 
 // plainStyle drops the JSON flow style and quotes so the encoder picks
