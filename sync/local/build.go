@@ -43,19 +43,27 @@ type buildCall struct {
 	err  error
 }
 
-// Build returns the path of an executable for image, building it unless
-// an identical build is cached. Concurrent builds of one image share a
-// single go build.
+// Build returns the path of an executable for image, built in Dir.
 func (b *Builder) Build(ctx context.Context, image string) (string, error) {
+	return b.BuildIn(ctx, b.Dir, image)
+}
+
+// BuildIn returns the path of an executable for image, built in dir (a
+// directory of a Go module that resolves the import path), unless an
+// identical build is cached: the same content built anywhere is one
+// binary. Concurrent builds of one image in one dir share a single go
+// build.
+func (b *Builder) BuildIn(ctx context.Context, dir, image string) (string, error) {
 	importPath, ok := strings.CutPrefix(image, KoPrefix)
 	if !ok || importPath == "" {
 		return "", fmt.Errorf("image %q is not a ko:// import path", image)
 	}
+	call := dir + "\x00" + importPath
 	b.mu.Lock()
 	if b.inflight == nil {
 		b.inflight = map[string]*buildCall{}
 	}
-	if c, ok := b.inflight[importPath]; ok {
+	if c, ok := b.inflight[call]; ok {
 		b.mu.Unlock()
 		select {
 		case <-c.done:
@@ -65,12 +73,12 @@ func (b *Builder) Build(ctx context.Context, image string) (string, error) {
 		}
 	}
 	c := &buildCall{done: make(chan struct{})}
-	b.inflight[importPath] = c
+	b.inflight[call] = c
 	b.mu.Unlock()
 
-	c.path, c.err = b.build(ctx, importPath)
+	c.path, c.err = b.build(ctx, dir, importPath)
 	b.mu.Lock()
-	delete(b.inflight, importPath)
+	delete(b.inflight, call)
 	b.mu.Unlock()
 	close(c.done)
 	return c.path, c.err
@@ -83,13 +91,13 @@ func (b *Builder) goCmd() string {
 	return "go"
 }
 
-func (b *Builder) build(ctx context.Context, importPath string) (string, error) {
-	key, err := b.contentKey(ctx, importPath)
+func (b *Builder) build(ctx context.Context, dir, importPath string) (string, error) {
+	key, err := b.contentKey(ctx, dir, importPath)
 	if err != nil {
 		return "", fmt.Errorf("build %s%s: %w", KoPrefix, importPath, err)
 	}
-	dir := filepath.Join(b.CacheDir, key)
-	bin := filepath.Join(dir, path.Base(importPath))
+	out := filepath.Join(b.CacheDir, key)
+	bin := filepath.Join(out, path.Base(importPath))
 	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
 		return bin, nil
 	}
@@ -102,13 +110,13 @@ func (b *Builder) build(ctx context.Context, importPath string) (string, error) 
 	}
 	defer os.RemoveAll(tmp)
 	cmd := exec.CommandContext(ctx, b.goCmd(), "build", "-trimpath", "-o", filepath.Join(tmp, path.Base(importPath)), importPath)
-	cmd.Dir = b.Dir
+	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build %s%s: %w\n%s", KoPrefix, importPath, err, strings.TrimSpace(stderr.String()))
 	}
-	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.Rename(tmp, out); err != nil && !errors.Is(err, os.ErrExist) {
 		// Another ebb built the same content at the same time: use theirs.
 		if _, statErr := os.Stat(bin); statErr != nil {
 			return "", err
@@ -133,9 +141,9 @@ type listedPackage struct {
 // the target, and each non-standard package's files. Packages from the
 // module cache are identified by their module version alone, since those
 // files never change.
-func (b *Builder) contentKey(ctx context.Context, importPath string) (string, error) {
+func (b *Builder) contentKey(ctx context.Context, dir, importPath string) (string, error) {
 	cmd := exec.CommandContext(ctx, b.goCmd(), "list", "-deps", "-json", importPath)
-	cmd.Dir = b.Dir
+	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

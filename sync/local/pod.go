@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	for _, a := range append(append([]string{}, s.command...), s.args...) {
 		argv = append(argv, expand(a, env))
 	}
-	dir := resolveWorkingDir(s.workingDir, r.opts.Dir)
+	dir := resolveWorkingDir(s.workingDir, cmp.Or(s.source, r.opts.Dir))
 	var path string
 	switch {
 	case len(s.command) > 0:

@@ -41,6 +41,11 @@ type Options struct {
 	DrainQuietPeriod time.Duration
 	// OnTable receives the route table whenever Apply changes it.
 	OnTable func(route.Table)
+	// Source, if set, names the directory a revision builds and runs from
+	// instead of Dir ("" for Dir): a checkout of the commit its template
+	// came from, when that is not Dir's. A revision whose source changes
+	// gets new pods, built from the new one.
+	Source func(key scaler.RevisionKey) string
 	// InitialScale, if set, decides how many pods a revision new to the
 	// runtime starts with, given its Deployment's replicas; for example 0
 	// for a revision no route reaches.
@@ -133,7 +138,11 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 		switch {
 		case isRevisionDeployment(o):
 			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[labelRevision]}
-			s, err := parseDeployment(o, idx)
+			var source string
+			if r.opts.Source != nil {
+				source = r.opts.Source(key)
+			}
+			s, err := parseDeployment(o, idx, source)
 			if err != nil {
 				errs = append(errs, &RevisionError{Key: key, Err: err})
 				failed[key] = err

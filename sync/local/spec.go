@@ -49,6 +49,11 @@ type podSpec struct {
 	// hash identifies the spec: a changed Deployment replaces the pods.
 	hash string
 
+	// source is the directory the revision's ko:// image builds in and
+	// its relative commands and working directory resolve against; empty
+	// means the runtime's Dir. Part of hash: new source, new pods.
+	source string
+
 	// binary is the built ko:// image, resolved once: a revision is
 	// immutable, so its pods all run the same program.
 	binMu  sync.Mutex
@@ -62,7 +67,11 @@ func (s *podSpec) program(ctx context.Context, b *Builder) (string, error) {
 	if s.binary != "" {
 		return s.binary, nil
 	}
-	path, err := b.Build(ctx, s.image)
+	dir := s.source
+	if dir == "" {
+		dir = b.Dir
+	}
+	path, err := b.BuildIn(ctx, dir, s.image)
 	if err != nil {
 		return "", err
 	}
@@ -119,7 +128,7 @@ func isRevisionDeployment(o *unstructured.Unstructured) bool {
 }
 
 // parseDeployment resolves a rendered revision Deployment into a podSpec.
-func parseDeployment(o *unstructured.Unstructured, idx objectIndex) (*podSpec, error) {
+func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source string) (*podSpec, error) {
 	var d appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
 		return nil, fmt.Errorf("decode Deployment %s/%s: %w", o.GetNamespace(), o.GetName(), err)
@@ -154,16 +163,16 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex) (*podSpec, e
 	if s.queueEnv, err = resolveEnv(queue, d.Namespace, idx); err != nil {
 		return nil, fmt.Errorf("revision %s: queue-proxy: %w", s.revision, err)
 	}
-	s.image, s.command, s.args, s.workingDir = user.Image, user.Command, user.Args, user.WorkingDir
+	s.image, s.command, s.args, s.workingDir, s.source = user.Image, user.Command, user.Args, user.WorkingDir, source
 	if len(s.command) == 0 && !strings.HasPrefix(s.image, KoPrefix) {
 		return nil, fmt.Errorf("revision %s: image %q cannot run locally: give the container a command, or use a %s<import path> image", s.revision, s.image, KoPrefix)
 	}
 	b, _ := json.Marshal(struct {
-		Env, QueueEnv []corev1.EnvVar
-		Image, Dir    string
-		Cmd, Args     []string
-		Grace         time.Duration
-	}{s.env, s.queueEnv, s.image, s.workingDir, s.command, s.args, s.grace})
+		Env, QueueEnv      []corev1.EnvVar
+		Image, Dir, Source string
+		Cmd, Args          []string
+		Grace              time.Duration
+	}{s.env, s.queueEnv, s.image, s.workingDir, s.source, s.command, s.args, s.grace})
 	sum := sha256.Sum256(b)
 	s.hash = hex.EncodeToString(sum[:8])
 	return s, nil
