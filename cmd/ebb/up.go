@@ -124,6 +124,9 @@ type up struct {
 	reachable map[scaler.RevisionKey]bool
 	known     map[scaler.RevisionKey]bool
 	shown     string
+	// sources are the revisions that build and run from a directory of
+	// their own (a preview's checkout) rather than dir.
+	sources map[scaler.RevisionKey]string
 
 	// gcKey is the config-gc schedule in force; gcChanged wakes the
 	// garbage collection loop when a pass changes it.
@@ -155,6 +158,7 @@ func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
 			}
 		},
 		InitialScale: u.initialScale,
+		Source:       u.source,
 	})
 	if err != nil {
 		return nil, err
@@ -336,6 +340,13 @@ func (u *up) Apply(_ context.Context, d *sync.Desired) error {
 	}
 	u.known = known
 	return nil
+}
+
+// source is the directory a revision builds and runs from, "" for dir.
+func (u *up) source(key scaler.RevisionKey) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.sources[key]
 }
 
 // initialScale starts a revision no route reaches at zero pods.

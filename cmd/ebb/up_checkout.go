@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	gosync "sync"
 
+	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/git"
 )
@@ -113,4 +114,70 @@ func checkout(files fs.FS, dir string) error {
 		}
 		return nil
 	})
+}
+
+// previewSources checks out the commit of each preview a revision of d
+// was planned from, and returns where each such revision builds and runs
+// from: its code is the preview's, not the main branch's. Checkouts of
+// commits no revision runs from any more are removed.
+func (g *gitUp) previewSources(d *sync.Desired) map[scaler.RevisionKey]string {
+	if g.loop == nil || g.loop.Previews == nil {
+		return nil
+	}
+	files := map[string]fs.FS{}
+	for _, pv := range g.loop.Previews.Current() {
+		files[pv.Commit.Hash] = pv.Commit.Files
+	}
+	sources := map[scaler.RevisionKey]string{}
+	kept := map[string]bool{}
+	for _, l := range d.Ledgers {
+		for _, r := range l.Revisions {
+			commit := r.Created.Commit
+			f, ok := files[commit]
+			if !ok || commit == d.At.Commit {
+				continue
+			}
+			dir := filepath.Join(g.previews, commit)
+			if !kept[commit] {
+				if err := checkoutOnce(f, dir); err != nil {
+					g.log.Error("check out preview", "commit", commit, "error", err)
+					continue
+				}
+				kept[commit] = true
+			}
+			sources[scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}] = dir
+		}
+	}
+	entries, _ := os.ReadDir(g.previews)
+	for _, e := range entries {
+		if !kept[e.Name()] {
+			_ = os.RemoveAll(filepath.Join(g.previews, e.Name()))
+		}
+	}
+	return sources
+}
+
+// checkoutOnce writes files to dir unless dir exists: a commit's files
+// never change, and the directory appears whole (written aside, then
+// renamed) or not at all.
+func checkoutOnce(files fs.FS, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".checkout-")
+	if err != nil {
+		return err
+	}
+	if err := checkout(files, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return nil
 }

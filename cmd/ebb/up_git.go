@@ -188,7 +188,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
-	gu := &gitUp{up: u, url: url, work: work, files: &commitFiles{src: src}}
+	gu := &gitUp{up: u, url: url, work: work, previews: filepath.Join(filepath.Dir(cfg.CacheDir), "previews"), files: &commitFiles{src: src}}
 	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report}
 	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
@@ -228,20 +228,27 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 // gitUp is `ebb up` following a Git source.
 type gitUp struct {
 	*up
-	url   string
-	work  string
-	files *commitFiles
-	loop  *sync.Loop
+	url  string
+	work string
+	// previews holds a checkout of each preview commit a revision runs
+	// from, one directory per commit.
+	previews string
+	files    *commitFiles
+	loop     *sync.Loop
 }
 
-// Apply checks the applied commit's files out for the runtime, then runs
-// them like `ebb up DIR` does.
+// Apply checks the applied commit's files out for the runtime, and each
+// preview's for its revisions, then runs them like `ebb up DIR` does.
 func (g *gitUp) Apply(ctx context.Context, d *sync.Desired) error {
 	if files, ok := g.files.get(d.At.Commit); ok {
 		if err := checkout(files, g.work); err != nil {
 			return fmt.Errorf("check out %s: %w", d.At.Commit, err)
 		}
 	}
+	sources := g.previewSources(d)
+	g.mu.Lock()
+	g.sources = sources
+	g.mu.Unlock()
 	if err := g.up.Apply(ctx, d); err != nil {
 		return err
 	}
