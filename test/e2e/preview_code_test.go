@@ -62,4 +62,15 @@ func TestUpGitPreviewRunsItsCode(t *testing.T) {
 	if counts := u.split(t, host, 50); counts["Hello World!\n"] != 50 {
 		t.Errorf("main URL during the preview: %v", counts)
 	}
+
+	// A push of code alone: the same revision, built from the new commit.
+	user.Commit(t, map[string]string{"app/main.go": strings.Replace(string(app), `"Hello %s!\n"`, `"Hiya %s!\n"`, 1)}, "hello: say hiya")
+	if out, err := user.Git("push", "-q", "origin", "preview/howdy"); err != nil {
+		t.Fatal(err, out)
+	}
+	u.kick(t, "refs/heads/preview/howdy")
+	eventually(t, "the preview's new code under its tag URL", 2*time.Minute, answers(tagHost, "Hiya Preview!\n"))
+	if counts := u.split(t, host, 50); counts["Hello World!\n"] != 50 {
+		t.Errorf("main URL after the preview's push: %v", counts)
+	}
 }
