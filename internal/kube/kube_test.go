@@ -43,15 +43,6 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func clients(t *testing.T, cfg *rest.Config) *kube.Clients {
-	t.Helper()
-	k, err := kube.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 // The clients write and read the types of their groups in protobuf, and
 // the API's errors are client-go's.
 func TestClientsReadAndWrite(t *testing.T) {
@@ -59,7 +50,7 @@ func TestClientsReadAndWrite(t *testing.T) {
 	a := &accepts{got: map[string]string{}}
 	cfg := c.Config()
 	cfg.WrapTransport = a.wrap
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	ctx := t.Context()
 
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "one", Namespace: "default"}, Data: map[string]string{"k": "v"}}
@@ -112,7 +103,7 @@ func TestClientsReadAndWrite(t *testing.T) {
 // picks, in its namespace only.
 func TestInformer(t *testing.T) {
 	c := kubetest.Shared(t)
-	k := clients(t, c.Config())
+	k := kubetest.Clients(t, c.Config())
 	ctx := t.Context()
 	for _, ns := range []string{"informed", "elsewhere"} {
 		nsObj := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}

@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/ebb-dev/ebb/internal/kube"
 )
 
 // BinDir returns $EBB_KUBE_BIN, the directory hack/kube-bin.sh prints. When
@@ -84,4 +88,15 @@ func Main(m *testing.M) int {
 		os.RemoveAll(shared.dir)
 	}
 	return code
+}
+
+// Clients returns ebb's clients of cfg (kube.New), failing the test when
+// they cannot be made.
+func Clients(t testing.TB, cfg *rest.Config) *kube.Clients {
+	t.Helper()
+	k, err := kube.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

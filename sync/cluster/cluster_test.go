@@ -33,7 +33,7 @@ func TestExamples(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, _ := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestChangesAndPrune(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	ssa, err := apply.New(cfg, apply.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 )
 
@@ -77,16 +76,6 @@ func counted(t *testing.T, c *kubetest.Cluster, w *writes) (*rest.Config, kubern
 		t.Fatal(err)
 	}
 	return cfg, cs
-}
-
-// clients returns ebb's clients of cfg.
-func clients(t *testing.T, cfg *rest.Config) *kube.Clients {
-	t.Helper()
-	k, err := kube.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // copyExample copies examples/<name> (with its ledger) into a directory of

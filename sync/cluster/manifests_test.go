@@ -167,7 +167,7 @@ func TestManifests(t *testing.T) {
 	ctlCfg := c.Config()
 	ctlCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-controller"
 	ctl := as("ebb-controller")
-	kctl := clients(t, ctlCfg)
+	kctl := kubetest.Clients(t, ctlCfg)
 	// RBAC is evaluated by the apiserver at once, but give its caches a
 	// moment to see the new bindings.
 	eventually(t, func() string {
@@ -211,7 +211,7 @@ func TestManifests(t *testing.T) {
 	if len(evs.Items) == 0 {
 		t.Error("no Events recorded as ebb-controller")
 	}
-	if _, err := cluster.ReadStatus(ctx, clients(t, cfg), "ebb-system", "rbac"); err != nil {
+	if _, err := cluster.ReadStatus(ctx, kubetest.Clients(t, cfg), "ebb-system", "rbac"); err != nil {
 		t.Errorf("status as ebb-controller: %v", err)
 	}
 
@@ -265,7 +265,7 @@ func TestManifests(t *testing.T) {
 	// The gateway, as its ServiceAccount: route tables and endpoints.
 	gwCfg := c.Config()
 	gwCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-gateway"
-	gw := clients(t, gwCfg)
+	gw := kubetest.Clients(t, gwCfg)
 	var tables []route.Table
 	rts := cluster.NewRouteTables(gw, "", func(tb route.Table) error { tables = append(tables, tb); return nil }, nil)
 	geps := cluster.NewEndpoints(gw, "")

@@ -58,7 +58,7 @@ func gatewaySlice(t *testing.T, cs kubernetes.Interface, ns string, pods map[str
 func TestPeers(t *testing.T) {
 	c := kubetest.Shared(t)
 	ctx := t.Context()
-	k := clients(t, c.Config())
+	k := kubetest.Clients(t, c.Config())
 	cs, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	cfg.Timeout = 5 * time.Second
 	dir := helloIn(t, cs, "restart")
 	ssa, err := apply.New(cfg, apply.Options{})

@@ -115,7 +115,7 @@ func TestRuntime(t *testing.T) {
 	ctx := t.Context()
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	dir := helloIn(t, cs, "runtime")
 	acts := activators(t, cs, "runtime-system", "10.2.0.1", "10.2.0.2", "10.2.0.3")
 	ssa, err := apply.New(cfg, apply.Options{})
@@ -287,7 +287,7 @@ func TestAutoscaler(t *testing.T) {
 	ctx := t.Context()
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	dir := helloIn(t, cs, "autoscaler")
 	acts := activators(t, cs, "autoscaler-system", "10.2.1.1", "10.2.1.2")
 	ssa, err := apply.New(cfg, apply.Options{})

@@ -25,7 +25,7 @@ func TestStatus(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	mustNamespace(t, cs, "ebb-system")
 	ctx := t.Context()
 	read := func() cluster.StatusDoc {
@@ -95,7 +95,7 @@ func TestStatusLarge(t *testing.T) {
 	c := kubetest.Shared(t)
 	w := &writes{}
 	cfg, cs := counted(t, c, w)
-	k := clients(t, cfg)
+	k := kubetest.Clients(t, cfg)
 	mustNamespace(t, cs, "ebb-system")
 	ctx := t.Context()
 	state := func(n int, commit string) *sync.Desired {

@@ -17,7 +17,7 @@ import (
 // longer lists goes away, and the slice it returns is the one stored.
 func TestApplySlice(t *testing.T) {
 	c := kubetest.Shared(t)
-	k := clients(t, c.Config())
+	k := kubetest.Clients(t, c.Config())
 	ctx := t.Context()
 	_, cs := counted(t, c, &writes{})
 	mustNamespace(t, cs, "slices")

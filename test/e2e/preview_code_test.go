@@ -50,27 +50,24 @@ func TestUpGitPreviewRunsItsCode(t *testing.T) {
 	if out, err := user.Git("checkout", "-q", "-b", "preview/howdy"); err != nil {
 		t.Fatal(err, out)
 	}
-	user.Commit(t, map[string]string{
-		"app/main.go":             strings.Replace(string(app), `"Hello %s!\n"`, `"Howdy %s!\n"`, 1),
-		"apps/hello/service.yaml": service("Preview"),
-	}, "hello: say howdy")
-	if out, err := user.Git("push", "-q", "origin", "preview/howdy"); err != nil {
-		t.Fatal(err, out)
+	// push commits files to the preview branch and waits for its tag URL
+	// to answer want; the main URL answers as before.
+	push := func(files map[string]string, msg, want string) {
+		t.Helper()
+		user.Commit(t, files, msg)
+		if out, err := user.Git("push", "-q", "origin", "preview/howdy"); err != nil {
+			t.Fatal(err, out)
+		}
+		u.kick(t, "refs/heads/preview/howdy")
+		eventually(t, "the preview answering "+want, 2*time.Minute, answers(tagHost, want))
+		if counts := u.split(t, host, 50); counts["Hello World!\n"] != 50 {
+			t.Errorf("main URL after %q: %v", msg, counts)
+		}
 	}
-	u.kick(t, "refs/heads/preview/howdy")
-	eventually(t, "the preview's code under its tag URL", 2*time.Minute, answers(tagHost, "Howdy Preview!\n"))
-	if counts := u.split(t, host, 50); counts["Hello World!\n"] != 50 {
-		t.Errorf("main URL during the preview: %v", counts)
+	greeting := func(word string) string {
+		return strings.Replace(string(app), `"Hello %s!\n"`, `"`+word+` %s!\n"`, 1)
 	}
-
+	push(map[string]string{"app/main.go": greeting("Howdy"), "apps/hello/service.yaml": service("Preview")}, "hello: say howdy", "Howdy Preview!\n")
 	// A push of code alone: the same revision, built from the new commit.
-	user.Commit(t, map[string]string{"app/main.go": strings.Replace(string(app), `"Hello %s!\n"`, `"Hiya %s!\n"`, 1)}, "hello: say hiya")
-	if out, err := user.Git("push", "-q", "origin", "preview/howdy"); err != nil {
-		t.Fatal(err, out)
-	}
-	u.kick(t, "refs/heads/preview/howdy")
-	eventually(t, "the preview's new code under its tag URL", 2*time.Minute, answers(tagHost, "Hiya Preview!\n"))
-	if counts := u.split(t, host, 50); counts["Hello World!\n"] != 50 {
-		t.Errorf("main URL after the preview's push: %v", counts)
-	}
+	push(map[string]string{"app/main.go": greeting("Hiya")}, "hello: say hiya", "Hiya Preview!\n")
 }
