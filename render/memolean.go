@@ -14,16 +14,18 @@ var leanChunk = 128
 
 // RenderLean is Render for a caller that renders the objects again itself
 // when it needs them, a namespace at a time (what one namespace renders
-// depends on nothing in another). When Render would render everything —
-// there is no base, or Config or Gateways changed — and the state spans
-// more than one chunk of namespaces, RenderLean renders it chunk by chunk
-// and keeps only the names: the Delta has neither Objects nor Same, and
-// Keep makes its state the base as it would Render's. A state never holds
-// more than one chunk's objects at once. Otherwise RenderLean is Render.
+// depends on nothing in another). When Render would render everything or
+// much of it — there is no base, Config or Gateways changed, or more than
+// a chunk of Services and ledgers are new values (an image bumped in every
+// Service) — and the state spans more than one chunk of namespaces,
+// RenderLean renders it chunk by chunk and keeps only the names: the
+// Delta has neither Objects nor Same, and Keep makes its state the base
+// as it would Render's. A state never holds more than one chunk's objects
+// at once. Otherwise RenderLean is Render.
 //
 // Errors are Render's, with the same messages in the same order.
 func (m *Memo) RenderLean(in Input) (*Delta, error) {
-	if m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) {
+	if m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) && !m.base.manyNew(in) {
 		return m.Render(in)
 	}
 	steps := leanSteps(in)
@@ -44,6 +46,31 @@ func (m *Memo) RenderLean(in Input) (*Delta, error) {
 		state = d.state
 	}
 	return &Delta{state: state}, nil
+}
+
+// manyNew reports whether more than leanChunk of in's Services and
+// ledgers are not the base's: pointers only, so an equal copy counts as
+// new (the cost is a lean render, never a wrong one).
+func (b *memoState) manyNew(in Input) bool {
+	old := make(map[any]bool, 2*len(b.ledgers))
+	for _, p := range b.ledgers {
+		old[p.ledger] = true
+		if p.service != nil {
+			old[p.service] = true
+		}
+	}
+	n := 0
+	for _, l := range in.Ledgers {
+		if !old[l] {
+			n++
+		}
+	}
+	for _, s := range in.Services {
+		if !old[s] {
+			n++
+		}
+	}
+	return n > leanChunk
 }
 
 // leanSteps cuts in into growing inputs: the first holds the pass-through

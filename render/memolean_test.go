@@ -57,15 +57,16 @@ func TestMemoLean(t *testing.T) {
 						var m Memo
 						m.Keep(mustLean(t, &m, base))
 						checkDelta(t, &base, next, mustMemoRender(t, &m, next))
-						// With a base of the same configuration, RenderLean is
-						// Render.
+						// With a base of the same configuration and few new
+						// parts, RenderLean is Render.
 						var w Memo
 						w.Keep(mustLean(t, &w, base))
+						whole := !sameConfig(base.Config, next.Config) || !sameGateways(base.Gateways, next.Gateways) || w.base.manyNew(next)
 						got := mustLean(t, &w, next)
-						if sameConfig(base.Config, next.Config) && sameGateways(base.Gateways, next.Gateways) {
+						if !whole {
 							checkDelta(t, &base, next, got)
 						} else if got.Objects != nil || got.Same != nil {
-							t.Errorf("a new configuration: %d Objects, %d Same; want a lean render", len(got.Objects), len(got.Same))
+							t.Errorf("a new configuration or many new parts: %d Objects, %d Same; want a lean render", len(got.Objects), len(got.Same))
 						}
 					})
 				}
@@ -120,5 +121,40 @@ func TestMemoLeanLarge(t *testing.T) {
 	if !slices.ContainsFunc(d.Objects, func(o *unstructured.Unstructured) bool { return o.GetName() == "svc-00123-routes" }) ||
 		slices.ContainsFunc(d.Objects, func(o *unstructured.Unstructured) bool { return !strings.HasPrefix(o.GetName(), "svc-00123") }) {
 		t.Errorf("Objects: %v, want svc-00123's objects only", refsOf(d.Objects))
+	}
+}
+
+// TestMemoLeanManyNew: relative to a base, a push that makes more than a
+// chunk of Services new values (an image bumped in all of them) renders
+// lean; one that changes a few renders what changed.
+func TestMemoLeanManyNew(t *testing.T) {
+	base := benchInput(300, 2)
+	base.Config = memoConfig(config.IngressClassEbb, nil)
+	var m Memo
+	m.Keep(mustMemoRender(t, &m, base))
+
+	few := editService(base, "svc-00007", func(s *serving.Service) { s.Labels["tier"] = "web" })
+	if d := mustLean(t, &m, few); len(d.Objects) == 0 || len(d.Same) == 0 {
+		t.Errorf("one Service changed: %d Objects, %d Same; want both", len(d.Objects), len(d.Same))
+	}
+
+	all := cloneInput(base)
+	for i, s := range all.Services {
+		s = copyService(s)
+		s.Labels = map[string]string{"team": s.Namespace, "tier": "web"}
+		all.Services[i] = s
+	}
+	d := mustLean(t, &m, all)
+	if d.Objects != nil || d.Same != nil {
+		t.Fatalf("every Service changed: %d Objects, %d Same; want a lean render", len(d.Objects), len(d.Same))
+	}
+	m.Keep(d)
+	next := editLedger(all, "svc-00123", func(l *serving.Ledger) {
+		l.Traffic = []serving.Target{{RevisionName: "svc-00123-00001", Percent: 100}}
+	})
+	got := mustMemoRender(t, &m, next)
+	checkDelta(t, &all, next, got)
+	if len(got.Same) == 0 {
+		t.Error("relative to the lean state, nothing is the same")
 	}
 }
