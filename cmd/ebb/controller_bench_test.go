@@ -281,6 +281,16 @@ func BenchmarkControllerB9(b *testing.B) {
 	kick()
 	bumpTook := waitFor("bump applied", 10*time.Minute, func() bool { return applied() > before })
 	_, hwmBump := procMemory(b, cmd.Process.Pid)
+	if dir := os.Getenv("EBB_BENCH_PROFILES"); dir != "" {
+		// What the controller holds right after the bump.
+		resp, err := http.Get("http://" + addr + "/debug/pprof/heap")
+		if err != nil {
+			b.Fatal(err)
+		}
+		prof, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		write(b, filepath.Join(dir, "controller-heap-bump.pprof"), string(prof))
+	}
 	last := fmt.Sprintf("svc-%d-00002-deployment", services-1)
 	if _, err := cs.AppsV1().Deployments(fmt.Sprintf("bench-%d", (services-1)%namespaces)).Get(context.Background(), last, metav1.GetOptions{}); err != nil {
 		b.Errorf("after the bump: %v", err)
