@@ -1,7 +1,6 @@
 package local
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -122,7 +121,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	for _, a := range append(append([]string{}, s.command...), s.args...) {
 		argv = append(argv, expand(a, env))
 	}
-	dir := resolveWorkingDir(s.workingDir, cmp.Or(s.source, r.opts.Dir))
+	dir := resolveWorkingDir(s.workingDir, s.dir(r.opts.Dir))
 	var path string
 	switch {
 	case len(s.command) > 0:
@@ -139,7 +138,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 			case <-ctx.Done():
 			}
 		}()
-		path, err = s.program(ctx, r.opts.Builder)
+		path, err = s.program(ctx, r.opts.Builder, r.opts.Dir)
 		cancel()
 		if err != nil {
 			return err

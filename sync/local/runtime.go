@@ -196,7 +196,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			// Resolve the image now, as a cluster pulls it when the
 			// revision is created, so that a start from zero does not
 			// wait for it. A failure here is retried at pod start.
-			go s.program(r.ctx, r.opts.Builder)
+			go s.program(r.ctx, r.opts.Builder, r.opts.Dir)
 		}
 		rev := &revision{key: key, spec: s, want: s.replicas}
 		if r.opts.InitialScale != nil {

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,18 +61,19 @@ type podSpec struct {
 	binary string
 }
 
-// program returns the executable of a ko:// image, building it on first use.
-func (s *podSpec) program(ctx context.Context, b *Builder) (string, error) {
+// dir is where the revision builds and runs from: its source, else repo
+// (the runtime's Dir).
+func (s *podSpec) dir(repo string) string { return cmp.Or(s.source, repo) }
+
+// program returns the executable of a ko:// image, building it on first
+// use in s.dir(repo).
+func (s *podSpec) program(ctx context.Context, b *Builder, repo string) (string, error) {
 	s.binMu.Lock()
 	defer s.binMu.Unlock()
 	if s.binary != "" {
 		return s.binary, nil
 	}
-	dir := s.source
-	if dir == "" {
-		dir = b.Dir
-	}
-	path, err := b.BuildIn(ctx, dir, s.image)
+	path, err := b.BuildIn(ctx, s.dir(repo), s.image)
 	if err != nil {
 		return "", err
 	}
