@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
@@ -39,10 +38,7 @@ func TestGatewayCluster(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	k, err := kube.New(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := kubetest.Clients(t, c.Config())
 	g, err := newClusterGateway(k, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, "", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
@@ -73,10 +72,7 @@ func TestGetCluster(t *testing.T) {
 		}
 		return sync.RevisionHealth{Desired: 1, Ready: sync.Unknown, Reason: "waiting for pods"}, true
 	}
-	k, err := kube.New(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := kubetest.Clients(t, c.Config())
 	main := cluster.NewStatus(k, "ebb-system", "main", health, nil)
 	main.Begin(ctx, mainAt)
 	main.Applied(ctx, traffic, nil)

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/sync/leader"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,10 +81,7 @@ func TestOneLeaderThenHandOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := kube.New(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := kubetest.Clients(t, c.Config())
 	events := make(chan string, 8)
 	cands := map[string]*candidate{
 		"a": campaign(t, k.Coordination, "a", events),
