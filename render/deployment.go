@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -69,6 +70,10 @@ func makePodSpec(r *revision, cfg *config.Config) (*corev1.PodSpec, error) {
 	pod.Containers = append(pod.Containers[:len(pod.Containers):len(pod.Containers)], *qp)
 
 	pod.TerminationGracePeriodSeconds = new(r.timeout)
+	if _, ok := r.tmpl.Labels[serving.PreviewLabel]; ok {
+		// A preview's pods get no credentials of the namespace.
+		pod.AutomountServiceAccountToken = new(false)
+	}
 	if pod.EnableServiceLinks == nil {
 		pod.EnableServiceLinks = new(cfg.Defaults.EnableServiceLinks)
 	}

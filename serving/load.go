@@ -91,8 +91,26 @@ func Load(fsys fs.FS) (*Tree, error) {
 // Load is Load, decoding only the files whose path and content it has not
 // seen in its recent loads.
 func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
+	return c.LoadWith(fsys, LoadOptions{})
+}
+
+// LoadOptions change how a tree is read.
+type LoadOptions struct {
+	// Config, when set, is the configuration the tree is defaulted and
+	// validated with, in place of its own Knative-named ConfigMaps, which
+	// are then ignored: a preview is checked against the followed
+	// branch's configuration, never against its own.
+	Config *config.Config
+}
+
+// LoadWith is Load with options.
+func (c *Cache) LoadWith(fsys fs.FS, o LoadOptions) (*Tree, error) {
+	cfg := o.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
 	l := &loader{
-		tree:  &Tree{Config: config.Default(), Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
+		tree:  &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
 		cms:   map[string]*item{},
 		cache: c.begin(),
 	}
@@ -106,7 +124,9 @@ func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
 	} else {
 		l.walkYAML(fsys)
 	}
-	l.applyConfig()
+	if o.Config == nil {
+		l.applyConfig()
+	}
 	l.validate()
 	l.readLedgers(fsys)
 	t := l.tree

@@ -5,14 +5,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path"
 	"slices"
 	"strings"
 	gosync "sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync/forge"
 	"github.com/ebb-dev/ebb/sync/git"
 )
 
@@ -26,6 +30,10 @@ type Fetcher interface {
 // commit of each. Compose turns them into 0%-traffic revisions tagged
 // per ref, next to the main branch's state; nothing of a preview is ever
 // written to the ledger.
+//
+// A pull-request ref runs only when Trust allows its pull request, which
+// PullRequest reads from the forge; a ref that is not allowed is not
+// fetched at all. Every preview's templates must keep Untrusted's rules.
 type Previews struct {
 	// Patterns are path.Match globs over full ref names.
 	Patterns []string
@@ -33,7 +41,17 @@ type Previews struct {
 	List func(ctx context.Context) (map[string]string, error)
 	// Open returns a reader of ref, whose head is hash now.
 	Open func(ref, hash string) (Fetcher, error)
-	// TTL, when positive, drops a preview whose head commit is older.
+	// Trust says which pull requests run; PullRequest reads pull request
+	// n from the forge (nil without a forge: only Trust.Forks lets pull
+	// requests run).
+	Trust       PreviewTrust
+	PullRequest func(ctx context.Context, n int) (forge.PullRequest, error)
+	// Untrusted are the rules a preview's templates must keep. Without
+	// Images, the images the followed branch runs and ko:// paths are
+	// allowed.
+	Untrusted serving.Untrusted
+	// TTL, when positive, drops a preview whose head ebb first fetched
+	// longer ago.
 	TTL    time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -42,11 +60,23 @@ type Previews struct {
 	refs map[string]*preview
 }
 
+// prRecheck is how long a pull request's trust decision holds while its
+// head does not move: a closed pull request or a removed label takes
+// effect within it.
+const prRecheck = time.Minute
+
 type preview struct {
 	src    Fetcher
 	hash   string // the head the ref list last showed
 	commit git.Commit
-	err    string
+	// seen is when the head commit was first fetched: TTL counts from it.
+	seen time.Time
+	err  string
+	// checked is when the forge last decided on the pull request at
+	// checkedHash, and denied what it said (empty: allowed).
+	checked     time.Time
+	checkedHash string
+	denied      string
 }
 
 // Preview is one preview ref's head.
@@ -84,9 +114,26 @@ func (p *Previews) Matches(ref string) bool {
 	return false
 }
 
-// Sync lists the refs, fetches the preview refs that moved, forgets those
-// that are gone or older than TTL, and reports whether the set of
-// preview commits changed.
+// Check reports a configuration that would let nobody's pull requests run
+// by surprise: patterns that match pull-request refs need a forge to
+// check each pull request, or Trust.Forks.
+func (p *Previews) Check() error {
+	if p.PullRequest != nil || p.Trust.Forks {
+		return nil
+	}
+	for _, pat := range p.Patterns {
+		for _, ref := range []string{"refs/pull/1/head", "refs/merge-requests/1/head"} {
+			if ok, _ := path.Match(pat, ref); ok {
+				return fmt.Errorf("preview %s matches pull requests, which may come from forks: configure a forge to check each one (its author, labels and head repository), or allow every pull request, forks included", pat)
+			}
+		}
+	}
+	return nil
+}
+
+// Sync lists the refs, fetches the preview refs that moved and may run,
+// forgets those that are gone or older than TTL, and reports whether the
+// set of preview commits changed.
 func (p *Previews) Sync(ctx context.Context) bool {
 	refs, err := p.List(ctx)
 	if err != nil {
@@ -100,6 +147,7 @@ func (p *Previews) Sync(ctx context.Context) bool {
 	if p.refs == nil {
 		p.refs = map[string]*preview{}
 	}
+	now := p.now()
 	changed := false
 	for ref := range p.refs {
 		if _, ok := refs[ref]; !ok || !p.Matches(ref) {
@@ -112,18 +160,29 @@ func (p *Previews) Sync(ctx context.Context) bool {
 			continue
 		}
 		pv := p.refs[ref]
-		if pv != nil && pv.hash == hash && pv.err == "" {
+		if pv == nil {
+			pv = &preview{}
+			p.refs[ref] = pv
+		}
+		if why := p.distrust(ctx, ref, hash, pv, now); why != "" {
+			if pv.err != why || pv.commit.Hash != "" {
+				changed = true
+			}
+			// Nothing of a ref that may not run is kept or fetched.
+			pv.src, pv.commit, pv.hash, pv.seen, pv.err = nil, git.Commit{}, hash, time.Time{}, why
 			continue
 		}
-		if pv == nil || pv.src == nil || strings.HasPrefix(ref, "refs/pull/") {
+		if pv.hash == hash && pv.err == "" && pv.commit.Hash != "" {
+			continue
+		}
+		if pv.src == nil {
 			src, err := p.Open(ref, hash)
 			if err != nil {
-				p.refs[ref] = &preview{hash: hash, err: err.Error()}
+				pv.hash, pv.err = hash, err.Error()
 				changed = true
 				continue
 			}
-			pv = &preview{src: src}
-			p.refs[ref] = pv
+			pv.src = src
 		}
 		c, _, err := pv.src.Fetch(ctx)
 		pv.hash = hash
@@ -132,23 +191,64 @@ func (p *Previews) Sync(ctx context.Context) bool {
 			changed = true
 			continue
 		}
-		if c.Hash != pv.commit.Hash || pv.err != "" {
+		if c.Hash != pv.commit.Hash {
+			pv.seen = now
+			changed = true
+		} else if pv.err != "" {
 			changed = true
 		}
 		pv.commit, pv.err = c, ""
 	}
 	if p.TTL > 0 {
-		now := p.now()
 		for _, pv := range p.refs {
-			if pv.commit.Hash != "" && now.Sub(pv.commit.Time) > p.TTL {
+			if pv.commit.Hash != "" && now.Sub(pv.seen) > p.TTL {
 				if pv.err == "" {
 					changed = true
 				}
-				pv.err = fmt.Sprintf("expired: head commit older than %v", p.TTL)
+				pv.err = fmt.Sprintf("expired: head first fetched more than %v ago", p.TTL)
 			}
 		}
 	}
 	return changed
+}
+
+// distrust returns why ref, whose head is hash, may not run as a preview,
+// or "" when it may. Branches may; a pull request only as Trust decides,
+// which is asked of the forge again when the head moves or prRecheck has
+// passed. When the forge cannot be read, the last decision stands (none:
+// the pull request does not run).
+func (p *Previews) distrust(ctx context.Context, ref, hash string, pv *preview, now time.Time) string {
+	if !IsPullRequestRef(ref) {
+		return ""
+	}
+	n, ok := forge.Number(ref)
+	if !ok {
+		return "not run: not a pull request's head ref"
+	}
+	if p.PullRequest == nil {
+		if p.Trust.Forks {
+			return ""
+		}
+		return "not run: pull requests are untrusted and no forge is configured to check them"
+	}
+	if pv.checkedHash == hash && now.Sub(pv.checked) < prRecheck {
+		return pv.denied
+	}
+	pr, err := p.PullRequest(ctx, n)
+	if err != nil {
+		if p.Logger != nil {
+			p.Logger.Error("read pull request", "ref", ref, "error", err)
+		}
+		if pv.checked.IsZero() {
+			return "not run: " + err.Error()
+		}
+		return pv.denied
+	}
+	pv.checked, pv.checkedHash, pv.denied = now, hash, ""
+	if err := p.Trust.Decide(pr); err != nil {
+		pv.denied = "not run: " + err.Error()
+	}
+	return pv.denied
 }
 
 // Current returns the live previews, sorted by ref.
@@ -223,12 +323,17 @@ func sanitizeLabel(s string, max int) string {
 // removes are left alone. main is not changed; the result shares what it
 // does not change. A preview that does not load or plan is reported and
 // skipped.
-func Compose(main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
-	return compose(nil, new(render.Memo), main, previews)
+//
+// A preview's Services are loaded with the main branch's configuration,
+// never the preview's own, and a template that breaks rules (see
+// serving.Untrusted; without Images, the images main's ledgers run and
+// ko:// paths) is refused with the file and line of each field.
+func Compose(main *Desired, previews []Preview, rules serving.Untrusted) (*Desired, []PreviewStatus) {
+	return compose(nil, new(render.Memo), main, previews, rules)
 }
 
 // compose is Compose loading the previews' commits through files.
-func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview) (*Desired, []PreviewStatus) {
+func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview, rules serving.Untrusted) (*Desired, []PreviewStatus) {
 	if main == nil {
 		return nil, nil
 	}
@@ -247,9 +352,12 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 	for i, l := range ledgers {
 		ledgerAt[[2]string{l.Namespace, l.Service}] = i
 	}
+	if len(rules.Images) == 0 {
+		rules.Images = runningImages(main.Ledgers)
+	}
 	for _, pv := range previews {
 		st := PreviewStatus{Ref: pv.Ref, Tag: pv.Tag, Commit: pv.Commit.Hash}
-		pt, err := files.Load(pv.Commit.Files)
+		pt, err := files.LoadWith(pv.Commit.Files, serving.LoadOptions{Config: main.Tree.Config})
 		if err != nil {
 			st.Error = err.Error()
 			sts = append(sts, st)
@@ -265,6 +373,10 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 			}
 			base := main.Tree.Services[i]
 			if serving.HashTemplate(&ps.Spec.Template) == serving.HashTemplate(&base.Spec.Template) {
+				continue
+			}
+			if fes := serving.ValidateUntrusted(ps, rules); len(fes) > 0 {
+				errs = append(errs, pt.Locate(serving.ErrorList(fes)).Error())
 				continue
 			}
 			s, l, err := previewService(tree.Services[i], ledgers[li], ps, pv)
@@ -288,6 +400,24 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 	return d, sts
 }
 
+// runningImages are the images of every revision in ledgers, and ko://
+// paths: what a preview may run when no image patterns are configured.
+func runningImages(ledgers []*serving.Ledger) []string {
+	seen := map[string]bool{"ko://*": true}
+	for _, l := range ledgers {
+		for _, r := range l.Revisions {
+			for _, cs := range [][]corev1.Container{r.Template.Spec.Containers, r.Template.Spec.InitContainers} {
+				for _, c := range cs {
+					if c.Image != "" && !strings.Contains(c.Image, "*") {
+						seen[c.Image] = true
+					}
+				}
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // previewService plans the preview's template of one Service as a
 // revision at 0% under the preview's tag, on top of cur and its ledger.
 func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Service, pv Preview) (*serving.Service, *serving.Ledger, error) {
@@ -297,6 +427,11 @@ func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Se
 	s := &c
 	hash := serving.HashTemplate(&ps.Spec.Template)
 	s.Spec.Template.Name = previewRevision(s.Name, pv.Tag, hash)
+	s.Spec.Template.Labels = maps.Clone(s.Spec.Template.Labels)
+	if s.Spec.Template.Labels == nil {
+		s.Spec.Template.Labels = map[string]string{}
+	}
+	s.Spec.Template.Labels[serving.PreviewLabel] = pv.Tag
 	for _, t := range ledger.Traffic {
 		if t.Tag == pv.Tag {
 			continue
@@ -334,15 +469,15 @@ func previewRevision(service, tag, hash string) string {
 }
 
 // OpenPreview reads one preview ref of the repository main follows, with
-// main's URL and credentials: a branch is followed as such; any other ref
-// (refs/pull/<n>/head) is read at the commit hash it points at. Previews
-// keep their objects in memory and never write back.
+// main's URL and credentials: a branch is followed as such, any other ref
+// (refs/pull/<n>/head) by its name. Previews keep their objects in memory
+// and never write back.
 func OpenPreview(main git.Config, ref, hash string) (Fetcher, error) {
 	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout}
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
 		cfg.Ref.Branch = b
 	} else {
-		cfg.Ref.Commit = hash
+		cfg.Ref.Name = ref
 	}
 	return git.New(cfg)
 }

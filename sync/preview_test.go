@@ -125,45 +125,6 @@ func TestLoopPreviews(t *testing.T) {
 	}
 }
 
-func TestLoopPullRequestPreview(t *testing.T) {
-	f := newLoopFixture(t, false)
-	now := time.Now()
-	previewLoop(t, f, &now)
-	ctx := context.Background()
-	if p := f.loop.Sync(ctx); p.Err != nil {
-		t.Fatal(p.Err)
-	}
-	f.pull(t)
-	// A forge keeps a pull request's head under refs/pull/<n>/head and,
-	// like GitHub, lets clients ask for an advertised tip by hash.
-	gittest.Run(t, f.bare, "config", "uploadpack.allowTipSHA1InWant", "true")
-	first := f.user.Commit(t, map[string]string{"service.yaml": helloService("PR", "")}, "pull request 7")
-	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
-		t.Fatal(err, out)
-	}
-	p := f.loop.Sync(ctx)
-	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Tag != "pr-7" || p.Previews[0].Commit != first {
-		t.Fatalf("pull request pass = %+v, problems %+v", p, f.loop.Previews.Problems())
-	}
-	// A new push to the pull request replaces its revision.
-	second := f.user.Commit(t, map[string]string{"service.yaml": helloService("PR2", "")}, "pull request 7, again")
-	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
-		t.Fatal(err, out)
-	}
-	p = f.loop.Sync(ctx)
-	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Commit != second {
-		t.Fatalf("second pull request pass = %+v", p)
-	}
-	l := f.target.last(t).Ledgers[0]
-	var envs []string
-	for _, r := range l.Revisions {
-		envs = append(envs, r.Name+"="+r.Template.Spec.Containers[0].Env[0].Value)
-	}
-	if len(envs) != 2 || !strings.HasSuffix(envs[1], "=PR2") || !strings.HasPrefix(envs[1], "hello-pr-7-") {
-		t.Errorf("revisions %v, want hello-00001 and one pr-7 revision running PR2", envs)
-	}
-}
-
 // commitOf is an in-memory commit holding files.
 func commitOf(hash string, files map[string]string) git.Commit {
 	m := fstest.MapFS{}
@@ -185,7 +146,7 @@ func TestComposeTwoPreviewsOfOneService(t *testing.T) {
 		{Ref: "refs/pull/2/head", Tag: "pr-2", Commit: commitOf("c2", map[string]string{"service.yaml": helloService("Two", "")})},
 		{Ref: "refs/pull/3/head", Tag: "pr-3", Commit: bad},
 		{Ref: "refs/pull/4/head", Tag: "pr-4", Commit: commitOf("c4", map[string]string{"service.yaml": helloService("World", ""), "README.md": "docs"})},
-	})
+	}, serving.Untrusted{})
 	var got []string
 	for _, s := range sts {
 		got = append(got, s.Tag+":"+strings.Join(s.Services, ",")+":"+strings.SplitN(s.Error, ":", 2)[0])

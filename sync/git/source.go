@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,12 +33,15 @@ type Commit struct {
 	Files   fs.FS
 }
 
-// Ref is what a source follows: exactly one of a branch, a tag or a
-// pinned commit.
+// Ref is what a source follows: exactly one of a branch, a tag, a
+// pinned commit, or another full ref name.
 type Ref struct {
 	Branch string
 	Tag    string
 	Commit string
+	// Name is any other full ref name the server advertises, such as a
+	// forge's refs/pull/7/head: followed like a branch, never written.
+	Name string
 }
 
 func (r Ref) String() string {
@@ -46,6 +50,8 @@ func (r Ref) String() string {
 		return "commit " + r.Commit
 	case r.Tag != "":
 		return "tag " + r.Tag
+	case r.Name != "":
+		return "ref " + r.Name
 	}
 	return "branch " + r.Branch
 }
@@ -141,13 +147,16 @@ type Source struct {
 // New opens (or creates) the source's cache; it does no network I/O.
 func New(cfg Config) (*Source, error) {
 	n := 0
-	for _, v := range []string{cfg.Ref.Branch, cfg.Ref.Tag, cfg.Ref.Commit} {
+	for _, v := range []string{cfg.Ref.Branch, cfg.Ref.Tag, cfg.Ref.Commit, cfg.Ref.Name} {
 		if v != "" {
 			n++
 		}
 	}
 	if n != 1 {
-		return nil, fmt.Errorf("source %s: set exactly one of branch, tag and commit", redact(cfg.URL))
+		return nil, fmt.Errorf("source %s: set exactly one of branch, tag, commit and ref name", redact(cfg.URL))
+	}
+	if cfg.Ref.Name != "" && !strings.HasPrefix(cfg.Ref.Name, "refs/") {
+		return nil, fmt.Errorf("source %s: ref %q is not a full ref name", redact(cfg.URL), cfg.Ref.Name)
 	}
 	if cfg.Ref.Commit != "" && !plumbing.IsHash(cfg.Ref.Commit) {
 		return nil, fmt.Errorf("source %s: commit %q is not a full hash", redact(cfg.URL), cfg.Ref.Commit)
@@ -195,6 +204,8 @@ func New(cfg Config) (*Source, error) {
 		s.local = plumbing.NewBranchReferenceName(cfg.Ref.Branch)
 	case cfg.Ref.Tag != "":
 		s.local = plumbing.NewTagReferenceName(cfg.Ref.Tag)
+	case cfg.Ref.Name != "":
+		s.local = plumbing.ReferenceName(cfg.Ref.Name)
 	}
 	if cfg.WriteBranch != "" && cfg.WriteBranch != cfg.Ref.Branch {
 		s.write = plumbing.NewBranchReferenceName(cfg.WriteBranch)
