@@ -265,15 +265,8 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
 		Resync: o.resync}
-	patterns := []string(o.git.previews)
-	if len(patterns) == 0 {
-		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}
-	}
-	if !(len(patterns) == 1 && patterns[0] == "none") {
-		c.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *o.git.previewTTL, Logger: log,
-			List: func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, gcfg.URL, gcfg.Auth) },
-			Open: func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(gcfg, ref, hash) },
-		}
+	if c.loop.Previews, err = o.git.previewsFor(e, gcfg, log); err != nil {
+		return nil, err
 	}
 	if c.loop.Metrics, err = sync.NewMetrics(c.reg); err != nil {
 		return nil, err

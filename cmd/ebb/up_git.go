@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,11 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"time"
 
+	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/forge"
 	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/webhook"
 )
@@ -35,9 +39,16 @@ Following Git (ebb up URL):
   --poll DURATION       how often to fetch (default 1m, ±10% jitter)
   --webhook-secret S    accept signed pushes at POST /v1/webhook on --admin
                         (or $EBB_WEBHOOK_SECRET)
-  --preview GLOB        preview refs (repeatable; default refs/heads/preview/*
-                        and refs/pull/*/head); --preview none turns them off
-  --preview-ttl D       drop a preview whose head is older (default 72h)
+  --preview GLOB        run the refs matching GLOB as previews (repeatable, e.g.
+                        'refs/heads/preview/*', 'refs/pull/*/head'); default none
+  --forge KIND[=API]    github, gitlab or gitea: read each pull request from the
+                        forge's API (token in $EBB_FORGE_TOKEN, else the Git token)
+  --preview-author LOGIN  run pull requests of this author, even from forks (repeatable)
+  --preview-label NAME  run pull requests carrying this label (repeatable)
+  --preview-forks       run every pull request, forks included
+  --preview-image PAT   images a preview may run ('*' matches anything; repeatable;
+                        default: the images the branch runs, and ko:// paths)
+  --preview-ttl D       drop a preview TTL after its head was fetched (default 72h)
   --username NAME       HTTP(S) user; the password or token comes from
                         $EBB_GIT_PASSWORD, a bearer token from $EBB_GIT_TOKEN
   --ssh-key FILE        SSH private key ($EBB_GIT_SSH_PASSPHRASE unlocks it)
@@ -51,6 +62,10 @@ type gitFlags struct {
 	poll, previewTTL                      *time.Duration
 	secret, username, sshKey, known       *string
 	previews                              stringList
+	forge                                 *string
+	previewForks                          *bool
+	previewAuthors, previewLabels         stringList
+	previewImages                         stringList
 }
 
 type stringList []string
@@ -60,20 +75,25 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	g := &gitFlags{
-		ref:         fs.String("ref", "", "ref to follow"),
-		branch:      fs.String("branch", "", "branch to follow"),
-		tag:         fs.String("tag", "", "tag to follow"),
-		commit:      fs.String("commit", "", "commit to pin"),
-		writeBranch: fs.String("write-branch", "", "branch for ledger commits"),
-		readOnly:    fs.Bool("read-only", false, "keep the ledger in memory"),
-		poll:        fs.Duration("poll", time.Minute, "fetch interval"),
-		previewTTL:  fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
-		secret:      fs.String("webhook-secret", "", "webhook secret"),
-		username:    fs.String("username", "", "HTTP(S) user"),
-		sshKey:      fs.String("ssh-key", "", "SSH private key file"),
-		known:       fs.String("known-hosts", "", "known_hosts file"),
+		ref:          fs.String("ref", "", "ref to follow"),
+		branch:       fs.String("branch", "", "branch to follow"),
+		tag:          fs.String("tag", "", "tag to follow"),
+		commit:       fs.String("commit", "", "commit to pin"),
+		writeBranch:  fs.String("write-branch", "", "branch for ledger commits"),
+		readOnly:     fs.Bool("read-only", false, "keep the ledger in memory"),
+		poll:         fs.Duration("poll", time.Minute, "fetch interval"),
+		previewTTL:   fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
+		secret:       fs.String("webhook-secret", "", "webhook secret"),
+		username:     fs.String("username", "", "HTTP(S) user"),
+		sshKey:       fs.String("ssh-key", "", "SSH private key file"),
+		known:        fs.String("known-hosts", "", "known_hosts file"),
+		forge:        fs.String("forge", "", "forge kind and API URL"),
+		previewForks: fs.Bool("preview-forks", false, "run every pull request"),
 	}
 	fs.Var(&g.previews, "preview", "preview ref glob")
+	fs.Var(&g.previewAuthors, "preview-author", "trusted pull request author")
+	fs.Var(&g.previewLabels, "preview-label", "trusted pull request label")
+	fs.Var(&g.previewImages, "preview-image", "image pattern a preview may run")
 	return g
 }
 
@@ -160,6 +180,40 @@ func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, erro
 	return cfg, nil
 }
 
+// previewsFor makes the previews of the repository cfg follows: nil
+// unless --preview names refs.
+func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.Previews, error) {
+	patterns := slices.DeleteFunc(slices.Clone(g.previews), func(p string) bool { return p == "none" })
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	if isSSH(cfg.URL) {
+		return nil, fmt.Errorf("--preview: preview refs are listed over HTTP(S) and local paths only")
+	}
+	p := &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
+		Trust:     sync.PreviewTrust{Forks: *g.previewForks, Authors: g.previewAuthors, Labels: g.previewLabels},
+		Untrusted: serving.Untrusted{Images: g.previewImages},
+		List:      func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
+		Open:      func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
+	}
+	if *g.forge != "" {
+		kind, api, err := forge.ParseKind(*g.forge)
+		if err != nil {
+			return nil, fmt.Errorf("--forge: %w", err)
+		}
+		token := cmp.Or(e.getenv("EBB_FORGE_TOKEN"), cfg.Auth.BearerToken, cfg.Auth.Password)
+		client, err := forge.New(kind, api, cfg.URL, token)
+		if err != nil {
+			return nil, fmt.Errorf("--forge: %w", err)
+		}
+		p.PullRequest = client.PullRequest
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("--preview: %w (--forge, or --preview-forks)", err)
+	}
+	return p, nil
+}
+
 // runUpGit is `ebb up URL`.
 func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin string, log *slog.Logger) int {
 	cache, err := os.UserCacheDir()
@@ -197,22 +251,9 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: metrics: %v\n", err)
 		return exitInvalid
 	}
-	patterns := []string(g.previews)
-	if len(patterns) == 0 {
-		patterns = []string{"refs/heads/preview/*", "refs/pull/*/head"}
-		if isSSH(cfg.URL) {
-			// Preview refs are listed over HTTP(S) and local paths only.
-			patterns = []string{"none"}
-		}
-	} else if isSSH(cfg.URL) && patterns[0] != "none" {
-		fmt.Fprintf(e.stderr, "ebb up: --preview: preview refs are listed over HTTP(S) and local paths only\n")
+	if gu.loop.Previews, err = g.previewsFor(e, cfg, log); err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitUsage
-	}
-	if !(len(patterns) == 1 && patterns[0] == "none") {
-		gu.loop.Previews = &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
-			List: func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
-			Open: func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
-		}
 	}
 	secret := *g.secret
 	if secret == "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,52 @@ func TestParseRef(t *testing.T) {
 	} {
 		if got := parseRef(in); got != want {
 			t.Errorf("parseRef(%q) = %+v, want %+v", in, got, want)
+		}
+	}
+}
+
+func TestPreviewFlags(t *testing.T) {
+	e := &env{getenv: func(k string) string { return map[string]string{"EBB_FORGE_TOKEN": "tok"}[k] }}
+	for _, tc := range []struct {
+		args    []string
+		url     string
+		want    string // the error, or "off", or the patterns
+		forge   bool
+		trusted sync.PreviewTrust
+	}{
+		{nil, "https://git.example.com/org/serving.git", "off", false, sync.PreviewTrust{}},
+		{[]string{"--preview", "none"}, "https://git.example.com/org/serving.git", "off", false, sync.PreviewTrust{}},
+		{[]string{"--preview", "refs/heads/preview/*"}, "https://git.example.com/org/serving.git", "refs/heads/preview/*", false, sync.PreviewTrust{}},
+		{[]string{"--preview", "refs/pull/*/head"}, "https://git.example.com/org/serving.git",
+			"--preview: preview refs/pull/*/head matches pull requests, which may come from forks: configure a forge to check each one (its author, labels and head repository), or allow every pull request, forks included (--forge, or --preview-forks)", false, sync.PreviewTrust{}},
+		{[]string{"--preview", "refs/pull/*/head", "--preview-forks"}, "https://git.example.com/org/serving.git", "refs/pull/*/head", false, sync.PreviewTrust{Forks: true}},
+		{[]string{"--preview", "refs/pull/*/head", "--forge", "github", "--preview-label", "ok", "--preview-author", "alice"}, "https://github.com/org/serving.git",
+			"refs/pull/*/head", true, sync.PreviewTrust{Labels: []string{"ok"}, Authors: []string{"alice"}}},
+		{[]string{"--preview", "refs/pull/*/head", "--forge", "bitbucket"}, "https://bitbucket.org/org/serving.git",
+			`--forge: forge "bitbucket": want github, gitlab, gitea or forgejo, optionally =API_URL`, false, sync.PreviewTrust{}},
+		{[]string{"--preview", "refs/heads/preview/*"}, "git@github.com:org/serving.git", "--preview: preview refs are listed over HTTP(S) and local paths only", false, sync.PreviewTrust{}},
+	} {
+		fs := flag.NewFlagSet("up", flag.ContinueOnError)
+		g := addGitFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		p, err := g.previewsFor(e, git.Config{URL: tc.url}, nil)
+		got := "off"
+		switch {
+		case err != nil:
+			got = err.Error()
+		case p != nil:
+			got = strings.Join(p.Patterns, ",")
+			if (p.PullRequest != nil) != tc.forge {
+				t.Errorf("%v: forge client %v, want %v", tc.args, p.PullRequest != nil, tc.forge)
+			}
+			if diff := cmp.Diff(tc.trusted, p.Trust); diff != "" {
+				t.Errorf("%v: trust (-want +got):\n%s", tc.args, diff)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.args, got, tc.want)
 		}
 	}
 }

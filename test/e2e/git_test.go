@@ -298,7 +298,7 @@ func TestUpGitPreview(t *testing.T) {
 		t.Skip("runs ebb up")
 	}
 	url, bare := servingRepo(t)
-	u := startUpGit(t, url)
+	u := startUpGit(t, url, "--preview", "refs/heads/preview/*")
 	const host, tagHost = "hello.default.svc.cluster.local", "preview-greeting-hello.default.svc.cluster.local"
 	const world, preview = "Hello World!\n", "Hello Preview!\n"
 	eventually(t, "Hello World! through the gateway", 2*time.Minute, func() string {

@@ -34,7 +34,7 @@ func TestUpGitPreviewRunsItsCode(t *testing.T) {
 		"config-autoscaler.yaml":  fastScaleToZero,
 	})
 	url := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{}).RepoURL("serving.git")
-	u := startUpGit(t, url)
+	u := startUpGit(t, url, "--preview", "refs/heads/preview/*")
 	const host, tagHost = "hello.default.svc.cluster.local", "preview-howdy-hello.default.svc.cluster.local"
 	answers := func(h, want string) func() string {
 		return func() string {
