@@ -93,7 +93,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	u, err := newUp(dir, e, logger)
+	u, err := newUp(dir, e, logger, nil)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
@@ -134,7 +134,9 @@ type up struct {
 	gcChanged chan struct{}
 }
 
-func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
+// newUp makes the runtime of dir; sandbox, if set, runs the pods of
+// previews.
+func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, error) {
 	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(),
 		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}, gcChanged: make(chan struct{}, 1)}
 	cache, err := os.UserCacheDir()
@@ -159,6 +161,7 @@ func newUp(dir string, e *env, log *slog.Logger) (*up, error) {
 		},
 		InitialScale: u.initialScale,
 		Source:       u.source,
+		Sandbox:      sandbox,
 	})
 	if err != nil {
 		return nil, err

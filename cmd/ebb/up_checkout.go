@@ -171,6 +171,11 @@ func checkoutOnce(files fs.FS, dir string) error {
 	if err != nil {
 		return err
 	}
+	// Readable by the user a sandboxed preview runs as.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
 	if err := checkout(files, tmp); err != nil {
 		os.RemoveAll(tmp)
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/forge"
 	"github.com/ebb-dev/ebb/sync/git"
+	"github.com/ebb-dev/ebb/sync/local"
 	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
@@ -49,6 +50,8 @@ Following Git (ebb up URL):
   --preview-image PAT   images a preview may run ('*' matches anything; repeatable;
                         default: the images the branch runs, and ko:// paths)
   --preview-ttl D       drop a preview TTL after its head was fetched (default 72h)
+  --preview-user U[:G]  with ebb up as root, previews' processes run as this user
+                        (default 65534:65534, nobody)
   --username NAME       HTTP(S) user; the password or token comes from
                         $EBB_GIT_PASSWORD, a bearer token from $EBB_GIT_TOKEN
   --ssh-key FILE        SSH private key ($EBB_GIT_SSH_PASSPHRASE unlocks it)
@@ -62,7 +65,7 @@ type gitFlags struct {
 	poll, previewTTL                      *time.Duration
 	secret, username, sshKey, known       *string
 	previews                              stringList
-	forge                                 *string
+	forge, previewUser                    *string
 	previewForks                          *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
@@ -89,6 +92,7 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 		known:        fs.String("known-hosts", "", "known_hosts file"),
 		forge:        fs.String("forge", "", "forge kind and API URL"),
 		previewForks: fs.Bool("preview-forks", false, "run every pull request"),
+		previewUser:  fs.String("preview-user", "65534:65534", "uid[:gid] previews run as"),
 	}
 	fs.Var(&g.previews, "preview", "preview ref glob")
 	fs.Var(&g.previewAuthors, "preview-author", "trusted pull request author")
@@ -214,6 +218,30 @@ func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.
 	return p, nil
 }
 
+// isolatePreviews keeps ebb's credentials from the previews' processes:
+// ebb becomes undumpable, so its environment and memory in /proc are
+// closed to them, and when ebb runs as root they run as --preview-user in
+// a sandbox. Without root they run as ebb's user, which ebb says.
+func (g *gitFlags) isolatePreviews(e *env) (*local.Sandbox, error) {
+	if err := local.Undumpable(); err != nil {
+		return nil, fmt.Errorf("previews: make ebb undumpable: %w", err)
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintf(e.stderr, "ebb: previews run as uid %d, ebb's own user, and can read its files (not its environment); run ebb as root to run them as --preview-user\n", os.Geteuid())
+		return nil, nil
+	}
+	uid, gid, err := local.ParseUser(*g.previewUser)
+	if err != nil {
+		return nil, fmt.Errorf("--preview-user: %w", err)
+	}
+	sb, err := local.NewSandbox(uid, gid)
+	if err != nil {
+		return nil, fmt.Errorf("previews: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "ebb: previews run as uid %d, gid %d\n", uid, gid)
+	return sb, nil
+}
+
 // runUpGit is `ebb up URL`.
 func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin string, log *slog.Logger) int {
 	cache, err := os.UserCacheDir()
@@ -237,12 +265,31 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
-	u, err := newUp(work, e, log)
+	previews, err := g.previewsFor(e, cfg, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitUsage
+	}
+	var sandbox *local.Sandbox
+	if previews != nil {
+		if sandbox, err = g.isolatePreviews(e); err != nil {
+			fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+			return exitInvalid
+		}
+		if sandbox != nil {
+			defer sandbox.Remove()
+		}
+	}
+	u, err := newUp(work, e, log, sandbox)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
 	gu := &gitUp{up: u, url: url, work: work, previews: filepath.Join(filepath.Dir(cfg.CacheDir), "previews"), files: &commitFiles{src: src}}
+	if sandbox != nil {
+		// The sandboxed user must reach the previews' checkouts.
+		gu.previews = filepath.Join(sandbox.Dir, "src")
+	}
 	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report}
 	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
@@ -251,10 +298,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: metrics: %v\n", err)
 		return exitInvalid
 	}
-	if gu.loop.Previews, err = g.previewsFor(e, cfg, log); err != nil {
-		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
-		return exitUsage
-	}
+	gu.loop.Previews = previews
 	secret := *g.secret
 	if secret == "" {
 		secret = e.getenv("EBB_WEBHOOK_SECRET")

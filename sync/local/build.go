@@ -84,11 +84,17 @@ func (b *Builder) BuildIn(ctx context.Context, dir, image string) (string, error
 	return c.path, c.err
 }
 
-func (b *Builder) goCmd() string {
-	if b.Go != "" {
-		return b.Go
+// command is a go command run in dir, with the environment buildEnv
+// keeps of ebb's.
+func (b *Builder) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	goCmd := b.Go
+	if goCmd == "" {
+		goCmd = "go"
 	}
-	return "go"
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = buildEnv(os.Environ())
+	return cmd
 }
 
 func (b *Builder) build(ctx context.Context, dir, importPath string) (string, error) {
@@ -109,8 +115,7 @@ func (b *Builder) build(ctx context.Context, dir, importPath string) (string, er
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, b.goCmd(), "build", "-trimpath", "-o", filepath.Join(tmp, path.Base(importPath)), importPath)
-	cmd.Dir = dir
+	cmd := b.command(ctx, dir, "build", "-trimpath", "-o", filepath.Join(tmp, path.Base(importPath)), importPath)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -142,8 +147,7 @@ type listedPackage struct {
 // module cache are identified by their module version alone, since those
 // files never change.
 func (b *Builder) contentKey(ctx context.Context, dir, importPath string) (string, error) {
-	cmd := exec.CommandContext(ctx, b.goCmd(), "list", "-deps", "-json", importPath)
-	cmd.Dir = dir
+	cmd := b.command(ctx, dir, "list", "-deps", "-json", importPath)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -202,7 +206,7 @@ func (b *Builder) contentKey(ctx context.Context, dir, importPath string) (strin
 
 // goEnvKey names the toolchain and target, which change every binary.
 func goEnvKey(ctx context.Context, b *Builder) string {
-	out, err := exec.CommandContext(ctx, b.goCmd(), "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED").Output()
+	out, err := b.command(ctx, "", "env", "GOVERSION", "GOOS", "GOARCH", "CGO_ENABLED").Output()
 	if err != nil {
 		return "unknown"
 	}

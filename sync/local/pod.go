@@ -185,8 +185,16 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 		return errors.New("stopped while starting")
 	default:
 	}
+	c := Container{Path: path, Args: argv, Env: envList, Dir: dir}
+	if sb := r.opts.Sandbox; sb != nil && s.untrusted {
+		if err := sandboxed(sb, &c); err != nil {
+			serving.Close()
+			stats.Close()
+			return err
+		}
+	}
 	var out = r.opts.Logs.Writer(s.revision + "/" + p.name)
-	proc, err := Start(Container{Path: path, Args: argv, Env: envList, Dir: dir}, ProcessOptions{
+	proc, err := Start(c, ProcessOptions{
 		Output: out,
 		OnExit: func(e Exit) {
 			log.Warn("user container exited; restarting", "error", e.Err, "ran", e.Ran.Round(time.Millisecond), "restarts", e.Restarts)

@@ -22,6 +22,8 @@ type Container struct {
 	Env []string
 	// Dir is the working directory; empty means the current one.
 	Dir string
+	// User, when set, is who the process runs as (ebb must be root).
+	User *syscall.Credential
 }
 
 // Backoff is the restart policy of a process that exits on its own: the
@@ -109,6 +111,7 @@ func (p *Process) start() (*exec.Cmd, error) {
 	cmd.Dir = p.c.Dir
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr.Credential = p.c.User
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.c.Path, err)
 	}

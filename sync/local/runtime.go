@@ -50,6 +50,9 @@ type Options struct {
 	// runtime starts with, given its Deployment's replicas; for example 0
 	// for a revision no route reaches.
 	InitialScale func(key scaler.RevisionKey, replicas int32) int32
+	// Sandbox, if set, runs the pods of previews' revisions as another
+	// user.
+	Sandbox *Sandbox
 }
 
 // Runtime runs rendered revisions as local processes: each rendered

@@ -18,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // Names the local runtime reads from rendered objects.
@@ -47,6 +49,9 @@ type podSpec struct {
 	queueEnv   []corev1.EnvVar
 	workingDir string
 	grace      time.Duration
+	// untrusted marks a preview's revision: its pods run in the
+	// runtime's Sandbox, when it has one.
+	untrusted bool
 	// hash identifies the spec: a changed Deployment replaces the pods.
 	hash string
 
@@ -166,6 +171,7 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 		return nil, fmt.Errorf("revision %s: queue-proxy: %w", s.revision, err)
 	}
 	s.image, s.command, s.args, s.workingDir, s.source = user.Image, user.Command, user.Args, user.WorkingDir, source
+	_, s.untrusted = d.Spec.Template.Labels[serving.PreviewLabel]
 	if len(s.command) == 0 && !strings.HasPrefix(s.image, KoPrefix) {
 		return nil, fmt.Errorf("revision %s: image %q cannot run locally: give the container a command, or use a %s<import path> image", s.revision, s.image, KoPrefix)
 	}
@@ -174,7 +180,8 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 		Image, Dir, Source string
 		Cmd, Args          []string
 		Grace              time.Duration
-	}{s.env, s.queueEnv, s.image, s.workingDir, s.source, s.command, s.args, s.grace})
+		Untrusted          bool
+	}{s.env, s.queueEnv, s.image, s.workingDir, s.source, s.command, s.args, s.grace, s.untrusted})
 	sum := sha256.Sum256(b)
 	s.hash = hex.EncodeToString(sum[:8])
 	return s, nil
