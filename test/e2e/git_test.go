@@ -52,12 +52,13 @@ func (u *upProcess) kick(t *testing.T, ref string) {
 
 // source is the part of GET /v1/sources the tests read.
 type source struct {
-	Fetched    string `json:"fetched"`
-	Applied    string `json:"applied"`
-	LastError  string `json:"lastError"`
-	ErrorStage string `json:"errorStage"`
-	ReadOnly   bool   `json:"readOnly"`
-	WriteBacks int    `json:"writeBacks"`
+	Fetched    string    `json:"fetched"`
+	Applied    string    `json:"applied"`
+	LastError  string    `json:"lastError"`
+	ErrorStage string    `json:"errorStage"`
+	ReadOnly   bool      `json:"readOnly"`
+	LastSync   time.Time `json:"lastSync"`
+	WriteBacks int       `json:"writeBacks"`
 	Previews   []struct {
 		Ref, Tag, Error string
 	} `json:"previews"`
