@@ -281,7 +281,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if l.Previews != nil {
 		// The previews' commits share most files with main's: load them
 		// through the same cache.
-		applied, p.Previews = compose(&l.files, &l.rendered, main, l.Previews.Current(), l.Previews.Untrusted)
+		applied, p.Previews = compose(&l.files, &l.rendered, main, l.Previews.Current(), l.Previews.Policy)
 	}
 	if applied.delta == nil {
 		// A kept state (see kept) applied again: render it anew.

@@ -33,7 +33,7 @@ type Fetcher interface {
 //
 // A pull-request ref runs only when Trust allows its pull request, which
 // PullRequest reads from the forge; a ref that is not allowed is not
-// fetched at all. Every preview's templates must keep Untrusted's rules.
+// fetched at all. Every preview's templates must keep Policy's rules.
 type Previews struct {
 	// Patterns are path.Match globs over full ref names.
 	Patterns []string
@@ -46,10 +46,8 @@ type Previews struct {
 	// requests run).
 	Trust       PreviewTrust
 	PullRequest func(ctx context.Context, n int) (forge.PullRequest, error)
-	// Untrusted are the rules a preview's templates must keep. Without
-	// Images, the images the followed branch runs and ko:// paths are
-	// allowed.
-	Untrusted serving.Untrusted
+	// Policy says what a preview may run and where.
+	Policy PreviewPolicy
 	// TTL, when positive, drops a preview whose head ebb first fetched
 	// longer ago.
 	TTL    time.Duration
@@ -328,12 +326,26 @@ func sanitizeLabel(s string, max int) string {
 // never the preview's own, and a template that breaks rules (see
 // serving.Untrusted; without Images, the images main's ledgers run and
 // ko:// paths) is refused with the file and line of each field.
-func Compose(main *Desired, previews []Preview, rules serving.Untrusted) (*Desired, []PreviewStatus) {
-	return compose(nil, new(render.Memo), main, previews, rules)
+func Compose(main *Desired, previews []Preview, policy PreviewPolicy) (*Desired, []PreviewStatus) {
+	return compose(nil, new(render.Memo), main, previews, policy)
+}
+
+// PreviewPolicy is how previews are composed into a state.
+type PreviewPolicy struct {
+	// Untrusted are the rules a preview's templates must keep. Without
+	// Images, the images the followed branch runs and ko:// paths are
+	// allowed.
+	Untrusted serving.Untrusted
+	// Namespace, when set, runs the preview of a Service as a Service of
+	// its own in Namespace (which must exist), <service>-<tag>, routed on
+	// its own host, instead of a tagged revision of the Service: a
+	// namespace for previews keeps their pods apart from the main
+	// branch's (network policies, quotas, the namespace's secrets).
+	Namespace string
 }
 
 // compose is Compose loading the previews' commits through files.
-func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview, rules serving.Untrusted) (*Desired, []PreviewStatus) {
+func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview, policy PreviewPolicy) (*Desired, []PreviewStatus) {
 	if main == nil {
 		return nil, nil
 	}
@@ -352,9 +364,11 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 	for i, l := range ledgers {
 		ledgerAt[[2]string{l.Namespace, l.Service}] = i
 	}
+	rules := policy.Untrusted
 	if len(rules.Images) == 0 {
 		rules.Images = runningImages(main.Ledgers)
 	}
+	owner := map[[2]string]string{} // preview Service → what it previews
 	for _, pv := range previews {
 		st := PreviewStatus{Ref: pv.Ref, Tag: pv.Tag, Commit: pv.Commit.Hash}
 		pt, err := files.LoadWith(pv.Commit.Files, serving.LoadOptions{Config: main.Tree.Config})
@@ -379,16 +393,45 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 				errs = append(errs, pt.Locate(serving.ErrorList(fes)).Error())
 				continue
 			}
-			s, l, err := previewService(tree.Services[i], ledgers[li], ps, pv)
+			if policy.Namespace == "" {
+				s, l, err := previewService(tree.Services[i], ledgers[li], ps, pv)
+				if err != nil {
+					errs = append(errs, err.Error())
+					continue
+				}
+				tree.Services[i], ledgers[li] = s, l
+				st.Services = append(st.Services, ps.Namespace+"/"+ps.Name)
+				continue
+			}
+			s, l, err := previewAlone(ps, pv, policy.Namespace)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue
 			}
-			tree.Services[i], ledgers[li] = s, l
-			st.Services = append(st.Services, ps.Namespace+"/"+ps.Name)
+			at := [2]string{s.Namespace, s.Name}
+			if _, taken := svcAt[at]; taken {
+				what := "a Service of the main branch"
+				if o, ok := owner[at]; ok {
+					what = "the preview of " + o
+				}
+				errs = append(errs, fmt.Sprintf("%s/%s: its preview %s/%s is already %s", ps.Namespace, ps.Name, s.Namespace, s.Name, what))
+				continue
+			}
+			owner[at] = ps.Namespace + "/" + ps.Name
+			svcAt[at], ledgerAt[at] = len(tree.Services), len(ledgers)
+			tree.Services, ledgers = append(tree.Services, s), append(ledgers, l)
+			st.Services = append(st.Services, s.Namespace+"/"+s.Name)
 		}
 		st.Error = strings.Join(errs, "\n")
 		sts = append(sts, st)
+	}
+	if len(owner) > 0 {
+		slices.SortFunc(tree.Services, func(a, b *serving.Service) int {
+			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		})
+		slices.SortFunc(ledgers, func(a, b *serving.Ledger) int {
+			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service))
+		})
 	}
 	d := &Desired{Tree: &tree, Ledgers: ledgers, At: main.At}
 	if err := renderDelta(rendered, d); err != nil {
@@ -418,6 +461,35 @@ func runningImages(ledgers []*serving.Ledger) []string {
 	return slices.Sorted(maps.Keys(seen))
 }
 
+// previewAlone plans the preview of ps as a Service of its own in
+// namespace: <service>-<tag>, all traffic on one revision named as a
+// tagged preview's would be.
+func previewAlone(ps *serving.Service, pv Preview, namespace string) (*serving.Service, *serving.Ledger, error) {
+	s := &serving.Service{TypeMeta: ps.TypeMeta}
+	s.Name = serving.ChildName(ps.Name, "-"+pv.Tag)
+	s.Namespace = namespace
+	s.Labels, s.Annotations = maps.Clone(ps.Labels), maps.Clone(ps.Annotations)
+	s.Spec.Template = *ps.Spec.Template.DeepCopy()
+	s.Spec.Template.Name = previewRevision(ps.Name, pv.Tag, serving.HashTemplate(&ps.Spec.Template))
+	markPreview(&s.Spec.Template, pv.Tag)
+	latest, all := true, int64(100)
+	s.Spec.Traffic = []serving.TrafficTarget{{LatestRevision: &latest, Percent: &all}}
+	next, _, err := serving.Plan([]*serving.Service{s}, nil, stamp(pv.Commit))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s/%s: %w", ps.Namespace, ps.Name, err)
+	}
+	return s, next[0], nil
+}
+
+// markPreview labels a preview's template with its tag.
+func markPreview(t *serving.RevisionTemplateSpec, tag string) {
+	t.Labels = maps.Clone(t.Labels)
+	if t.Labels == nil {
+		t.Labels = map[string]string{}
+	}
+	t.Labels[serving.PreviewLabel] = tag
+}
+
 // previewService plans the preview's template of one Service as a
 // revision at 0% under the preview's tag, on top of cur and its ledger.
 func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Service, pv Preview) (*serving.Service, *serving.Ledger, error) {
@@ -427,11 +499,7 @@ func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Se
 	s := &c
 	hash := serving.HashTemplate(&ps.Spec.Template)
 	s.Spec.Template.Name = previewRevision(s.Name, pv.Tag, hash)
-	s.Spec.Template.Labels = maps.Clone(s.Spec.Template.Labels)
-	if s.Spec.Template.Labels == nil {
-		s.Spec.Template.Labels = map[string]string{}
-	}
-	s.Spec.Template.Labels[serving.PreviewLabel] = pv.Tag
+	markPreview(&s.Spec.Template, pv.Tag)
 	for _, t := range ledger.Traffic {
 		if t.Tag == pv.Tag {
 			continue

@@ -146,7 +146,7 @@ func TestComposeTwoPreviewsOfOneService(t *testing.T) {
 		{Ref: "refs/pull/2/head", Tag: "pr-2", Commit: commitOf("c2", map[string]string{"service.yaml": helloService("Two", "")})},
 		{Ref: "refs/pull/3/head", Tag: "pr-3", Commit: bad},
 		{Ref: "refs/pull/4/head", Tag: "pr-4", Commit: commitOf("c4", map[string]string{"service.yaml": helloService("World", ""), "README.md": "docs"})},
-	}, serving.Untrusted{})
+	}, PreviewPolicy{})
 	var got []string
 	for _, s := range sts {
 		got = append(got, s.Tag+":"+strings.Join(s.Services, ",")+":"+strings.SplitN(s.Error, ":", 2)[0])

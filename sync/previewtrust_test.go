@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/serving"
@@ -277,7 +278,7 @@ data:
 `
 	_, sts := Compose(main, []Preview{
 		{Ref: "refs/pull/9/head", Tag: "pr-9", Commit: commitOf("c9", map[string]string{"service.yaml": hostile, "features.yaml": features})},
-	}, serving.Untrusted{})
+	}, PreviewPolicy{})
 	if len(sts) != 1 || len(sts[0].Services) != 0 {
 		t.Fatalf("statuses %+v, want the preview refused", sts)
 	}
@@ -311,7 +312,7 @@ spec:
             capabilities:
               add: [SYS_ADMIN]
 `
-	_, sts = Compose(main, []Preview{{Ref: "refs/pull/9/head", Tag: "pr-9", Commit: commitOf("c9", map[string]string{"service.yaml": hostile})}}, serving.Untrusted{})
+	_, sts = Compose(main, []Preview{{Ref: "refs/pull/9/head", Tag: "pr-9", Commit: commitOf("c9", map[string]string{"service.yaml": hostile})}}, PreviewPolicy{})
 	want = []string{
 		"service.yaml:9: spec.template.spec.serviceAccountName: must not set the field(s) in a preview",
 		`service.yaml:11: spec.template.spec.containers[0].image: image "docker.io/mallory/miner" is not allowed in a preview (allowed: ko://*, ko://example.com/hello)`,
@@ -329,8 +330,58 @@ spec:
 	// Configured image patterns replace the default.
 	_, sts = Compose(main, []Preview{
 		{Ref: "refs/heads/preview/a", Tag: "preview-a", Commit: commitOf("ca", map[string]string{"service.yaml": strings.Replace(helloService("A", ""), "ko://example.com/hello", "registry.example.com/team/hello:v2", 1)})},
-	}, serving.Untrusted{Images: []string{"registry.example.com/team/*"}})
+	}, PreviewPolicy{Untrusted: serving.Untrusted{Images: []string{"registry.example.com/team/*"}}})
 	if len(sts) != 1 || sts[0].Error != "" || len(sts[0].Services) != 1 {
 		t.Errorf("allowed image: %+v", sts)
+	}
+}
+
+// TestComposeIntoPreviewNamespace: with a preview namespace, the preview
+// of a Service is a Service of its own there, and the main branch's
+// Services and ledgers are left exactly as they are.
+func TestComposeIntoPreviewNamespace(t *testing.T) {
+	l := &Loop{}
+	team := strings.Replace(helloService("Team", ""), "namespace: default", "namespace: team", 1)
+	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", ""), "team.yaml": team}).Files, serving.Stamp{Commit: "main"}, new(Timing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := PreviewPolicy{Namespace: "previews"}
+	d, sts := Compose(main, []Preview{{Ref: "refs/pull/1/head", Tag: "pr-1", Commit: commitOf("c1", map[string]string{
+		"service.yaml": helloService("One", ""), "team.yaml": strings.Replace(team, "Team", "Team One", 1)})}}, policy)
+	if len(sts) != 1 {
+		t.Fatalf("statuses %+v", sts)
+	}
+	if diff := cmp.Diff([]string{"previews/hello-pr-1"}, sts[0].Services); diff != "" {
+		t.Errorf("previewed Services (-want +got):\n%s", diff)
+	}
+	if want := "team/hello: its preview previews/hello-pr-1 is already the preview of default/hello"; sts[0].Error != want {
+		t.Errorf("error %q, want %q", sts[0].Error, want)
+	}
+	var got []string
+	for _, l := range d.Ledgers {
+		got = append(got, l.Namespace+"/"+l.Service+": "+traffic(l))
+	}
+	if len(got) != 3 || got[0] != "default/hello: hello-00001 at 100% (latestRevision)" || !strings.HasPrefix(got[1], "previews/hello-pr-1: hello-pr-1-") ||
+		!strings.HasSuffix(got[1], " at 100% (latestRevision)") || got[2] != "team/hello: hello-00001 at 100% (latestRevision)" {
+		t.Errorf("ledgers %q", got)
+	}
+	if main.Ledgers[0] != d.Ledgers[0] || main.Ledgers[1] != d.Ledgers[2] {
+		t.Error("the main branch's ledgers were replaced")
+	}
+	deployments := 0
+	for _, o := range d.Objects {
+		if o.GetKind() == "Deployment" && o.GetNamespace() == "previews" {
+			deployments++
+			if o.GetLabels()[serving.PreviewLabel] != "pr-1" {
+				t.Errorf("preview Deployment %s labels %v", o.GetName(), o.GetLabels())
+			}
+			if auto, found, _ := unstructured.NestedBool(o.Object, "spec", "template", "spec", "automountServiceAccountToken"); !found || auto {
+				t.Errorf("preview Deployment %s mounts a ServiceAccount token", o.GetName())
+			}
+		}
+	}
+	if deployments != 1 {
+		t.Errorf("%d Deployments in the preview namespace, want 1", deployments)
 	}
 }

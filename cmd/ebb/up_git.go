@@ -17,6 +17,8 @@ import (
 	gosync "sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/forge"
@@ -49,6 +51,8 @@ Following Git (ebb up URL):
   --preview-forks       run every pull request, forks included
   --preview-image PAT   images a preview may run ('*' matches anything; repeatable;
                         default: the images the branch runs, and ko:// paths)
+  --preview-namespace NS  run each preview as a Service <service>-<tag> of its own
+                        in NS (which must exist) instead of a tagged revision
   --preview-ttl D       drop a preview TTL after its head was fetched (default 72h)
   --preview-user U[:G]  with ebb up as root, previews' processes run as this user
                         (default 65534:65534, nobody)
@@ -65,7 +69,7 @@ type gitFlags struct {
 	poll, previewTTL                      *time.Duration
 	secret, username, sshKey, known       *string
 	previews                              stringList
-	forge, previewUser                    *string
+	forge, previewUser, previewNamespace  *string
 	previewForks                          *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
@@ -78,21 +82,22 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	g := &gitFlags{
-		ref:          fs.String("ref", "", "ref to follow"),
-		branch:       fs.String("branch", "", "branch to follow"),
-		tag:          fs.String("tag", "", "tag to follow"),
-		commit:       fs.String("commit", "", "commit to pin"),
-		writeBranch:  fs.String("write-branch", "", "branch for ledger commits"),
-		readOnly:     fs.Bool("read-only", false, "keep the ledger in memory"),
-		poll:         fs.Duration("poll", time.Minute, "fetch interval"),
-		previewTTL:   fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
-		secret:       fs.String("webhook-secret", "", "webhook secret"),
-		username:     fs.String("username", "", "HTTP(S) user"),
-		sshKey:       fs.String("ssh-key", "", "SSH private key file"),
-		known:        fs.String("known-hosts", "", "known_hosts file"),
-		forge:        fs.String("forge", "", "forge kind and API URL"),
-		previewForks: fs.Bool("preview-forks", false, "run every pull request"),
-		previewUser:  fs.String("preview-user", "65534:65534", "uid[:gid] previews run as"),
+		ref:              fs.String("ref", "", "ref to follow"),
+		branch:           fs.String("branch", "", "branch to follow"),
+		tag:              fs.String("tag", "", "tag to follow"),
+		commit:           fs.String("commit", "", "commit to pin"),
+		writeBranch:      fs.String("write-branch", "", "branch for ledger commits"),
+		readOnly:         fs.Bool("read-only", false, "keep the ledger in memory"),
+		poll:             fs.Duration("poll", time.Minute, "fetch interval"),
+		previewTTL:       fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
+		secret:           fs.String("webhook-secret", "", "webhook secret"),
+		username:         fs.String("username", "", "HTTP(S) user"),
+		sshKey:           fs.String("ssh-key", "", "SSH private key file"),
+		known:            fs.String("known-hosts", "", "known_hosts file"),
+		forge:            fs.String("forge", "", "forge kind and API URL"),
+		previewForks:     fs.Bool("preview-forks", false, "run every pull request"),
+		previewUser:      fs.String("preview-user", "65534:65534", "uid[:gid] previews run as"),
+		previewNamespace: fs.String("preview-namespace", "", "namespace previews run in"),
 	}
 	fs.Var(&g.previews, "preview", "preview ref glob")
 	fs.Var(&g.previewAuthors, "preview-author", "trusted pull request author")
@@ -194,11 +199,16 @@ func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.
 	if isSSH(cfg.URL) {
 		return nil, fmt.Errorf("--preview: preview refs are listed over HTTP(S) and local paths only")
 	}
+	if ns := *g.previewNamespace; ns != "" {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			return nil, fmt.Errorf("--preview-namespace %q: %s", ns, strings.Join(msgs, "; "))
+		}
+	}
 	p := &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
-		Trust:     sync.PreviewTrust{Forks: *g.previewForks, Authors: g.previewAuthors, Labels: g.previewLabels},
-		Untrusted: serving.Untrusted{Images: g.previewImages},
-		List:      func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
-		Open:      func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
+		Trust:  sync.PreviewTrust{Forks: *g.previewForks, Authors: g.previewAuthors, Labels: g.previewLabels},
+		Policy: sync.PreviewPolicy{Untrusted: serving.Untrusted{Images: g.previewImages}, Namespace: *g.previewNamespace},
+		List:   func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
+		Open:   func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
 	}
 	if *g.forge != "" {
 		kind, api, err := forge.ParseKind(*g.forge)

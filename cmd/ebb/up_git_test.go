@@ -121,6 +121,8 @@ func TestPreviewFlags(t *testing.T) {
 		{[]string{"--preview", "refs/pull/*/head", "--forge", "bitbucket"}, "https://bitbucket.org/org/serving.git",
 			`--forge: forge "bitbucket": want github, gitlab, gitea or forgejo, optionally =API_URL`, false, sync.PreviewTrust{}},
 		{[]string{"--preview", "refs/heads/preview/*"}, "git@github.com:org/serving.git", "--preview: preview refs are listed over HTTP(S) and local paths only", false, sync.PreviewTrust{}},
+		{[]string{"--preview", "refs/heads/preview/*", "--preview-namespace", "Previews"}, "https://git.example.com/org/serving.git",
+			`--preview-namespace "Previews": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, false, sync.PreviewTrust{}},
 	} {
 		fs := flag.NewFlagSet("up", flag.ContinueOnError)
 		g := addGitFlags(fs)
