@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,7 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	gosync "sync"
+	"time"
+
+	"github.com/ebb-dev/ebb/internal/recent"
 )
 
 // Providers, as Event.Provider names them.
@@ -31,12 +37,27 @@ const (
 	HeaderGenericSignature = "X-Ebb-Signature-256" // "sha256=" + hex HMAC-SHA256 of the body
 )
 
-// DefaultMaxBody bounds a request body unless Config says otherwise.
-const DefaultMaxBody = 1 << 20
+// Headers that name a delivery; a sender repeats the same value when it
+// delivers the same event again. None of them is covered by a signature.
+const (
+	HeaderGitHubDelivery  = "X-GitHub-Delivery"
+	HeaderGitLabIdempo    = "Idempotency-Key" // GitLab: the same across retries
+	HeaderGitLabEventUUID = "X-Gitlab-Event-UUID"
+	HeaderGiteaDelivery   = "X-Gitea-Delivery"
+	HeaderGenericDelivery = "X-Ebb-Delivery"
+)
+
+// Defaults unless Config says otherwise.
+const (
+	DefaultMaxBody     = 1 << 20
+	DefaultDedupWindow = time.Hour
+	DefaultDedupSize   = 4096
+)
 
 // Event is a verified push.
 type Event struct {
 	Provider string
+	Delivery string // the sender's delivery ID, when it sends one
 	Ref      string // e.g. refs/heads/main
 	After    string // the pushed commit, when the sender says
 }
@@ -56,15 +77,33 @@ type Config struct {
 	Trigger func(Event)
 	// Log receives one line per request; nil discards.
 	Log *slog.Logger
+	// DedupWindow is how long a delivery ID is remembered (default
+	// DefaultDedupWindow), DedupSize how many are (default
+	// DefaultDedupSize): a verified delivery whose ID was answered 2xx
+	// within the window is answered 200 "duplicate delivery" and triggers
+	// nothing.
+	DedupWindow time.Duration
+	DedupSize   int
+	// Limit, when set, is asked before a verified push triggers: a
+	// positive answer is how long the sender should wait, and the request
+	// is answered 429 with Retry-After and triggers nothing (nor is its
+	// delivery ID remembered, so a retry is not a duplicate).
+	Limit func(now time.Time) time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Receiver is the net/http handler for push webhooks. It answers
 // 202 Accepted when it triggered a sync, 204 No Content for verified
-// events it ignores (other refs, other event types, pings), 401 for a
-// missing or wrong signature, and causes nothing but the answer
-// unless the signature checks.
+// events it ignores (other refs, other event types, pings), 200 for a
+// delivery it already answered, 429 when Limit says so, 401 for a
+// missing or wrong signature, and causes nothing but the answer unless
+// the signature checks.
 type Receiver struct {
 	cfg Config
+
+	mu   gosync.Mutex // held from the duplicate check to remembering the delivery
+	seen *recent.Cache[struct{}]
 }
 
 // New checks cfg and returns a Receiver.
@@ -81,14 +120,31 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Receiver{cfg: cfg}, nil
+	if cfg.DedupWindow <= 0 {
+		cfg.DedupWindow = DefaultDedupWindow
+	}
+	if cfg.DedupSize <= 0 {
+		cfg.DedupSize = DefaultDedupSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Receiver{cfg: cfg, seen: recent.New[struct{}](cfg.DedupSize)}, nil
 }
 
 var (
 	errUnauthorized = errors.New("missing or invalid signature")
 	errTooLarge     = errors.New("request body too large")
 	errBadPayload   = errors.New("payload is not a push event")
+	errDuplicate    = errors.New("duplicate delivery")
 )
+
+// limitedError says a push was refused by Config.Limit for wait.
+type limitedError struct{ wait time.Duration }
+
+func (e limitedError) Error() string {
+	return fmt.Sprintf("too many syncs asked for; retry in %s", e.wait.Round(time.Second))
+}
 
 // ServeHTTP implements http.Handler.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +155,13 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, triggered, err := rc.handle(r)
 	code := http.StatusNoContent
+	var limited limitedError
 	switch {
+	case errors.Is(err, errDuplicate):
+		code = http.StatusOK
+	case errors.As(err, &limited):
+		code = http.StatusTooManyRequests
+		w.Header().Set("Retry-After", strconv.Itoa(int((limited.wait+time.Second-1)/time.Second)))
 	case errors.Is(err, errUnauthorized):
 		code = http.StatusUnauthorized
 	case errors.Is(err, errTooLarge):
@@ -111,7 +173,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case triggered:
 		code = http.StatusAccepted
 	}
-	rc.cfg.Log.Info("webhook", "provider", ev.Provider, "ref", ev.Ref, "status", code, "err", err)
+	rc.cfg.Log.Info("webhook", "provider", ev.Provider, "delivery", ev.Delivery, "ref", ev.Ref, "status", code, "err", err)
 	if err != nil {
 		http.Error(w, err.Error(), code)
 		return
@@ -132,22 +194,46 @@ func (rc *Receiver) handle(r *http.Request) (Event, bool, error) {
 	if err != nil {
 		return ev, false, err
 	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	now := rc.cfg.Now()
+	key := ev.Provider + "\x00" + ev.Delivery
+	if ev.Delivery != "" {
+		if _, dup := rc.seen.Get(key, now); dup {
+			return ev, false, errDuplicate
+		}
+	}
+	triggered, err := rc.push(&ev, push, body, now)
+	if err == nil && ev.Delivery != "" {
+		rc.seen.Put(key, struct{}{}, now.Add(rc.cfg.DedupWindow), now)
+	}
+	return ev, triggered, err
+}
+
+// push triggers for a verified event that is a push to one of the refs,
+// when the limit allows.
+func (rc *Receiver) push(ev *Event, push bool, body []byte, now time.Time) (bool, error) {
 	if !push {
-		return ev, false, nil
+		return false, nil
 	}
 	var p struct {
 		Ref   string `json:"ref"`
 		After string `json:"after"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil || p.Ref == "" {
-		return ev, false, errBadPayload
+		return false, errBadPayload
 	}
 	ev.Ref, ev.After = p.Ref, p.After
 	if len(rc.cfg.Refs) > 0 && !slices.Contains(rc.cfg.Refs, p.Ref) {
-		return ev, false, nil
+		return false, nil
 	}
-	rc.cfg.Trigger(ev)
-	return ev, true, nil
+	if rc.cfg.Limit != nil {
+		if wait := rc.cfg.Limit(now); wait > 0 {
+			return false, limitedError{wait}
+		}
+	}
+	rc.cfg.Trigger(*ev)
+	return true, nil
 }
 
 // verify finds the sender by its proof header and checks the proof
@@ -155,26 +241,26 @@ func (rc *Receiver) handle(r *http.Request) (Event, bool, error) {
 func (rc *Receiver) verify(h http.Header, body []byte) (ev Event, push bool, err error) {
 	switch {
 	case h.Get(HeaderGitHubSignature) != "":
-		ev.Provider = GitHub
+		ev.Provider, ev.Delivery = GitHub, h.Get(HeaderGitHubDelivery)
 		if !rc.validHMAC(h.Get(HeaderGitHubSignature), "sha256=", body) {
 			return ev, false, errUnauthorized
 		}
 		return ev, h.Get("X-GitHub-Event") == "push", nil
 	case h.Get(HeaderGitLabToken) != "":
-		ev.Provider = GitLab
+		ev.Provider, ev.Delivery = GitLab, cmp.Or(h.Get(HeaderGitLabIdempo), h.Get(HeaderGitLabEventUUID))
 		if subtle.ConstantTimeCompare([]byte(h.Get(HeaderGitLabToken)), rc.cfg.Secret) != 1 {
 			return ev, false, errUnauthorized
 		}
 		e := h.Get("X-Gitlab-Event")
 		return ev, e == "Push Hook" || e == "Tag Push Hook", nil
 	case h.Get(HeaderGiteaSignature) != "":
-		ev.Provider = Gitea
+		ev.Provider, ev.Delivery = Gitea, h.Get(HeaderGiteaDelivery)
 		if !rc.validHMAC(h.Get(HeaderGiteaSignature), "", body) {
 			return ev, false, errUnauthorized
 		}
 		return ev, h.Get("X-Gitea-Event") == "push", nil
 	case h.Get(HeaderGenericSignature) != "":
-		ev.Provider = Generic
+		ev.Provider, ev.Delivery = Generic, h.Get(HeaderGenericDelivery)
 		if !rc.validHMAC(h.Get(HeaderGenericSignature), "sha256=", body) {
 			return ev, false, errUnauthorized
 		}
