@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -23,6 +25,10 @@ type Clients struct {
 	Apps         rest.Interface // apps/v1: Deployments and their scale
 	Discovery    rest.Interface // discovery.k8s.io/v1: EndpointSlices
 	Coordination rest.Interface // coordination.k8s.io/v1: Leases
+	// authentication.k8s.io/v1 and authorization.k8s.io/v1: who calls
+	// ebb's admin endpoints, and what they may do (review.go)
+	Authentication rest.Interface
+	Authorization  rest.Interface
 }
 
 // Scheme returns a scheme of the types the Clients read and write, with
@@ -37,6 +43,8 @@ func Scheme() *runtime.Scheme {
 	add(appsv1.SchemeGroupVersion, &appsv1.Deployment{}, &appsv1.DeploymentList{})
 	add(discoveryv1.SchemeGroupVersion, &discoveryv1.EndpointSlice{}, &discoveryv1.EndpointSliceList{})
 	add(coordinationv1.SchemeGroupVersion, &coordinationv1.Lease{}, &coordinationv1.LeaseList{})
+	add(authnv1.SchemeGroupVersion, &authnv1.TokenReview{})
+	add(authzv1.SchemeGroupVersion, &authzv1.SubjectAccessReview{})
 	return s
 }
 
@@ -90,6 +98,8 @@ func New(cfg *rest.Config) (*Clients, error) {
 		{&out.Apps, appsv1.SchemeGroupVersion},
 		{&out.Discovery, discoveryv1.SchemeGroupVersion},
 		{&out.Coordination, coordinationv1.SchemeGroupVersion},
+		{&out.Authentication, authnv1.SchemeGroupVersion},
+		{&out.Authorization, authzv1.SchemeGroupVersion},
 	} {
 		if *x.c, err = client(x.gv); err != nil {
 			return nil, err
