@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/ebb-dev/ebb/proxy/transport"
 )
@@ -32,12 +31,7 @@ func (s *Server) Serve(ctx context.Context, l Listeners) error {
 		if lis == nil {
 			return nil
 		}
-		return &srv{lis: lis, hs: &http.Server{
-			Handler:           h,
-			Protocols:         proto,
-			ReadHeaderTimeout: time.Minute,
-			ErrorLog:          nil,
-		}}
+		return &srv{lis: lis, hs: transport.NewServer(h, proto)}
 	}
 	front := []*srv{
 		mk(l.HTTP, s.main, transport.ServerProtocols()),
