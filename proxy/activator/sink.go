@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -17,6 +19,10 @@ type HTTPStats struct {
 	// URL is the autoscaler's base URL, e.g. http://autoscaler:8080.
 	URL    string
 	Client *http.Client
+	// TokenFile, when set, holds the bearer token sent with every push:
+	// in a cluster, a projected ServiceAccount token for the controller.
+	// It is read again for every push, as the kubelet rotates it.
+	TokenFile string
 }
 
 var _ StatsSink = (*HTTPStats)(nil)
@@ -32,6 +38,13 @@ func (h *HTTPStats) Send(ctx context.Context, msgs []metric.Message) error {
 		return fmt.Errorf("send stats to %s: %w", h.URL, err)
 	}
 	req.Header.Set("Content-Type", metric.ContentType)
+	if h.TokenFile != "" {
+		tok, err := os.ReadFile(h.TokenFile)
+		if err != nil {
+			return fmt.Errorf("send stats to %s: token: %w", h.URL, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	}
 	c := h.Client
 	if c == nil {
 		c = http.DefaultClient
