@@ -20,12 +20,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
+	authzv1 "k8s.io/api/authorization/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/heap"
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/scaler"
@@ -35,7 +36,6 @@ import (
 	"github.com/ebb-dev/ebb/sync/cluster"
 	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/leader"
-	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
 const controllerUsage = `usage: ebb controller [URL] [flags]
@@ -59,6 +59,9 @@ Flags:
   --leader-service NAME the selector-less Service the leader points at itself, for
                         activator stats and webhooks (default ebb-controller)
   --allow-namespace NS  the only namespaces objects may be applied in (repeatable; default any)
+  --stats-identity USER who may push activator stats: a bearer token for audience
+                        ebb-controller that the API authenticates as USER (repeatable;
+                        default system:serviceaccount:<namespace>:ebb-gateway)
   --qps N, --burst N    client-side rate limit towards the apiserver (default 50, 100)
   --cache-dir DIR       the Git cache (default $XDG_CACHE_HOME/ebb/git)
   --leader-elect        campaign for the Lease (default true)
@@ -77,6 +80,8 @@ type controllerOptions struct {
 	burst                                                                        int
 	leaderElect, verbose, pprof                                                  bool
 	git                                                                          *gitFlags
+
+	statsIdentities stringList // --stats-identity
 }
 
 func controllerFlags(e *env, args []string) (controllerOptions, error) {
@@ -91,6 +96,7 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	fs.StringVar(&o.autoscaler, "leader-service", "ebb-controller", "leader Service")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "Git cache directory")
 	fs.Var(&o.allow, "allow-namespace", "allowed namespace")
+	fs.Var(&o.statsIdentities, "stats-identity", "who may push stats")
 	fs.Float64Var(&o.qps, "qps", 50, "client QPS")
 	fs.IntVar(&o.burst, "burst", 100, "client burst")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
@@ -137,6 +143,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	}
 	if o.activators == "" {
 		o.activators = o.namespace + "/ebb-gateway"
+	}
+	if len(o.statsIdentities) == 0 {
+		o.statsIdentities = stringList{"system:serviceaccount:" + o.namespace + ":ebb-gateway"}
 	}
 	if _, _, ok := strings.Cut(o.activators, "/"); !ok {
 		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", o.activators)
@@ -244,7 +253,9 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	host, _ := os.Hostname()
 	c := &controller{e: e, o: o, log: log, k: k, reg: prometheus.NewRegistry(), src: src, kicks: git.NewKicks(),
 		identity: cmp.Or(e.getenv("POD_NAME"), host), gcChanged: make(chan struct{}, 1)}
-	c.secret = cmp.Or(*o.git.secret, e.getenv("EBB_WEBHOOK_SECRET"))
+	if c.secret, err = o.git.webhookSecret(e); err != nil {
+		return nil, err
+	}
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	actNS, actName, _ := strings.Cut(o.activators, "/")
 	c.eps = cluster.NewEndpoints(k, "")
@@ -306,7 +317,7 @@ func (c *controller) serve(ctx context.Context) error {
 		lis.Close()
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: time.Minute}
+	srv := admin.NewServer(handler)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
@@ -439,10 +450,20 @@ func (c *controller) claimAutoscaler(ctx context.Context) error {
 }
 
 // admin serves /healthz, /readyz, /metrics, the autoscaler's stats
-// endpoint, the status, a sync trigger and the webhook.
+// endpoint (for the activators' ServiceAccount), the status, a sync
+// trigger (for whom RBAC allows create on sources/sync in ebb.dev) and
+// the webhook.
 func (c *controller) admin() (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	stats, err := admin.NewKubeAuth(admin.KubeConfig{Reviewer: c.k, Identities: c.o.statsIdentities})
+	if err != nil {
+		return nil, err
+	}
+	syncers, err := admin.NewKubeAuth(admin.KubeConfig{Reviewer: c.k, Access: &authzv1.ResourceAttributes{
+		Namespace: c.o.namespace, Verb: "create", Group: "ebb.dev", Resource: "sources", Subresource: "sync", Name: c.o.source}})
+	if err != nil {
+		return nil, err
+	}
+	mux := admin.NewMux(c.reg)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !c.eps.HasSynced() {
 			http.Error(w, "endpoints not synced", http.StatusServiceUnavailable)
@@ -450,8 +471,7 @@ func (c *controller) admin() (http.Handler, error) {
 		}
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}))
-	mux.Handle(metric.PushPath, c.scaler.Handler())
+	mux.Handle("POST "+metric.PushPath, admin.Require(stats, c.scaler.Handler()))
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c.status.Doc().Services)
@@ -464,27 +484,13 @@ func (c *controller) admin() (http.Handler, error) {
 			Source  sync.SourceStatus `json:"source"`
 		}{c.isLeading(), c.status.Doc(), c.loop.Status()})
 	})
-	mux.HandleFunc("GET /v1/sources", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode([]sync.SourceStatus{c.loop.Status()})
-	})
-	mux.HandleFunc("POST /v1/sync", func(w http.ResponseWriter, r *http.Request) {
-		c.kicks.Kick()
-		w.WriteHeader(http.StatusAccepted)
-	})
 	if c.o.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	if c.secret != "" {
-		rc, err := webhook.New(webhook.Config{Secret: []byte(c.secret), Log: c.log,
-			Trigger: func(webhook.Event) { c.kicks.Kick() }})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle("POST /v1/webhook", rc)
-	}
-	return mux, nil
+	err = admin.Source{Status: func() any { return []sync.SourceStatus{c.loop.Status()} }, Kick: c.kicks.Kick, Sync: syncers,
+		Secret: []byte(c.secret), Log: c.log}.Mount(mux)
+	return mux, err
 }
 
 // gcSchedule is config-gc's schedule in the last applied state, nil

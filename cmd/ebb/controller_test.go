@@ -196,7 +196,7 @@ func TestNoGeneratedClients(t *testing.T) {
 	if !slices.Contains(deps, "k8s.io/client-go/rest") {
 		t.Fatalf("go list returned %d packages without k8s.io/client-go/rest; want the binary's dependency tree", len(deps))
 	}
-	groups := []string{"k8s.io/api/apidiscovery/v2", "k8s.io/api/apps/v1", "k8s.io/api/coordination/v1", "k8s.io/api/core/v1", "k8s.io/api/discovery/v1"}
+	groups := []string{"k8s.io/api/apidiscovery/v2", "k8s.io/api/apps/v1", "k8s.io/api/authentication/v1", "k8s.io/api/authorization/v1", "k8s.io/api/coordination/v1", "k8s.io/api/core/v1", "k8s.io/api/discovery/v1"}
 	for _, d := range deps {
 		for _, p := range []string{"kubernetes", "informers", "listers", "discovery", "restmapper", "applyconfigurations"} {
 			if d == "k8s.io/client-go/"+p || strings.HasPrefix(d, "k8s.io/client-go/"+p+"/") {

@@ -45,6 +45,8 @@ type gatewayOptions struct {
 	listen, routes, mode, autoscaler, podName string
 	backends                                  backendFlags
 	drain                                     time.Duration
+
+	statsToken string // --stats-token-file
 }
 
 func gatewayFlags(args []string) (gatewayOptions, error) {
@@ -55,6 +57,7 @@ func gatewayFlags(args []string) (gatewayOptions, error) {
 	fs.StringVar(&o.routes, "routes", "", "route table file (JSON route.Table), reloaded when it changes")
 	fs.StringVar(&o.mode, "mode", "proxy", "how revisions are reached: serve (pods directly) or proxy (through the activator)")
 	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler base URL the activator sends stats to (none when empty)")
+	fs.StringVar(&o.statsToken, "stats-token-file", "", "bearer token file sent with every stats push, read again for each")
 	fs.StringVar(&o.podName, "pod-name", "activator", "name of this activator in its stats")
 	fs.DurationVar(&o.drain, "drain", 45*time.Second, "on SIGTERM, how long /healthz fails before the server stops")
 	fs.Var(o.backends, "backend", "static backends: namespace/revision=host:port[,host:port…] (repeatable)")
@@ -111,10 +114,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	}
 	var gw *gateway.Gateway
 	acfg := activator.Config{Backends: backends, Revisions: revisionsOf(func() *gateway.Gateway { return gw }),
-		PodName: o.podName, Logger: log}
-	if o.autoscaler != "" {
-		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(o.autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
-	}
+		PodName: o.podName, Stats: statsSink(o.autoscaler, o.statsToken), Logger: log}
 	act, err := activator.New(acfg)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "ebb gateway:", err)
@@ -139,7 +139,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "ebb gateway:", err)
 		return exitInvalid
 	}
-	srv := &http.Server{Handler: gw, Protocols: transport.ServerProtocols(), ReadHeaderTimeout: time.Minute}
+	srv := transport.NewServer(gw, transport.ServerProtocols())
 	go act.Run(ctx)
 	go watchRoutes(ctx, o.routes, raw, gw, log)
 	errc := make(chan error, 1)
@@ -158,6 +158,15 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "ebb gateway:", err)
 		return exitInvalid
 	}
+}
+
+// statsSink sends activator stats to the autoscaler at url, with the
+// bearer token in tokenFile when set; none when url is empty.
+func statsSink(url, tokenFile string) activator.StatsSink {
+	if url == "" {
+		return nil
+	}
+	return &activator.HTTPStats{URL: strings.TrimSuffix(url, "/"), Client: &http.Client{Timeout: 5 * time.Second}, TokenFile: tokenFile}
 }
 
 // watchRoutes reloads the route table file when its content changes,

@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
@@ -45,6 +45,9 @@ Flags:
                       (default :8012, the revision Services' target port)
   --admin ADDR        /healthz, /readyz, /metrics (default :9090)
   --autoscaler URL    where activator stats go (default http://ebb-controller.<namespace>.svc:8080)
+  --stats-token-file FILE  a bearer token sent with every stats push, read
+                      again for each (the install mounts a projected
+                      ServiceAccount token for audience ebb-controller)
   --activators NS/NAME  the Service whose pods are the activators (default
                       <namespace>/ebb-gateway): with containerConcurrency > 0,
                       this activator sends a revision's requests only to its
@@ -66,6 +69,8 @@ type gatewayClusterOptions struct {
 	kubeconfig, listen, activator, admin, autoscaler, namespace, watch string
 	activators                                                         cluster.ServiceRef
 	drain                                                              time.Duration
+
+	statsToken string // --stats-token-file
 }
 
 func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
@@ -77,6 +82,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	fs.StringVar(&o.activator, "activator", ":8012", "activator address")
 	fs.StringVar(&o.admin, "admin", ":9090", "admin address")
 	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler URL")
+	fs.StringVar(&o.statsToken, "stats-token-file", "", "bearer token file for stats pushes")
 	fs.StringVar(&o.namespace, "namespace", "", "ebb's namespace")
 	fs.StringVar(&o.watch, "watch-namespace", "", "namespace to follow")
 	activators := fs.String("activators", "", "activator Service")
@@ -162,17 +168,14 @@ type clusterGatewayIdentity struct {
 	activators     cluster.ServiceRef
 }
 
-func newClusterGateway(k *kube.Clients, watch string, id clusterGatewayIdentity, autoscaler string, log *slog.Logger) (*clusterGateway, error) {
+func newClusterGateway(k *kube.Clients, watch string, id clusterGatewayIdentity, stats activator.StatsSink, log *slog.Logger) (*clusterGateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &clusterGateway{eps: cluster.NewEndpoints(k, watch), facts: cluster.NewRevisionFacts(k, watch)}
 	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: id.podIP, PodName: id.podName, Activators: id.activators})
 	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers,
-		PodName: cmp.Or(id.podName, "activator"), Logger: log}
-	if autoscaler != "" {
-		acfg.Stats = &activator.HTTPStats{URL: strings.TrimSuffix(autoscaler, "/"), Client: &http.Client{Timeout: 5 * time.Second}}
-	}
+		PodName: cmp.Or(id.podName, "activator"), Stats: stats, Logger: log}
 	var err error
 	if g.act, err = activator.New(acfg); err != nil {
 		return nil, err
@@ -227,7 +230,7 @@ func (g *clusterGateway) ready() bool {
 
 func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
 	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
-	g, err := newClusterGateway(k, o.watch, id, o.autoscaler, log)
+	g, err := newClusterGateway(k, o.watch, id, statsSink(o.autoscaler, o.statsToken), log)
 	if err != nil {
 		return err
 	}
@@ -235,16 +238,14 @@ func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k
 	var draining atomic.Bool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	admin := http.NewServeMux()
-	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	admin.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux := admin.NewMux(reg)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if draining.Load() || !g.ready() {
 			http.Error(w, "not synced", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ok\n")
 	})
-	admin.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -254,13 +255,17 @@ func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k
 	errc := make(chan error, 3)
 	for _, s := range []struct {
 		addr string
-		h    http.Handler
-	}{{o.listen, g.gw}, {o.activator, g.activatorHandler()}, {o.admin, admin}} {
+		srv  *http.Server
+	}{
+		{o.listen, transport.NewServer(g.gw, transport.ServerProtocols())},
+		{o.activator, transport.NewServer(g.activatorHandler(), transport.ServerProtocols())},
+		{o.admin, admin.NewServer(mux)},
+	} {
 		lis, err := net.Listen("tcp", s.addr)
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: s.h, Protocols: transport.ServerProtocols(), ReadHeaderTimeout: time.Minute}
+		srv := s.srv
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(lis) }()
 	}

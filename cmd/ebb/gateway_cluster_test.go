@@ -39,7 +39,7 @@ func TestGatewayCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := kubetest.Clients(t, c.Config())
-	g, err := newClusterGateway(k, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, "", nil)
+	g, err := newClusterGateway(k, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

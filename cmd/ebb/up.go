@@ -18,16 +18,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/queue"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/proxy/transport"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/local"
 )
 
@@ -43,7 +45,7 @@ to DIR/.ebb, and committed when DIR is the root of a Git work tree.
 
 Flags:
   --addr HOST:PORT    the gateway (default 127.0.0.1:8080)
-  --admin HOST:PORT   status for 'ebb get', stats and metrics (default 127.0.0.1:8081)
+  --admin HOST:PORT   status for 'ebb get', 'ebb sync' and metrics (default 127.0.0.1:8081)
   -v                  debug logs
 `
 
@@ -117,6 +119,10 @@ type up struct {
 	scaler  *scaler.Autoscaler
 	metrics *prometheus.Registry
 	rec     *sync.Reconciler
+	// kicks asks for a pass now (POST /v1/sync); token is what callers of
+	// POST /v1/sync present, written where `ebb sync` finds it.
+	kicks git.Kicks
+	token string
 
 	mu        gosync.Mutex
 	addr      string // the gateway's listening address
@@ -137,7 +143,7 @@ type up struct {
 // newUp makes the runtime of dir; sandbox, if set, runs the pods of
 // previews.
 func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, error) {
-	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(),
+	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(), kicks: git.NewKicks(), token: admin.NewToken(),
 		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}, gcChanged: make(chan struct{}, 1)}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -194,17 +200,14 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 }
 
 // serve runs the directory until ctx ends, then stops every pod.
-func (u *up) serve(ctx context.Context, addr, admin string) error {
-	return u.run(ctx, addr, admin, u.adminHandler(), u.dir, func(ctx context.Context, wg *gosync.WaitGroup) {
-		kicks := make(chan struct{}, 1)
-		kick := func() {
-			select {
-			case kicks <- struct{}{}:
-			default:
-			}
-		}
+func (u *up) serve(ctx context.Context, addr, adminAddr string) error {
+	mux, err := u.adminMux(admin.Source{})
+	if err != nil {
+		return err
+	}
+	return u.run(ctx, addr, adminAddr, mux, u.dir, func(ctx context.Context, wg *gosync.WaitGroup) {
 		wg.Go(func() {
-			if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, kick); err != nil {
+			if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, u.kicks.Kick); err != nil {
 				u.log.Error("watching stopped: edits are no longer picked up", "error", err)
 			}
 		})
@@ -215,7 +218,7 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 			select {
 			case <-ctx.Done():
 				return
-			case <-kicks:
+			case <-u.kicks:
 				u.pass(ctx)
 			case now := <-gcRuns:
 				if u.collect(ctx, now) {
@@ -227,27 +230,38 @@ func (u *up) serve(ctx context.Context, addr, admin string) error {
 }
 
 // run is the life of every `ebb up`: it serves the gateway on addr and
-// admin on the admin address, runs the autoscaler and the activator, says
+// admin on the admin address (writing the token of POST /v1/sync where
+// `ebb sync` finds it), runs the autoscaler and the activator, says
 // where it serves what, and calls body, which returns when ctx ends; then
 // it stops the servers, the activator and every pod, and waits for the
 // goroutines body started on wg.
-func (u *up) run(ctx context.Context, addr, admin string, adminHandler http.Handler, what string, body func(context.Context, *gosync.WaitGroup)) error {
+func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.Handler, what string, body func(context.Context, *gosync.WaitGroup)) error {
 	gwl, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	adl, err := net.Listen("tcp", admin)
+	adl, err := net.Listen("tcp", adminAddr)
 	if err != nil {
 		gwl.Close()
 		return fmt.Errorf("admin: %w", err)
 	}
+	tokenPath, err := admin.TokenPath(u.e.getenv, adl.Addr().(*net.TCPAddr).Port)
+	if err == nil {
+		err = admin.WriteToken(tokenPath, u.token)
+	}
+	if err != nil {
+		gwl.Close()
+		adl.Close()
+		return err
+	}
+	defer admin.RemoveToken(tokenPath, u.token)
 	u.mu.Lock()
 	u.addr = gwl.Addr().String()
 	u.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
-	servers := []*http.Server{{Handler: u.gateway}, {Handler: adminHandler}}
+	servers := []*http.Server{transport.NewServer(u.gateway, nil), admin.NewLocalServer(adl.Addr(), adminHandler)}
 	for i, l := range []net.Listener{gwl, adl} {
 		wg.Go(func() {
 			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -385,16 +399,19 @@ func (u *up) status() []sync.ServiceStatus {
 	})
 }
 
-func (u *up) adminHandler() http.Handler {
-	mux := http.NewServeMux()
+// adminMux is what the admin address serves: GET /healthz, /metrics and
+// /v1/services (open to this machine, for `ebb get`), POST /v1/sync with
+// the token, and src's other endpoints. Stats are not among them: the
+// activator and the queue-proxies run in this process and the
+// autoscaler reads them directly.
+func (u *up) adminMux(src admin.Source) (*http.ServeMux, error) {
+	mux := admin.NewMux(u.metrics)
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(u.status())
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.Handle(metric.PushPath, u.scaler.Handler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(u.metrics, promhttp.HandlerOpts{}))
-	return mux
+	src.Kick, src.Sync, src.Log = u.kicks.Kick, admin.Bearer(u.token), u.log
+	return mux, src.Mount(mux)
 }
 
 // printURLs prints each Service's URLs with a ready-to-paste curl line,

@@ -5,11 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,12 +18,12 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/forge"
 	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/local"
-	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
 const upGitUsage = `
@@ -40,8 +39,8 @@ Following Git (ebb up URL):
   --write-branch NAME   push ledger commits to NAME instead of the followed branch
   --read-only           never push: keep the ledger in memory
   --poll DURATION       how often to fetch (default 1m, ±10% jitter)
-  --webhook-secret S    accept signed pushes at POST /v1/webhook on --admin
-                        (or $EBB_WEBHOOK_SECRET)
+  --webhook-secret-file FILE  accept pushes signed with the secret in FILE
+                        (or $EBB_WEBHOOK_SECRET) at POST /v1/webhook on --admin
   --preview GLOB        run the refs matching GLOB as previews (repeatable, e.g.
                         'refs/heads/preview/*', 'refs/pull/*/head'); default none
   --forge KIND[=API]    github, gitlab or gitea: read each pull request from the
@@ -67,13 +66,24 @@ type gitFlags struct {
 	ref, branch, tag, commit, writeBranch *string
 	readOnly                              *bool
 	poll, previewTTL                      *time.Duration
-	secret, username, sshKey, known       *string
+	secretFile, username, sshKey, known   *string
 	previews                              stringList
 	forge, previewUser, previewNamespace  *string
 	previewForks                          *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
+
+	// secretOnCommandLine is --webhook-secret, refused: its value would
+	// be visible to every user of the machine (ps, /proc/PID/cmdline).
+	secretOnCommandLine refusedFlag
 }
+
+// refusedFlag is a flag that may not be given; it records that it was,
+// never its value.
+type refusedFlag bool
+
+func (f *refusedFlag) String() string     { return "" }
+func (f *refusedFlag) Set(v string) error { *f = true; return nil }
 
 type stringList []string
 
@@ -90,7 +100,7 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 		readOnly:         fs.Bool("read-only", false, "keep the ledger in memory"),
 		poll:             fs.Duration("poll", time.Minute, "fetch interval"),
 		previewTTL:       fs.Duration("preview-ttl", 72*time.Hour, "preview lifetime"),
-		secret:           fs.String("webhook-secret", "", "webhook secret"),
+		secretFile:       fs.String("webhook-secret-file", "", "file holding the webhook secret"),
 		username:         fs.String("username", "", "HTTP(S) user"),
 		sshKey:           fs.String("ssh-key", "", "SSH private key file"),
 		known:            fs.String("known-hosts", "", "known_hosts file"),
@@ -103,7 +113,31 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	fs.Var(&g.previewAuthors, "preview-author", "trusted pull request author")
 	fs.Var(&g.previewLabels, "preview-label", "trusted pull request label")
 	fs.Var(&g.previewImages, "preview-image", "image pattern a preview may run")
+	fs.Var(&g.secretOnCommandLine, "webhook-secret", "refused: use --webhook-secret-file")
 	return g
+}
+
+// webhookSecret is the secret of POST /v1/webhook: the content of
+// --webhook-secret-file (without its final newline), else
+// $EBB_WEBHOOK_SECRET; "" when neither is given. A secret given on the
+// command line is an error.
+func (g *gitFlags) webhookSecret(e *env) (string, error) {
+	if g.secretOnCommandLine {
+		return "", errors.New("--webhook-secret: a secret on the command line is visible to every user of this machine; " +
+			"give --webhook-secret-file FILE or $EBB_WEBHOOK_SECRET")
+	}
+	if *g.secretFile == "" {
+		return e.getenv("EBB_WEBHOOK_SECRET"), nil
+	}
+	b, err := os.ReadFile(*g.secretFile)
+	if err != nil {
+		return "", fmt.Errorf("--webhook-secret-file: %w", err)
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("--webhook-secret-file %s: empty", *g.secretFile)
+	}
+	return secret, nil
 }
 
 // isGitSource reports whether arg names a Git repository to follow
@@ -254,6 +288,11 @@ func (g *gitFlags) isolatePreviews(e *env) (*local.Sandbox, error) {
 
 // runUpGit is `ebb up URL`.
 func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin string, log *slog.Logger) int {
+	secret, err := g.webhookSecret(e)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitUsage
+	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -309,10 +348,6 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		return exitInvalid
 	}
 	gu.loop.Previews = previews
-	secret := *g.secret
-	if secret == "" {
-		secret = e.getenv("EBB_WEBHOOK_SECRET")
-	}
 	if err := gu.serve(ctx, addr, admin, git.Poll{Interval: *g.poll, Jitter: 0.1}, secret); err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
@@ -411,37 +446,22 @@ func (g *gitUp) report(p sync.Pass) {
 func short(hash string) string { return hash[:min(len(hash), 12)] }
 
 // serve runs the servers and the sync loop until ctx ends.
-func (g *gitUp) serve(ctx context.Context, addr, admin string, poll git.Poll, secret string) error {
-	kicks := git.NewKicks()
-	handler := http.Handler(g.adminHandler())
-	mux := http.NewServeMux()
-	mux.Handle("/", handler)
-	mux.HandleFunc("GET /v1/sources", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode([]sync.SourceStatus{g.loop.Status()})
-	})
-	mux.HandleFunc("POST /v1/sync", func(w http.ResponseWriter, r *http.Request) {
-		kicks.Kick()
-		w.WriteHeader(http.StatusAccepted)
-	})
-	if secret != "" {
-		rc, err := webhook.New(webhook.Config{Secret: []byte(secret), Log: g.log,
-			Trigger: func(ev webhook.Event) { kicks.Kick() }})
-		if err != nil {
-			return err
-		}
-		mux.Handle("POST /v1/webhook", rc)
+func (g *gitUp) serve(ctx context.Context, addr, adminAddr string, poll git.Poll, secret string) error {
+	mux, err := g.adminMux(admin.Source{Secret: []byte(secret),
+		Status: func() any { return []sync.SourceStatus{g.loop.Status()} }})
+	if err != nil {
+		return err
 	}
-	return g.run(ctx, addr, admin, mux, g.url, func(ctx context.Context, wg *gosync.WaitGroup) {
+	return g.run(ctx, addr, adminAddr, mux, g.url, func(ctx context.Context, wg *gosync.WaitGroup) {
 		gcRuns := make(chan time.Time)
 		wg.Go(func() { g.gcLoop(ctx, gcRuns) })
-		wg.Go(func() { g.collectGit(ctx, gcRuns, kicks) })
+		wg.Go(func() { g.collectGit(ctx, gcRuns, g.kicks) })
 		if g.loop.ReadOnly {
 			msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
 			fmt.Fprint(g.e.stdout, msg)
 			fmt.Fprint(g.e.stderr, msg)
 		}
-		_ = g.loop.Run(ctx, poll, kicks)
+		_ = g.loop.Run(ctx, poll, g.kicks)
 	})
 }
 

@@ -23,15 +23,20 @@ const webhookSecret = "e2e-secret"
 // rarely: the test asks for every sync through the signed webhook.
 func startUpGit(t *testing.T, url string, extra ...string) *upProcess {
 	t.Helper()
-	args := append([]string{"up", url, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-		"--poll", "1h", "--webhook-secret", webhookSecret}, extra...)
+	return launch(t, "", upGitEnv(t), append([]string{"up", url, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--poll", "1h"}, extra...)...)
+}
+
+// upGitEnv is the environment of an `ebb up URL`: a cache and a runtime
+// directory of its own (Go's build cache stays shared), and the webhook
+// secret.
+func upGitEnv(t *testing.T) []string {
+	t.Helper()
 	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A cache of its own for the source; Go's build cache stays shared.
-	env := append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "GOCACHE="+strings.TrimSpace(string(gocache)))
-	return launch(t, "", env, args...)
+	return append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "XDG_RUNTIME_DIR="+t.TempDir(),
+		"GOCACHE="+strings.TrimSpace(string(gocache)), "EBB_WEBHOOK_SECRET="+webhookSecret)
 }
 
 // kick tells ebb up of a push to ref, signed as a generic sender.
