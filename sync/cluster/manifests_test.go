@@ -14,6 +14,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +33,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
@@ -79,7 +82,7 @@ func TestManifests(t *testing.T) {
 	for _, want := range []string{"Namespace ebb-system", "Deployment ebb-controller", "Deployment ebb-gateway", "Service ebb-gateway",
 		"Service ebb-controller", "ServiceAccount ebb-controller", "ServiceAccount ebb-gateway", "ClusterRole ebb-controller",
 		"ClusterRole ebb-gateway", "Secret ebb-git", "ConfigMap ebb-controller", "ConfigMap ebb-grafana-dashboard",
-		"Role ebb-status-reader"} {
+		"Role ebb-status-reader", "Role ebb-sync", "NetworkPolicy ebb-controller", "ClusterRoleBinding ebb-controller-auth-delegator"} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("manifests lack %s; have %v", want, kinds)
 		}
@@ -260,6 +263,22 @@ func TestManifests(t *testing.T) {
 	}
 	if len(led) == 0 {
 		t.Error("never led as ebb-controller")
+	}
+
+	// The controller, as its ServiceAccount, reviews the token a gateway
+	// pod sends with its stats (its projected token for the controller's
+	// audience), and what the gateway may do.
+	tr, err := cs.CoreV1().ServiceAccounts("ebb-system").CreateToken(ctx, "ebb-gateway",
+		&authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{Audiences: []string{admin.Audience}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user, ok, err := kctl.ReviewToken(ctx, tr.Status.Token, []string{admin.Audience}); err != nil || !ok ||
+		user.Username != "system:serviceaccount:ebb-system:ebb-gateway" {
+		t.Errorf("token review as ebb-controller: %+v, %v, %v", user, ok, err)
+	} else if ok, _, err := kctl.Allowed(ctx, user, authzv1.ResourceAttributes{Namespace: "ebb-system", Verb: "create",
+		Group: "ebb.dev", Resource: "sources", Subresource: "sync", Name: "main"}); err != nil || ok {
+		t.Errorf("access review as ebb-controller: the gateway may sync: %v, %v", ok, err)
 	}
 
 	// The gateway, as its ServiceAccount: route tables and endpoints.
