@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -80,17 +79,7 @@ func TestControllerAdminAuth(t *testing.T) {
 			t.Logf("controller:\n%s", out.String())
 		}
 	})
-	wait := func(what string, f func() string) {
-		t.Helper()
-		var last string
-		for range 600 {
-			if last = f(); last == "" {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("%s: %s", what, last)
-	}
+	wait := func(what string, f func() string) { t.Helper(); waitFor(t, what, f) }
 	var addr string
 	replicas := func() int32 {
 		d, err := cs.AppsV1().Deployments("default").Get(ctx, "hello-00001-deployment", metav1.GetOptions{})

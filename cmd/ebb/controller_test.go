@@ -113,17 +113,7 @@ func TestControllers(t *testing.T) {
 		}
 		return *l.Spec.HolderIdentity
 	}
-	wait := func(what string, f func() string) {
-		t.Helper()
-		var last string
-		for range 900 {
-			if last = f(); last == "" {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("%s: %s", what, last)
-	}
+	wait := func(what string, f func() string) { t.Helper(); waitFor(t, what, f) }
 	var first string
 	wait("a leader applies the repository", func() string {
 		first = holder()
@@ -177,6 +167,21 @@ func TestControllers(t *testing.T) {
 	if !strings.Contains(procs[other].out.String(), "created=0 configured=0") {
 		t.Errorf("%s's first apply after taking over changed objects:\n%s", other, procs[other].out.String())
 	}
+}
+
+// waitFor retries f (bounded, 90 s) until it returns "", then fails with
+// what and f's last answer. It bounds waits on a controller; it never
+// asserts on how long it took.
+func waitFor(t *testing.T, what string, f func() string) {
+	t.Helper()
+	var last string
+	for range 900 {
+		if last = f(); last == "" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s", what, last)
 }
 
 // The binary stays small: none of client-go's generated clients
