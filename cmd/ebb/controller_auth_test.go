@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -178,14 +179,21 @@ func TestControllerAdminAuth(t *testing.T) {
 		return ""
 	})
 
-	// Stats refused left replicas alone; the same stats from the gateway
-	// scale the revision.
+	// Stats refused left replicas alone; the same stats sent as the
+	// gateway sends them, with its token file, scale the revision.
 	if got := replicas(); got != before {
 		t.Errorf("refused stats moved replicas %d → %d", before, got)
 	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(gateway), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sink := statsSink("http://"+addr, tokenFile)
+	var msgs []metric.Message
+	json.Unmarshal([]byte(fake), &msgs)
 	wait("the gateway's stats scale hello-00001", func() string {
-		if code, msg := send("POST", metric.PushPath, bearer(gateway), fake); code != http.StatusNoContent {
-			return fmt.Sprintf("%d %q", code, msg)
+		if err := sink.Send(ctx, msgs); err != nil {
+			return err.Error()
 		}
 		if got := replicas(); got <= before {
 			return fmt.Sprintf("replicas %d", got)
