@@ -92,13 +92,13 @@ func BenchmarkControllerB9(b *testing.B) {
 	const secret = "bench-secret"
 	cmd := exec.Command(bin, "controller", bare, "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
 		"--cache-dir", filepath.Join(root, "cache"), "--poll", "1h", "--resync", resync.String(), "--preview", "none", "--leader-elect=false",
-		"--qps", "100", "--burst", "100", "--webhook-secret", secret, "--pprof")
+		"--qps", "100", "--burst", "100", "--pprof")
 	// The Go runtime settings manifests/controller.yaml gives the
 	// controller, then EBB_BENCH_CONTROLLER_ENV (space-separated
 	// NAME=value) for trying others.
 	goEnv := manifestGoEnv(b)
 	b.Logf("controller environment: %v", goEnv)
-	cmd.Env = append(append(os.Environ(), goEnv...), strings.Fields(os.Getenv("EBB_BENCH_CONTROLLER_ENV"))...)
+	cmd.Env = append(append(os.Environ(), append(goEnv, "EBB_WEBHOOK_SECRET="+secret)...), strings.Fields(os.Getenv("EBB_BENCH_CONTROLLER_ENV"))...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
