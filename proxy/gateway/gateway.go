@@ -146,6 +146,16 @@ func (g *Gateway) SetTable(t route.Table) error {
 	return nil
 }
 
+// Check returns the error SetTable would give for t, without serving it:
+// a caller holding many tables checks each on its own and merges the good
+// ones.
+func Check(t route.Table) error {
+	if _, err := compile(t); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return nil
+}
+
 // SetMode sets how the gateway reaches a revision.
 func (g *Gateway) SetMode(namespace, revision string, m Mode) {
 	g.modeMu.Lock()
