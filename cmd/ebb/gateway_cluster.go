@@ -168,29 +168,53 @@ type clusterGatewayIdentity struct {
 	activators     cluster.ServiceRef
 }
 
-func newClusterGateway(k *kube.Clients, watch string, id clusterGatewayIdentity, stats activator.StatsSink, log *slog.Logger) (*clusterGateway, error) {
+// clusterGatewayConfig is what a gateway pod is fed from besides the API.
+type clusterGatewayConfig struct {
+	id clusterGatewayIdentity
+	// watch limits route tables and endpoints to one namespace ("" for
+	// all); namespace is ebb's own, where the host claims are.
+	watch, namespace string
+	// stats is where activator stats go (nil sends none).
+	stats activator.StatsSink
+	// reg, when set, gets the route tables' metrics.
+	reg prometheus.Registerer
+	// transport reaches the queue-proxies (nil: the default).
+	transport http.RoundTripper
+	log       *slog.Logger
+}
+
+func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway, error) {
+	log := c.log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &clusterGateway{eps: cluster.NewEndpoints(k, watch), facts: cluster.NewRevisionFacts(k, watch)}
-	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: id.podIP, PodName: id.podName, Activators: id.activators})
-	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers,
-		PodName: cmp.Or(id.podName, "activator"), Stats: stats, Logger: log}
+	g := &clusterGateway{eps: cluster.NewEndpoints(k, c.watch), facts: cluster.NewRevisionFacts(k, c.watch)}
+	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
+	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers, Transport: c.transport,
+		PodName: cmp.Or(c.id.podName, "activator"), Stats: c.stats, Logger: log}
 	var err error
 	if g.act, err = activator.New(acfg); err != nil {
 		return nil, err
 	}
-	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: gateway.Proxy, Logger: log})
+	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: gateway.Proxy, Transport: c.transport, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	g.routes = cluster.NewRouteTables(k, watch, func(t route.Table) error {
-		if err := g.gw.SetTable(t); err != nil {
-			return err
+	opts := cluster.RouteTablesOptions{Namespace: c.watch, ClaimsNamespace: c.namespace, Check: gateway.Check,
+		Events: cluster.NewGatewayEvents(k, cmp.Or(c.id.podName, "ebb-gateway"), log), Logger: log,
+		Set: func(t route.Table) error {
+			if err := g.gw.SetTable(t); err != nil {
+				return err
+			}
+			log.Info("route table", "routes", len(t.Routes), "revisions", len(t.Revisions))
+			return nil
+		}}
+	if c.reg != nil {
+		if opts.Metrics, err = cluster.NewRouteTableMetrics(c.reg); err != nil {
+			return nil, err
 		}
-		log.Info("route table", "routes", len(t.Routes), "revisions", len(t.Revisions))
-		return nil
-	}, log)
+	}
+	g.routes = cluster.NewRouteTables(k, opts)
 	// A revision's mode is the one the controller wrote on its public
 	// EndpointSlice; proxy until it says otherwise.
 	g.eps.WatchServices(func(ns, svc string) {
@@ -230,14 +254,15 @@ func (g *clusterGateway) ready() bool {
 
 func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
 	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
-	g, err := newClusterGateway(k, o.watch, id, statsSink(o.autoscaler, o.statsToken), log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g, err := newClusterGateway(k, clusterGatewayConfig{id: id, watch: o.watch, namespace: o.namespace,
+		stats: statsSink(o.autoscaler, o.statsToken), reg: reg, log: log})
 	if err != nil {
 		return err
 	}
 	defer g.act.Close()
 	var draining atomic.Bool
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := admin.NewMux(reg)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if draining.Load() || !g.ready() {

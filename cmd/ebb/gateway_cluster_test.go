@@ -39,7 +39,8 @@ func TestGatewayCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := kubetest.Clients(t, c.Config())
-	g, err := newClusterGateway(k, "", clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}, nil, nil)
+	g, err := newClusterGateway(k, clusterGatewayConfig{namespace: "apps",
+		id: clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +49,15 @@ func TestGatewayCluster(t *testing.T) {
 	table := `{"routes":[{"namespace":"apps","name":"hello","rules":[{"hosts":["hello.apps.example.com"],"visibility":"ExternalIP","paths":[{"splits":[{"namespace":"apps","revision":"hello-00001","percent":100}]}]}]}],` +
 		`"revisions":[{"namespace":"apps","name":"hello-00001","service":"hello","protocol":"http1","containerConcurrency":0,"timeoutSeconds":300}]}`
 	if _, err := cs.CoreV1().ConfigMaps("apps").Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello-routes", Labels: map[string]string{route.LabelKey: route.LabelValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: "hello-routes", Labels: map[string]string{route.LabelKey: route.LabelValue, route.ManagedByKey: route.ManagedByValue}},
 		Data:       map[string]string{route.DataKey: table},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	claim := route.Claim{Host: "hello.apps.example.com", Namespace: "apps"}
+	if _, err := cs.CoreV1().ConfigMaps("apps").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: route.ClaimObjectName(claim.Host), Labels: map[string]string{route.ClaimLabelKey: route.ClaimLabelValue}},
+		Data:       claim.Data(),
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

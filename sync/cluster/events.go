@@ -23,14 +23,20 @@ const Component = "ebb-controller"
 // rest summed up), and one summary on the source's status ConfigMap.
 // An apply that changed nothing records nothing.
 type Events struct {
-	k         *kube.Clients
+	eventWriter
 	namespace string // of the status ConfigMap
 	source    string
-	host      string
-	log       *slog.Logger
 	// MaxPerApply bounds the per-object Events of one apply (default 50).
 	MaxPerApply int
-	now         func() time.Time
+}
+
+// eventWriter posts Events as one component of one pod.
+type eventWriter struct {
+	k         *kube.Clients
+	component string
+	host      string
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // NewEvents returns the recorder of source, whose status ConfigMap lives
@@ -39,7 +45,8 @@ func NewEvents(k *kube.Clients, namespace, source, host string, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Events{k: k, namespace: namespace, source: source, host: host, log: log, MaxPerApply: 50, now: time.Now}
+	return &Events{eventWriter: eventWriter{k: k, component: Component, host: host, log: log, now: time.Now},
+		namespace: namespace, source: source, MaxPerApply: 50}
 }
 
 // Record writes the Events of one apply. versions gives the apiVersion of
@@ -101,7 +108,7 @@ func eventReason(a apply.Action) (reason, typ string) {
 	return "", ""
 }
 
-func (e *Events) emit(ctx context.Context, ns string, obj corev1.ObjectReference, typ, reason, msg string) {
+func (e *eventWriter) emit(ctx context.Context, ns string, obj corev1.ObjectReference, typ, reason, msg string) {
 	now := metav1.NewTime(e.now())
 	ev := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{GenerateName: eventPrefix(obj.Name), Namespace: ns},
@@ -109,7 +116,7 @@ func (e *Events) emit(ctx context.Context, ns string, obj corev1.ObjectReference
 		Reason:         reason,
 		Message:        msg,
 		Type:           typ,
-		Source:         corev1.EventSource{Component: Component, Host: e.host},
+		Source:         corev1.EventSource{Component: e.component, Host: e.host},
 		FirstTimestamp: now,
 		LastTimestamp:  now,
 		Count:          1,

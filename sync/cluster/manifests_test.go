@@ -286,7 +286,7 @@ func TestManifests(t *testing.T) {
 	gwCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-gateway"
 	gw := kubetest.Clients(t, gwCfg)
 	var tables []route.Table
-	rts := cluster.NewRouteTables(gw, "", func(tb route.Table) error { tables = append(tables, tb); return nil }, nil)
+	rts := cluster.NewRouteTables(gw, cluster.RouteTablesOptions{Set: func(tb route.Table) error { tables = append(tables, tb); return nil }})
 	geps := cluster.NewEndpoints(gw, "")
 	gctx, gcancel := context.WithCancel(ctx)
 	defer gcancel()

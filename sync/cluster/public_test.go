@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
@@ -77,30 +76,6 @@ func TestSubsetStable(t *testing.T) {
 		if n < 30 {
 			t.Errorf("activator %s got %d of 400 slots: badly spread %v", ip, n, counts)
 		}
-	}
-}
-
-func TestMergeTables(t *testing.T) {
-	cm := func(ns, name, data string) *corev1.ConfigMap {
-		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{route.DataKey: data}}
-	}
-	got, errs := MergeTables([]*corev1.ConfigMap{
-		cm("b", "two-routes", `{"routes":[{"namespace":"b","name":"two","rules":[]}],"revisions":[{"namespace":"b","name":"two-00001"}]}`),
-		cm("a", "bad-routes", `{"routes":`),
-		cm("a", "one-routes", `{"routes":[{"namespace":"a","name":"one","rules":[]}],"revisions":[]}`),
-	})
-	if len(errs) != 1 || errs[0] == nil {
-		t.Fatalf("errors = %v, want one for a/bad-routes", errs)
-	}
-	var names []string
-	for _, r := range got.Routes {
-		names = append(names, r.Namespace+"/"+r.Name)
-	}
-	if d := cmp.Diff([]string{"a/one", "b/two"}, names); d != "" {
-		t.Errorf("merged routes (-want +got):\n%s", d)
-	}
-	if len(got.Revisions) != 1 {
-		t.Errorf("merged revisions = %v", got.Revisions)
 	}
 }
 

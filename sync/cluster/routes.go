@@ -2,11 +2,10 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	gosync "sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,50 +15,98 @@ import (
 	"github.com/ebb-dev/ebb/proxy/route"
 )
 
-// RouteTables follows the route-table ConfigMaps (labelled
-// ebb.dev/route-table=true, JSON under routes.json) and hands the gateway
-// their merge whenever one changes. A ConfigMap that does not decode is
-// left out and logged; the others still apply.
-type RouteTables struct {
-	informer cache.SharedIndexInformer
-	set      func(route.Table) error
-	log      *slog.Logger
-	kicks    chan struct{}
+// RouteTablesOptions configure a RouteTables.
+type RouteTablesOptions struct {
+	// Namespace is where route tables are followed ("" for all).
+	Namespace string
+	// ClaimsNamespace is ebb's namespace, where the controller writes the
+	// host claims (default ebb-system).
+	ClaimsNamespace string
+	// Set is given the table to serve whenever it changes.
+	Set func(route.Table) error
+	// Check is the gateway's verdict on one table (gateway.Check); nil
+	// accepts every table.
+	Check func(route.Table) error
+	// Events, when set, are written on a route table whose state changes
+	// (refused, partly served, served again).
+	Events *GatewayEvents
+	// Metrics, when set, count the tables by state.
+	Metrics *RouteTableMetrics
+	Logger  *slog.Logger
 }
 
-// NewRouteTables follows the route tables in namespace ("" for all) and
-// calls set with their merge.
-func NewRouteTables(k *kube.Clients, namespace string, set func(route.Table) error, log *slog.Logger) *RouteTables {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// RouteTables follows the route-table ConfigMaps (labelled
+// ebb.dev/route-table=true, JSON under routes.json) and the host claims
+// in ebb's namespace, and hands the gateway what ChooseTables makes of
+// them whenever one changes: only tables ebb rendered, each only for the
+// hosts its namespace owns, each checked on its own.
+type RouteTables struct {
+	tables, claims cache.SharedIndexInformer
+	opts           RouteTablesOptions
+	log            *slog.Logger
+	kicks          chan struct{}
+
+	mu       gosync.Mutex
+	good     map[string]route.Table
+	table    route.Table
+	reports  []TableReport
+	reported map[string]string // namespace/name → the state and problems last logged
+}
+
+// NewRouteTables follows the route tables and claims opts name.
+func NewRouteTables(k *kube.Clients, opts RouteTablesOptions) *RouteTables {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	inf := kube.Informer(k.Core, "configmaps", namespace, &corev1.ConfigMap{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = route.LabelKey + "=" + route.LabelValue })
-	_ = inf.SetTransform(stripManagedFields)
-	rt := &RouteTables{informer: inf, set: set, log: log, kicks: make(chan struct{}, 1)}
+	if opts.ClaimsNamespace == "" {
+		opts.ClaimsNamespace = "ebb-system"
+	}
+	if opts.Check == nil {
+		opts.Check = func(route.Table) error { return nil }
+	}
+	labelled := func(key, value string) func(*metav1.ListOptions) {
+		return func(lo *metav1.ListOptions) { lo.LabelSelector = key + "=" + value }
+	}
+	rt := &RouteTables{
+		tables:   kube.Informer(k.Core, "configmaps", opts.Namespace, &corev1.ConfigMap{}, labelled(route.LabelKey, route.LabelValue)),
+		claims:   kube.Informer(k.Core, "configmaps", opts.ClaimsNamespace, &corev1.ConfigMap{}, labelled(route.ClaimLabelKey, route.ClaimLabelValue)),
+		opts:     opts,
+		log:      opts.Logger,
+		kicks:    make(chan struct{}, 1),
+		reported: map[string]string{},
+	}
 	kick := func(any) {
 		select {
 		case rt.kicks <- struct{}{}:
 		default:
 		}
 	}
-	_, _ = rt.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: kick, UpdateFunc: func(_, o any) { kick(o) }, DeleteFunc: kick,
-	})
+	for _, inf := range []cache.SharedIndexInformer{rt.tables, rt.claims} {
+		_ = inf.SetTransform(stripManagedFields)
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: kick, UpdateFunc: func(_, o any) { kick(o) }, DeleteFunc: kick,
+		})
+	}
 	return rt
 }
 
 // Run follows the ConfigMaps until ctx ends. The first table is set once
-// the first list has been read; changes coalesce.
+// the first lists have been read; changes coalesce.
 func (rt *RouteTables) Run(ctx context.Context) {
-	go rt.informer.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), rt.informer.HasSynced) {
+	go rt.tables.RunWithContext(ctx)
+	go rt.claims.RunWithContext(ctx)
+	if rt.opts.Events != nil {
+		go rt.opts.Events.run(ctx)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), rt.HasSynced) {
 		return
 	}
 	for {
-		if err := rt.set(rt.Table()); err != nil {
+		ch := rt.choose()
+		if err := rt.opts.Set(ch.Table); err != nil {
 			rt.log.Error("route table refused", "error", err)
 		}
+		rt.report(ch.Reports)
 		select {
 		case <-ctx.Done():
 			return
@@ -68,40 +115,83 @@ func (rt *RouteTables) Run(ctx context.Context) {
 	}
 }
 
-// HasSynced reports whether the first list has been read.
-func (rt *RouteTables) HasSynced() bool { return rt.informer.HasSynced() }
+// HasSynced reports whether the first lists have been read.
+func (rt *RouteTables) HasSynced() bool { return rt.tables.HasSynced() && rt.claims.HasSynced() }
 
-// Table merges the route tables held now, in namespace/name order.
+// Table returns the table last handed to Set.
 func (rt *RouteTables) Table() route.Table {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.table
+}
+
+// Reports returns what the last choice made of each route table.
+func (rt *RouteTables) Reports() []TableReport {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return slices.Clone(rt.reports)
+}
+
+// choose runs ChooseTables over the ConfigMaps held now.
+func (rt *RouteTables) choose() TableChoice {
 	var cms []*corev1.ConfigMap
-	for _, o := range rt.informer.GetStore().List() {
+	for _, o := range rt.tables.GetStore().List() {
 		if cm, ok := o.(*corev1.ConfigMap); ok {
 			cms = append(cms, cm)
 		}
 	}
-	t, errs := MergeTables(cms)
-	for _, err := range errs {
-		rt.log.Error("route table skipped", "error", err)
-	}
-	return t
-}
-
-// MergeTables decodes and merges route-table ConfigMaps, in namespace/name
-// order, returning an error for each one that does not decode.
-func MergeTables(cms []*corev1.ConfigMap) (route.Table, []error) {
-	cms = slices.Clone(cms)
-	slices.SortFunc(cms, func(a, b *corev1.ConfigMap) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
-	var parts []route.Table
-	var errs []error
-	for _, cm := range cms {
-		var t route.Table
-		if err := json.Unmarshal([]byte(cm.Data[route.DataKey]), &t); err != nil {
-			errs = append(errs, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, route.DataKey, err))
+	var claims []route.Claim
+	for _, o := range rt.claims.GetStore().List() {
+		cm, ok := o.(*corev1.ConfigMap)
+		if !ok {
 			continue
 		}
-		parts = append(parts, t)
+		c, err := route.ParseClaim(cm.Data)
+		if err != nil {
+			rt.log.Warn("host claim skipped", "configmap", cm.Namespace+"/"+cm.Name, "error", err)
+			continue
+		}
+		claims = append(claims, c)
 	}
-	return route.Merge(parts...), errs
+	rt.mu.Lock()
+	good := rt.good
+	rt.mu.Unlock()
+	ch := ChooseTables(cms, claims, good, rt.opts.Check)
+	rt.mu.Lock()
+	rt.good, rt.table, rt.reports = ch.Good, ch.Table, ch.Reports
+	rt.mu.Unlock()
+	return ch
+}
+
+// report logs, counts and records as Events the tables whose state
+// changed since the last report.
+func (rt *RouteTables) report(reports []TableReport) {
+	if rt.opts.Metrics != nil {
+		rt.opts.Metrics.set(reports)
+	}
+	seen := make(map[string]bool, len(reports))
+	for _, r := range reports {
+		key := r.Namespace + "/" + r.Name
+		seen[key] = true
+		now := string(r.State) + "\n" + strings.Join(r.Problems, "\n")
+		before, known := rt.reported[key]
+		if now == before || (!known && r.State == TableServed) {
+			rt.reported[key] = now
+			continue
+		}
+		rt.reported[key] = now
+		if r.State == TableServed {
+			rt.log.Info("route table served", "configmap", key)
+		} else {
+			rt.log.Warn("route table "+string(r.State), "configmap", key, "problems", r.Problems)
+		}
+		if rt.opts.Events != nil {
+			rt.opts.Events.table(r)
+		}
+	}
+	for key := range rt.reported {
+		if !seen[key] {
+			delete(rt.reported, key)
+		}
+	}
 }
