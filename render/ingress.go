@@ -26,7 +26,8 @@ type routeMeta struct {
 }
 
 // makeRouteTable is the ebb class: one ConfigMap holding the route's table
-// fragment and the facts of every revision it splits to.
+// fragment and the facts of every revision it splits to, labelled as a
+// route table that ebb rendered (a cluster gateway serves no other).
 func makeRouteTable(r route.Route, meta routeMeta, facts revisionFacts) (*corev1.ConfigMap, error) {
 	t := route.Table{Routes: []route.Route{r}, Revisions: []route.Revision{}}
 	seen := map[string]bool{}
@@ -52,6 +53,7 @@ func makeRouteTable(r route.Route, meta routeMeta, facts revisionFacts) (*corev1
 	}
 	labels := maps.Clone(meta.labels)
 	labels[route.LabelKey] = route.LabelValue
+	labels[route.ManagedByKey] = route.ManagedByValue
 	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
