@@ -66,12 +66,20 @@ func (m *Memo) Reset() { m.base = nil }
 // for the same input (same messages), including ErrDuplicate across a
 // changed part and an unchanged one.
 func (m *Memo) Render(in Input) (*Delta, error) {
+	if err := checkHosts(in); err != nil {
+		return nil, err
+	}
+	return m.render(in)
+}
+
+// render is Render once the state's hosts are checked.
+func (m *Memo) render(in Input) (*Delta, error) {
 	if d, cut, err := renderFrom(m.base, in); cut {
 		return d, err
 	}
 	// Input that cannot be cut into parts is rendered whole; keeping it
 	// forgets the base.
-	out, err := Render(in)
+	out, err := render(in, nil)
 	if err != nil {
 		return nil, err
 	}

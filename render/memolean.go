@@ -25,12 +25,15 @@ var leanChunk = 128
 //
 // Errors are Render's, with the same messages in the same order.
 func (m *Memo) RenderLean(in Input) (*Delta, error) {
+	if err := checkHosts(in); err != nil {
+		return nil, err
+	}
 	if m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) && !m.base.manyNew(in) {
-		return m.Render(in)
+		return m.render(in)
 	}
 	steps := leanSteps(in)
 	if len(steps) < 2 {
-		return m.Render(in)
+		return m.render(in)
 	}
 	// Each step is the state so far and one chunk more: rendered relative
 	// to the step before, only the new chunk renders. Its objects are let
@@ -41,7 +44,7 @@ func (m *Memo) RenderLean(in Input) (*Delta, error) {
 		if !cut || err != nil {
 			// A state that cannot be cut, or does not render: Render's
 			// answer, errors in its order, comes from the whole.
-			return m.Render(in)
+			return m.render(in)
 		}
 		state = d.state
 	}

@@ -44,8 +44,13 @@ type Input struct {
 // routes for its ingress class and its placeholder Services; per
 // DomainMapping its routes; plus the pass-through objects. The result is
 // sorted (kind rank, kind, group, namespace, name) and depends on nothing
-// but the input's content: not on its order, a clock or map order.
+// but the input's content: not on its order, a clock or map order. A
+// state in which routes of two namespaces serve one host is refused
+// (serving.FieldErrors naming each later use; see HostOwners).
 func Render(in Input) ([]*unstructured.Unstructured, error) {
+	if err := checkHosts(in); err != nil {
+		return nil, err
+	}
 	return render(in, nil)
 }
 

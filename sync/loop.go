@@ -425,7 +425,7 @@ func (l *Loop) render(d *Desired, took *Timing) error {
 func renderDelta(m *render.Memo, d *Desired) error {
 	delta, err := m.RenderLean(render.TreeInput(d.Tree, d.Ledgers))
 	if err != nil {
-		return fmt.Errorf("render: %w", err)
+		return fmt.Errorf("render: %w", d.Tree.Locate(err))
 	}
 	d.Objects, d.Same, d.delta = delta.Objects, delta.Same, delta
 	delta.Objects = nil // Keep needs only the names

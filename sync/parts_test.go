@@ -16,7 +16,7 @@ import (
 
 // Rendered a namespace at a time, a state gives the objects of its whole
 // render: the examples, and the examples' Services spread over two
-// namespaces with a Namespace object, a DomainMapping and tags.
+// namespaces with a Namespace object, a DomainMapping each and tags.
 func TestDesiredParts(t *testing.T) {
 	states := map[string]fstest.MapFS{}
 	mixed := fstest.MapFS{
@@ -43,7 +43,11 @@ func TestDesiredParts(t *testing.T) {
 					if ledger {
 						to = ".ebb/" + ns + "/" + filepath.Base(p)
 					}
-					mixed[to] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(string(b), "namespace: default", "namespace: "+ns))}
+					// Each namespace maps a domain of its own: one state
+					// never serves a host from two namespaces.
+					data := strings.ReplaceAll(string(b), "namespace: default", "namespace: "+ns)
+					data = strings.ReplaceAll(data, "name: www.example.org", "name: www."+ns+".example.org")
+					mixed[to] = &fstest.MapFile{Data: []byte(data)}
 				}
 			case !ledger:
 				mixed[ex+"-"+filepath.Base(p)] = &fstest.MapFile{Data: b}

@@ -152,7 +152,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stam
 	}
 	objs, err := render.Render(render.TreeInput(tree, ledgers))
 	if err != nil {
-		return nil, fmt.Errorf("render: %w", err)
+		return nil, fmt.Errorf("render: %w", tree.Locate(err))
 	}
 	res := &Result{Desired: &Desired{Tree: tree, Ledgers: ledgers, Objects: objs, At: at}, Changes: changes}
 	changed, err := ChangedLedgers(tree.Ledgers, ledgers)

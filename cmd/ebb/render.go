@@ -55,7 +55,7 @@ func runRender(_ context.Context, e *env, args []string) int {
 	}
 	objs, err := render.Render(render.TreeInput(tree, ledgers))
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb render: %v\n", err)
+		fmt.Fprintf(e.stderr, "ebb render: %v\n", tree.Locate(err))
 		return exitInvalid
 	}
 	w := bufio.NewWriter(e.stdout)

@@ -95,3 +95,35 @@ func TestRenderCommandErrors(t *testing.T) {
 		t.Errorf("render -h: exit %d, out %q", code, out)
 	}
 }
+
+// TestRenderCommandSharedHost renders a repository in which DomainMappings
+// of two namespaces map one domain: the later one (by the first revision
+// of its target, then namespace) is refused at its file and line.
+func TestRenderCommandSharedHost(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "default/hello.yaml", planService)
+	writeFile(t, dir, "tenant/hello.yaml", strings.Replace(planService, "name: hello", "name: hello\n  namespace: tenant-x", 1))
+	mapping := func(ns string) string {
+		return `apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata:
+  name: api.example.com
+  namespace: ` + ns + `
+spec:
+  ref:
+    apiVersion: serving.knative.dev/v1
+    kind: Service
+    name: hello
+`
+	}
+	writeFile(t, dir, "default/api.yaml", mapping("default"))
+	writeFile(t, dir, "tenant/api.yaml", "# tenant-x maps the same domain\n"+mapping("tenant-x"))
+	code, out, stderr := runCmd(t, "render", dir)
+	if code != exitInvalid || out != "" {
+		t.Fatalf("shared host: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	want := "tenant/api.yaml:5: metadata.name: host api.example.com is already in use by another namespace (DomainMapping default/api.example.com)"
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "default/api.yaml") {
+		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+}

@@ -74,11 +74,15 @@ func ParseClaim(data map[string]string) (Claim, error) {
 // ns of <name>.<ns>.svc and <name>.<ns>.svc.<domain>. Such a host belongs
 // to ns whatever the claims say.
 func LocalNamespace(host string) (string, bool) {
-	parts := strings.SplitN(host, ".", 4)
-	if len(parts) >= 3 && parts[2] == "svc" && parts[0] != "" && parts[1] != "" {
-		return parts[1], true
+	name, rest, ok := strings.Cut(host, ".")
+	if !ok || name == "" {
+		return "", false
 	}
-	return "", false
+	ns, rest, _ := strings.Cut(rest, ".")
+	if ns == "" || (rest != "svc" && !strings.HasPrefix(rest, "svc.")) {
+		return "", false
+	}
+	return ns, true
 }
 
 // IsLocalName reports whether host is one of the cluster-local names of a
