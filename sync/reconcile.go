@@ -40,6 +40,11 @@ type Desired struct {
 	Same []render.Ref
 	// At is the state's stamp: its commit and time.
 	At serving.Stamp
+	// Refused are the uses of hosts that another namespace owns, found
+	// against the cluster's host claims when the state was applied: their
+	// routes are not served for those hosts. (Within one state, two
+	// namespaces never serve one host: the render refuses it.)
+	Refused []render.HostRefusal
 
 	delta *render.Delta // the render relative to the last applied state
 }

@@ -2,11 +2,13 @@ package sync
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
 )
 
 // ServiceStatus is one Service as `ebb get services` shows it.
@@ -71,6 +73,7 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 	for _, s := range d.Tree.Services {
 		svcs[[2]string{s.Namespace, s.Name}] = s
 	}
+	refused := refusals(d, serving.KindService)
 	var out []ServiceStatus
 	for _, l := range d.Ledgers {
 		svc, ok := svcs[[2]string{l.Namespace, l.Service}]
@@ -103,8 +106,64 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 			}
 			st.Revisions = append(st.Revisions, rs)
 		}
+		if r, ok := refused[[2]string{l.Namespace, l.Service}]; ok {
+			st.Ready, st.Reason = False, r
+		}
 		// Newest first, as kn lists them.
 		slices.Reverse(st.Revisions)
+		out = append(out, st)
+	}
+	return out
+}
+
+// refusals are the reasons of the refused hosts of d's objects of kind,
+// by namespace and name (the first host's, when several are refused).
+func refusals(d *Desired, kind string) map[[2]string]string {
+	out := map[[2]string]string{}
+	for _, r := range d.Refused {
+		k := [2]string{r.Namespace, r.Name}
+		if _, ok := out[k]; !ok && r.Kind == kind {
+			out[k] = r.Message()
+		}
+	}
+	return out
+}
+
+// DomainMappingStatus is one DomainMapping as the status shows it.
+type DomainMappingStatus struct {
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	Ready     Condition `json:"ready"`
+	// Reason explains a Ready that is not True.
+	Reason string `json:"reason,omitempty"`
+}
+
+// DomainMappingStatuses describes d's DomainMappings: Ready when the
+// domain routes to its Service; not when its Service has no routed
+// revision, or another namespace owns the domain.
+func DomainMappingStatuses(d *Desired) []DomainMappingStatus {
+	if d == nil || d.Tree == nil {
+		return nil
+	}
+	routed := map[string]bool{}
+	for _, u := range render.HostUses(render.Input{DomainMappings: d.Tree.DomainMappings, Ledgers: d.Ledgers, Config: d.Tree.Config}) {
+		routed[u.Namespace+"/"+u.Name] = true
+	}
+	refused := refusals(d, serving.KindDomainMapping)
+	cfg := d.Tree.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	scheme := cfg.Network.DefaultExternalScheme
+	var out []DomainMappingStatus
+	for _, dm := range d.Tree.DomainMappings {
+		st := DomainMappingStatus{Namespace: dm.Namespace, Name: dm.Name, URL: scheme + "://" + dm.Name, Ready: True}
+		if r, ok := refused[[2]string{dm.Namespace, dm.Name}]; ok {
+			st.Ready, st.Reason = False, r
+		} else if !routed[dm.Namespace+"/"+dm.Name] {
+			st.Ready, st.Reason = False, fmt.Sprintf("Service %q has no routed revision", dm.Spec.Ref.Name)
+		}
 		out = append(out, st)
 	}
 	return out

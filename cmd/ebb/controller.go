@@ -271,7 +271,10 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	c.ssa = ssa
+	// Host claims are written with the controller's own clients (k), never
+	// with an identity of the source.
 	c.target = &cluster.Target{Applier: ssa, Source: o.source, Autoscaler: c.scaler, Forget: c.runtime.Forget,
+		Claims: cluster.NewClaims(k, o.namespace, o.source, log),
 		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/internal/kube"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync/apply"
 )
@@ -92,6 +93,19 @@ func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSe
 		cs.Count(apply.Created), cs.Count(apply.Configured), cs.Count(apply.Pruned), cs.Count(apply.Failed), cs.Count(apply.Unchanged))
 	e.emit(ctx, e.namespace, corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: e.namespace, Name: ConfigMapName(e.source)},
 		typ, "Synced", msg)
+}
+
+// Refused records, on each Service or DomainMapping refused a host
+// because another namespace owns it, in its namespace, a Warning with
+// Knative's reason DomainAlreadyClaimed.
+func (e *Events) Refused(ctx context.Context, at serving.Stamp, refused []render.HostRefusal) {
+	for i, r := range refused {
+		if i >= e.MaxPerApply {
+			break
+		}
+		e.emit(ctx, r.Namespace, corev1.ObjectReference{APIVersion: serving.Group + "/" + serving.VersionV1, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name},
+			corev1.EventTypeWarning, "DomainAlreadyClaimed", fmt.Sprintf("%s (commit %s): its route does not serve it", r.Message(), short(at.Commit)))
+	}
 }
 
 func eventReason(a apply.Action) (reason, typ string) {

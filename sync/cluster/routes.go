@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,6 +46,7 @@ type RouteTables struct {
 	opts           RouteTablesOptions
 	log            *slog.Logger
 	kicks          chan struct{}
+	served         atomic.Bool
 
 	mu       gosync.Mutex
 	good     map[string]route.Table
@@ -98,7 +100,7 @@ func (rt *RouteTables) Run(ctx context.Context) {
 	if rt.opts.Events != nil {
 		go rt.opts.Events.run(ctx)
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), rt.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), rt.tables.HasSynced, rt.claims.HasSynced) {
 		return
 	}
 	for {
@@ -106,6 +108,7 @@ func (rt *RouteTables) Run(ctx context.Context) {
 		if err := rt.opts.Set(ch.Table); err != nil {
 			rt.log.Error("route table refused", "error", err)
 		}
+		rt.served.Store(true)
 		rt.report(ch.Reports)
 		select {
 		case <-ctx.Done():
@@ -115,8 +118,9 @@ func (rt *RouteTables) Run(ctx context.Context) {
 	}
 }
 
-// HasSynced reports whether the first lists have been read.
-func (rt *RouteTables) HasSynced() bool { return rt.tables.HasSynced() && rt.claims.HasSynced() }
+// HasSynced reports whether the first lists have been read and what they
+// hold handed to Set: from then on the gateway serves every good table.
+func (rt *RouteTables) HasSynced() bool { return rt.served.Load() }
 
 // Table returns the table last handed to Set.
 func (rt *RouteTables) Table() route.Table {

@@ -58,6 +58,9 @@ type StatusDoc struct {
 	CommitTime time.Time            `json:"commitTime,omitzero"`
 	Attempted  string               `json:"attempted,omitempty"`
 	Services   []sync.ServiceStatus `json:"services"`
+	// DomainMappings are the source's DomainMappings: Ready, or why not
+	// (another namespace owns the domain, the Service is not routed).
+	DomainMappings []sync.DomainMappingStatus `json:"domainMappings,omitempty"`
 }
 
 // Status keeps a source's status ConfigMap up to date. It writes only
@@ -177,8 +180,9 @@ func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
 		s.doc.Condition, s.doc.Message, s.doc.Attempted = Ready, "applied "+d.At.Commit, ""
 		s.doc.Commit, s.doc.CommitTime = d.At.Commit, d.At.Time.Time.UTC()
 	}
-	// Only the Services and ledgers are read again, not the objects.
-	s.desired = &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
+	// Only the Services, ledgers and refused hosts are read again, not
+	// the objects.
+	s.desired = &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Refused: d.Refused}
 	s.mu.Unlock()
 	s.Refresh(ctx)
 }
@@ -198,6 +202,7 @@ func (s *Status) Refresh(ctx context.Context) {
 	s.mu.Lock()
 	if s.desired != nil {
 		s.doc.Services = sync.Status(s.desired, s.health)
+		s.doc.DomainMappings = sync.DomainMappingStatuses(s.desired)
 	}
 	s.mu.Unlock()
 	s.write(ctx)

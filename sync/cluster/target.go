@@ -52,6 +52,14 @@ type Target struct {
 	// Forget, when set, is called with revisions that went away (the
 	// Runtime's Forget).
 	Forget func(scaler.RevisionKey)
+	// Claims, when set, records which namespace owns each host the
+	// state's routes serve: claims are created before the apply (so that
+	// the gateway serves a new host as soon as its route table appears),
+	// and the source's claims that the state no longer uses are released
+	// after an apply without errors (once the routes that used them are
+	// pruned). Uses of hosts another namespace owns are reported in the
+	// status and as Events.
+	Claims *Claims
 	// Events, Metrics and Status are optional.
 	Events  *Events
 	Metrics *Metrics
@@ -69,6 +77,9 @@ type Target struct {
 	registeredCfg *config.Config
 
 	reports reporter
+	// refused are the refusals last reported, so that each is recorded
+	// as an Event once.
+	refused map[render.HostRefusal]bool
 }
 
 // reporter runs a Target's reports (Events, the status ConfigMap) one
@@ -161,15 +172,37 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	if t.Status != nil {
 		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
+	var uses []render.HostUse
+	var refused []render.HostRefusal
+	var claimErr error
+	if t.Claims != nil && d.Tree != nil {
+		uses = render.HostUses(render.TreeInput(d.Tree, d.Ledgers))
+		refused, claimErr = t.Claims.Sync(ctx, uses, false)
+	}
 	versions, cs, err := t.apply(ctx, d)
+	if t.Claims != nil && d.Tree != nil && err == nil && claimErr == nil && t.Claims.Releasable(uses) {
+		refused, claimErr = t.Claims.Sync(ctx, uses, true)
+	}
+	if claimErr != nil {
+		err = errors.Join(err, fmt.Errorf("host claims: %w", claimErr))
+	}
 	t.mu.Lock()
 	t.last = cs
+	fresh := t.newRefusals(refused)
 	t.mu.Unlock()
+	for _, r := range fresh {
+		if t.Logger != nil {
+			t.Logger.Warn("host refused", "host", r.Host, "object", r.Kind+" "+r.Namespace+"/"+r.Name, "owner", r.Owner)
+		}
+	}
 	if t.Metrics != nil {
 		t.Metrics.Applied(cs, err, now().Sub(start))
 	}
 	if t.Events != nil {
-		t.report(ctx, func(ctx context.Context) { t.Events.Record(ctx, d.At, cs, versions) })
+		t.report(ctx, func(ctx context.Context) {
+			t.Events.Record(ctx, d.At, cs, versions)
+			t.Events.Refused(ctx, d.At, fresh)
+		})
 	}
 	if t.Logger != nil {
 		t.Logger.Info("applied", "commit", d.At.Commit, "took", now().Sub(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
@@ -179,7 +212,7 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 	t.register(d)
 	if t.Status != nil {
 		// The status reads the Services and ledgers, not the objects.
-		slim := &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
+		slim := &sync.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Refused: refused}
 		t.report(ctx, func(ctx context.Context) { t.Status.Applied(ctx, slim, err) })
 	}
 	if err != nil {
@@ -248,6 +281,22 @@ func sameEntries(refs []render.Ref) []apply.Entry {
 		out[i] = apply.Entry{Ref: apply.Ref{Group: gv.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}, Version: gv.Version}
 	}
 	return out
+}
+
+// newRefusals returns the refusals not reported by the last Apply, and
+// remembers these. t.mu is held.
+func (t *Target) newRefusals(refused []render.HostRefusal) []render.HostRefusal {
+	var fresh []render.HostRefusal
+	next := make(map[render.HostRefusal]bool, len(refused))
+	for _, r := range refused {
+		r.By = nil // the key is the use and its owner
+		next[r] = true
+		if !t.refused[r] {
+			fresh = append(fresh, r)
+		}
+	}
+	t.refused = next
+	return fresh
 }
 
 // LastChangeSet returns what the last Apply did.

@@ -1,0 +1,79 @@
+package sync
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/serving"
+)
+
+// TestStatusRefusedHosts: a Service or DomainMapping refused a host that
+// another namespace owns is not Ready, and says why without naming the
+// owner; the others are untouched.
+func TestStatusRefusedHosts(t *testing.T) {
+	fsys := fstest.MapFS{
+		"svc.yaml": {Data: []byte(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: tenant-x}
+spec: {template: {spec: {containers: [{image: registry.example.com/hello:1}]}}}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: other, namespace: tenant-x}
+spec: {template: {spec: {containers: [{image: registry.example.com/other:1}]}}}
+---
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: api.example.com, namespace: tenant-x}
+spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}}
+---
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: own.example.com, namespace: tenant-x}
+spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}}
+---
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: nowhere.example.com, namespace: tenant-x}
+spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: other}}
+`)},
+	}
+	tree, err := serving.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ledgers {
+		if l.Service == "other" {
+			l.Traffic = nil // routes nothing
+		}
+	}
+	d := &Desired{Tree: tree, Ledgers: ledgers, Refused: []render.HostRefusal{
+		{HostUse: render.HostUse{Host: "api.example.com", Namespace: "tenant-x", Kind: serving.KindDomainMapping, Name: "api.example.com"}, Owner: "default"},
+		{HostUse: render.HostUse{Host: "hello.example.com", Namespace: "tenant-x", Kind: serving.KindService, Name: "hello"}, Owner: "default"},
+	}}
+	ready := map[string]string{}
+	for _, s := range Status(d, func(string, string) (RevisionHealth, bool) { return RevisionHealth{Ready: True}, true }) {
+		ready[s.Name] = string(s.Ready) + " " + s.Reason
+	}
+	if d := cmp.Diff(map[string]string{
+		"hello": "False host hello.example.com is already in use by another namespace",
+		"other": "True ",
+	}, ready); d != "" {
+		t.Errorf("Services (-want +got):\n%s", d)
+	}
+	want := []DomainMappingStatus{
+		{Namespace: "tenant-x", Name: "api.example.com", URL: "http://api.example.com", Ready: False, Reason: "host api.example.com is already in use by another namespace"},
+		{Namespace: "tenant-x", Name: "nowhere.example.com", URL: "http://nowhere.example.com", Ready: False, Reason: `Service "other" has no routed revision`},
+		{Namespace: "tenant-x", Name: "own.example.com", URL: "http://own.example.com", Ready: True},
+	}
+	if d := cmp.Diff(want, DomainMappingStatuses(d)); d != "" {
+		t.Errorf("DomainMappings (-want +got):\n%s", d)
+	}
+}
