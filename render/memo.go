@@ -66,7 +66,7 @@ func (m *Memo) Reset() { m.base = nil }
 // for the same input (same messages), including ErrDuplicate across a
 // changed part and an unchanged one.
 func (m *Memo) Render(in Input) (*Delta, error) {
-	if err := checkHosts(in); err != nil {
+	if err := CheckHosts(in); err != nil {
 		return nil, err
 	}
 	return m.render(in)

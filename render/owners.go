@@ -207,11 +207,13 @@ func claimedBy(claimed func(string) (string, bool), host string) (string, bool) 
 	return claimed(host)
 }
 
-// checkHosts refuses a state in which two namespaces' routes serve one
+// CheckHosts refuses a state in which two namespaces' routes serve one
 // host, naming each later use (HostOwners' order) with the one that
 // holds the host: one repository never decides a host by accident of
-// order.
-func checkHosts(in Input) error {
+// order. The errors are serving.FieldErrors that name their object
+// (serving.Tree.Locate gives them a file and line). Render runs it; a
+// loop runs it when planning, before it commits a ledger.
+func CheckHosts(in Input) error {
 	_, refused := HostOwners(HostUses(in), nil)
 	if len(refused) == 0 {
 		return nil

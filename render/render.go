@@ -48,7 +48,7 @@ type Input struct {
 // state in which routes of two namespaces serve one host is refused
 // (serving.FieldErrors naming each later use; see HostOwners).
 func Render(in Input) ([]*unstructured.Unstructured, error) {
-	if err := checkHosts(in); err != nil {
+	if err := CheckHosts(in); err != nil {
 		return nil, err
 	}
 	return render(in, nil)

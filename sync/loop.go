@@ -402,6 +402,11 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A state that serves one host from two namespaces is invalid before
+	// its ledger is committed.
+	if err := render.CheckHosts(render.TreeInput(tree, ledgers)); err != nil {
+		return nil, nil, nil, tree.Locate(err)
+	}
 	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
 	if err != nil {
 		return nil, nil, nil, err

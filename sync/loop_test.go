@@ -236,6 +236,39 @@ func TestLoopInvalidCommitKeepsLastGood(t *testing.T) {
 	}
 }
 
+// TestLoopSharedHostIsInvalid: a commit whose routes serve one host from
+// two namespaces is invalid like any other: the later use is named at its
+// file and line, no ledger is committed, nothing is applied.
+func TestLoopSharedHostIsInvalid(t *testing.T) {
+	f := newLoopFixture(t, false)
+	ctx := context.Background()
+	if p := f.loop.Sync(ctx); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	good := f.target.last(t)
+	ledgerBefore := gittest.Run(t, f.bare, "rev-parse", "main:.ebb")
+	f.pull(t)
+	mapping := func(ns string) string {
+		return "apiVersion: serving.knative.dev/v1beta1\nkind: DomainMapping\nmetadata:\n  name: api.example.com\n  namespace: " + ns +
+			"\nspec:\n  ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}\n"
+	}
+	tenant := strings.Replace(helloService("Tenant", ""), "namespace: default", "namespace: tenant-x", 1)
+	f.user.CommitAndPush(t, map[string]string{"mapping.yaml": mapping("default"), "tenant.yaml": tenant + "---\n" + mapping("tenant-x")}, "tenant-x maps api.example.com too")
+	p := f.loop.Sync(ctx)
+	if p.Err == nil || p.Stage != StageInvalid || p.Wrote != "" {
+		t.Fatalf("shared host pass = %+v", p)
+	}
+	if want := "metadata.name: host api.example.com is already in use by another namespace (DomainMapping default/api.example.com)"; !strings.Contains(p.Err.Error(), "tenant.yaml:") || !strings.Contains(p.Err.Error(), want) {
+		t.Errorf("error %q, want tenant.yaml:<line>: %s", p.Err, want)
+	}
+	if f.target.last(t) != good {
+		t.Error("the state was applied")
+	}
+	if got := gittest.Run(t, f.bare, "rev-parse", "main:.ebb"); got != ledgerBefore {
+		t.Error("the ledger was committed")
+	}
+}
+
 // racingSource pushes a user commit right before the first write-back,
 // so that the write-back loses the race and re-plans.
 type racingSource struct {
