@@ -191,8 +191,19 @@ func TestManifests(t *testing.T) {
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("the controller's informers did not sync")
 	}
+	// A DomainMapping: its host is claimed, in ebb-system.
+	if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), []byte(`apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata:
+  name: hello.rbac.example.com
+  namespace: rbac
+spec:
+  ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	target := &cluster.Target{Applier: ssa, Source: "rbac", Status: cluster.NewStatus(kctl, "ebb-system", "rbac", rt.Health, nil),
-		Events: cluster.NewEvents(kctl, "ebb-system", "rbac", "test", nil)}
+		Claims: cluster.NewClaims(kctl, "ebb-system", "rbac", nil), Events: cluster.NewEvents(kctl, "ebb-system", "rbac", "test", nil)}
 	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatalf("apply as ebb-controller: %v", err)
@@ -281,12 +292,19 @@ func TestManifests(t *testing.T) {
 		t.Errorf("access review as ebb-controller: the gateway may sync: %v, %v", ok, err)
 	}
 
-	// The gateway, as its ServiceAccount: route tables and endpoints.
+	// The gateway, as its ServiceAccount: route tables, claims and
+	// endpoints, and an Event on a table it ignores.
 	gwCfg := c.Config()
 	gwCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-gateway"
 	gw := kubetest.Clients(t, gwCfg)
-	var tables []route.Table
-	rts := cluster.NewRouteTables(gw, cluster.RouteTablesOptions{Set: func(tb route.Table) error { tables = append(tables, tb); return nil }})
+	if _, err := cs.CoreV1().ConfigMaps("rbac").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "by-hand", Labels: map[string]string{route.LabelKey: route.LabelValue}},
+		Data:       map[string]string{route.DataKey: `{"routes":[]}`},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rts := cluster.NewRouteTables(gw, cluster.RouteTablesOptions{Set: func(route.Table) error { return nil },
+		Events: cluster.NewGatewayEvents(gw, "gw-test", nil)})
 	geps := cluster.NewEndpoints(gw, "")
 	gctx, gcancel := context.WithCancel(ctx)
 	defer gcancel()
@@ -307,13 +325,26 @@ func TestManifests(t *testing.T) {
 		if !rts.HasSynced() {
 			return "route tables not synced"
 		}
-		tb := rts.Table()
-		for _, r := range tb.Routes {
-			if r.Namespace == "rbac" && r.Name == "hello" {
+		var names []string
+		for _, r := range rts.Table().Routes {
+			names = append(names, r.Namespace+"/"+r.Name)
+		}
+		if !slices.Contains(names, "rbac/hello") || !slices.Contains(names, "rbac/hello.rbac.example.com") {
+			return fmt.Sprintf("the gateway's route table lacks rbac/hello or its claimed mapping: %v", names)
+		}
+		return ""
+	})
+	eventually(t, func() string {
+		evs, err := cs.CoreV1().Events("rbac").List(ctx, metav1.ListOptions{FieldSelector: "reason=RouteTableIgnored"})
+		if err != nil {
+			return err.Error()
+		}
+		for _, ev := range evs.Items {
+			if ev.InvolvedObject.Name == "by-hand" && ev.Source.Component == cluster.GatewayComponent {
 				return ""
 			}
 		}
-		return fmt.Sprintf("the gateway's route table has no rbac/hello: %d routes", len(tb.Routes))
+		return fmt.Sprintf("no RouteTableIgnored Event from the gateway on rbac/by-hand: %d Events", len(evs.Items))
 	})
 	if mode := geps.Mode("rbac", "hello-00001"); mode != "proxy" && mode != "serve" {
 		t.Errorf("the gateway reads mode %q of rbac/hello-00001", mode)
