@@ -31,11 +31,14 @@ const gatewayClusterUsage = `usage: ebb gateway [flags]
        ebb gateway --routes FILE [--backend NS/REV=HOST:PORT,…] [--mode serve|proxy] [--listen ADDR]
 
 Runs the ebb gateway with its activator in a Kubernetes cluster: the route
-table is the merge of the ConfigMaps labelled ebb.dev/route-table=true,
-a revision's pods are the ready endpoints of its private Service, and
-whether the activator is in a revision's path follows the mode the
-controller writes on the revision's public EndpointSlice. Revisions that
-no route table lists (gateway-api and istio classes) are known to the
+table is the merge of the ConfigMaps labelled ebb.dev/route-table=true
+that ebb rendered (app.kubernetes.io/managed-by=ebb), each served only for
+the hosts its namespace owns (the host claims in ebb's namespace) and
+checked on its own (a bad one is skipped with an Event); a revision's
+pods are the ready endpoints of its private Service, and whether the
+activator is in a revision's path follows the mode the controller writes
+on the revision's public EndpointSlice. Revisions that no route table
+lists (gateway-api and istio classes) are known to the
 activator from their Deployment's queue-proxy settings.
 
 Flags:
@@ -56,7 +59,8 @@ Flags:
                       own address is $POD_IP, else its pod's ($POD_NAME)
                       endpoint in this Service (set $POD_IP with
                       --watch-namespace)
-  --namespace NS      ebb's namespace (default $POD_NAMESPACE, else ebb-system)
+  --namespace NS      ebb's namespace, where the host claims are (default
+                      $POD_NAMESPACE, else ebb-system)
   --watch-namespace NS  only follow route tables and endpoints in NS (default all)
   --drain DURATION    on SIGTERM, how long /healthz fails before the servers stop (default 45s)
 
