@@ -97,6 +97,11 @@ func getCluster(ctx context.Context, e *env, g clusterGet, kind string, asJSON b
 	}
 	w.Flush()
 	for _, d := range docs {
+		for _, dm := range d.DomainMappings {
+			if dm.Ready != sync.True && (kind == "service" || kind == "ksvc") {
+				fmt.Fprintf(e.stdout, "\ndomainmapping %s/%s is not ready: %s\n", dm.Namespace, dm.Name, dm.Reason)
+			}
+		}
 		if d.Condition != cluster.Ready {
 			fmt.Fprintf(e.stdout, "\nsource %s is %s: %s\n", d.Source, d.Condition, firstLine(d.Message))
 		}
