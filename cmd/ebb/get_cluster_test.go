@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/cluster"
@@ -79,6 +80,11 @@ func TestGetCluster(t *testing.T) {
 
 	appsAt := serving.Stamp{Commit: strings.Repeat("1", 40), Time: metav1.NewTime(committed)}
 	hello := planExample(t, "hello", appsAt)
+	// A DomainMapping whose domain another namespace owns.
+	dm := &serving.DomainMapping{}
+	dm.Name, dm.Namespace, dm.Spec.Ref = "api.example.com", "default", serving.KReference{Kind: serving.KindService, Name: "hello"}
+	hello.Tree.DomainMappings = []*serving.DomainMapping{dm}
+	hello.Refused = []render.HostRefusal{{HostUse: render.HostUse{Host: dm.Name, Namespace: dm.Namespace, Kind: serving.KindDomainMapping, Name: dm.Name}, Owner: "other"}}
 	apps := cluster.NewStatus(k, "ebb-system", "apps", nil, nil)
 	apps.Begin(ctx, appsAt)
 	apps.Applied(ctx, hello, nil)
@@ -122,6 +128,8 @@ func TestGetCluster(t *testing.T) {
 		wantRows = append(wantRows, append([]string{s.Namespace, s.Name, s.URL, s.Latest, string(s.Ready)}, strings.Fields(s.Reason)...))
 	}
 	wantRows = append(wantRows, []string{},
+		strings.Fields("domainmapping default/api.example.com is not ready: host api.example.com is already in use by another namespace"),
+		[]string{},
 		[]string{"source", "apps", "is", "Stalled:", "load:", "service.yaml:9:", "spec.template.spec.containers[0].image:", "required", "…"})
 	if diff := cmp.Diff(wantRows, r); diff != "" {
 		t.Errorf("get services --cluster (-want +got):\n%s\n%s", diff, out)
