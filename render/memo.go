@@ -32,7 +32,8 @@ import (
 // The base holds the inputs (pointers) and the names of what each part
 // rendered, never the rendered objects.
 type Memo struct {
-	base *memoState
+	base  *memoState
+	hosts hostCache
 }
 
 // Delta is one state rendered relative to a Memo's base.
@@ -66,11 +67,15 @@ func (m *Memo) Reset() { m.base = nil }
 // for the same input (same messages), including ErrDuplicate across a
 // changed part and an unchanged one.
 func (m *Memo) Render(in Input) (*Delta, error) {
-	if err := CheckHosts(in); err != nil {
+	if err := m.CheckHosts(in); err != nil {
 		return nil, err
 	}
 	return m.render(in)
 }
+
+// CheckHosts is CheckHosts, computing the hosts only of the Services
+// that changed since the last state the Memo checked.
+func (m *Memo) CheckHosts(in Input) error { return m.hosts.check(in) }
 
 // render is Render once the state's hosts are checked.
 func (m *Memo) render(in Input) (*Delta, error) {

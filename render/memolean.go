@@ -25,7 +25,7 @@ var leanChunk = 128
 //
 // Errors are Render's, with the same messages in the same order.
 func (m *Memo) RenderLean(in Input) (*Delta, error) {
-	if err := CheckHosts(in); err != nil {
+	if err := m.CheckHosts(in); err != nil {
 		return nil, err
 	}
 	if m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) && !m.base.manyNew(in) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/config"
 )
 
 // HostUse is one host a route of a state serves, and the object whose
@@ -52,51 +53,87 @@ func (u HostUse) compare(o HostUse) int {
 // (removed, nothing routed, an unresolved target) use no host; routes that
 // fail to render are left to Render to report.
 func HostUses(in Input) []HostUse {
+	var c hostCache
+	return c.uses(in)
+}
+
+// hostCache keeps the host uses of each Service of the last state it saw,
+// by pointer: a Service whose pointer and ledger pointer are those of the
+// last state, under the same configuration, is not computed again (a push
+// changes a few Services of many).
+type hostCache struct {
+	cfg  *config.Config
+	svcs map[*serving.Service]servedHosts
+}
+
+type servedHosts struct {
+	ledger *serving.Ledger
+	uses   []HostUse
+}
+
+func (c *hostCache) uses(in Input) []HostUse {
 	cfg := newRenderer(in.Config, in.Gateways).cfg
-	ledgers := make(map[string]*serving.Ledger, len(in.Ledgers))
-	for _, l := range in.Ledgers {
-		ledgers[l.Namespace+"/"+l.Service] = l
+	if c.svcs == nil || !sameConfig(c.cfg, in.Config) {
+		c.svcs = nil
 	}
+	ledgers := make(map[[2]string]*serving.Ledger, len(in.Ledgers))
+	for _, l := range in.Ledgers {
+		ledgers[[2]string{l.Namespace, l.Service}] = l
+	}
+	next := make(map[*serving.Service]servedHosts, len(in.Services))
 	out := make([]HostUse, 0, 4*len(in.Services)+len(in.DomainMappings))
 	for _, s := range in.Services {
-		l := ledgers[s.Namespace+"/"+s.Name]
-		if l == nil || l.Removed != nil {
-			continue
+		l := ledgers[[2]string{s.Namespace, s.Name}]
+		h, ok := c.svcs[s]
+		if !ok || h.ledger != l {
+			h = servedHosts{ledger: l, uses: serviceUses(s, l, cfg)}
 		}
-		// serviceRoute's rules without their paths: the main route when
-		// some traffic has a share, and every tag.
-		names, routed := []trafficName{{}}, false
-		for _, t := range l.Traffic {
-			routed = routed || t.Percent > 0
-			if t.Tag != "" {
-				names = append(names, trafficName{tag: t.Tag})
-			}
-		}
-		hs, err := routeHosts(cfg, &s.ObjectMeta, names)
-		if err != nil {
-			continue
-		}
-		since := firstRevision(l)
-		for i, h := range hs {
-			if i == 0 && !routed {
-				continue
-			}
-			if h.external != "" {
-				out = append(out, HostUse{Host: h.external, Namespace: s.Namespace, Kind: serving.KindService, Name: s.Name, Since: since})
-			}
-			for _, lh := range h.localHosts() {
-				out = append(out, HostUse{Host: lh, Namespace: s.Namespace, Kind: serving.KindService, Name: s.Name, Since: since, Local: true})
-			}
-		}
+		next[s] = h
+		out = append(out, h.uses...)
 	}
+	c.cfg, c.svcs = in.Config, next
 	for _, dm := range in.DomainMappings {
 		ns, name, ok := domainMappingTarget(dm)
-		l := ledgers[ns+"/"+name]
+		l := ledgers[[2]string{ns, name}]
 		if !ok || l == nil || l.Removed != nil {
 			continue
 		}
 		if _, ok := domainMappingRoute(dm, l.Traffic); ok {
 			out = append(out, HostUse{Host: dm.Name, Namespace: dm.Namespace, Kind: serving.KindDomainMapping, Name: dm.Name, Since: firstRevision(l)})
+		}
+	}
+	return out
+}
+
+// serviceUses are the hosts of serviceRoute's rules, without building
+// their paths: the main route's when some traffic has a share, and every
+// tag's.
+func serviceUses(s *serving.Service, l *serving.Ledger, cfg *config.Config) []HostUse {
+	if l == nil || l.Removed != nil {
+		return nil
+	}
+	names, routed := []trafficName{{}}, false
+	for _, t := range l.Traffic {
+		routed = routed || t.Percent > 0
+		if t.Tag != "" {
+			names = append(names, trafficName{tag: t.Tag})
+		}
+	}
+	hs, err := routeHosts(cfg, &s.ObjectMeta, names)
+	if err != nil {
+		return nil
+	}
+	since := firstRevision(l)
+	var out []HostUse
+	for i, h := range hs {
+		if i == 0 && !routed {
+			continue
+		}
+		if h.external != "" {
+			out = append(out, HostUse{Host: h.external, Namespace: s.Namespace, Kind: serving.KindService, Name: s.Name, Since: since})
+		}
+		for _, lh := range h.localHosts() {
+			out = append(out, HostUse{Host: lh, Namespace: s.Namespace, Kind: serving.KindService, Name: s.Name, Since: since, Local: true})
 		}
 	}
 	return out
@@ -214,7 +251,13 @@ func claimedBy(claimed func(string) (string, bool), host string) (string, bool) 
 // (serving.Tree.Locate gives them a file and line). Render runs it; a
 // loop runs it when planning, before it commits a ledger.
 func CheckHosts(in Input) error {
-	_, refused := HostOwners(HostUses(in), nil)
+	var c hostCache
+	return c.check(in)
+}
+
+// check is CheckHosts over c.
+func (c *hostCache) check(in Input) error {
+	_, refused := HostOwners(c.uses(in), nil)
 	if len(refused) == 0 {
 		return nil
 	}

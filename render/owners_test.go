@@ -163,3 +163,44 @@ func TestRenderRefusesSharedHosts(t *testing.T) {
 		t.Errorf("one namespace's hosts: %v", err)
 	}
 }
+
+// TestMemoCheckHosts: the memo's check keeps the hosts of unchanged
+// Services, and sees a Service, a ledger or a configuration that changed.
+func TestMemoCheckHosts(t *testing.T) {
+	plain := testConfig(t, map[string]map[string]string{"config-domain": {"example.com": ""}})
+	flat := testConfig(t, map[string]map[string]string{
+		"config-domain":  {"example.com": ""},
+		"config-network": {"domain-template": "{{.Name}}.{{.Domain}}"},
+	})
+	svc := func(ns, name string) (*serving.Service, *serving.Ledger) {
+		s := testService(name)
+		s.Namespace = ns
+		return s, testLedger(s)
+	}
+	a, la := svc("default", "hello")
+	b, lb := svc("tenant-x", "other")
+	in := Input{Services: []*serving.Service{a, b}, Ledgers: []*serving.Ledger{la, lb}, Config: flat}
+	var m Memo
+	step := func(name string, in Input, wantErr bool) {
+		t.Helper()
+		err := m.CheckHosts(in)
+		if (err != nil) != wantErr || (err == nil) != (CheckHosts(in) == nil) {
+			t.Errorf("%s: Memo.CheckHosts = %v, CheckHosts = %v, want an error: %v", name, err, CheckHosts(in), wantErr)
+		}
+	}
+	step("apart", in, false)
+	// tenant-x's Service renamed hello: a new pointer.
+	c, lc := svc("tenant-x", "hello")
+	in.Services, in.Ledgers = []*serving.Service{a, c}, []*serving.Ledger{la, lc}
+	step("a new Service on the same host", in, true)
+	// The same Service, routed nowhere by a new ledger.
+	quiet := *lc
+	quiet.Traffic = nil
+	in.Ledgers = []*serving.Ledger{la, &quiet}
+	step("a ledger that routes nothing", in, false)
+	in.Ledgers = []*serving.Ledger{la, lc}
+	step("routed again", in, true)
+	// The same pointers under a template with the namespace in the host.
+	in.Config = plain
+	step("a new configuration", in, false)
+}

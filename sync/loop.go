@@ -404,7 +404,7 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	}
 	// A state that serves one host from two namespaces is invalid before
 	// its ledger is committed.
-	if err := render.CheckHosts(render.TreeInput(tree, ledgers)); err != nil {
+	if err := l.rendered.CheckHosts(render.TreeInput(tree, ledgers)); err != nil {
 		return nil, nil, nil, tree.Locate(err)
 	}
 	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
