@@ -44,7 +44,7 @@ func cacheStates(t *testing.T) []fstest.MapFS {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, _, err := tree.Plan(Stamp{Commit: "c1"})
+		next, _, err := tree.Plan(stamp("c1", 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +238,7 @@ func TestTreeKeepsTemplateHashes(t *testing.T) {
 				t.Errorf("state %d: %s: kept hash %s, want %s", i, s.Name, got, want)
 			}
 		}
-		at := Stamp{Commit: fmt.Sprintf("c%d", i)}
+		at := stamp(fmt.Sprintf("c%d", i), i)
 		want, wantChanges, wantErr := Plan(tree.Services, tree.Ledgers, at)
 		if _, _, err := tree.Plan(at); (err == nil) != (wantErr == nil) {
 			t.Fatalf("state %d: first tree.Plan: %v, Plan: %v", i, err, wantErr)

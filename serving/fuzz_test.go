@@ -34,7 +34,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		next, _, err := tree.Plan(Stamp{Commit: "c"})
+		next, _, err := tree.Plan(stamp("c", 0))
 		if err != nil {
 			return
 		}

@@ -132,8 +132,9 @@ func isYAML11Bool(v string) bool {
 	return false
 }
 
-// UnmarshalLedger decodes a ledger file strictly (unknown fields are
-// errors). file is used in error messages.
+// UnmarshalLedger decodes a ledger file strictly: unknown fields are
+// errors, and so is a ledger ebb cannot have written whole (see
+// checkLedger). file is used in error messages.
 func UnmarshalLedger(file string, data []byte) (*Ledger, error) {
 	l, _, errs := readLedgerFile(file, data)
 	return l, errs.Err()
@@ -157,36 +158,7 @@ func decodeLedger(d *document) (*Ledger, ErrorList) {
 	if errs := strictDecode(d, l); len(errs) > 0 {
 		return nil, errs
 	}
-	var errs ErrorList
-	if l.APIVersion != LedgerAPIVersion {
-		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("apiVersion"), Path: "apiVersion",
-			Message: fmt.Sprintf("unsupported apiVersion %q, want %s", l.APIVersion, LedgerAPIVersion)})
-	}
-	if l.Kind != LedgerKind {
-		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("kind"), Path: "kind",
-			Message: fmt.Sprintf("unsupported kind %q, want %s", l.Kind, LedgerKind)})
-	}
-	seen := map[string]bool{}
-	for i, r := range l.Revisions {
-		if seen[r.Name] {
-			p := fmt.Sprintf("revisions[%d].name", i)
-			errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf(p), Path: p,
-				Message: fmt.Sprintf("Multiple definitions for %q", r.Name)})
-		}
-		seen[r.Name] = true
-	}
-	for i, t := range l.Traffic {
-		if !seen[t.RevisionName] {
-			p := fmt.Sprintf("traffic[%d].revisionName", i)
-			errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf(p), Path: p,
-				Message: fmt.Sprintf("Revision %q referenced in traffic not found.", t.RevisionName)})
-		}
-	}
-	if l.Latest != "" && !seen[l.Latest] {
-		errs = append(errs, &FieldError{File: d.src.File, Line: d.src.LineOf("latest"), Path: "latest",
-			Message: fmt.Sprintf("Revision %q not found.", l.Latest)})
-	}
-	return l, errs
+	return l, checkLedger(l, d.src)
 }
 
 // readLedgers reads every .ebb/<namespace>/<service>.yaml.

@@ -32,8 +32,8 @@ func TestMarshalLedgerLeavesOutEmptyValues(t *testing.T) {
 	}
 	l := &Ledger{APIVersion: LedgerAPIVersion, Kind: LedgerKind, Namespace: "default", Service: "hello", Generation: 2, Latest: "hello-00002",
 		Revisions: []Revision{
-			{Name: "hello-00001", Generation: 1, Hash: "sha256:1", Created: at, Template: bare},
-			{Name: "hello-00002", Generation: 2, Hash: "sha256:2", Created: at, Template: full},
+			{Name: "hello-00001", Generation: 1, Hash: HashTemplate(&bare), Created: at, Template: bare},
+			{Name: "hello-00002", Generation: 2, Hash: HashTemplate(&full), Created: at, Template: full},
 		},
 		Traffic: []Target{{RevisionName: "hello-00002", LatestRevision: true, Percent: 100}},
 	}

@@ -68,10 +68,23 @@ spec:
 kind: Ledger
 namespace: default
 service: hello
-generation: 0
-latest: ""
-revisions: []
-traffic: []
+generation: 1
+latest: hello-00001
+revisions:
+  - name: hello-00001
+    generation: 1
+    hash: sha256:3750f180cfc940c99a5ddfc51fb05199be5767e704d1b62d9719846cf7172cc3
+    created:
+      commit: uncommitted
+      time: "1970-01-01T00:00:00Z"
+    template:
+      spec:
+        containers:
+          - image: ko://example.com/hello
+traffic:
+  - revisionName: hello-00001
+    latestRevision: true
+    percent: 100
 `),
 	}
 	tree, err := Load(fsys)
@@ -213,6 +226,7 @@ spec:
 		}},
 		{"ledger", fstest.MapFS{".ebb/default/hello.yaml": file("apiVersion: ebb.dev/v1alpha1\nkind: Ledger\nnamespace: default\nservice: other\ngeneration: 1\nlatest: x\nrevisions: []\ntraffic: []\n")}, []string{
 			`.ebb/default/hello.yaml:6: latest: Revision "x" not found.`,
+			".ebb/default/hello.yaml:8: traffic: Traffic targets sum to 0, want 100",
 		}},
 	}
 	for _, tt := range tests {

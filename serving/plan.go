@@ -267,6 +267,10 @@ func (p *planner) planRevision() {
 	if latest != nil && latest.Hash == hash {
 		return
 	}
+	if l.Generation < 0 || l.Generation >= MaxGeneration {
+		p.errorf("spec.template", "", "a new revision needs generation %d, and a ledger holds at most %d", uint64(l.Generation)+1, int64(MaxGeneration))
+		return
+	}
 	name := tmpl.Name
 	const namePath = "spec.template.metadata.name"
 	if name != "" {
