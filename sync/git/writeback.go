@@ -152,17 +152,32 @@ func checkLedgerPaths(files map[string][]byte) error {
 
 // commitOn writes a commit of parent's tree with files applied; the zero
 // hash means the tree would not change.
-func (s *Source) commitOn(parentHash plumbing.Hash, files map[string][]byte, message string) (plumbing.Hash, error) {
-	st := s.repo.Storer
-	parent, err := object.GetCommit(st, parentHash)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("parent commit %s: %w", parentHash, err)
+func (s *Source) commitOn(parent plumbing.Hash, files map[string][]byte, message string) (plumbing.Hash, error) {
+	sig := object.Signature{Name: s.cfg.Author.Name, Email: s.cfg.Author.Email, When: s.now()}
+	return CommitFiles(s.repo.Storer, parent, files, message, sig, s.cfg.Signer)
+}
+
+// CommitFiles stores a commit, by sig as author and committer, of
+// parent's tree with files applied (slash paths from the root; a nil
+// value deletes the file), signed by signer when it is set. A zero
+// parent makes a root commit on the empty tree. It returns the zero hash,
+// and stores nothing but blobs and trees, when the tree would not change.
+// Only new objects are written, never a reference.
+func CommitFiles(st storer.EncodedObjectStorer, parent plumbing.Hash, files map[string][]byte, message string, sig object.Signature, signer gogit.Signer) (plumbing.Hash, error) {
+	var base plumbing.Hash
+	var parents []plumbing.Hash
+	if !parent.IsZero() {
+		pc, err := object.GetCommit(st, parent)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("parent commit %s: %w", parent, err)
+		}
+		base, parents = pc.TreeHash, []plumbing.Hash{parent}
 	}
-	tree, err := writeTree(st, parent.TreeHash, files)
+	tree, err := writeTree(st, base, files)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if tree == parent.TreeHash {
+	if tree == base {
 		return plumbing.ZeroHash, nil
 	}
 	if tree.IsZero() {
@@ -170,15 +185,14 @@ func (s *Source) commitOn(parentHash plumbing.Hash, files map[string][]byte, mes
 			return plumbing.ZeroHash, err
 		}
 	}
-	sig := object.Signature{Name: s.cfg.Author.Name, Email: s.cfg.Author.Email, When: s.now()}
 	c := &object.Commit{
 		Author:       sig,
 		Committer:    sig,
 		Message:      strings.TrimRight(message, "\n") + "\n",
 		TreeHash:     tree,
-		ParentHashes: []plumbing.Hash{parent.Hash},
+		ParentHashes: parents,
 	}
-	if s.cfg.Signer != nil {
+	if signer != nil {
 		unsigned := &plumbing.MemoryObject{}
 		if err := c.EncodeWithoutSignature(unsigned); err != nil {
 			return plumbing.ZeroHash, err
@@ -187,7 +201,7 @@ func (s *Source) commitOn(parentHash plumbing.Hash, files map[string][]byte, mes
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		signature, err := s.cfg.Signer.Sign(r)
+		signature, err := signer.Sign(r)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("sign ledger commit: %w", err)
 		}
