@@ -161,6 +161,14 @@ func decodeLedger(d *document) (*Ledger, ErrorList) {
 	return l, checkLedger(l, d.src)
 }
 
+// ReadLedgers reads and checks the ledger files of fsys alone, as Load
+// does: every problem is returned in one ErrorList.
+func ReadLedgers(fsys fs.FS) ([]*Ledger, error) {
+	l := &loader{tree: &Tree{Sources: map[ObjectRef]Source{}}}
+	l.readLedgers(fsys)
+	return l.tree.Ledgers, l.errs.Err()
+}
+
 // readLedgers reads every .ebb/<namespace>/<service>.yaml.
 func (l *loader) readLedgers(fsys fs.FS) {
 	if _, err := fs.Stat(fsys, LedgerDir); err != nil {

@@ -97,7 +97,7 @@ func TestWorktreeWriterCommitsOnlyTheLedger(t *testing.T) {
 	}
 	ref, _ := repo.Head()
 	c, _ := repo.CommitObject(ref.Hash())
-	if c.Message != "ebb: two ledgers" || c.Author.Name != "ebb" || !c.Author.When.Equal(time.Unix(2e9, 0)) {
+	if c.Message != "ebb: two ledgers\n" || c.Author.Name != "ebb" || !c.Author.When.Equal(time.Unix(2e9, 0)) {
 		t.Errorf("commit %q by %s at %v", c.Message, c.Author.Name, c.Author.When)
 	}
 

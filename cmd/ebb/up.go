@@ -193,7 +193,11 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 	}
 	var writer sync.LedgerWriter = sync.DirWriter{Dir: dir}
 	if sync.IsWorktreeRoot(dir) {
-		writer = sync.WorktreeWriter{Dir: dir}
+		w := sync.WorktreeWriter{Dir: dir, Logger: log}
+		if err := w.Recover(); err != nil {
+			log.Warn("recovering the Git work tree", "error", err)
+		}
+		writer = w
 	}
 	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log}
 	return u, nil
