@@ -242,6 +242,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	if err != nil {
 		return nil, err
 	}
+	gcfg.Logger = log
 	src, err := git.New(gcfg)
 	if err != nil {
 		return nil, err

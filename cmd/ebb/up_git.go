@@ -302,6 +302,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitUsage
 	}
+	cfg.Logger = log
 	src, err := git.New(cfg)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -93,6 +94,8 @@ type Config struct {
 	Backoff func(n int) time.Duration
 	// Now is the clock for commit times and status (default time.Now).
 	Now func() time.Time
+	// Logger hears of repairs to a cache an interrupted run left broken.
+	Logger *slog.Logger
 }
 
 // Counters are monotonic counts a caller can export as metrics.
@@ -176,6 +179,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Signer == nil && cfg.SignKey != nil {
 		cfg.Signer = openPGPSigner{cfg.SignKey}
 	}
@@ -187,7 +193,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.CacheDir == "" {
 		s.repo, err = gogit.Init(memory.NewStorage(), nil)
-	} else {
+	} else if err = repairCache(cfg.CacheDir, cfg.Logger); err == nil {
 		s.repo, err = openCache(cfg.CacheDir)
 		if errors.Is(err, gogit.ErrRepositoryNotExists) {
 			if err = os.MkdirAll(cfg.CacheDir, 0o755); err == nil {
