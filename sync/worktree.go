@@ -131,7 +131,8 @@ func (w WorktreeWriter) Recover() error {
 		if err != nil {
 			return fmt.Errorf("recover: %w", err)
 		}
-		return w.refreshIndex(repo, newSyncedObjects(repo.CommonDir), head, nil)
+		w.refreshIndex(repo, newSyncedObjects(repo.CommonDir), head)
+		return nil
 	}
 	committed, err := w.commit("ebb: ledger written before ebb stopped")
 	if committed {
@@ -176,8 +177,11 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 			return false, fmt.Errorf("commit ledger: %w", err)
 		}
 		changes, err := ledgerChanges(st, head, files)
-		if err != nil || len(changes) == 0 {
-			return false, w.refreshIndex(repo, st, head, err)
+		if err != nil {
+			return false, fmt.Errorf("commit ledger: %w", err)
+		}
+		if len(changes) == 0 {
+			break
 		}
 		when := now()
 		c, err := git.CommitFiles(st, head, changes, message, object.Signature{Name: author.Name, Email: author.Email, When: when}, nil)
@@ -186,6 +190,9 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 		}
 		if err != nil {
 			return false, fmt.Errorf("commit ledger: %w", err)
+		}
+		if c.IsZero() {
+			break // the tree would not change
 		}
 		reflog := "commit: "
 		if head.IsZero() {
@@ -204,7 +211,8 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 		// top of wherever it leaves it.
 		time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
 	}
-	return committed, w.refreshIndex(repo, st, head, nil)
+	w.refreshIndex(repo, st, head)
+	return committed, nil
 }
 
 // worktreeLedger reads .ebb/ of the work tree: its regular files by slash
@@ -291,14 +299,10 @@ func ledgerChanges(st *syncedObjects, head plumbing.Hash, files map[string][]byt
 
 // refreshIndex makes the index's .ebb/ entries those of head, with the
 // work tree's stat data where the file holds what head does, leaving
-// every other entry as it is. cause, when not nil, is returned (wrapped)
-// after the refresh. When another process holds index.lock the refresh
-// is left for the next commit; a failed refresh is logged, the commit
-// stands.
-func (w WorktreeWriter) refreshIndex(repo *gitdir.Repo, st *syncedObjects, head plumbing.Hash, cause error) error {
-	if cause != nil {
-		return fmt.Errorf("commit ledger: %w", cause)
-	}
+// every other entry as it is. When another process holds index.lock the
+// refresh is left for the next commit; a failed refresh is logged: the
+// commit stands either way.
+func (w WorktreeWriter) refreshIndex(repo *gitdir.Repo, st *syncedObjects, head plumbing.Hash) {
 	want, err := headLedger(st, head)
 	if err == nil {
 		err = repo.UpdateIndex(func(idx *gitdir.Index) (bool, error) { return w.ledgerEntries(idx, want), nil })
@@ -309,7 +313,6 @@ func (w WorktreeWriter) refreshIndex(repo *gitdir.Repo, st *syncedObjects, head 
 	case err != nil:
 		w.log().Warn("the ledger is committed, but the index's ledger entries could not be brought up to date", "error", err)
 	}
-	return nil
 }
 
 // ledgerEntries replaces idx's .ebb/ entries by want's and reports
