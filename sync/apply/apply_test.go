@@ -331,12 +331,13 @@ func TestPruneLimits(t *testing.T) {
 		t.Errorf("forced data.key = %q, want ours", got)
 	}
 
-	// Delete prunes the whole source and forgets it.
+	// Delete prunes the whole source and forgets it; the object it took
+	// over from another tool is released, not deleted.
 	cs, err = e.ssa.Delete(t.Context(), "limits")
 	if err != nil {
 		t.Fatalf("Delete: %v\n%s", err, cs)
 	}
-	e.wantActions(cs, "Namespace limits pruned", "ConfigMap limits/foreign pruned")
+	e.wantActions(cs, "Namespace limits pruned", "ConfigMap limits/foreign released")
 	if got := e.inventory("limits"); len(got) != 0 {
 		t.Errorf("inventory after Delete = %v, want empty", got)
 	}

@@ -14,6 +14,7 @@ const (
 	Configured Action = "configured" // the object changed
 	Unchanged  Action = "unchanged"  // the object was already as wanted; nothing was written
 	Pruned     Action = "pruned"     // the source no longer renders it; deleted
+	Released   Action = "released"   // the source no longer renders it, and ebb did not create it: let go of, not deleted
 	Skipped    Action = "skipped"    // not pruned: protected, or not the field manager's
 	Failed     Action = "failed"     // see Change.Err
 )

@@ -16,6 +16,11 @@ type Entry struct {
 	// fields takes it over, the digest changes, and the next apply writes
 	// the object again. Empty until the object has been applied.
 	Fields string `json:"fields,omitempty"`
+	// Adopted is set when the object existed before the source first
+	// applied it: ebb did not create it, and releases it (see
+	// SSA.Apply) instead of deleting it once the source no longer
+	// renders it.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // Inventory is the set of objects one source has applied, sorted by ref in

@@ -153,7 +153,11 @@ func (s *SSA) list(ctx context.Context, g group, wanted map[Ref]bool) map[Ref]*o
 	if err != nil {
 		return nil
 	}
-	res := s.meta.Resource(m.Resource).Namespace(g.namespace)
+	c, err := s.clientsFor(Ref{Group: g.gvk.Group, Kind: g.gvk.Kind, Namespace: g.namespace})
+	if err != nil {
+		return nil
+	}
+	res := c.meta.Resource(m.Resource).Namespace(g.namespace)
 	found := map[Ref]*observed{}
 	opts := metav1.ListOptions{Limit: listPage}
 	for {

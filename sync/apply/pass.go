@@ -22,6 +22,12 @@ import (
 // midway) prunes nothing and leaves the inventory as it was, but for the
 // objects it created, which stay listed as pending.
 type Pass struct {
+	// Locate, when set, says where an object came from, as "file:line"
+	// or "file:line: path" given the field path a failure is about (""
+	// for the whole object); "" when it does not know. A failure of the
+	// pass then starts with it.
+	Locate func(u *unstructured.Unstructured, path string) string
+
 	s      *SSA
 	source string
 	prev   stored // the inventory as loaded
@@ -73,16 +79,18 @@ func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
 		return
 	}
 	s, prev := p.s, p.prev
-	var cs ChangeSet
 	p.skipped = slices.Grow(p.skipped, len(objects))
-	desired, digests := prepare(objects, p.seen, &cs, func(u *unstructured.Unstructured, digest string) bool {
+	desired, digests := prepare(objects, p.seen, s.admitRefs, func(u *unstructured.Unstructured, err error) {
+		r := RefOf(u)
+		err = fmt.Errorf("%s: %w", r, err)
+		p.invalid = append(p.invalid, p.located(u, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}))
+	}, func(u *unstructured.Unstructured, digest string) bool {
 		e, ok := p.m.skip(u, digest, prev.inv)
 		if ok {
 			p.skipped = append(p.skipped, e)
 		}
 		return ok
 	})
-	p.invalid = append(p.invalid, cs.Changes...)
 
 	// Record the objects about to be created before creating them, so that
 	// an apply cut short still leaves them in the inventory. Objects the
@@ -115,7 +123,7 @@ func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
 			p.crds = nil
 		}
 		for i, res := range s.applyStage(ctx, stage, digests, known, prev.inv) {
-			u, change := stage[i], res.change
+			u, change := stage[i], p.located(stage[i], res.change)
 			r := RefOf(u)
 			old, tracked := prev.inv.Lookup(r)
 			p.changes = append(p.changes, change)
@@ -127,12 +135,14 @@ func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
 					p.crds = append(p.crds, r.Name)
 				}
 			case tracked:
+				old.Adopted = old.Adopted || res.entry.Adopted
 				p.next = append(p.next, old)
 			case !refusal(change.Err):
 				// It may exist (a request can fail after the object was
 				// created); keeping it listed also keeps the inventory
-				// from changing while the failure lasts.
-				p.next = append(p.next, Entry{Ref: r, Version: u.GroupVersionKind().Version})
+				// from changing while the failure lasts. It is listed as
+				// adopted if it existed before: it is not ebb's to delete.
+				p.next = append(p.next, res.entry)
 			}
 		}
 		clear(stage)
@@ -189,10 +199,12 @@ func (p *Pass) End(ctx context.Context) (ChangeSet, error) {
 }
 
 // prepare returns the valid objects in apply order and their intent
-// digests, leaving out those skip takes as unchanged; invalid ones and
-// those seen already (in seen, which it adds to) are recorded as failures.
-// The objects are not copied: nothing in an apply changes them.
-func prepare(objects []*unstructured.Unstructured, seen map[Ref]bool, cs *ChangeSet, skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
+// digests, leaving out those skip takes as unchanged; invalid ones, those
+// seen already (in seen, which it adds to) and those admit refuses are
+// handed to fail. The objects are not copied: nothing in an apply changes
+// them.
+func prepare(objects []*unstructured.Unstructured, seen map[Ref]bool, admit func(*unstructured.Unstructured) error,
+	fail func(*unstructured.Unstructured, error), skip func(u *unstructured.Unstructured, digest string) bool) ([]*unstructured.Unstructured, map[Ref]string) {
 	digests := map[Ref]string{}
 	all := digestAll(objects)
 	var out []*unstructured.Unstructured
@@ -203,11 +215,15 @@ func prepare(objects []*unstructured.Unstructured, seen map[Ref]bool, cs *Change
 		r := RefOf(o)
 		switch {
 		case o.GetAPIVersion() == "" || r.Kind == "" || r.Name == "":
-			cs.fail(r, fmt.Errorf("%w: apiVersion, kind and metadata.name are required", ErrInvalidObject))
+			fail(o, refuse("", "%w: apiVersion, kind and metadata.name are required", ErrInvalidObject))
 		case seen[r]:
-			cs.fail(r, fmt.Errorf("%w: rendered more than once", ErrInvalidObject))
+			fail(o, refuse("metadata.name", "%w: rendered more than once", ErrInvalidObject))
 		default:
 			seen[r] = true
+			if err := admit(o); err != nil {
+				fail(o, err)
+				continue
+			}
 			d := all[i]
 			if !skip(o, d) {
 				digests[r] = d
@@ -248,4 +264,23 @@ func stages(sorted []*unstructured.Unstructured) [][]*unstructured.Unstructured 
 		out[len(out)-1] = append(out[len(out)-1], u)
 	}
 	return out
+}
+
+// located is c with its failure prefixed by where the object came from,
+// when the pass has a Locate that knows.
+func (p *Pass) located(u *unstructured.Unstructured, c Change) Change {
+	if p.Locate == nil || c.Action != Failed {
+		return c
+	}
+	var path string
+	if r := (*Refusal)(nil); errors.As(c.Err, &r) {
+		path = r.Path
+	}
+	where := p.Locate(u, path)
+	if where == "" {
+		return c
+	}
+	c.Err = fmt.Errorf("%s: %w", where, c.Err)
+	c.Reason = c.Err.Error()
+	return c
 }

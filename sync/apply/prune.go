@@ -12,7 +12,9 @@ import (
 
 // prune deletes the object of an inventory entry, unless it is protected
 // by PruneAnnotation, outside the guard rails, or not (any more) applied by
-// the field manager — someone else's object of the same name.
+// the field manager — someone else's object of the same name. An adopted
+// object (one that existed before the source first applied it) is
+// released, not deleted.
 func (s *SSA) prune(ctx context.Context, e Entry) Change {
 	r := e.Ref
 	fail := func(err error) Change {
@@ -32,6 +34,9 @@ func (s *SSA) prune(ctx context.Context, e Entry) Change {
 	switch {
 	case apierrors.IsNotFound(err):
 		return Change{Ref: r, Action: Pruned, Reason: "already gone"}
+	case apierrors.IsForbidden(err):
+		// What the source may not read it may not delete either.
+		return Change{Ref: r, Action: Skipped, Reason: res.denied("read", err).Error()}
 	case err != nil:
 		return fail(err)
 	case live.GetAnnotations()[PruneAnnotation] == "disabled":
@@ -40,6 +45,11 @@ func (s *SSA) prune(ctx context.Context, e Entry) Change {
 		return Change{Ref: r, Action: Skipped, Reason: fmt.Sprintf("not applied by field manager %q", s.opts.FieldManager)}
 	case live.GetDeletionTimestamp() != nil:
 		return Change{Ref: r, Action: Pruned, Reason: "already being deleted"}
+	case e.Adopted:
+		if err := s.release(ctx, res, live); err != nil {
+			return fail(err)
+		}
+		return Change{Ref: r, Action: Released, Reason: "ebb did not create it: its fields and annotation removed, the object kept"}
 	}
 	uid := live.GetUID()
 	policy := metav1.DeletePropagationBackground
@@ -48,7 +58,7 @@ func (s *SSA) prune(ctx context.Context, e Entry) Change {
 		PropagationPolicy: &policy,
 	})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fail(err)
+		return fail(res.denied("delete", err))
 	}
 	return Change{Ref: r, Action: Pruned}
 }

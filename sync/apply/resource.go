@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -32,25 +31,48 @@ func (s *SSA) mapping(gk schema.GroupKind, version string) (*meta.RESTMapping, e
 	return m, err
 }
 
+// object is the client of one object's resource, as the identity that
+// reads and writes it.
+type object struct {
+	dynamic.ResourceInterface
+	resource schema.GroupResource
+	ns       string
+	as       ServiceAccount // zero: the SSA's own identity
+}
+
+// denied says, of an error the apiserver answered Forbidden, which
+// ServiceAccount may not verb the object (see denied).
+func (o object) denied(verb string, err error) error {
+	return denied(err, o.as, verb, o.resource, o.ns)
+}
+
 // resource returns the client for r after checking the guard rails: a
-// namespaced kind needs a namespace on the allow-list, a cluster-scoped one
-// must be allowed (a Namespace by its name being on the allow-list) and must
-// not carry a namespace.
-func (s *SSA) resource(gk schema.GroupKind, version string, r Ref) (dynamic.ResourceInterface, error) {
+// namespaced kind needs an allowed namespace, a cluster-scoped one must be
+// allowed (a Namespace by its name being allowed) and must not carry a
+// namespace.
+func (s *SSA) resource(gk schema.GroupKind, version string, r Ref) (object, error) {
 	m, err := s.mapping(gk, version)
 	if err != nil {
-		return nil, err
+		return object{}, err
 	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		if err := s.admitNamespaced(r); err != nil {
-			return nil, err
-		}
-		return s.dyn.Resource(m.Resource).Namespace(r.Namespace), nil
+	namespaced := m.Scope.Name() == meta.RESTScopeNameNamespace
+	if namespaced {
+		err = s.admitNamespaced(r)
+	} else {
+		err = s.admitCluster(r)
 	}
-	if err := s.admitCluster(r); err != nil {
-		return nil, err
+	if err != nil {
+		return object{}, err
 	}
-	return s.dyn.Resource(m.Resource), nil
+	c, err := s.clientsFor(r)
+	if err != nil {
+		return object{}, err
+	}
+	o := object{ResourceInterface: c.dyn.Resource(m.Resource), resource: m.Resource.GroupResource(), as: c.as}
+	if namespaced {
+		o.ResourceInterface, o.ns = c.dyn.Resource(m.Resource).Namespace(r.Namespace), r.Namespace
+	}
+	return o, nil
 }
 
 // refused reports whether the guard rails refuse r as far as can be told
@@ -64,30 +86,6 @@ func (s *SSA) refused(r Ref, version string) bool {
 		return s.admitNamespaced(r) != nil
 	}
 	return s.admitCluster(r) != nil
-}
-
-func (s *SSA) admitNamespaced(r Ref) error {
-	switch {
-	case r.Namespace == "":
-		return ErrNamespaceRequired
-	case s.namespaces != nil && !s.namespaces[r.Namespace]:
-		return fmt.Errorf("%w: %q", ErrNamespaceNotAllowed, r.Namespace)
-	}
-	return nil
-}
-
-func (s *SSA) admitCluster(r Ref) error {
-	switch {
-	case r.Namespace != "":
-		return fmt.Errorf("%w: cluster-scoped kind with metadata.namespace %q", ErrInvalidObject, r.Namespace)
-	case r.Group == "" && r.Kind == "Namespace":
-		if s.namespaces != nil && !s.namespaces[r.Name] {
-			return fmt.Errorf("%w: %q", ErrNamespaceNotAllowed, r.Name)
-		}
-	case !s.clusterKinds[r.GroupKind()]:
-		return fmt.Errorf("%w: %s", ErrClusterScoped, r.GroupKind())
-	}
-	return nil
 }
 
 // waitEstablished waits, at most EstablishTimeout, until the named
@@ -112,7 +110,11 @@ func (s *SSA) waitEstablished(ctx context.Context, names []string) {
 }
 
 func (s *SSA) established(ctx context.Context, name string) bool {
-	crd, err := s.dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+	c, err := s.clientsFor(Ref{Group: crdKind.Group, Kind: crdKind.Kind, Name: name})
+	if err != nil {
+		return false
+	}
+	crd, err := c.dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return false
 	}

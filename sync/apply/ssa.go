@@ -37,15 +37,9 @@ var (
 	ErrNamespaceRequired   = errors.New("namespaced kind without metadata.namespace")
 	ErrNamespaceNotAllowed = errors.New("namespace not allowed")
 	ErrClusterScoped       = errors.New("cluster-scoped kind not allowed")
+	ErrCrossNamespaceRef   = errors.New("reference to another namespace not allowed")
 	ErrConflict            = errors.New("fields owned by another manager")
 )
-
-// refusal reports whether err is a guard rail's refusal: nothing was sent,
-// and nothing will be until the object or the options change.
-func refusal(err error) bool {
-	return errors.Is(err, ErrInvalidObject) || errors.Is(err, ErrNamespaceRequired) ||
-		errors.Is(err, ErrNamespaceNotAllowed) || errors.Is(err, ErrClusterScoped)
-}
 
 // Options configure an SSA.
 type Options struct {
@@ -55,11 +49,26 @@ type Options struct {
 	// "ebb-system", created when first needed.
 	InventoryNamespace string
 	// Namespaces, when not empty, are the only namespaces objects may be
-	// applied in (and the only Namespace objects that may be applied).
+	// applied in (and the only Namespace objects that may be applied);
+	// AnyNamespace ("*") allows every one. When empty, every namespace but
+	// ProtectedNamespaces and InventoryNamespace is allowed.
 	Namespaces []string
 	// ClusterKinds are the cluster-scoped kinds, besides Namespace, that
 	// may be applied; any other cluster-scoped kind is refused.
 	ClusterKinds []schema.GroupKind
+	// NoCrossNamespaceRefs refuses an object that refers to an object in
+	// another namespace (see CrossNamespaceRefs), unless that object is
+	// one of SharedRefs.
+	NoCrossNamespaceRefs bool
+	// SharedRefs ("namespace/name") are the objects of other namespaces
+	// any object may refer to even with NoCrossNamespaceRefs: the
+	// gateways and gateway Services ebb's routes attach to.
+	SharedRefs []string
+	// ServiceAccount, when set, is who objects are read, applied and
+	// pruned as (impersonated, see ServiceAccount); the inventory is still
+	// read and written as the SSA's own identity. Only an SSA made by New
+	// can impersonate.
+	ServiceAccount ServiceAccount
 	// Workers is how many objects of one stage are applied at once;
 	// default 4. The client's rate limit still bounds the request rate.
 	Workers int
@@ -78,13 +87,13 @@ type Options struct {
 // SSA applies objects with server-side apply and prunes with an inventory
 // per source. It is safe for use by one sync loop at a time per source.
 type SSA struct {
-	dyn          dynamic.Interface
+	own          clients // the inventory's, and the objects' unless impersonating
+	ids          *identities
 	mapper       meta.ResettableRESTMapper
 	opts         Options
-	namespaces   map[string]bool
+	namespaces   namespacePolicy
 	clusterKinds map[schema.GroupKind]bool
-
-	meta metadata.Interface
+	shared       map[string]bool
 
 	mu    sync.Mutex
 	memos map[string]*memo // by source
@@ -104,11 +113,14 @@ func New(cfg *rest.Config, o Options) (*SSA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	return NewWith(dyn, meta, mapper, o), nil
+	s := NewWith(dyn, meta, mapper, o)
+	s.ids = newIdentities(cfg)
+	return s, nil
 }
 
 // NewWith returns an SSA using the given clients: dyn for objects, md for
-// what only their metadata is read of.
+// what only their metadata is read of. It cannot impersonate: with
+// Options.ServiceAccount set, every object fails.
 func NewWith(dyn dynamic.Interface, md metadata.Interface, mapper meta.ResettableRESTMapper, o Options) *SSA {
 	if o.FieldManager == "" {
 		o.FieldManager = FieldManager
@@ -125,15 +137,13 @@ func NewWith(dyn dynamic.Interface, md metadata.Interface, mapper meta.Resettabl
 	if o.FullEvery == 0 {
 		o.FullEvery = 10 * time.Minute
 	}
-	s := &SSA{dyn: dyn, meta: md, mapper: mapper, opts: o, clusterKinds: map[schema.GroupKind]bool{}, memos: map[string]*memo{}}
-	if len(o.Namespaces) > 0 {
-		s.namespaces = map[string]bool{}
-		for _, ns := range o.Namespaces {
-			s.namespaces[ns] = true
-		}
-	}
+	s := &SSA{own: clients{dyn: dyn, meta: md}, ids: newIdentities(nil), mapper: mapper, opts: o, namespaces: newNamespaces(o),
+		clusterKinds: map[schema.GroupKind]bool{}, shared: map[string]bool{}, memos: map[string]*memo{}}
 	for _, gk := range o.ClusterKinds {
 		s.clusterKinds[gk] = true
+	}
+	for _, r := range o.SharedRefs {
+		s.shared[r] = true
 	}
 	return s
 }
@@ -158,12 +168,28 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // makes no write at all, and someone changing a field the manager applied
 // (which moves that field's ownership) gets it written back.
 //
-// The force rule: conflicts are forced for objects the source's inventory
-// lists (Git is their source of truth) and for objects that do not exist
-// yet. An object that exists but was never applied by this source is
-// applied without force, so ebb never silently takes fields over from
-// another tool: a conflict is a failure naming the other manager, until the
-// rendered object is annotated ebb.dev/force: "true".
+// The force rule: conflicts are forced for objects the source has applied
+// before (its inventory lists them with the fields ebb owned) and for
+// objects that do not exist yet. An object that exists but was never
+// applied by this source is applied without force, so ebb never silently
+// takes fields over from another tool: a conflict is a failure naming the
+// other manager, this pass and the next, until the rendered object is
+// annotated ebb.dev/force: "true".
+//
+// Adoption: an object that existed before the source first applied it
+// (taken over by force, or applied without a conflict) is listed as
+// adopted. When the source no longer renders it, it is released, not
+// deleted: ebb's managed-fields entry and applied annotation are removed
+// and the object stays, with the values it has (Released). ebb deletes
+// only what it created.
+//
+// Guard rails: objects in a namespace that is not allowed (see
+// Options.Namespaces), of a cluster-scoped kind not allowed, or, with
+// Options.NoCrossNamespaceRefs, referring to another namespace are
+// refused (a Refusal): nothing is sent for them and they are not listed.
+// With Options.ServiceAccount, objects are read, applied and pruned as that
+// ServiceAccount, and the apiserver's RBAC refuses what it may not do: the
+// failure names the ServiceAccount, the verb and the resource.
 //
 // Push passes and full passes: an SSA remembers, per source, the intent
 // digest of every object its last Apply applied or found unchanged, and
@@ -210,6 +236,15 @@ func (s *SSA) ApplyChanged(ctx context.Context, source string, changed []*unstru
 		same = []Entry{}
 	}
 	return s.apply(ctx, source, changed, same)
+}
+
+// BeginChanged starts the Pass of an ApplyChanged: Add the changed
+// objects, then End. It returns ErrFullPass as ApplyChanged does.
+func (s *SSA) BeginChanged(ctx context.Context, source string, same []Entry) (*Pass, error) {
+	if same == nil {
+		same = []Entry{}
+	}
+	return s.begin(ctx, source, same)
 }
 
 // apply is Apply, or ApplyChanged when same is not nil: one Pass with one
@@ -259,9 +294,12 @@ func (s *SSA) applyStage(ctx context.Context, stage []*unstructured.Unstructured
 func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest string, known liveSet, old Entry, tracked bool) (Entry, Change) {
 	r := RefOf(u)
 	version := u.GroupVersionKind().Version
+	// On failure, the entry to list the object under if the inventory
+	// does not (see Pass.Add).
+	failed := Entry{Ref: r, Version: version}
 	fail := func(err error) (Entry, Change) {
 		err = fmt.Errorf("%s: %w", r, err)
-		return Entry{}, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}
+		return failed, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}
 	}
 	res, err := s.resource(r.GroupKind(), version, r)
 	if err != nil {
@@ -274,13 +312,20 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
-			return fail(fmt.Errorf("read: %w", err))
+			return fail(fmt.Errorf("read: %w", res.denied("read", err)))
 		default:
 			live = observe(got, mgr)
 		}
 	}
+	// An object that exists and the source never applied is adopted: ebb
+	// did not create it, so it lets go of it, never deletes it, once the
+	// source no longer renders it (see prune).
+	// (Also one listed only as pending, or after a failed first apply,
+	// that ebb owns no field of.)
+	adopted := old.Adopted || (live != nil && (!tracked || (old.Fields == "" && live.fields == "")))
+	failed.Adopted = adopted
 	if live != nil && tracked && old.Fields != "" && live.applied == digest && live.fields == old.Fields {
-		return Entry{Ref: r, Version: version, Fields: old.Fields}, Change{Ref: r, Action: Unchanged}
+		return Entry{Ref: r, Version: version, Fields: old.Fields, Adopted: adopted}, Change{Ref: r, Action: Unchanged}
 	}
 	if live != nil && live.partial && u.GroupVersionKind().Group == "apps" && u.GroupVersionKind().Kind == "Deployment" {
 		// Listed by metadata: the replicas the write may keep are read now.
@@ -289,19 +334,23 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 		case apierrors.IsNotFound(err):
 			live = nil
 		case err != nil:
-			return fail(fmt.Errorf("read: %w", err))
+			return fail(fmt.Errorf("read: %w", res.denied("read", err)))
 		default:
 			live = observe(got, mgr)
 		}
 	}
-	force := live == nil || tracked || u.GetAnnotations()[ForceAnnotation] == "true"
+	// Fields are forced on what ebb creates, on what it applied before
+	// (listed with the fields it owned: a listed object that never applied,
+	// such as one whose first apply conflicted, does not count) and on
+	// what the rendered object says to force.
+	force := live == nil || (tracked && old.Fields != "") || u.GetAnnotations()[ForceAnnotation] == "true"
 	out, err := res.Apply(ctx, r.Name, intent(u, live), metav1.ApplyOptions{FieldManager: mgr, Force: force})
 	if err != nil {
 		if apierrors.IsConflict(err) && !force {
 			err = fmt.Errorf("%w (the object exists and this source never applied it; annotate it %s: \"true\" to take it over): %w",
 				ErrConflict, ForceAnnotation, err)
 		}
-		return fail(fmt.Errorf("apply: %w", err))
+		return fail(fmt.Errorf("apply: %w", res.denied("apply", err)))
 	}
 	action := Configured
 	switch {
@@ -310,5 +359,5 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 	case out.GetResourceVersion() == live.resourceVersion:
 		action = Unchanged
 	}
-	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr)}, Change{Ref: r, Action: action}
+	return Entry{Ref: r, Version: version, Fields: FieldsDigest(out, mgr), Adopted: adopted}, Change{Ref: r, Action: action}
 }

@@ -64,9 +64,9 @@ func pendingName(source string) string { return "ebb-pending-" + source }
 func (s *SSA) load(ctx context.Context, source string) (stored, error) {
 	var st stored
 	name := InventoryPrefix + source
-	cms := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
+	cms := s.own.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace)
 	if known, ok := s.known(source); ok {
-		md, err := s.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Get(ctx, name, metav1.GetOptions{})
+		md, err := s.own.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 		case err != nil:
@@ -150,6 +150,14 @@ func (s *SSA) save(ctx context.Context, source string, prev stored, inv Inventor
 	return next, nil
 }
 
+// PartOfLabel: PartOf marks the Namespace ebb creates for its inventories,
+// as the install labels its own: what the install's admission policy lets
+// the controller write (manifests/admission.yaml).
+const (
+	PartOfLabel = "app.kubernetes.io/part-of"
+	PartOf      = "ebb"
+)
+
 // pendingLabel marks pending ConfigMaps; its value is the source.
 const pendingLabel = "ebb.dev/inventory-pending"
 
@@ -174,9 +182,10 @@ func (s *SSA) write(ctx context.Context, name, label, source, raw string) (strin
 		ns := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1",
 			"kind":       "Namespace",
-			"metadata":   map[string]any{"name": s.opts.InventoryNamespace},
+			"metadata": map[string]any{"name": s.opts.InventoryNamespace,
+				"labels": map[string]any{PartOfLabel: PartOf}},
 		}}
-		if _, err = s.dyn.Resource(namespaces).Apply(ctx, s.opts.InventoryNamespace, ns, opts); err == nil {
+		if _, err = s.own.dyn.Resource(namespaces).Apply(ctx, s.opts.InventoryNamespace, ns, opts); err == nil {
 			rv, err = s.applyConfigMap(ctx, cm, opts)
 		}
 	}
@@ -193,7 +202,7 @@ func (s *SSA) applyConfigMap(ctx context.Context, cm *unstructured.Unstructured,
 	if err != nil {
 		return "", err
 	}
-	md, err := s.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Patch(ctx, cm.GetName(), types.ApplyPatchType, body,
+	md, err := s.own.meta.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Patch(ctx, cm.GetName(), types.ApplyPatchType, body,
 		metav1.PatchOptions{FieldManager: opts.FieldManager, Force: &opts.Force})
 	if err != nil {
 		return "", err
@@ -202,7 +211,7 @@ func (s *SSA) applyConfigMap(ctx context.Context, cm *unstructured.Unstructured,
 }
 
 func (s *SSA) deleteConfigMap(ctx context.Context, name string) error {
-	err := s.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Delete(ctx, name, metav1.DeleteOptions{})
+	err := s.own.dyn.Resource(configMaps).Namespace(s.opts.InventoryNamespace).Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete inventory %s/%s: %w", s.opts.InventoryNamespace, name, err)
 	}
