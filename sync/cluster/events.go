@@ -81,7 +81,7 @@ func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSe
 		e.emit(ctx, ns, corev1.ObjectReference{APIVersion: apiVersion, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name},
 			typ, reason, msg)
 	}
-	changed := cs.Count(apply.Created) + cs.Count(apply.Configured) + cs.Count(apply.Pruned) + cs.Count(apply.Failed)
+	changed := cs.Count(apply.Created) + cs.Count(apply.Configured) + cs.Count(apply.Pruned) + cs.Count(apply.Released) + cs.Count(apply.Failed)
 	if changed == 0 {
 		return
 	}
@@ -91,6 +91,9 @@ func (e *Events) Record(ctx context.Context, at serving.Stamp, cs apply.ChangeSe
 	}
 	msg := fmt.Sprintf("commit %s: %d created, %d configured, %d pruned, %d failed, %d unchanged", short(at.Commit),
 		cs.Count(apply.Created), cs.Count(apply.Configured), cs.Count(apply.Pruned), cs.Count(apply.Failed), cs.Count(apply.Unchanged))
+	if n := cs.Count(apply.Released); n > 0 {
+		msg += fmt.Sprintf(", %d released", n)
+	}
 	e.emit(ctx, e.namespace, corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: e.namespace, Name: ConfigMapName(e.source)},
 		typ, "Synced", msg)
 }
@@ -116,6 +119,8 @@ func eventReason(a apply.Action) (reason, typ string) {
 		return "Configured", corev1.EventTypeNormal
 	case apply.Pruned:
 		return "Pruned", corev1.EventTypeNormal
+	case apply.Released:
+		return "Released", corev1.EventTypeNormal
 	case apply.Failed:
 		return "ApplyFailed", corev1.EventTypeWarning
 	}

@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, fmt.Errorf("register sync metrics: %w", err)
 		}
 	}
-	for _, a := range []apply.Action{apply.Created, apply.Configured, apply.Unchanged, apply.Pruned, apply.Skipped, apply.Failed} {
+	for _, a := range []apply.Action{apply.Created, apply.Configured, apply.Unchanged, apply.Pruned, apply.Released, apply.Skipped, apply.Failed} {
 		m.objects.WithLabelValues(string(a))
 	}
 	m.errors.WithLabelValues("apply")

@@ -24,12 +24,12 @@ import (
 
 // Applier is the apply step the Target needs (apply.SSA).
 type Applier interface {
-	Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (apply.ChangeSet, error)
-	// ApplyChanged applies the changed objects and keeps the same ones as
-	// they are, or returns apply.ErrFullPass having written nothing.
-	ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []apply.Entry) (apply.ChangeSet, error)
 	// Begin starts a pass whose objects come in parts.
 	Begin(ctx context.Context, source string) (*apply.Pass, error)
+	// BeginChanged starts a pass that applies the changed objects and
+	// keeps the same ones as they are, or returns apply.ErrFullPass
+	// having written nothing.
+	BeginChanged(ctx context.Context, source string, same []apply.Entry) (*apply.Pass, error)
 }
 
 // Autoscaler is what the Target tells the autoscaler (scaler.Autoscaler).
@@ -224,14 +224,16 @@ func (t *Target) Apply(ctx context.Context, d *sync.Desired) error {
 // apply applies d's objects: only those that changed when d names the
 // others (Desired.Same) and the Applier remembers them, else every one. It
 // takes the objects from d, so that each can be collected once applied,
-// and returns the API version of each object it applied.
+// and returns the API version of each object it applied. Failures name
+// where in the repository the object came from (Locator).
 func (t *Target) apply(ctx context.Context, d *sync.Desired) (map[apply.Ref]string, apply.ChangeSet, error) {
 	if len(d.Same) > 0 {
 		changed := d.Objects
 		d.Objects = nil
 		versions := versionsOf(changed)
-		cs, err := t.Applier.ApplyChanged(ctx, t.Source, changed, sameEntries(d.Same))
+		p, err := t.begin(ctx, d, sameEntries(d.Same))
 		if !errors.Is(err, apply.ErrFullPass) {
+			cs, err := applyPart(ctx, p, err, changed)
 			return versions, cs, err
 		}
 	}
@@ -240,13 +242,14 @@ func (t *Target) apply(ctx context.Context, d *sync.Desired) (map[apply.Ref]stri
 		objs := d.Objects
 		d.Objects = nil
 		versions := versionsOf(objs)
-		cs, err := t.Applier.Apply(ctx, t.Source, objs)
+		p, err := t.begin(ctx, d, nil)
+		cs, err := applyPart(ctx, p, err, objs)
 		return versions, cs, err
 	}
 	// A full pass: rendered and applied a namespace at a time, so that
 	// the whole state's objects are never held at once.
 	d.Objects = nil
-	p, err := t.Applier.Begin(ctx, t.Source)
+	p, err := t.begin(ctx, d, nil)
 	if err != nil {
 		return nil, apply.ChangeSet{}, err
 	}
@@ -262,6 +265,33 @@ func (t *Target) apply(ctx context.Context, d *sync.Desired) (map[apply.Ref]stri
 	}
 	cs, err := p.End(ctx)
 	return versions, cs, err
+}
+
+// begin starts the Applier's pass for d: one that keeps the same objects
+// when same is not nil (BeginChanged), else one that is given every
+// object. Its failures say where in d's repository an object came from.
+func (t *Target) begin(ctx context.Context, d *sync.Desired, same []apply.Entry) (*apply.Pass, error) {
+	var p *apply.Pass
+	var err error
+	if same != nil {
+		p, err = t.Applier.BeginChanged(ctx, t.Source, same)
+	} else {
+		p, err = t.Applier.Begin(ctx, t.Source)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Locate = Locator(d.Tree)
+	return p, nil
+}
+
+// applyPart ends a pass of one part, objs, unless it could not begin.
+func applyPart(ctx context.Context, p *apply.Pass, err error, objs []*unstructured.Unstructured) (apply.ChangeSet, error) {
+	if err != nil {
+		return apply.ChangeSet{}, err
+	}
+	p.Add(ctx, objs)
+	return p.End(ctx)
 }
 
 // versionsOf returns the API version of each object.
