@@ -41,6 +41,19 @@ func DefaultGateways() *Gateways {
 	}
 }
 
+// Shared returns the objects ("namespace/name") that rendered routes
+// refer to in namespaces of their own: the gateways and the local
+// gateway Services, sorted. A rule refusing references across namespaces
+// lets these through.
+func (g *Gateways) Shared() []string {
+	out := []string{g.External, g.Local, g.IstioExternal, g.IstioLocal}
+	for _, s := range g.LocalService {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Ingress class aliases: Knative's short names.
 var classAliases = map[string]string{
 	"gateway-api": config.IngressClassGatewayAPI,

@@ -23,12 +23,14 @@ import (
 	"github.com/robfig/cron/v3"
 	authzv1 "k8s.io/api/authorization/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/heap"
 	"github.com/ebb-dev/ebb/internal/kube"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/sync"
@@ -58,7 +60,19 @@ Flags:
   --activators NS/NAME  the Service whose pods are the activators (default <namespace>/ebb-gateway)
   --leader-service NAME the selector-less Service the leader points at itself, for
                         activator stats and webhooks (default ebb-controller)
-  --allow-namespace NS  the only namespaces objects may be applied in (repeatable; default any)
+  --service-account SA  apply, read and prune the repository's objects as this
+                        ServiceAccount (impersonated): NAMESPACE/NAME, or NAME for
+                        the ServiceAccount of that name in each object's namespace
+                        (default $EBB_SERVICE_ACCOUNT; none: as the controller itself)
+  --allow-namespace NS  the only namespaces objects may be applied in (repeatable;
+                        "*" for every one; default every one but kube-system,
+                        kube-public, kube-node-lease and --namespace)
+  --allow-cluster-kind KIND.GROUP
+                        a cluster-scoped kind objects may be of, besides Namespace
+                        (repeatable, e.g. ClusterRole.rbac.authorization.k8s.io)
+  --no-cross-namespace-refs
+                        refuse objects that refer to objects in other namespaces
+                        (RoleBinding subjects, route parents and backends, ...)
   --stats-identity USER who may push activator stats: a bearer token for audience
                         ebb-controller that the API authenticates as USER (repeatable;
                         default system:serviceaccount:<namespace>:ebb-gateway)
@@ -74,7 +88,9 @@ Flags:
 
 type controllerOptions struct {
 	url, kubeconfig, namespace, source, listen, activators, autoscaler, cacheDir string
-	allow                                                                        stringList
+	allow, clusterKinds                                                          stringList
+	serviceAccount                                                               apply.ServiceAccount
+	noCrossRefs                                                                  bool
 	qps                                                                          float64
 	resync                                                                       time.Duration
 	burst                                                                        int
@@ -97,6 +113,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "Git cache directory")
 	fs.Var(&o.allow, "allow-namespace", "allowed namespace")
 	fs.Var(&o.statsIdentities, "stats-identity", "who may push stats")
+	fs.Var(&o.clusterKinds, "allow-cluster-kind", "allowed cluster-scoped kind")
+	fs.BoolVar(&o.noCrossRefs, "no-cross-namespace-refs", false, "refuse references to other namespaces")
+	sa := fs.String("service-account", "", "ServiceAccount to apply as")
 	fs.Float64Var(&o.qps, "qps", 50, "client QPS")
 	fs.IntVar(&o.burst, "burst", 100, "client burst")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
@@ -125,7 +144,8 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	// In a pod, the rest may come from the environment too.
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	fromEnv := map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME"}
+	fromEnv := map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME",
+		"service-account": "EBB_SERVICE_ACCOUNT"}
 	if isSSH(o.url) {
 		// The install mounts the Secret's SSH key and known_hosts for
 		// every URL; they apply to SSH URLs only.
@@ -153,7 +173,26 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	if o.resync <= 0 {
 		return o, fmt.Errorf("--resync %s: want a positive duration", o.resync)
 	}
+	var err error
+	if o.serviceAccount, err = apply.ParseServiceAccount(*sa); err != nil {
+		return o, fmt.Errorf("--service-account: %w", err)
+	}
+	for _, k := range o.clusterKinds {
+		if gk := schema.ParseGroupKind(k); gk.Kind == "" {
+			return o, fmt.Errorf("--allow-cluster-kind %q: want KIND.GROUP", k)
+		}
+	}
 	return o, nil
+}
+
+// applyOptions are the apply step's options the flags set.
+func (o controllerOptions) applyOptions() apply.Options {
+	a := apply.Options{InventoryNamespace: o.namespace, Namespaces: o.allow, FullEvery: o.resync, ServiceAccount: o.serviceAccount,
+		NoCrossNamespaceRefs: o.noCrossRefs, SharedRefs: render.DefaultGateways().Shared()}
+	for _, k := range o.clusterKinds {
+		a.ClusterKinds = append(a.ClusterKinds, schema.ParseGroupKind(k))
+	}
+	return a
 }
 
 // kubeConfig is --kubeconfig, else the in-cluster config, else $KUBECONFIG
@@ -247,7 +286,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	if err != nil {
 		return nil, err
 	}
-	ssa, err := apply.New(cfg, apply.Options{InventoryNamespace: o.namespace, Namespaces: o.allow, FullEvery: o.resync})
+	ssa, err := apply.New(cfg, o.applyOptions())
 	if err != nil {
 		return nil, err
 	}
