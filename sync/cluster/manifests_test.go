@@ -22,15 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/internal/admin"
@@ -45,25 +38,6 @@ import (
 	"github.com/ebb-dev/ebb/sync/leader"
 )
 
-// installManifests builds manifests/ with kustomize.
-func installManifests(t *testing.T) []*unstructured.Unstructured {
-	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join("..", "..", "manifests"))
-	if err != nil {
-		t.Fatalf("kustomize build manifests: %v", err)
-	}
-	var out []*unstructured.Unstructured
-	for _, r := range rm.Resources() {
-		m, err := r.Map()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-	return out
-}
-
 // TestManifests builds the install base and has the apiserver accept
 // every object (server-side apply, dry run); then installs its RBAC for
 // real and runs what the controller and the gateway do as their
@@ -75,14 +49,17 @@ func TestManifests(t *testing.T) {
 	var kinds []string
 	for _, o := range objs {
 		kinds = append(kinds, o.GetKind()+" "+o.GetName())
-		if o.GetKind() != "Namespace" && o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" && o.GetNamespace() != "ebb-system" {
+		clusterScoped := []string{"Namespace", "ClusterRole", "ClusterRoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+		if !slices.Contains(clusterScoped, o.GetKind()) && o.GetNamespace() != "ebb-system" {
 			t.Errorf("%s %s in namespace %q, want ebb-system", o.GetKind(), o.GetName(), o.GetNamespace())
 		}
 	}
 	for _, want := range []string{"Namespace ebb-system", "Deployment ebb-controller", "Deployment ebb-gateway", "Service ebb-gateway",
 		"Service ebb-controller", "ServiceAccount ebb-controller", "ServiceAccount ebb-gateway", "ClusterRole ebb-controller",
 		"ClusterRole ebb-gateway", "Secret ebb-git", "ConfigMap ebb-controller", "ConfigMap ebb-grafana-dashboard",
-		"Role ebb-status-reader", "Role ebb-sync", "NetworkPolicy ebb-controller", "ClusterRoleBinding ebb-controller-auth-delegator"} {
+		"Role ebb-status-reader", "Role ebb-sync", "NetworkPolicy ebb-controller", "ClusterRoleBinding ebb-controller-auth-delegator",
+		"Role ebb-controller", "ClusterRole ebb-applier", "ValidatingAdmissionPolicy ebb-controller-owns",
+		"ValidatingAdmissionPolicyBinding ebb-controller-owns"} {
 		if !slices.Contains(kinds, want) {
 			t.Errorf("manifests lack %s; have %v", want, kinds)
 		}
@@ -110,66 +87,25 @@ func TestManifests(t *testing.T) {
 	}
 
 	cfg := c.Config()
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustNamespace(t, cs, "ebb-system")
-	for _, real := range []bool{false, true} {
-		for _, o := range objs {
-			// The second round installs for real what the RBAC check needs.
-			if real && !slices.Contains([]string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}, o.GetKind()) {
-				continue
-			}
-			gvk := o.GroupVersionKind()
-			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-			if err != nil {
-				t.Fatalf("%s: %v", gvk, err)
-			}
-			b, err := o.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := metav1.PatchOptions{FieldManager: "test", Force: new(true)}
-			if !real {
-				opts.DryRun = []string{metav1.DryRunAll}
-			}
-			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-			if o.GetNamespace() != "" {
-				ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-			}
-			if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, b, opts); err != nil {
-				t.Errorf("apply %s %s (dry run %v): %v", o.GetKind(), o.GetName(), !real, err)
-			}
-		}
-	}
+	adminApply(t, c, objs, true)
+	installRBAC(t, c)
 	if t.Failed() {
 		return
 	}
 
-	// The controller, as its ServiceAccount: apply and prune, scale, switch
+	// The controller, with a token of its ServiceAccount's: apply and
+	// prune (as the namespace's ebb-applier, impersonated), scale, switch
 	// endpoints, record Events and status, lead.
-	as := func(sa string) *kubernetes.Clientset {
-		cfg := c.Config()
-		cfg.Impersonate.UserName = "system:serviceaccount:ebb-system:" + sa
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cs
+	ctlCfg := serviceAccountConfig(t, c, "ebb-system", "ebb-controller")
+	ctl, err := kubernetes.NewForConfig(ctlCfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ctlCfg := c.Config()
-	ctlCfg.Impersonate.UserName = "system:serviceaccount:ebb-system:ebb-controller"
-	ctl := as("ebb-controller")
 	kctl := kubetest.Clients(t, ctlCfg)
 	// RBAC is evaluated by the apiserver at once, but give its caches a
 	// moment to see the new bindings.
@@ -180,7 +116,47 @@ func TestManifests(t *testing.T) {
 		return ""
 	})
 	dir := helloIn(t, cs, "rbac")
-	ssa, err := apply.New(ctlCfg, apply.Options{})
+	// As itself, the controller may not write a repository's objects.
+	self, err := apply.New(ctlCfg, apply.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "probe", "namespace": "rbac"}}}
+	if cs, err := self.Apply(ctx, "rbac-self", []*unstructured.Unstructured{probe}); !apierrors.IsForbidden(err) {
+		t.Errorf("the controller applied a repository's object as itself: %v\n%s", err, cs)
+	}
+	if cs, err := self.Delete(ctx, "rbac-self"); err != nil {
+		t.Errorf("delete source rbac-self: %v\n%s", err, cs)
+	}
+	// As the namespace's ebb-applier, which the install names, it may.
+	var ctlDeploy appsv1.Deployment
+	installed(t, objs, "Deployment", "ebb-controller", &ctlDeploy)
+	var asSA apply.ServiceAccount
+	for _, e := range ctlDeploy.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "EBB_SERVICE_ACCOUNT" {
+			if asSA, err = apply.ParseServiceAccount(e.Value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if asSA != (apply.ServiceAccount{Name: "ebb-applier"}) {
+		t.Fatalf("the install applies as %q, want ebb-applier in each namespace", asSA)
+	}
+	adminApply(t, c, tenantManifest(t, "rbac"), false)
+	applierCfg := rest.CopyConfig(ctlCfg)
+	applierCfg.Impersonate.UserName = asSA.For(apply.Ref{Namespace: "rbac"}, "ebb-system").UserName()
+	applier, err := kubernetes.NewForConfig(applierCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() string {
+		if _, err := applier.AppsV1().Deployments("rbac").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return "the controller as rbac/ebb-applier: " + err.Error()
+		}
+		return ""
+	})
+	ssa, err := apply.New(ctlCfg, apply.Options{ServiceAccount: asSA})
 	if err != nil {
 		t.Fatal(err)
 	}
