@@ -84,6 +84,10 @@ func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
 		r := RefOf(u)
 		err = fmt.Errorf("%s: %w", r, err)
 		p.invalid = append(p.invalid, p.located(u, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}))
+		if old, ok := prev.inv.Lookup(r); ok {
+			// Applied before it was refused: a failure never prunes.
+			p.next = append(p.next, old)
+		}
 	}, func(u *unstructured.Unstructured, digest string) bool {
 		e, ok := p.m.skip(u, digest, prev.inv)
 		if ok {

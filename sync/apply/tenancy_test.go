@@ -130,15 +130,18 @@ metadata: {name: to-other, namespace: xns}
 spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
 `
 	)
-	set := func() []*unstructured.Unstructured { return objects(t, ownSubject, otherSubject, toGateway, toOther) }
+	const toOtherLater = `apiVersion: v1
+kind: Service
+metadata: {name: to-other-later, namespace: xns}
+spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
+`
 
 	// Off (the default), every reference is applied.
 	e := newEnv(t, apply.Options{})
-	e.apply("xns-off", set())
-	if _, err := e.ssa.Delete(t.Context(), "xns-off"); err != nil {
-		t.Fatal(err)
-	}
+	e.apply("xns", objects(t, ownSubject, otherSubject, toGateway, toOther))
 
+	// On, what refers to another namespace is refused: never created,
+	// and, if applied before, not pruned either.
 	e = newEnv(t, apply.Options{NoCrossNamespaceRefs: true, SharedRefs: []string{"ebb-system/ebb-gateway"}})
 	p, err := e.ssa.Begin(t.Context(), "xns")
 	if err != nil {
@@ -149,16 +152,17 @@ spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
 		located = append(located, u.GetName()+" "+path)
 		return "refs.yaml:7: " + path
 	}
-	p.Add(t.Context(), set())
+	p.Add(t.Context(), objects(t, ownSubject, otherSubject, toGateway, toOther, toOtherLater))
 	cs, err := p.End(t.Context())
 	if err == nil {
 		t.Fatalf("Apply succeeded with references to other namespaces:\n%s", cs)
 	}
 	e.wantActions(cs,
-		"RoleBinding.rbac.authorization.k8s.io xns/own created",
+		"RoleBinding.rbac.authorization.k8s.io xns/own unchanged",
 		"RoleBinding.rbac.authorization.k8s.io xns/other failed",
-		"Service xns/to-gateway created",
+		"Service xns/to-gateway unchanged",
 		"Service xns/to-other failed",
+		"Service xns/to-other-later failed",
 	)
 	want := map[string]string{
 		"RoleBinding.rbac.authorization.k8s.io xns/other": "refs.yaml:7: subjects[0].namespace: RoleBinding.rbac.authorization.k8s.io xns/other: " +
@@ -173,11 +177,18 @@ spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
 		}
 	}
 	slices.Sort(located)
-	if diff := cmp.Diff([]string{"other subjects[0].namespace", "to-other spec.externalName"}, located); diff != "" {
+	if diff := cmp.Diff([]string{"other subjects[0].namespace", "to-other spec.externalName", "to-other-later spec.externalName"}, located); diff != "" {
 		t.Errorf("Locate asked about (-want +got):\n%s", diff)
 	}
-	if e.get(svcGVR, "xns", "to-other") != nil {
+	if e.get(svcGVR, "xns", "to-other-later") != nil {
 		t.Error("a refused Service was created")
+	}
+	if e.get(svcGVR, "xns", "to-other") == nil {
+		t.Error("a Service applied before it was refused was pruned")
+	}
+	if diff := cmp.Diff([]string{"RoleBinding.rbac.authorization.k8s.io xns/other", "RoleBinding.rbac.authorization.k8s.io xns/own",
+		"Service xns/to-gateway", "Service xns/to-other"}, e.inventory("xns")); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
 	}
 }
 
