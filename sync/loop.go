@@ -67,15 +67,16 @@ type Loop struct {
 	// without an error.
 	rendered render.Memo
 
-	mu      gosync.Mutex
-	st      SourceStatus
-	base    git.Commit        // the main commit last applied
-	retry   bool              // the last pass failed in a way worth retrying
-	invalid string            // the commit last found invalid
-	memory  []*serving.Ledger // read-only: the ledgers planned so far
-	main    *Desired          // the main branch's last applied state
-	applied *Desired          // what Target last applied (main plus previews)
-	at      time.Time         // when Target last applied
+	mu         gosync.Mutex
+	st         SourceStatus
+	base       git.Commit        // the main commit last applied
+	retry      bool              // the last pass failed in a way worth retrying
+	invalid    string            // the commit last found invalid
+	invalidErr string            // why: the source's error while invalid is the head
+	memory     []*serving.Ledger // read-only: the ledgers planned so far
+	main       *Desired          // the main branch's last applied state
+	applied    *Desired          // what Target last applied (main plus previews)
+	at         time.Time         // when Target last applied
 }
 
 // Pass is the outcome of one Sync that did something.
@@ -126,8 +127,10 @@ type SourceStatus struct {
 	Applied     string    `json:"applied,omitempty"`
 	AppliedTime time.Time `json:"appliedTime,omitzero"`
 	LastSync    time.Time `json:"lastSync,omitzero"`
-	// LastError is the last pass's error ("" when it succeeded); for an
-	// invalid commit it lists every problem as file:line: field: message.
+	// LastError is the last pass's error ("" when it succeeded), or, while
+	// the head is a commit found invalid, that commit's: it stays until a
+	// good commit is applied. For an invalid commit it lists every problem
+	// as file:line: field: message.
 	LastError  string          `json:"lastError,omitempty"`
 	ErrorStage string          `json:"errorStage,omitempty"`
 	NextSync   time.Time       `json:"nextSync,omitzero"`
@@ -205,9 +208,14 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	l.Metrics.pass(l.name(), p, l.now().Sub(start))
 	l.mu.Lock()
 	l.st.LastSync = l.now()
-	if p.Err != nil {
+	switch {
+	case p.Err != nil:
 		l.st.LastError, l.st.ErrorStage = p.Err.Error(), p.Stage
-	} else {
+	case l.invalid != "" && l.invalid == l.st.Fetched:
+		// The head is still the commit found invalid, and what is applied
+		// is older: its error stands until a good commit is applied.
+		l.st.LastError, l.st.ErrorStage = l.invalidErr, StageInvalid
+	default:
 		l.st.LastError, l.st.ErrorStage = "", ""
 	}
 	l.mu.Unlock()
@@ -265,7 +273,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 			l.mu.Lock()
 			l.retry = p.Stage != StageInvalid
 			if p.Stage == StageInvalid {
-				l.invalid = head.Hash
+				l.invalid, l.invalidErr = head.Hash, p.Err.Error()
 			}
 			l.mu.Unlock()
 			if main == nil || !previewsChanged {
@@ -309,7 +317,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if mainDue && p.Err == nil {
 		// A failed main pass keeps its retry and invalid marks while the
 		// previews move on.
-		l.base, l.retry, l.invalid = base, false, ""
+		l.base, l.retry, l.invalid, l.invalidErr = base, false, "", ""
 	}
 	l.st.Previews = p.Previews
 	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time

@@ -222,9 +222,23 @@ func TestLoopInvalidCommitKeepsLastGood(t *testing.T) {
 	if n := testutil.ToFloat64(f.loop.Metrics.errors.WithLabelValues("main", StageInvalid)); n != 1 {
 		t.Errorf("ebb_sync_errors_total{stage=invalid} = %v, want 1", n)
 	}
-	// The same bad head is not planned again.
+	// The same bad head is not planned again, and its error stands while
+	// it is the head: over a pass that finds nothing new, and over one
+	// that applies the last good state again.
 	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" {
 		t.Errorf("second pass over the bad head = %+v", p)
+	}
+	if st := f.loop.Status(); st.ErrorStage != StageInvalid || st.Applied == st.Fetched || !strings.Contains(st.LastError, "broken.yaml:") {
+		t.Errorf("status after a second pass over the bad head = %+v, want its error kept", st)
+	}
+	f.loop.Resync = time.Nanosecond
+	applies := f.target.count()
+	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != applies+1 {
+		t.Errorf("resync over the bad head = %+v, %d applies, want one", p, f.target.count()-applies)
+	}
+	f.loop.Resync = 0
+	if st := f.loop.Status(); st.ErrorStage != StageInvalid || !strings.Contains(st.LastError, "broken.yaml:") {
+		t.Errorf("status after a resync over the bad head = %+v, want its error kept", st)
 	}
 	// Fixing it applies.
 	f.user.CommitAndPush(t, map[string]string{"service.yaml": helloService("Ebb", canary10), "broken.yaml": ""}, "fix")
