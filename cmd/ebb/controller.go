@@ -332,20 +332,28 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 }
 
 // report turns a failed pass into the status ConfigMap's Stalled
-// condition (apply failures are reported by the Target itself).
+// condition (apply failures are reported by the Target itself), and a
+// pass that leaves the source without an error into the end of it.
 func (c *controller) report(p sync.Pass) {
 	select {
 	case c.gcChanged <- struct{}{}: // config-gc may have changed
 	default:
 	}
-	if p.Err == nil || p.Stage == sync.StageApply {
+	if p.Stage == sync.StageApply {
 		return
 	}
-	commit := c.loop.Status().Fetched
+	st := c.loop.Status()
+	if p.Err == nil && st.LastError != "" {
+		return // the head is still a commit that failed
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c.status.Failed(ctx, commit, fmt.Errorf("%s: %w", p.Stage, p.Err))
+		if p.Err == nil {
+			c.status.Resolved(ctx)
+			return
+		}
+		c.status.Failed(ctx, st.Fetched, fmt.Errorf("%s: %w", p.Stage, p.Err))
 	}()
 }
 

@@ -77,6 +77,10 @@ type Status struct {
 	doc     StatusDoc
 	desired *sync.Desired
 	written []byte
+	// failed is the commit Failed last reported, and why, until a newer
+	// commit is applied or Resolved is called: applying the last good
+	// commit again (a resync, a preview) does not make the source Ready.
+	failed, failedMessage string
 }
 
 // NewStatus returns the status of source, kept in namespace. health
@@ -162,7 +166,7 @@ func (s *Status) Doc() StatusDoc {
 // Begin marks a new commit as being reconciled.
 func (s *Status) Begin(ctx context.Context, at serving.Stamp) {
 	s.mu.Lock()
-	if at.Commit == s.doc.Commit && s.doc.Condition == Ready {
+	if at.Commit == s.doc.Commit && (s.doc.Condition == Ready || s.failed != "") {
 		s.mu.Unlock()
 		return
 	}
@@ -174,11 +178,16 @@ func (s *Status) Begin(ctx context.Context, at serving.Stamp) {
 // Applied records the outcome of applying d.
 func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
 	s.mu.Lock()
-	if err != nil {
+	switch {
+	case err != nil:
 		s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, err.Error(), d.At.Commit
-	} else {
+	case s.failed != "" && d.At.Commit == s.doc.Commit:
+		// The last good commit again: the failed one is still the head.
+		s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, s.failedMessage, s.failed
+	default:
 		s.doc.Condition, s.doc.Message, s.doc.Attempted = Ready, "applied "+d.At.Commit, ""
 		s.doc.Commit, s.doc.CommitTime = d.At.Commit, d.At.Time.Time.UTC()
+		s.failed, s.failedMessage = "", ""
 	}
 	// Only the Services, ledgers and refused hosts are read again, not
 	// the objects.
@@ -192,6 +201,24 @@ func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
 func (s *Status) Failed(ctx context.Context, commit string, err error) {
 	s.mu.Lock()
 	s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, err.Error(), commit
+	s.failed, s.failedMessage = commit, err.Error()
+	s.mu.Unlock()
+	s.write(ctx)
+}
+
+// Resolved records that the commit Failed reported is no longer the
+// head, while the commit applied is unchanged (the branch was reset to
+// it): the source is Ready again.
+func (s *Status) Resolved(ctx context.Context) {
+	s.mu.Lock()
+	if s.failed == "" {
+		s.mu.Unlock()
+		return
+	}
+	s.failed, s.failedMessage = "", ""
+	if s.doc.Condition == Stalled && s.doc.Commit != "" {
+		s.doc.Condition, s.doc.Message, s.doc.Attempted = Ready, "applied "+s.doc.Commit, ""
+	}
 	s.mu.Unlock()
 	s.write(ctx)
 }

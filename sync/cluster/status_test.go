@@ -55,6 +55,23 @@ func TestStatus(t *testing.T) {
 	if doc := read(); doc.Condition != cluster.Stalled || doc.Commit != "c1" || doc.Attempted != "c2" {
 		t.Errorf("after an invalid commit: %+v (want the last good commit kept)", doc)
 	}
+	// Applying the last good commit again (a resync, a preview) leaves
+	// the invalid head's condition as it is, without a write.
+	w.take()
+	s.Begin(ctx, d.At)
+	s.Applied(ctx, d, nil)
+	if doc := read(); doc.Condition != cluster.Stalled || doc.Commit != "c1" || doc.Attempted != "c2" || doc.Message != "invalid: service.yaml:3: spec: bad" {
+		t.Errorf("after applying c1 again over the invalid c2: %+v (want c2's condition kept)", doc)
+	}
+	if got := w.take(); len(got) != 0 {
+		t.Errorf("applying c1 again over the invalid c2 wrote the status: %v", got)
+	}
+	// The branch reset to c1: Ready again.
+	s.Resolved(ctx)
+	if doc := read(); doc.Condition != cluster.Ready || doc.Commit != "c1" || doc.Attempted != "" {
+		t.Errorf("after Resolved: %+v", doc)
+	}
+	s.Failed(ctx, "c2", errors.New("invalid: service.yaml:3: spec: bad"))
 	s.Applied(ctx, &sync.Desired{Tree: &serving.Tree{}, At: stamp("c3", 1)}, nil)
 
 	// A new controller loads the document and rewrites nothing.
