@@ -129,12 +129,15 @@ func refusals(d *Desired, kind string) map[[2]string]string {
 	return out
 }
 
-// DomainMappingStatus is one DomainMapping as the status shows it.
+// DomainMappingStatus is one DomainMapping as `ebb get domainmappings`
+// shows it.
 type DomainMappingStatus struct {
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	URL       string    `json:"url"`
-	Ready     Condition `json:"ready"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	// Service is the Service the domain maps to (spec.ref, in Namespace).
+	Service string    `json:"service"`
+	Ready   Condition `json:"ready"`
 	// Reason explains a Ready that is not True.
 	Reason string `json:"reason,omitempty"`
 }
@@ -158,7 +161,7 @@ func DomainMappingStatuses(d *Desired) []DomainMappingStatus {
 	scheme := cfg.Network.DefaultExternalScheme
 	var out []DomainMappingStatus
 	for _, dm := range d.Tree.DomainMappings {
-		st := DomainMappingStatus{Namespace: dm.Namespace, Name: dm.Name, URL: scheme + "://" + dm.Name, Ready: True}
+		st := DomainMappingStatus{Namespace: dm.Namespace, Name: dm.Name, URL: scheme + "://" + dm.Name, Service: dm.Spec.Ref.Name, Ready: True}
 		if r, ok := refused[[2]string{dm.Namespace, dm.Name}]; ok {
 			st.Ready, st.Reason = False, r
 		} else if !routed[dm.Namespace+"/"+dm.Name] {

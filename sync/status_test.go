@@ -69,9 +69,9 @@ spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: other}}
 		t.Errorf("Services (-want +got):\n%s", d)
 	}
 	want := []DomainMappingStatus{
-		{Namespace: "tenant-x", Name: "api.example.com", URL: "http://api.example.com", Ready: False, Reason: "host api.example.com is already in use by another namespace"},
-		{Namespace: "tenant-x", Name: "nowhere.example.com", URL: "http://nowhere.example.com", Ready: False, Reason: `Service "other" has no routed revision`},
-		{Namespace: "tenant-x", Name: "own.example.com", URL: "http://own.example.com", Ready: True},
+		{Namespace: "tenant-x", Name: "api.example.com", URL: "http://api.example.com", Service: "hello", Ready: False, Reason: "host api.example.com is already in use by another namespace"},
+		{Namespace: "tenant-x", Name: "nowhere.example.com", URL: "http://nowhere.example.com", Service: "other", Ready: False, Reason: `Service "other" has no routed revision`},
+		{Namespace: "tenant-x", Name: "own.example.com", URL: "http://own.example.com", Service: "hello", Ready: True},
 	}
 	if d := cmp.Diff(want, DomainMappingStatuses(d)); d != "" {
 		t.Errorf("DomainMappings (-want +got):\n%s", d)
