@@ -13,14 +13,18 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/ebb-dev/ebb/sync"
 )
 
-const getUsage = `usage: ebb get (services | revisions | sources) [--admin HOST:PORT] [-o json]
-       ebb get (services | revisions | sources) --cluster [--kubeconfig FILE]
-               [--context NAME] [-n NAMESPACE] [--source NAME] [-o json]
+const getUsage = `usage: ebb get KIND [--admin HOST:PORT] [-o json|yaml]
+       ebb get KIND --cluster [--kubeconfig FILE] [--context NAME]
+               [-n NAMESPACE] [--source NAME] [-o json|yaml]
 
-Shows what ebb serves, like kn service list and kn revision list.
+Shows what ebb serves, like kn service list and kn revision list. KIND is
+services (ksvc), revisions (rev), domainmappings (dm) or sources. A table
+shows each reason on one line; -o yaml and -o json show them whole.
 
 A running 'ebb up': --admin is the address it printed (default
 127.0.0.1:8081, or $EBB_ADMIN).
@@ -37,11 +41,26 @@ Reconciling, Stalled) and last applied commit.
   --source NAME       one source (default every source in the namespace)
 `
 
+// The kinds `ebb get` shows, by every name it accepts for them.
+const (
+	kindServices       = "services"
+	kindRevisions      = "revisions"
+	kindDomainMappings = "domainmappings"
+	kindSources        = "sources"
+)
+
+var getKinds = map[string]string{
+	"services": kindServices, "service": kindServices, "ksvc": kindServices,
+	"revisions": kindRevisions, "revision": kindRevisions, "rev": kindRevisions,
+	"domainmappings": kindDomainMappings, "domainmapping": kindDomainMappings, "dm": kindDomainMappings,
+	"sources": kindSources, "source": kindSources,
+}
+
 func runGet(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	admin := fs.String("admin", "", "address of a running ebb up")
-	output := fs.String("o", "", "output format: json")
+	output := fs.String("o", "", "output format: json or yaml")
 	inCluster := fs.Bool("cluster", false, "read the status a cluster's controller publishes")
 	var cg clusterGet
 	fs.StringVar(&cg.kubeconfig, "kubeconfig", "", "kubeconfig file")
@@ -58,12 +77,16 @@ func runGet(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ebb get: %v\n%s", err, getUsage)
 		return exitUsage
 	}
-	if len(what) != 1 || (*output != "" && *output != "json") {
+	if len(what) != 1 {
 		fmt.Fprint(e.stderr, getUsage)
 		return exitUsage
 	}
-	kind := strings.TrimSuffix(what[0], "s")
-	if kind != "service" && kind != "revision" && kind != "ksvc" && kind != "rev" && kind != "source" {
+	if *output != "" && *output != "json" && *output != "yaml" {
+		fmt.Fprintf(e.stderr, "ebb get: -o %q: want json or yaml\n%s", *output, getUsage)
+		return exitUsage
+	}
+	kind, ok := getKinds[what[0]]
+	if !ok {
 		fmt.Fprintf(e.stderr, "ebb get: unknown kind %q\n%s", what[0], getUsage)
 		return exitUsage
 	}
@@ -79,7 +102,7 @@ func runGet(ctx context.Context, e *env, args []string) int {
 			return exitUsage
 		}
 		cg.namespace = cmp.Or(cg.namespace, "ebb-system")
-		return getCluster(ctx, e, cg, kind, *output == "json")
+		return getCluster(ctx, e, cg, kind, *output)
 	}
 	if *admin == "" {
 		*admin = e.getenv("EBB_ADMIN")
@@ -87,61 +110,99 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	if *admin == "" {
 		*admin = upDefaultAdmin
 	}
-	if kind == "source" {
-		return getSources(ctx, e, *admin, *output == "json")
+	now := time.Now()
+	var raw []byte
+	var table func(io.Writer)
+	switch kind {
+	case kindSources:
+		var srcs []sync.SourceStatus
+		raw, err = fetchAdmin(ctx, *admin, "/v1/sources", &srcs)
+		table = func(w io.Writer) { writeSources(w, srcs, now) }
+	case kindDomainMappings:
+		var dms []sync.DomainMappingStatus
+		raw, err = fetchAdmin(ctx, *admin, "/v1/domainmappings", &dms)
+		table = func(w io.Writer) { writeDomainMappings(w, dms) }
+	default:
+		var svcs []sync.ServiceStatus
+		raw, err = fetchAdmin(ctx, *admin, "/v1/services", &svcs)
+		table = func(w io.Writer) { writeServiceTable(w, kind, svcs, now) }
 	}
-	svcs, raw, err := fetchStatus(ctx, *admin)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb get: %v\n%s", err, clusterHint)
+		fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
 		return exitInvalid
 	}
-	if *output == "json" {
-		e.stdout.Write(raw)
-		return exitOK
+	if *output != "" {
+		return writeRaw(e, raw, *output)
 	}
-	w := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', 0)
-	if kind == "service" || kind == "ksvc" {
-		writeServices(w, svcs)
-	} else {
-		writeRevisions(w, svcs, time.Now())
-	}
-	w.Flush()
+	table(e.stdout)
 	return exitOK
 }
 
 // clusterHint follows a failure to reach a local ebb up.
-const clusterHint = "(ebb in a cluster: ebb get services --cluster [--context NAME])\n"
+const clusterHint = "(ebb in a cluster: ebb get services --cluster [--context NAME])"
 
-func fetchStatus(ctx context.Context, admin string) ([]sync.ServiceStatus, []byte, error) {
+// fetchAdmin reads path from a running ebb up into v and returns the
+// bytes it answered.
+func fetchAdmin(ctx context.Context, admin, path string, v any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/v1/services", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+path, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("no ebb up answers at %s: %w", admin, err)
+		return nil, fmt.Errorf("no ebb up answers at %s: %w\n%s", admin, err, clusterHint)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, err
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s%s: %w", admin, path, err)
+	case resp.StatusCode == http.StatusNotFound && path == "/v1/sources":
+		return nil, fmt.Errorf("%s follows a directory, not a Git source", admin)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s%s: %s", admin, path, resp.Status)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("%s: %s", admin, resp.Status)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("%s%s: %w", admin, path, err)
 	}
-	var svcs []sync.ServiceStatus
-	if err := json.Unmarshal(raw, &svcs); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", admin, err)
+	return raw, nil
+}
+
+// writeRaw prints a JSON document as it is, or as YAML.
+func writeRaw(e *env, raw []byte, format string) int {
+	if format == "yaml" {
+		y, err := yaml.JSONToYAML(raw)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
+			return exitInvalid
+		}
+		e.stdout.Write(y)
+		return exitOK
 	}
-	return svcs, raw, nil
+	e.stdout.Write(raw)
+	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+		io.WriteString(e.stdout, "\n")
+	}
+	return exitOK
+}
+
+// writeServiceTable prints the services or the revisions of svcs.
+func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, now time.Time) {
+	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	if kind == kindServices {
+		writeServices(w, svcs)
+	} else {
+		writeRevisions(w, svcs, now)
+	}
+	w.Flush()
 }
 
 func writeServices(w io.Writer, svcs []sync.ServiceStatus) {
 	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tREASON")
 	for _, s := range svcs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready, s.Reason)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready, oneLine(s.Reason))
 	}
 }
 
@@ -154,9 +215,42 @@ func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time) {
 				traffic = fmt.Sprintf("%d%%", r.Percent)
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\n", r.Name, s.Name, traffic,
-				strings.Join(r.Tags, ","), r.Generation, age(now.Sub(r.Created)), r.Desired, r.Actual, r.Ready, r.Reason)
+				strings.Join(r.Tags, ","), r.Generation, age(now.Sub(r.Created)), r.Desired, r.Actual, r.Ready, oneLine(r.Reason))
 		}
 	}
+}
+
+// writeDomainMappings prints one line per DomainMapping: the domain, its
+// URL, the Service it maps to, and whether it routes.
+func writeDomainMappings(out io.Writer, dms []sync.DomainMappingStatus) {
+	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tSERVICE\tREADY\tREASON")
+	for _, d := range dms {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Namespace, d.Name, d.URL, d.Service, d.Ready, oneLine(d.Reason))
+	}
+	w.Flush()
+}
+
+// maxCell is the longest reason a table shows, in runes.
+const maxCell = 120
+
+// oneLine is s as a table cell: its first line, followed by "(+N more
+// lines)" when it has more, and cut at maxCell runes with "…". -o yaml
+// shows the whole text.
+func oneLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	first, rest, multi := strings.Cut(s, "\n")
+	if r := []rune(first); len(r) > maxCell {
+		first = string(r[:maxCell-1]) + "…"
+	}
+	if !multi {
+		return first
+	}
+	n := strings.Count(rest, "\n") + 1
+	if n == 1 {
+		return first + " (+1 more line)"
+	}
+	return fmt.Sprintf("%s (+%d more lines)", first, n)
 }
 
 // age formats a duration the way kubectl does: 45s, 12m, 5h, 3d.

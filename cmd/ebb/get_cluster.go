@@ -65,57 +65,59 @@ func (g clusterGet) readStatus(ctx context.Context) ([]cluster.StatusDoc, error)
 }
 
 // getCluster is `ebb get --cluster`: the same tables as for `ebb up`,
-// from the status ConfigMaps. Services and revisions of every source are
-// listed together, followed by the condition of each source that is not
-// Ready; sources show their condition and last applied commit.
-func getCluster(ctx context.Context, e *env, g clusterGet, kind string, asJSON bool) int {
+// from the status ConfigMaps. Services, revisions and DomainMappings of
+// every source are listed together; services are followed by the
+// DomainMappings and the sources that are not Ready; sources show their
+// condition and last applied commit. output is "", json or yaml.
+func getCluster(ctx context.Context, e *env, g clusterGet, kind, output string) int {
 	docs, err := g.readStatus(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
 		return exitInvalid
 	}
 	now := time.Now()
-	if kind == "source" {
-		if asJSON {
-			return writeJSON(e, docs)
-		}
-		writeClusterSources(e.stdout, docs, now)
-		return exitOK
-	}
 	svcs := []sync.ServiceStatus{}
+	dms := []sync.DomainMappingStatus{}
 	for _, d := range docs {
 		svcs = append(svcs, d.Services...)
+		dms = append(dms, d.DomainMappings...)
 	}
-	if asJSON {
-		return writeJSON(e, svcs)
+	var v any
+	switch kind {
+	case kindSources:
+		v = docs
+	case kindDomainMappings:
+		v = dms
+	default:
+		v = svcs
 	}
-	w := tabwriter.NewWriter(e.stdout, 0, 4, 3, ' ', 0)
-	if kind == "service" || kind == "ksvc" {
-		writeServices(w, svcs)
-	} else {
-		writeRevisions(w, svcs, now)
+	if output != "" {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
+			return exitInvalid
+		}
+		return writeRaw(e, raw, output)
 	}
-	w.Flush()
+	switch kind {
+	case kindSources:
+		writeClusterSources(e.stdout, docs, now)
+		return exitOK
+	case kindDomainMappings:
+		writeDomainMappings(e.stdout, dms)
+		return exitOK
+	}
+	writeServiceTable(e.stdout, kind, svcs, now)
 	for _, d := range docs {
 		for _, dm := range d.DomainMappings {
-			if dm.Ready != sync.True && (kind == "service" || kind == "ksvc") {
-				fmt.Fprintf(e.stdout, "\ndomainmapping %s/%s is not ready: %s\n", dm.Namespace, dm.Name, dm.Reason)
+			if dm.Ready != sync.True && kind == kindServices {
+				fmt.Fprintf(e.stdout, "\ndomainmapping %s/%s is not ready: %s\n", dm.Namespace, dm.Name, oneLine(dm.Reason))
 			}
 		}
 		if d.Condition != cluster.Ready {
-			fmt.Fprintf(e.stdout, "\nsource %s is %s: %s\n", d.Source, d.Condition, firstLine(d.Message))
+			fmt.Fprintf(e.stdout, "\nsource %s is %s: %s\n", d.Source, d.Condition, oneLine(d.Message))
 		}
 	}
-	return exitOK
-}
-
-func writeJSON(e *env, v any) int {
-	b, err := json.Marshal(v)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb get: %v\n", err)
-		return exitInvalid
-	}
-	e.stdout.Write(append(b, '\n'))
 	return exitOK
 }
 
@@ -132,11 +134,11 @@ func writeClusterSources(out io.Writer, docs []cluster.StatusDoc, now time.Time)
 			committed = age(now.Sub(d.CommitTime)) + " ago"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Source, d.Condition, cmp.Or(short(d.Commit), "-"), committed,
-			cmp.Or(short(d.Attempted), "-"), len(d.Services), firstLine(d.Message))
+			cmp.Or(short(d.Attempted), "-"), len(d.Services), oneLine(d.Message))
 	}
 	w.Flush()
 	for _, d := range docs {
-		if d.Condition != cluster.Ready && d.Message != firstLine(d.Message) {
+		if d.Condition != cluster.Ready && d.Message != oneLine(d.Message) {
 			fmt.Fprintf(out, "\n%s (%s):\n%s\n", d.Source, d.Condition, d.Message)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/render"
@@ -130,7 +131,7 @@ func TestGetCluster(t *testing.T) {
 	wantRows = append(wantRows, []string{},
 		strings.Fields("domainmapping default/api.example.com is not ready: host api.example.com is already in use by another namespace"),
 		[]string{},
-		[]string{"source", "apps", "is", "Stalled:", "load:", "service.yaml:9:", "spec.template.spec.containers[0].image:", "required", "…"})
+		[]string{"source", "apps", "is", "Stalled:", "load:", "service.yaml:9:", "spec.template.spec.containers[0].image:", "required", "(+1", "more", "line)"})
 	if diff := cmp.Diff(wantRows, r); diff != "" {
 		t.Errorf("get services --cluster (-want +got):\n%s\n%s", diff, out)
 	}
@@ -150,6 +151,28 @@ func TestGetCluster(t *testing.T) {
 		t.Errorf("get revisions --source main (-want +got):\n%s\n%s", diff, out)
 	}
 
+	// DomainMappings: every source's, with the Service each maps to.
+	code, out, stderr = get("domainmappings", kc)
+	if code != exitOK {
+		t.Fatalf("get domainmappings: exit %d: %s", code, stderr)
+	}
+	wantDMs := [][]string{
+		{"NAMESPACE", "NAME", "URL", "SERVICE", "READY", "REASON"},
+		append(strings.Fields("default api.example.com http://api.example.com hello False"),
+			strings.Fields("host api.example.com is already in use by another namespace")...),
+	}
+	if diff := cmp.Diff(wantDMs, rows(out)); diff != "" {
+		t.Errorf("get domainmappings (-want +got):\n%s\n%s", diff, out)
+	}
+	code, out, stderr = get("dm", kc, "-o", "yaml")
+	var dms []sync.DomainMappingStatus
+	if err := yaml.Unmarshal([]byte(out), &dms); code != exitOK || err != nil {
+		t.Fatalf("get dm -o yaml: exit %d, %v: %s", code, err, stderr)
+	}
+	if diff := cmp.Diff(sync.DomainMappingStatuses(hello), dms); diff != "" {
+		t.Errorf("get dm -o yaml (-want +got):\n%s", diff)
+	}
+
 	// Sources: condition, last applied commit, the commit being worked on.
 	code, out, stderr = get("sources", kc, "--context", "kubetest", "-n", "ebb-system")
 	if code != exitOK {
@@ -158,7 +181,7 @@ func TestGetCluster(t *testing.T) {
 	wantSrcs := [][]string{
 		{"NAME", "CONDITION", "APPLIED", "COMMITTED", "ATTEMPTED", "SERVICES", "MESSAGE"},
 		{"apps", "Stalled", short(appsAt.Commit), "3h", "ago", short(strings.Repeat("2", 40)), "1", "load:", "service.yaml:9:",
-			"spec.template.spec.containers[0].image:", "required", "…"},
+			"spec.template.spec.containers[0].image:", "required", "(+1", "more", "line)"},
 		{"main", "Ready", short(mainAt.Commit), "3h", "ago", "-", "1", "applied", mainAt.Commit},
 		{},
 		{"apps", "(Stalled):"},
@@ -173,6 +196,14 @@ func TestGetCluster(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &docs); code != exitOK || err != nil || len(docs) != 1 ||
 		docs[0].Condition != cluster.Ready || docs[0].Commit != mainAt.Commit || !docs[0].CommitTime.Equal(committed) {
 		t.Errorf("get sources -o json --source main: exit %d, %v, %+v", code, err, docs)
+	}
+
+	// -o yaml has the whole message the table cuts to one line.
+	code, out, _ = get("sources", kc, "-o", "yaml", "--source", "apps")
+	docs = nil
+	if err := yaml.Unmarshal([]byte(out), &docs); code != exitOK || err != nil || len(docs) != 1 ||
+		docs[0].Message != "load: service.yaml:9: spec.template.spec.containers[0].image: required\nand one more line" {
+		t.Errorf("get sources -o yaml --source apps: exit %d, %v, %+v", code, err, docs)
 	}
 
 	// What goes wrong says what to check.

@@ -45,7 +45,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"up", "run a serving repository on this machine (DIR or Git URL)", runUp},
-		{"get", "show the services, revisions or sources of a running ebb up (or, with --cluster, of a cluster)", runGet},
+		{"get", "show the services, revisions, domain mappings or sources of a running ebb up (or, with --cluster, of a cluster)", runGet},
 		{"sync", "ask a running ebb up to sync now ([--admin HOST:PORT])", runSync},
 		{"render", "print the objects a serving repository renders to (DIR [-o yaml|json])", runRender},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},

@@ -403,17 +403,30 @@ func (u *up) status() []sync.ServiceStatus {
 	})
 }
 
-// adminMux is what the admin address serves: GET /healthz, /metrics and
-// /v1/services (open to this machine, for `ebb get`), POST /v1/sync with
-// the token, and src's other endpoints. Stats are not among them: the
-// activator and the queue-proxies run in this process and the
-// autoscaler reads them directly.
+// domainMappings is what `ebb get domainmappings` reads.
+func (u *up) domainMappings() []sync.DomainMappingStatus {
+	u.mu.Lock()
+	d := u.desired
+	u.mu.Unlock()
+	return append([]sync.DomainMappingStatus{}, sync.DomainMappingStatuses(d)...)
+}
+
+// adminMux is what the admin address serves: GET /healthz, /metrics,
+// /v1/services and /v1/domainmappings (open to this machine, for `ebb
+// get`), POST /v1/sync with the token, and src's other endpoints. Stats
+// are not among them: the activator and the queue-proxies run in this
+// process and the autoscaler reads them directly.
 func (u *up) adminMux(src admin.Source) (*http.ServeMux, error) {
 	mux := admin.NewMux(u.metrics)
-	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(u.status())
-	})
+	for path, status := range map[string]func() any{
+		"/v1/services":       func() any { return u.status() },
+		"/v1/domainmappings": func() any { return u.domainMappings() },
+	} {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(status())
+		})
+	}
 	src.Kick, src.Sync, src.Log = u.kicks.Kick, admin.Bearer(u.token), u.log
 	return mux, src.Mount(mux)
 }

@@ -69,15 +69,21 @@ func TestWriteSources(t *testing.T) {
 	writeSources(&b, []sync.SourceStatus{{
 		Name: "main", URL: "https://git.example.com/serving.git", Ref: "branch main", ReadOnly: true,
 		Fetched: "0123456789abcdef", Applied: "fedcba9876543210", NextSync: now.Add(90 * time.Second),
-		LastError: "apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100", ErrorStage: sync.StageInvalid,
-		Previews: []sync.PreviewStatus{{Ref: "refs/pull/7/head", Tag: "pr-7", Commit: "aaaaaaaaaaaaaaaa", Services: []string{"default/hello"}}},
+		LastError:  "apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100\napps/hello/service.yaml:19: spec.traffic[1].tag: duplicate tag",
+		ErrorStage: sync.StageInvalid,
+		Previews: []sync.PreviewStatus{
+			{Ref: "refs/pull/7/head", Tag: "pr-7", Commit: "aaaaaaaaaaaaaaaa", Services: []string{"default/hello"}},
+			{Ref: "refs/pull/8/head", Tag: "pr-8", Commit: "bbbbbbbbbbbbbbbb", Error: "service.yaml:3: kind: unknown\nservice.yaml:9: spec: bad"},
+		},
 	}}, now)
 	want := `NAME                         URL                                   REF           FETCHED        APPLIED        NEXT SYNC   ERROR
-main (read-only)             https://git.example.com/serving.git   branch main   0123456789ab   fedcba987654   in 1m       apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100
+main (read-only)             https://git.example.com/serving.git   branch main   0123456789ab   fedcba987654   in 1m       apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100 (+1 more line)
   preview refs/pull/7/head   default/hello                         tag pr-7      aaaaaaaaaaaa
+  preview refs/pull/8/head   -                                     tag pr-8      bbbbbbbbbbbb                              service.yaml:3: kind: unknown (+1 more line)
 
 main (invalid):
 apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100
+apps/hello/service.yaml:19: spec.traffic[1].tag: duplicate tag
 `
 	var got []string
 	for _, line := range strings.Split(b.String(), "\n") {
