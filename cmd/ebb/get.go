@@ -24,7 +24,8 @@ const getUsage = `usage: ebb get KIND [--admin HOST:PORT] [-o json|yaml]
 
 Shows what ebb serves, like kn service list and kn revision list. KIND is
 services (ksvc), revisions (rev), domainmappings (dm) or sources. A table
-shows each reason on one line; -o yaml and -o json show them whole.
+shows each reason on one line, then the whole of those it cut; -o yaml
+and -o json show every field whole.
 
 A running 'ebb up': --admin is the address it printed (default
 127.0.0.1:8081, or $EBB_ADMIN).
@@ -188,25 +189,29 @@ func writeRaw(e *env, raw []byte, format string) int {
 	return exitOK
 }
 
-// writeServiceTable prints the services or the revisions of svcs.
+// writeServiceTable prints the services or the revisions of svcs, then
+// the whole of each reason the table cut.
 func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, now time.Time) {
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	var cut cutReasons
 	if kind == kindServices {
-		writeServices(w, svcs)
+		writeServices(w, svcs, &cut)
 	} else {
-		writeRevisions(w, svcs, now)
+		writeRevisions(w, svcs, now, &cut)
 	}
 	w.Flush()
+	cut.write(out)
 }
 
-func writeServices(w io.Writer, svcs []sync.ServiceStatus) {
+func writeServices(w io.Writer, svcs []sync.ServiceStatus, cut *cutReasons) {
 	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tREASON")
 	for _, s := range svcs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready, oneLine(s.Reason))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready,
+			cut.cell("service "+s.Namespace+"/"+s.Name, s.Reason))
 	}
 }
 
-func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time) {
+func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time, cut *cutReasons) {
 	fmt.Fprintln(w, "NAME\tSERVICE\tTRAFFIC\tTAGS\tGENERATION\tAGE\tDESIRED/ACTUAL\tREADY\tREASON")
 	for _, s := range svcs {
 		for _, r := range s.Revisions {
@@ -215,28 +220,54 @@ func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time) {
 				traffic = fmt.Sprintf("%d%%", r.Percent)
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\n", r.Name, s.Name, traffic,
-				strings.Join(r.Tags, ","), r.Generation, age(now.Sub(r.Created)), r.Desired, r.Actual, r.Ready, oneLine(r.Reason))
+				strings.Join(r.Tags, ","), r.Generation, age(now.Sub(r.Created)), r.Desired, r.Actual, r.Ready,
+				cut.cell("revision "+s.Namespace+"/"+r.Name, r.Reason))
 		}
 	}
 }
 
 // writeDomainMappings prints one line per DomainMapping: the domain, its
-// URL, the Service it maps to, and whether it routes.
+// URL, the Service it maps to, and whether it routes; then the whole of
+// each reason the table cut.
 func writeDomainMappings(out io.Writer, dms []sync.DomainMappingStatus) {
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	var cut cutReasons
 	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tSERVICE\tREADY\tREASON")
 	for _, d := range dms {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Namespace, d.Name, d.URL, d.Service, d.Ready, oneLine(d.Reason))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Namespace, d.Name, d.URL, d.Service, d.Ready,
+			cut.cell("domainmapping "+d.Namespace+"/"+d.Name, d.Reason))
 	}
 	w.Flush()
+	cut.write(out)
+}
+
+// cutReasons are the reasons a table showed cut to one line, each after
+// the name of what it explains.
+type cutReasons []string
+
+// cell is reason as a table cell (see oneLine), noting it when cut.
+func (c *cutReasons) cell(name, reason string) string {
+	one := oneLine(reason)
+	if one != strings.TrimRight(reason, "\n") {
+		*c = append(*c, name+":\n"+strings.TrimRight(reason, "\n"))
+	}
+	return one
+}
+
+// write prints the whole reasons, after the table.
+func (c cutReasons) write(out io.Writer) {
+	for _, r := range c {
+		fmt.Fprintf(out, "\n%s\n", r)
+	}
 }
 
 // maxCell is the longest reason a table shows, in runes.
 const maxCell = 120
 
 // oneLine is s as a table cell: its first line, followed by "(+N more
-// lines)" when it has more, and cut at maxCell runes with "…". -o yaml
-// shows the whole text.
+// lines)" when it has more, and cut at maxCell runes with "…". The
+// table is followed by the whole text (see cutReasons), as are -o yaml
+// and -o json.
 func oneLine(s string) string {
 	s = strings.TrimRight(s, "\n")
 	first, rest, multi := strings.Cut(s, "\n")
