@@ -53,6 +53,10 @@ type Options struct {
 	// Sandbox, if set, runs the pods of previews' revisions as another
 	// user.
 	Sandbox *Sandbox
+	// Locate, if set, adds the file and line to an error about a field of
+	// a revision's template (a *serving.FieldError naming its Service),
+	// from the state being applied (see serving.Tree.Locate).
+	Locate func(error) error
 }
 
 // Runtime runs rendered revisions as local processes: each rendered
@@ -136,6 +140,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	var errs []error
 	failed := map[scaler.RevisionKey]error{}
 	specs := map[scaler.RevisionKey]*podSpec{}
+	var ko []scaler.RevisionKey // the revisions with a ko:// image, in order
 	var tables []route.Table
 	for _, o := range objs {
 		switch {
@@ -152,6 +157,9 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 				continue
 			}
 			specs[key] = s
+			if len(s.command) == 0 {
+				ko = append(ko, key)
+			}
 		case o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" && o.GetLabels()[route.LabelKey] == route.LabelValue:
 			data, _, _ := unstructured.NestedString(o.Object, "data", route.DataKey)
 			var t route.Table
@@ -161,6 +169,11 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			}
 			tables = append(tables, t)
 		}
+	}
+	for _, re := range r.checkModules(ko, specs) {
+		errs = append(errs, re)
+		failed[re.Key] = re.Err
+		delete(specs, re.Key)
 	}
 
 	r.mu.Lock()
