@@ -129,6 +129,7 @@ type up struct {
 	desired   *sync.Desired
 	reachable map[scaler.RevisionKey]bool
 	known     map[scaler.RevisionKey]bool
+	applying  *serving.Tree // the tree of the state Apply applies: it locates the runtime's errors
 	shown     string
 	// sources are the revisions that build and run from a directory of
 	// their own (a preview's checkout) rather than dir.
@@ -168,6 +169,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		InitialScale: u.initialScale,
 		Source:       u.source,
 		Sandbox:      sandbox,
+		Locate:       u.locate,
 	})
 	if err != nil {
 		return nil, err
@@ -333,7 +335,7 @@ func (u *up) Apply(_ context.Context, d *sync.Desired) error {
 		reachable[r.Key] = r.Reachable
 	}
 	u.mu.Lock()
-	u.reachable = reachable
+	u.reachable, u.applying = reachable, d.Tree
 	u.mu.Unlock()
 	u.scaler.SetConfig(d.Tree.Config.Autoscaler)
 
@@ -370,6 +372,18 @@ func (u *up) source(key scaler.RevisionKey) string {
 	return u.sources[key]
 }
 
+// locate names the file and line of an error about a revision's
+// template, in the tree being applied.
+func (u *up) locate(err error) error {
+	u.mu.Lock()
+	t := u.applying
+	u.mu.Unlock()
+	if t == nil {
+		return err
+	}
+	return t.Locate(err)
+}
+
 // initialScale starts a revision no route reaches at zero pods.
 func (u *up) initialScale(key scaler.RevisionKey, replicas int32) int32 {
 	u.mu.Lock()
@@ -394,6 +408,10 @@ func (u *up) status() []sync.ServiceStatus {
 		switch {
 		case err != nil:
 			h.Ready, h.Reason = sync.False, err.Error()
+			var r interface{ Reason() string }
+			if errors.As(err, &r) {
+				h.Reason = r.Reason() + ": " + h.Reason // BuildFailed: …
+			}
 		case ready > 0 || everReady:
 			h.Ready = sync.True
 		case want == 0:

@@ -49,8 +49,18 @@ func TestMain(m *testing.M) {
 // extra files on top.
 func copyExample(t *testing.T, name string, extra map[string]string) string {
 	t.Helper()
+	dst := copyDir(t, filepath.Join(repoRoot, "examples", name))
+	extra["go.work"] = "go 1.26.0\n\nuse " + repoRoot + "\n"
+	for f, body := range extra {
+		writeFile(t, filepath.Join(dst, f), body)
+	}
+	return dst
+}
+
+// copyDir copies the tree src into a temporary directory.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
 	dst := t.TempDir()
-	src := filepath.Join(repoRoot, "examples", name)
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -67,10 +77,6 @@ func copyExample(t *testing.T, name string, extra map[string]string) string {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	extra["go.work"] = "go 1.26.0\n\nuse " + repoRoot + "\n"
-	for f, body := range extra {
-		writeFile(t, filepath.Join(dst, f), body)
 	}
 	return dst
 }
@@ -208,6 +214,8 @@ type revisionStatus struct {
 	Percent int64  `json:"percent"`
 	Desired int32  `json:"desired"`
 	Actual  int    `json:"actual"`
+	Ready   string `json:"ready"`
+	Reason  string `json:"reason"`
 }
 
 func (u *upProcess) revisions(t *testing.T) map[string]revisionStatus {
