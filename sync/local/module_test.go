@@ -31,6 +31,16 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// helloMain is the source of the hello example's app.
+func helloMain(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "hello", "app", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestModuleAdvice(t *testing.T) {
 	const img = "example.test/hello/app"
 	for _, tt := range []struct {
@@ -120,41 +130,23 @@ func TestRuntimeRefusesAnImageNoModuleProvides(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the hello example")
 	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	main, err := os.ReadFile(filepath.Join(root, "examples", "hello", "app", "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := writeFiles(t, map[string]string{"app/main.go": string(main)})
+	dir := writeFiles(t, map[string]string{"app/main.go": helloMain(t)})
 	var located []error
-	r, err := NewRuntime(Options{
-		Dir:              dir,
-		Builder:          &Builder{Dir: dir, CacheDir: t.TempDir()},
-		QueueConfig:      testQueueConfig,
-		DrainQuietPeriod: 10 * time.Millisecond,
-		Locate: func(err error) error {
-			located = append(located, err)
-			var fe *serving.FieldError
-			if errors.As(err, &fe) && fe.Object == serving.ServiceRef("default", "hello") {
-				fe.File, fe.Line = "apps/hello/service.yaml", 12
-			}
-			return err
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := startRuntime(t, Options{Dir: dir, Builder: &Builder{Dir: dir, CacheDir: t.TempDir()}, Locate: func(err error) error {
+		located = append(located, err)
+		var fe *serving.FieldError
+		if errors.As(err, &fe) && fe.Object == serving.ServiceRef("default", "hello") {
+			fe.File, fe.Line = "apps/hello/service.yaml", 12
+		}
+		return err
+	}})
 	img := "ko://github.com/ebb-dev/ebb/examples/hello/app"
 	objs := []*unstructured.Unstructured{
 		deployment(t, "hello-00001", img, nil, corev1.EnvVar{Name: "TARGET", Value: "one"}),
 		deployment(t, "hello-00002", img, nil, corev1.EnvVar{Name: "TARGET", Value: "two"}),
 	}
 	start := time.Now()
-	err = r.Apply(objs)
+	err := r.Apply(objs)
 	t.Logf("Apply reported the image in %v", time.Since(start))
 	const want = "apps/hello/service.yaml:12: spec.template.spec.containers[0].image: ko://github.com/ebb-dev/ebb/examples/hello/app: " +
 		"no Go module here provides this package: run ebb up inside a module whose path is a prefix of it " +

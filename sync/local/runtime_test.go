@@ -72,13 +72,19 @@ func newTestRuntime(t *testing.T, onTable func(route.Table)) *Runtime {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewRuntime(Options{
-		Dir:              root,
-		Builder:          &Builder{Dir: root, CacheDir: filepath.Join(os.TempDir(), "ebb-test-ko")},
-		QueueConfig:      testQueueConfig,
-		DrainQuietPeriod: 10 * time.Millisecond,
-		OnTable:          onTable,
-	})
+	return startRuntime(t, Options{Dir: root, OnTable: onTable})
+}
+
+// startRuntime returns a Runtime of opts with the tests' queue-proxy
+// configuration (and, without a Builder, one that builds in Dir into a
+// cache the tests share), closed when the test ends.
+func startRuntime(t *testing.T, opts Options) *Runtime {
+	t.Helper()
+	opts.QueueConfig, opts.DrainQuietPeriod = testQueueConfig, 10*time.Millisecond
+	if opts.Builder == nil {
+		opts.Builder = &Builder{Dir: opts.Dir, CacheDir: filepath.Join(os.TempDir(), "ebb-test-ko")}
+	}
+	r, err := NewRuntime(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

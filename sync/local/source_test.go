@@ -1,7 +1,6 @@
 package local
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -26,41 +25,18 @@ func TestRuntimeBuildsEachRevisionFromItsSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := os.ReadFile(filepath.Join(root, "examples", "hello", "app", "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := t.TempDir()
-	for name, body := range map[string]string{
+	other := writeFiles(t, map[string]string{
 		"go.mod":                     "module github.com/ebb-dev/ebb\n\ngo 1.26\n",
-		"examples/hello/app/main.go": strings.Replace(string(app), `"Hello %s!\n"`, `"Howdy %s!\n"`, 1),
-	} {
-		p := filepath.Join(other, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+		"examples/hello/app/main.go": strings.Replace(helloMain(t), `"Hello %s!\n"`, `"Howdy %s!\n"`, 1),
+	})
 
 	var mu gosync.Mutex
 	sources := map[string]string{"hello-00002": other}
-	r, err := NewRuntime(Options{
-		Dir:              root,
-		Builder:          &Builder{Dir: root, CacheDir: filepath.Join(os.TempDir(), "ebb-test-ko")},
-		QueueConfig:      testQueueConfig,
-		DrainQuietPeriod: 10 * time.Millisecond,
-		Source: func(key scaler.RevisionKey) string {
-			mu.Lock()
-			defer mu.Unlock()
-			return sources[key.Name]
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := startRuntime(t, Options{Dir: root, Source: func(key scaler.RevisionKey) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return sources[key.Name]
+	}})
 	img := "ko://github.com/ebb-dev/ebb/examples/hello/app"
 	objs := []*unstructured.Unstructured{
 		deployment(t, "hello-00001", img, nil, corev1.EnvVar{Name: "TARGET", Value: "one"}),
