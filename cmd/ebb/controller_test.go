@@ -213,3 +213,87 @@ func TestNoGeneratedClients(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerKeepsAnInvalidHeadStalled: a pushed commit that does not
+// validate leaves the source Stalled with its error, through resyncs that
+// apply the last good commit again, until the branch goes back to the
+// commit that runs.
+func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
+	c := kubetest.Start(t, kubetest.Options{})
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	repo := gitRepo(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	out, done := &syncbuf.Buffer{}, make(chan int, 1)
+	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
+		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]
+	}}
+	go func() {
+		done <- run(ctx, []string{"controller", "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
+			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "200ms", "--resync", "1s", "--preview", "none"}, e)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("controller:\n%s", out.String())
+		}
+	})
+	status := func() cluster.StatusDoc {
+		doc, _ := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
+		return doc
+	}
+	waitFor(t, "the repository applied", func() string {
+		if doc := status(); doc.Condition != cluster.Ready {
+			return fmt.Sprintf("%+v", doc)
+		}
+		return ""
+	})
+	good := status().Commit
+
+	work := filepath.Join(t.TempDir(), "work")
+	runGit(t, t.TempDir(), "clone", "-q", repo, work)
+	svc := filepath.Join(work, "service.yaml")
+	b, err := os.ReadFile(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := string(b) + "  traffic:\n    - latestRevision: true\n      percent: 90\n"
+	if err := os.WriteFile(svc, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, work, "commit", "-q", "-am", "90%")
+	runGit(t, work, "push", "-q", "origin", "main")
+	stalled := func() string {
+		doc := status()
+		if doc.Condition != cluster.Stalled || doc.Commit != good || !strings.Contains(doc.Message, "Traffic targets sum to 90, want 100") {
+			return fmt.Sprintf("%+v", doc)
+		}
+		return ""
+	}
+	waitFor(t, "the invalid commit Stalled", stalled)
+	applies := strings.Count(out.String(), "msg=applied")
+	waitFor(t, "two resyncs of the last good commit", func() string {
+		if n := strings.Count(out.String(), "msg=applied"); n < applies+2 {
+			return fmt.Sprintf("%d applies since the invalid commit", n-applies)
+		}
+		return ""
+	})
+	if s := stalled(); s != "" {
+		t.Errorf("after resyncs over the invalid head: %s, want it Stalled", s)
+	}
+
+	// The branch reset to the commit that runs: Ready again.
+	runGit(t, work, "push", "-q", "-f", "origin", good+":main")
+	waitFor(t, "Ready after the reset", func() string {
+		if doc := status(); doc.Condition != cluster.Ready || doc.Commit != good {
+			return fmt.Sprintf("%+v", doc)
+		}
+		return ""
+	})
+}
