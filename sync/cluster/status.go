@@ -196,12 +196,16 @@ func (s *Status) Applied(ctx context.Context, d *sync.Desired, err error) {
 	s.Refresh(ctx)
 }
 
-// Failed records a commit that did not load or plan: what runs is
-// unchanged.
+// Failed records a commit that did not load or plan (or could not be
+// fetched or written back): what runs is unchanged.
 func (s *Status) Failed(ctx context.Context, commit string, err error) {
 	s.mu.Lock()
 	s.doc.Condition, s.doc.Message, s.doc.Attempted = Stalled, err.Error(), commit
-	s.failed, s.failedMessage = commit, err.Error()
+	if commit != s.doc.Commit {
+		// A commit other than the one that runs; a failure of that one
+		// (a fetch) is over when it applies again.
+		s.failed, s.failedMessage = commit, err.Error()
+	}
 	s.mu.Unlock()
 	s.write(ctx)
 }

@@ -71,6 +71,13 @@ func TestStatus(t *testing.T) {
 	if doc := read(); doc.Condition != cluster.Ready || doc.Commit != "c1" || doc.Attempted != "" {
 		t.Errorf("after Resolved: %+v", doc)
 	}
+	// A failure while c1 is the head (a fetch) ends when c1 applies again.
+	s.Failed(ctx, "c1", errors.New("fetch: connection refused"))
+	s.Begin(ctx, d.At)
+	s.Applied(ctx, d, nil)
+	if doc := read(); doc.Condition != cluster.Ready || doc.Commit != "c1" || doc.Attempted != "" {
+		t.Errorf("after a fetch failure and c1 applied again: %+v", doc)
+	}
 	s.Failed(ctx, "c2", errors.New("invalid: service.yaml:3: spec: bad"))
 	s.Applied(ctx, &sync.Desired{Tree: &serving.Tree{}, At: stamp("c3", 1)}, nil)
 
