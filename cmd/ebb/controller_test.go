@@ -60,16 +60,8 @@ func gitRepo(t *testing.T) string {
 // when the leader stops, the other takes over and its resync writes no
 // object.
 func TestControllers(t *testing.T) {
-	c := kubetest.Start(t, kubetest.Options{})
+	c, cs := installedCluster(t)
 	kc := c.Kubeconfig
-	cs, err := kubernetes.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The install creates ebb's namespace (manifests/namespace.yaml).
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	repo := gitRepo(t)
 	podIPs := map[string]string{"ctl-a": "10.3.0.1", "ctl-b": "10.3.0.2"}
 	type proc struct {
@@ -169,6 +161,21 @@ func TestControllers(t *testing.T) {
 	}
 }
 
+// installedCluster starts an apiserver with ebb's namespace, as the
+// install creates it (manifests/namespace.yaml).
+func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
+	t.Helper()
+	c := kubetest.Start(t, kubetest.Options{})
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return c, cs
+}
+
 // waitFor retries f (bounded, 90 s) until it returns "", then fails with
 // what and f's last answer. It bounds waits on a controller; it never
 // asserts on how long it took.
@@ -219,14 +226,7 @@ func TestNoGeneratedClients(t *testing.T) {
 // apply the last good commit again, until the branch goes back to the
 // commit that runs.
 func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
-	c := kubetest.Start(t, kubetest.Options{})
-	cs, err := kubernetes.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c, cs := installedCluster(t)
 	repo := gitRepo(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	out, done := &syncbuf.Buffer{}, make(chan int, 1)
