@@ -139,7 +139,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "ebb gateway:", err)
 		return exitInvalid
 	}
-	srv := transport.NewServer(gw, transport.ServerProtocols())
+	srv := transport.NewServer(gw)
 	go act.Run(ctx)
 	go watchRoutes(ctx, o.routes, raw, gw, log)
 	errc := make(chan error, 1)

@@ -286,8 +286,8 @@ func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k
 		addr string
 		srv  *http.Server
 	}{
-		{o.listen, transport.NewServer(g.gw, transport.ServerProtocols())},
-		{o.activator, transport.NewServer(g.activatorHandler(), transport.ServerProtocols())},
+		{o.listen, transport.NewServer(g.gw)},
+		{o.activator, transport.NewServer(g.activatorHandler())},
 		{o.admin, admin.NewServer(mux)},
 	} {
 		lis, err := net.Listen("tcp", s.addr)

@@ -267,7 +267,7 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
-	servers := []*http.Server{transport.NewServer(u.gateway, nil), admin.NewLocalServer(adl.Addr(), adminHandler)}
+	servers := []*http.Server{transport.NewServer(u.gateway), admin.NewLocalServer(adl.Addr(), adminHandler)}
 	for i, l := range []net.Listener{gwl, adl} {
 		wg.Go(func() {
 			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

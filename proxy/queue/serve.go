@@ -27,21 +27,14 @@ func (s *Server) Serve(ctx context.Context, l Listeners) error {
 		hs  *http.Server
 		lis net.Listener
 	}
-	mk := func(lis net.Listener, h http.Handler, proto *http.Protocols) *srv {
+	mk := func(lis net.Listener, h http.Handler) *srv {
 		if lis == nil {
 			return nil
 		}
-		return &srv{lis: lis, hs: transport.NewServer(h, proto)}
+		return &srv{lis: lis, hs: transport.NewServer(h)}
 	}
-	front := []*srv{
-		mk(l.HTTP, s.main, transport.ServerProtocols()),
-		mk(l.H2C, s.main, transport.ServerProtocols()),
-	}
-	back := []*srv{
-		mk(l.Admin, s.AdminHandler(), nil),
-		mk(l.Stats, s.StatsHandler(), nil),
-		mk(l.Metrics, s.MetricsHandler(), nil),
-	}
+	front := []*srv{mk(l.HTTP, s.main), mk(l.H2C, s.main)}
+	back := []*srv{mk(l.Admin, s.AdminHandler()), mk(l.Stats, s.StatsHandler()), mk(l.Metrics, s.MetricsHandler())}
 	errc := make(chan error, 5)
 	for _, x := range append(front, back...) {
 		if x != nil {

@@ -25,12 +25,14 @@ const (
 )
 
 // NewServer returns a data-plane server of h with the settings above,
-// speaking protocols (nil: net/http's default, HTTP/1.1 on a plain
-// listener).
-func NewServer(h http.Handler, protocols *http.Protocols) *http.Server {
+// speaking ServerProtocols: HTTP/1.1 and h2c with prior knowledge, so
+// that gRPC and other HTTP/2 clients reach every gateway, activator and
+// queue-proxy without TLS. `ebb up` and `ebb gateway` serve through it
+// alike.
+func NewServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		Protocols:         protocols,
+		Protocols:         ServerProtocols(),
 		ReadHeaderTimeout: ServerReadHeaderTimeout,
 		IdleTimeout:       ServerIdleTimeout,
 		MaxHeaderBytes:    ServerMaxHeaderBytes,

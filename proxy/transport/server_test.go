@@ -15,7 +15,7 @@ func TestNewServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }), ServerProtocols())
+	srv := NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
 	if srv.ReadHeaderTimeout != ServerReadHeaderTimeout || srv.IdleTimeout != ServerIdleTimeout || srv.MaxHeaderBytes != ServerMaxHeaderBytes ||
 		srv.ReadTimeout != 0 || srv.WriteTimeout != 0 {
 		t.Errorf("server settings: %+v", srv)
