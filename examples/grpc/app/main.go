@@ -1,27 +1,24 @@
-// Command app is the h2c example: a server that speaks HTTP/2 without TLS
-// (prior knowledge) as well as HTTP/1.1, and answers with the protocol the
-// request arrived on. Its Service names the port "h2c", so ebb's proxies
-// speak HTTP/2 to it end to end, as gRPC needs.
+// Command app is the gRPC example: a grpc-go server of the Greeter
+// service (examples/grpc/greeter) on $PORT. gRPC is HTTP/2, here without
+// TLS (h2c); its Service names the container port "h2c", so ebb's
+// gateway, activator and queue-proxy speak HTTP/2 to it end to end, as
+// Knative's do.
 package main
 
 import (
-	"fmt"
 	"log"
-	"net/http"
+	"net"
 	"os"
+
+	"google.golang.org/grpc"
+
+	"github.com/ebb-dev/ebb/examples/grpc/greeter"
 )
 
-func handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "Hello over %s\n", r.Proto)
-	})
-}
-
-func server(addr string) *http.Server {
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	return &http.Server{Addr: addr, Handler: handler(), Protocols: &p}
+func server() *grpc.Server {
+	s := grpc.NewServer()
+	greeter.Register(s)
+	return s
 }
 
 func main() {
@@ -29,5 +26,10 @@ func main() {
 	if port == "" {
 		port = "8080"
 	}
-	log.Fatal(server(":" + port).ListenAndServe())
+	lis, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("grpc: serving %s on :%s", greeter.ServiceName, port)
+	log.Fatal(server().Serve(lis))
 }

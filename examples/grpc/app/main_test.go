@@ -1,36 +1,47 @@
 package main
 
 import (
-	"io"
+	"context"
 	"net"
-	"net/http"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/ebb-dev/ebb/examples/grpc/greeter"
 )
 
-func TestH2C(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func TestGreeter(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server("")
-	go srv.Serve(ln)
-	defer srv.Close()
+	srv := server()
+	go srv.Serve(lis)
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := greeter.NewClient(conn)
+	got, err := c.CallAll(context.Background(), "gRPC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Hello gRPC!", "Count: 1 2 3", "Echo: one two three"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("CallAll (-want +got):\n%s", d)
+	}
 
-	var p http.Protocols
-	p.SetUnencryptedHTTP2(true)
-	h2 := &http.Client{Transport: &http.Transport{Protocols: &p}}
-	for _, tc := range []struct {
-		client *http.Client
-		want   string
-	}{{h2, "Hello over HTTP/2.0\n"}, {http.DefaultClient, "Hello over HTTP/1.1\n"}} {
-		resp, err := tc.client.Get("http://" + ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != tc.want {
-			t.Errorf("body = %q, want %q", b, tc.want)
-		}
+	stream, err := c.Count(context.Background(), greeter.MaxCount+1)
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Count(%d): %v, want InvalidArgument", greeter.MaxCount+1, err)
 	}
 }
