@@ -13,7 +13,7 @@ import (
 	"github.com/ebb-dev/ebb/serving"
 )
 
-var names = []string{"autoscale", "domain", "grpc", "hello", "traffic"}
+var names = []string{"autoscale", "domain", "grpc", "hello", "traffic", "websocket"}
 
 var update = flag.Bool("update", false, "rewrite the example ledgers in canonical form")
 
@@ -105,9 +105,14 @@ func TestDomainExample(t *testing.T) {
 	}
 }
 
-func TestGRPCExample(t *testing.T) {
-	s := load(t, "grpc").Services[0]
-	if port, h2c := serving.UserPort(&s.Spec.Template.Spec); port != 8080 || !h2c {
-		t.Errorf("UserPort = %d, h2c %v; want 8080, true", port, h2c)
+// TestProtocolExamples: the grpc example's port is h2c, so every proxy
+// speaks HTTP/2 to it; the websocket example's is plain HTTP/1.1, which
+// an upgrade needs.
+func TestProtocolExamples(t *testing.T) {
+	for name, wantH2C := range map[string]bool{"grpc": true, "websocket": false} {
+		s := load(t, name).Services[0]
+		if port, h2c := serving.UserPort(&s.Spec.Template.Spec); port != 8080 || h2c != wantH2C {
+			t.Errorf("%s: UserPort = %d, h2c %v; want 8080, %v", name, port, h2c, wantH2C)
+		}
 	}
 }

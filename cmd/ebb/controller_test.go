@@ -194,7 +194,8 @@ func waitFor(t *testing.T, what string, f func() string) {
 // The binary stays small: none of client-go's generated clients
 // (clientset, informers, listers, discovery, apply configurations) is
 // linked, each of which registers every built-in API group, and only the
-// API groups ebb reads, writes or renders are.
+// API groups ebb reads, writes or renders are. The examples' apps and
+// their dependencies (grpc-go) share ebb's module, never its binary.
 func TestNoGeneratedClients(t *testing.T) {
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
@@ -217,6 +218,9 @@ func TestNoGeneratedClients(t *testing.T) {
 		}
 		if strings.HasPrefix(d, "k8s.io/api/") && !slices.Contains(groups, d) {
 			t.Errorf("ebb depends on %s, not among the API groups it uses (%v)", d, groups)
+		}
+		if strings.HasPrefix(d, "github.com/ebb-dev/ebb/examples/") || strings.HasPrefix(d, "google.golang.org/grpc") {
+			t.Errorf("ebb depends on %s, a dependency of the examples only", d)
 		}
 	}
 }
