@@ -374,17 +374,7 @@ func TestUpHello(t *testing.T) {
 
 	// Idle, every revision goes to zero; the next request is held and
 	// answered.
-	eventually(t, "scale to zero", 2*time.Minute, func() string {
-		for name, r := range u.revisions(t) {
-			if r.Actual != 0 || r.Desired != 0 {
-				return fmt.Sprintf("%s at %d/%d", name, r.Desired, r.Actual)
-			}
-		}
-		if p := appProcesses(u); len(p) != 0 {
-			return fmt.Sprintf("app processes %v", p)
-		}
-		return ""
-	})
+	u.waitScaledToZero(t)
 	code, body, err := u.get(host)
 	if err != nil || code != 200 || (body != "Hello World!\n" && body != "Hello Ebb!\n") {
 		t.Fatalf("from zero: %d %q %v", code, body, err)
