@@ -44,7 +44,7 @@ not validate is reported and changes nothing. Ledger changes are written
 to DIR/.ebb, and committed when DIR is the root of a Git work tree.
 
 Flags:
-  --addr HOST:PORT    the gateway (default 127.0.0.1:8080)
+  --addr HOST:PORT    the gateway, HTTP/1.1 and h2c (default 127.0.0.1:8080)
   --admin HOST:PORT   status for 'ebb get', 'ebb sync' and metrics (default 127.0.0.1:8081)
   -v                  debug logs
 `
