@@ -15,6 +15,10 @@ import (
 // read it. The zero Cache is ready; a nil *Cache caches nothing. It is
 // safe for concurrent use.
 type Cache struct {
+	// Limits bound what each Load reads (zero fields: DefaultLimits).
+	// Set them before the first Load.
+	Limits Limits
+
 	mu    sync.Mutex
 	gen   uint64
 	files map[fileKey]*cached
@@ -53,6 +57,14 @@ type loadCache struct {
 	gen uint64
 }
 
+// limits are the Limits of c, DefaultLimits without a Cache.
+func (c *Cache) limits() Limits {
+	if c == nil {
+		return DefaultLimits
+	}
+	return c.Limits.orDefault()
+}
+
 func (c *Cache) begin() *loadCache {
 	if c == nil {
 		return nil
@@ -82,9 +94,10 @@ func (lc *loadCache) end() {
 }
 
 // read names a file's content: by its ContentID when fsys has one (the
-// file is then not read: data is nil), else by the SHA-256 of its bytes.
-// A nil loadCache (no Cache) names nothing and always reads.
-func (lc *loadCache) read(fsys fs.FS, file string) (k fileKey, data []byte, err error) {
+// file is then not read: data is nil), else by the SHA-256 of its bytes,
+// read up to max. A nil loadCache (no Cache) names nothing and always
+// reads.
+func (lc *loadCache) read(fsys fs.FS, file string, max int64) (k fileKey, data []byte, err error) {
 	if lc != nil {
 		if cfs, ok := fsys.(ContentFS); ok {
 			if id, ok := cfs.ContentID(file); ok {
@@ -92,24 +105,24 @@ func (lc *loadCache) read(fsys fs.FS, file string) (k fileKey, data []byte, err 
 			}
 		}
 	}
-	if data, err = fs.ReadFile(fsys, file); err != nil || lc == nil {
+	if data, err = readFile(fsys, file, max); err != nil || lc == nil {
 		return fileKey{}, data, err
 	}
 	return fileKey{path: file, sum: sha256.Sum256(data)}, data, nil
 }
 
 // open returns the kept entry of file when there is one of the kind asked
-// for (a ledger or items), else the file's bytes to decode; k names its
-// content for store.
-func (lc *loadCache) open(fsys fs.FS, file string, ledger bool) (k fileKey, e *cached, data []byte, err error) {
-	if k, data, err = lc.read(fsys, file); err != nil {
+// for (a ledger or items), else the file's bytes to decode, read up to
+// max; k names its content for store.
+func (lc *loadCache) open(fsys fs.FS, file string, ledger bool, max int64) (k fileKey, e *cached, data []byte, err error) {
+	if k, data, err = lc.read(fsys, file, max); err != nil {
 		return k, nil, nil, err
 	}
 	if e, ok := lc.lookup(k); ok && (e.ledger != nil) == ledger {
 		return k, e, nil, nil
 	}
 	if data == nil {
-		data, err = fs.ReadFile(fsys, file)
+		data, err = readFile(fsys, file, max)
 	}
 	return k, nil, data, err
 }
@@ -137,15 +150,26 @@ func (lc *loadCache) store(k fileKey, e *cached) {
 	lc.c.files[k] = e
 }
 
-// items decodes and prepares the documents of a repository file. Files
-// with problems are not kept: their errors are found again each time.
-func (lc *loadCache) items(fsys fs.FS, file string) ([]*item, ErrorList) {
-	k, e, data, err := lc.open(fsys, file, false)
+// items decodes and prepares the documents of a repository file, each
+// within b's document limit. Files with problems are not kept: their
+// errors are found again each time.
+func (lc *loadCache) items(fsys fs.FS, file string, b *budget) ([]*item, ErrorList) {
+	k, e, data, err := lc.open(fsys, file, false, b.lim.FileBytes)
 	switch {
 	case err != nil:
-		return nil, ErrorList{&FieldError{File: file, Message: err.Error()}}
+		return nil, ErrorList{fileError(file, err)}
 	case e != nil:
 		return e.items, nil
+	}
+	var errs ErrorList
+	lines, sizes := documentLines(data)
+	for i := range lines {
+		if fe := b.document(file, lines[i], sizes[i]); fe != nil {
+			errs = append(errs, fe)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	docs, errs := decodeFile(file, data)
 	items := make([]*item, len(docs))
@@ -160,12 +184,13 @@ func (lc *loadCache) items(fsys fs.FS, file string) ([]*item, ErrorList) {
 	return items, errs
 }
 
-// ledger decodes a ledger file; as items, only good files are kept.
-func (lc *loadCache) ledger(fsys fs.FS, file string) (*Ledger, Source, ErrorList) {
-	k, e, data, err := lc.open(fsys, file, true)
+// ledger decodes a ledger file, read up to max; as items, only good
+// files are kept.
+func (lc *loadCache) ledger(fsys fs.FS, file string, max int64) (*Ledger, Source, ErrorList) {
+	k, e, data, err := lc.open(fsys, file, true, max)
 	switch {
 	case err != nil:
-		return nil, Source{File: file}, ErrorList{&FieldError{File: file, Message: err.Error()}}
+		return nil, Source{File: file}, ErrorList{fileError(file, err)}
 	case e != nil:
 		return e.ledger, e.src, nil
 	}

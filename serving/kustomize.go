@@ -28,20 +28,25 @@ func kustomizationAt(fsys fs.FS) (string, bool) {
 	return "", false
 }
 
-// buildKustomize runs kustomize over a copy of fsys in memory. Remote
-// bases and resources are refused before the build, so it never touches
-// the network. Each object is located through kustomize's origin
-// annotation: the file is exact; the line is the line of the document in
-// that file with the same kind and name (or, failing that, line 1), so
-// positions are coarser than without kustomize when transformers rename
-// or patch objects.
-func buildKustomize(fsys fs.FS, root string) ([]*document, ErrorList) {
+// buildKustomize runs kustomize over a copy of fsys in memory, within bud:
+// a file over the limits is refused before it is read, and is never
+// copied. Remote bases and resources are refused before the build, so it
+// never touches the network. Each object is located through kustomize's
+// origin annotation: the file is exact; the line is the line of the
+// document in that file with the same kind and name (or, failing that,
+// line 1), so positions are coarser than without kustomize when
+// transformers rename or patch objects.
+func buildKustomize(fsys fs.FS, root string, bud *budget) ([]*document, ErrorList) {
 	mem := filesys.MakeFsInMemory()
 	var errs ErrorList
 	files := map[string][]byte{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			errs = append(errs, fileError(p, err))
+			return nil
+		}
+		if bud.over {
+			return fs.SkipAll
 		}
 		if p != "." && strings.HasPrefix(d.Name(), ".") && d.IsDir() {
 			return fs.SkipDir
@@ -49,15 +54,23 @@ func buildKustomize(fsys fs.FS, root string) ([]*document, ErrorList) {
 		if d.IsDir() {
 			return mem.MkdirAll("/" + p)
 		}
-		data, err := fs.ReadFile(fsys, p)
+		if fe := bud.statFile(fsys, p); fe != nil {
+			errs = append(errs, fe)
+			return bud.stop()
+		}
+		data, err := readFile(fsys, p, bud.lim.FileBytes)
 		if err != nil {
-			return err
+			errs = append(errs, fileError(p, err))
+			return nil
 		}
 		files[p] = data
 		return mem.WriteFile("/"+p, data)
 	})
 	if err != nil {
-		return nil, ErrorList{{Message: fmt.Sprintf("read tree for kustomize: %v", err)}}
+		errs = append(errs, &FieldError{Message: fmt.Sprintf("read tree for kustomize: %v", err)})
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	for p, data := range files {
 		if base := path.Base(p); base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization" {
@@ -105,6 +118,13 @@ func buildKustomize(fsys fs.FS, root string) ([]*document, ErrorList) {
 		}
 		if d := matchDocument(cache[file], u); d != nil {
 			src = d.src
+		}
+		if fe := bud.document(src.File, src.Line, int64(len(b))); fe != nil {
+			errs = append(errs, fe)
+			continue
+		}
+		if fe := bud.addObjects(src.File, src.Line, 1); fe != nil {
+			return nil, append(errs, fe)
 		}
 		docs = append(docs, &document{src: src, json: b, obj: u})
 	}

@@ -179,6 +179,9 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
 			return nil
 		}
+		if l.budget.over {
+			return fs.SkipAll
+		}
 		if d.IsDir() || !isYAML(p) {
 			return nil
 		}
@@ -187,7 +190,11 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: fmt.Sprintf("ledger files live at %s", LedgerPath("<namespace>", "<service>"))})
 			return nil
 		}
-		led, src, errs := l.cache.ledger(fsys, p)
+		if fe := l.budget.statFile(fsys, p); fe != nil {
+			l.errs = append(l.errs, fe)
+			return l.budget.stop()
+		}
+		led, src, errs := l.cache.ledger(fsys, p, l.budget.lim.FileBytes)
 		if len(errs) > 0 {
 			l.errs = append(l.errs, errs...)
 			return nil

@@ -81,15 +81,16 @@ func (t *Tree) Locate(err error) error {
 // Load reads a serving repository from fsys. With a kustomization file at
 // the root, the objects come from a kustomize build (in memory, no remote
 // bases); otherwise from every .yaml/.yml file outside dot-directories, in
-// lexical order. Ledgers are read from LedgerDir. Every problem found is
-// returned in one ErrorList (sorted by file and line); the tree is returned
-// with it, holding what could be read.
+// lexical order. Ledgers are read from LedgerDir. What is read stays
+// within DefaultLimits. Every problem found is returned in one ErrorList
+// (sorted by file and line); the tree is returned with it, holding what
+// could be read.
 func Load(fsys fs.FS) (*Tree, error) {
 	return (*Cache)(nil).Load(fsys)
 }
 
-// Load is Load, decoding only the files whose path and content it has not
-// seen in its recent loads.
+// Load is Load within c's Limits, decoding only the files whose path and
+// content it has not seen in its recent loads.
 func (c *Cache) Load(fsys fs.FS) (*Tree, error) {
 	return c.LoadWith(fsys, LoadOptions{})
 }
@@ -110,13 +111,14 @@ func (c *Cache) LoadWith(fsys fs.FS, o LoadOptions) (*Tree, error) {
 		cfg = config.Default()
 	}
 	l := &loader{
-		tree:  &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
-		cms:   map[string]*item{},
-		cache: c.begin(),
+		tree:   &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
+		cms:    map[string]*item{},
+		cache:  c.begin(),
+		budget: newBudget(c.limits()),
 	}
 	defer l.cache.end()
 	if name, ok := kustomizationAt(fsys); ok {
-		docs, errs := buildKustomize(fsys, name)
+		docs, errs := buildKustomize(fsys, name, l.budget)
 		l.errs = append(l.errs, errs...)
 		for _, d := range docs {
 			l.add(prepare(d))
@@ -155,8 +157,11 @@ func isYAML(name string) bool {
 func (l *loader) walkYAML(fsys fs.FS) {
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			l.errs = append(l.errs, &FieldError{File: p, Message: err.Error()})
+			l.errs = append(l.errs, fileError(p, err))
 			return nil
+		}
+		if l.budget.over {
+			return fs.SkipAll
 		}
 		if p != "." && strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
@@ -167,8 +172,18 @@ func (l *loader) walkYAML(fsys fs.FS) {
 		if d.IsDir() || !isYAML(p) {
 			return nil
 		}
-		items, errs := l.cache.items(fsys, p)
+		if fe := l.budget.statFile(fsys, p); fe != nil {
+			l.errs = append(l.errs, fe)
+			return l.budget.stop()
+		}
+		items, errs := l.cache.items(fsys, p, l.budget)
 		l.errs = append(l.errs, errs...)
+		if len(items) > 0 {
+			if fe := l.budget.addObjects(p, items[0].src.Line, len(items)); fe != nil {
+				l.errs = append(l.errs, fe)
+				return l.budget.stop()
+			}
+		}
 		for _, it := range items {
 			l.add(it)
 		}
@@ -183,8 +198,9 @@ type loader struct {
 	tree *Tree
 	errs ErrorList
 	// cms holds the Knative-named ConfigMaps by name.
-	cms   map[string]*item
-	cache *loadCache
+	cms    map[string]*item
+	cache  *loadCache
+	budget *budget
 }
 
 func (l *loader) errorf(src Source, p, format string, args ...any) {

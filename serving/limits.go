@@ -1,0 +1,219 @@
+package serving
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"strconv"
+)
+
+// Limits bound what Load reads from a repository, so that a commit with a
+// huge file or tens of thousands of objects is refused with an error
+// naming the file and the limit, instead of being read into memory. Sizes
+// are checked from the file system's Stat before a file is read (a Git
+// tree knows a blob's size without inflating it), and no read goes past
+// the limit. Zero fields take the defaults.
+type Limits struct {
+	// FileBytes bounds one file: a YAML file, a ledger, or any file a
+	// kustomize build is given (default 4 MiB).
+	FileBytes int64
+	// DocumentBytes bounds one YAML document, and one object a kustomize
+	// build makes (default 1.5 MiB: the largest request etcd accepts, so
+	// the largest object a cluster can store).
+	DocumentBytes int64
+	// Objects bounds the documents of the tree, or the objects a
+	// kustomize build makes (default 10 000).
+	Objects int
+	// TreeBytes bounds the files read, together (default 64 MiB).
+	TreeBytes int64
+	// Files bounds how many files are read: YAML files and ledgers, or
+	// every file given to a kustomize build (default 10 000).
+	Files int
+}
+
+// DefaultLimits are the limits Load applies where none are set.
+var DefaultLimits = Limits{
+	FileBytes:     4 << 20,
+	DocumentBytes: 3 << 19, // 1.5 MiB
+	Objects:       10000,
+	TreeBytes:     64 << 20,
+	Files:         10000,
+}
+
+// orDefault fills the zero fields of l from DefaultLimits.
+func (l Limits) orDefault() Limits {
+	d := DefaultLimits
+	if l.FileBytes > 0 {
+		d.FileBytes = l.FileBytes
+	}
+	if l.DocumentBytes > 0 {
+		d.DocumentBytes = l.DocumentBytes
+	}
+	if l.Objects > 0 {
+		d.Objects = l.Objects
+	}
+	if l.TreeBytes > 0 {
+		d.TreeBytes = l.TreeBytes
+	}
+	if l.Files > 0 {
+		d.Files = l.Files
+	}
+	return d
+}
+
+// FormatBytes prints a size the way limit errors do: "54.0 MiB",
+// "4 MiB", "1.5 MiB", "512 KiB", "900 B".
+func FormatBytes(n int64) string {
+	for _, u := range []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if n < u.size {
+			continue
+		}
+		if n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + " " + u.name
+		}
+		return strconv.FormatFloat(float64(n)/float64(u.size), 'f', 1, 64) + " " + u.name
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
+// budget counts what one Load has read against its Limits.
+type budget struct {
+	lim     Limits
+	files   int
+	bytes   int64
+	objects int
+	// over is set once a tree limit is passed: nothing more is read.
+	over bool
+}
+
+func newBudget(l Limits) *budget { return &budget{lim: l.orDefault()} }
+
+// file accounts for reading the file p of size bytes, before it is read.
+func (b *budget) file(p string, size int64) *FieldError {
+	switch {
+	case size > b.lim.FileBytes:
+		return &FieldError{File: p, Message: fmt.Sprintf("%s, over the %s file limit", FormatBytes(size), FormatBytes(b.lim.FileBytes))}
+	case b.files+1 > b.lim.Files:
+		b.over = true
+		return &FieldError{File: p, Message: fmt.Sprintf("file %d of the tree, over the %d file limit", b.files+1, b.lim.Files)}
+	case b.bytes+size > b.lim.TreeBytes:
+		b.over = true
+		return &FieldError{File: p, Message: fmt.Sprintf("the files read reach %s, over the %s limit for the whole tree", FormatBytes(b.bytes+size), FormatBytes(b.lim.TreeBytes))}
+	}
+	b.files++
+	b.bytes += size
+	return nil
+}
+
+// addObjects accounts for n more objects from file p (at line, 0 unknown).
+func (b *budget) addObjects(p string, line, n int) *FieldError {
+	if b.objects+n > b.lim.Objects {
+		b.over = true
+		return &FieldError{File: p, Line: line, Message: fmt.Sprintf("object %d, over the %d object limit", b.lim.Objects+1, b.lim.Objects)}
+	}
+	b.objects += n
+	return nil
+}
+
+// stop is what a walk returns after a refused file: fs.SkipAll once a
+// tree limit is passed, so that nothing more is read.
+func (b *budget) stop() error {
+	if b.over {
+		return fs.SkipAll
+	}
+	return nil
+}
+
+// document checks one document's size.
+func (b *budget) document(p string, line int, size int64) *FieldError {
+	if size > b.lim.DocumentBytes {
+		return &FieldError{File: p, Line: line, Message: fmt.Sprintf("document of %s, over the %s document limit", FormatBytes(size), FormatBytes(b.lim.DocumentBytes))}
+	}
+	return nil
+}
+
+// statFile accounts for the file p of fsys: its size comes from Stat,
+// which follows a symbolic link inside the tree.
+func (b *budget) statFile(fsys fs.FS, p string) *FieldError {
+	fi, err := fs.Stat(fsys, p)
+	if err != nil {
+		return fileError(p, err)
+	}
+	return b.file(p, fi.Size())
+}
+
+// readFile reads p, never more than max bytes: a file that grew past max
+// since it was measured is refused rather than read.
+func readFile(fsys fs.FS, p string, max int64) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= max {
+		buf.Grow(int(fi.Size()))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("more than %s, over the %s file limit", FormatBytes(max), FormatBytes(max))
+	}
+	return buf.Bytes(), nil
+}
+
+// fileError is a FieldError for a file that could not be read, without
+// the file's path twice.
+func fileError(p string, err error) *FieldError {
+	if pe, ok := err.(*fs.PathError); ok && pe.Path == p {
+		err = pe.Err
+	}
+	return &FieldError{File: p, Message: err.Error()}
+}
+
+// documentLines splits YAML data into its documents the way the YAML
+// grammar does: a document starts after a line that begins with "---"
+// or ends at one that begins with "...", each followed by a space or the
+// end of the line (neither may start a line of any scalar). It returns
+// each document's first line (1-based) and size in bytes; documents of
+// nothing but comments and blank lines count as well.
+func documentLines(data []byte) (lines []int, sizes []int64) {
+	start, startLine, line := 0, 1, 1
+	flush := func(end int) {
+		if end > start {
+			lines = append(lines, startLine)
+			sizes = append(sizes, int64(end-start))
+		}
+	}
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if j >= 0 {
+			next = i + j + 1
+		}
+		if marker(data[i:next], "---") || marker(data[i:next], "...") {
+			flush(i)
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	flush(len(data))
+	return lines, sizes
+}
+
+// marker reports whether line starts with the document marker m followed
+// by white space or its end.
+func marker(line []byte, m string) bool {
+	if !bytes.HasPrefix(line, []byte(m)) {
+		return false
+	}
+	rest := line[len(m):]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r'
+}
