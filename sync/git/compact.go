@@ -21,13 +21,13 @@ import (
 // searches them all.
 const maxPacks = 32
 
-// compactIfNeeded rewrites an on-disk cache with more than maxPacks packs
+// compactIfNeeded rewrites a cache with more than maxPacks packs
 // as one pack of what its refs reach (history down to the shallow
 // boundary; nothing that was fetched and then dropped by a force-push).
 // go-git's own repack cannot walk a shallow repository.
 func (s *Source) compactIfNeeded() error {
 	pos, ok := s.repo.Storer.(storer.PackedObjectStorer)
-	if !ok || s.cfg.CacheDir == "" {
+	if !ok {
 		return nil
 	}
 	packs, err := pos.ObjectPacks()
@@ -170,7 +170,7 @@ func (s *Source) compact(pos storer.PackedObjectStorer, packs []plumbing.Hash) e
 		}
 	}
 	// The storer keeps the deleted packs' indexes: open the cache afresh.
-	repo, err := openCache(s.cfg.CacheDir)
+	repo, err := openCache(s.fs)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -149,7 +150,7 @@ func checkRefs(dir string) string {
 			}
 		}
 	}
-	repo, err := openCache(dir)
+	repo, err := openCache(osfs.New(dir))
 	if err != nil {
 		return err.Error()
 	}

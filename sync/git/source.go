@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -19,7 +21,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
@@ -138,7 +139,8 @@ type Source struct {
 	local  plumbing.ReferenceName // where the followed ref is kept in the cache
 	write  plumbing.ReferenceName // the write branch, "" when ledger commits go to local
 
-	mu        sync.Mutex // serialises network operations and the cache
+	mu        sync.Mutex       // serialises network operations and the cache
+	fs        billy.Filesystem // the cache's files, on disk or in memory
 	last      Commit
 	lastWrite plumbing.Hash // write branch head behind last, zero when absent
 	reader    treeReader
@@ -192,12 +194,14 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	if cfg.CacheDir == "" {
-		s.repo, err = gogit.Init(memory.NewStorage(), nil)
+		s.fs = memfs.New()
+		s.repo, err = gogit.Init(cacheStorage(s.fs), nil)
 	} else if err = repairCache(cfg.CacheDir, cfg.Logger); err == nil {
-		s.repo, err = openCache(cfg.CacheDir)
+		s.fs = osfs.New(cfg.CacheDir)
+		s.repo, err = openCache(s.fs)
 		if errors.Is(err, gogit.ErrRepositoryNotExists) {
 			if err = os.MkdirAll(cfg.CacheDir, 0o755); err == nil {
-				s.repo, err = gogit.Init(cacheStorage(cfg.CacheDir), nil)
+				s.repo, err = gogit.Init(cacheStorage(s.fs), nil)
 			}
 		}
 	}
@@ -219,20 +223,27 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
-// objectCache bounds go-git's cache of decoded objects for an on-disk
-// cache (its default is 96 MiB, held for as long as the process runs).
-// Trees and files a commit needs are kept by the Source's tree reader; the
-// object cache only helps while a fetch or a ledger commit walks them.
+// objectCache bounds go-git's cache of decoded objects (its default is
+// 96 MiB, held for as long as the process runs). Trees a commit needs are
+// kept by the Source's tree reader; the object cache only helps while a
+// fetch or a ledger commit walks them.
 const objectCache = 4 * cache.MiByte
 
-// cacheStorage is the storage of the bare cache repository at dir.
-func cacheStorage(dir string) *filesystem.Storage {
-	return filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRU(objectCache))
+// objectStreamSize is the size from which a blob is inflated as it is
+// read rather than all at once.
+const objectStreamSize = 1 << 20
+
+// cacheStorage is the storage of the bare cache repository in fs: on
+// disk, or in memory for a source without a cache directory, where
+// objects stay compressed in their packs either way.
+func cacheStorage(fs billy.Filesystem) packStore {
+	return packStore{filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(objectCache),
+		filesystem.Options{LargeObjectThreshold: objectStreamSize})}
 }
 
-// openCache opens the bare cache repository at dir.
-func openCache(dir string) (*gogit.Repository, error) {
-	return gogit.Open(cacheStorage(dir), nil)
+// openCache opens the bare cache repository in fs.
+func openCache(fs billy.Filesystem) (*gogit.Repository, error) {
+	return gogit.Open(cacheStorage(fs), nil)
 }
 
 // Fetch brings the followed ref (and the write branch) up to date. When
