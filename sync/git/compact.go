@@ -174,7 +174,7 @@ func (s *Source) compact(pos storer.PackedObjectStorer, packs []plumbing.Hash) e
 	if err != nil {
 		return err
 	}
-	s.repo = repo
+	s.repo, s.objects.st = repo, repo.Storer
 	s.remote = gogit.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{s.cfg.URL}})
 	return nil
 }

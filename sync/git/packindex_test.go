@@ -2,9 +2,12 @@ package git
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io/fs"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -174,5 +177,38 @@ func TestIndexPackThin(t *testing.T) {
 	}
 	if _, _, err := indexPack(bytes.NewReader(pack), memory.NewStorage()); err == nil {
 		t.Error("indexPack resolved a thin pack without its bases")
+	}
+}
+
+// A fetch inflates no file into memory: a 20 MiB file costs its
+// compressed bytes, its size is known from its header, and its content is
+// read only when asked for, whether the cache is on disk or in memory.
+func TestFetchInflatesNoFile(t *testing.T) {
+	root := t.TempDir()
+	big := "big: " + strings.Repeat("x", 20<<20) + "\n"
+	gittest.NewBare(t, root, "repo.git", map[string]string{"a.yaml": "kind: X\n", "big.yaml": big})
+	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{})
+	for _, dir := range []string{"", t.TempDir()} {
+		s, err := New(Config{URL: srv.RepoURL("repo.git"), Ref: Ref{Branch: "main"}, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c, _, err := s.Fetch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := fs.Stat(c.Files, "big.yaml")
+		runtime.ReadMemStats(&after)
+		if err != nil || fi.Size() != int64(len(big)) {
+			t.Fatalf("cache %q: Stat = %v, %v; want size %d", dir, fi, err, len(big))
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+			t.Errorf("cache %q: fetching and sizing a 20 MiB file allocated %d KiB", dir, alloc>>10)
+		}
+		if b, err := fs.ReadFile(c.Files, "big.yaml"); err != nil || string(b) != big {
+			t.Errorf("cache %q: ReadFile = %d bytes, %v", dir, len(b), err)
+		}
 	}
 }

@@ -26,7 +26,11 @@ import (
 )
 
 // Commit is one commit of the source: its identity and its whole tree.
-// Files is held in memory and never changes, whatever later fetches do.
+// Files holds the tree's names and sizes in memory and reads a file's
+// content from the source's cache when it is opened; it never changes,
+// whatever later fetches do (a force-push followed by a compaction of the
+// cache drops what the branch no longer reaches: reading such a file then
+// fails).
 type Commit struct {
 	Hash    string
 	Time    time.Time // committer time: what ledger stamps record
@@ -141,6 +145,7 @@ type Source struct {
 
 	mu        sync.Mutex       // serialises network operations and the cache
 	fs        billy.Filesystem // the cache's files, on disk or in memory
+	objects   *blobs           // the cache as Commit values read it; locked while it changes
 	last      Commit
 	lastWrite plumbing.Hash // write branch head behind last, zero when absent
 	reader    treeReader
@@ -208,6 +213,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: cache %s: %w", redact(cfg.URL), cfg.CacheDir, err)
 	}
+	s.objects = &blobs{st: s.repo.Storer}
 	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{cfg.URL}})
 	switch {
 	case cfg.Ref.Branch != "":
@@ -255,7 +261,9 @@ func openCache(fs billy.Filesystem) (*gogit.Repository, error) {
 func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.objects.mu.Lock()
 	c, changed, err := s.fetch(ctx)
+	s.objects.mu.Unlock()
 	s.record(func(st *Status) {
 		st.Counters.Fetches++
 		st.LastFetch = s.now()
@@ -399,7 +407,7 @@ func (s *Source) load(h, w plumbing.Hash) (Commit, error) {
 		Time:    co.Committer.When,
 		Author:  co.Author.Name + " <" + co.Author.Email + ">",
 		Message: co.Message,
-		Files:   treeFS{root: root, modTime: co.Committer.When},
+		Files:   treeFS{root: root, blobs: s.objects, modTime: co.Committer.When},
 	}
 	s.last, s.lastWrite = c, w
 	s.record(func(status *Status) {

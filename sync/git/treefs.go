@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -29,7 +30,7 @@ type node struct {
 	mode fs.FileMode
 	dir  *dirNode // nil for files
 	hash plumbing.Hash
-	data []byte
+	size int64 // a file's size, from its blob's header
 }
 
 func (d *dirNode) lookup(name string) (*node, bool) {
@@ -40,11 +41,36 @@ func (d *dirNode) lookup(name string) (*node, bool) {
 	return nil, false
 }
 
-// treeFS is a commit's tree held in memory: an fs.FS that stays valid
-// whatever later fetches do to the cache.
+// treeFS is a commit's tree: its directories and each file's name, blob
+// hash and size are held in memory, and a file's content is read from the
+// cache when it is opened. Stat and ContentID read nothing.
 type treeFS struct {
 	root    *dirNode
+	blobs   *blobs
 	modTime time.Time
+}
+
+// blobs is how a Source's Commit values read their files: from its cache,
+// one read at a time, never while a fetch or a write-back changes it.
+type blobs struct {
+	mu sync.Mutex
+	st storer.EncodedObjectStorer // the cache (a compaction replaces it)
+}
+
+// open returns a reader of blob h: a large blob is inflated as it is read
+// (see objectStreamSize), a small one at once.
+func (b *blobs) open(h plumbing.Hash) (io.ReadCloser, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, err := b.st.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h, err)
+	}
+	return r, nil
 }
 
 var (
@@ -86,7 +112,11 @@ func (t treeFS) Open(name string) (fs.File, error) {
 	if n.dir != nil {
 		return &openDir{info: info, t: t}, nil
 	}
-	return &openFile{info: info, r: bytes.NewReader(n.data)}, nil
+	r, err := t.blobs.open(n.hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &openFile{info: info, r: r}, nil
 }
 
 // ContentID names a file's content by its Git blob hash, without reading
@@ -108,7 +138,16 @@ func (t treeFS) ReadFile(name string) ([]byte, error) {
 	if n.dir != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
 	}
-	return bytes.Clone(n.data), nil
+	r, err := t.blobs.open(n.hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	defer r.Close()
+	b := bytes.NewBuffer(make([]byte, 0, n.size))
+	if _, err := b.ReadFrom(r); err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return b.Bytes(), nil
 }
 
 func (t treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
@@ -144,7 +183,7 @@ type fileInfo struct {
 }
 
 func (i fileInfo) Name() string       { return i.n.name }
-func (i fileInfo) Size() int64        { return int64(len(i.n.data)) }
+func (i fileInfo) Size() int64        { return i.n.size }
 func (i fileInfo) Mode() fs.FileMode  { return i.n.mode }
 func (i fileInfo) ModTime() time.Time { return i.modTime }
 func (i fileInfo) IsDir() bool        { return i.n.dir != nil }
@@ -152,16 +191,12 @@ func (i fileInfo) Sys() any           { return nil }
 
 type openFile struct {
 	info fileInfo
-	r    *bytes.Reader
+	r    io.ReadCloser
 }
 
 func (f *openFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *openFile) Read(p []byte) (int, error) { return f.r.Read(p) }
-func (f *openFile) Close() error               { return nil }
-func (f *openFile) Seek(off int64, whence int) (int64, error) {
-	return f.r.Seek(off, whence)
-}
-func (f *openFile) ReadAt(p []byte, off int64) (int, error) { return f.r.ReadAt(p, off) }
+func (f *openFile) Close() error               { return f.r.Close() }
 
 type openDir struct {
 	info fileInfo
@@ -194,15 +229,17 @@ func (d *openDir) ReadDir(n int) ([]fs.DirEntry, error) {
 }
 
 // treeReader builds treeFS values from git trees, reusing whole
-// directories whose tree hash is unchanged and the bytes of unchanged
+// directories whose tree hash is unchanged and the sizes of unchanged
 // blobs from the tree it built last, so a new commit costs only the
-// objects it changed.
+// objects it changed. No blob is inflated: its size comes from its
+// header.
 type treeReader struct {
 	dirs  map[plumbing.Hash]*dirNode
-	blobs map[plumbing.Hash][]byte
+	sizes map[plumbing.Hash]int64
 }
 
-// readStats counts the objects one build decoded from the object store.
+// readStats counts the objects one build looked up in the object store:
+// trees decoded, blobs whose size was read.
 type readStats struct {
 	Trees, Blobs int
 }
@@ -211,7 +248,7 @@ type readStats struct {
 // With ledger set, the root's .ebb directory is replaced by the tree at
 // *ledger, or removed when that is zero.
 func (r *treeReader) read(s storer.EncodedObjectStorer, h plumbing.Hash, ledger *plumbing.Hash) (*dirNode, readStats, error) {
-	next := &treeReader{dirs: map[plumbing.Hash]*dirNode{}, blobs: map[plumbing.Hash][]byte{}}
+	next := &treeReader{dirs: map[plumbing.Hash]*dirNode{}, sizes: map[plumbing.Hash]int64{}}
 	var st readStats
 	root, err := r.build(s, h, next, &st)
 	if err != nil {
@@ -265,7 +302,7 @@ func (r *treeReader) build(s storer.EncodedObjectStorer, h plumbing.Hash, next *
 			} else if e.Mode == filemode.Symlink {
 				n.mode = fs.ModeSymlink | 0o777
 			}
-			if n.data, err = r.blob(s, e.Hash, next, st); err != nil {
+			if n.size, err = r.blobSize(s, e.Hash, next, st); err != nil {
 				return nil, err
 			}
 		default: // submodules have no content here
@@ -279,31 +316,36 @@ func (r *treeReader) build(s storer.EncodedObjectStorer, h plumbing.Hash, next *
 	return d, nil
 }
 
-func (r *treeReader) blob(s storer.EncodedObjectStorer, h plumbing.Hash, next *treeReader, st *readStats) ([]byte, error) {
-	if b, ok := next.blobs[h]; ok {
-		return b, nil
+// sizer is what a store answers a blob's size with, from the object's
+// header (go-git's storages do).
+type sizer interface {
+	EncodedObjectSize(plumbing.Hash) (int64, error)
+}
+
+func (r *treeReader) blobSize(s storer.EncodedObjectStorer, h plumbing.Hash, next *treeReader, st *readStats) (int64, error) {
+	if n, ok := next.sizes[h]; ok {
+		return n, nil
 	}
-	if b, ok := r.blobs[h]; ok {
-		next.blobs[h] = b
-		return b, nil
+	if n, ok := r.sizes[h]; ok {
+		next.sizes[h] = n
+		return n, nil
 	}
-	o, err := s.EncodedObject(plumbing.BlobObject, h)
+	var n int64
+	var err error
+	if sz, ok := s.(sizer); ok {
+		n, err = sz.EncodedObjectSize(h)
+	} else {
+		var o plumbing.EncodedObject
+		if o, err = s.EncodedObject(plumbing.BlobObject, h); err == nil {
+			n = o.Size()
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
-	}
-	rd, err := o.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
-	}
-	defer rd.Close()
-	b := make([]byte, 0, o.Size())
-	buf := bytes.NewBuffer(b)
-	if _, err := io.Copy(buf, rd); err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", h, err)
+		return 0, fmt.Errorf("read blob %s: %w", h, err)
 	}
 	st.Blobs++
-	next.blobs[h] = buf.Bytes()
-	return buf.Bytes(), nil
+	next.sizes[h] = n
+	return n, nil
 }
 
 // keep records a reused directory and everything under it in r.
@@ -313,7 +355,7 @@ func (r *treeReader) keep(d *dirNode) {
 		if e := &d.entries[i]; e.dir != nil {
 			r.keep(e.dir)
 		} else {
-			r.blobs[e.hash] = e.data
+			r.sizes[e.hash] = e.size
 		}
 	}
 }

@@ -43,7 +43,9 @@ type Replan func(ctx context.Context, head Commit) (files map[string][]byte, mes
 func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]byte, message string, replan Replan) (Commit, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.objects.mu.Lock()
 	c, written, err := s.writeBack(ctx, base, files, message, replan)
+	s.objects.mu.Unlock()
 	s.record(func(st *Status) {
 		switch {
 		case err != nil:
@@ -60,6 +62,8 @@ func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]
 	return c, written, nil
 }
 
+// writeBack runs with s.objects locked, and lets go of it while replan
+// reads the files of the new head.
 func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]byte, message string, replan Replan) (Commit, bool, error) {
 	target := s.write
 	if target == "" {
@@ -117,7 +121,10 @@ func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]
 		if err := sleep(ctx, s.cfg.Backoff(attempt)); err != nil {
 			return Commit{}, false, err
 		}
-		if files, message, err = replan(ctx, head); err != nil {
+		s.objects.mu.Unlock()
+		files, message, err = replan(ctx, head)
+		s.objects.mu.Lock()
+		if err != nil {
 			return Commit{}, false, fmt.Errorf("replan on %s: %w", head.Hash, err)
 		}
 		base = head
