@@ -6,6 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Limits bound what Load reads from a repository, so that a commit with a
@@ -60,6 +63,48 @@ func (l Limits) orDefault() Limits {
 		d.Files = l.Files
 	}
 	return d
+}
+
+// String prints l (its zero fields as the defaults) the way Set reads it:
+// "file=4Mi,document=1536Ki,objects=10k,tree=64Mi,files=10k".
+func (l Limits) String() string {
+	l = l.orDefault()
+	q := func(n int64, f resource.Format) string { return resource.NewQuantity(n, f).String() }
+	return fmt.Sprintf("file=%s,document=%s,objects=%s,tree=%s,files=%s",
+		q(l.FileBytes, resource.BinarySI), q(l.DocumentBytes, resource.BinarySI), q(int64(l.Objects), resource.DecimalSI),
+		q(l.TreeBytes, resource.BinarySI), q(int64(l.Files), resource.DecimalSI))
+}
+
+// Set reads limits as a comma-separated list of key=value, as a flag:
+// file, document and tree take sizes (4Mi, 1.5Mi, 4194304), objects and
+// files counts (10000, 10k). Keys not given keep their value.
+func (l *Limits) Set(spec string) error {
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return fmt.Errorf("limit %q: want key=value", kv)
+		}
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Sign() <= 0 {
+			return fmt.Errorf("limit %s=%s: want a positive size or count (4Mi, 10000)", k, v)
+		}
+		n := q.Value()
+		switch k {
+		case "file":
+			l.FileBytes = n
+		case "document":
+			l.DocumentBytes = n
+		case "tree":
+			l.TreeBytes = n
+		case "objects":
+			l.Objects = int(n)
+		case "files":
+			l.Files = int(n)
+		default:
+			return fmt.Errorf("limit %q: want file, document, tree, objects or files", k)
+		}
+	}
+	return nil
 }
 
 // FormatBytes prints a size the way limit errors do: "54.0 MiB",

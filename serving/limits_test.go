@@ -175,3 +175,42 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitsFlag(t *testing.T) {
+	tests := []struct {
+		spec string
+		want Limits
+		err  string
+	}{
+		{spec: "file=8Mi", want: Limits{FileBytes: 8 << 20}},
+		{spec: "document=1.5Mi, objects=20k,tree=128Mi,files=500", want: Limits{DocumentBytes: 3 << 19, Objects: 20000, TreeBytes: 128 << 20, Files: 500}},
+		{spec: "file=4194304", want: Limits{FileBytes: 4 << 20}},
+		{spec: "file", err: `limit "file": want key=value`},
+		{spec: "size=1Mi", err: `limit "size": want file, document, tree, objects or files`},
+		{spec: "tree=lots", err: "limit tree=lots: want a positive size or count (4Mi, 10000)"},
+		{spec: "objects=0", err: "limit objects=0: want a positive size or count (4Mi, 10000)"},
+	}
+	for _, tt := range tests {
+		var got Limits
+		err := got.Set(tt.spec)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("Set(%q) = %v, want %s", tt.spec, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Set(%q): %v", tt.spec, err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Set(%q) (-want +got):\n%s", tt.spec, diff)
+		}
+	}
+	if got, want := (Limits{}).String(), "file=4Mi,document=1536Ki,objects=10k,tree=64Mi,files=10k"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	var back Limits
+	if err := back.Set(DefaultLimits.String()); err != nil || back != DefaultLimits {
+		t.Errorf("Set(String()) = %+v, %v; want %+v", back, err, DefaultLimits)
+	}
+}

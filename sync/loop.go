@@ -60,6 +60,9 @@ type Loop struct {
 	Resync time.Duration
 	// Now is the clock for status and Resync (default time.Now).
 	Now func() time.Time
+	// Limits bound what is read of each commit, the previews' included
+	// (zero fields: serving.DefaultLimits).
+	Limits serving.Limits
 
 	passMu gosync.Mutex  // one pass or ledger write at a time
 	files  serving.Cache // decoded files of recent commits
@@ -239,6 +242,7 @@ func (l *Loop) sync(ctx context.Context) Pass {
 }
 
 func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
+	l.files.Limits = l.Limits
 	t0 := time.Now()
 	c, changed, err := l.Source.Fetch(ctx)
 	took.Fetch = time.Since(t0)

@@ -130,6 +130,9 @@ type Reconciler struct {
 	Writer LedgerWriter
 	Target Target
 	Logger *slog.Logger
+	// Limits bound what is read of each state (zero fields:
+	// serving.DefaultLimits).
+	Limits serving.Limits
 
 	files serving.Cache // decoded files of recent passes
 }
@@ -147,6 +150,7 @@ type Result struct {
 
 // Reconcile runs one pass over files, the repository at stamp at.
 func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stamp) (*Result, error) {
+	r.files.Limits = r.Limits
 	tree, err := r.files.Load(files)
 	if err != nil {
 		return nil, err

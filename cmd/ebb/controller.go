@@ -83,6 +83,9 @@ Flags:
                         drift, at least this often (default 10m); the passes
                         between, after pushes, apply only what the commit changed
   --pprof               serve Go's profiles at /debug/pprof/ on --listen
+  --limits SPEC         bounds on what is read of each commit, as
+                        file=4Mi,document=1536Ki,objects=10k,tree=64Mi,files=10k
+                        (keys left out keep their default)
   -v                    debug logs
 ` + upGitUsage
 
@@ -318,7 +321,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
-		Resync: o.resync}
+		Resync: o.resync, Limits: o.git.limits}
 	if c.loop.Previews, err = o.git.previewsFor(e, gcfg, log); err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ to DIR/.ebb, and committed when DIR is the root of a Git work tree.
 Flags:
   --addr HOST:PORT    the gateway, HTTP/1.1 and h2c (default 127.0.0.1:8080)
   --admin HOST:PORT   status for 'ebb get', 'ebb sync' and metrics (default 127.0.0.1:8081)
+  --limits SPEC       bounds on what is read of the repository, as
+                      file=4Mi,document=1536Ki,objects=10k,tree=64Mi,files=10k
+                      (keys left out keep their default)
   -v                  debug logs
 `
 
@@ -100,6 +103,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
+	u.rec.Limits = gitf.limits
 	if err := u.serve(ctx, *addr, *admin); err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid

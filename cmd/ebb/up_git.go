@@ -76,6 +76,9 @@ type gitFlags struct {
 	// secretOnCommandLine is --webhook-secret, refused: its value would
 	// be visible to every user of the machine (ps, /proc/PID/cmdline).
 	secretOnCommandLine refusedFlag
+
+	// limits bound what is read of each commit (and of DIR).
+	limits serving.Limits
 }
 
 // refusedFlag is a flag that may not be given; it records that it was,
@@ -114,6 +117,7 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	fs.Var(&g.previewLabels, "preview-label", "trusted pull request label")
 	fs.Var(&g.previewImages, "preview-image", "image pattern a preview may run")
 	fs.Var(&g.secretOnCommandLine, "webhook-secret", "refused: use --webhook-secret-file")
+	fs.Var(&g.limits, "limits", "limits on what is read")
 	return g
 }
 
@@ -340,7 +344,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		// The sandboxed user must reach the previews' checkouts.
 		gu.previews = filepath.Join(sandbox.Dir, "src")
 	}
-	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report}
+	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits}
 	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
 	}
