@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -73,7 +75,8 @@ func (c *commitFiles) Run(ctx context.Context, p git.Poll, kicks <-chan struct{}
 }
 
 // checkout makes dir hold exactly files: changed files are written
-// through a rename, files that are gone are removed.
+// through a rename, files that are gone are removed. Files are streamed,
+// never held in memory whole.
 func checkout(files fs.FS, dir string) error {
 	want := map[string]bool{}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
@@ -81,19 +84,15 @@ func checkout(files fs.FS, dir string) error {
 			return err
 		}
 		want[p] = true
-		b, err := fs.ReadFile(files, p)
-		if err != nil {
-			return err
-		}
 		name := filepath.Join(dir, filepath.FromSlash(p))
-		if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, b) {
-			return nil
+		if same, err := sameContent(files, p, name); err != nil || same {
+			return err
 		}
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return err
 		}
 		tmp := name + ".ebb-tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		if err := copyOut(files, p, tmp); err != nil {
 			return err
 		}
 		return os.Rename(tmp, name)
@@ -114,6 +113,55 @@ func checkout(files fs.FS, dir string) error {
 		}
 		return nil
 	})
+}
+
+// sameContent reports whether the file name on disk holds what p of files
+// does, comparing them a block at a time.
+func sameContent(files fs.FS, p, name string) (bool, error) {
+	old, err := os.Open(name)
+	if err != nil {
+		return false, nil
+	}
+	defer old.Close()
+	f, err := files.Open(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	a, b := make([]byte, 32<<10), make([]byte, 32<<10)
+	ended := func(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) }
+	for {
+		n, errA := io.ReadFull(f, a)
+		m, errB := io.ReadFull(old, b)
+		switch {
+		case errA != nil && !ended(errA):
+			return false, errA
+		case n != m || !bytes.Equal(a[:n], b[:m]):
+			return false, nil
+		case ended(errA) || ended(errB):
+			return ended(errA) && ended(errB), nil
+		case errB != nil:
+			return false, nil
+		}
+	}
+}
+
+// copyOut writes p of files to the file name.
+func copyOut(files fs.FS, p, name string) error {
+	f, err := files.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	out, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, f); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // previewSources checks out the commit of each preview a revision of d
