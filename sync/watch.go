@@ -14,7 +14,8 @@ import (
 
 // WatchDir calls changed once files under dir have stopped changing for
 // debounce. Dot-files and dot-directories (.git, the ledger's .ebb) are
-// not watched, so that ebb's own ledger writes do not wake it. It returns
+// not watched, so that ebb's own ledger writes do not wake it, and
+// symbolic links to directories are not followed. It returns
 // when ctx ends, or at once if dir cannot be watched.
 func WatchDir(ctx context.Context, dir string, debounce time.Duration, changed func()) error {
 	w, err := fsnotify.NewWatcher()
@@ -40,8 +41,9 @@ func WatchDir(ctx context.Context, dir string, debounce time.Duration, changed f
 				continue
 			}
 			if ev.Has(fsnotify.Create) {
-				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					// A new directory: watch it and everything already in it.
+				// A new directory: watch it and everything already in it.
+				// A symbolic link is not followed: it may lead out of dir.
+				if st, err := os.Lstat(ev.Name); err == nil && st.IsDir() {
 					_ = addTree(w, ev.Name)
 				}
 			}

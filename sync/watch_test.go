@@ -56,6 +56,15 @@ func TestWatchDir(t *testing.T) {
 	write(t, dir, "new/deep/svc.yaml", "x\n")
 	expect("a file in a new directory", true)
 
+	// A symbolic link to a directory outside is not followed.
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	expect("a new symbolic link", true)
+	write(t, outside, "elsewhere.yaml", "x\n")
+	expect("a file outside, through a link", false)
+
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatal(err)

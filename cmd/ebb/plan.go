@@ -97,7 +97,13 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 		fmt.Fprintf(e.stderr, "ebb %s: %s is not a directory\n", cmd, dir)
 		return nil, nil, nil, exitUsage
 	}
-	tree, err := serving.Load(os.DirFS(dir))
+	root, err := sync.OpenDir(dir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb %s: %v\n", cmd, err)
+		return nil, nil, nil, exitUsage
+	}
+	tree, err := serving.Load(root)
+	root.Close()
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return nil, nil, nil, exitInvalid

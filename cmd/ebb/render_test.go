@@ -80,6 +80,19 @@ func TestRenderCommandErrors(t *testing.T) {
 		}
 	}
 
+	// A symbolic link out of DIR is refused, naming the file.
+	outside := t.TempDir()
+	writeFile(t, outside, "secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stolen\n")
+	linked := t.TempDir()
+	writeFile(t, linked, "apps/hello/service.yaml", planService)
+	if err := os.Symlink(filepath.Join(outside, "secret.yaml"), filepath.Join(linked, "apps/secret.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCmd(t, "render", linked)
+	if code != exitInvalid || out != "" || strings.TrimSpace(stderr) != "apps/secret.yaml: a symbolic link leads outside the directory" {
+		t.Errorf("a link out of DIR: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
 	for _, args := range [][]string{
 		{"render"},
 		{"render", dir, dir},

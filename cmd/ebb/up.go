@@ -297,9 +297,16 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	return nil
 }
 
-// pass reconciles the directory once and reports the outcome.
+// pass reconciles the directory once and reports the outcome. The
+// directory is read through sync.OpenDir: no symbolic link leads out.
 func (u *up) pass(ctx context.Context) {
-	res, err := u.rec.Reconcile(ctx, os.DirFS(u.dir), u.stamp())
+	dir, err := sync.OpenDir(u.dir)
+	if err != nil {
+		fmt.Fprintf(u.e.stderr, "ebb: %v\n", err)
+		return
+	}
+	res, err := u.rec.Reconcile(ctx, dir, u.stamp())
+	dir.Close()
 	if err != nil {
 		fmt.Fprintf(u.e.stderr, "ebb: %s is not valid; what runs is unchanged:\n%v\n", u.dir, err)
 		return
