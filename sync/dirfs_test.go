@@ -120,3 +120,33 @@ func TestLoadDirRefusesLinksOut(t *testing.T) {
 		})
 	}
 }
+
+// Ledgers are written inside the directory only: a .ebb that links out
+// of it is refused, not written through.
+func TestDirWriterStaysInside(t *testing.T) {
+	dir := t.TempDir()
+	w := DirWriter{Dir: dir}
+	for i, want := range [][]string{{".ebb/default/hello.yaml"}, nil} {
+		paths, err := w.Store([]*serving.Ledger{testLedger("hello", 1)}, nil)
+		if err != nil || !cmp.Equal(want, paths) {
+			t.Errorf("store %d: %v, %v; want %v", i, paths, err, want)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, ".ebb/default/hello.yaml")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("ledger file: %v, %v", fi, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, ".ebb/default")); len(entries) != 1 {
+		t.Errorf("files left in .ebb/default: %v", entries)
+	}
+	if paths, err := w.Store(nil, []*serving.Ledger{testLedger("hello", 1)}); err != nil || len(paths) != 1 {
+		t.Errorf("delete: %v, %v", paths, err)
+	}
+
+	linked := linkedDir(t, map[string]string{"a.yaml": "a\n"}, map[string]string{".ebb": "../outside"})
+	if _, err := (DirWriter{Dir: linked}).Store([]*serving.Ledger{testLedger("hello", 1)}, nil); err == nil {
+		t.Error("a ledger was written through a link out of the directory")
+	}
+	if _, err := os.Stat(filepath.Join(linked, "../outside/default/hello.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a ledger outside the directory: %v", err)
+	}
+}

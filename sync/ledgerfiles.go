@@ -3,6 +3,8 @@ package sync
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +15,8 @@ import (
 
 // DirWriter stores ledgers as files in a directory, each written through a
 // temporary file and a rename so that a reader never sees half a file.
+// It writes through an os.Root: a symbolic link (.ebb itself, say) that
+// leads outside the directory is refused, never written through.
 type DirWriter struct {
 	Dir string
 }
@@ -30,6 +34,11 @@ func (w DirWriter) WriteLedgers(_ context.Context, changed, deleted []*serving.L
 // removes the deleted ones, and returns the repository-relative paths it
 // changed.
 func (w DirWriter) Store(changed, deleted []*serving.Ledger) ([]string, error) {
+	root, err := os.OpenRoot(w.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	var paths []string
 	for _, l := range changed {
 		rel := serving.LedgerPath(l.Namespace, l.Service)
@@ -37,7 +46,7 @@ func (w DirWriter) Store(changed, deleted []*serving.Ledger) ([]string, error) {
 		if err != nil {
 			return paths, err
 		}
-		ok, err := writeFileAtomic(filepath.Join(w.Dir, filepath.FromSlash(rel)), b)
+		ok, err := writeFileAtomic(root, filepath.FromSlash(rel), b)
 		if err != nil {
 			return paths, fmt.Errorf("ledger %s/%s: %w", l.Namespace, l.Service, err)
 		}
@@ -47,7 +56,7 @@ func (w DirWriter) Store(changed, deleted []*serving.Ledger) ([]string, error) {
 	}
 	for _, l := range deleted {
 		rel := serving.LedgerPath(l.Namespace, l.Service)
-		err := os.Remove(filepath.Join(w.Dir, filepath.FromSlash(rel)))
+		err := root.Remove(filepath.FromSlash(rel))
 		switch {
 		case err == nil:
 			paths = append(paths, rel)
@@ -62,34 +71,33 @@ func (w DirWriter) Store(changed, deleted []*serving.Ledger) ([]string, error) {
 // left by a killed ebb is removed by WorktreeWriter.Recover.
 const ledgerTempPrefix = ".ledger-"
 
-// writeFileAtomic writes b to name unless name already holds b, and says
-// whether it wrote.
-func writeFileAtomic(name string, b []byte) (bool, error) {
-	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, b) {
+// writeFileAtomic writes b to name in root unless name already holds b,
+// and says whether it wrote.
+func writeFileAtomic(root *os.Root, name string, b []byte) (bool, error) {
+	if old, err := root.ReadFile(name); err == nil && bytes.Equal(old, b) {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+	if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return false, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ledgerTempPrefix+"*")
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(name), ledgerTempPrefix+hex.EncodeToString(rnd[:]))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return false, err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+	defer root.Remove(tmp)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
 		return false, err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+	if err := f.Sync(); err != nil {
+		f.Close()
 		return false, err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	if err := f.Close(); err != nil {
 		return false, err
 	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	return true, os.Rename(tmp.Name(), name)
+	return true, root.Rename(tmp, name)
 }
