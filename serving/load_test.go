@@ -2,6 +2,7 @@ package serving
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -122,6 +123,16 @@ traffic:
 	}
 }
 
+// koImages is one Service per file (named after it), each with image.
+func koImages(images map[string]string) fstest.MapFS {
+	fsys := fstest.MapFS{}
+	for name, image := range images {
+		svc := strings.Replace(helloYAML, "name: hello", "name: "+strings.TrimSuffix(name, ".yaml"), 1)
+		fsys[name] = file(strings.Replace(svc, "ko://example.com/hello", strconv.Quote(image), 1))
+	}
+	return fsys
+}
+
 func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -223,6 +234,29 @@ spec:
 		{"domain mapping", fstest.MapFS{"d.yaml": file("apiVersion: serving.knative.dev/v1beta1\nkind: DomainMapping\nmetadata:\n  name: x.svc.cluster.local\nspec:\n  ref:\n    kind: Service\n    name: nope\n")}, []string{
 			`d.yaml:4: metadata.name: invalid value: x.svc.cluster.local: must not be a subdomain of cluster local domain "cluster.local"`,
 			`d.yaml:8: spec.ref.name: Service "nope" referenced by the DomainMapping not found.`,
+		}},
+		{"ko images", koImages(map[string]string{
+			"a.yaml": "ko://-toolexec=/tmp/x",
+			"b.yaml": "ko://example.com/../../etc",
+			"c.yaml": "ko:///home/me/app",
+			"d.yaml": "ko://example.com/app name",
+			"e.yaml": "ko://example.com//app",
+			"f.yaml": "ko://",
+			"g.yaml": "ko://example.com/app@v1.2.3",
+			"h.yaml": "ko://example.com/app.",
+			"i.yaml": "ko://example.com/.hidden/x_y~z+v1-2/ok", // a Go import path
+			"j.yaml": "registry.example.com/app:v1",            // not built: any reference
+			"k.yaml": "ko://-n",
+		}), []string{
+			`a.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://-toolexec=/tmp/x: an import path cannot start with "-"`,
+			`b.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://example.com/../../etc: path element ".."`,
+			`c.yaml:9: spec.template.spec.containers[0].image: invalid value: ko:///home/me/app: an import path cannot be absolute`,
+			`d.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://example.com/app name: character ' ' is not allowed in an import path`,
+			`e.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://example.com//app: empty path element`,
+			`f.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://: missing import path`,
+			`g.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://example.com/app@v1.2.3: character '@' is not allowed in an import path`,
+			`h.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://example.com/app.: path element "app." ends in a dot`,
+			`k.yaml:9: spec.template.spec.containers[0].image: invalid value: ko://-n: an import path cannot start with "-"`,
 		}},
 		{"ledger", fstest.MapFS{".ebb/default/hello.yaml": file("apiVersion: ebb.dev/v1alpha1\nkind: Ledger\nnamespace: default\nservice: other\ngeneration: 1\nlatest: x\nrevisions: []\ntraffic: []\n")}, []string{
 			`.ebb/default/hello.yaml:6: latest: Revision "x" not found.`,

@@ -30,6 +30,42 @@ var (
 // ReservedContainerName is the queue-proxy sidecar's name.
 const ReservedContainerName = "queue-proxy"
 
+// KoPrefix marks an image that is a Go import path to build, as ko does.
+const KoPrefix = "ko://"
+
+// checkImportPath says why p is not a Go import path the go command would
+// take as a package (Go's own rules: slash-separated elements of ASCII
+// letters, digits and -._~+, none empty, none made only of dots, none
+// ending in a dot, the first not starting with a dash), "" when it is.
+// A ko:// image is built with go list and go build: this keeps flags,
+// absolute paths and .. out of their arguments.
+func checkImportPath(p string) string {
+	switch {
+	case p == "":
+		return "missing import path"
+	case strings.HasPrefix(p, "-"):
+		return `an import path cannot start with "-"`
+	case strings.HasPrefix(p, "/"):
+		return "an import path cannot be absolute"
+	}
+	for _, elem := range strings.Split(p, "/") {
+		switch {
+		case elem == "":
+			return "empty path element"
+		case strings.Trim(elem, ".") == "":
+			return fmt.Sprintf("path element %q", elem)
+		case strings.HasSuffix(elem, "."):
+			return fmt.Sprintf("path element %q ends in a dot", elem)
+		}
+		for _, r := range elem {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~+", r)) {
+				return fmt.Sprintf("character %q is not allowed in an import path", r)
+			}
+		}
+	}
+	return ""
+}
+
 // errs collects FieldErrors with paths relative to an object.
 type errs []*FieldError
 
@@ -162,6 +198,11 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 func validateContainer(e *errs, c *corev1.Container, volumes map[string]bool, p string) {
 	if c.Image == "" {
 		e.add(p+".image", "missing field(s)")
+	}
+	if ip, ok := strings.CutPrefix(c.Image, KoPrefix); ok {
+		if why := checkImportPath(ip); why != "" {
+			e.add(p+".image", "invalid value: %s: %s", c.Image, why)
+		}
 	}
 	if c.Name == ReservedContainerName {
 		e.add(p+".name", "%q is a reserved container name", c.Name)
