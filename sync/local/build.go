@@ -115,7 +115,8 @@ func (b *Builder) build(ctx context.Context, dir, importPath string) (string, er
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := b.command(ctx, dir, "build", "-trimpath", "-o", filepath.Join(tmp, path.Base(importPath)), importPath)
+	// "--" ends the flags: an import path is never read as one.
+	cmd := b.command(ctx, dir, "build", "-trimpath", "-o", filepath.Join(tmp, path.Base(importPath)), "--", importPath)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -147,7 +148,7 @@ type listedPackage struct {
 // module cache are identified by their module version alone, since those
 // files never change.
 func (b *Builder) contentKey(ctx context.Context, dir, importPath string) (string, error) {
-	cmd := b.command(ctx, dir, "list", "-deps", "-json", importPath)
+	cmd := b.command(ctx, dir, "list", "-deps", "-json", "--", importPath)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -89,14 +89,25 @@ func TestBuilderErrors(t *testing.T) {
 	mod := writeModule(t, "hello")
 	b := &Builder{Dir: mod, CacheDir: t.TempDir()}
 	ctx := context.Background()
+	// An import path that looks like a flag reaches go as a package.
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := filepath.Join(t.TempDir(), "toolexec")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntouch "+marker+"\nexec \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for image, want := range map[string]string{
-		"docker.io/library/nginx":       "not a ko:// import path",
-		"ko://example.test/app/notmain": "is not a command",
-		"ko://example.test/app/missing": "example.test/app/missing",
+		"docker.io/library/nginx":            "not a ko:// import path",
+		"ko://example.test/app/notmain":      "is not a command",
+		"ko://example.test/app/missing":      "example.test/app/missing",
+		"ko://-toolexec=" + script:           `malformed import path "-toolexec=`,
+		"ko://-o=" + filepath.Join(mod, "x"): `malformed import path "-o=`,
 	} {
 		_, err := b.Build(ctx, image)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Build(%q) = %v, want an error containing %q", image, err, want)
 		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("an image's import path ran as go's -toolexec flag")
 	}
 }
