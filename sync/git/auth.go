@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,20 +204,11 @@ func (s *Source) describe(err error) error {
 	if !errors.Is(err, ErrAuth) {
 		return err
 	}
-	if s.auth == nil {
+	switch {
+	case s.auth == nil && Redact(s.cfg.URL) != s.cfg.URL:
+		return fmt.Errorf("%w (the server refused the credentials in the URL)", err)
+	case s.auth == nil:
 		return fmt.Errorf("%w (no credentials are configured for this source)", err)
 	}
 	return fmt.Errorf("%w (the server refused the %s credentials)", err, s.auth.Name())
-}
-
-// redact drops credentials from a URL for messages and status.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
-	}
-	return u.String()
 }

@@ -163,13 +163,13 @@ func New(cfg Config) (*Source, error) {
 		}
 	}
 	if n != 1 {
-		return nil, fmt.Errorf("source %s: set exactly one of branch, tag, commit and ref name", redact(cfg.URL))
+		return nil, fmt.Errorf("source %s: set exactly one of branch, tag, commit and ref name", Redact(cfg.URL))
 	}
 	if cfg.Ref.Name != "" && !strings.HasPrefix(cfg.Ref.Name, "refs/") {
-		return nil, fmt.Errorf("source %s: ref %q is not a full ref name", redact(cfg.URL), cfg.Ref.Name)
+		return nil, fmt.Errorf("source %s: ref %q is not a full ref name", Redact(cfg.URL), cfg.Ref.Name)
 	}
 	if cfg.Ref.Commit != "" && !plumbing.IsHash(cfg.Ref.Commit) {
-		return nil, fmt.Errorf("source %s: commit %q is not a full hash", redact(cfg.URL), cfg.Ref.Commit)
+		return nil, fmt.Errorf("source %s: commit %q is not a full hash", Redact(cfg.URL), cfg.Ref.Commit)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = time.Minute
@@ -193,10 +193,10 @@ func New(cfg Config) (*Source, error) {
 		cfg.Signer = openPGPSigner{cfg.SignKey}
 	}
 	s := &Source{cfg: cfg, now: cfg.Now}
-	s.status.URL, s.status.Ref = redact(cfg.URL), cfg.Ref.String()
+	s.status.URL, s.status.Ref = Redact(cfg.URL), cfg.Ref.String()
 	var err error
 	if s.auth, err = authMethod(cfg.URL, cfg.Auth); err != nil {
-		return nil, err
+		return nil, RedactError(err)
 	}
 	if cfg.CacheDir == "" {
 		s.fs = memfs.New()
@@ -211,7 +211,7 @@ func New(cfg Config) (*Source, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source %s: cache %s: %w", redact(cfg.URL), cfg.CacheDir, err)
+		return nil, fmt.Errorf("source %s: cache %s: %w", Redact(cfg.URL), cfg.CacheDir, err)
 	}
 	s.objects = &blobs{st: s.repo.Storer}
 	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{cfg.URL}})
@@ -264,6 +264,7 @@ func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 	s.objects.mu.Lock()
 	c, changed, err := s.fetch(ctx)
 	s.objects.mu.Unlock()
+	err = RedactError(err)
 	s.record(func(st *Status) {
 		st.Counters.Fetches++
 		st.LastFetch = s.now()
@@ -285,14 +286,14 @@ func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 	defer cancel()
 	h, w, err := s.fetchHead(ctx)
 	if err != nil {
-		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, s.describe(err))
+		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", Redact(s.cfg.URL), s.cfg.Ref, s.describe(err))
 	}
 	if s.last.Hash == h.String() && s.lastWrite == w {
 		return s.last, false, nil
 	}
 	c, err := s.load(h, w)
 	if err != nil {
-		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, err)
+		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", Redact(s.cfg.URL), s.cfg.Ref, err)
 	}
 	s.maintain()
 	return c, true, nil
@@ -441,7 +442,7 @@ func (s *Source) record(update func(*Status), err error) {
 		update(&s.status)
 	}
 	if err != nil {
-		s.status.LastError, s.status.ErrorTime = err.Error(), s.now()
+		s.status.LastError, s.status.ErrorTime = Redact(err.Error()), s.now()
 	} else {
 		s.status.LastError = ""
 	}

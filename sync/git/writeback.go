@@ -46,6 +46,7 @@ func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]
 	s.objects.mu.Lock()
 	c, written, err := s.writeBack(ctx, base, files, message, replan)
 	s.objects.mu.Unlock()
+	err = RedactError(err)
 	s.record(func(st *Status) {
 		switch {
 		case err != nil:
@@ -57,7 +58,7 @@ func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]
 		}
 	}, err)
 	if err != nil {
-		return Commit{}, false, fmt.Errorf("write back to %s %s: %w", redact(s.cfg.URL), s.cfg.Ref, err)
+		return Commit{}, false, fmt.Errorf("write back to %s %s: %w", Redact(s.cfg.URL), s.cfg.Ref, err)
 	}
 	return c, written, nil
 }
