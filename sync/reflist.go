@@ -22,7 +22,7 @@ func ListRefs(ctx context.Context, url string, auth git.Auth) (map[string]string
 	var am transport.AuthMethod
 	switch {
 	case strings.HasPrefix(url, "ssh://") || (!strings.Contains(url, "://") && strings.Contains(url, "@") && strings.Contains(url, ":")):
-		return nil, fmt.Errorf("list refs of %s: preview refs are listed over HTTP(S) and local paths only", url)
+		return nil, fmt.Errorf("list refs of %s: preview refs are listed over HTTP(S) and local paths only", git.Redact(url))
 	case auth.BearerToken != "":
 		am = &githttp.TokenAuth{Token: auth.BearerToken}
 	case auth.Username != "" || auth.Password != "":
@@ -31,7 +31,7 @@ func ListRefs(ctx context.Context, url string, auth git.Auth) (map[string]string
 	rem := gogit.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
 	refs, err := rem.ListContext(ctx, &gogit.ListOptions{Auth: am})
 	if err != nil {
-		return nil, fmt.Errorf("list refs: %w", err)
+		return nil, fmt.Errorf("list refs of %s: %w", git.Redact(url), git.RedactError(err))
 	}
 	out := map[string]string{}
 	for _, r := range refs {

@@ -339,7 +339,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
-	gu := &gitUp{up: u, url: url, work: work, previews: filepath.Join(filepath.Dir(cfg.CacheDir), "previews"), files: &commitFiles{src: src}}
+	gu := &gitUp{up: u, url: git.Redact(url), work: work, previews: filepath.Join(filepath.Dir(cfg.CacheDir), "previews"), files: &commitFiles{src: src}}
 	if sandbox != nil {
 		// The sandboxed user must reach the previews' checkouts.
 		gu.previews = filepath.Join(sandbox.Dir, "src")
@@ -363,7 +363,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 // gitUp is `ebb up` following a Git source.
 type gitUp struct {
 	*up
-	url  string
+	url  string // the source's URL as ebb prints it, credentials redacted
 	work string
 	// previews holds a checkout of each preview commit a revision runs
 	// from, one directory per commit.
