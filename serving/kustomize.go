@@ -54,7 +54,7 @@ func buildKustomize(fsys fs.FS, root string, bud *budget) ([]*document, ErrorLis
 		if d.IsDir() {
 			return mem.MkdirAll("/" + p)
 		}
-		if fe := bud.statFile(fsys, p); fe != nil {
+		if fe := bud.statFile(fsys, p, d); fe != nil {
 			errs = append(errs, fe)
 			return bud.stop()
 		}

@@ -190,7 +190,7 @@ func (l *loader) readLedgers(fsys fs.FS) {
 			l.errs = append(l.errs, &FieldError{File: p, Message: fmt.Sprintf("ledger files live at %s", LedgerPath("<namespace>", "<service>"))})
 			return nil
 		}
-		if fe := l.budget.statFile(fsys, p); fe != nil {
+		if fe := l.budget.statFile(fsys, p, d); fe != nil {
 			l.errs = append(l.errs, fe)
 			return l.budget.stop()
 		}

@@ -181,10 +181,18 @@ func (b *budget) document(p string, line int, size int64) *FieldError {
 	return nil
 }
 
-// statFile accounts for the file p of fsys: its size comes from Stat,
-// which follows a symbolic link inside the tree.
-func (b *budget) statFile(fsys fs.FS, p string) *FieldError {
-	fi, err := fs.Stat(fsys, p)
+// statFile accounts for the file p of fsys, met as d in a walk: its size
+// comes from d for a regular file (a Git tree or a directory listing
+// knows it), else from Stat, which follows a symbolic link inside the
+// tree.
+func (b *budget) statFile(fsys fs.FS, p string, d fs.DirEntry) *FieldError {
+	var fi fs.FileInfo
+	var err error
+	if d.Type().IsRegular() {
+		fi, err = d.Info()
+	} else {
+		fi, err = fs.Stat(fsys, p)
+	}
 	if err != nil {
 		return fileError(p, err)
 	}
@@ -192,25 +200,37 @@ func (b *budget) statFile(fsys fs.FS, p string) *FieldError {
 }
 
 // readFile reads p, never more than max bytes: a file that grew past max
-// since it was measured is refused rather than read.
+// since it was measured is refused rather than read. Like os.ReadFile, it
+// reads into one buffer of the size the file says it has.
 func readFile(fsys fs.FS, p string, max int64) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var buf bytes.Buffer
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= max {
-		buf.Grow(int(fi.Size()))
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Size() >= 0 && fi.Size() <= max {
+		size = fi.Size() + 1 // one more byte finds the end without growing
 	}
-	n, err := buf.ReadFrom(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
+	r := io.LimitReader(f, max+1)
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if n > max {
+	if int64(len(b)) > max {
 		return nil, fmt.Errorf("more than %s, over the %s file limit", FormatBytes(max), FormatBytes(max))
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // fileError is a FieldError for a file that could not be read, without

@@ -172,7 +172,7 @@ func (l *loader) walkYAML(fsys fs.FS) {
 		if d.IsDir() || !isYAML(p) {
 			return nil
 		}
-		if fe := l.budget.statFile(fsys, p); fe != nil {
+		if fe := l.budget.statFile(fsys, p, d); fe != nil {
 			l.errs = append(l.errs, fe)
 			return l.budget.stop()
 		}
