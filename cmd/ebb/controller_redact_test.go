@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,18 +38,12 @@ func TestControllerRedactsCredentials(t *testing.T) {
 	root := t.TempDir()
 	gittest.NewBare(t, root, "repo.git", map[string]string{"service.yaml": "# empty\n"})
 	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "alice", Password: "s3cret-pw"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String() + "/repo.git"
-	l.Close()
-	userinfo := func(url, info string) string { return strings.Replace(url, "http://", "http://"+info+"@", 1) }
+	closed := gittest.UnreachableURL(t, "repo.git")
 
 	for i, tc := range []struct{ url, secret, want string }{
-		{userinfo(srv.RepoURL("repo.git"), "alice:wr0ng-pw"), "wr0ng-pw", "authentication failed"},
-		{userinfo(srv.RepoURL("repo.git"), "ghp_t0ken"), "ghp_t0ken", "authentication failed"},
-		{userinfo(closed, "ghp_t0ken"), "ghp_t0ken", "connection refused"},
+		{gittest.WithUserinfo(srv.RepoURL("repo.git"), "alice:wr0ng-pw"), "wr0ng-pw", "authentication failed"},
+		{gittest.WithUserinfo(srv.RepoURL("repo.git"), "ghp_t0ken"), "ghp_t0ken", "authentication failed"},
+		{gittest.WithUserinfo(closed, "ghp_t0ken"), "ghp_t0ken", "connection refused"},
 	} {
 		source := fmt.Sprintf("s%d", i)
 		out := &syncbuf.Buffer{}

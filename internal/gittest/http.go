@@ -3,6 +3,7 @@ package gittest
 import (
 	"crypto/subtle"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -77,6 +78,24 @@ func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
+}
+
+// UnreachableURL is an http:// URL of a repository on 127.0.0.1 where
+// nothing listens: a connection to it is refused.
+func UnreachableURL(t testing.TB, name string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String() + "/" + name
+}
+
+// WithUserinfo puts userinfo ("user:password", or a token alone) into an
+// http:// URL, as a user pastes credentials into a clone URL.
+func WithUserinfo(url, userinfo string) string {
+	return strings.Replace(url, "http://", "http://"+userinfo+"@", 1)
 }
 
 // RepoURL is the clone URL of the repository named name.

@@ -3,7 +3,6 @@ package git
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
@@ -36,24 +35,16 @@ func TestSourceErrorsAreRedacted(t *testing.T) {
 	root := t.TempDir()
 	gittest.NewBare(t, root, "repo.git", map[string]string{"a.yaml": "a: 1\n"})
 	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "alice", Password: "s3cret-pw"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	withUser := func(base, userinfo string) string {
-		return strings.Replace(base, "http://", "http://"+userinfo+"@", 1)
-	}
+	closed := gittest.UnreachableURL(t, "repo.git")
 	tests := []struct {
 		name, url, secret string
 		is                error
 	}{
-		{"wrong password", withUser(srv.RepoURL("repo.git"), "alice:wr0ng-pw"), "wr0ng-pw", ErrAuth},
-		{"token as user", withUser(srv.RepoURL("repo.git"), "ghp_t0ken"), "ghp_t0ken", ErrAuth},
-		{"nothing listening", withUser(closed+"/repo.git", "alice:s3cret-pw"), "s3cret-pw", nil},
-		{"token, nothing listening", withUser(closed+"/repo.git", "ghp_t0ken"), "ghp_t0ken", nil},
-		{"no repository", withUser(srv.URL+"/missing.git", "alice:s3cret-pw"), "s3cret-pw", nil},
+		{"wrong password", gittest.WithUserinfo(srv.RepoURL("repo.git"), "alice:wr0ng-pw"), "wr0ng-pw", ErrAuth},
+		{"token as user", gittest.WithUserinfo(srv.RepoURL("repo.git"), "ghp_t0ken"), "ghp_t0ken", ErrAuth},
+		{"nothing listening", gittest.WithUserinfo(closed, "alice:s3cret-pw"), "s3cret-pw", nil},
+		{"token, nothing listening", gittest.WithUserinfo(closed, "ghp_t0ken"), "ghp_t0ken", nil},
+		{"no repository", gittest.WithUserinfo(srv.URL+"/missing.git", "alice:s3cret-pw"), "s3cret-pw", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -101,6 +101,13 @@ func (u *upProcess) split(t *testing.T, host string, n int) map[string]int {
 // hello example, with a go.work so its ko:// image builds.
 func servingRepo(t *testing.T) (url, bare string) {
 	t.Helper()
+	return servingRepoWith(t, gittest.HTTPOptions{})
+}
+
+// servingRepoWith is servingRepo on a server that asks for o's
+// credentials.
+func servingRepoWith(t *testing.T, o gittest.HTTPOptions) (url, bare string) {
+	t.Helper()
 	root := t.TempDir()
 	svc, err := os.ReadFile(filepath.Join(repoRoot, "examples/hello/service.yaml"))
 	if err != nil {
@@ -111,7 +118,7 @@ func servingRepo(t *testing.T) (url, bare string) {
 		"config-autoscaler.yaml":  fastScaleToZero,
 		"go.work":                 "go 1.26.0\n\nuse " + repoRoot + "\n",
 	})
-	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{})
+	srv := gittest.NewHTTPServer(t, root, o)
 	return srv.RepoURL("serving.git"), filepath.Join(root, "serving.git")
 }
 

@@ -3,10 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,30 +20,15 @@ func TestUpGitRedactsCredentials(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ebb up")
 	}
-	root := t.TempDir()
-	svc, err := os.ReadFile(filepath.Join(repoRoot, "examples/hello/service.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gittest.NewBare(t, root, "serving.git", map[string]string{
-		"apps/hello/service.yaml": string(svc),
-		"go.work":                 "go 1.26.0\n\nuse " + repoRoot + "\n",
-	})
-	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "alice", Password: "s3cret-pw"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String() + "/serving.git"
-	l.Close()
-	userinfo := func(url, info string) string { return strings.Replace(url, "http://", "http://"+info+"@", 1) }
+	url, _ := servingRepoWith(t, gittest.HTTPOptions{Username: "alice", Password: "s3cret-pw"})
+	closed := gittest.UnreachableURL(t, "serving.git")
 
 	for _, tc := range []struct {
 		name, url, secret, want string
 	}{
-		{"password", userinfo(srv.RepoURL("serving.git"), "alice:s3cret-pw"), "s3cret-pw", ""},
-		{"wrong password", userinfo(srv.RepoURL("serving.git"), "alice:wr0ng-pw"), "wr0ng-pw", "authentication failed"},
-		{"token, nothing there", userinfo(closed, "ghp_t0ken"), "ghp_t0ken", "connection refused"},
+		{"password", gittest.WithUserinfo(url, "alice:s3cret-pw"), "s3cret-pw", ""},
+		{"wrong password", gittest.WithUserinfo(url, "alice:wr0ng-pw"), "wr0ng-pw", "authentication failed"},
+		{"token, nothing there", gittest.WithUserinfo(closed, "ghp_t0ken"), "ghp_t0ken", "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := startUpGit(t, tc.url, "--preview", "refs/heads/preview/*")
