@@ -164,7 +164,7 @@ func decodeLedger(d *document) (*Ledger, ErrorList) {
 // ReadLedgers reads and checks the ledger files of fsys alone, as Load
 // does: every problem is returned in one ErrorList.
 func ReadLedgers(fsys fs.FS) ([]*Ledger, error) {
-	l := &loader{tree: &Tree{Sources: map[ObjectRef]Source{}}}
+	l := &loader{tree: &Tree{Sources: map[ObjectRef]Source{}}, budget: newBudget(DefaultLimits)}
 	l.readLedgers(fsys)
 	return l.tree.Ledgers, l.errs.Err()
 }
