@@ -125,7 +125,13 @@ func (w WorktreeWriter) Recover() error {
 		}
 		w.log().Info("git: removed the half-written ledger file " + p)
 	}
-	if _, err := serving.ReadLedgers(os.DirFS(w.Dir)); err != nil {
+	files, err := OpenDir(w.Dir)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	_, err = serving.ReadLedgers(files)
+	files.Close()
+	if err != nil {
 		w.log().Warn("ledger files are not valid: not committing them", "error", err)
 		_, head, err := repo.Head()
 		if err != nil {
