@@ -40,28 +40,7 @@ func TestLoadLimits(t *testing.T) {
 	big := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  k: " + strings.Repeat("x", 2<<10) + "\n"
 	bigDoc := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: doc\ndata:\n  k: " + strings.Repeat("y", 300) + "\n"
 	half := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  k: " + strings.Repeat("z", 800) + "\n"
-	ledger := `apiVersion: ebb.dev/v1alpha1
-kind: Ledger
-namespace: default
-service: hello
-generation: 1
-latest: hello-00001
-revisions:
-  - name: hello-00001
-    generation: 1
-    hash: sha256:3750f180cfc940c99a5ddfc51fb05199be5767e704d1b62d9719846cf7172cc3
-    created:
-      commit: uncommitted
-      time: "1970-01-01T00:00:00Z"
-    template:
-      spec:
-        containers:
-          - image: ko://example.com/hello
-traffic:
-  - revisionName: hello-00001
-    latestRevision: true
-    percent: 100
-# ` + strings.Repeat("l", 2<<10) + "\n"
+	ledger := helloLedgerYAML + "# " + strings.Repeat("l", 2<<10) + "\n"
 	kust := func(files fstest.MapFS) fstest.MapFS {
 		files["kustomization.yaml"] = file("resources:\n  - a.yaml\nconfigMapGenerator:\n  - name: keys\n    files:\n      - key.pem\n")
 		if files["a.yaml"] == nil {

@@ -24,6 +24,30 @@ spec:
               value: World
 `
 
+// helloLedgerYAML is the ledger helloYAML plans to.
+const helloLedgerYAML = `apiVersion: ebb.dev/v1alpha1
+kind: Ledger
+namespace: default
+service: hello
+generation: 1
+latest: hello-00001
+revisions:
+  - name: hello-00001
+    generation: 1
+    hash: sha256:3750f180cfc940c99a5ddfc51fb05199be5767e704d1b62d9719846cf7172cc3
+    created:
+      commit: uncommitted
+      time: "1970-01-01T00:00:00Z"
+    template:
+      spec:
+        containers:
+          - image: ko://example.com/hello
+traffic:
+  - revisionName: hello-00001
+    latestRevision: true
+    percent: 100
+`
+
 func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
 
 func TestLoadTree(t *testing.T) {
@@ -64,29 +88,8 @@ spec:
     kind: Service
     name: hello
 `),
-		".hidden/svc.yaml": file("this: [is not loaded"),
-		".ebb/default/hello.yaml": file(`apiVersion: ebb.dev/v1alpha1
-kind: Ledger
-namespace: default
-service: hello
-generation: 1
-latest: hello-00001
-revisions:
-  - name: hello-00001
-    generation: 1
-    hash: sha256:3750f180cfc940c99a5ddfc51fb05199be5767e704d1b62d9719846cf7172cc3
-    created:
-      commit: uncommitted
-      time: "1970-01-01T00:00:00Z"
-    template:
-      spec:
-        containers:
-          - image: ko://example.com/hello
-traffic:
-  - revisionName: hello-00001
-    latestRevision: true
-    percent: 100
-`),
+		".hidden/svc.yaml":        file("this: [is not loaded"),
+		".ebb/default/hello.yaml": file(helloLedgerYAML),
 	}
 	tree, err := Load(fsys)
 	if err != nil {
