@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
-	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/sync/cluster"
 )
@@ -27,14 +24,7 @@ import (
 // and neither the status ConfigMap, the Events nor the controller's logs
 // hold the credential.
 func TestControllerRedactsCredentials(t *testing.T) {
-	c := kubetest.Start(t, kubetest.Options{})
-	cs, err := kubernetes.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c, cs := installedCluster(t)
 	root := t.TempDir()
 	gittest.NewBare(t, root, "repo.git", map[string]string{"service.yaml": "# empty\n"})
 	srv := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{Username: "alice", Password: "s3cret-pw"})
@@ -60,18 +50,16 @@ func TestControllerRedactsCredentials(t *testing.T) {
 				"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--leader-elect=false", "--poll", "1h",
 				"--preview", "refs/heads/preview/*"}, e)
 		}()
-		var doc cluster.StatusDoc
-		for range 600 {
-			if doc, err = cluster.ReadStatus(t.Context(), cs, "ebb-system", source); err == nil && doc.Condition == cluster.Stalled {
-				break
+		stop := gosync.OnceFunc(func() { cancel(); <-done })
+		t.Cleanup(stop)
+		waitFor(t, source+" Stalled, its URL redacted", func() string {
+			doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", source)
+			if err != nil || doc.Condition != cluster.Stalled || !strings.Contains(doc.Message, tc.want) || !strings.Contains(doc.Message, "redacted@") {
+				return fmt.Sprintf("status %+v, %v; want Stalled with %q", doc, err, tc.want)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		cancel()
-		<-done
-		if doc.Condition != cluster.Stalled || !strings.Contains(doc.Message, tc.want) || !strings.Contains(doc.Message, "redacted@") {
-			t.Errorf("%s: status %+v, %v; want Stalled with %q and the URL redacted", source, doc, err, tc.want)
-		}
+			return ""
+		})
+		stop()
 		cm, err := cs.CoreV1().ConfigMaps("ebb-system").Get(t.Context(), cluster.ConfigMapName(source), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
