@@ -40,7 +40,7 @@ func TestLedgersAreCurrent(t *testing.T) {
 			if len(tree.Services) == 0 || len(tree.Ledgers) != len(tree.Services) {
 				t.Fatalf("%d services, %d ledgers", len(tree.Services), len(tree.Ledgers))
 			}
-			next, changes, err := tree.Plan(later)
+			next, changes, err := tree.Plan(later, serving.Observed{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,7 +27,7 @@ func exampleInput(t *testing.T, dir string) Input {
 		t.Fatalf("load %s:\n%v", dir, err)
 	}
 	at := serving.Stamp{Commit: "render-test", Time: metav1.NewTime(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))}
-	ledgers, _, err := tree.Plan(at)
+	ledgers, _, err := tree.Plan(at, serving.Observed{})
 	if err != nil {
 		t.Fatalf("plan %s:\n%v", dir, err)
 	}

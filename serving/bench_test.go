@@ -44,7 +44,7 @@ spec:
 		b.Fatal(err)
 	}
 	services = tree.Services
-	next, _, err := Plan(services, nil, stamp("c", 0))
+	next, _, err := Plan(services, nil, stamp("c", 0), Observed{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, changes, err := tree.Plan(stamp("d", 1)); err != nil || len(changes) != 0 {
+		if _, changes, err := tree.Plan(stamp("d", 1), Observed{}); err != nil || len(changes) != 0 {
 			b.Fatal(changes, err)
 		}
 	}

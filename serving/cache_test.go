@@ -44,7 +44,7 @@ func cacheStates(t *testing.T) []fstest.MapFS {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, _, err := tree.Plan(stamp("c1", 0))
+		next, _, err := tree.Plan(stamp("c1", 0), Observed{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,8 +239,8 @@ func TestTreeKeepsTemplateHashes(t *testing.T) {
 			}
 		}
 		at := stamp(fmt.Sprintf("c%d", i), i)
-		want, wantChanges, wantErr := Plan(tree.Services, tree.Ledgers, at)
-		if _, _, err := tree.Plan(at); (err == nil) != (wantErr == nil) {
+		want, wantChanges, wantErr := Plan(tree.Services, tree.Ledgers, at, Observed{})
+		if _, _, err := tree.Plan(at, Observed{}); (err == nil) != (wantErr == nil) {
 			t.Fatalf("state %d: first tree.Plan: %v, Plan: %v", i, err, wantErr)
 		}
 		for _, s := range tree.Services {
@@ -248,7 +248,7 @@ func TestTreeKeepsTemplateHashes(t *testing.T) {
 				settled++
 			}
 		}
-		got, gotChanges, gotErr := tree.Plan(at)
+		got, gotChanges, gotErr := tree.Plan(at, Observed{})
 		asJSON := func(ls []*Ledger, cs []Change, err error) string {
 			b, jerr := json.Marshal(struct {
 				L []*Ledger

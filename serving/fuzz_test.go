@@ -34,7 +34,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		next, _, err := tree.Plan(stamp("c", 0))
+		next, _, err := tree.Plan(stamp("c", 0), Observed{})
 		if err != nil {
 			return
 		}

@@ -26,8 +26,14 @@ type Ledger struct {
 	// revision names use it (<service>-%05d).
 	Generation int64 `json:"generation"`
 
-	// Latest names the revision made from the Service's current template.
+	// Latest names the revision made from the Service's current template
+	// (Knative's latestCreatedRevisionName).
 	Latest string `json:"latest"`
+
+	// LatestReady names the newest revision that became ready (Knative's
+	// latestReadyRevisionName); empty until one has. latestRevision
+	// traffic goes there (see LatestRouted).
+	LatestReady string `json:"latestReady,omitempty"`
 
 	// Revisions lists every revision that exists, oldest first.
 	Revisions []Revision `json:"revisions"`
@@ -38,6 +44,15 @@ type Ledger struct {
 	// Removed is set when the Service left the tree: its routes are gone,
 	// its revisions stay until garbage collection takes them.
 	Removed *Stamp `json:"removed,omitempty"`
+}
+
+// LatestRouted is the revision latestRevision traffic goes to: the latest
+// ready one, or, while none has become ready, the latest.
+func (l *Ledger) LatestRouted() string {
+	if l.LatestReady != "" {
+		return l.LatestReady
+	}
+	return l.Latest
 }
 
 // Revision is one immutable revision of a Service.

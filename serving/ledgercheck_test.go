@@ -25,7 +25,7 @@ func checkedLedger(t *testing.T) (live, removed []byte) {
 	if live, err = MarshalLedger(ledgers[0]); err != nil {
 		t.Fatal(err)
 	}
-	gone, _, err := Plan(nil, ledgers, stamp("dddd", 9))
+	gone, _, err := Plan(nil, ledgers, stamp("dddd", 9), Observed{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestPlanRefusesGenerationOverflow(t *testing.T) {
 	for _, gen := range []int64{MaxGeneration, 1<<63 - 1, -1} {
 		l := ledgers[0].DeepCopy()
 		l.Generation = gen
-		next, _, err := Plan([]*Service{svc("b")}, []*Ledger{l}, stamp("dd", 5))
+		next, _, err := Plan([]*Service{svc("b")}, []*Ledger{l}, stamp("dd", 5), Observed{})
 		if err == nil {
 			t.Errorf("generation %d: planned %s, want an error", gen, next[0].Latest)
 			continue
@@ -172,7 +172,7 @@ func TestPlanRefusesGenerationOverflow(t *testing.T) {
 	// One below the largest still plans, to the largest.
 	l := ledgers[0].DeepCopy()
 	l.Generation = MaxGeneration - 1
-	next, _, err := Plan([]*Service{svc("b")}, []*Ledger{l}, stamp("dd", 5))
+	next, _, err := Plan([]*Service{svc("b")}, []*Ledger{l}, stamp("dd", 5), Observed{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,27 @@ const (
 	ChangeRetired  ChangeKind = "retired"  // a revision stopped being routed
 	ChangeRemoved  ChangeKind = "removed"  // the Service left the tree
 	ChangeRestored ChangeKind = "restored" // a removed Service is back
+	ChangeReady    ChangeKind = "ready"    // the latest revision became ready
 )
+
+// Observed is what the runtime has seen of the revisions it runs: an
+// input of planning, like the stamp, so that planning stays a function of
+// its inputs. The zero Observed has seen nothing.
+type Observed struct {
+	// Ready reports whether a revision has become ready (a pod of it
+	// passed its readiness probe at least once); nil knows of none.
+	Ready func(namespace, revision string) bool
+}
+
+func (o Observed) ready(namespace, revision string) bool {
+	return o.Ready != nil && revision != "" && o.Ready(namespace, revision)
+}
+
+// Pending reports whether planning l's Service with o would record its
+// latest revision as ready: a pass is due even if nothing else changed.
+func (o Observed) Pending(l *Ledger) bool {
+	return l.Removed == nil && l.Latest != l.LatestReady && o.ready(l.Namespace, l.Latest)
+}
 
 // Change is one ledger change, in words fit for a commit message.
 type Change struct {
@@ -114,8 +134,14 @@ func isEmpty(v any) bool {
 // stamp changes nothing. next holds one ledger per Service and per
 // removed Service, sorted by namespace and name. On error (an ErrorList of
 // FieldErrors naming their Service), next and changes are nil.
-func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, changes []Change, err error) {
-	return plan(services, ledgers, at, nil)
+//
+// latestRevision traffic goes to the newest revision seen ready (Knative's
+// latestReadyRevisionName): a new revision that is not ready yet serves
+// only its tags, and the one before keeps its traffic. seen says which
+// revisions have become ready; the ledger records it, so the traffic
+// holds across restarts.
+func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next []*Ledger, changes []Change, err error) {
+	return plan(services, ledgers, at, seen, nil)
 }
 
 // plan is Plan with the Services' decoded documents known (nil for a
@@ -125,7 +151,7 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp) (next []*Ledger, cha
 // (the stamp and the names other Services took matter only to a new
 // revision or a traffic change), so such a pair is not planned again: its
 // ledger is shared, not copied and compared.
-func plan(services []*Service, ledgers []*Ledger, at Stamp, items map[*Service]*item) (next []*Ledger, changes []Change, err error) {
+func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items map[*Service]*item) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -152,11 +178,11 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, items map[*Service]*
 		}
 		seen[key] = true
 		it, old := items[s], prev[key]
-		if it != nil && old != nil && it.settled.Load() == old {
+		if it != nil && old != nil && it.settled.Load() == old && !obs.Pending(old) {
 			next = append(next, old)
 			continue
 		}
-		p := &planner{svc: s, at: at, next: old.DeepCopy(), taken: taken}
+		p := &planner{svc: s, at: at, seen: obs, next: old.DeepCopy(), taken: taken}
 		if it != nil {
 			p.hash = it.hash
 		}
@@ -190,8 +216,8 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, items map[*Service]*
 
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
-func (t *Tree) Plan(at Stamp) ([]*Ledger, []Change, error) {
-	next, changes, err := plan(t.Services, t.Ledgers, at, t.items)
+func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
+	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.items)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
@@ -202,6 +228,7 @@ type planner struct {
 	svc     *Service
 	hash    string // of svc's template, when known
 	at      Stamp
+	seen    Observed
 	next    *Ledger
 	taken   map[string]string
 	errs    ErrorList
@@ -244,10 +271,12 @@ func (p *planner) plan() {
 		p.next.Removed = nil
 		p.change(ChangeRestored, "", "service is back")
 	}
+	p.noteReady()
 	p.planRevision()
 	if len(p.errs) > 0 {
 		return
 	}
+	p.noteReady()
 	p.planTraffic()
 	if len(p.errs) > 0 {
 		return
@@ -316,6 +345,19 @@ func (p *planner) planRevision() {
 	p.change(ChangeRevision, name, "new revision %s", name)
 }
 
+// noteReady records the latest revision as the latest ready one once it
+// has become ready. Before the template's revision is planned, this
+// records the revision that was latest until now, which a ledger written
+// before ebb recorded readiness has not marked.
+func (p *planner) noteReady() {
+	l := p.next
+	if l.Latest == l.LatestReady || !p.seen.ready(l.Namespace, l.Latest) {
+		return
+	}
+	l.LatestReady = l.Latest
+	p.change(ChangeReady, l.Latest, "revision %s is ready", l.Latest)
+}
+
 // planTraffic resolves spec.traffic to revision names.
 func (p *planner) planTraffic() {
 	l := p.next
@@ -323,7 +365,7 @@ func (p *planner) planTraffic() {
 	for i, t := range DefaultTraffic(p.svc.Spec.Traffic) {
 		name := t.RevisionName
 		if *t.LatestRevision {
-			name = l.Latest
+			name = l.LatestRouted()
 		} else if p.find(name) == nil {
 			p.errorf(fmt.Sprintf("spec.traffic[%d].revisionName", i), "", "Revision %q referenced in traffic not found.", name)
 			continue

@@ -54,7 +54,7 @@ func run(t *testing.T, steps [][]*Service) ([][]string, []*Ledger, error) {
 	var ledgers []*Ledger
 	var all [][]string
 	for i, services := range steps {
-		next, changes, err := Plan(services, ledgers, stamp(strings.Repeat("c", i+1), i))
+		next, changes, err := Plan(services, ledgers, stamp(strings.Repeat("c", i+1), i), Observed{})
 		if err != nil {
 			return all, ledgers, err
 		}
@@ -218,7 +218,7 @@ func TestPlan(t *testing.T) {
 			}
 			// Idempotence: planning the result again, later, changes nothing.
 			last := tt.steps[len(tt.steps)-1]
-			again, changes, err := Plan(last, ledgers, stamp("later", 59))
+			again, changes, err := Plan(last, ledgers, stamp("later", 59), Observed{})
 			if err != nil || len(changes) != 0 {
 				t.Fatalf("replan: changes %v, err %v", changes, err)
 			}
@@ -311,7 +311,7 @@ func TestLedgerYAMLReadsBackEverywhere(t *testing.T) {
 			s.Spec.Template.Spec.Containers[0].Env = append(s.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "X", Value: v})
 		}
 	})
-	next, _, err := Plan([]*Service{s}, nil, stamp("c", 0))
+	next, _, err := Plan([]*Service{s}, nil, stamp("c", 0), Observed{})
 	if err != nil {
 		t.Fatal(err)
 	}

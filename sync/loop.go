@@ -63,6 +63,11 @@ type Loop struct {
 	// Limits bound what is read of each commit, the previews' included
 	// (zero fields: serving.DefaultLimits).
 	Limits serving.Limits
+	// Observe, when set, reports what the Target has seen of the
+	// revisions (which have become ready): planning takes it in, and a
+	// pass plans again, with the head unchanged, when it would record a
+	// revision as ready. Kick the loop when it changes.
+	Observe func() serving.Observed
 
 	passMu gosync.Mutex  // one pass or ledger write at a time
 	files  serving.Cache // decoded files of recent commits
@@ -263,6 +268,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if c.Hash == invalid && !changed {
 		mainDue = false
 	}
+	mainDue = mainDue || (main != nil && c.Hash != invalid && l.readyPending(main))
 	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
 	if !mainDue && !previewsChanged && !resync {
 		return Pass{}
@@ -410,7 +416,7 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 		}
 		l.mu.Unlock()
 	}
-	ledgers, changes, err := tree.Plan(at)
+	ledgers, changes, err := tree.Plan(at, l.observed())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -424,6 +430,21 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 		return nil, nil, nil, err
 	}
 	return &Desired{Tree: tree, Ledgers: ledgers, At: at}, changed, changes, nil
+}
+
+// observed is what the Target has seen, or nothing.
+func (l *Loop) observed() serving.Observed {
+	if l.Observe == nil {
+		return serving.Observed{}
+	}
+	return l.Observe()
+}
+
+// readyPending reports whether planning d again would record a revision
+// as ready.
+func (l *Loop) readyPending(d *Desired) bool {
+	seen := l.observed()
+	return seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)
 }
 
 // render renders d's tree and ledgers relative to the state Target last
@@ -460,7 +481,7 @@ func (l *Loop) replan(_ context.Context, head git.Commit) (map[string][]byte, st
 	if err != nil {
 		return nil, "", err
 	}
-	ledgers, changes, err := tree.Plan(stamp(head))
+	ledgers, changes, err := tree.Plan(stamp(head), l.observed())
 	if err != nil {
 		return nil, "", err
 	}

@@ -66,7 +66,7 @@ func TestDesiredParts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"})
+			ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -474,7 +474,7 @@ func previewAlone(ps *serving.Service, pv Preview, namespace string) (*serving.S
 	markPreview(&s.Spec.Template, pv.Tag)
 	latest, all := true, int64(100)
 	s.Spec.Traffic = []serving.TrafficTarget{{LatestRevision: &latest, Percent: &all}}
-	next, _, err := serving.Plan([]*serving.Service{s}, nil, stamp(pv.Commit))
+	next, _, err := serving.Plan([]*serving.Service{s}, nil, stamp(pv.Commit), serving.Observed{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", ps.Namespace, ps.Name, err)
 	}
@@ -509,7 +509,7 @@ func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Se
 	}
 	zero := int64(0)
 	s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: pv.Tag, RevisionName: s.Spec.Template.Name, Percent: &zero})
-	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, stamp(pv.Commit))
+	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, stamp(pv.Commit), serving.Observed{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s/%s: %w", s.Namespace, s.Name, err)
 	}

@@ -133,6 +133,9 @@ type Reconciler struct {
 	// Limits bound what is read of each state (zero fields:
 	// serving.DefaultLimits).
 	Limits serving.Limits
+	// Observe, when set, reports what the Target has seen of the
+	// revisions, for planning (see Loop.Observe).
+	Observe func() serving.Observed
 
 	files serving.Cache // decoded files of recent passes
 }
@@ -155,7 +158,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stam
 	if err != nil {
 		return nil, err
 	}
-	ledgers, changes, err := tree.Plan(at)
+	var seen serving.Observed
+	if r.Observe != nil {
+		seen = r.Observe()
+	}
+	ledgers, changes, err := tree.Plan(at, seen)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: other}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"})
+	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
 	if err != nil {
 		t.Fatal(err)
 	}

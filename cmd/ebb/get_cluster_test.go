@@ -33,7 +33,7 @@ func planExample(t *testing.T, name string, at serving.Stamp) *sync.Desired {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledgers, _, err := tree.Plan(at)
+	ledgers, _, err := tree.Plan(at, serving.Observed{})
 	if err != nil {
 		t.Fatal(err)
 	}

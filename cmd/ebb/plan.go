@@ -108,7 +108,7 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 		fmt.Fprintln(e.stderr, err)
 		return nil, nil, nil, exitInvalid
 	}
-	ledgers, changes, err := tree.Plan(at)
+	ledgers, changes, err := tree.Plan(at, serving.Observed{})
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return nil, nil, nil, exitInvalid

@@ -114,6 +114,9 @@ func active(l *serving.Ledger, r *serving.Revision) string {
 	if l.Removed == nil && r.Name == l.Latest {
 		return "latest revision"
 	}
+	if l.Removed == nil && r.Name == l.LatestReady {
+		return "latest ready revision"
+	}
 	var percent int64
 	var tags []string
 	for _, t := range l.Traffic {

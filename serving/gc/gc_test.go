@@ -302,3 +302,20 @@ func TestNeverCollectsWhatIsInUse(t *testing.T) {
 		}
 	}
 }
+
+// TestLatestReadyIsKept: the latest ready revision is kept like the
+// latest, even unrouted and retired long ago.
+func TestLatestReadyIsKept(t *testing.T) {
+	l := fiveRevisions()
+	l.LatestReady = serving.RevisionName("hello", 2)
+	vs := Decide(l, gcConfig(t, map[string]string{"retain-since-create-time": "1h", "retain-since-last-active-time": "1h",
+		"min-non-active-revisions": "0", "max-non-active-revisions": "disabled"}), t0.Add(100*time.Hour))
+	if diff := cmp.Diff(names(1, 3), collected(vs)); diff != "" {
+		t.Errorf("collected (-want +got):\n%s", diff)
+	}
+	for _, v := range vs {
+		if v.Revision == l.LatestReady && v.Why != "latest ready revision" {
+			t.Errorf("%s kept because %q", v.Revision, v.Why)
+		}
+	}
+}

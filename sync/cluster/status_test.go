@@ -134,7 +134,7 @@ func TestStatusLarge(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := stamp(commit, 0)
-		ledgers, _, err := tree.Plan(at)
+		ledgers, _, err := tree.Plan(at, serving.Observed{})
 		if err != nil {
 			t.Fatal(err)
 		}
