@@ -98,8 +98,13 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 	} else {
 		c.stamp("removed", l.Removed)
 	}
-	if l.Latest != "" && !names[l.Latest] {
+	// A removed Service's revisions, its latest included, go with garbage
+	// collection.
+	if l.Removed == nil && l.Latest != "" && !names[l.Latest] {
 		c.add("latest", "Revision %q not found.", l.Latest)
+	}
+	if l.Removed == nil && l.LatestReady != "" && !names[l.LatestReady] {
+		c.add("latestReady", "Revision %q not found.", l.LatestReady)
 	}
 	var sum int64
 	for i, t := range l.Traffic {

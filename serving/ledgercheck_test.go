@@ -122,6 +122,9 @@ func TestUnmarshalLedgerRefuses(t *testing.T) {
 			"x.yaml:8: revisions[0].template: missing field(s)",
 		}},
 		{"no latest", "latest: hello-00003\n", "", []string{"x.yaml:1: latest: missing field(s)"}},
+		{"latest ready unknown", "latest: hello-00003\n", "latest: hello-00003\nlatestReady: hello-00009\n", []string{
+			`x.yaml:7: latestReady: Revision "hello-00009" not found.`,
+		}},
 		{"percent over 100", "    percent: 100\n", "    percent: 101\n", []string{
 			"x.yaml:44: traffic: Traffic targets sum to 101, want 100",
 			"x.yaml:47: traffic[0].percent: expected 0 <= 101 <= 100",
@@ -146,6 +149,24 @@ func TestUnmarshalLedgerRefuses(t *testing.T) {
 				t.Errorf("errors (-want +got):\n%s\n%s", d, bad)
 			}
 		})
+	}
+}
+
+// TestRemovedLedgerWithoutItsLatest: garbage collection takes a removed
+// Service's revisions, its latest included; the ledger still reads.
+func TestRemovedLedgerWithoutItsLatest(t *testing.T) {
+	_, removed := checkedLedger(t)
+	l, err := UnmarshalLedger("x.yaml", removed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Revisions = l.Revisions[:1]
+	b, err := MarshalLedger(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalLedger("x.yaml", b); err != nil {
+		t.Errorf("a removed Service's ledger without its latest revision: %v\n%s", err, b)
 	}
 }
 
