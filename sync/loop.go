@@ -442,10 +442,7 @@ func (l *Loop) observed() serving.Observed {
 
 // readyPending reports whether planning d again would record a revision
 // as ready.
-func (l *Loop) readyPending(d *Desired) bool {
-	seen := l.observed()
-	return seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)
-}
+func (l *Loop) readyPending(d *Desired) bool { return d.ReadyPending(l.observed()) }
 
 // render renders d's tree and ledgers relative to the state Target last
 // applied (see Desired.Same), timed as the pass's render.

@@ -108,6 +108,14 @@ func (d *Desired) All() ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
+// ReadyPending reports whether planning d again with seen would record a
+// revision as ready: the latest revision of one of its Services has
+// become ready since its ledger was planned. A runtime that sees a
+// revision become ready asks this to know whether a pass is due.
+func (d *Desired) ReadyPending(seen serving.Observed) bool {
+	return d != nil && seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)
+}
+
 // Target runs what a repository state renders: the local runtime under
 // `ebb up`, the cluster under `ebb controller`.
 type Target interface {

@@ -205,7 +205,17 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		}
 		writer = w
 	}
-	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log}
+	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed}
+	// A revision that becomes ready may take its Service's latestRevision
+	// traffic: plan again.
+	u.runtime.Watch(func(string, string) {
+		u.mu.Lock()
+		d := u.desired
+		u.mu.Unlock()
+		if d.ReadyPending(u.observed()) {
+			u.kicks.Kick()
+		}
+	})
 	return u, nil
 }
 
@@ -295,6 +305,15 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	cancel()
 	wg.Wait()
 	return nil
+}
+
+// observed is what the runtime has seen of the revisions: which became
+// ready.
+func (u *up) observed() serving.Observed {
+	return serving.Observed{Ready: func(namespace, revision string) bool {
+		_, _, everReady, _, ok := u.runtime.Health(scaler.RevisionKey{Namespace: namespace, Name: revision})
+		return ok && everReady
+	}}
 }
 
 // pass reconciles the directory once and reports the outcome. The
