@@ -33,6 +33,15 @@ type Backends interface {
 	Watch(fn func(namespace, revision string)) (stop func())
 }
 
+// Failures tells why a revision cannot serve, if it cannot: its process
+// exits before it is ready, its image cannot be built or pulled. Requests
+// for such a revision with no ready pod are answered 503 with the reason
+// at once, held ones included, instead of waiting for a pod that will not
+// come. Backends.Watch must fire when Failure may have changed.
+type Failures interface {
+	Failure(namespace, revision string) (reason string, failed bool)
+}
+
 // Peers tells an activator which activators serve a revision and which of
 // them it is, so that, for a revision with containerConcurrency > 0, each
 // takes only its own share of the pods (Knative's activator subsetting).
@@ -88,6 +97,9 @@ type Config struct {
 	Revisions Revisions // required
 	Stats     StatsSink // optional: no stats are sent without one
 	Poker     Poker     // optional
+	// Failures is optional: without it a request for a revision that
+	// cannot start waits for its timeout.
+	Failures Failures
 	// Peers is optional: without it this activator takes every pod of
 	// every revision.
 	Peers Peers
@@ -255,6 +267,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// timeout.Serve writes the 504.
 	case errors.Is(err, errQueueFull), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	case errors.As(err, new(*RevisionFailedError)):
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	default:
 		http.Error(w, err.Error(), http.StatusBadGateway)
 	}
@@ -327,6 +341,29 @@ func (a *Activator) backendsChanged(ns, name string) {
 	}
 }
 
+// checkFailure tells the revision's throttler whether the revision cannot
+// serve, and why.
+func (a *Activator) checkFailure(rev *revision) {
+	if a.cfg.Failures == nil {
+		return
+	}
+	var err error
+	if reason, failed := a.cfg.Failures.Failure(rev.key.ns, rev.key.name); failed {
+		err = &RevisionFailedError{Namespace: rev.key.ns, Revision: rev.key.name, Reason: reason}
+	}
+	rev.thr.setFailure(err)
+}
+
+// RevisionFailedError is the answer to a request for a revision that
+// cannot serve.
+type RevisionFailedError struct {
+	Namespace, Revision, Reason string
+}
+
+func (e *RevisionFailedError) Error() string {
+	return fmt.Sprintf("revision %s/%s cannot serve: %s", e.Namespace, e.Revision, e.Reason)
+}
+
 func (a *Activator) peersChanged(ns, name string) {
 	if v, ok := a.revs.Load(revKey{ns, name}); ok {
 		a.placeAmongPeers(v.(*revision))
@@ -350,8 +387,10 @@ func (a *Activator) placeAmongPeers(rev *revision) {
 }
 
 // reconcile compares a revision's addresses with what the activator knows:
-// gone pods are dropped at once, new ones are probed until they pass.
+// gone pods are dropped at once, new ones are probed until they pass; and
+// whether the revision has failed.
 func (a *Activator) reconcile(rev *revision) {
+	a.checkFailure(rev)
 	want := map[string]bool{}
 	for _, addr := range a.cfg.Backends.Addresses(rev.key.ns, rev.key.name) {
 		want[addr] = true

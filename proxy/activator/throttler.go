@@ -23,6 +23,9 @@ type throttler struct {
 	index   int    // this activator among those serving the revision; -1: not among them
 	acts    int    // how many activators serve the revision
 	waiters list.List
+	// failed, when set, is why the revision cannot serve: with no pod,
+	// requests fail with it at once instead of waiting.
+	failed error
 }
 
 type waiter struct {
@@ -30,9 +33,11 @@ type waiter struct {
 	elem *list.Element // nil once granted
 }
 
+// grant is a pod for a waiter, or the reason there will be none.
 type grant struct {
 	addr    string
 	release func()
+	err     error
 }
 
 func newThrottler(cc, maxQueue int, onHold func()) *throttler {
@@ -48,6 +53,10 @@ func (t *throttler) acquire(ctx context.Context) (string, func(), error) {
 		t.mu.Unlock()
 		return g.addr, g.release, nil
 	}
+	if err := t.failed; err != nil && len(t.all) == 0 {
+		t.mu.Unlock()
+		return "", nil, err
+	}
 	if t.waiters.Len() >= t.maxQueue {
 		t.mu.Unlock()
 		return "", nil, errQueueFull
@@ -61,6 +70,9 @@ func (t *throttler) acquire(ctx context.Context) (string, func(), error) {
 	}
 	select {
 	case g := <-w.ch:
+		if g.err != nil {
+			return "", nil, g.err
+		}
 		return g.addr, g.release, nil
 	case <-ctx.Done():
 		t.mu.Lock()
@@ -70,7 +82,9 @@ func (t *throttler) acquire(ctx context.Context) (string, func(), error) {
 		}
 		t.mu.Unlock()
 		if granted {
-			(<-w.ch).release()
+			if g := <-w.ch; g.err == nil {
+				g.release()
+			}
 		}
 		return "", nil, ctx.Err()
 	}
@@ -100,6 +114,22 @@ func (t *throttler) dispatchLocked() {
 		w := t.waiters.Remove(t.waiters.Front()).(*waiter)
 		w.elem = nil
 		w.ch <- g
+	}
+}
+
+// setFailure sets why the revision cannot serve (nil: it may). While it
+// has no pod, held requests fail with err at once, and so do new ones.
+func (t *throttler) setFailure(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failed = err
+	if err == nil || len(t.all) > 0 {
+		return
+	}
+	for t.waiters.Len() > 0 {
+		w := t.waiters.Remove(t.waiters.Front()).(*waiter)
+		w.elem = nil
+		w.ch <- grant{err: err}
 	}
 }
 
