@@ -13,6 +13,7 @@ import (
 	gosync "sync"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,7 +42,9 @@ type Runtime struct {
 	k          *kube.Clients
 	endpoints  *Endpoints
 	deploys    cache.SharedIndexInformer
+	pods       cache.SharedIndexInformer
 	activators ServiceRef
+	onReady    func(scaler.RevisionKey)
 	log        *slog.Logger
 
 	writeMu gosync.Mutex // serializes public EndpointSlice writes
@@ -54,6 +57,8 @@ type Runtime struct {
 	mu    gosync.Mutex
 	modes map[scaler.RevisionKey]modeWanted
 	kicks chan scaler.RevisionKey
+	// everReady holds the revisions seen ready since the Runtime started.
+	everReady map[scaler.RevisionKey]bool
 }
 
 // ServiceRef names a Service.
@@ -72,6 +77,10 @@ type RuntimeOptions struct {
 	// (ebb-system/ebb-gateway in an installation).
 	Activators ServiceRef
 	Logger     *slog.Logger
+	// OnReady, if set, is called (on an informer's goroutine) when a
+	// revision is first seen ready: planning may record it as the latest
+	// ready one.
+	OnReady func(scaler.RevisionKey)
 }
 
 // Compile-time checks that Runtime is what the autoscaler needs.
@@ -90,23 +99,36 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	}
 	deploys := kube.Informer(k.Apps, "deployments", "", &appsv1.Deployment{},
 		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
-	// Only the replicas are read: keep nothing else of the Deployments.
+	// Only the replicas and how the pods fare are read: keep nothing else
+	// of the Deployments.
 	_ = deploys.SetTransform(func(obj any) (any, error) {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok {
 			return obj, nil
 		}
-		return &appsv1.Deployment{
+		slim := &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion},
 			Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
-		}, nil
+			Status:     appsv1.DeploymentStatus{ReadyReplicas: d.Status.ReadyReplicas, AvailableReplicas: d.Status.AvailableReplicas},
+		}
+		for _, c := range d.Status.Conditions {
+			if c.Status != corev1.ConditionTrue || c.Type == appsv1.DeploymentReplicaFailure {
+				slim.Status.Conditions = append(slim.Status.Conditions, appsv1.DeploymentCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
+			}
+		}
+		return slim, nil
 	})
-	r := &Runtime{k: k, endpoints: o.Endpoints, deploys: deploys,
-		activators: o.Activators, log: log, modes: map[scaler.RevisionKey]modeWanted{},
-		written:  map[scaler.RevisionKey]PublicSlice{},
-		versions: map[scaler.RevisionKey][]string{},
-		kicks:    make(chan scaler.RevisionKey, 1024)}
+	r := &Runtime{k: k, endpoints: o.Endpoints, deploys: deploys, pods: newPods(k),
+		activators: o.Activators, log: log, onReady: o.OnReady, modes: map[scaler.RevisionKey]modeWanted{},
+		written:   map[scaler.RevisionKey]PublicSlice{},
+		versions:  map[scaler.RevisionKey][]string{},
+		everReady: map[scaler.RevisionKey]bool{},
+		kicks:     make(chan scaler.RevisionKey, 1024)}
 	o.Endpoints.watchSlices(r.checkPublic)
+	_, _ = deploys.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { r.deploymentChanged(obj) },
+		UpdateFunc: func(_, obj any) { r.deploymentChanged(obj) },
+	})
 	return r
 }
 
@@ -114,13 +136,16 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 // the pods or activators behind it, until ctx ends.
 func (r *Runtime) Run(ctx context.Context) {
 	go r.deploys.RunWithContext(ctx)
+	go r.pods.RunWithContext(ctx)
 	stop := r.endpoints.WatchServices(func(ns, svc string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
 			r.kickAll(scaler.Proxy)
 			return
 		}
 		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
-			r.kick(scaler.RevisionKey{Namespace: ns, Name: rev})
+			key := scaler.RevisionKey{Namespace: ns, Name: rev}
+			r.kick(key)
+			r.noteReady(key)
 		}
 	})
 	defer stop()
@@ -138,7 +163,7 @@ func (r *Runtime) Run(ctx context.Context) {
 
 // WaitForSync waits for the Deployment informer's first list.
 func (r *Runtime) WaitForSync(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), r.deploys.HasSynced, r.endpoints.HasSynced)
+	return cache.WaitForCacheSync(ctx.Done(), r.deploys.HasSynced, r.pods.HasSynced, r.endpoints.HasSynced)
 }
 
 func (r *Runtime) kick(key scaler.RevisionKey) {
@@ -167,6 +192,15 @@ func (r *Runtime) kickAll(m scaler.Mode) {
 	r.mu.Unlock()
 	for _, k := range keys {
 		r.kick(k)
+	}
+}
+
+// deploymentChanged notes a revision whose Deployment has a ready pod.
+func (r *Runtime) deploymentChanged(obj any) {
+	if d, ok := obj.(*appsv1.Deployment); ok && d.Status.ReadyReplicas > 0 {
+		if rev, ok := strings.CutSuffix(d.Name, "-deployment"); ok {
+			r.noteReady(scaler.RevisionKey{Namespace: d.Namespace, Name: rev})
+		}
 	}
 }
 

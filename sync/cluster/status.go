@@ -359,6 +359,10 @@ func (r *Runtime) Health(namespace, revision string) (sync.RevisionHealth, bool)
 		return sync.RevisionHealth{}, false
 	}
 	h := sync.RevisionHealth{Desired: replicas, Actual: ready, Ready: sync.Unknown}
+	if f, failed := r.Failure(namespace, revision); failed && ready == 0 {
+		h.Ready, h.Reason = sync.False, f.String()
+		return h, true
+	}
 	switch {
 	case ready > 0:
 		h.Ready = sync.True
