@@ -13,12 +13,15 @@ import (
 
 // ServiceStatus is one Service as `ebb get services` shows it.
 type ServiceStatus struct {
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	URL       string    `json:"url"`
-	Tags      []TagURL  `json:"tags,omitempty"`
-	Latest    string    `json:"latest"`
-	Ready     Condition `json:"ready"`
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	URL       string   `json:"url"`
+	Tags      []TagURL `json:"tags,omitempty"`
+	Latest    string   `json:"latest"`
+	// LatestReady is the newest revision that became ready, where
+	// latestRevision traffic goes.
+	LatestReady string    `json:"latestReady,omitempty"`
+	Ready       Condition `json:"ready"`
 	// Reason explains a Ready that is not True.
 	Reason    string           `json:"reason,omitempty"`
 	Traffic   []serving.Target `json:"traffic"`
@@ -80,7 +83,7 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 		if !ok || l.Removed != nil {
 			continue
 		}
-		st := ServiceStatus{Namespace: l.Namespace, Name: l.Service, Latest: l.Latest, Traffic: l.Traffic, Ready: True}
+		st := ServiceStatus{Namespace: l.Namespace, Name: l.Service, Latest: l.Latest, LatestReady: l.LatestReady, Traffic: l.Traffic, Ready: True}
 		if a, err := render.URLs(svc, l, d.Tree.Config); err == nil {
 			st.URL = a.URL
 			for _, t := range a.Tags {
@@ -103,6 +106,11 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 			}
 			if (rs.Percent > 0 || len(rs.Tags) > 0) && rs.Ready != True && st.Ready != False {
 				st.Ready, st.Reason = rs.Ready, "revision "+r.Name+": "+cmp.Or(rs.Reason, "not ready yet")
+			}
+			// A latest revision that failed leaves the traffic where it was,
+			// and the Service not Ready, as in Knative.
+			if r.Name == l.Latest && rs.Ready == False && st.Ready != False {
+				st.Ready, st.Reason = False, fmt.Sprintf("RevisionFailed: Revision %q failed with message: %s.", r.Name, rs.Reason)
 			}
 			st.Revisions = append(st.Revisions, rs)
 		}

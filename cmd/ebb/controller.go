@@ -303,7 +303,14 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	actNS, actName, _ := strings.Cut(o.activators, "/")
 	c.eps = cluster.NewEndpoints(k, "")
 	c.runtime = cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: c.eps,
-		Activators: cluster.ServiceRef{Namespace: actNS, Name: actName}, Logger: log})
+		Activators: cluster.ServiceRef{Namespace: actNS, Name: actName}, Logger: log,
+		// A revision seen ready may take its Service's latestRevision
+		// traffic: plan again.
+		OnReady: func(scaler.RevisionKey) {
+			if c.loop.Main().ReadyPending(c.runtime.Observed()) {
+				c.kicks.Kick()
+			}
+		}})
 	c.scaler, err = scaler.New(scaler.Options{Scaler: c.runtime, Modes: c.runtime, Pods: c.runtime, Registry: c.reg, Logger: log})
 	if err != nil {
 		return nil, err
@@ -321,7 +328,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
-		Resync: o.resync, Limits: o.git.limits}
+		Resync: o.resync, Limits: o.git.limits, Observe: c.runtime.Observed}
 	if c.loop.Previews, err = o.git.previewsFor(e, gcfg, log); err != nil {
 		return nil, err
 	}
