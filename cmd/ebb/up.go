@@ -139,6 +139,10 @@ type up struct {
 	// their own (a preview's checkout) rather than dir.
 	sources map[scaler.RevisionKey]string
 
+	// planned is the state last planned from the repository, whose
+	// ledgers take in the revisions seen ready.
+	planned func() *sync.Desired
+
 	// gcKey is the config-gc schedule in force; gcChanged wakes the
 	// garbage collection loop when a pass changes it.
 	gcKey     string
@@ -206,13 +210,11 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		writer = w
 	}
 	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed}
+	u.planned = u.plannedDir
 	// A revision that becomes ready may take its Service's latestRevision
 	// traffic: plan again.
 	u.runtime.Watch(func(string, string) {
-		u.mu.Lock()
-		d := u.desired
-		u.mu.Unlock()
-		if d.ReadyPending(u.observed()) {
+		if u.planned().ReadyPending(u.observed()) {
 			u.kicks.Kick()
 		}
 	})
@@ -305,6 +307,13 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	cancel()
 	wg.Wait()
 	return nil
+}
+
+// plannedDir is the state the last pass over the directory planned.
+func (u *up) plannedDir() *sync.Desired {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.desired
 }
 
 // observed is what the runtime has seen of the revisions: which became

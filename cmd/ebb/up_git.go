@@ -345,6 +345,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		gu.previews = filepath.Join(sandbox.Dir, "src")
 	}
 	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed}
+	u.planned = gu.loop.Main
 	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
 	}

@@ -149,6 +149,24 @@ func within(t *testing.T, counts map[string]int, body string, share, n int) {
 	}
 }
 
+// readyRecorded waits until ebb's commit recording rev as ready (the
+// latest ready revision, where latestRevision traffic goes) is main's
+// head, and applied.
+func readyRecorded(t *testing.T, u *upProcess, bare, rev string) {
+	t.Helper()
+	eventually(t, rev+" recorded ready", 2*time.Minute, func() string {
+		head := gittest.Run(t, bare, "log", "-1", "--format=%H|%an|%s", "main")
+		h, subject, _ := strings.Cut(head, "|")
+		if subject != "ebb|ebb: revision "+rev+" is ready" {
+			return head
+		}
+		if st := u.source(t); st.Applied != h {
+			return "applied " + st.Applied
+		}
+		return ""
+	})
+}
+
 func TestUpGitCanary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ebb up")
@@ -163,11 +181,11 @@ func TestUpGitCanary(t *testing.T) {
 		}
 		return ""
 	})
-	head := gittest.Run(t, bare, "log", "-1", "--format=%an|%s", "main")
-	if head != "ebb|ebb: new revision hello-00001 (and 1 more)" {
-		t.Errorf("first ledger commit = %q", head)
+	readyRecorded(t, u, bare, "hello-00001")
+	if first := gittest.Run(t, bare, "log", "-1", "--format=%an|%s", "main~1"); first != "ebb|ebb: new revision hello-00001 (and 1 more)" {
+		t.Errorf("first ledger commit = %q", first)
 	}
-	if st := u.source(t); st.Applied != gittest.Run(t, bare, "rev-parse", "main") || st.LastError != "" || st.WriteBacks != 1 {
+	if st := u.source(t); st.LastError != "" || st.WriteBacks != 2 {
 		t.Errorf("source status %+v", st)
 	}
 
@@ -320,6 +338,7 @@ func TestUpGitPreview(t *testing.T) {
 		}
 		return ""
 	})
+	readyRecorded(t, u, bare, "hello-00001")
 	mainHead := gittest.Run(t, bare, "rev-parse", "main")
 	ledger := gittest.Run(t, bare, "show", "main:.ebb/default/hello.yaml")
 
@@ -456,7 +475,8 @@ func TestUpGitSSH(t *testing.T) {
 		}
 		return ""
 	})
-	if head := gittest.Run(t, bare, "log", "-1", "--format=%an|%s", "main"); head != "ebb|ebb: new revision hello-00001 (and 1 more)" {
+	readyRecorded(t, u, bare, "hello-00001")
+	if head := gittest.Run(t, bare, "log", "-1", "--format=%an|%s", "main~1"); head != "ebb|ebb: new revision hello-00001 (and 1 more)" {
 		t.Errorf("ledger commit over SSH = %q", head)
 	}
 	if st := u.source(t); st.LastError != "" || len(st.Previews) != 0 {
