@@ -194,7 +194,7 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	}
 	g := &clusterGateway{eps: cluster.NewEndpoints(k, c.watch), facts: cluster.NewRevisionFacts(k, c.watch)}
 	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
-	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers, Transport: c.transport,
+	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers, Failures: g.eps, Transport: c.transport,
 		PodName: cmp.Or(c.id.podName, "activator"), Stats: c.stats, Logger: log}
 	var err error
 	if g.act, err = activator.New(acfg); err != nil {

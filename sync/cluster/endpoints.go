@@ -172,12 +172,13 @@ func (e *Endpoints) Addresses(namespace, revision string) []string {
 }
 
 // Watch calls fn with the revision whenever the EndpointSlices of its
-// private Service change, until stop is called.
+// private or public Service change, until stop is called (and, for other
+// Services, with the Service's name).
 func (e *Endpoints) Watch(fn func(namespace, revision string)) (stop func()) {
 	return e.WatchServices(func(ns, svc string) {
-		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
-			fn(ns, rev)
-		}
+		// The public Service's slice carries the revision's failure.
+		rev, _ := strings.CutSuffix(svc, PrivateSuffix)
+		fn(ns, rev)
 	})
 }
 

@@ -94,7 +94,7 @@ func (e *Endpoints) Public(namespace, revision string) (PublicSlice, bool) {
 		if s.Name != revision || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
 			continue
 		}
-		out := PublicSlice{Mode: s.Labels[ModeLabel]}
+		out := PublicSlice{Mode: s.Labels[ModeLabel], Failure: s.Annotations[FailureAnnotation]}
 		for _, ep := range s.Endpoints {
 			out.Addresses = append(out.Addresses, ep.Addresses...)
 		}
@@ -102,6 +102,14 @@ func (e *Endpoints) Public(namespace, revision string) (PublicSlice, bool) {
 		return out, true
 	}
 	return PublicSlice{}, false
+}
+
+// Failure reports why a revision's pods do not come up, as the controller
+// wrote it on the revision's public EndpointSlice: the activators' view of
+// a revision that cannot serve (activator.Failures).
+func (e *Endpoints) Failure(namespace, revision string) (string, bool) {
+	p, ok := e.Public(namespace, revision)
+	return p.Failure, ok && p.Failure != ""
 }
 
 // proxied lists the revisions (namespace, name) whose public EndpointSlice

@@ -27,11 +27,11 @@ func TestPublic(t *testing.T) {
 		pods, acts []Endpoint
 		want       PublicSlice
 	}{
-		{"serve", scaler.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{"serve", []string{"10.1.0.1", "10.1.0.2"}}},
-		{"serve without pods is proxied", scaler.Serve, 4, nil, acts, PublicSlice{"proxy", []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
-		{"proxy without activators is served", scaler.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{"serve", []string{"10.1.0.1"}}},
+		{"serve", scaler.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1", "10.1.0.2"}}},
+		{"serve without pods is proxied", scaler.Serve, 4, nil, acts, PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
+		{"proxy without activators is served", scaler.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1"}}},
 		{"neither", scaler.Proxy, 2, nil, nil, PublicSlice{Mode: "serve"}},
-		{"proxy, more activators wanted than exist", scaler.Proxy, 9, nil, acts[:2], PublicSlice{"proxy", []string{"10.2.0.1", "10.2.0.2"}}},
+		{"proxy, more activators wanted than exist", scaler.Proxy, 9, nil, acts[:2], PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Public("hello-00001", tc.mode, tc.activators, tc.pods, tc.acts)

@@ -129,6 +129,14 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 		AddFunc:    func(obj any) { r.deploymentChanged(obj) },
 		UpdateFunc: func(_, obj any) { r.deploymentChanged(obj) },
 	})
+	// A pod's exit or waiting reason may change why its revision fails.
+	_, _ = r.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj any) {
+			if p, ok := obj.(*corev1.Pod); ok {
+				r.kick(scaler.RevisionKey{Namespace: p.Namespace, Name: p.Labels[apply.RevisionLabel]})
+			}
+		},
+	})
 	return r
 }
 
@@ -195,13 +203,23 @@ func (r *Runtime) kickAll(m scaler.Mode) {
 	}
 }
 
-// deploymentChanged notes a revision whose Deployment has a ready pod.
+// deploymentChanged notes a revision whose Deployment has a ready pod,
+// and checks its public EndpointSlice (a Deployment past its deadline
+// fails the revision).
 func (r *Runtime) deploymentChanged(obj any) {
-	if d, ok := obj.(*appsv1.Deployment); ok && d.Status.ReadyReplicas > 0 {
-		if rev, ok := strings.CutSuffix(d.Name, "-deployment"); ok {
-			r.noteReady(scaler.RevisionKey{Namespace: d.Namespace, Name: rev})
-		}
+	d, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return
 	}
+	rev, ok := strings.CutSuffix(d.Name, "-deployment")
+	if !ok {
+		return
+	}
+	key := scaler.RevisionKey{Namespace: d.Namespace, Name: rev}
+	if d.Status.ReadyReplicas > 0 {
+		r.noteReady(key)
+	}
+	r.kick(key)
 }
 
 // DeploymentName is the Deployment of a revision.
@@ -280,6 +298,10 @@ func (r *Runtime) Forget(rev scaler.RevisionKey) {
 type PublicSlice struct {
 	Mode      string // "proxy" or "serve"
 	Addresses []string
+	// Failure says why the revision's pods do not come up ("" while
+	// nothing says they will not): the activators answer its requests
+	// 503 with it at once instead of holding them.
+	Failure string
 }
 
 // Public decides the public EndpointSlice of a revision from the ready
@@ -376,12 +398,15 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 	pods := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
 	acts := r.endpoints.Ready(r.activators.Namespace, r.activators.Name)
 	want := Public(rev.Name, w.mode, w.activators, pods, acts)
+	if f, failed := r.Failure(rev.Namespace, rev.Name); failed && len(pods) == 0 {
+		want.Failure = f.String()
+	}
 	// What this process wrote last is newer than the informer's copy.
 	live, ok := r.written[rev]
 	if !ok {
 		live, ok = r.livePublic(rev)
 	}
-	if ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) {
+	if ok && live.Mode == want.Mode && slices.Equal(live.Addresses, want.Addresses) && live.Failure == want.Failure {
 		return nil
 	}
 	res, err := ApplySlice(ctx, r.k, publicSlice(rev, want), AutoscalerManager)
@@ -422,5 +447,12 @@ func publicSlice(rev scaler.RevisionKey, p PublicSlice) Slice {
 	if p.Mode == "serve" {
 		s.Ports = append(s.Ports, SlicePort{Name: "https", Port: TLSPort})
 	}
+	if p.Failure != "" {
+		s.Annotations = map[string]string{FailureAnnotation: p.Failure}
+	}
 	return s
 }
+
+// FailureAnnotation on a revision's public EndpointSlice says why its
+// pods do not come up.
+const FailureAnnotation = "ebb.dev/failure"

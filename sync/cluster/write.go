@@ -15,6 +15,7 @@ import (
 type Slice struct {
 	Namespace, Name string
 	Labels          map[string]string
+	Annotations     map[string]string
 	Ports           []SlicePort
 	Addresses       []string
 }
@@ -29,7 +30,7 @@ type SlicePort struct {
 // conflicting fields over, and returns the EndpointSlice as stored.
 func ApplySlice(ctx context.Context, k *kube.Clients, s Slice, manager string) (*discoveryv1.EndpointSlice, error) {
 	body := sliceBody{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice",
-		Metadata:    metaBody{Name: s.Name, Namespace: s.Namespace, Labels: s.Labels},
+		Metadata:    metaBody{Name: s.Name, Namespace: s.Namespace, Labels: s.Labels, Annotations: s.Annotations},
 		AddressType: string(discoveryv1.AddressTypeIPv4)}
 	for _, p := range s.Ports {
 		body.Ports = append(body.Ports, portBody{Name: p.Name, Port: p.Port, Protocol: string(corev1.ProtocolTCP)})
@@ -54,9 +55,10 @@ func ApplySlice(ctx context.Context, k *kube.Clients, s Slice, manager string) (
 // that its field manager owns those and no others.
 type (
 	metaBody struct {
-		Name      string            `json:"name"`
-		Namespace string            `json:"namespace"`
-		Labels    map[string]string `json:"labels,omitempty"`
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Labels      map[string]string `json:"labels,omitempty"`
+		Annotations map[string]string `json:"annotations,omitempty"`
 	}
 	sliceBody struct {
 		APIVersion  string         `json:"apiVersion"`
