@@ -285,17 +285,42 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
 	body(ctx, &wg)
 
-	fmt.Fprintln(u.e.stdout, "ebb: stopping")
-	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stop()
+	u.stop(servers)
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+// stop shuts the servers down, then every pod within its grace period,
+// saying which processes it waits for; when asked again (e.stopNow), it
+// kills what still runs at once.
+func (u *up) stop(servers []*http.Server) {
+	var out gosync.Mutex
+	say := func(format string, args ...any) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Fprintf(u.e.stdout, format, args...)
+	}
+	say("ebb: stopping (Ctrl-C again to kill every process now)\n")
+	now, kill := context.WithCancel(context.Background())
+	defer kill()
+	go func() {
+		select {
+		case <-u.e.stopNow:
+			say("ebb: stopping now: killing every process\n")
+			kill()
+		case <-now.Done():
+		}
+	}()
+	shutdown, cancel := context.WithTimeout(now, 5*time.Second)
+	defer cancel()
 	for _, s := range servers {
 		_ = s.Shutdown(shutdown)
 	}
 	u.act.Close()
-	u.runtime.Close()
-	cancel()
-	wg.Wait()
-	return nil
+	u.runtime.Shutdown(now, func(s local.Stopping) {
+		say("ebb: stopping: waiting up to %s for %s (pid %d)\n", s.Grace, s.Revision, s.PID)
+	})
 }
 
 // pass reconciles the directory once and reports the outcome. The
