@@ -32,16 +32,7 @@ func shDeployment(t *testing.T, rev, script string, grace int64) *unstructured.U
 func waitCondition(t *testing.T, r *Runtime, rev string, status corev1.ConditionStatus) Readiness {
 	t.Helper()
 	key := scaler.RevisionKey{Namespace: "default", Name: rev}
-	changed := make(chan struct{}, 1)
-	stop := r.Watch(func(_, name string) {
-		if name != rev {
-			return
-		}
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	})
+	changed, stop := changes(r, rev)
 	defer stop()
 	deadline := time.After(2 * time.Minute)
 	for {

@@ -102,16 +102,25 @@ func startRuntime(t *testing.T, opts Options) *Runtime {
 	return r
 }
 
-// waitReady waits, boundedly, until a revision has n ready addresses.
-func waitReady(t *testing.T, r *Runtime, rev string, n int) []string {
-	t.Helper()
-	changed := make(chan struct{}, 1)
-	stop := r.Watch(func(string, string) {
+// changes returns a channel that receives when Watch tells of rev.
+func changes(r *Runtime, rev string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	stop := r.Watch(func(_, name string) {
+		if name != rev {
+			return
+		}
 		select {
-		case changed <- struct{}{}:
+		case ch <- struct{}{}:
 		default:
 		}
 	})
+	return ch, stop
+}
+
+// waitReady waits, boundedly, until a revision has n ready addresses.
+func waitReady(t *testing.T, r *Runtime, rev string, n int) []string {
+	t.Helper()
+	changed, stop := changes(r, rev)
 	defer stop()
 	deadline := time.After(2 * time.Minute)
 	for {
