@@ -115,6 +115,13 @@ func TestRuntimeSaysWhyARevisionIsNotReady(t *testing.T) {
 						t.Errorf("pod %s restarted %d times before the revision was False", p.Name, p.Restarts)
 					}
 				}
+				// At zero pods it stays False, as in Knative.
+				if err := r.SetScale(context.Background(), st[0].Key, 0); err != nil {
+					t.Fatal(err)
+				}
+				if after, _ := r.Readiness(st[0].Key); after != c {
+					t.Errorf("at zero pods: %+v, want %+v", after, c)
+				}
 			}
 		})
 	}

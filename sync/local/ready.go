@@ -128,13 +128,15 @@ type podState struct {
 }
 
 // readiness decides a revision's Ready condition from its pods (in the
-// order they were made), the pods it wants and whether one of its pods
-// was ever ready. Like Knative's revision reconciler it reads the first
-// pod that fails: one that could not start; a container that exited
-// before the revision was ever ready (False at once, ExitCode<N>); a
-// container that keeps exiting before it is ready again, in a revision
-// that was ready (CrashLoopBackOff). It is pure.
-func readiness(container string, want int32, everReady bool, pods []podState) Readiness {
+// order they were made), the pods it wants, whether one of its pods was
+// ever ready and the condition it had before. Like Knative's revision
+// reconciler it reads the first pod that fails: one that could not start;
+// a container that exited before the revision was ever ready (False at
+// once, ExitCode<N>); a container that keeps exiting before it is ready
+// again, in a revision that was ready (CrashLoopBackOff). A revision that
+// was False stays so, also once its pods are gone, until a pod is ready.
+// It is pure.
+func readiness(container string, want int32, everReady bool, pods []podState, prev Readiness) Readiness {
 	for _, p := range pods {
 		if p.ready {
 			return Readiness{Ready: corev1.ConditionTrue}
@@ -150,7 +152,10 @@ func readiness(container string, want int32, everReady bool, pods []podState) Re
 			return Readiness{Ready: corev1.ConditionFalse, Reason: ReasonCrashLoopBackOff, Message: crashLoopMessage(container, p.name, p.last)}
 		}
 	}
-	if everReady || want == 0 {
+	switch {
+	case prev.Ready == corev1.ConditionFalse:
+		return prev
+	case everReady || want == 0:
 		return Readiness{Ready: corev1.ConditionTrue}
 	}
 	return Readiness{Ready: corev1.ConditionUnknown}

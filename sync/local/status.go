@@ -13,7 +13,7 @@ func (rev *revision) readiness() Readiness {
 	for _, p := range append(slices.Clip(rev.pods), rev.retiring...) {
 		states = append(states, p.state())
 	}
-	return readiness(rev.spec.container, rev.want, rev.everReady, states)
+	return readiness(rev.spec.container, rev.want, rev.everReady, states, rev.ready)
 }
 
 // Readiness returns a revision's Ready condition; ok is false for a
