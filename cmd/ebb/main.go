@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/ebb-dev/ebb/internal/buildinfo"
+	"github.com/ebb-dev/ebb/internal/interrupt"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	ctx, now, stop := interrupt.Notify(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stopNow: now})
 	stop()
 	os.Exit(code)
 }
@@ -32,6 +32,9 @@ const (
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// stopNow is closed when a command that stops gracefully (its
+	// context ended) is asked again: it stops at once. Nil: never.
+	stopNow <-chan struct{}
 }
 
 // command is one ebb subcommand.

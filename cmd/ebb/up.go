@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/proxy/activator"
@@ -174,10 +175,10 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 				log.Error("route table refused", "error", err)
 			}
 		},
-		InitialScale: u.initialScale,
-		Source:       u.source,
-		Sandbox:      sandbox,
-		Locate:       u.locate,
+		Reachable: u.isReachable,
+		Source:    u.source,
+		Sandbox:   sandbox,
+		Locate:    u.locate,
 	})
 	if err != nil {
 		return nil, err
@@ -296,17 +297,42 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
 	body(ctx, &wg)
 
-	fmt.Fprintln(u.e.stdout, "ebb: stopping")
-	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stop()
+	u.stop(servers)
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+// stop shuts the servers down, then every pod within its grace period,
+// saying which processes it waits for; when asked again (e.stopNow), it
+// kills what still runs at once.
+func (u *up) stop(servers []*http.Server) {
+	var out gosync.Mutex
+	say := func(format string, args ...any) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Fprintf(u.e.stdout, format, args...)
+	}
+	say("ebb: stopping (Ctrl-C again to kill every process now)\n")
+	now, kill := context.WithCancel(context.Background())
+	defer kill()
+	go func() {
+		select {
+		case <-u.e.stopNow:
+			say("ebb: stopping now: killing every process\n")
+			kill()
+		case <-now.Done():
+		}
+	}()
+	shutdown, cancel := context.WithTimeout(now, 5*time.Second)
+	defer cancel()
 	for _, s := range servers {
 		_ = s.Shutdown(shutdown)
 	}
 	u.act.Close()
-	u.runtime.Close()
-	cancel()
-	wg.Wait()
-	return nil
+	u.runtime.Shutdown(now, func(s local.Stopping) {
+		say("ebb: stopping: waiting up to %s for %s (pid %d)\n", s.Grace, s.Revision, s.PID)
+	})
 }
 
 // plannedDir is the state the last pass over the directory planned.
@@ -423,14 +449,12 @@ func (u *up) locate(err error) error {
 	return t.Locate(err)
 }
 
-// initialScale starts a revision no route reaches at zero pods.
-func (u *up) initialScale(key scaler.RevisionKey, replicas int32) int32 {
+// isReachable tells the runtime whether a route reaches a revision, as
+// the last pass planned it.
+func (u *up) isReachable(key scaler.RevisionKey) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.reachable[key] {
-		return 0
-	}
-	return replicas
+	return u.reachable[key]
 }
 
 // status is what `ebb get` reads.
@@ -439,22 +463,18 @@ func (u *up) status() []sync.ServiceStatus {
 	d := u.desired
 	u.mu.Unlock()
 	return sync.Status(d, func(ns, rev string) (sync.RevisionHealth, bool) {
-		want, ready, everReady, err, ok := u.runtime.Health(scaler.RevisionKey{Namespace: ns, Name: rev})
-		if !ok {
+		key := scaler.RevisionKey{Namespace: ns, Name: rev}
+		want, ready, _, _, ok := u.runtime.Health(key)
+		c, known := u.runtime.Readiness(key)
+		if !ok || !known {
 			return sync.RevisionHealth{}, false
 		}
-		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Unknown}
+		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Condition(c.Ready), Reason: c.Reason}
 		switch {
-		case err != nil:
-			h.Ready, h.Reason = sync.False, err.Error()
-			var r interface{ Reason() string }
-			if errors.As(err, &r) {
-				h.Reason = r.Reason() + ": " + h.Reason // BuildFailed: …
-			}
-		case ready > 0 || everReady:
-			h.Ready = sync.True
-		case want == 0:
-			h.Ready, h.Reason = sync.True, "scaled to zero"
+		case c.Message != "":
+			h.Reason += ": " + c.Message
+		case c.Ready == corev1.ConditionTrue && want == 0 && ready == 0:
+			h.Reason = "scaled to zero"
 		}
 		return h, true
 	})

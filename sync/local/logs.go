@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -72,4 +73,47 @@ func (w *LineWriter) emit(tail []byte) {
 	w.logs.mu.Lock()
 	_, _ = w.logs.out.Write(line)
 	w.logs.mu.Unlock()
+}
+
+// What a tail keeps: Kubernetes' limits on a termination message taken
+// from a container's log.
+const (
+	tailLines = 80
+	tailBytes = 2 << 10
+)
+
+// tail keeps the end of a process's output, for the message of its exit.
+// The zero value is ready to use.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Write keeps the last tailBytes of everything written.
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*tailBytes {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailBytes:]...)
+	}
+	return len(p), nil
+}
+
+// Reset forgets what was written.
+func (t *tail) Reset() {
+	t.mu.Lock()
+	t.buf = t.buf[:0]
+	t.mu.Unlock()
+}
+
+// String returns the last tailLines lines, at most tailBytes, without
+// surrounding blank space.
+func (t *tail) String() string {
+	t.mu.Lock()
+	b := t.buf[max(0, len(t.buf)-tailBytes):]
+	s := string(bytes.TrimSpace(b))
+	t.mu.Unlock()
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-tailLines):], "\n")
 }

@@ -42,6 +42,12 @@ type pod struct {
 	proc        atomic.Pointer[Process]
 	queueCancel context.CancelFunc
 	queueDone   chan struct{}
+
+	// exits counts the user container's exits since the pod was last
+	// ready; last is the latest.
+	mu    sync.Mutex
+	exits int
+	last  Exit
 }
 
 // startPod starts a pod in the background; changed is called whenever the
@@ -68,7 +74,7 @@ func (p *pod) Err() error {
 func (p *pod) run(r *Runtime, changed func()) {
 	defer close(p.done)
 	log := r.opts.Logger.With("revision", p.spec.revision, "pod", p.name)
-	if err := p.boot(r, log); err != nil {
+	if err := p.boot(r, log, changed); err != nil {
 		p.fail(err)
 		log.Error("pod cannot start", "error", err)
 		p.shutdown(context.Background())
@@ -85,6 +91,9 @@ func (p *pod) run(r *Runtime, changed func()) {
 		if ok != p.ready.Load() {
 			p.ready.Store(ok)
 			if ok {
+				p.mu.Lock()
+				p.exits = 0
+				p.mu.Unlock()
 				log.Info("pod ready", "address", p.addr)
 			} else {
 				log.Warn("pod not ready")
@@ -105,8 +114,9 @@ func (p *pod) run(r *Runtime, changed func()) {
 }
 
 // boot builds the image if needed, starts the user container and the
-// queue-proxy in front of it.
-func (p *pod) boot(r *Runtime, log *slog.Logger) error {
+// queue-proxy in front of it; changed is called after every exit of the
+// user container.
+func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	s := p.spec
 	userPort, err := freePort()
 	if err != nil {
@@ -115,7 +125,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	overrides := map[string]string{"PORT": strconv.Itoa(userPort)}
 	env, envList, err := podEnv(s.env, s.namespace, p.name, overrides)
 	if err != nil {
-		return err
+		return withReason(ReasonCreateContainerConfigError, err)
 	}
 	argv := make([]string, 0, len(s.command)+len(s.args))
 	for _, a := range append(append([]string{}, s.command...), s.args...) {
@@ -126,7 +136,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	switch {
 	case len(s.command) > 0:
 		if path, err = LookPath(argv[0], envList, dir); err != nil {
-			return fmt.Errorf("command: %w", err)
+			return startFailed(fmt.Errorf("command: %w", err))
 		}
 		argv = argv[1:]
 	default:
@@ -141,23 +151,23 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 		path, err = s.program(ctx, r.opts.Builder, r.opts.Dir)
 		cancel()
 		if err != nil {
-			return err
+			return buildFailed(err)
 		}
 	}
 
 	queueEnv, _, err := podEnv(s.queueEnv, s.namespace, p.name, map[string]string{"USER_PORT": strconv.Itoa(userPort)})
 	if err != nil {
-		return fmt.Errorf("queue-proxy: %w", err)
+		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	// The probes name the container's declared port; here it listens on
 	// userPort.
 	declared, _ := strconv.Atoi(envValue(s.queueEnv, "USER_PORT"))
 	if queueEnv[readinessEnv], err = localProbes(queueEnv[readinessEnv], declared, userPort); err != nil {
-		return fmt.Errorf("queue-proxy: %w", err)
+		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	qcfg, err := r.opts.QueueConfig(func(k string) string { return queueEnv[k] })
 	if err != nil {
-		return fmt.Errorf("queue-proxy: %w", err)
+		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	qcfg.UserAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(userPort))
 	qcfg.Pod = p.name
@@ -194,16 +204,21 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 		}
 	}
 	var out = r.opts.Logs.Writer(s.revision + "/" + p.name)
+	key := s.key()
 	proc, err := Start(c, ProcessOptions{
-		Output: out,
+		Output:  out,
+		Backoff: r.opts.Backoff,
+		// A retired revision's containers are not restarted.
+		Restart: func() bool { return r.reachable(key) },
 		OnExit: func(e Exit) {
-			log.Warn("user container exited; restarting", "error", e.Err, "ran", e.Ran.Round(time.Millisecond), "restarts", e.Restarts)
+			p.exited(e, log)
+			changed()
 		},
 	})
 	if err != nil {
 		serving.Close()
 		stats.Close()
-		return err
+		return startFailed(err)
 	}
 	p.proc.Store(proc)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -218,27 +233,90 @@ func (p *pod) boot(r *Runtime, log *slog.Logger) error {
 	return nil
 }
 
-// Stop takes the pod out of service and stops it: the queue-proxy drains
-// first, then the user container gets SIGTERM and, after the grace
-// period, SIGKILL.
-func (p *pod) Stop() {
+// exited records an exit of the user container: the pod is not ready
+// until its queue-proxy's probe passes again.
+func (p *pod) exited(e Exit, log *slog.Logger) {
+	p.ready.Store(false)
+	p.mu.Lock()
+	p.exits++
+	p.last = e
+	p.mu.Unlock()
+	args := []any{"error", e.Err, "code", e.Code, "ran", e.Ran.Round(time.Millisecond), "restarts", e.Restarts}
+	if e.Final {
+		log.Warn("user container exited; not restarted: the revision is retired", args...)
+		return
+	}
+	log.Warn("user container exited; restarting after back-off", append(args, "backoff", e.Backoff)...)
+}
+
+// state is what the revision's condition reads of the pod.
+func (p *pod) state() podState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return podState{name: p.name, ready: p.ready.Load(), err: p.Err(), exits: p.exits, last: p.last}
+}
+
+// ended reports whether the pod's user container exited and will not be
+// restarted, though the pod was not stopped.
+func (p *pod) ended() bool {
+	proc := p.proc.Load()
+	if proc == nil {
+		return false
+	}
+	select {
+	case <-proc.Done():
+	default:
+		return false
+	}
+	select {
+	case <-p.stopped:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop takes the pod out of service and stops it, as the kubelet does
+// within the grace period: the queue-proxy drains first, then the user
+// container gets SIGTERM; whatever runs when the grace period is over, or
+// when ctx ends, gets SIGKILL. waiting, if set, is told of a container
+// that is running when the stop begins.
+func (p *pod) Stop(ctx context.Context, waiting func(Stopping)) {
 	p.stopOnce.Do(func() {
 		p.ready.Store(false)
 		close(p.stopped)
 	})
 	<-p.done
-	p.shutdown(context.Background())
+	if proc := p.proc.Load(); proc != nil && waiting != nil {
+		if pid := proc.PID(); pid > 0 {
+			waiting(Stopping{Namespace: p.spec.namespace, Revision: p.spec.revision, Pod: p.name, PID: pid, Grace: p.spec.grace})
+		}
+	}
+	p.shutdown(ctx)
 }
 
+// shutdown stops the queue-proxy and the user container within the grace
+// period.
 func (p *pod) shutdown(ctx context.Context) {
+	graceCtx, cancel := context.WithTimeout(ctx, p.spec.grace)
+	defer cancel()
 	if p.queueCancel != nil {
 		p.queueCancel()
-		<-p.queueDone
+		select {
+		case <-p.queueDone:
+		case <-graceCtx.Done():
+		}
 	}
 	if proc := p.proc.Load(); proc != nil {
-		ctx, cancel := context.WithTimeout(ctx, p.spec.grace)
-		defer cancel()
-		_ = proc.Stop(ctx)
+		_ = proc.Stop(graceCtx)
+	}
+	if p.queueCancel != nil {
+		// With its container gone, what the queue-proxy still serves
+		// ends at once.
+		select {
+		case <-p.queueDone:
+		case <-ctx.Done():
+		}
 	}
 }
 

@@ -34,8 +34,9 @@ type Backoff struct {
 	Initial, Max, Reset time.Duration
 }
 
-// DefaultBackoff restarts quickly, as suits a developer's machine.
-var DefaultBackoff = Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Reset: 30 * time.Second}
+// DefaultBackoff is the kubelet's CrashLoopBackOff: 10 s, 20 s, 40 s …
+// capped at 5 min, starting over once a run lasted 10 min.
+var DefaultBackoff = Backoff{Initial: 10 * time.Second, Max: 5 * time.Minute, Reset: 10 * time.Minute}
 
 // next returns the wait before the restart that follows an exit after a
 // run of ran, given the previous wait.
@@ -46,12 +47,29 @@ func (b Backoff) next(prev, ran time.Duration) time.Duration {
 	return min(2*prev, b.Max)
 }
 
-// Exit describes one exit of a supervised process.
+// Exit describes one exit of a supervised process, or one failed attempt
+// to start it again.
 type Exit struct {
-	Err      error // nil for exit status 0
+	Err error // nil for exit status 0
+	// Code is the exit status as a container runtime reports it: 128+N
+	// for a process killed by signal N, 128 for a start that failed.
+	Code int
+	// Output is the end of what the run wrote: at most its last 80
+	// lines and 2 KiB, what Kubernetes keeps of a container's log as
+	// its termination message (FallbackToLogsOnError).
+	Output   string
 	Ran      time.Duration
 	Restarts int // restarts so far, this exit not counted
+	// Backoff is the wait before the next start.
+	Backoff time.Duration
+	// Final is set when the process will not be started again: the
+	// Restart option said no.
+	Final bool
 }
+
+// startErrorCode is the exit code of a container that could not start,
+// as containerd reports it (reason StartError).
+const startErrorCode = 128
 
 // Process supervises one container: it starts it, restarts it with
 // back-off when it exits on its own, and stops it, with everything it
@@ -59,16 +77,17 @@ type Exit struct {
 type Process struct {
 	c       Container
 	out     io.Writer
+	tail    tail
 	backoff Backoff
 	onExit  func(Exit)
+	restart func() bool
 
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
 
 	mu       sync.Mutex
-	cmd      *exec.Cmd
-	pid      int
+	pid      int // 0 while no run is under way
 	restarts int
 }
 
@@ -80,6 +99,10 @@ type ProcessOptions struct {
 	Backoff Backoff
 	// OnExit, if set, is called after every exit (not after Stop).
 	OnExit func(Exit)
+	// Restart, if set, is asked after every exit, and again when the
+	// back-off is over, whether to start the process again; false ends
+	// the supervision (Done is closed). Nil always restarts.
+	Restart func() bool
 }
 
 // Start starts c and supervises it until Stop. It fails only if the first
@@ -92,7 +115,10 @@ func Start(c Container, o ProcessOptions) (*Process, error) {
 	if o.Backoff == (Backoff{}) {
 		o.Backoff = DefaultBackoff
 	}
-	p := &Process{c: c, out: o.Output, backoff: o.Backoff, onExit: o.OnExit,
+	if o.Restart == nil {
+		o.Restart = func() bool { return true }
+	}
+	p := &Process{c: c, out: o.Output, backoff: o.Backoff, onExit: o.OnExit, restart: o.Restart,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	cmd, err := p.start()
 	if err != nil {
@@ -109,17 +135,29 @@ func (p *Process) start() (*exec.Cmd, error) {
 		cmd.Env = []string{}
 	}
 	cmd.Dir = p.c.Dir
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	p.tail.Reset()
+	out := io.MultiWriter(p.out, &p.tail)
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.SysProcAttr.Credential = p.c.User
+	// Under the lock, so that Stop either sees the new run or keeps it
+	// from starting.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stop:
+		return nil, errStopped
+	default:
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.c.Path, err)
 	}
-	p.mu.Lock()
-	p.cmd, p.pid = cmd, cmd.Process.Pid
-	p.mu.Unlock()
+	p.pid = cmd.Process.Pid
 	return cmd, nil
 }
+
+// errStopped is a start that Stop came before.
+var errStopped = errors.New("stopped")
 
 func (p *Process) supervise(cmd *exec.Cmd) {
 	defer close(p.done)
@@ -130,48 +168,70 @@ func (p *Process) supervise(cmd *exec.Cmd) {
 		ran := time.Since(began)
 		// The container's own children die with it, as in a pod.
 		killGroup(cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-p.stop:
-			return
-		default:
-		}
 		p.mu.Lock()
-		restarts := p.restarts
+		p.pid = 0
 		p.mu.Unlock()
-		if p.onExit != nil {
-			p.onExit(Exit{Err: err, Ran: ran, Restarts: restarts})
-		}
-		wait = p.backoff.next(wait, ran)
-		t := time.NewTimer(wait)
-		select {
-		case <-p.stop:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		next, err := p.start()
-		for err != nil {
-			if p.onExit != nil {
-				p.onExit(Exit{Err: err, Restarts: restarts})
-			}
-			wait = p.backoff.next(wait, 0)
-			t := time.NewTimer(wait)
-			select {
-			case <-p.stop:
-				t.Stop()
+		e := Exit{Err: err, Code: exitCode(err), Output: p.tail.String(), Ran: ran}
+		for {
+			wait = p.backoff.next(wait, e.Ran)
+			if !p.exited(e, wait) {
 				return
-			case <-t.C:
 			}
-			next, err = p.start()
+			if cmd, err = p.start(); err == nil {
+				break
+			} else if errors.Is(err, errStopped) {
+				return
+			}
+			e = Exit{Err: err, Code: startErrorCode}
 		}
 		p.mu.Lock()
 		p.restarts++
 		p.mu.Unlock()
-		cmd = next
 	}
 }
 
-// PID returns the process ID of the current run.
+// exited reports e, then waits out the back-off. It returns whether to
+// start the process again: false once Stop was called, or when Restart
+// says no.
+func (p *Process) exited(e Exit, wait time.Duration) bool {
+	select {
+	case <-p.stop:
+		return false
+	default:
+	}
+	e.Restarts, e.Backoff, e.Final = p.Restarts(), wait, !p.restart()
+	if p.onExit != nil {
+		p.onExit(e)
+	}
+	if e.Final {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-p.stop:
+		return false
+	case <-t.C:
+	}
+	return p.restart()
+}
+
+// exitCode is err's exit status as a container runtime reports it.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case !errors.As(err, &ee):
+		return startErrorCode
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
+}
+
+// PID returns the process ID of the current run, 0 between runs.
 func (p *Process) PID() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -192,8 +252,8 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // exit; when ctx ends first, the group is killed. Stop returns once the
 // process is gone and will not be restarted.
 func (p *Process) Stop(ctx context.Context) error {
-	p.stopOnce.Do(func() { close(p.stop) })
 	p.mu.Lock()
+	p.stopOnce.Do(func() { close(p.stop) })
 	pid := p.pid
 	p.mu.Unlock()
 	killGroup(pid, syscall.SIGTERM)

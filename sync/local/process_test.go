@@ -5,13 +5,17 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // quick restarts keep the tests short.
@@ -201,21 +205,132 @@ func TestLookPath(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	b := Backoff{Initial: time.Second, Max: 4 * time.Second, Reset: time.Minute}
-	var got []time.Duration
-	var w time.Duration
-	for range 5 {
-		w = b.next(w, time.Second)
-		got = append(got, w)
+func TestDefaultBackoffIsTheKubelets(t *testing.T) {
+	const s, m = time.Second, time.Minute
+	for _, tc := range []struct {
+		name string
+		ran  []time.Duration // how long each run lasted
+		want []time.Duration // the waits before the restarts
+	}{
+		{"crash loop", []time.Duration{0, 0, 0, 0, 0, 0, 0, 0},
+			[]time.Duration{10 * s, 20 * s, 40 * s, 80 * s, 160 * s, 5 * m, 5 * m, 5 * m}},
+		{"runs shorter than 10 min keep the back-off", []time.Duration{0, 0, 9 * m, 0},
+			[]time.Duration{10 * s, 20 * s, 40 * s, 80 * s}},
+		{"a run of 10 min starts over", []time.Duration{0, 0, 0, 10 * m, 0},
+			[]time.Duration{10 * s, 20 * s, 40 * s, 10 * s, 20 * s}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []time.Duration
+			var wait time.Duration
+			for _, ran := range tc.ran {
+				wait = DefaultBackoff.next(wait, ran)
+				got = append(got, wait)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+		})
 	}
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("waits %v, want %v", got, want)
+}
+
+// TestCrashLoopFollowsTheBackoff runs a real process that exits at once,
+// in a bubble whose clock moves only while every goroutine waits: the
+// exits land exactly on the back-off's schedule.
+func TestCrashLoopFollowsTheBackoff(t *testing.T) {
+	c := sh(t, "echo starting; echo boom >&2; exit 1")
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var exits []Exit
+		var at []time.Duration
+		done := make(chan struct{})
+		p, err := Start(c, ProcessOptions{OnExit: func(e Exit) {
+			at = append(at, time.Since(start))
+			exits = append(exits, e)
+			if len(exits) == 9 {
+				close(done)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
 		}
+		<-done
+		if err := p.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		const s, m = time.Second, time.Minute
+		want := []time.Duration{0, 10 * s, 30 * s, 70 * s, 150 * s, 310 * s, 610 * s, 910 * s, 1210 * s}
+		if diff := cmp.Diff(want, at); diff != "" {
+			t.Errorf("exit times (-want +got):\n%s", diff)
+		}
+		var backoffs []time.Duration
+		for i, e := range exits {
+			backoffs = append(backoffs, e.Backoff)
+			if e.Code != 1 || e.Output != "starting\nboom" || e.Restarts != i || e.Final {
+				t.Errorf("exit %d: code %d, output %q, restarts %d, final %v", i, e.Code, e.Output, e.Restarts, e.Final)
+			}
+		}
+		if diff := cmp.Diff([]time.Duration{10 * s, 20 * s, 40 * s, 80 * s, 160 * s, 5 * m, 5 * m, 5 * m, 5 * m}, backoffs); diff != "" {
+			t.Errorf("reported back-off (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestRestartDecidesEachStart: Restart is asked at each exit and again
+// when the back-off is over; once it says no, the process stays down.
+func TestRestartDecidesEachStart(t *testing.T) {
+	c := sh(t, "exit 2")
+	for _, tc := range []struct {
+		name     string
+		yes      int    // how many times Restart says yes
+		final    []bool // the exits' Final
+		restarts int
+	}{
+		{"no at an exit", 2, []bool{false, true}, 1},
+		{"no after the back-off", 1, []bool{false}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				asked := 0
+				var final []bool
+				p, err := Start(c, ProcessOptions{
+					Restart: func() bool { asked++; return asked <= tc.yes },
+					OnExit:  func(e Exit) { final = append(final, e.Final) },
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				<-p.Done()
+				if diff := cmp.Diff(tc.final, final); diff != "" {
+					t.Errorf("exits' Final (-want +got):\n%s", diff)
+				}
+				if p.PID() != 0 || p.Restarts() != tc.restarts {
+					t.Errorf("after the end: pid %d, restarts %d; want 0, %d", p.PID(), p.Restarts(), tc.restarts)
+				}
+				if err := p.Stop(context.Background()); err != nil {
+					t.Errorf("Stop after the end: %v", err)
+				}
+			})
+		})
 	}
-	if w := b.next(4*time.Second, 2*time.Minute); w != time.Second {
-		t.Errorf("after a long run: %v, want reset to %v", w, time.Second)
+}
+
+func TestExitCodes(t *testing.T) {
+	run := func(script string) error {
+		return exec.Command("sh", "-c", script).Run()
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"success", nil, 0},
+		{"exit 3", run("exit 3"), 3},
+		{"killed", run("kill -KILL $$"), 128 + int(syscall.SIGKILL)},
+		{"terminated", run("kill -TERM $$"), 128 + int(syscall.SIGTERM)},
+		{"never started", errors.New("fork/exec /nope: no such file or directory"), 128},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("%s: exitCode(%v) = %d, want %d", tc.name, tc.err, got, tc.want)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,10 +45,15 @@ type Options struct {
 	// came from, when that is not Dir's. A revision whose source changes
 	// gets new pods, built from the new one.
 	Source func(key scaler.RevisionKey) string
-	// InitialScale, if set, decides how many pods a revision new to the
-	// runtime starts with, given its Deployment's replicas; for example 0
-	// for a revision no route reaches.
-	InitialScale func(key scaler.RevisionKey, replicas int32) int32
+	// Reachable, if set, tells whether a route sends a revision traffic
+	// (or a tag names it). A revision no route reaches is retired: new to
+	// the runtime it starts with no pods, and its containers that exit
+	// are not restarted until it is reachable again. Nil: every revision
+	// is reachable.
+	Reachable func(key scaler.RevisionKey) bool
+	// Backoff is the restart policy of user containers; zero means
+	// DefaultBackoff, the kubelet's.
+	Backoff Backoff
 	// Sandbox, if set, runs the pods of previews' revisions as another
 	// user.
 	Sandbox *Sandbox
@@ -74,6 +78,8 @@ type Runtime struct {
 	failed map[scaler.RevisionKey]error
 	table  []byte
 	closed bool
+	// stopping are the pods being stopped outside of Shutdown.
+	stopping map[*pod]bool
 
 	// ctx ends background work (image builds) on Close.
 	ctx    context.Context
@@ -92,6 +98,8 @@ type revision struct {
 	seq      int
 	// everReady is set once a pod of the revision was ready.
 	everReady bool
+	// ready is the condition last published to the watchers.
+	ready Readiness
 }
 
 var (
@@ -116,7 +124,7 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runtime{opts: opts, backends: backend.NewStatic(), ctx: ctx, cancel: cancel,
-		revisions: map[scaler.RevisionKey]*revision{}, failed: map[scaler.RevisionKey]error{}}, nil
+		revisions: map[scaler.RevisionKey]*revision{}, failed: map[scaler.RevisionKey]error{}, stopping: map[*pod]bool{}}, nil
 }
 
 // RevisionError is why one revision cannot run here; the others run on.
@@ -153,7 +161,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			s, err := parseDeployment(o, idx, source)
 			if err != nil {
 				errs = append(errs, &RevisionError{Key: key, Err: err})
-				failed[key] = err
+				failed[key] = withReason(ReasonCreateContainerConfigError, err)
 				continue
 			}
 			specs[key] = s
@@ -181,16 +189,40 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 		r.mu.Unlock()
 		return errors.New("local runtime is closed")
 	}
-	r.failed = failed
 	var stop []*pod
-	var removed []scaler.RevisionKey
+	// The revisions whose condition changes here, besides those with
+	// pods, which publish their own.
+	var touched []scaler.RevisionKey
+	for key, err := range failed {
+		if old, ok := r.failed[key]; !ok || old.Error() != err.Error() {
+			touched = append(touched, key)
+		}
+	}
+	for key := range r.failed {
+		if _, ok := failed[key]; !ok {
+			touched = append(touched, key)
+		}
+	}
+	r.failed = failed
 	for key, rev := range r.revisions {
 		s, ok := specs[key]
 		if !ok {
 			stop = append(append(stop, rev.pods...), rev.retiring...)
 			delete(r.revisions, key)
-			removed = append(removed, key)
+			touched = append(touched, key)
 			continue
+		}
+		if slices.ContainsFunc(rev.pods, (*pod).ended) && r.reachable(key) {
+			// Containers of a retired revision that exited were not
+			// restarted; in use again, the revision gets new pods.
+			rev.pods = slices.DeleteFunc(rev.pods, func(p *pod) bool {
+				if p.ended() {
+					stop = append(stop, p)
+					return true
+				}
+				return false
+			})
+			stop = append(stop, r.scaleLocked(rev)...)
 		}
 		if s.hash != rev.spec.hash {
 			// A changed pod template replaces the pods, as a rollout
@@ -215,11 +247,12 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			go s.program(r.ctx, r.opts.Builder, r.opts.Dir)
 		}
 		rev := &revision{key: key, spec: s, want: s.replicas}
-		if r.opts.InitialScale != nil {
-			rev.want = r.opts.InitialScale(key, s.replicas)
+		if !r.reachable(key) {
+			rev.want = 0
 		}
 		r.revisions[key] = rev
 		r.scaleLocked(rev)
+		touched = append(touched, key)
 	}
 	var table []byte
 	if r.opts.OnTable != nil {
@@ -234,11 +267,16 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	if changed {
 		r.opts.OnTable(route.Merge(tables...))
 	}
-	for _, key := range removed {
+	for _, key := range touched {
 		r.publish(key)
 	}
 	r.stopPods(stop)
 	return errors.Join(errs...)
+}
+
+// reachable reports whether the revision is in use (Options.Reachable).
+func (r *Runtime) reachable(key scaler.RevisionKey) bool {
+	return r.opts.Reachable == nil || r.opts.Reachable(key)
 }
 
 // scaleLocked starts or stops pods until the revision has as many as it
@@ -266,7 +304,7 @@ func (r *Runtime) scaleLocked(rev *revision) (stop []*pod) {
 // podRank orders pods for scale-down: higher goes first.
 func podRank(p *pod) int {
 	switch {
-	case p.Err() != nil:
+	case p.Err() != nil || p.ended():
 		return 2
 	case !p.ready.Load():
 		return 1
@@ -274,20 +312,14 @@ func podRank(p *pod) int {
 	return 0
 }
 
-func (r *Runtime) stopPods(pods []*pod) {
-	var wg sync.WaitGroup
-	for _, p := range pods {
-		wg.Go(p.Stop)
-	}
-	wg.Wait()
-}
-
 // publish recomputes the ready addresses of a revision for the activator
-// and the gateway.
+// and the gateway, and its condition; the watchers hear of a change in
+// either.
 func (r *Runtime) publish(key scaler.RevisionKey) {
 	r.mu.Lock()
 	var addrs []string
 	var retired []*pod
+	notify := true
 	if rev, ok := r.revisions[key]; ok {
 		for _, p := range rev.pods {
 			if p.ready.Load() {
@@ -303,13 +335,16 @@ func (r *Runtime) publish(key scaler.RevisionKey) {
 				addrs = append(addrs, p.addr)
 			}
 		}
+		ready := rev.readiness()
+		notify, rev.ready = ready != rev.ready, ready
 	}
 	r.mu.Unlock()
 	if len(retired) > 0 {
 		go r.stopPods(retired)
 	}
 	slices.Sort(addrs)
-	if !slices.Equal(addrs, r.backends.Addresses(key.Namespace, key.Name)) {
+	if notify || !slices.Equal(addrs, r.backends.Addresses(key.Namespace, key.Name)) {
+		// Set tells the watchers, of the addresses and of the condition.
 		r.backends.Set(key.Namespace, key.Name, addrs)
 	}
 }
@@ -372,82 +407,8 @@ func (r *Runtime) Addresses(namespace, revision string) []string {
 	return r.backends.Addresses(namespace, revision)
 }
 
-// Watch calls fn whenever a revision's ready pods change.
+// Watch calls fn whenever a revision's ready pods or its Readiness
+// change.
 func (r *Runtime) Watch(fn func(namespace, revision string)) (stop func()) {
 	return r.backends.Watch(fn)
-}
-
-// Health reports a revision: the pods it should run, the pods ready,
-// whether any pod was ever ready, and why it cannot run, if it cannot. ok
-// is false for a revision the runtime never saw.
-func (r *Runtime) Health(key scaler.RevisionKey) (want int32, ready int, everReady bool, err error, ok bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err, failed := r.failed[key]; failed {
-		return 0, 0, false, err, true
-	}
-	rev, found := r.revisions[key]
-	if !found {
-		return 0, 0, false, nil, false
-	}
-	for _, p := range rev.pods {
-		if p.ready.Load() {
-			ready++
-		} else if perr := p.Err(); perr != nil && err == nil {
-			err = perr
-		}
-	}
-	return rev.want, ready, rev.everReady, err, true
-}
-
-// PodStatus is one pod as `ebb get` shows it.
-type PodStatus struct {
-	Name     string
-	Ready    bool
-	Restarts int
-	PID      int
-	Err      error
-}
-
-// RevisionStatus is one revision as `ebb get` shows it.
-type RevisionStatus struct {
-	Key     scaler.RevisionKey
-	Desired int32
-	Pods    []PodStatus
-}
-
-// Status lists every revision the runtime runs, sorted.
-func (r *Runtime) Status() []RevisionStatus {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []RevisionStatus
-	for _, rev := range r.revisions {
-		s := RevisionStatus{Key: rev.key, Desired: rev.want}
-		for _, p := range rev.pods {
-			ps := PodStatus{Name: p.name, Ready: p.ready.Load(), Err: p.Err()}
-			if proc := p.proc.Load(); proc != nil {
-				ps.Restarts, ps.PID = proc.Restarts(), proc.PID()
-			}
-			s.Pods = append(s.Pods, ps)
-		}
-		out = append(out, s)
-	}
-	slices.SortFunc(out, func(a, b RevisionStatus) int {
-		return cmp.Or(cmp.Compare(a.Key.Namespace, b.Key.Namespace), cmp.Compare(a.Key.Name, b.Key.Name))
-	})
-	return out
-}
-
-// Close stops every pod and refuses further work.
-func (r *Runtime) Close() {
-	r.cancel()
-	r.mu.Lock()
-	r.closed = true
-	var all []*pod
-	for key, rev := range r.revisions {
-		all = append(append(all, rev.pods...), rev.retiring...)
-		delete(r.revisions, key)
-	}
-	r.mu.Unlock()
-	r.stopPods(all)
 }

@@ -66,23 +66,33 @@ func deployment(t *testing.T, rev, image string, command []string, env ...corev1
 	})
 }
 
-func newTestRuntime(t *testing.T, onTable func(route.Table)) *Runtime {
+// newTestRuntime returns a Runtime of the ebb module that restarts
+// quickly, with edits applied to its options.
+func newTestRuntime(t *testing.T, onTable func(route.Table), edits ...func(*Options)) *Runtime {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startRuntime(t, Options{Dir: root, OnTable: onTable})
+	opts := Options{Dir: root, OnTable: onTable}
+	for _, edit := range edits {
+		edit(&opts)
+	}
+	return startRuntime(t, opts)
 }
 
 // startRuntime returns a Runtime of opts with the tests' queue-proxy
 // configuration (and, without a Builder, one that builds in Dir into a
-// cache the tests share), closed when the test ends.
+// cache the tests share; without a Backoff, one that restarts quickly),
+// closed when the test ends.
 func startRuntime(t *testing.T, opts Options) *Runtime {
 	t.Helper()
 	opts.QueueConfig, opts.DrainQuietPeriod = testQueueConfig, 10*time.Millisecond
 	if opts.Builder == nil {
 		opts.Builder = &Builder{Dir: opts.Dir, CacheDir: filepath.Join(os.TempDir(), "ebb-test-ko")}
+	}
+	if opts.Backoff == (Backoff{}) {
+		opts.Backoff = quick
 	}
 	r, err := NewRuntime(opts)
 	if err != nil {
@@ -92,16 +102,25 @@ func startRuntime(t *testing.T, opts Options) *Runtime {
 	return r
 }
 
-// waitReady waits, boundedly, until a revision has n ready addresses.
-func waitReady(t *testing.T, r *Runtime, rev string, n int) []string {
-	t.Helper()
-	changed := make(chan struct{}, 1)
-	stop := r.Watch(func(string, string) {
+// changes returns a channel that receives when Watch tells of rev.
+func changes(r *Runtime, rev string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	stop := r.Watch(func(_, name string) {
+		if name != rev {
+			return
+		}
 		select {
-		case changed <- struct{}{}:
+		case ch <- struct{}{}:
 		default:
 		}
 	})
+	return ch, stop
+}
+
+// waitReady waits, boundedly, until a revision has n ready addresses.
+func waitReady(t *testing.T, r *Runtime, rev string, n int) []string {
+	t.Helper()
+	changed, stop := changes(r, rev)
 	defer stop()
 	deadline := time.After(2 * time.Minute)
 	for {

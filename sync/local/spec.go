@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
 )
 
@@ -27,8 +28,13 @@ const (
 	labelRevision      = "serving.knative.dev/revision"
 	labelService       = "serving.knative.dev/service"
 	queueContainerName = "queue-proxy"
-	defaultGrace       = 30 * time.Second
-	readinessEnv       = "SERVING_READINESS_PROBE"
+	// maxGrace bounds a revision's terminationGracePeriodSeconds here.
+	// Knative sets it to the revision's timeoutSeconds (300 s by
+	// default) so that requests in flight can finish; locally the
+	// queue-proxy has drained them before the container gets SIGTERM,
+	// so the container gets the kubelet's default, 30 s, at most.
+	maxGrace     = 30 * time.Second
+	readinessEnv = "SERVING_READINESS_PROBE"
 )
 
 // podSpec is a revision's pod, resolved for this machine from its rendered
@@ -37,11 +43,12 @@ type podSpec struct {
 	namespace, revision, service string
 	// replicas is the Deployment's initial replica count.
 	replicas int32
-	// image is the user container's image; command its command and args
-	// with $(VAR) references expanded.
-	image   string
-	command []string
-	args    []string
+	// container is the user container's name; image its image; command
+	// its command and args with $(VAR) references expanded.
+	container string
+	image     string
+	command   []string
+	args      []string
 	// env is the user container's environment with every reference
 	// resolved but the per-pod ones (fieldRef), which podEnv fills in.
 	env []corev1.EnvVar
@@ -64,6 +71,11 @@ type podSpec struct {
 	// immutable, so its pods all run the same program.
 	binMu  sync.Mutex
 	binary string
+}
+
+// key names the revision.
+func (s *podSpec) key() scaler.RevisionKey {
+	return scaler.RevisionKey{Namespace: s.namespace, Name: s.revision}
 }
 
 // dir is where the revision builds and runs from: its source, else repo
@@ -141,12 +153,12 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 		return nil, fmt.Errorf("decode Deployment %s/%s: %w", o.GetNamespace(), o.GetName(), err)
 	}
 	s := &podSpec{namespace: d.Namespace, revision: d.Labels[labelRevision], service: d.Labels[labelService],
-		replicas: 1, grace: defaultGrace}
+		replicas: 1, grace: maxGrace}
 	if d.Spec.Replicas != nil {
 		s.replicas = *d.Spec.Replicas
 	}
 	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil {
-		s.grace = time.Duration(*g) * time.Second
+		s.grace = min(time.Duration(*g)*time.Second, maxGrace)
 	}
 	var user, queue *corev1.Container
 	for i := range d.Spec.Template.Spec.Containers {
@@ -170,7 +182,7 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 	if s.queueEnv, err = resolveEnv(queue, d.Namespace, idx); err != nil {
 		return nil, fmt.Errorf("revision %s: queue-proxy: %w", s.revision, err)
 	}
-	s.image, s.command, s.args, s.workingDir, s.source = user.Image, user.Command, user.Args, user.WorkingDir, source
+	s.container, s.image, s.command, s.args, s.workingDir, s.source = user.Name, user.Image, user.Command, user.Args, user.WorkingDir, source
 	_, s.untrusted = d.Spec.Template.Labels[serving.PreviewLabel]
 	if len(s.command) == 0 && !strings.HasPrefix(s.image, KoPrefix) {
 		return nil, fmt.Errorf("revision %s: image %q cannot run locally: give the container a command, or use a %s<import path> image", s.revision, s.image, KoPrefix)

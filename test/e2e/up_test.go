@@ -350,13 +350,15 @@ func TestUpHello(t *testing.T) {
 		t.Errorf("ledger not written back: %v\n%s", err, ledger)
 	}
 
-	// A pod whose process dies is restarted.
+	// A pod whose process dies is restarted, after the back-off (10 s);
+	// requests meanwhile keep both revisions from scaling to zero.
 	before := appProcesses(u)
 	if len(before) == 0 {
 		t.Fatal("no app process found")
 	}
 	syscall.Kill(before[0], syscall.SIGKILL)
 	eventually(t, "the killed app restarted", time.Minute, func() string {
+		u.get(host)
 		now := appProcesses(u)
 		if len(now) < len(before) || contains(now, before[0]) {
 			return fmt.Sprintf("app processes %v (before %v)", now, before)
