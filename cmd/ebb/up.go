@@ -197,7 +197,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 	if err != nil {
 		return nil, err
 	}
-	u.act, err = activator.New(activator.Config{Backends: u.runtime, Revisions: u.gateway,
+	u.act, err = activator.New(activator.Config{Backends: u.runtime, Revisions: u.gateway, Failures: u.runtime,
 		Stats: recordStats{u.scaler}, PodName: "activator", Logger: log})
 	if err != nil {
 		return nil, err

@@ -67,7 +67,7 @@ type Options struct {
 // revision Deployment becomes a set of pods, each a supervised user
 // process behind an in-process queue-proxy. It is the local edge of the
 // autoscaler (scaler.Scaler, scaler.PodLister) and of the activator and
-// gateway (activator.Backends).
+// gateway (activator.Backends, activator.Failures).
 type Runtime struct {
 	opts     Options
 	backends *backend.Static
@@ -106,6 +106,7 @@ var (
 	_ scaler.Scaler      = (*Runtime)(nil)
 	_ scaler.PodLister   = (*Runtime)(nil)
 	_ activator.Backends = (*Runtime)(nil)
+	_ activator.Failures = (*Runtime)(nil)
 )
 
 // NewRuntime returns an empty Runtime.

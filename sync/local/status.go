@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -92,4 +94,18 @@ func (r *Runtime) Status() []RevisionStatus {
 		return cmp.Or(cmp.Compare(a.Key.Namespace, b.Key.Namespace), cmp.Compare(a.Key.Name, b.Key.Name))
 	})
 	return out
+}
+
+// Failure tells why a revision cannot serve, if its Ready condition is
+// False: "<reason>: <message>" (activator.Failures). Watch fires when it
+// may have changed.
+func (r *Runtime) Failure(namespace, revision string) (string, bool) {
+	c, ok := r.Readiness(scaler.RevisionKey{Namespace: namespace, Name: revision})
+	if !ok || c.Ready != corev1.ConditionFalse {
+		return "", false
+	}
+	if c.Message == "" {
+		return c.Reason, true
+	}
+	return c.Reason + ": " + c.Message, true
 }
