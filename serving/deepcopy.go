@@ -33,12 +33,16 @@ func (l *Ledger) DeepCopy() *Ledger {
 		if r.Retired != nil {
 			r.Retired = r.Retired.DeepCopy()
 		}
+		if r.Failed != nil {
+			r.Failed = r.Failed.DeepCopy()
+		}
 		out.Revisions[i] = r
 	}
 	out.Traffic = append([]Target(nil), l.Traffic...)
 	if l.Removed != nil {
 		out.Removed = l.Removed.DeepCopy()
 	}
+	out.Rollout = l.Rollout.DeepCopy()
 	return &out
 }
 

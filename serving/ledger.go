@@ -2,6 +2,8 @@ package serving
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving/canary"
 )
 
 // Ledger file identity.
@@ -44,11 +46,19 @@ type Ledger struct {
 	// Removed is set when the Service left the tree: its routes are gone,
 	// its revisions stay until garbage collection takes them.
 	Removed *Stamp `json:"removed,omitempty"`
+
+	// Rollout is the Service's analysed canary: in progress, or how the
+	// last one ended. Nil for a Service that never rolled out analysed.
+	Rollout *canary.State `json:"rollout,omitempty"`
 }
 
-// LatestRouted is the revision latestRevision traffic goes to: the latest
-// ready one, or, while none has become ready, the latest.
+// LatestRouted is the revision latestRevision traffic goes to: the stable
+// revision while a canary rolls out or after it was rolled back; else the
+// latest ready one, or, while none has become ready, the latest.
 func (l *Ledger) LatestRouted() string {
+	if r := l.Rollout; r != nil && r.Phase != canary.Promoted {
+		return r.Stable
+	}
 	if l.LatestReady != "" {
 		return l.LatestReady
 	}
@@ -67,6 +77,9 @@ type Revision struct {
 	// Retired is when the revision stopped being routed; nil while it
 	// carries traffic or a tag, or has never been routed and is the latest.
 	Retired *Stamp `json:"retired,omitempty"`
+	// Failed is when the revision's canary was rolled back: it is never
+	// routed by latestRevision again (the ledger's rollout says why).
+	Failed *Stamp `json:"failed,omitempty"`
 	// Template is the full template the revision runs from, so it keeps
 	// running after the Service file has moved on.
 	Template RevisionTemplateSpec `json:"template"`

@@ -10,8 +10,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving/config"
 )
 
 // ChangeKind classifies a ledger change.
@@ -26,6 +30,9 @@ const (
 	ChangeRemoved  ChangeKind = "removed"  // the Service left the tree
 	ChangeRestored ChangeKind = "restored" // a removed Service is back
 	ChangeReady    ChangeKind = "ready"    // the latest revision became ready
+	ChangeCanary   ChangeKind = "canary"   // an analysed canary started, stepped or held
+	ChangePromote  ChangeKind = "promote"  // a canary took the full share
+	ChangeAbort    ChangeKind = "rollback" // a canary was rolled back
 )
 
 // Observed is what the runtime has seen of the revisions it runs: an
@@ -35,6 +42,15 @@ type Observed struct {
 	// Ready reports whether a revision has become ready (a pod of it
 	// passed its readiness probe at least once); nil knows of none.
 	Ready func(namespace, revision string) bool
+	// Now is the runtime's clock when it planned: analysed canaries are
+	// stepped and judged at it. Zero judges no canary.
+	Now time.Time
+	// Since is when the runtime began to observe: figures before it are
+	// not known, so a canary is judged only a whole period after it.
+	Since time.Time
+	// Figures reports a revision's traffic over [from, to); nil knows of
+	// none.
+	Figures func(namespace, revision string, from, to time.Time) metric.Figures
 }
 
 func (o Observed) ready(namespace, revision string) bool {
@@ -42,9 +58,13 @@ func (o Observed) ready(namespace, revision string) bool {
 }
 
 // Pending reports whether planning l's Service with o would record its
-// latest revision as ready: a pass is due even if nothing else changed.
+// latest revision as ready, or its canary has a step or check due: a pass
+// is due even if nothing else changed.
 func (o Observed) Pending(l *Ledger) bool {
-	return l.Removed == nil && l.Latest != l.LatestReady && o.ready(l.Namespace, l.Latest)
+	if l.Removed != nil {
+		return false
+	}
+	return (l.Latest != l.LatestReady && o.ready(l.Namespace, l.Latest)) || o.rolloutDue(l)
 }
 
 // Change is one ledger change, in words fit for a commit message.
@@ -140,8 +160,13 @@ func isEmpty(v any) bool {
 // only its tags, and the one before keeps its traffic. seen says which
 // revisions have become ready; the ledger records it, so the traffic
 // holds across restarts.
+//
+// A Service that rolls out analysed (canary.ebb.dev/ annotations, or
+// config-rollout in the tree's configuration) moves its new revision's
+// latestRevision share step by step (see package canary), from seen's
+// figures at seen.Now; Plan uses the default configuration.
 func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next []*Ledger, changes []Change, err error) {
-	return plan(services, ledgers, at, seen, nil)
+	return plan(services, ledgers, at, seen, nil, config.Default())
 }
 
 // plan is Plan with the Services' decoded documents known (nil for a
@@ -151,7 +176,7 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next
 // (the stamp and the names other Services took matter only to a new
 // revision or a traffic change), so such a pair is not planned again: its
 // ledger is shared, not copied and compared.
-func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items map[*Service]*item) (next []*Ledger, changes []Change, err error) {
+func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items map[*Service]*item, cfg *config.Config) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -182,7 +207,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items 
 			next = append(next, old)
 			continue
 		}
-		p := &planner{svc: s, at: at, seen: obs, next: old.DeepCopy(), taken: taken}
+		p := &planner{svc: s, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
 		if it != nil {
 			p.hash = it.hash
 		}
@@ -217,7 +242,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items 
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
 func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
-	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.items)
+	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.items, t.Config)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
@@ -225,10 +250,14 @@ func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
 }
 
 type planner struct {
-	svc     *Service
-	hash    string // of svc's template, when known
-	at      Stamp
-	seen    Observed
+	svc  *Service
+	hash string // of svc's template, when known
+	at   Stamp
+	seen Observed
+	cfg  *config.Config
+	// minted is the revision planning made latest (new, or a BYO name
+	// latest again), if it did.
+	minted  string
 	next    *Ledger
 	taken   map[string]string
 	errs    ErrorList
@@ -272,11 +301,15 @@ func (p *planner) plan() {
 		p.change(ChangeRestored, "", "service is back")
 	}
 	p.noteReady()
-	p.planRevision()
+	stable := p.next.LatestRouted()
+	if !p.revert() {
+		p.planRevision()
+	}
 	if len(p.errs) > 0 {
 		return
 	}
 	p.noteReady()
+	p.planRollout(stable)
 	p.planTraffic()
 	if len(p.errs) > 0 {
 		return
@@ -284,14 +317,19 @@ func (p *planner) plan() {
 	p.retire()
 }
 
+// templateHash is the hash of the Service's template.
+func (p *planner) templateHash() string {
+	if p.hash == "" {
+		p.hash = HashTemplate(&p.svc.Spec.Template)
+	}
+	return p.hash
+}
+
 // planRevision makes or reuses the revision of the current template.
 func (p *planner) planRevision() {
 	s, l := p.svc, p.next
 	tmpl := &s.Spec.Template
-	hash := p.hash
-	if hash == "" {
-		hash = HashTemplate(tmpl)
-	}
+	hash := p.templateHash()
 	latest := p.find(l.Latest)
 	if latest != nil && latest.Hash == hash {
 		return
@@ -319,6 +357,7 @@ func (p *planner) planRevision() {
 			l.Generation++
 			l.Latest = name
 			p.change(ChangeRollback, name, "revision %s is latest again", name)
+			p.minted = name
 			return
 		}
 	} else {
@@ -343,6 +382,7 @@ func (p *planner) planRevision() {
 	})
 	l.Latest = name
 	p.change(ChangeRevision, name, "new revision %s", name)
+	p.minted = name
 }
 
 // noteReady records the latest revision as the latest ready one once it
@@ -362,6 +402,7 @@ func (p *planner) noteReady() {
 func (p *planner) planTraffic() {
 	l := p.next
 	out := []Target{}
+	split := p.canarySplit()
 	for i, t := range DefaultTraffic(p.svc.Spec.Traffic) {
 		name := t.RevisionName
 		if *t.LatestRevision {
@@ -370,7 +411,8 @@ func (p *planner) planTraffic() {
 			p.errorf(fmt.Sprintf("spec.traffic[%d].revisionName", i), "", "Revision %q referenced in traffic not found.", name)
 			continue
 		}
-		out = append(out, Target{Tag: t.Tag, RevisionName: name, LatestRevision: *t.LatestRevision, Percent: *t.Percent})
+		target := Target{Tag: t.Tag, RevisionName: name, LatestRevision: *t.LatestRevision, Percent: *t.Percent}
+		out = append(out, split(target)...)
 	}
 	if len(p.errs) > 0 || slices.Equal(l.Traffic, out) {
 		return

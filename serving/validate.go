@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -85,6 +86,7 @@ func ValidateService(s *Service, cfg *config.Config) []*FieldError {
 		e.add("metadata.annotations."+ae.Key, "%s", ae.Message)
 	}
 	validateRolloutDuration(&e, s.Annotations)
+	validateAnalysis(&e, s.Annotations, cfg)
 	validateTemplate(&e, s, cfg)
 	validateTraffic(&e, s.Spec.Traffic)
 	return e
@@ -118,6 +120,18 @@ func validateRolloutDuration(e *errs, a map[string]string) {
 		e.add(p, "rollout-duration=%s is not at second precision", v)
 	case d < 0:
 		e.add(p, "rollout-duration=%s must be positive", v)
+	}
+}
+
+// validateAnalysis checks the canary.ebb.dev/ annotations.
+func validateAnalysis(e *errs, a map[string]string, cfg *config.Config) {
+	base := canary.Default()
+	if cfg != nil && cfg.Rollout != nil {
+		base = cfg.Rollout.Analysis
+	}
+	_, _, bad := canary.Parse(base, a, canary.AnnotationPrefix)
+	for _, ke := range bad {
+		e.add("metadata.annotations."+ke.Key, "%s", ke.Message)
 	}
 }
 

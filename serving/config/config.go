@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/serving/canary"
 )
 
 // Names of the ConfigMaps ebb reads, as Knative names them.
@@ -15,6 +16,9 @@ const (
 	GCName         = "config-gc"
 	DeploymentName = "config-deployment"
 	AutoscalerName = "config-autoscaler"
+	// RolloutName is ebb's own: the analysis every Service's canary gets
+	// (see package canary).
+	RolloutName = "config-rollout"
 )
 
 // Namespaces whose Knative-named ConfigMaps configure ebb: ebb's own
@@ -35,6 +39,8 @@ type Config struct {
 	Deployment *Deployment
 	// Autoscaler is config-autoscaler, parsed by the autoscaler's package.
 	Autoscaler *autoscaling.Config
+	// Rollout is config-rollout.
+	Rollout *Rollout
 }
 
 // Default returns the configuration used when the repository has none of
@@ -48,12 +54,13 @@ func Default() *Config {
 		GC:         DefaultGC(),
 		Deployment: DefaultDeployment(),
 		Autoscaler: autoscaling.DefaultConfig(),
+		Rollout:    &Rollout{Analysis: canary.Default()},
 	}
 }
 
 // Names lists the ConfigMap names Apply understands.
 func Names() []string {
-	return []string{AutoscalerName, DefaultsName, DeploymentName, DomainName, FeaturesName, GCName, NetworkName}
+	return []string{AutoscalerName, DefaultsName, DeploymentName, DomainName, FeaturesName, GCName, NetworkName, RolloutName}
 }
 
 // IsConfigName reports whether name is one of Knative's serving ConfigMaps.
@@ -113,6 +120,11 @@ func (c *Config) Apply(name string, data map[string]string) error {
 		var v *autoscaling.Config
 		if v, err = autoscaling.NewConfigFromMap(data); err == nil {
 			c.Autoscaler = v
+		}
+	case RolloutName:
+		var v *Rollout
+		if v, err = NewRolloutFromMap(data); err == nil {
+			c.Rollout = v
 		}
 	default:
 		return nil

@@ -1,0 +1,243 @@
+package serving
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/scaler/autoscaling"
+	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving/canary"
+	"github.com/ebb-dev/ebb/serving/config"
+)
+
+// Analysed canaries (package canary) in planning: a Service that rolls out
+// analysed gives a new revision none of its latestRevision share until the
+// revision is ready, then moves the share step by step while the
+// revision's figures pass, and promotes or rolls it back. Each step is a
+// ledger change; the state between steps is the ledger's Rollout.
+
+// analysis is the Service's, and whether it rolls out analysed.
+func (p *planner) analysis() (canary.Analysis, bool) {
+	cfg := p.cfg
+	if cfg == nil || cfg.Rollout == nil {
+		cfg = config.Default()
+	}
+	return cfg.Rollout.AnalysisOf(p.svc.Annotations)
+}
+
+// now is the runtime's clock, or the stamp's when planning without one.
+func (o Observed) now(at Stamp) time.Time {
+	if !o.Now.IsZero() {
+		return o.Now
+	}
+	return at.Time.Time
+}
+
+// figures are a revision's over [from, to).
+func (o Observed) figures(namespace, revision string, from, to time.Time) metric.Figures {
+	if o.Figures == nil {
+		return metric.Figures{}
+	}
+	return o.Figures(namespace, revision, from, to)
+}
+
+// rolloutDue reports whether l's canary has a check due at o.Now, or its
+// progress deadline passed. Without a clock nothing is due. A canary
+// waiting to be ready is due when it is (see Pending).
+func (o Observed) rolloutDue(l *Ledger) bool {
+	r := l.Rollout
+	if o.Now.IsZero() || r == nil || r.Phase != canary.Progressing {
+		return false
+	}
+	if r.Weight == 0 {
+		return o.ready(l.Namespace, r.Canary) || !o.Now.Before(r.Started.Add(progressDeadline(l, r.Canary)))
+	}
+	return r.NextCheck != nil && !o.Now.Before(r.NextCheck.Time)
+}
+
+// NextRolloutCheck is when a pass is next due for the canaries of ledgers,
+// planned from t (a step, a check, a progress deadline); the zero time
+// when none is. A period with too few requests is judged again a tenth of
+// an interval later (at least a second).
+func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since, now time.Time) time.Time {
+	cfg := t.Config
+	if cfg == nil || cfg.Rollout == nil {
+		cfg = config.Default()
+	}
+	annotations := map[string]map[string]string{}
+	for _, s := range t.Services {
+		annotations[s.Namespace+"/"+s.Name] = s.Annotations
+	}
+	var next time.Time
+	earliest := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, l := range ledgers {
+		r := l.Rollout
+		if l.Removed != nil || r == nil || r.Phase != canary.Progressing {
+			continue
+		}
+		if r.Weight == 0 || r.NextCheck == nil {
+			earliest(r.Started.Add(progressDeadline(l, r.Canary)))
+			continue
+		}
+		a, _ := cfg.Rollout.AnalysisOf(annotations[l.Namespace+"/"+l.Service])
+		due := r.NextCheck.Time
+		if d := since.Add(a.Interval); d.After(due) {
+			due = d
+		}
+		if !due.After(now) {
+			due = now.Add(max(a.Interval/10, time.Second))
+		}
+		earliest(due)
+	}
+	return next
+}
+
+// progressDeadline is how long revision may take to become ready: its
+// template's serving.knative.dev/progress-deadline, or the default.
+func progressDeadline(l *Ledger, revision string) time.Duration {
+	for _, r := range l.Revisions {
+		if r.Name == revision {
+			return autoscaling.ProgressDeadline(r.Template.Annotations, 0)
+		}
+	}
+	return autoscaling.DefaultProgressDeadline
+}
+
+// revert is a push whose template is the stable revision's while a canary
+// rolls out (a revert of the change): the stable revision is latest again
+// and takes its share back at once, with no analysis.
+func (p *planner) revert() bool {
+	l, r := p.next, p.next.Rollout
+	if r == nil || r.Phase != canary.Progressing || r.Canary != l.Latest {
+		return false
+	}
+	stable := p.find(r.Stable)
+	if stable == nil || stable.Hash != p.templateHash() || (p.svc.Spec.Template.Name != "" && p.svc.Spec.Template.Name != stable.Name) {
+		return false
+	}
+	l.Generation++
+	l.Latest, l.LatestReady = stable.Name, stable.Name
+	p.rollBack(r, "template reverted to "+stable.Name+"'s")
+	return true
+}
+
+// rollBack ends r: its canary is failed and never routed again, the
+// stable revision has its share back.
+func (p *planner) rollBack(r *canary.State, reason string) {
+	weight := r.Weight
+	r.Phase, r.Weight, r.NextCheck, r.Reason = canary.RolledBack, 0, nil, reason
+	if c := p.find(r.Canary); c != nil {
+		c.Failed = p.at.DeepCopy()
+	}
+	p.change(ChangeAbort, r.Canary, "rollback %s at %d%%: %s; %s back to its full share", r.Canary, weight, reason, r.Stable)
+}
+
+// planRollout starts, steps, judges and ends the Service's canary. stable
+// is the revision latestRevision traffic went to before this plan.
+func (p *planner) planRollout(stable string) {
+	l := p.next
+	a, analysed := p.analysis()
+	if !analysed {
+		if l.Rollout != nil {
+			l.Rollout = nil
+			p.change(ChangeCanary, "", "no analysis configured: latestRevision follows the latest ready revision")
+		}
+		return
+	}
+	now := p.seen.now(p.at)
+	if p.minted != "" {
+		p.startRollout(stable, now)
+	}
+	r := l.Rollout
+	if r == nil || r.Phase != canary.Progressing {
+		return
+	}
+	if l.LatestReady != r.Canary {
+		if deadline := progressDeadline(l, r.Canary); !now.Before(r.Started.Add(deadline)) {
+			p.rollBack(r, fmt.Sprintf("not ready within %s (progress-deadline)", deadline))
+		}
+		return
+	}
+	if r.Weight == 0 {
+		*r = canary.Start(*r, a, now)
+		p.change(ChangeCanary, r.Canary, "canary %s 0%% -> %d%% (ready)", r.Canary, r.Weight)
+		return
+	}
+	if p.seen.Now.IsZero() || !canary.Due(r, a, p.seen.Since, now) {
+		return
+	}
+	from, to := canary.Window(a, now)
+	period := canary.Period{
+		Canary: p.seen.figures(l.Namespace, r.Canary, from, to),
+		Stable: p.seen.figures(l.Namespace, r.Stable, from, to),
+	}
+	weight := r.Weight
+	next, verdict := canary.Decide(*r, a, period, now)
+	*r = next
+	figures := canary.Describe(period)
+	switch verdict {
+	case canary.Step:
+		p.change(ChangeCanary, r.Canary, "canary %s %d%% -> %d%% (%s)", r.Canary, weight, r.Weight, figures)
+	case canary.Hold:
+		p.change(ChangeCanary, r.Canary, "canary %s held at %d%% (%s; failed %d of %d checks)", r.Canary, weight, figures, r.FailedChecks, a.Threshold)
+	case canary.Promote:
+		p.change(ChangePromote, r.Canary, "promote %s (%s)", r.Canary, figures)
+	case canary.Rollback:
+		r.Weight = weight
+		p.rollBack(r, r.Reason)
+	}
+}
+
+// startRollout makes the minted revision the canary of stable, when there
+// is a ready stable revision to measure it against and latestRevision
+// traffic to move.
+func (p *planner) startRollout(stable string, now time.Time) {
+	l := p.next
+	if stable == "" || stable == l.Latest || !p.wasReady(stable) {
+		return
+	}
+	if prev := l.Rollout; prev != nil && prev.Phase == canary.Progressing && prev.Canary != l.Latest {
+		p.change(ChangeCanary, prev.Canary, "canary %s superseded at %d%% by %s", prev.Canary, prev.Weight, l.Latest)
+	}
+	l.Rollout = &canary.State{Canary: l.Latest, Stable: stable, Phase: canary.Progressing, Started: metav1.NewTime(now.UTC().Truncate(time.Second))}
+	p.change(ChangeCanary, l.Latest, "canary %s waits to be ready (stable %s)", l.Latest, stable)
+}
+
+// wasReady reports whether revision had become ready: it is the latest
+// ready one, or the stable revision of a rollout (which was).
+func (p *planner) wasReady(revision string) bool {
+	l := p.next
+	return revision == l.LatestReady || (l.Rollout != nil && l.Rollout.Stable == revision)
+}
+
+// canarySplit returns how a resolved traffic target is split while a
+// canary takes its weight: the Service's untagged latestRevision targets
+// give the canary up to Weight percent of their share, in order; pinned
+// targets and tags do not move.
+func (p *planner) canarySplit() func(Target) []Target {
+	r := p.next.Rollout
+	if r == nil || r.Phase != canary.Progressing || r.Weight == 0 {
+		return func(t Target) []Target { return []Target{t} }
+	}
+	left := r.Weight
+	return func(t Target) []Target {
+		if !t.LatestRevision || t.Tag != "" || t.Percent == 0 || left == 0 {
+			return []Target{t}
+		}
+		take := min(left, t.Percent)
+		left -= take
+		out := []Target{}
+		if t.Percent > take {
+			stable := t
+			stable.Percent -= take
+			out = append(out, stable)
+		}
+		return append(out, Target{RevisionName: r.Canary, LatestRevision: true, Percent: take})
+	}
+}
