@@ -3,6 +3,8 @@ package serving
 import (
 	"fmt"
 	"regexp"
+
+	"github.com/ebb-dev/ebb/serving/canary"
 )
 
 // MaxGeneration is the largest generation a ledger holds: the largest
@@ -105,6 +107,20 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 	}
 	if l.Removed == nil && l.LatestReady != "" && !names[l.LatestReady] {
 		c.add("latestReady", "Revision %q not found.", l.LatestReady)
+	}
+	if r := l.Rollout; r != nil {
+		for _, ref := range []struct{ path, name string }{{"rollout.canary", r.Canary}, {"rollout.stable", r.Stable}} {
+			if c.required(ref.path, ref.name == "") && l.Removed == nil && !names[ref.name] {
+				c.add(ref.path, "Revision %q not found.", ref.name)
+			}
+		}
+		switch r.Phase {
+		case canary.Progressing, canary.Promoted, canary.RolledBack:
+		default:
+			c.add("rollout.phase", "unknown phase %q, want %s, %s or %s", r.Phase, canary.Progressing, canary.Promoted, canary.RolledBack)
+		}
+		c.between("rollout.weight", r.Weight, 0, 100)
+		c.between("rollout.failedChecks", r.FailedChecks, 0, MaxGeneration)
 	}
 	var sum int64
 	for i, t := range l.Traffic {

@@ -301,7 +301,7 @@ func (p *planner) plan() {
 		p.change(ChangeRestored, "", "service is back")
 	}
 	p.noteReady()
-	stable := p.next.LatestRouted()
+	stable := p.readyRouted()
 	if !p.revert() {
 		p.planRevision()
 	}

@@ -139,7 +139,8 @@ func (p *planner) rollBack(r *canary.State, reason string) {
 }
 
 // planRollout starts, steps, judges and ends the Service's canary. stable
-// is the revision latestRevision traffic went to before this plan.
+// is the ready revision latestRevision traffic went to before this plan,
+// or "".
 func (p *planner) planRollout(stable string) {
 	l := p.next
 	a, analysed := p.analysis()
@@ -199,7 +200,7 @@ func (p *planner) planRollout(stable string) {
 // traffic to move.
 func (p *planner) startRollout(stable string, now time.Time) {
 	l := p.next
-	if stable == "" || stable == l.Latest || !p.wasReady(stable) {
+	if stable == "" || stable == l.Latest {
 		return
 	}
 	if prev := l.Rollout; prev != nil && prev.Phase == canary.Progressing && prev.Canary != l.Latest {
@@ -209,11 +210,14 @@ func (p *planner) startRollout(stable string, now time.Time) {
 	p.change(ChangeCanary, l.Latest, "canary %s waits to be ready (stable %s)", l.Latest, stable)
 }
 
-// wasReady reports whether revision had become ready: it is the latest
-// ready one, or the stable revision of a rollout (which was).
-func (p *planner) wasReady(revision string) bool {
+// readyRouted is the revision latestRevision traffic goes to, if it has
+// become ready (a rollout's stable revision had), or "".
+func (p *planner) readyRouted() string {
 	l := p.next
-	return revision == l.LatestReady || (l.Rollout != nil && l.Rollout.Stable == revision)
+	if r := l.LatestRouted(); r == l.LatestReady || (l.Rollout != nil && l.Rollout.Stable == r) {
+		return r
+	}
+	return ""
 }
 
 // canarySplit returns how a resolved traffic target is split while a
