@@ -120,7 +120,9 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 			c.add("rollout.phase", "unknown phase %q, want %s, %s or %s", r.Phase, canary.Progressing, canary.Promoted, canary.RolledBack)
 		}
 		c.between("rollout.weight", r.Weight, 0, 100)
-		c.between("rollout.failedChecks", r.FailedChecks, 0, MaxGeneration)
+		if r.FailedChecks < 0 {
+			c.add("rollout.failedChecks", "expected 0 <= %d", r.FailedChecks)
+		}
 	}
 	var sum int64
 	for i, t := range l.Traffic {
