@@ -229,15 +229,28 @@ func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
 }
 
 // CommitMessage describes ledger changes as a commit message: a subject
-// line "ebb: …" naming the first change (and how many more), then every
-// change on its own line.
+// line "ebb: …" naming the first change, or a rollout's latest step with
+// its Service (and how many more), then every change on its own line.
 func CommitMessage(changes []serving.Change) string {
+	rolloutChange := func(c serving.Change) bool {
+		return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeAbort
+	}
 	if len(changes) == 0 {
 		return "ebb: ledger"
 	}
 	var b strings.Builder
 	b.WriteString("ebb: ")
-	b.WriteString(changes[0].Message)
+	i := len(changes) - 1
+	for i >= 0 && !rolloutChange(changes[i]) {
+		i--
+	}
+	if i >= 0 {
+		// A rollout's step, promotion or rollback is the commit's news,
+		// with its Service named: "default/hello: canary hello-00002 …".
+		b.WriteString(changes[i].String())
+	} else {
+		b.WriteString(changes[0].Message)
+	}
 	if len(changes) > 1 {
 		fmt.Fprintf(&b, " (and %d more)", len(changes)-1)
 	}
