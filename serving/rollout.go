@@ -58,10 +58,11 @@ func (o Observed) rolloutDue(l *Ledger) bool {
 }
 
 // NextRolloutCheck is when a pass is next due for the canaries of ledgers,
-// planned from t (a step, a check, a progress deadline); the zero time
-// when none is. A period with too few requests is judged again a tenth of
-// an interval later (at least a second).
-func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since, now time.Time) time.Time {
+// planned from t: a step, a check (not before a whole interval of figures
+// from since on), a progress deadline; the zero time when none is. A check
+// that found too few requests stays due: it is judged again at the next
+// pass.
+func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since time.Time) time.Time {
 	cfg := t.Config
 	if cfg == nil || cfg.Rollout == nil {
 		cfg = config.Default()
@@ -89,9 +90,6 @@ func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since, now time.Time) time.Ti
 		due := r.NextCheck.Time
 		if d := since.Add(a.Interval); d.After(due) {
 			due = d
-		}
-		if !due.After(now) {
-			due = now.Add(max(a.Interval/10, time.Second))
 		}
 		earliest(due)
 	}
