@@ -304,3 +304,91 @@ func TestUpCanaryRolledBackAndPromoted(t *testing.T) {
 		}
 	}
 }
+
+// TestUpCanaryResumesAfterAKill: ebb up killed (SIGKILL) mid-rollout and
+// started again routes the weight its last ledger commit recorded at
+// once, waits a whole fresh interval before judging, and finishes the
+// rollout.
+func TestUpCanaryResumesAfterAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ebb up")
+	}
+	const interval = 4 * time.Second
+	keys := "    canary.ebb.dev/step-weights: \"20,40,60\"\n"
+	dir := canaryRepo(t, "4s", keys)
+	u := startUp(t, dir)
+	eventually(t, "web-00001 serving", 2*time.Minute, func() string {
+		if code, body, err := u.get(canaryMain); err != nil || code != 200 || body != "v1\n" {
+			return fmt.Sprintf("%d %q %v", code, body, err)
+		}
+		return ""
+	})
+	rec := record(u, canaryMain)
+	writeFile(t, filepath.Join(dir, "service.yaml"), canaryWeb("4s", keys, "v2", 0))
+	userCommit(t, dir, "web: v2")
+	waitSubject(t, dir, 2*time.Minute, "default/web: canary web-00002 20% -> 40%")
+	if err := u.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-u.exited
+	u.exited <- nil
+	rec.finish()
+	ledger := git(t, dir, "show", "HEAD:.ebb/default/web.yaml")
+	if !strings.Contains(ledger, "  weight: 40\n") || !strings.Contains(ledger, "  phase: Progressing\n") {
+		t.Fatalf("the last ledger commit is not at 40%%:\n%s", ledger)
+	}
+
+	restarted := time.Now()
+	u = startUp(t, dir)
+	rec = record(u, canaryMain)
+	defer rec.finish()
+	// ebb up routes nothing before its first pass: count from the first
+	// answer.
+	var serving time.Time
+	eventually(t, "web answering after the restart", 2*time.Minute, func() string {
+		a := rec.since(restarted)
+		if len(a) == 0 || a[len(a)-1].code != 200 {
+			return fmt.Sprint(a)
+		}
+		serving = a[len(a)-1].at
+		return ""
+	})
+	// Until the next step, the committed split: 40 % on web-00002.
+	time.Sleep(2 * time.Second)
+	var v2, all int
+	for _, a := range rec.since(serving) {
+		if a.code != http.StatusOK {
+			continue
+		}
+		all++
+		if a.body == "v2" {
+			v2++
+		}
+	}
+	share := 100 * float64(v2) / float64(all)
+	t.Logf("after the restart, before the next step: %d of %d answers from web-00002 (%.1f%%)", v2, all, share)
+	if all < 20 || share < 25 || share > 55 {
+		t.Errorf("after the restart web-00002 had %.1f%% of %d answers, want about 40%%", share, all)
+	}
+	waitSubject(t, dir, 2*time.Minute, "default/web: promote web-00002")
+	log := git(t, dir, "log", "--reverse", "--author=ebb", "--format=%ct %s")
+	t.Logf("ledger commits:\n%s", log)
+	if n := strings.Count(log, "canary web-00002 0% -> "); n != 1 {
+		t.Errorf("web-00002 started from 0%% %d times, want once", n)
+	}
+	for line := range strings.SplitSeq(log, "\n") {
+		var at int64
+		if _, err := fmt.Sscan(line, &at); err != nil || !strings.Contains(line, "web-00002 40% -> 60%") {
+			continue
+		}
+		if judged := time.Unix(at, 0); judged.Before(restarted.Add(interval - time.Second)) {
+			t.Errorf("the first check after the restart came %v after it, want a whole interval (%v)", judged.Sub(restarted), interval)
+		}
+	}
+	for _, a := range rec.since(serving) {
+		if a.code != http.StatusOK {
+			t.Errorf("after the restart: %d %q at %s", a.code, a.body, a.at.Format("15:04:05.000"))
+			break
+		}
+	}
+}
