@@ -15,8 +15,9 @@ import (
 
 // revision is one revision's autoscaling loop and state.
 type revision struct {
-	key    RevisionKey
-	series *Series
+	key     RevisionKey
+	series  *Series
+	answers answerLog
 
 	mu      sync.Mutex
 	rev     Revision
@@ -203,11 +204,16 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 	}
 	pods, err := a.opts.Pods.Pods(ctx, r.key)
 	if err == nil {
-		var st metric.Stat
-		var ok bool
-		st, ok, err = a.opts.Scraper.Scrape(ctx, pods, s.windows.StableWindow, a.clock.Now())
-		if ok {
-			r.series.Record(a.clock.Now(), st)
+		var sample []metric.Stat
+		var scale float64
+		sample, scale, err = a.opts.Scraper.Sample(ctx, pods, s.windows.StableWindow, a.clock.Now())
+		if len(sample) > 0 {
+			now := a.clock.Now()
+			st := sum(sample, scale)
+			r.series.Record(now, st)
+			for _, p := range sample {
+				r.answers.record(p, scale, now)
+			}
 			r.maybePoke(st, func() int32 { return a.replicas(ctx, r.key) })
 		}
 	}
@@ -220,6 +226,7 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 // tick runs the decider and the reconcile for one revision, then acts.
 func (r *revision) tick(ctx context.Context, a *Autoscaler) {
 	now := a.clock.Now()
+	r.answers.trim(now)
 	ready, replicas, readyErr := a.opts.Scaler.ReadyPods(ctx, r.key)
 
 	r.mu.Lock()
