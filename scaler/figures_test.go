@@ -110,3 +110,17 @@ func TestAnswerLogBounded(t *testing.T) {
 		t.Errorf("idle for the whole history: ring and reporters kept")
 	}
 }
+
+func TestMidSecond(t *testing.T) {
+	for _, tc := range []struct{ now, want time.Duration }{
+		{0, 500 * time.Millisecond},
+		{100 * time.Millisecond, 400*time.Millisecond + time.Second},
+		{499 * time.Millisecond, time.Second + time.Millisecond},
+		{500 * time.Millisecond, time.Second},
+		{700 * time.Millisecond, 800 * time.Millisecond},
+	} {
+		if got := midSecond(time.Unix(50, 0).Add(tc.now)); got != tc.want {
+			t.Errorf("midSecond(50 s + %v) = %v, want %v", tc.now, got, tc.want)
+		}
+	}
+}

@@ -38,10 +38,11 @@ type answers struct {
 	latency   [metric.Buckets]uint32
 }
 
-// New returns a tracker whose first bucket starts at now. pod names the
-// reporter in the stats it returns.
+// New returns a tracker whose buckets are the wall-clock seconds, the
+// first one from now to the end of its second (its average is over the
+// whole second). pod names the reporter in the stats it returns.
 func New(pod string, now time.Time) *Tracker {
-	return &Tracker{pod: pod, start: now, bucket: time.Second, bucketEnd: now.Add(time.Second), last: now,
+	return &Tracker{pod: pod, start: now, bucket: time.Second, bucketEnd: now.Truncate(time.Second).Add(time.Second), last: now,
 		prev: metric.Stat{PodName: pod}}
 }
 

@@ -152,3 +152,20 @@ func TestAnswers(t *testing.T) {
 		t.Errorf("second 1 = %+v, want no answers", got)
 	}
 }
+
+// TestWallClockSeconds: buckets are the wall-clock seconds whenever the
+// tracker starts, so every reporter's second is the same second.
+func TestWallClockSeconds(t *testing.T) {
+	t0 := time.Unix(1000, 300e6) // 1000.3
+	tr := New("p", t0)
+	tr.Pass(t0.Add(600*time.Millisecond), false, 200) // 1000.9: second (1000, 1001]
+	tr.Pass(t0.Add(800*time.Millisecond), false, 200) // 1001.1: second (1001, 1002]
+	got := tr.Stat(time.Unix(1001, 500e6))
+	if got.Timestamp != 1001 || got.Responses != 1 {
+		t.Errorf("at 1001.5: second %d with %d answers, want 1001 with 1", got.Timestamp, got.Responses)
+	}
+	got = tr.Stat(time.Unix(1002, 0))
+	if got.Timestamp != 1002 || got.Responses != 1 {
+		t.Errorf("at 1002: second %d with %d answers, want 1002 with 1", got.Timestamp, got.Responses)
+	}
+}
