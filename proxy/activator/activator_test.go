@@ -2,13 +2,14 @@ package activator
 
 import (
 	"context"
-	"github.com/google/go-cmp/cmp"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/proxy/backend"
 	"github.com/ebb-dev/ebb/proxy/internal/testenv"

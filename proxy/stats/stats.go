@@ -121,6 +121,14 @@ func (t *Tracker) InFlight() int {
 	return int(t.conc)
 }
 
+// Quiet reports whether no request is in flight and none arrived in the
+// open second: the stats after the last full second hold nothing yet.
+func (t *Tracker) Quiet() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conc == 0 && t.count == 0
+}
+
 // advance brings the open bucket up to now, closing it (and any whole
 // buckets since) when now is past its end. t.mu is held.
 func (t *Tracker) advance(now time.Time) {
