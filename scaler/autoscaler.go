@@ -243,6 +243,7 @@ func (a *Autoscaler) Record(msgs []metric.Message) {
 			at = time.Unix(m.Stat.Timestamp, 0)
 		}
 		r.series.Record(at, m.Stat)
+		r.answers.record(m.Stat, 1, now)
 		r.maybePoke(m.Stat, func() int32 { return a.replicas(context.Background(), r.key) })
 	}
 }

@@ -15,8 +15,9 @@ import (
 
 // revision is one revision's autoscaling loop and state.
 type revision struct {
-	key    RevisionKey
-	series *Series
+	key     RevisionKey
+	series  *Series
+	answers answerLog
 
 	mu      sync.Mutex
 	rev     Revision
@@ -105,25 +106,37 @@ func (r *revision) start(ctx context.Context, a *Autoscaler) {
 	r.life.Lock()
 	r.pokeFn = func() { r.pokeNow(ctx, a) }
 	r.life.Unlock()
-	r.ticker = r.every(a.clock, autoscaling.TickInterval, func() {
+	r.ticker = r.every(a.clock, autoscaling.TickInterval, autoscaling.TickInterval, func() {
 		r.ticking.Lock()
 		defer r.ticking.Unlock()
 		r.tick(ctx, a)
 	})
 	// A scrape (network I/O, up to its timeout) never holds up a tick: it
 	// runs on its own timer; one still running when the next is due makes
-	// that one skip.
-	r.scraper = r.every(a.clock, autoscaling.ScrapeInterval, func() {
+	// that one skip. Scrapes run half-way through each wall-clock second:
+	// a pod reports whole wall-clock seconds, so a scrape that runs up to
+	// half a second late still reads each of them once.
+	r.scraper = r.every(a.clock, midSecond(a.clock.Now()), autoscaling.ScrapeInterval, func() {
 		if r.scraped() {
 			r.scrape(ctx, a)
 		}
 	})
 }
 
-// every calls f every d, at fixed times from now, until the revision
-// stops; a call due while the last one still runs is skipped.
-func (r *revision) every(clock Clock, d time.Duration, f func()) Timer {
-	next := clock.Now().Add(d)
+// midSecond is how long from now until the next half past a second, at
+// least half a second.
+func midSecond(now time.Time) time.Duration {
+	next := now.Truncate(time.Second).Add(time.Second / 2)
+	for next.Sub(now) < time.Second/2 {
+		next = next.Add(time.Second)
+	}
+	return next.Sub(now)
+}
+
+// every calls f first after first, then every d, at fixed times, until
+// the revision stops; a call due while the last one still runs is skipped.
+func (r *revision) every(clock Clock, first, d time.Duration, f func()) Timer {
+	next := clock.Now().Add(first)
 	var t Timer
 	run := func() {
 		if !r.enter() {
@@ -140,7 +153,7 @@ func (r *revision) every(clock Clock, d time.Duration, f func()) Timer {
 	}
 	// run reads t after enter, which takes r.life: t is set by then.
 	r.life.Lock()
-	t = clock.AfterFunc(d, run)
+	t = clock.AfterFunc(first, run)
 	r.life.Unlock()
 	return t
 }
@@ -203,11 +216,16 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 	}
 	pods, err := a.opts.Pods.Pods(ctx, r.key)
 	if err == nil {
-		var st metric.Stat
-		var ok bool
-		st, ok, err = a.opts.Scraper.Scrape(ctx, pods, s.windows.StableWindow, a.clock.Now())
-		if ok {
-			r.series.Record(a.clock.Now(), st)
+		var sample []metric.Stat
+		var scale float64
+		sample, scale, err = a.opts.Scraper.Sample(ctx, pods, s.windows.StableWindow, a.clock.Now())
+		if len(sample) > 0 {
+			now := a.clock.Now()
+			st := sum(sample, scale)
+			r.series.Record(now, st)
+			for _, p := range sample {
+				r.answers.record(p, scale, now)
+			}
 			r.maybePoke(st, func() int32 { return a.replicas(ctx, r.key) })
 		}
 	}
@@ -220,6 +238,7 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 // tick runs the decider and the reconcile for one revision, then acts.
 func (r *revision) tick(ctx context.Context, a *Autoscaler) {
 	now := a.clock.Now()
+	r.answers.trim(now)
 	ready, replicas, readyErr := a.opts.Scaler.ReadyPods(ctx, r.key)
 
 	r.mu.Lock()

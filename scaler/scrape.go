@@ -66,8 +66,19 @@ var defaultScrapeClient = &http.Client{Timeout: autoscaling.ScrapeTimeout}
 // preferred; younger ones only fill up the sample. ok is false when there
 // are no pods (nothing to record).
 func (s *Scraper) Scrape(ctx context.Context, pods []Pod, stableWindow time.Duration, now time.Time) (st metric.Stat, ok bool, err error) {
+	sample, scale, err := s.Sample(ctx, pods, stableWindow, now)
+	if err != nil || len(sample) == 0 {
+		return metric.Stat{}, false, err
+	}
+	return sum(sample, scale), true, nil
+}
+
+// Sample scrapes n = SampleSize(N) of the N pods, as Scrape does, and
+// returns their stats, each named after its pod (Pod.Name), and the
+// scale N/n that brings the sample to the whole revision.
+func (s *Scraper) Sample(ctx context.Context, pods []Pod, stableWindow time.Duration, now time.Time) (sample []metric.Stat, scale float64, err error) {
 	if len(pods) == 0 {
-		return metric.Stat{}, false, nil
+		return nil, 0, nil
 	}
 	var older, younger []Pod
 	for _, p := range pods {
@@ -100,7 +111,6 @@ func (s *Scraper) Scrape(ctx context.Context, pods []Pod, stableWindow time.Dura
 		next      atomic.Int64
 		wg        sync.WaitGroup
 		mu        sync.Mutex
-		results   []metric.Stat
 		exhausted atomic.Bool
 	)
 	next.Store(-1)
@@ -114,8 +124,9 @@ func (s *Scraper) Scrape(ctx context.Context, pods []Pod, stableWindow time.Dura
 				}
 				stat, err := fetchStat(ctx, client, candidates[i].Address)
 				if err == nil {
+					stat.PodName = candidates[i].Name
 					mu.Lock()
-					results = append(results, stat)
+					sample = append(sample, stat)
 					mu.Unlock()
 					return
 				}
@@ -124,21 +135,25 @@ func (s *Scraper) Scrape(ctx context.Context, pods []Pod, stableWindow time.Dura
 	}
 	wg.Wait()
 	if exhausted.Load() {
-		return metric.Stat{}, false, fmt.Errorf("scrape %d of %d pods: %w", n, len(pods), ErrPodsExhausted)
+		return nil, 0, fmt.Errorf("scrape %d of %d pods: %w", n, len(pods), ErrPodsExhausted)
 	}
-	sum := metric.Stat{PodName: "autoscaler"}
-	for _, r := range results {
-		sum.AverageConcurrentRequests += r.AverageConcurrentRequests
-		sum.AverageProxiedConcurrentRequests += r.AverageProxiedConcurrentRequests
-		sum.RequestCount += r.RequestCount
-		sum.ProxiedRequestCount += r.ProxiedRequestCount
+	return sample, float64(len(pods)) / float64(n), nil
+}
+
+// sum adds up a sample's load, scaled to the whole revision.
+func sum(sample []metric.Stat, scale float64) metric.Stat {
+	st := metric.Stat{PodName: "autoscaler"}
+	for _, r := range sample {
+		st.AverageConcurrentRequests += r.AverageConcurrentRequests
+		st.AverageProxiedConcurrentRequests += r.AverageProxiedConcurrentRequests
+		st.RequestCount += r.RequestCount
+		st.ProxiedRequestCount += r.ProxiedRequestCount
 	}
-	sample, total := float64(n), float64(len(pods))
-	sum.AverageConcurrentRequests = sum.AverageConcurrentRequests / sample * total
-	sum.AverageProxiedConcurrentRequests = sum.AverageProxiedConcurrentRequests / sample * total
-	sum.RequestCount = sum.RequestCount / sample * total
-	sum.ProxiedRequestCount = sum.ProxiedRequestCount / sample * total
-	return sum, true, nil
+	st.AverageConcurrentRequests *= scale
+	st.AverageProxiedConcurrentRequests *= scale
+	st.RequestCount *= scale
+	st.ProxiedRequestCount *= scale
+	return st
 }
 
 // fetchStat GETs one pod's stat.

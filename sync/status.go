@@ -3,10 +3,12 @@ package sync
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
 )
@@ -46,6 +48,30 @@ type RevisionStatus struct {
 	Actual     int       `json:"actual"`
 	Ready      Condition `json:"ready"`
 	Reason     string    `json:"reason,omitempty"`
+	// Figures are the revision's answers over the last minute, where the
+	// runtime measures them; none without requests.
+	Figures *Figures `json:"figures,omitempty"`
+}
+
+// Figures are a revision's answers over a period, as ebb's data plane
+// counted them (metric.Figures, for people and JSON).
+type Figures struct {
+	Requests int64 `json:"requests"`
+	// Failures are 5xx answers, failed connections to the app included.
+	Failures int64 `json:"failures"`
+	// SuccessRate is the percentage of requests that did not fail.
+	SuccessRate float64 `json:"successRate"`
+	// P99 is the 99th percentile latency, a Go duration.
+	P99 string `json:"p99"`
+}
+
+// FiguresOf returns f for a status, nil when it has no requests.
+func FiguresOf(f metric.Figures) *Figures {
+	if f.Requests == 0 {
+		return nil
+	}
+	return &Figures{Requests: f.Requests, Failures: f.Failures,
+		SuccessRate: math.Round(f.SuccessRate()*100) / 100, P99: f.P99.Round(10 * time.Microsecond).String()}
 }
 
 // Condition is a Knative-style status: True, False or Unknown.
@@ -64,6 +90,8 @@ type RevisionHealth struct {
 	Actual  int
 	Ready   Condition
 	Reason  string
+	// Figures are the last minute's answers (nil: none or not measured).
+	Figures *Figures
 }
 
 // Status describes what d runs. health reports each revision from the
@@ -102,7 +130,7 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 				}
 			}
 			if h, ok := health(l.Namespace, r.Name); ok {
-				rs.Desired, rs.Actual, rs.Ready, rs.Reason = h.Desired, h.Actual, h.Ready, h.Reason
+				rs.Desired, rs.Actual, rs.Ready, rs.Reason, rs.Figures = h.Desired, h.Actual, h.Ready, h.Reason, h.Figures
 			}
 			if (rs.Percent > 0 || len(rs.Tags) > 0) && rs.Ready != True && st.Ready != False {
 				st.Ready, st.Reason = rs.Ready, "revision "+r.Name+": "+cmp.Or(rs.Reason, "not ready yet")

@@ -3,10 +3,12 @@ package sync
 import (
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
 )
 
@@ -75,5 +77,43 @@ spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: other}}
 	}
 	if d := cmp.Diff(want, DomainMappingStatuses(d)); d != "" {
 		t.Errorf("DomainMappings (-want +got):\n%s", d)
+	}
+}
+
+// TestStatusFigures: a revision's figures from the runtime are shown with
+// it, rounded for people; a revision without requests shows none.
+func TestStatusFigures(t *testing.T) {
+	tree, err := serving.Load(fstest.MapFS{"svc.yaml": {Data: []byte(`apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: default}
+spec: {template: {spec: {containers: [{image: registry.example.com/hello:1}]}}}
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    metric.Figures
+		want *Figures
+	}{
+		{"none", metric.Figures{}, nil},
+		{"some", metric.Figures{Requests: 3, Failures: 1, P99: 12345678 * time.Nanosecond},
+			&Figures{Requests: 3, Failures: 1, SuccessRate: 66.67, P99: "12.35ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svcs := Status(&Desired{Tree: tree, Ledgers: ledgers}, func(string, string) (RevisionHealth, bool) {
+				return RevisionHealth{Ready: True, Figures: FiguresOf(tc.f)}, true
+			})
+			if len(svcs) != 1 || len(svcs[0].Revisions) != 1 {
+				t.Fatalf("status = %+v, want one Service with one revision", svcs)
+			}
+			if diff := cmp.Diff(tc.want, svcs[0].Revisions[0].Figures); diff != "" {
+				t.Errorf("figures (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -462,6 +462,7 @@ func (u *up) status() []sync.ServiceStatus {
 	u.mu.Lock()
 	d := u.desired
 	u.mu.Unlock()
+	now := time.Now()
 	return sync.Status(d, func(ns, rev string) (sync.RevisionHealth, bool) {
 		key := scaler.RevisionKey{Namespace: ns, Name: rev}
 		want, ready, _, _, ok := u.runtime.Health(key)
@@ -469,7 +470,8 @@ func (u *up) status() []sync.ServiceStatus {
 		if !ok || !known {
 			return sync.RevisionHealth{}, false
 		}
-		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Condition(c.Ready), Reason: c.Reason}
+		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Condition(c.Ready), Reason: c.Reason,
+			Figures: sync.FiguresOf(u.scaler.Figures(key, now.Add(-time.Minute), now))}
 		switch {
 		case c.Message != "":
 			h.Reason += ": " + c.Message

@@ -243,12 +243,19 @@ func (a *Activator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rev := a.revision(info)
+	// The activator counts the answers of every request it handles, its
+	// own 503s and 504s included; the queue-proxy leaves the ones it sees
+	// come through an activator out of its own.
 	now := time.Now()
 	rev.tracker.In(now, false)
-	defer func() { rev.tracker.Out(time.Now(), false) }()
+	sw := &stats.StatusWriter{ResponseWriter: w}
+	defer func() {
+		end := time.Now()
+		rev.tracker.Out(end, false, sw.Status(), end.Sub(now))
+	}()
 	a.track(rev)
 
-	timeout.Serve(w, r, limitsOf(info), msgTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	timeout.Serve(sw, r, limitsOf(info), msgTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, release, err := rev.thr.acquire(r.Context())
 		if err != nil {
 			writeError(w, r, err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/ebb-dev/ebb/proxy/backend"
 	"github.com/ebb-dev/ebb/proxy/internal/testenv"
 	"github.com/ebb-dev/ebb/proxy/queue"
@@ -127,7 +129,7 @@ func TestHeldRequestReleasedWhenBackendAppears(t *testing.T) {
 	first := f.sink.msgs
 	f.sink.mu.Unlock()
 	want := metric.Message{Namespace: "default", Revision: "hello-00001", Stat: metric.Stat{PodName: "activator", AverageConcurrentRequests: 1, RequestCount: 1}}
-	if len(first) == 0 || first[0] != want {
+	if len(first) == 0 || !cmp.Equal(first[0], want) {
 		// The immediate stat is sent asynchronously; give it a bounded wait.
 		for n := 0; n < 1000 && len(first) == 0; n++ {
 			time.Sleep(time.Millisecond)
@@ -135,7 +137,7 @@ func TestHeldRequestReleasedWhenBackendAppears(t *testing.T) {
 			first = f.sink.msgs
 			f.sink.mu.Unlock()
 		}
-		if len(first) == 0 || first[0] != want {
+		if len(first) == 0 || !cmp.Equal(first[0], want) {
 			t.Errorf("first stat = %+v, want %+v", first, want)
 		}
 	}

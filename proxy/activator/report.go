@@ -41,7 +41,7 @@ func (a *Activator) track(rev *revision) {
 
 // Report returns the stats of every tracked revision for the last full
 // period before now, and stops tracking revisions that were idle the whole
-// period. Run calls it every ReportPeriod.
+// period and since. Run calls it every ReportPeriod.
 func (a *Activator) Report(now time.Time) []metric.Message {
 	var msgs []metric.Message
 	a.revs.Range(func(_, v any) bool {
@@ -57,7 +57,7 @@ func (a *Activator) Report(now time.Time) []metric.Message {
 			st.AverageConcurrentRequests = max(0, st.AverageConcurrentRequests-1)
 			st.RequestCount = max(0, st.RequestCount-1)
 		}
-		if st.AverageConcurrentRequests == 0 && rev.tracker.InFlight() == 0 {
+		if st.AverageConcurrentRequests == 0 && rev.tracker.Quiet() {
 			rev.tracked.Store(false)
 		}
 		rev.mu.Unlock()
@@ -70,25 +70,34 @@ func (a *Activator) Report(now time.Time) []metric.Message {
 	return msgs
 }
 
-// Run sends Report to the stats sink every ReportPeriod until ctx ends.
+// Run sends Report to the stats sink every ReportPeriod until ctx ends,
+// the first half-way through the next wall-clock second: the stats are
+// for whole wall-clock seconds, so a report sent up to half a second late
+// still reports each of them once.
 func (a *Activator) Run(ctx context.Context) error {
-	tick := time.NewTicker(a.cfg.ReportPeriod)
-	defer tick.Stop()
+	now := time.Now()
+	wait := time.NewTimer(now.Truncate(time.Second).Add(time.Second+time.Second/2).Sub(now) % time.Second)
+	defer wait.Stop()
+	var tick <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case now := <-tick.C:
-			msgs := a.Report(now)
-			if len(msgs) == 0 || a.cfg.Stats == nil {
-				continue
-			}
-			sctx, cancel := context.WithTimeout(ctx, a.cfg.ReportPeriod)
-			if err := a.cfg.Stats.Send(sctx, msgs); err != nil {
-				a.cfg.Logger.Warn("send stats", "err", err)
-			}
-			cancel()
+		case now = <-wait.C:
+			t := time.NewTicker(a.cfg.ReportPeriod)
+			defer t.Stop()
+			tick = t.C
+		case now = <-tick:
 		}
+		msgs := a.Report(now)
+		if len(msgs) == 0 || a.cfg.Stats == nil {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, a.cfg.ReportPeriod)
+		if err := a.cfg.Stats.Send(sctx, msgs); err != nil {
+			a.cfg.Logger.Warn("send stats", "err", err)
+		}
+		cancel()
 	}
 }
 

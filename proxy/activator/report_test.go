@@ -35,8 +35,8 @@ func TestReportSubtractsTheFirstPokeOnce(t *testing.T) {
 		t.Errorf("second report (-want +got):\n%s", diff)
 	}
 	// Both leave; an idle second is reported once more, then nothing.
-	rev.tracker.Out(t0.Add(3600*time.Millisecond), false)
-	rev.tracker.Out(t0.Add(3600*time.Millisecond), false)
+	rev.tracker.Out(t0.Add(3600*time.Millisecond), false, 200, 3600*time.Millisecond)
+	rev.tracker.Out(t0.Add(3600*time.Millisecond), false, 200, 3600*time.Millisecond)
 	want[0].Stat.AverageConcurrentRequests = 0
 	if diff := cmp.Diff(want, a.Report(t0.Add(6*time.Second)), ignore); diff != "" {
 		t.Errorf("idle report (-want +got):\n%s", diff)

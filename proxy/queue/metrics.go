@@ -1,8 +1,6 @@
 package queue
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -88,47 +86,4 @@ func (m *promMetrics) observe(code int, d time.Duration) {
 
 func (m *promMetrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
-// statusWriter remembers the status code a handler sent.
-type statusWriter struct {
-	http.ResponseWriter
-	code     int
-	hijacked bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 && code >= 200 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusWriter) Flush() { http.NewResponseController(w.ResponseWriter).Flush() }
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.hijacked = true
-	}
-	return c, rw, err
-}
-
-func (w *statusWriter) status() int {
-	switch {
-	case w.hijacked:
-		return http.StatusSwitchingProtocols
-	case w.code == 0:
-		return http.StatusOK
-	}
-	return w.code
 }

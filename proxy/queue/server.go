@@ -173,11 +173,12 @@ func (s *Server) serveMain(w http.ResponseWriter, r *http.Request) {
 
 	start := time.Now()
 	s.tracker.In(start, proxied)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &stats.StatusWriter{ResponseWriter: w}
 	defer func() {
 		end := time.Now()
-		s.tracker.Out(end, proxied)
-		s.prom.observe(sw.status(), end.Sub(start))
+		code, d := sw.Status(), end.Sub(start)
+		s.tracker.Out(end, proxied, code, d)
+		s.prom.observe(code, d)
 	}()
 	timeout.Serve(sw, r, s.cfg.Timeouts, msgTimeout, s.limited)
 }
@@ -196,7 +197,7 @@ var (
 // counted in the load stats and metrics as a request that came and went.
 func (s *Server) reject(w http.ResponseWriter, proxied bool) {
 	start := time.Now()
-	s.tracker.Pass(start, proxied)
+	s.tracker.Pass(start, proxied, http.StatusServiceUnavailable)
 	h := w.Header()
 	delete(h, "Content-Length")
 	h["Content-Type"] = plainText

@@ -6,6 +6,12 @@
 //     Stat object for the last full second, Content-Type ContentType.
 //   - An activator (or anything else that sees requests) POSTs a JSON array
 //     of Message objects to the autoscaler's PushPath.
+//
+// Besides the load, a Stat carries the second's answers: how many, how
+// many failed and a histogram of their latencies (see LatencyBounds). The
+// autoscaler adds them up per revision into Figures, which canary analysis
+// reads. Those fields are omitted when zero, so peers that predate them
+// read and write the same JSON as before.
 package metric
 
 // Wire constants.
@@ -35,6 +41,20 @@ type Stat struct {
 	// Timestamp is the end of the second, in Unix seconds; 0 means "now",
 	// filled in by the receiver.
 	Timestamp int64 `json:"timestamp,omitempty"`
+
+	// Responses is the number of requests answered in the second, whatever
+	// their status (an upgraded connection, 101, is not counted). A
+	// queue-proxy counts only the requests that did not come through an
+	// activator: the activator counts those itself, as it answers them.
+	Responses int64 `json:"responses,omitempty"`
+	// Failures is the part of Responses answered with a 5xx status: the
+	// app's own, and the proxy's 502 (the app could not be reached), 503
+	// (full queue, failed revision) and 504 (timeout).
+	Failures int64 `json:"failures,omitempty"`
+	// Latency counts the Responses by latency (arrival to the end of the
+	// answer): Latency[i] those in bucket i of LatencyBounds. Trailing
+	// empty buckets are left out.
+	Latency []uint32 `json:"latency,omitempty"`
 }
 
 // Message addresses a Stat to a revision.

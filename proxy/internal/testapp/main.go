@@ -72,6 +72,16 @@ func (a *app) mux() *http.ServeMux {
 		}
 		io.WriteString(w, "slept")
 	})
+	// /status?code=N&ms=M: answers status N (200 without one) after M ms.
+	m.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(ms(r, "ms")):
+		case <-r.Context().Done():
+		}
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		w.WriteHeader(max(code, http.StatusOK))
+		io.WriteString(w, "status")
+	})
 	m.HandleFunc("/peak", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, a.peak.Swap(0))
 	})
