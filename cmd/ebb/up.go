@@ -124,6 +124,9 @@ type up struct {
 	scaler  *scaler.Autoscaler
 	metrics *prometheus.Registry
 	rec     *sync.Reconciler
+	// started is when ebb up began observing: canaries are judged on
+	// figures from then on.
+	started time.Time
 	// kicks asks for a pass now (POST /v1/sync); token is what callers of
 	// POST /v1/sync present, written where `ebb sync` finds it.
 	kicks git.Kicks
@@ -153,7 +156,7 @@ type up struct {
 // newUp makes the runtime of dir; sandbox, if set, runs the pods of
 // previews.
 func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, error) {
-	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(), kicks: git.NewKicks(), token: admin.NewToken(),
+	u := &up{dir: dir, e: e, log: log, metrics: prometheus.NewRegistry(), kicks: git.NewKicks(), token: admin.NewToken(), started: time.Now(),
 		reachable: map[scaler.RevisionKey]bool{}, known: map[scaler.RevisionKey]bool{}, gcChanged: make(chan struct{}, 1)}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -294,6 +297,7 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	}
 	wg.Go(func() { _ = u.scaler.Run(ctx) })
 	wg.Go(func() { _ = u.act.Run(ctx) })
+	wg.Go(func() { sync.KickRollouts(ctx, u.planned, u.started, time.Now, rolloutTick, time.Second, u.kicks.Kick) })
 	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
 	body(ctx, &wg)
 
@@ -342,13 +346,22 @@ func (u *up) plannedDir() *sync.Desired {
 	return u.desired
 }
 
+// rolloutTick is how often ebb up looks whether a canary is due.
+const rolloutTick = 250 * time.Millisecond
+
 // observed is what the runtime has seen of the revisions: which became
-// ready.
+// ready, and their figures since ebb up started, now.
 func (u *up) observed() serving.Observed {
-	return serving.Observed{Ready: func(namespace, revision string) bool {
-		_, _, everReady, _, ok := u.runtime.Health(scaler.RevisionKey{Namespace: namespace, Name: revision})
-		return ok && everReady
-	}}
+	return serving.Observed{
+		Ready: func(namespace, revision string) bool {
+			_, _, everReady, _, ok := u.runtime.Health(scaler.RevisionKey{Namespace: namespace, Name: revision})
+			return ok && everReady
+		},
+		Now: time.Now(), Since: u.started,
+		Figures: func(namespace, revision string, from, to time.Time) metric.Figures {
+			return u.scaler.Figures(scaler.RevisionKey{Namespace: namespace, Name: revision}, from, to)
+		},
+	}
 }
 
 // pass reconciles the directory once and reports the outcome. The
