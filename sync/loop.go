@@ -385,6 +385,7 @@ func (l *Loop) follow(ctx context.Context, c git.Commit, took *Timing) (*Desired
 		if wrote {
 			p.Wrote = next.Hash
 			l.Metrics.wrote(l.name())
+			l.Metrics.committed(l.name(), changes)
 			l.mu.Lock()
 			l.st.WriteBacks++
 			l.mu.Unlock()

@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/canary"
 )
 
 // Metrics are the sync loop's Prometheus metrics, labelled by source.
@@ -13,13 +16,15 @@ type Metrics struct {
 	errors     *prometheus.CounterVec
 	writeBacks *prometheus.CounterVec
 	conflicts  *prometheus.CounterVec
+	steps      *prometheus.CounterVec
 }
 
 // NewMetrics registers the loop's metrics with reg:
 // ebb_sync_duration_seconds, ebb_sync_passes_total{result},
-// ebb_sync_errors_total{stage}, ebb_sync_write_backs_total and
-// ebb_sync_conflicts_total. Fetch counts come from the source
-// (SourceCollector).
+// ebb_sync_errors_total{stage}, ebb_sync_write_backs_total,
+// ebb_sync_conflicts_total and ebb_rollout_steps_total{namespace, service,
+// kind}. Fetch counts come from the source (SourceCollector), rollouts in
+// force from RolloutCollector.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -38,8 +43,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ebb_sync_conflicts_total", Help: "Write-backs that lost the race for the branch and re-planned.",
 		}, []string{"source"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ebb_rollout_steps_total", Help: "Analysed canary changes committed, by kind (canary: a start, step or failed check; promote; rollback).",
+		}, []string{"source", "namespace", "service", "kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.duration, m.passes, m.errors, m.writeBacks, m.conflicts} {
+	for _, c := range []prometheus.Collector{m.duration, m.passes, m.errors, m.writeBacks, m.conflicts, m.steps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -67,6 +75,62 @@ func (m *Metrics) pass(source string, p Pass, d time.Duration) {
 func (m *Metrics) wrote(source string) {
 	if m != nil {
 		m.writeBacks.WithLabelValues(source).Inc()
+	}
+}
+
+// committed counts the rollout changes of a ledger commit.
+func (m *Metrics) committed(source string, changes []serving.Change) {
+	if m == nil {
+		return
+	}
+	for _, c := range changes {
+		if rolloutChange(c) {
+			m.steps.WithLabelValues(source, c.Namespace, c.Service, string(c.Kind)).Inc()
+		}
+	}
+}
+
+// RolloutCollector exports the rollouts of the state a loop applied:
+// ebb_rollout_weight{namespace, service, canary, stable} (the canary's
+// percent) and ebb_rollout_phase{namespace, service, canary, phase} (1 for
+// the phase it is in).
+type RolloutCollector struct {
+	Name    string
+	Applied func() *Desired
+}
+
+var (
+	rolloutWeightDesc = prometheus.NewDesc("ebb_rollout_weight", "The percent an analysed canary has now.",
+		[]string{"source", "namespace", "service", "canary", "stable"}, nil)
+	rolloutPhaseDesc = prometheus.NewDesc("ebb_rollout_phase", "The phase of a Service's latest analysed canary (1 for the phase it is in).",
+		[]string{"source", "namespace", "service", "canary", "phase"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c RolloutCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rolloutWeightDesc
+	ch <- rolloutPhaseDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c RolloutCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.Applied()
+	if d == nil {
+		return
+	}
+	for _, l := range d.Ledgers {
+		r := l.Rollout
+		if r == nil || l.Removed != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(rolloutWeightDesc, prometheus.GaugeValue, float64(r.Weight), c.Name, l.Namespace, l.Service, r.Canary, r.Stable)
+		for _, phase := range []canary.Phase{canary.Progressing, canary.Promoted, canary.RolledBack} {
+			v := 0.0
+			if r.Phase == phase {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(rolloutPhaseDesc, prometheus.GaugeValue, v, c.Name, l.Namespace, l.Service, r.Canary, string(phase))
+		}
 	}
 }
 

@@ -228,13 +228,15 @@ func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
 	return out, nil
 }
 
+// rolloutChange reports whether c is an analysed canary's.
+func rolloutChange(c serving.Change) bool {
+	return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeAbort
+}
+
 // CommitMessage describes ledger changes as a commit message: a subject
 // line "ebb: …" naming the first change, or a rollout's latest step with
 // its Service (and how many more), then every change on its own line.
 func CommitMessage(changes []serving.Change) string {
-	rolloutChange := func(c serving.Change) bool {
-		return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeAbort
-	}
 	if len(changes) == 0 {
 		return "ebb: ledger"
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/apply"
 	"github.com/ebb-dev/ebb/sync/cluster"
@@ -259,6 +260,9 @@ type controller struct {
 
 	mu      gosync.Mutex
 	leading bool
+	// leadSince is when this replica became the leader: canaries are
+	// judged on figures from then on.
+	leadSince time.Time
 }
 
 func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, error) {
@@ -328,7 +332,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
 	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
-		Resync: o.resync, Limits: o.git.limits, Observe: c.runtime.Observed}
+		Resync: o.resync, Limits: o.git.limits, Observe: c.observed}
 	if c.loop.Previews, err = o.git.previewsFor(e, gcfg, log); err != nil {
 		return nil, err
 	}
@@ -336,6 +340,9 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	if err := c.reg.Register(sync.SourceCollector{Name: o.source, Source: src}); err != nil {
+		return nil, err
+	}
+	if err := c.reg.Register(sync.RolloutCollector{Name: o.source, Applied: c.loop.Applied}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -434,6 +441,10 @@ func (c *controller) lead(ctx context.Context) {
 		c.log.Error("point the autoscaler Service at this pod", "error", err)
 	}
 	wg.Go(func() { _ = c.scaler.Run(ctx) })
+	c.mu.Lock()
+	since := c.leadSince
+	c.mu.Unlock()
+	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, time.Second, c.kicks.Kick) })
 	wg.Go(func() {
 		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
 	})
@@ -480,7 +491,28 @@ func (r releasing) Apply(ctx context.Context, d *sync.Desired) error {
 func (c *controller) setLeading(v bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.leading = v
+	c.leading, c.leadSince = v, time.Time{}
+	if v {
+		c.leadSince = time.Now()
+	}
+}
+
+// observed is what the cluster has shown of the revisions (which became
+// ready), and their figures since this replica leads, now. A replica
+// that does not lead judges no canary.
+func (c *controller) observed() serving.Observed {
+	o := c.runtime.Observed()
+	o.Now = time.Now()
+	c.mu.Lock()
+	o.Since = c.leadSince
+	c.mu.Unlock()
+	if o.Since.IsZero() {
+		o.Since = o.Now
+	}
+	o.Figures = func(namespace, revision string, from, to time.Time) metric.Figures {
+		return c.scaler.Figures(scaler.RevisionKey{Namespace: namespace, Name: revision}, from, to)
+	}
+	return o
 }
 
 func (c *controller) isLeading() bool {
