@@ -13,7 +13,7 @@ import (
 	"github.com/ebb-dev/ebb/serving"
 )
 
-var names = []string{"autoscale", "domain", "grpc", "hello", "traffic", "websocket"}
+var names = []string{"autoscale", "canary", "domain", "grpc", "hello", "traffic", "websocket"}
 
 var update = flag.Bool("update", false, "rewrite the example ledgers in canonical form")
 
