@@ -19,23 +19,38 @@ func (d *Desired) NextRolloutCheck(since time.Time) time.Time {
 // planned returns is due, looking every tick, until ctx ends: analysed
 // canaries step and are judged between the repository's changes. A check
 // still due after its pass (the period had too few requests) is asked
-// for again every retry.
+// for again after retry, then twice as long each time up to 8 × retry, so
+// that a quiet canary does not make a pass (a fetch, in a Git source)
+// every second.
 func KickRollouts(ctx context.Context, planned func() *Desired, since time.Time, now func() time.Time, tick, retry time.Duration, kick func()) {
+	due := func() time.Time { return planned().NextRolloutCheck(since) }
+	kickRollouts(ctx, due, now, tick, retry, kick)
+}
+
+// kickRollouts is KickRollouts for the due times due returns.
+func kickRollouts(ctx context.Context, due func() time.Time, now func() time.Time, tick, retry time.Duration, kick func()) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	var kickedFor, kickedAt time.Time
+	var kickedFor, next time.Time
+	wait := retry
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		at := now()
-		due := planned().NextRolloutCheck(since)
-		if due.IsZero() || at.Before(due) || due.Equal(kickedFor) && at.Sub(kickedAt) < retry {
+		at, d := now(), due()
+		switch {
+		case d.IsZero() || at.Before(d):
 			continue
+		case !d.Equal(kickedFor):
+			kickedFor, wait = d, retry
+		case at.Before(next):
+			continue
+		default:
+			wait = min(2*wait, 8*retry)
 		}
-		kickedFor, kickedAt = due, at
+		next = at.Add(wait)
 		kick()
 	}
 }
