@@ -182,6 +182,14 @@ func TestLoadErrors(t *testing.T) {
 			"s.yaml:13: spec.template.metadata.annotations.autoscaling.knative.dev/max-scale: max-scale=1 is less than min-scale=3",
 			"s.yaml:15: spec.template.metadata.annotations.autoscaling.knative.dev/window: expected 6s <= 2s <= 1h0m0s",
 		}},
+		{"canary annotations", fstest.MapFS{"s.yaml": file(strings.Replace(helloYAML, "  name: hello\n", "  name: hello\n  annotations:\n    canary.ebb.dev/interval: 500ms\n    canary.ebb.dev/step-weights: \"10,5\"\n    canary.ebb.dev/threshold: \"0\"\n", 1))}, []string{
+			"s.yaml:6: metadata.annotations.canary.ebb.dev/interval: 500ms must be at least 1s",
+			`s.yaml:7: metadata.annotations.canary.ebb.dev/step-weights: invalid value "10,5": weights must rise`,
+			`s.yaml:8: metadata.annotations.canary.ebb.dev/threshold: invalid value "0": want a whole number, at least 1`,
+		}},
+		{"config-rollout", fstest.MapFS{"s.yaml": file(helloYAML), "config.yaml": file("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-rollout\n  namespace: ebb-system\ndata:\n  interval: soon\n")}, []string{
+			`config.yaml:7: data.interval: config-rollout: interval: invalid value "soon": want a duration such as 30s or 1m`,
+		}},
 		{"container rules", fstest.MapFS{"s.yaml": file(`apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
