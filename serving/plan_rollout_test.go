@@ -229,3 +229,18 @@ func TestPlanCanaryShare(t *testing.T) {
 		t.Error("an empty stable share is listed")
 	}
 }
+
+// TestPlanCanaryNeedsLatestTraffic: a Service whose traffic is all pinned
+// has nothing for a canary to take: its new revision rolls out as usual.
+func TestPlanCanaryNeedsLatestTraffic(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}
+	pinned := traffic(pin("hello-00001", 100, ""), latest(0, "next"))
+	l := rolloutRun(t, nil, []*Service{svc("a", analysed, traffic(latest(100, "")))}, w, []string{"revision: new revision hello-00001",
+		"ready: revision hello-00001 is ready", "traffic: hello-00001 at 100% (latestRevision)"}, "hello-00001 at 100% (latestRevision)")
+	l = rolloutRun(t, l, []*Service{svc("b", analysed, pinned)}, w, []string{"revision: new revision hello-00002", "ready: revision hello-00002 is ready",
+		"traffic: hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)"}, "hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)")
+	if l[0].Rollout != nil {
+		t.Errorf("a rollout with no latestRevision share: %+v", l[0].Rollout)
+	}
+}

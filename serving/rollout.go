@@ -198,7 +198,7 @@ func (p *planner) planRollout(stable string) {
 // traffic to move.
 func (p *planner) startRollout(stable string, now time.Time) {
 	l := p.next
-	if stable == "" || stable == l.Latest {
+	if stable == "" || stable == l.Latest || !p.movesLatest() {
 		return
 	}
 	if prev := l.Rollout; prev != nil && prev.Phase == canary.Progressing && prev.Canary != l.Latest {
@@ -206,6 +206,17 @@ func (p *planner) startRollout(stable string, now time.Time) {
 	}
 	l.Rollout = &canary.State{Canary: l.Latest, Stable: stable, Phase: canary.Progressing, Started: metav1.NewTime(now.UTC().Truncate(time.Second))}
 	p.change(ChangeCanary, l.Latest, "canary %s waits to be ready (stable %s)", l.Latest, stable)
+}
+
+// movesLatest reports whether the Service has latestRevision traffic a
+// canary can take: an untagged latestRevision target with a percent.
+func (p *planner) movesLatest() bool {
+	for _, t := range DefaultTraffic(p.svc.Spec.Traffic) {
+		if *t.LatestRevision && t.Tag == "" && *t.Percent > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readyRouted is the revision latestRevision traffic goes to, if it has
