@@ -121,19 +121,30 @@ func (p *planner) revert() bool {
 	}
 	l.Generation++
 	l.Latest, l.LatestReady = stable.Name, stable.Name
-	p.rollBack(r, "template reverted to "+stable.Name+"'s")
+	p.rollBack("template reverted to " + stable.Name + "'s")
 	return true
 }
 
-// rollBack ends r: its canary is failed and never routed again, the
-// stable revision has its share back.
-func (p *planner) rollBack(r *canary.State, reason string) {
+// rollBack ends the Service's rollout (see Ledger.rollBack).
+func (p *planner) rollBack(reason string) {
+	r := p.next.Rollout
+	weight := p.next.rollBack(reason, p.at)
+	p.change(ChangeAbort, r.Canary, "rollback %s at %d%%: %s; %s back to its full share", r.Canary, weight, reason, r.Stable)
+}
+
+// rollBack ends l's rollout with reason: its canary is failed at at and
+// never routed by latestRevision again, the stable revision has its share
+// back. It returns the canary's weight before.
+func (l *Ledger) rollBack(reason string, at Stamp) int64 {
+	r := l.Rollout
 	weight := r.Weight
 	r.Phase, r.Weight, r.NextCheck, r.Reason = canary.RolledBack, 0, nil, reason
-	if c := p.find(r.Canary); c != nil {
-		c.Failed = p.at.DeepCopy()
+	for i := range l.Revisions {
+		if l.Revisions[i].Name == r.Canary {
+			l.Revisions[i].Failed = at.DeepCopy()
+		}
 	}
-	p.change(ChangeAbort, r.Canary, "rollback %s at %d%%: %s; %s back to its full share", r.Canary, weight, reason, r.Stable)
+	return weight
 }
 
 // planRollout starts, steps, judges and ends the Service's canary. stable
@@ -159,7 +170,7 @@ func (p *planner) planRollout(stable string) {
 	}
 	if l.LatestReady != r.Canary {
 		if deadline := progressDeadline(l, r.Canary); !now.Before(r.Started.Add(deadline)) {
-			p.rollBack(r, fmt.Sprintf("not ready within %s (progress-deadline)", deadline))
+			p.rollBack(fmt.Sprintf("not ready within %s (progress-deadline)", deadline))
 		}
 		return
 	}
@@ -189,7 +200,7 @@ func (p *planner) planRollout(stable string) {
 		p.change(ChangePromote, r.Canary, "promote %s (%s)", r.Canary, figures)
 	case canary.Rollback:
 		r.Weight = weight
-		p.rollBack(r, r.Reason)
+		p.rollBack(r.Reason)
 	}
 }
 
