@@ -10,6 +10,7 @@ import (
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -28,6 +29,99 @@ type ServiceStatus struct {
 	Reason    string           `json:"reason,omitempty"`
 	Traffic   []serving.Target `json:"traffic"`
 	Revisions []RevisionStatus `json:"revisions"`
+	// Rollout is the Service's analysed canary: in progress, or how the
+	// last one ended; nil when it never rolled out analysed.
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// RolloutStatus is a Service's analysed canary as its ledger records it
+// (canary, stable, phase, weight, failed checks, next check, reason, the
+// last period's figures), with the analysis it runs under.
+type RolloutStatus struct {
+	canary.State
+	// Threshold is how many failed checks roll the canary back, and
+	// Interval the analysis period, under the Service's analysis; unset
+	// when the Service no longer rolls out analysed.
+	Threshold int64  `json:"threshold,omitempty"`
+	Interval  string `json:"interval,omitempty"`
+}
+
+// RolloutOf is l's rollout, under the analysis the Service's annotations
+// and cfg give it; nil when l has none.
+func RolloutOf(l *serving.Ledger, annotations map[string]string, cfg *config.Config) *RolloutStatus {
+	if l.Rollout == nil {
+		return nil
+	}
+	if cfg == nil || cfg.Rollout == nil {
+		cfg = config.Default()
+	}
+	st := &RolloutStatus{State: *l.Rollout.DeepCopy()}
+	if a, analysed := cfg.Rollout.AnalysisOf(annotations); analysed {
+		st.Threshold, st.Interval = a.Threshold, a.Interval.String()
+	}
+	return st
+}
+
+// Summary is the rollout on one line: "web-00002 20% Progressing",
+// "web-00002 20% Progressing, 1 of 5 checks failed", "web-00002
+// Progressing: waiting to be ready", "web-00002 Promoted" or "web-00002
+// RolledBack: <reason>".
+func (r *RolloutStatus) Summary() string {
+	if r == nil {
+		return ""
+	}
+	switch r.Phase {
+	case canary.Progressing:
+		if r.Weight == 0 {
+			return r.Canary + " Progressing: waiting to be ready"
+		}
+		out := fmt.Sprintf("%s %d%% Progressing", r.Canary, r.Weight)
+		if r.FailedChecks > 0 {
+			out += ", " + r.Checks() + " failed"
+		}
+		return out
+	case canary.RolledBack:
+		return r.Canary + " RolledBack: " + r.Reason
+	}
+	return r.Canary + " " + string(r.Phase)
+}
+
+// Checks is the failed checks of the threshold: "1 of 5 checks", or "1
+// check" when the threshold is not known.
+func (r *RolloutStatus) Checks() string {
+	switch {
+	case r.Threshold > 0:
+		return fmt.Sprintf("%d of %d checks", r.FailedChecks, r.Threshold)
+	case r.FailedChecks == 1:
+		return "1 check"
+	}
+	return fmt.Sprintf("%d checks", r.FailedChecks)
+}
+
+// The parts a revision plays in its Service's rollout (RevisionStatus.Rollout).
+const (
+	RoleCanary   = "canary"   // rolling out
+	RoleStable   = "stable"   // what the canary is measured against, and falls back to
+	RolePromoted = "promoted" // the canary of a rollout that was promoted
+	RoleFailed   = "failed"   // a canary rolled back, never routed by latestRevision again
+)
+
+// rolloutRole is the part revision r plays in l's rollout, or "".
+func rolloutRole(l *serving.Ledger, r *serving.Revision) string {
+	ro := l.Rollout
+	switch {
+	case r.Failed != nil:
+		return RoleFailed
+	case ro == nil:
+		return ""
+	case r.Name == ro.Canary && ro.Phase == canary.Progressing:
+		return RoleCanary
+	case r.Name == ro.Canary && ro.Phase == canary.Promoted:
+		return RolePromoted
+	case r.Name == ro.Stable && ro.Phase != canary.Promoted:
+		return RoleStable
+	}
+	return ""
 }
 
 // TagURL is a traffic tag and its URL.
@@ -51,6 +145,9 @@ type RevisionStatus struct {
 	// Figures are the revision's answers over the last minute, where the
 	// runtime measures them; none without requests.
 	Figures *Figures `json:"figures,omitempty"`
+	// Rollout is the part the revision plays in its Service's rollout:
+	// canary, stable, promoted or failed (rolled back); "" for none.
+	Rollout string `json:"rollout,omitempty"`
 }
 
 // Figures are a revision's answers over a period, as ebb's data plane
@@ -111,7 +208,8 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 		if !ok || l.Removed != nil {
 			continue
 		}
-		st := ServiceStatus{Namespace: l.Namespace, Name: l.Service, Latest: l.Latest, LatestReady: l.LatestReady, Traffic: l.Traffic, Ready: True}
+		st := ServiceStatus{Namespace: l.Namespace, Name: l.Service, Latest: l.Latest, LatestReady: l.LatestReady, Traffic: l.Traffic, Ready: True,
+			Rollout: RolloutOf(l, svc.Annotations, d.Tree.Config)}
 		if a, err := render.URLs(svc, l, d.Tree.Config); err == nil {
 			st.URL = a.URL
 			for _, t := range a.Tags {
@@ -120,7 +218,7 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 		}
 		for _, r := range l.Revisions {
 			rs := RevisionStatus{Name: r.Name, Generation: r.Generation, Created: r.Created.Time.Time,
-				Latest: r.Name == l.Latest, Ready: Unknown}
+				Latest: r.Name == l.Latest, Ready: Unknown, Rollout: rolloutRole(l, &r)}
 			for _, t := range l.Traffic {
 				if t.RevisionName == r.Name {
 					rs.Percent += t.Percent
