@@ -204,22 +204,23 @@ func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, no
 }
 
 func writeServices(w io.Writer, svcs []sync.ServiceStatus, cut *cutReasons) {
-	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tREASON")
+	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tROLLOUT\tREASON")
 	for _, s := range svcs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready,
+			cut.cell("rollout of "+s.Namespace+"/"+s.Name, s.Rollout.Summary()),
 			cut.cell("service "+s.Namespace+"/"+s.Name, s.Reason))
 	}
 }
 
 func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time, cut *cutReasons) {
-	fmt.Fprintln(w, "NAME\tSERVICE\tTRAFFIC\tTAGS\tGENERATION\tAGE\tDESIRED/ACTUAL\tREADY\tREASON")
+	fmt.Fprintln(w, "NAME\tSERVICE\tTRAFFIC\tROLLOUT\tTAGS\tGENERATION\tAGE\tDESIRED/ACTUAL\tREADY\tREASON")
 	for _, s := range svcs {
 		for _, r := range s.Revisions {
 			traffic := ""
 			if r.Percent > 0 {
 				traffic = fmt.Sprintf("%d%%", r.Percent)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\n", r.Name, s.Name, traffic,
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\n", r.Name, s.Name, traffic, r.Rollout,
 				strings.Join(r.Tags, ","), r.Generation, age(now.Sub(r.Created)), r.Desired, r.Actual, r.Ready,
 				cut.cell("revision "+s.Namespace+"/"+r.Name, r.Reason))
 		}

@@ -124,7 +124,7 @@ func TestGetCluster(t *testing.T) {
 		t.Fatalf("get services --cluster: exit %d: %s", code, stderr)
 	}
 	r := rows(out)
-	wantRows := [][]string{{"NAMESPACE", "NAME", "URL", "LATEST", "READY", "REASON"}}
+	wantRows := [][]string{{"NAMESPACE", "NAME", "URL", "LATEST", "READY", "ROLLOUT", "REASON"}}
 	for _, s := range want {
 		wantRows = append(wantRows, append([]string{s.Namespace, s.Name, s.URL, s.Latest, string(s.Ready)}, strings.Fields(s.Reason)...))
 	}
@@ -142,7 +142,7 @@ func TestGetCluster(t *testing.T) {
 		t.Fatalf("get revisions --source main: exit %d: %s", code, stderr)
 	}
 	wantRevs := [][]string{
-		{"NAME", "SERVICE", "TRAFFIC", "TAGS", "GENERATION", "AGE", "DESIRED/ACTUAL", "READY", "REASON"},
+		{"NAME", "SERVICE", "TRAFFIC", "ROLLOUT", "TAGS", "GENERATION", "AGE", "DESIRED/ACTUAL", "READY", "REASON"},
 		{"traffic-00003", "traffic", "staging", "3", "-", "1/0", "Unknown", "waiting", "for", "pods"},
 		{"traffic-00002", "traffic", "40%", "2", "-", "1/0", "Unknown", "waiting", "for", "pods"},
 		{"traffic-00001", "traffic", "60%", "1", "-", "2/2", "True"},
