@@ -167,6 +167,22 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("commit ledger: %w", err)
 	}
+	head, committed, err := w.commitOnHead(repo, st, message, func(head plumbing.Hash) (map[string][]byte, error) {
+		return ledgerChanges(st, head, files)
+	})
+	if err != nil {
+		return false, fmt.Errorf("commit ledger: %w", err)
+	}
+	w.refreshIndex(repo, st, head)
+	return committed, nil
+}
+
+// commitOnHead commits the files changesAt gives (nil content: removed)
+// on top of HEAD, signed by w's author at w's clock. A git command that
+// moves or holds the branch meanwhile is waited out, and changesAt asked
+// again for the HEAD it leaves. It returns HEAD afterwards, and whether
+// it made a commit (not when there is nothing to change).
+func (w WorktreeWriter) commitOnHead(repo *gitdir.Repo, st *syncedObjects, message string, changesAt func(head plumbing.Hash) (map[string][]byte, error)) (plumbing.Hash, bool, error) {
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
@@ -175,30 +191,23 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 	if author == (Signature{}) {
 		author = DefaultAuthor
 	}
-	committed := false
-	var head plumbing.Hash
 	for attempt := 1; ; attempt++ {
-		var ref string
-		if ref, head, err = repo.Head(); err != nil {
-			return false, fmt.Errorf("commit ledger: %w", err)
-		}
-		changes, err := ledgerChanges(st, head, files)
+		ref, head, err := repo.Head()
 		if err != nil {
-			return false, fmt.Errorf("commit ledger: %w", err)
+			return head, false, err
 		}
-		if len(changes) == 0 {
-			break
+		changes, err := changesAt(head)
+		if err != nil || len(changes) == 0 {
+			return head, false, err
 		}
 		when := now()
 		c, err := git.CommitFiles(st, head, changes, message, object.Signature{Name: author.Name, Email: author.Email, When: when}, nil)
 		if err == nil {
 			err = st.sync()
 		}
-		if err != nil {
-			return false, fmt.Errorf("commit ledger: %w", err)
-		}
-		if c.IsZero() {
-			break // the tree would not change
+		if err != nil || c.IsZero() {
+			// c is zero when the tree would not change.
+			return head, false, err
 		}
 		reflog := "commit: "
 		if head.IsZero() {
@@ -207,18 +216,15 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 		subject, _, _ := strings.Cut(message, "\n")
 		err = repo.UpdateRef(ref, head, c, gitdir.Who{Name: author.Name, Email: author.Email, When: when}, reflog+subject)
 		if err == nil {
-			head, committed = c, true
-			break
+			return c, true, nil
 		}
 		if !errors.Is(err, gitdir.ErrRefChanged) && !errors.Is(err, gitdir.ErrLocked) || attempt >= commitAttempts {
-			return false, fmt.Errorf("commit ledger: %w", err)
+			return head, false, err
 		}
 		// A git command moved or holds the branch: commit again on
 		// top of wherever it leaves it.
 		time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
 	}
-	w.refreshIndex(repo, st, head)
-	return committed, nil
 }
 
 // worktreeLedger reads .ebb/ of the work tree: its regular files by slash

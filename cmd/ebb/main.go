@@ -50,6 +50,7 @@ func commands() []command {
 		{"up", "run a serving repository on this machine (DIR or Git URL)", runUp},
 		{"get", "show the services, revisions, domain mappings or sources of a running ebb up (or, with --cluster, of a cluster)", runGet},
 		{"sync", "ask a running ebb up to sync now ([--admin HOST:PORT])", runSync},
+		{"rollout", "show, promote or abort a Service's analysed canary (status|promote|abort SERVICE)", runRollout},
 		{"render", "print the objects a serving repository renders to (DIR [-o yaml|json])", runRender},
 		{"plan", "plan the ledger of a serving repository (DIR [--write])", runPlan},
 		{"gc", "garbage-collect old revisions (DIR --dry-run | --write)", runGC},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -39,22 +40,34 @@ func runSync(ctx context.Context, e *env, args []string) int {
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *addr == "" {
-		*addr = e.getenv("EBB_ADMIN")
-	}
-	if *addr == "" {
-		*addr = upDefaultAdmin
-	}
-	var port int
+	*addr = adminAddr(e, *addr)
 	if err == nil {
-		var p string
-		if _, p, err = net.SplitHostPort(*addr); err == nil {
-			port, err = strconv.Atoi(p)
-		}
+		_, err = adminPort(*addr)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb sync: %v\n%s", err, syncUsage)
 		return exitUsage
+	}
+	if err := requestSync(ctx, e, *addr); err != nil {
+		fmt.Fprintf(e.stderr, "ebb sync: %v\n", err)
+		return exitInvalid
+	}
+	fmt.Fprintf(e.stdout, "ebb: %s syncs now\n", *addr)
+	return exitOK
+}
+
+// adminAddr is the admin address of the ebb up to ask: addr, else
+// $EBB_ADMIN, else the default.
+func adminAddr(e *env, addr string) string {
+	return cmp.Or(addr, e.getenv("EBB_ADMIN"), upDefaultAdmin)
+}
+
+// requestSync asks the ebb up at addr to sync now, with the token it
+// wrote for this user.
+func requestSync(ctx context.Context, e *env, addr string) error {
+	port, err := adminPort(addr)
+	if err != nil {
+		return err
 	}
 	path, err := admin.TokenPath(e.getenv, port)
 	var token string
@@ -62,15 +75,18 @@ func runSync(ctx context.Context, e *env, args []string) int {
 		token, err = admin.ReadToken(path)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb sync: %v (is an ebb up of this user serving at %s?)\n", err, *addr)
-		return exitInvalid
+		return fmt.Errorf("%w (is an ebb up of this user serving at %s?)", err, addr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := admin.RequestSync(ctx, http.DefaultClient, *addr, token); err != nil {
-		fmt.Fprintf(e.stderr, "ebb sync: %v\n", err)
-		return exitInvalid
+	return admin.RequestSync(ctx, http.DefaultClient, addr, token)
+}
+
+// adminPort is the port of the admin address addr (host:port).
+func adminPort(addr string) (int, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
 	}
-	fmt.Fprintf(e.stdout, "ebb: %s syncs now\n", *addr)
-	return exitOK
+	return strconv.Atoi(p)
 }

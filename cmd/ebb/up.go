@@ -388,21 +388,10 @@ func (u *up) pass(ctx context.Context) {
 	u.printURLs()
 }
 
-// stamp is the repository state a pass plans at: the work tree's HEAD when
-// DIR is a clean Git work tree, marked dirty when it has edits; the wall
-// clock gives the time, so that garbage collection ages revisions from
-// when they were planned here.
-func (u *up) stamp() serving.Stamp {
-	s := serving.Stamp{Commit: "uncommitted"}
-	if head, dirty, ok := sync.WorktreeHead(u.dir); ok {
-		s.Commit = head
-		if dirty {
-			s.Commit += "-dirty"
-		}
-	}
-	s.Time.Time = time.Now().UTC().Truncate(time.Second)
-	return s
-}
+// stamp is the repository state a pass plans at (see sync.DirStamp): the
+// wall clock gives the time, so that garbage collection ages revisions
+// from when they were planned here.
+func (u *up) stamp() serving.Stamp { return sync.DirStamp(u.dir, time.Now()) }
 
 // Apply is the local target: rendered objects to the runtime, revisions
 // and their reachability to the autoscaler.
