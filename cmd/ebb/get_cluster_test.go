@@ -21,6 +21,7 @@ import (
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/cluster"
 )
@@ -68,6 +69,13 @@ func TestGetCluster(t *testing.T) {
 	committed := time.Now().Add(-3 * time.Hour).UTC().Truncate(time.Second)
 	mainAt := serving.Stamp{Commit: strings.Repeat("c0ffee", 6) + "abcd", Time: metav1.NewTime(committed)}
 	traffic := planExample(t, "traffic", mainAt)
+	// A canary rolled back: the status carries the ledger's rollout.
+	for _, l := range traffic.Ledgers {
+		l.Rollout = &canary.State{Canary: "traffic-00003", Stable: "traffic-00002", Phase: canary.RolledBack, FailedChecks: 2,
+			Started: mainAt.Time, Reason: "success 50.0% < 99%, 2 of 2 checks",
+			Last: &canary.Check{Canary: canary.Figures{Requests: 40, Failures: 20, P99: "3ms"}, Stable: canary.Figures{Requests: 160}}}
+		l.Revisions[2].Failed = &mainAt
+	}
 	health := func(_, rev string) (sync.RevisionHealth, bool) {
 		if rev == "traffic-00001" {
 			return sync.RevisionHealth{Desired: 2, Actual: 2, Ready: sync.True}, true
@@ -114,7 +122,7 @@ func TestGetCluster(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("get services -o json (-want +got):\n%s", diff)
 	}
-	if len(want) != 2 || want[1].URL == "" || len(want[1].Traffic) != 3 {
+	if len(want) != 2 || want[1].URL == "" || len(want[1].Traffic) != 3 || want[1].Rollout.Summary() != "traffic-00003 RolledBack: success 50.0% < 99%, 2 of 2 checks" {
 		t.Fatalf("the examples planned to %+v", want)
 	}
 
@@ -126,7 +134,8 @@ func TestGetCluster(t *testing.T) {
 	r := rows(out)
 	wantRows := [][]string{{"NAMESPACE", "NAME", "URL", "LATEST", "READY", "ROLLOUT", "REASON"}}
 	for _, s := range want {
-		wantRows = append(wantRows, append([]string{s.Namespace, s.Name, s.URL, s.Latest, string(s.Ready)}, strings.Fields(s.Reason)...))
+		row := append([]string{s.Namespace, s.Name, s.URL, s.Latest, string(s.Ready)}, strings.Fields(s.Rollout.Summary())...)
+		wantRows = append(wantRows, append(row, strings.Fields(s.Reason)...))
 	}
 	wantRows = append(wantRows, []string{},
 		strings.Fields("domainmapping default/api.example.com is not ready: host api.example.com is already in use by another namespace"),
@@ -143,8 +152,8 @@ func TestGetCluster(t *testing.T) {
 	}
 	wantRevs := [][]string{
 		{"NAME", "SERVICE", "TRAFFIC", "ROLLOUT", "TAGS", "GENERATION", "AGE", "DESIRED/ACTUAL", "READY", "REASON"},
-		{"traffic-00003", "traffic", "staging", "3", "-", "1/0", "Unknown", "waiting", "for", "pods"},
-		{"traffic-00002", "traffic", "40%", "2", "-", "1/0", "Unknown", "waiting", "for", "pods"},
+		{"traffic-00003", "traffic", "failed", "staging", "3", "-", "1/0", "Unknown", "waiting", "for", "pods"},
+		{"traffic-00002", "traffic", "40%", "stable", "2", "-", "1/0", "Unknown", "waiting", "for", "pods"},
 		{"traffic-00001", "traffic", "60%", "1", "-", "2/2", "True"},
 	}
 	if diff := cmp.Diff(wantRevs, rows(out)); diff != "" {
