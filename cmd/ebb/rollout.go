@@ -164,12 +164,18 @@ func writeRollout(out io.Writer, service string, r *sync.RolloutStatus, now time
 		fmt.Fprintf(w, "  %s:\t"+format+"\n", append([]any{k}, args...)...)
 	}
 	row("phase", "%s", r.Phase)
-	row("canary", "%s at %d%%", r.Canary, r.Weight)
+	if r.Phase == canary.Progressing {
+		row("canary", "%s at %d%%", r.Canary, r.Weight)
+	} else {
+		row("canary", "%s", r.Canary)
+	}
 	row("stable", "%s", r.Stable)
 	if r.Interval != "" {
 		row("analysis", "every %s, rolled back at %d failed checks", r.Interval, r.Threshold)
+		row("failed checks", "%d of %d", r.FailedChecks, r.Threshold)
+	} else {
+		row("failed checks", "%d", r.FailedChecks)
 	}
-	row("failed checks", "%s", r.Checks())
 	if r.Last != nil {
 		row("last check", "canary %s; stable %s", figures(r.Last.Canary), figures(r.Last.Stable))
 	}

@@ -192,8 +192,12 @@ func TestRolloutSteer(t *testing.T) {
 				t.Errorf("web-00002 failed: %v", failed)
 			}
 			// ebb's next pass over the directory keeps the decision.
-			if res := reconcile(t, rec, dir); len(res.Changes) > 0 {
+			res := reconcile(t, rec, dir)
+			if len(res.Changes) > 0 {
 				t.Errorf("ebb's next pass changed the ledger: %v", res.Changes)
+			}
+			if got := res.Desired.Ledgers[0]; got.Rollout.Phase != tc.phase || serving.FormatTraffic(got.Traffic) != tc.traffic {
+				t.Errorf("ebb's next pass planned %s, %s", got.Rollout.Phase, serving.FormatTraffic(got.Traffic))
 			}
 			code, out, _ = rollout(t, env, "status", "web", "--dir", dir)
 			if first, _, _ := strings.Cut(out, "\n"); code != exitOK || first != "default/web: web-00002 "+string(tc.phase)+map[canary.Phase]string{canary.RolledBack: ": " + tc.reason}[tc.phase] {
@@ -334,7 +338,7 @@ func TestWriteRollout(t *testing.T) {
   canary:         web-00002 at 20%
   stable:         web-00001
   analysis:       every 2s, rolled back at 2 failed checks
-  failed checks:  1 of 2 checks
+  failed checks:  1 of 2
   last check:     canary 97.5% success (1 of 40 requests failed), p99 12ms; stable 100.0% success (0 of 160 requests failed)
   next check:     2026-12-07T12:00:12Z (in 3s)
   started:        2026-12-07T12:00:00Z (10s ago)
@@ -348,9 +352,9 @@ func TestWriteRollout(t *testing.T) {
 	writeRollout(&b, "default/web", r, now)
 	want = `default/web: web-00002 RolledBack: success 50.0% < 99%, 2 of 2 checks
   phase:          RolledBack
-  canary:         web-00002 at 0%
+  canary:         web-00002
   stable:         web-00001
-  failed checks:  2 checks
+  failed checks:  2
   started:        2026-12-07T11:00:10Z (1h ago)
   reason: success 50.0% < 99%, 2 of 2 checks
 `
