@@ -163,10 +163,23 @@ func TestControllerCanary(t *testing.T) {
 		`ebb: default/web: promote web-00002 \(success 100\.0%, p99 \S+ms, \d+ req; stable 100\.0%\)`,
 	}
 	matchCommits(t, commits, want)
-	// ctl-b judged only a whole interval after it took over.
+	// ctl-b judged only a whole interval after it took over: the step
+	// it committed is due again an interval after it was taken.
 	for _, cm := range commits {
-		if strings.Contains(cm.subject, "20% -> 40%") && cm.at.Before(took.Truncate(time.Second).Add(2*time.Second)) {
-			t.Errorf("ctl-b, leading since %s, stepped at %s: %q", took.Format(time.RFC3339Nano), cm.at.Format(time.RFC3339), cm.subject)
+		if !strings.Contains(cm.subject, "20% -> 40%") {
+			continue
+		}
+		ledger := gittest.Run(t, bare, "show", cm.hash+":.ebb/default/web.yaml")
+		m := regexp.MustCompile(`(?m)^  nextCheck: "?([^"\n]+)"?$`).FindStringSubmatch(ledger)
+		if m == nil {
+			t.Fatalf("no rollout.nextCheck in the ledger of %q:\n%s", cm.subject, ledger)
+		}
+		next, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stepped := next.Add(-2 * time.Second); stepped.Before(took.Add(2 * time.Second)) {
+			t.Errorf("ctl-b, leading since %s, stepped at %s", took.Format(time.RFC3339Nano), stepped.Format(time.RFC3339Nano))
 		}
 	}
 
@@ -454,8 +467,7 @@ func (a *canaryActivator) stop() string {
 
 // ledgerCommit is one of ebb's commits on the branch.
 type ledgerCommit struct {
-	at      time.Time
-	subject string
+	hash, subject string
 }
 
 // ledgerCommits are ebb's commits on the bare repository's branch,
@@ -463,10 +475,9 @@ type ledgerCommit struct {
 func ledgerCommits(t *testing.T, bare string) []ledgerCommit {
 	t.Helper()
 	var out []ledgerCommit
-	for line := range strings.SplitSeq(gittest.Run(t, bare, "log", "--reverse", "--author=ebb", "--format=%ct %s", gittest.Branch), "\n") {
-		at, subject, _ := strings.Cut(line, " ")
-		sec, _ := strconv.ParseInt(at, 10, 64)
-		out = append(out, ledgerCommit{time.Unix(sec, 0), subject})
+	for line := range strings.SplitSeq(gittest.Run(t, bare, "log", "--reverse", "--author=ebb", "--format=%H %s", gittest.Branch), "\n") {
+		hash, subject, _ := strings.Cut(line, " ")
+		out = append(out, ledgerCommit{hash, subject})
 	}
 	return out
 }
@@ -490,7 +501,7 @@ func matchCommits(t *testing.T, commits []ledgerCommit, want []string) {
 	if !ok {
 		var all []string
 		for _, c := range commits {
-			all = append(all, c.at.Format(time.TimeOnly)+" "+c.subject)
+			all = append(all, c.hash[:7]+" "+c.subject)
 		}
 		t.Errorf("ebb's commits:\n%s\nwant the rollout's:\n%s", strings.Join(all, "\n"), strings.Join(want, "\n"))
 	}
