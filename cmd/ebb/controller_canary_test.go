@@ -4,16 +4,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
@@ -26,8 +23,6 @@ import (
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/scaler/metric"
 )
 
 // canaryService is the Service web, analysed every 2 s with a threshold
@@ -113,6 +108,17 @@ func TestControllerCanary(t *testing.T) {
 			return ""
 		})
 	}
+	// ended waits for the commit that promotes or rolls back rev.
+	ended := func(rev string) {
+		t.Helper()
+		wait(rev+" promoted or rolled back", func() string {
+			last := ledgerCommits(t, bare)
+			if s := last[len(last)-1].subject; !strings.Contains(s, "rollback "+rev) && !strings.Contains(s, "promote "+rev) {
+				return s
+			}
+			return ""
+		})
+	}
 	runPod := func(rev, ip string) {
 		t.Helper()
 		var pod string
@@ -153,8 +159,15 @@ func TestControllerCanary(t *testing.T) {
 	}
 	ctls["ctl-a"].stop(t)
 	took := ctls["ctl-b"].waitLeading(t, cs)
+	wait("ctl-b's rollout in force at 20%", func() string {
+		m := ctls["ctl-b"].get(t, "/metrics")
+		if !strings.Contains(m, `ebb_rollout_weight{canary="web-00002",namespace="default",service="web",source="main",stable="web-00001"} 20`+"\n") {
+			return grepLines(m, "ebb_rollout_weight")
+		}
+		return ""
+	})
 	act.resume()
-	split("web-00002 100")
+	ended("web-00002")
 	commits := ledgerCommits(t, bare)
 	want := []string{
 		`ebb: default/web: canary web-00002 waits to be ready \(stable web-00001\)`,
@@ -163,6 +176,7 @@ func TestControllerCanary(t *testing.T) {
 		`ebb: default/web: promote web-00002 \(success 100\.0%, p99 \S+ms, \d+ req; stable 100\.0%\)`,
 	}
 	matchCommits(t, commits, want)
+	split("web-00002 100")
 	// ctl-b judged only a whole interval after it took over: the step
 	// it committed is due again an interval after it was taken.
 	for _, cm := range commits {
@@ -187,13 +201,7 @@ func TestControllerCanary(t *testing.T) {
 	act.fail("web-00003", 2)
 	push("v3")
 	runPod("web-00003", "10.4.0.3")
-	wait("web-00003 rolled back", func() string {
-		if got := ledgerCommits(t, bare); !strings.Contains(got[len(got)-1].subject, "rollback web-00003") {
-			return got[len(got)-1].subject
-		}
-		return ""
-	})
-	split("web-00002 100")
+	ended("web-00003")
 	want = append(want,
 		`ebb: default/web: canary web-00003 waits to be ready \(stable web-00002\)`,
 		`ebb: default/web: canary web-00003 0% -> 20% \(ready\)`,
@@ -201,6 +209,7 @@ func TestControllerCanary(t *testing.T) {
 		`ebb: default/web: rollback web-00003 at 20%: success 50\.0% < 99%, 2 of 2 checks; web-00002 back to its full share`,
 	)
 	matchCommits(t, ledgerCommits(t, bare), want)
+	split("web-00002 100")
 	if got := act.stop(); got != "web-00001 100 | web-00001 80, web-00002 20 | web-00001 60, web-00002 40 | web-00002 100 | web-00002 80, web-00003 20 | web-00002 100" {
 		t.Errorf("the route tables the activator saw: %s", got)
 	}
@@ -319,152 +328,6 @@ func leaderIP(t *testing.T, cs kubernetes.Interface) string {
 	return es.Endpoints[0].Addresses[0]
 }
 
-// webSplit is how web's applied route table splits its first path, as
-// "web-00001 80, web-00002 20".
-func webSplit(ctx context.Context, cs kubernetes.Interface) (string, error) {
-	cm, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "web-routes", metav1.GetOptions{})
-	if err != nil {
-		return "", err
-	}
-	var tab route.Table
-	if err := json.Unmarshal([]byte(cm.Data[route.DataKey]), &tab); err != nil {
-		return "", fmt.Errorf("web-routes: %w", err)
-	}
-	if len(tab.Routes) == 0 || len(tab.Routes[0].Rules) == 0 || len(tab.Routes[0].Rules[0].Paths) == 0 {
-		return "", fmt.Errorf("web-routes: no path in %s", cm.Data[route.DataKey])
-	}
-	var parts []string
-	for _, s := range tab.Routes[0].Rules[0].Paths[0].Splits {
-		parts = append(parts, fmt.Sprintf("%s %d", s.Revision, s.Percent))
-	}
-	return strings.Join(parts, ", "), nil
-}
-
-// canaryActivator plays the gateway's activator for web (see
-// TestControllerCanary), remembering every split it routed by.
-type canaryActivator struct {
-	mu       gosync.Mutex
-	failEach map[string]int64 // revision → every n-th request fails
-	splits   []string
-	pause    string
-	paused   chan struct{}
-	resumed  chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-}
-
-func playActivator(t *testing.T, cs kubernetes.Interface, ctls map[string]*canaryController, tokenFile string) *canaryActivator {
-	ctx, cancel := context.WithCancel(t.Context())
-	a := &canaryActivator{failEach: map[string]int64{}, paused: make(chan struct{}), resumed: make(chan struct{}), ctx: ctx, cancel: cancel,
-		done: make(chan struct{})}
-	go func() {
-		defer close(a.done)
-		for {
-			// Half-way through the next wall-clock second, as the
-			// activator reports the one that ended.
-			now := time.Now()
-			next := now.Truncate(time.Second).Add(1500 * time.Millisecond)
-			if next.Sub(now) > time.Second {
-				next = next.Add(-time.Second)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(next.Sub(now)):
-			}
-			if msgs := a.second(cs, next.Truncate(time.Second).Unix()); len(msgs) > 0 {
-				for _, p := range ctls {
-					if p.podIP == leaderIP(t, cs) {
-						// A failed push is lost, as the activator's are.
-						_ = statsSink("http://"+p.addr(), tokenFile).Send(ctx, msgs)
-					}
-				}
-			}
-		}
-	}()
-	t.Cleanup(func() { a.stop() })
-	return a
-}
-
-// second is the stats of the second ending at the Unix time at, from
-// web's route table now: none while paused.
-func (a *canaryActivator) second(cs kubernetes.Interface, at int64) []metric.Message {
-	got, err := webSplit(a.ctx, cs)
-	if err != nil {
-		return nil // nothing routed yet
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if n := len(a.splits); n == 0 || a.splits[n-1] != got {
-		a.splits = append(a.splits, got)
-	}
-	if a.pause != "" && got == a.pause {
-		a.pause = ""
-		close(a.paused)
-		a.mu.Unlock()
-		select {
-		case <-a.resumed:
-		case <-a.ctx.Done():
-		}
-		a.mu.Lock()
-		return nil
-	}
-	var msgs []metric.Message
-	for _, part := range strings.Split(got, ", ") {
-		rev, percent, ok := strings.Cut(part, " ")
-		n, err := strconv.ParseInt(percent, 10, 64)
-		if !ok || err != nil || n == 0 {
-			continue
-		}
-		st := metric.Stat{PodName: "activator-1", AverageConcurrentRequests: 1, RequestCount: float64(n), Timestamp: at, Responses: n}
-		if every := a.failEach[rev]; every > 0 {
-			st.Failures = n / every
-		}
-		st.Latency = make([]uint32, metric.Bucket(10*time.Millisecond)+1)
-		st.Latency[len(st.Latency)-1] = uint32(n)
-		msgs = append(msgs, metric.Message{Namespace: "default", Revision: rev, Stat: st})
-	}
-	return msgs
-}
-
-// last is the split the activator last routed by.
-func (a *canaryActivator) last() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.splits) == 0 {
-		return ""
-	}
-	return a.splits[len(a.splits)-1]
-}
-
-// pauseAt makes the activator stop answering once web is routed as
-// split, until resume.
-func (a *canaryActivator) pauseAt(split string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pause = split
-}
-
-func (a *canaryActivator) resume() { close(a.resumed) }
-
-// fail makes every every-th request to revision fail.
-func (a *canaryActivator) fail(revision string, every int64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.failEach[revision] = every
-}
-
-// stop ends the activator and returns the splits it saw, in order,
-// separated by " | ".
-func (a *canaryActivator) stop() string {
-	a.cancel()
-	<-a.done
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return strings.Join(a.splits, " | ")
-}
-
 // ledgerCommit is one of ebb's commits on the branch.
 type ledgerCommit struct {
 	hash, subject string
@@ -503,7 +366,7 @@ func matchCommits(t *testing.T, commits []ledgerCommit, want []string) {
 		for _, c := range commits {
 			all = append(all, c.hash[:7]+" "+c.subject)
 		}
-		t.Errorf("ebb's commits:\n%s\nwant the rollout's:\n%s", strings.Join(all, "\n"), strings.Join(want, "\n"))
+		t.Fatalf("ebb's commits:\n%s\nwant the rollout's:\n%s", strings.Join(all, "\n"), strings.Join(want, "\n"))
 	}
 }
 
