@@ -61,7 +61,8 @@ spec:
 // at 20 % and the other resumes there, judging only a whole interval
 // after it took over. A canary failing half its requests is held, then
 // rolled back with its failing figure, and the stable revision has all
-// the traffic back. The leader's metrics show the rollout.
+// the traffic back. The leader's metrics show the rollout; a replica
+// that does not lead exports none.
 func TestControllerCanary(t *testing.T) {
 	c := kubetest.Start(t, kubetest.Options{ControllerManager: true})
 	ctx := t.Context()
@@ -156,6 +157,9 @@ func TestControllerCanary(t *testing.T) {
 	case <-act.paused:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the activator did not see web routed 80/20")
+	}
+	if m := grepLines(ctls["ctl-b"].get(t, "/metrics"), "ebb_rollout_"); m != "" {
+		t.Errorf("ctl-b, not leading, exports rollout metrics:\n%s", m)
 	}
 	ctls["ctl-a"].stop(t)
 	took := ctls["ctl-b"].waitLeading(t, cs)
