@@ -113,8 +113,11 @@ func TestControllerCanary(t *testing.T) {
 	ended := func(rev string) {
 		t.Helper()
 		wait(rev+" promoted or rolled back", func() string {
-			last := ledgerCommits(t, bare)
-			if s := last[len(last)-1].subject; !strings.Contains(s, "rollback "+rev) && !strings.Contains(s, "promote "+rev) {
+			commits := ledgerCommits(t, bare)
+			if len(commits) == 0 {
+				return "no commit by ebb"
+			}
+			if s := commits[len(commits)-1].subject; !strings.Contains(s, "rollback "+rev) && !strings.Contains(s, "promote "+rev) {
 				return s
 			}
 			return ""
@@ -343,8 +346,9 @@ func ledgerCommits(t *testing.T, bare string) []ledgerCommit {
 	t.Helper()
 	var out []ledgerCommit
 	for line := range strings.SplitSeq(gittest.Run(t, bare, "log", "--reverse", "--author=ebb", "--format=%H %s", gittest.Branch), "\n") {
-		hash, subject, _ := strings.Cut(line, " ")
-		out = append(out, ledgerCommit{hash, subject})
+		if hash, subject, ok := strings.Cut(line, " "); ok {
+			out = append(out, ledgerCommit{hash, subject})
+		}
 	}
 	return out
 }
