@@ -23,16 +23,16 @@ type ChangeKind string
 
 // The kinds of ledger change.
 const (
-	ChangeRevision ChangeKind = "revision" // a new revision
-	ChangeRollback ChangeKind = "rollback" // an existing (BYO-named) revision is latest again
-	ChangeTraffic  ChangeKind = "traffic"  // the resolved traffic changed
-	ChangeRetired  ChangeKind = "retired"  // a revision stopped being routed
-	ChangeRemoved  ChangeKind = "removed"  // the Service left the tree
-	ChangeRestored ChangeKind = "restored" // a removed Service is back
-	ChangeReady    ChangeKind = "ready"    // the latest revision became ready
-	ChangeCanary   ChangeKind = "canary"   // an analysed canary started, stepped or held
-	ChangePromote  ChangeKind = "promote"  // a canary took the full share
-	ChangeAbort    ChangeKind = "rollback" // a canary was rolled back
+	ChangeRevision   ChangeKind = "revision"    // a new revision
+	ChangeRollback   ChangeKind = "rollback"    // an existing (BYO-named) revision is latest again
+	ChangeTraffic    ChangeKind = "traffic"     // the resolved traffic changed
+	ChangeRetired    ChangeKind = "retired"     // a revision stopped being routed
+	ChangeRemoved    ChangeKind = "removed"     // the Service left the tree
+	ChangeRestored   ChangeKind = "restored"    // a removed Service is back
+	ChangeReady      ChangeKind = "ready"       // the latest revision became ready
+	ChangeCanary     ChangeKind = "canary"      // an analysed canary started, stepped or held
+	ChangePromote    ChangeKind = "promote"     // a canary took the full share
+	ChangeRolledBack ChangeKind = "rolled-back" // a canary was rolled back
 )
 
 // Observed is what the runtime has seen of the revisions it runs: an

@@ -144,7 +144,7 @@ func TestPlanCanaryRolledBack(t *testing.T) {
 	l = rolloutRun(t, l, v2, w, []string{"canary: canary hello-00002 held at 20% (success 50.0%, 40 req; stable 100.0%; failed 1 of 2 checks)"},
 		"hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)")
 	w.now = t0.Add(14 * time.Second)
-	l = rolloutRun(t, l, v2, w, []string{"rollback: rollback hello-00002 at 20%: success 50.0% < 99%, 2 of 2 checks; hello-00001 back to its full share",
+	l = rolloutRun(t, l, v2, w, []string{"rolled-back: rollback hello-00002 at 20%: success 50.0% < 99%, 2 of 2 checks; hello-00001 back to its full share",
 		"traffic: hello-00001 at 100% (latestRevision)"}, "hello-00001 at 100% (latestRevision)")
 	if r := l[0].Rollout; r.Phase != canary.RolledBack || r.Reason != "success 50.0% < 99%, 2 of 2 checks" {
 		t.Errorf("rollout after rollback: %+v", r)
@@ -175,7 +175,7 @@ func TestPlanCanaryReverted(t *testing.T) {
 		"traffic: hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)"},
 		"hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)")
 	w.now = t0.Add(time.Second)
-	l = rolloutRun(t, l, v1, w, []string{"rollback: rollback hello-00002 at 20%: template reverted to hello-00001's; hello-00001 back to its full share",
+	l = rolloutRun(t, l, v1, w, []string{"rolled-back: rollback hello-00002 at 20%: template reverted to hello-00001's; hello-00001 back to its full share",
 		"traffic: hello-00001 at 100% (latestRevision)", "retired: revision hello-00002 retired (no traffic, no tag)"}, "hello-00001 at 100% (latestRevision)")
 	if l[0].Latest != "hello-00001" || l[0].Generation != 3 || len(l[0].Revisions) != 2 {
 		t.Errorf("after the revert: latest %s, generation %d, %d revisions", l[0].Latest, l[0].Generation, len(l[0].Revisions))
@@ -205,7 +205,7 @@ func TestPlanCanaryProgressDeadline(t *testing.T) {
 	if !(Observed{Now: w.now}).Pending(l[0]) {
 		t.Error("no pass is due at the deadline")
 	}
-	rolloutRun(t, l, v2, w, []string{"rollback: rollback hello-00002 at 0%: not ready within 30s (progress-deadline); hello-00001 back to its full share"},
+	rolloutRun(t, l, v2, w, []string{"rolled-back: rollback hello-00002 at 0%: not ready within 30s (progress-deadline); hello-00001 back to its full share"},
 		"hello-00001 at 100% (latestRevision)")
 }
 

@@ -129,7 +129,7 @@ func (p *planner) revert() bool {
 func (p *planner) rollBack(reason string) {
 	r := p.next.Rollout
 	weight := p.next.rollBack(reason, p.at)
-	p.change(ChangeAbort, r.Canary, "rollback %s at %d%%: %s; %s back to its full share", r.Canary, weight, reason, r.Stable)
+	p.change(ChangeRolledBack, r.Canary, "rollback %s at %d%%: %s; %s back to its full share", r.Canary, weight, reason, r.Stable)
 }
 
 // rollBack ends l's rollout with reason: its canary is failed at at and

@@ -31,7 +31,7 @@ var ErrNoRollout = errors.New("no rollout in progress")
 // Service namespace/name, then plans that Service again at at with
 // nothing observed, so that the ledger's traffic is the one the decision
 // resolves to. It returns the Service's next ledger and the changes, the
-// first being the decision (ChangePromote or ChangeAbort), the others
+// first being the decision (ChangePromote or ChangeRolledBack), the others
 // traffic and retirements. It is pure: nothing in t changes.
 //
 // A Service that planning would change in any other way (its template is
@@ -73,7 +73,7 @@ func (t *Tree) Steer(namespace, name string, s Steer, who string, at Stamp) (*Le
 	case Abort:
 		reason := "aborted by " + who
 		l.rollBack(reason, at)
-		decision.Kind, decision.Message = ChangeAbort, fmt.Sprintf("rollback %s: %s", r.Canary, reason)
+		decision.Kind, decision.Message = ChangeRolledBack, fmt.Sprintf("rollback %s: %s", r.Canary, reason)
 	}
 	next, changes, err := plan([]*Service{svc}, []*Ledger{l}, at, Observed{}, nil, t.Config)
 	if err != nil {

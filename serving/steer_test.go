@@ -49,7 +49,7 @@ func TestSteer(t *testing.T) {
 		readyTraffic string
 	}{
 		{name: "abort at 20%", ready: true, steer: Abort,
-			changes: []string{"rollback: rollback hello-00002: aborted by alice", "traffic: hello-00001 at 100% (latestRevision)"},
+			changes: []string{"rolled-back: rollback hello-00002: aborted by alice", "traffic: hello-00001 at 100% (latestRevision)"},
 			phase:   canary.RolledBack, reason: "aborted by alice", traffic: "hello-00001 at 100% (latestRevision)", failed: true,
 			readyTraffic: "hello-00001 at 100% (latestRevision)"},
 		{name: "promote at 20%", ready: true, steer: Promote,
@@ -58,7 +58,7 @@ func TestSteer(t *testing.T) {
 			phase: canary.Promoted, reason: "promoted by alice", traffic: "hello-00002 at 100% (latestRevision)",
 			readyTraffic: "hello-00002 at 100% (latestRevision)"},
 		{name: "abort before ready", steer: Abort,
-			changes: []string{"rollback: rollback hello-00002: aborted by alice"},
+			changes: []string{"rolled-back: rollback hello-00002: aborted by alice"},
 			phase:   canary.RolledBack, reason: "aborted by alice", traffic: "hello-00001 at 100% (latestRevision)", failed: true,
 			readyTraffic: "hello-00001 at 100% (latestRevision)"},
 		{name: "promote before ready: the full share once ready", steer: Promote,
@@ -120,7 +120,7 @@ func planned(t *testing.T, ledgers []*Ledger, services []*Service, w *world) []s
 	}
 	var out []string
 	for _, c := range changes {
-		if c.Kind == ChangeCanary || c.Kind == ChangeAbort || c.Kind == ChangePromote {
+		if c.Kind == ChangeCanary || c.Kind == ChangeRolledBack || c.Kind == ChangePromote {
 			t.Errorf("planning a steered ledger: %s: %s", c.Kind, c.Message)
 		}
 		out = append(out, string(c.Kind)+": "+c.Message)

@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ebb_sync_conflicts_total", Help: "Write-backs that lost the race for the branch and re-planned.",
 		}, []string{"source"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ebb_rollout_steps_total", Help: "Analysed canary changes committed, by kind (canary: a start, step or failed check; promote; rollback).",
+			Name: "ebb_rollout_steps_total", Help: "Analysed canary changes committed, by kind (canary: a start, step or failed check; promote; rolled-back).",
 		}, []string{"source", "namespace", "service", "kind"}),
 	}
 	for _, c := range []prometheus.Collector{m.duration, m.passes, m.errors, m.writeBacks, m.conflicts, m.steps} {

@@ -230,7 +230,7 @@ func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
 
 // rolloutChange reports whether c is an analysed canary's.
 func rolloutChange(c serving.Change) bool {
-	return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeAbort
+	return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeRolledBack
 }
 
 // CommitMessage describes ledger changes as a commit message: a subject

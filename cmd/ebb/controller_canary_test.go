@@ -226,7 +226,7 @@ func TestControllerCanary(t *testing.T) {
 	for _, line := range []string{
 		`ebb_rollout_steps_total{kind="canary",namespace="default",service="web",source="main"} 4`,
 		`ebb_rollout_steps_total{kind="promote",namespace="default",service="web",source="main"} 1`,
-		`ebb_rollout_steps_total{kind="rollback",namespace="default",service="web",source="main"} 1`,
+		`ebb_rollout_steps_total{kind="rolled-back",namespace="default",service="web",source="main"} 1`,
 		`ebb_rollout_weight{canary="web-00003",namespace="default",service="web",source="main",stable="web-00002"} 0`,
 		`ebb_rollout_phase{canary="web-00003",namespace="default",phase="RolledBack",service="web",source="main"} 1`,
 		`ebb_rollout_phase{canary="web-00003",namespace="default",phase="Progressing",service="web",source="main"} 0`,
