@@ -219,3 +219,20 @@ func TestPlan(t *testing.T) {
 		})
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	start, _ := Plan(Desired("hello", "hello-00001", 100), Desired("hello", "hello-00002", 100), t0, 20*time.Second)
+	third, _ := Plan(start, Desired("hello", "hello-00003", 100), at(10.25), 120*time.Second)
+	for _, tc := range []struct {
+		r    Rollout
+		want string
+	}{
+		{start, "rollout hello-00002: 1% at 12:00:00Z, +5% every 1s from 12:00:02Z, 100% at 12:00:21Z; hello-00001 99%"},
+		{third, "rollout hello-00003: 1% at 12:00:10.250Z, +1% every 1.202s from 12:00:12.452Z, 100% at 12:02:10.250Z; hello-00001 54%, hello-00002 45%"},
+		{SplitAt(start, at(30)), "rollout hello-00002 done: 100%"},
+	} {
+		if got := tc.r.Configurations[0].Describe(); got != tc.want {
+			t.Errorf("Describe() = %q, want %q", got, tc.want)
+		}
+	}
+}
