@@ -93,6 +93,10 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 		if got := routed(); got != step.want {
 			t.Errorf("applied %v after the start: %s, want %s", step.after, got, step.want)
 		}
+		st := Status(f.target.last(t), func(string, string) (RevisionHealth, bool) { return RevisionHealth{}, false })
+		if got := serving.FormatTraffic(st[0].Traffic); got != step.want {
+			t.Errorf("status %v after the start: %s, want %s", step.after, got, step.want)
+		}
 		if !rendered("hello-00002", step.share) {
 			t.Errorf("the routes rendered %v after the start do not send %d%% to hello-00002", step.after, step.share)
 		}
