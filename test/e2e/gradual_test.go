@@ -102,9 +102,17 @@ func TestUpGradualRollout(t *testing.T) {
 		return ""
 	})
 
+	readyCommitted(t, dir, "hello-00001")
 	load := startSamples(u, host, 4)
 	writeFile(t, svc, gradualHello("Ebb"))
-	git(t, dir, "commit", "-q", "-am", "hello: say Ebb")
+	// ebb commits hello-00002's ledger as soon as the file is saved:
+	// retry a commit that lost the race for HEAD.
+	eventually(t, "the user's commit", 30*time.Second, func() string {
+		if out, err := userGit(dir, "commit", "-q", "-am", "hello: say Ebb"); err != nil {
+			return fmt.Sprintf("%v: %s", err, out)
+		}
+		return ""
+	})
 
 	// The start: one commit recording the plan.
 	var start time.Time
