@@ -43,6 +43,10 @@ func (l *Ledger) DeepCopy() *Ledger {
 		out.Removed = l.Removed.DeepCopy()
 	}
 	out.Rollout = l.Rollout.DeepCopy()
+	if l.Gradual != nil {
+		g := l.Gradual.DeepCopy()
+		out.Gradual = &g
+	}
 	return &out
 }
 

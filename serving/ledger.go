@@ -4,6 +4,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/serving/canary"
+	"github.com/ebb-dev/ebb/serving/rollout"
 )
 
 // Ledger file identity.
@@ -50,6 +51,12 @@ type Ledger struct {
 	// Rollout is the Service's analysed canary: in progress, or how the
 	// last one ended. Nil for a Service that never rolled out analysed.
 	Rollout *canary.State `json:"rollout,omitempty"`
+
+	// Gradual is the Service's gradual rollout in progress (Knative's
+	// rollout-duration): the plan recorded at its start, from which the
+	// split at any moment follows (rollout.SplitAt). Nil when none is in
+	// progress.
+	Gradual *rollout.Rollout `json:"gradual,omitempty"`
 }
 
 // LatestRouted is the revision latestRevision traffic goes to: the stable

@@ -190,6 +190,9 @@ func TestLoadErrors(t *testing.T) {
 		{"config-rollout", fstest.MapFS{"s.yaml": file(helloYAML), "config.yaml": file("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-rollout\n  namespace: ebb-system\ndata:\n  interval: soon\n")}, []string{
 			`config.yaml:7: data.interval: config-rollout: interval: invalid value "soon": want a duration such as 30s or 1m`,
 		}},
+		{"config-network rollout-duration", fstest.MapFS{"s.yaml": file(helloYAML), "config.yaml": file("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-network\n  namespace: ebb-system\ndata:\n  rollout-duration: \"-1\"\n")}, []string{
+			`config.yaml:7: data.rollout-duration: config-network: rollout-duration must be at least 0, was -1`,
+		}},
 		{"container rules", fstest.MapFS{"s.yaml": file(`apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:

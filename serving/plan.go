@@ -33,6 +33,7 @@ const (
 	ChangeCanary     ChangeKind = "canary"      // an analysed canary started, stepped or held
 	ChangePromote    ChangeKind = "promote"     // a canary took the full share
 	ChangeRolledBack ChangeKind = "rolled-back" // a canary was rolled back
+	ChangeGradual    ChangeKind = "rollout"     // a gradual rollout started, changed or ended
 )
 
 // Observed is what the runtime has seen of the revisions it runs: an
@@ -58,13 +59,13 @@ func (o Observed) ready(namespace, revision string) bool {
 }
 
 // Pending reports whether planning l's Service with o would record its
-// latest revision as ready, or its canary has a step or check due: a pass
-// is due even if nothing else changed.
+// latest revision as ready, its canary has a step or check due, or its
+// gradual rollout has ended: a pass is due even if nothing else changed.
 func (o Observed) Pending(l *Ledger) bool {
 	if l.Removed != nil {
 		return false
 	}
-	return (l.Latest != l.LatestReady && o.ready(l.Namespace, l.Latest)) || o.rolloutDue(l)
+	return (l.Latest != l.LatestReady && o.ready(l.Namespace, l.Latest)) || o.rolloutDue(l) || o.gradualEnded(l)
 }
 
 // Change is one ledger change, in words fit for a commit message.
@@ -310,6 +311,7 @@ func (p *planner) plan() {
 	}
 	p.noteReady()
 	p.planRollout(stable)
+	p.planGradual()
 	p.planTraffic()
 	if len(p.errs) > 0 {
 		return
@@ -402,7 +404,7 @@ func (p *planner) noteReady() {
 func (p *planner) planTraffic() {
 	l := p.next
 	out := []Target{}
-	split := p.canarySplit()
+	split, gradual := p.canarySplit(), p.gradualSplit()
 	for i, t := range DefaultTraffic(p.svc.Spec.Traffic) {
 		name := t.RevisionName
 		if *t.LatestRevision {
@@ -412,7 +414,9 @@ func (p *planner) planTraffic() {
 			continue
 		}
 		target := Target{Tag: t.Tag, RevisionName: name, LatestRevision: *t.LatestRevision, Percent: *t.Percent}
-		out = append(out, split(target)...)
+		for _, t := range split(target) {
+			out = append(out, gradual(t)...)
+		}
 	}
 	if len(p.errs) > 0 || slices.Equal(l.Traffic, out) {
 		return
@@ -446,6 +450,7 @@ func remove(prev *Ledger, at Stamp) (*Ledger, []Change) {
 	}
 	l.Removed = at.DeepCopy()
 	l.Traffic = []Target{}
+	l.Gradual = nil
 	for i := range l.Revisions {
 		if l.Revisions[i].Retired == nil {
 			l.Revisions[i].Retired = at.DeepCopy()

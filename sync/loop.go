@@ -268,7 +268,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if c.Hash == invalid && !changed {
 		mainDue = false
 	}
-	mainDue = mainDue || (main != nil && c.Hash != invalid && l.readyPending(main))
+	mainDue = mainDue || (main != nil && c.Hash != invalid && (l.readyPending(main) || main.GradualDue(l.now())))
 	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
 	if !mainDue && !previewsChanged && !resync {
 		return Pass{}
@@ -303,7 +303,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	}
 	if applied.delta == nil {
 		// A kept state (see kept) applied again: render it anew.
-		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At}
+		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At, Now: l.now()}
 		if err := l.render(d, took); err != nil {
 			return Pass{Err: err, Stage: StageApply}
 		}
@@ -345,7 +345,7 @@ func kept(d *Desired) *Desired {
 	if d == nil || d.delta == nil {
 		return d
 	}
-	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At}
+	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Now: d.Now}
 }
 
 // follow plans commit c, writes its ledger changes back, and returns the
@@ -417,7 +417,8 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 		}
 		l.mu.Unlock()
 	}
-	ledgers, changes, err := tree.Plan(at, l.observed())
+	seen := l.observed()
+	ledgers, changes, err := tree.Plan(at, seen)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -430,15 +431,20 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &Desired{Tree: tree, Ledgers: ledgers, At: at}, changed, changes, nil
+	return &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now}, changed, changes, nil
 }
 
-// observed is what the Target has seen, or nothing.
+// observed is what the Target has seen, or nothing, at the Loop's clock
+// unless the Target keeps its own.
 func (l *Loop) observed() serving.Observed {
-	if l.Observe == nil {
-		return serving.Observed{}
+	var o serving.Observed
+	if l.Observe != nil {
+		o = l.Observe()
 	}
-	return l.Observe()
+	if o.Now.IsZero() {
+		o.Now = l.now()
+	}
+	return o
 }
 
 // readyPending reports whether planning d again would record a revision
@@ -459,7 +465,7 @@ func (l *Loop) render(d *Desired, took *Timing) error {
 // (see render.Memo.RenderLean): a Target renders them, whole or a
 // namespace at a time.
 func renderDelta(m *render.Memo, d *Desired) error {
-	delta, err := m.RenderLean(render.TreeInput(d.Tree, d.Ledgers))
+	delta, err := m.RenderLean(render.TreeInput(d.Tree, d.Routed()))
 	if err != nil {
 		return fmt.Errorf("render: %w", d.Tree.Locate(err))
 	}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -40,6 +41,10 @@ type Desired struct {
 	Same []render.Ref
 	// At is the state's stamp: its commit and time.
 	At serving.Stamp
+	// Now is when the state was planned: the ledgers route as they do
+	// then (a gradual rollout's split at Now; see serving.RoutedAt). Zero
+	// is At's time.
+	Now time.Time
 	// Refused are the uses of hosts that another namespace owns, found
 	// against the cluster's host claims when the state was applied: their
 	// routes are not served for those hosts. (Within one state, two
@@ -56,7 +61,7 @@ type Desired struct {
 // another). Together the parts are what All returns, without ever being
 // held at once; f may keep or drop each.
 func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
-	in := render.TreeInput(d.Tree, d.Ledgers)
+	in := render.TreeInput(d.Tree, d.Routed())
 	objs, err := render.Render(render.Input{Config: in.Config, Objects: in.Objects})
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
@@ -101,11 +106,31 @@ func (d *Desired) All() ([]*unstructured.Unstructured, error) {
 	if len(d.Same) == 0 && d.Objects != nil {
 		return d.Objects, nil
 	}
-	objs, err := render.Render(render.TreeInput(d.Tree, d.Ledgers))
+	objs, err := render.Render(render.TreeInput(d.Tree, d.Routed()))
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	return objs, nil
+}
+
+// Routed returns d's ledgers as they route at d.Now: what is rendered.
+func (d *Desired) Routed() []*serving.Ledger {
+	now := d.Now
+	if now.IsZero() {
+		now = d.At.Time.Time
+	}
+	return serving.RoutedAt(d.Ledgers, now)
+}
+
+// GradualDue reports whether a gradual rollout of d has a step (or its
+// end) due at now that d, planned at d.Now, does not route yet: a pass is
+// due even if nothing else changed.
+func (d *Desired) GradualDue(now time.Time) bool {
+	if d == nil || d.Now.IsZero() {
+		return false
+	}
+	w := serving.GradualWake(d.Ledgers, d.Now)
+	return !w.IsZero() && !now.Before(w)
 }
 
 // ReadyPending reports whether planning d again with seen would record a
@@ -174,11 +199,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stam
 	if err != nil {
 		return nil, err
 	}
-	objs, err := render.Render(render.TreeInput(tree, ledgers))
+	d := &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now}
+	objs, err := render.Render(render.TreeInput(tree, d.Routed()))
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", tree.Locate(err))
 	}
-	res := &Result{Desired: &Desired{Tree: tree, Ledgers: ledgers, Objects: objs, At: at}, Changes: changes}
+	d.Objects = objs
+	res := &Result{Desired: d, Changes: changes}
 	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
 	if err != nil {
 		return nil, err
@@ -228,9 +255,10 @@ func ChangedLedgers(prev, next []*serving.Ledger) ([]*serving.Ledger, error) {
 	return out, nil
 }
 
-// rolloutChange reports whether c is an analysed canary's.
+// rolloutChange reports whether c is a rollout's: an analysed canary's,
+// or a gradual rollout's start, change or end.
 func rolloutChange(c serving.Change) bool {
-	return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeRolledBack
+	return c.Kind == serving.ChangeCanary || c.Kind == serving.ChangePromote || c.Kind == serving.ChangeRolledBack || c.Kind == serving.ChangeGradual
 }
 
 // CommitMessage describes ledger changes as a commit message: a subject

@@ -3,16 +3,25 @@ package sync
 import (
 	"context"
 	"time"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // NextRolloutCheck is when a canary of d next needs a pass (a step, a
-// check, a progress deadline), given figures known since since; the zero
+// check, a progress deadline), given figures known since since, or a
+// gradual rollout's split next changes after d was planned; the zero
 // time when none does.
 func (d *Desired) NextRolloutCheck(since time.Time) time.Time {
 	if d == nil || d.Tree == nil {
 		return time.Time{}
 	}
-	return d.Tree.NextRolloutCheck(d.Ledgers, since)
+	next := d.Tree.NextRolloutCheck(d.Ledgers, since)
+	if !d.Now.IsZero() {
+		if w := serving.GradualWake(d.Ledgers, d.Now); !w.IsZero() && (next.IsZero() || w.Before(next)) {
+			next = w
+		}
+	}
+	return next
 }
 
 // KickRollouts asks for a pass (kick) whenever a canary of the state

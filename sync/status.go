@@ -203,7 +203,8 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 	}
 	refused := refusals(d, serving.KindService)
 	var out []ServiceStatus
-	for _, l := range d.Ledgers {
+	// The traffic as routed: a gradual rollout's split when d was planned.
+	for _, l := range d.Routed() {
 		svc, ok := svcs[[2]string{l.Namespace, l.Service}]
 		if !ok || l.Removed != nil {
 			continue

@@ -12,15 +12,34 @@ import (
 // git runs the git CLI in dir as a user would.
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
+	out, err := userGit(dir, args...)
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// userGit runs the git CLI in dir as a user would, and says whether it
+// failed.
+func userGit(dir string, args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(cmd.Environ(), "GIT_AUTHOR_NAME=user", "GIT_AUTHOR_EMAIL=user@example.com",
 		"GIT_COMMITTER_NAME=user", "GIT_COMMITTER_EMAIL=user@example.com")
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return string(out)
+	return string(out), err
+}
+
+// readyCommitted waits until ebb has committed rev ready in the work tree
+// dir: a user's commit made meanwhile could race ebb's for HEAD.
+func readyCommitted(t *testing.T, dir, rev string) {
+	t.Helper()
+	eventually(t, rev+" recorded ready", time.Minute, func() string {
+		if log, _ := userGit(dir, "log", "--format=%s", "main"); !strings.Contains(log, "ebb: revision "+rev+" is ready") {
+			return log
+		}
+		return ""
+	})
 }
 
 // fiftyFifty splits hello between its first and its latest revision.
@@ -81,6 +100,8 @@ func TestUpCollectsGarbageInAGitWorkTree(t *testing.T) {
 		}
 		return ""
 	})
+
+	readyCommitted(t, dir, "hello-00001")
 
 	// Two revisions at 50/50, both running.
 	svc := filepath.Join(dir, "service.yaml")
