@@ -1,5 +1,7 @@
 package serving
 
+import "maps"
+
 // DeepCopy returns a copy of the template that shares no memory with t.
 func (t *RevisionTemplateSpec) DeepCopy() *RevisionTemplateSpec {
 	if t == nil {
@@ -30,6 +32,7 @@ func (l *Ledger) DeepCopy() *Ledger {
 	for i, r := range l.Revisions {
 		r.Template = *r.Template.DeepCopy()
 		r.Created = *r.Created.DeepCopy()
+		r.Code = maps.Clone(r.Code)
 		if r.Retired != nil {
 			r.Retired = r.Retired.DeepCopy()
 		}

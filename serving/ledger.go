@@ -76,9 +76,15 @@ func (l *Ledger) LatestRouted() string {
 type Revision struct {
 	Name       string `json:"name"`
 	Generation int64  `json:"generation"`
-	// Hash identifies the template (spec and metadata); equal templates
-	// hash equal.
+	// Hash identifies the revision: its template (spec and metadata;
+	// equal templates hash equal) and, when it has ko:// images, the code
+	// they are built from (see RevisionHash).
 	Hash string `json:"hash"`
+	// Code is the content digest of each ko:// image of the template
+	// (image → sha256:…) when it was created, as the serving repository
+	// held it (see Tree.Code): the code the revision runs. Empty for a
+	// template without ko:// images, or whose code had no digest.
+	Code map[string]string `json:"code,omitempty"`
 	// Created is the commit that introduced the revision and its time.
 	Created Stamp `json:"created"`
 	// Retired is when the revision stopped being routed; nil while it

@@ -2,7 +2,10 @@ package serving
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/ebb-dev/ebb/serving/canary"
 )
@@ -88,6 +91,11 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 		generations[r.Generation] = r.Name
 		if c.required(p+".hash", r.Hash == "") && !templateHashRE.MatchString(r.Hash) {
 			c.add(p+".hash", "hash %q is not of the form sha256:<64 hex digits>", r.Hash)
+		}
+		for _, im := range slices.Sorted(maps.Keys(r.Code)) {
+			if !strings.HasPrefix(im, KoPrefix) || !templateHashRE.MatchString(r.Code[im]) {
+				c.add(p+".code", "code %q: %q is not a ko:// image with a digest of the form sha256:<64 hex digits>", im, r.Code[im])
+			}
 		}
 		c.stamp(p+".created", &r.Created)
 		if r.Retired != nil {

@@ -42,6 +42,11 @@ type Tree struct {
 	// Sources locates every object above (ledgers under LedgerRef, the
 	// Knative-named ConfigMaps under their ConfigMap ref).
 	Sources map[ObjectRef]Source
+	// Code is the content digest of the Services' ko:// images (see
+	// KoImages), set by the reader of the tree, which knows where the Go
+	// code is: Load leaves it empty. Planning reads it: a revision is its
+	// template and the code of its ko:// images.
+	Code Code
 
 	// items are the Services' decoded documents: their template hashes,
 	// worked out when their files were decoded, and what planning found
@@ -228,9 +233,12 @@ type item struct {
 	errs ErrorList
 	svc  *Service
 	hash string // HashTemplate of svc's template
-	// settled is the ledger svc last planned against without a change:
-	// planning the two again would change nothing (see plan).
-	settled atomic.Pointer[Ledger]
+	// ko are the ko:// images of svc's template (KoImages).
+	ko []string
+	// settled is the ledger svc last planned against without a change,
+	// and the revision hash it planned: planning the two again would
+	// change nothing (see plan).
+	settled atomic.Pointer[settled]
 	dm      *DomainMapping
 	// config is the name of a Knative-named ConfigMap (obj is the map).
 	config string
@@ -274,6 +282,7 @@ func prepare(d *document) *item {
 			svc.Namespace = DefaultNamespace
 		}
 		it.svc, it.ref, it.hash = svc, ServiceRef(svc.Namespace, svc.Name), HashTemplate(&svc.Spec.Template)
+		it.ko = KoImages(&svc.Spec.Template)
 	case gv.Group == Group && u.GetKind() == KindDomainMapping:
 		if gv.Version != "v1beta1" && gv.Version != "v1alpha1" {
 			return it.errorf("apiVersion", "unsupported apiVersion %q for DomainMapping, want %s/v1beta1 or v1alpha1", gv.String(), Group)

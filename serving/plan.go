@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -167,17 +168,25 @@ func isEmpty(v any) bool {
 // latestRevision share step by step (see package canary), from seen's
 // figures at seen.Now; Plan uses the default configuration.
 func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next []*Ledger, changes []Change, err error) {
-	return plan(services, ledgers, at, seen, nil, config.Default())
+	return plan(services, ledgers, at, seen, nil, nil, config.Default())
 }
 
-// plan is Plan with the Services' decoded documents known (nil for a
-// Service not loaded through a Tree): their template hashes, and the
-// ledger each last planned against without a change. Planning a Service
+// settled is a ledger planned against without a change, and the revision
+// hash planned.
+type settled struct {
+	ledger *Ledger
+	hash   string
+}
+
+// plan is Plan with the code of the Services' ko:// images, and their
+// decoded documents known (nil for a Service not loaded through a Tree):
+// their template hashes, and the ledger each last planned against without
+// a change. Planning a Service
 // reads nothing but the Service and its ledger when it changes nothing
 // (the stamp and the names other Services took matter only to a new
 // revision or a traffic change), so such a pair is not planned again: its
 // ledger is shared, not copied and compared.
-func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items map[*Service]*item, cfg *config.Config) (next []*Ledger, changes []Change, err error) {
+func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code Code, items map[*Service]*item, cfg *config.Config) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -204,13 +213,17 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items 
 		}
 		seen[key] = true
 		it, old := items[s], prev[key]
-		if it != nil && old != nil && it.settled.Load() == old && !obs.Pending(old) {
-			next = append(next, old)
-			continue
-		}
 		p := &planner{svc: s, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
 		if it != nil {
-			p.hash = it.hash
+			p.code = code.of(it.ko)
+			p.hash = combineHash(it.hash, p.code)
+			if st := it.settled.Load(); old != nil && st != nil && st.ledger == old && st.hash == p.hash && !obs.Pending(old) {
+				next = append(next, old)
+				continue
+			}
+		} else {
+			p.code = code.of(KoImages(&s.Spec.Template))
+			p.hash = RevisionHash(&s.Spec.Template, p.code)
 		}
 		p.plan()
 		errs = append(errs, p.errs...)
@@ -219,7 +232,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items 
 			// rather than held twice.
 			p.next = old
 			if it != nil {
-				it.settled.Store(old)
+				it.settled.Store(&settled{ledger: old, hash: p.hash})
 			}
 		}
 		next, changes = append(next, p.next), append(changes, p.changes...)
@@ -243,7 +256,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, items 
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
 func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
-	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.items, t.Config)
+	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.Code, t.items, t.Config)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
@@ -251,8 +264,11 @@ func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
 }
 
 type planner struct {
-	svc  *Service
-	hash string // of svc's template, when known
+	svc *Service
+	// hash is the revision hash of svc's template and code, code the
+	// digests of its ko:// images (RevisionHash).
+	hash string
+	code map[string]string
 	at   Stamp
 	seen Observed
 	cfg  *config.Config
@@ -319,10 +335,11 @@ func (p *planner) plan() {
 	p.retire()
 }
 
-// templateHash is the hash of the Service's template.
-func (p *planner) templateHash() string {
+// revisionHash is the hash of the Service's template and the code of its
+// ko:// images (RevisionHash).
+func (p *planner) revisionHash() string {
 	if p.hash == "" {
-		p.hash = HashTemplate(&p.svc.Spec.Template)
+		p.hash = RevisionHash(&p.svc.Spec.Template, p.code)
 	}
 	return p.hash
 }
@@ -331,7 +348,7 @@ func (p *planner) templateHash() string {
 func (p *planner) planRevision() {
 	s, l := p.svc, p.next
 	tmpl := &s.Spec.Template
-	hash := p.templateHash()
+	hash := p.revisionHash()
 	latest := p.find(l.Latest)
 	if latest != nil && latest.Hash == hash {
 		return
@@ -348,7 +365,11 @@ func (p *planner) planRevision() {
 			return
 		}
 		if latest != nil && latest.Name == name {
-			p.errorf(namePath, templateDiff(&latest.Template, tmpl), "Saw the following changes without a name change (-old +new)")
+			details := templateDiff(&latest.Template, tmpl)
+			if d := cmp.Diff(latest.Code, p.code); d != "" {
+				details += "code:\n" + d
+			}
+			p.errorf(namePath, details, "Saw the following changes without a name change (-old +new)")
 			return
 		}
 		if r := p.find(name); r != nil {
@@ -379,6 +400,7 @@ func (p *planner) planRevision() {
 		Name:       name,
 		Generation: l.Generation,
 		Hash:       hash,
+		Code:       maps.Clone(p.code),
 		Created:    *p.at.DeepCopy(),
 		Template:   *tmpl.DeepCopy(),
 	})

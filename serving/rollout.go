@@ -116,7 +116,7 @@ func (p *planner) revert() bool {
 		return false
 	}
 	stable := p.find(r.Stable)
-	if stable == nil || stable.Hash != p.templateHash() || (p.svc.Spec.Template.Name != "" && p.svc.Spec.Template.Name != stable.Name) {
+	if stable == nil || stable.Hash != p.revisionHash() || (p.svc.Spec.Template.Name != "" && p.svc.Spec.Template.Name != stable.Name) {
 		return false
 	}
 	l.Generation++

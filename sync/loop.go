@@ -71,6 +71,7 @@ type Loop struct {
 
 	passMu gosync.Mutex  // one pass or ledger write at a time
 	files  serving.Cache // decoded files of recent commits
+	code   codeDigests   // the code of recent commits' ko:// images
 	// rendered renders states relative to the last one Target applied
 	// without an error.
 	rendered render.Memo
@@ -410,6 +411,7 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	l.code.digest(files, tree)
 	if l.ReadOnly {
 		l.mu.Lock()
 		if l.memory != nil {
@@ -485,6 +487,7 @@ func (l *Loop) replan(_ context.Context, head git.Commit) (map[string][]byte, st
 	if err != nil {
 		return nil, "", err
 	}
+	l.code.digest(head.Files, tree)
 	ledgers, changes, err := tree.Plan(stamp(head), l.observed())
 	if err != nil {
 		return nil, "", err

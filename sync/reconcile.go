@@ -170,7 +170,13 @@ type Reconciler struct {
 	// revisions, for planning (see Loop.Observe).
 	Observe func() serving.Observed
 
+	// Module is the Go module (or workspace) the ko:// images of the
+	// Services are built in, when the files reconciled are not its root
+	// (a serving directory inside a larger module); nil: the files.
+	Module fs.FS
+
 	files serving.Cache // decoded files of recent passes
+	code  codeDigests
 }
 
 // Result is one reconcile pass.
@@ -191,6 +197,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stam
 	if err != nil {
 		return nil, err
 	}
+	module := r.Module
+	if module == nil {
+		module = files
+	}
+	r.code.digest(module, tree)
 	var seen serving.Observed
 	if r.Observe != nil {
 		seen = r.Observe()

@@ -29,6 +29,7 @@ import (
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/kodigest"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/local"
@@ -372,6 +373,15 @@ func (u *up) pass(ctx context.Context) {
 		fmt.Fprintf(u.e.stderr, "ebb: %v\n", err)
 		return
 	}
+	// ko:// images build in the Go module the directory is part of,
+	// which may hold it rather than be it.
+	u.rec.Module = nil
+	if root, ok := kodigest.FindRoot(u.dir); ok && !sameDir(root, u.dir) {
+		if mod, err := sync.OpenDir(root); err == nil {
+			u.rec.Module = mod
+			defer mod.Close()
+		}
+	}
 	res, err := u.rec.Reconcile(ctx, dir, u.stamp())
 	dir.Close()
 	if err != nil {
@@ -386,6 +396,13 @@ func (u *up) pass(ctx context.Context) {
 	u.mu.Unlock()
 	u.noteGCSchedule(res.Desired)
 	u.printURLs()
+}
+
+// sameDir reports whether a and b name one directory.
+func sameDir(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // stamp is the repository state a pass plans at (see sync.DirStamp): the

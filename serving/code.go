@@ -1,0 +1,84 @@
+package serving
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Code names the content of the ko:// images of a tree: image → digest
+// ("sha256:<hex>"), worked out where the tree was read (the Go package and
+// everything of the repository it builds from, see package kodigest). An
+// image it does not name (no Go module provides it) counts as before: by
+// its template alone.
+type Code map[string]string
+
+// KoImages returns the ko:// images of t's containers and init
+// containers, sorted, each once.
+func KoImages(t *RevisionTemplateSpec) []string {
+	var out []string
+	for _, cs := range [][]corev1.Container{t.Spec.Containers, t.Spec.InitContainers} {
+		for _, c := range cs {
+			if strings.HasPrefix(c.Image, KoPrefix) {
+				out = append(out, c.Image)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// KoImages returns the ko:// images of the tree's Services, sorted, each
+// once: those Code should name.
+func (t *Tree) KoImages() []string {
+	var out []string
+	for _, s := range t.Services {
+		if it := t.items[s]; it != nil {
+			out = append(out, it.ko...)
+		} else {
+			out = append(out, KoImages(&s.Spec.Template)...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// of returns the digests of images that c names; nil when none.
+func (c Code) of(images []string) map[string]string {
+	var out map[string]string
+	for _, im := range images {
+		if d, ok := c[im]; ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[im] = d
+		}
+	}
+	return out
+}
+
+// RevisionHash identifies a revision: its template's HashTemplate when
+// code is empty, so that a template without ko:// images hashes as it
+// always has; otherwise the SHA-256 of that hash and each image's
+// digest, so that a change of the code alone is a new revision.
+func RevisionHash(t *RevisionTemplateSpec, code map[string]string) string {
+	return combineHash(HashTemplate(t), code)
+}
+
+// combineHash is RevisionHash of a template whose HashTemplate is hash.
+func combineHash(hash string, code map[string]string) string {
+	if len(code) == 0 {
+		return hash
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "ebb-revision-v1\ntemplate %s\n", hash)
+	for _, im := range slices.Sorted(maps.Keys(code)) {
+		fmt.Fprintf(h, "code %s %s\n", im, code[im])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
