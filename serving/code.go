@@ -82,3 +82,26 @@ func combineHash(hash string, code map[string]string) string {
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+// codeDiff is the (-old +new) diff of two revisions' code, a line per
+// image whose digest changed; "" when none did.
+func codeDiff(old, new map[string]string) string {
+	images := slices.Sorted(maps.Keys(old))
+	images = slices.Compact(slices.Sorted(slices.Values(append(images, slices.Collect(maps.Keys(new))...))))
+	var b strings.Builder
+	for _, im := range images {
+		if old[im] == new[im] {
+			continue
+		}
+		if d, ok := old[im]; ok {
+			fmt.Fprintf(&b, "- %s %s\n", im, d)
+		}
+		if d, ok := new[im]; ok {
+			fmt.Fprintf(&b, "+ %s %s\n", im, d)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "code:\n" + b.String()
+}

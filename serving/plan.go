@@ -366,9 +366,7 @@ func (p *planner) planRevision() {
 		}
 		if latest != nil && latest.Name == name {
 			details := templateDiff(&latest.Template, tmpl)
-			if d := cmp.Diff(latest.Code, p.code); d != "" {
-				details += "code:\n" + d
-			}
+			details += codeDiff(latest.Code, p.code)
 			p.errorf(namePath, details, "Saw the following changes without a name change (-old +new)")
 			return
 		}
