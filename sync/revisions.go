@@ -43,3 +43,18 @@ func LedgerRevisions(d *Desired, l *serving.Ledger) []scaler.Revision {
 	}
 	return out
 }
+
+// RevisionCode returns the code digests of each revision of d's ledgers
+// that records any (serving.Revision.Code): what a runtime builds its
+// ko:// images from.
+func RevisionCode(d *Desired) map[scaler.RevisionKey]map[string]string {
+	out := map[scaler.RevisionKey]map[string]string{}
+	for _, l := range d.Ledgers {
+		for _, r := range l.Revisions {
+			if len(r.Code) > 0 {
+				out[scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}] = r.Code
+			}
+		}
+	}
+	return out
+}

@@ -143,6 +143,9 @@ type up struct {
 	// sources are the revisions that build and run from a directory of
 	// their own (a preview's checkout) rather than dir.
 	sources map[scaler.RevisionKey]string
+	// code are the code digests of the revisions' ko:// images, as
+	// their ledgers record them.
+	code map[scaler.RevisionKey]map[string]string
 
 	// planned is the state last planned from the repository, whose
 	// ledgers take in the revisions seen ready.
@@ -181,6 +184,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		},
 		Reachable: u.isReachable,
 		Source:    u.source,
+		Code:      u.revisionCode,
 		Sandbox:   sandbox,
 		Locate:    u.locate,
 	})
@@ -418,8 +422,9 @@ func (u *up) Apply(_ context.Context, d *sync.Desired) error {
 	for _, r := range revs {
 		reachable[r.Key] = r.Reachable
 	}
+	code := sync.RevisionCode(d)
 	u.mu.Lock()
-	u.reachable, u.applying = reachable, d.Tree
+	u.reachable, u.applying, u.code = reachable, d.Tree, code
 	u.mu.Unlock()
 	u.scaler.SetConfig(d.Tree.Config.Autoscaler)
 
@@ -454,6 +459,14 @@ func (u *up) source(key scaler.RevisionKey) string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.sources[key]
+}
+
+// revisionCode tells the runtime the code digests of a revision's ko://
+// images, as its ledger records them.
+func (u *up) revisionCode(key scaler.RevisionKey) map[string]string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.code[key]
 }
 
 // locate names the file and line of an error about a revision's

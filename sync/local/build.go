@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/ebb-dev/ebb/serving/kodigest"
 )
 
 // KoPrefix marks an image that is a Go import path to build, as ko does.
@@ -35,6 +37,9 @@ type Builder struct {
 
 	mu       sync.Mutex
 	inflight map[string]*buildCall
+	// digests are the code digests of the directories built in (see
+	// BuildCode).
+	digests kodigest.Cache
 }
 
 type buildCall struct {

@@ -45,6 +45,12 @@ type Options struct {
 	// came from, when that is not Dir's. A revision whose source changes
 	// gets new pods, built from the new one.
 	Source func(key scaler.RevisionKey) string
+	// Code, if set, returns the content digests of a revision's ko://
+	// images as its ledger records them (serving.Revision.Code): its pods
+	// run the binary of that code, kept per digest (see
+	// Builder.BuildCode). Nil, or an image without one: the code its
+	// directory holds when it is first built.
+	Code func(key scaler.RevisionKey) map[string]string
 	// Reachable, if set, tells whether a route sends a revision traffic
 	// (or a tag names it). A revision no route reaches is retired: new to
 	// the runtime it starts with no pods, and its containers that exit
@@ -159,7 +165,11 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			if r.opts.Source != nil {
 				source = r.opts.Source(key)
 			}
-			s, err := parseDeployment(o, idx, source)
+			var code map[string]string
+			if r.opts.Code != nil {
+				code = r.opts.Code(key)
+			}
+			s, err := parseDeployment(o, idx, source, code)
 			if err != nil {
 				errs = append(errs, &RevisionError{Key: key, Err: err})
 				failed[key] = withReason(ReasonCreateContainerConfigError, err)

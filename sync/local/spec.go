@@ -67,6 +67,11 @@ type podSpec struct {
 	// means the runtime's Dir. Part of hash: new source, new pods.
 	source string
 
+	// code is the content digest of the ko:// image when the revision was
+	// created ("" if unknown): its binary is that code's (see
+	// Builder.BuildCode). Part of hash.
+	code string
+
 	// binary is the built ko:// image, resolved once: a revision is
 	// immutable, so its pods all run the same program.
 	binMu  sync.Mutex
@@ -90,7 +95,7 @@ func (s *podSpec) program(ctx context.Context, b *Builder, repo string) (string,
 	if s.binary != "" {
 		return s.binary, nil
 	}
-	path, err := b.BuildIn(ctx, s.dir(repo), s.image)
+	path, err := b.BuildCode(ctx, s.dir(repo), s.image, s.code)
 	if err != nil {
 		return "", err
 	}
@@ -146,8 +151,10 @@ func isRevisionDeployment(o *unstructured.Unstructured) bool {
 	return o.GetAPIVersion() == "apps/v1" && o.GetKind() == "Deployment" && o.GetLabels()[labelRevision] != ""
 }
 
-// parseDeployment resolves a rendered revision Deployment into a podSpec.
-func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source string) (*podSpec, error) {
+// parseDeployment resolves a rendered revision Deployment into a podSpec;
+// source is where it builds and runs from ("" for the runtime's Dir),
+// code the digests of its ko:// images (image → digest).
+func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source string, code map[string]string) (*podSpec, error) {
 	var d appsv1.Deployment
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
 		return nil, fmt.Errorf("decode Deployment %s/%s: %w", o.GetNamespace(), o.GetName(), err)
@@ -183,6 +190,9 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 		return nil, fmt.Errorf("revision %s: queue-proxy: %w", s.revision, err)
 	}
 	s.container, s.image, s.command, s.args, s.workingDir, s.source = user.Name, user.Image, user.Command, user.Args, user.WorkingDir, source
+	if len(s.command) == 0 {
+		s.code = code[s.image]
+	}
 	_, s.untrusted = d.Spec.Template.Labels[serving.PreviewLabel]
 	if len(s.command) == 0 && !strings.HasPrefix(s.image, KoPrefix) {
 		return nil, fmt.Errorf("revision %s: image %q cannot run locally: give the container a command, or use a %s<import path> image", s.revision, s.image, KoPrefix)
@@ -190,10 +200,11 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 	b, _ := json.Marshal(struct {
 		Env, QueueEnv      []corev1.EnvVar
 		Image, Dir, Source string
+		Code               string `json:",omitempty"`
 		Cmd, Args          []string
 		Grace              time.Duration
 		Untrusted          bool
-	}{s.env, s.queueEnv, s.image, s.workingDir, s.source, s.command, s.args, s.grace, s.untrusted})
+	}{s.env, s.queueEnv, s.image, s.workingDir, s.source, s.code, s.command, s.args, s.grace, s.untrusted})
 	sum := sha256.Sum256(b)
 	s.hash = hex.EncodeToString(sum[:8])
 	return s, nil

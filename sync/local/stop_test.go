@@ -180,7 +180,7 @@ func TestGracePeriod(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s, err := parseDeployment(d, indexObjects(nil), "")
+		s, err := parseDeployment(d, indexObjects(nil), "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
