@@ -105,3 +105,18 @@ func codeDiff(old, new map[string]string) string {
 	}
 	return "code:\n" + b.String()
 }
+
+// shortCode names code in a few words: each image's digest, shortened.
+func shortCode(code map[string]string) string {
+	var parts []string
+	for _, im := range slices.Sorted(maps.Keys(code)) {
+		parts = append(parts, strings.TrimPrefix(im, KoPrefix)+" "+code[im][:min(len(code[im]), len("sha256:")+12)])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// recordsCode reports whether a revision of l records its code: l was
+// written by a version of ebb that records it.
+func (l *Ledger) recordsCode() bool {
+	return slices.ContainsFunc(l.Revisions, func(r Revision) bool { return len(r.Code) > 0 })
+}

@@ -35,6 +35,7 @@ const (
 	ChangePromote    ChangeKind = "promote"     // a canary took the full share
 	ChangeRolledBack ChangeKind = "rolled-back" // a canary was rolled back
 	ChangeGradual    ChangeKind = "rollout"     // a gradual rollout started, changed or ended
+	ChangeCode       ChangeKind = "code"        // the latest revision records its code
 )
 
 // Observed is what the runtime has seen of the revisions it runs: an
@@ -351,6 +352,14 @@ func (p *planner) planRevision() {
 	hash := p.revisionHash()
 	latest := p.find(l.Latest)
 	if latest != nil && latest.Hash == hash {
+		return
+	}
+	if latest != nil && len(p.code) > 0 && !l.recordsCode() && latest.Hash == HashTemplate(tmpl) {
+		// A ledger written before revisions recorded their code: its
+		// latest revision is taken to run the code there is now, rather
+		// than every ko:// Service getting a new revision on upgrade.
+		latest.Hash, latest.Code = hash, maps.Clone(p.code)
+		p.change(ChangeCode, latest.Name, "revision %s records its code (%s)", latest.Name, shortCode(p.code))
 		return
 	}
 	if l.Generation < 0 || l.Generation >= MaxGeneration {

@@ -120,10 +120,11 @@ func TestPlanCodeOnlyChange(t *testing.T) {
 	}
 }
 
-// Ledgers written before revisions covered code plan to no change: a
-// template without ko:// images hashes as it always has (the hashes below
-// are those HashTemplate wrote before), and one with ko:// images whose
-// code has no digest hashes by its template alone.
+// Ledgers written before revisions covered code plan to no new revision:
+// a template without ko:// images hashes as it always has (the hashes
+// below are those HashTemplate wrote before), one with ko:// images whose
+// code has no digest hashes by its template alone, and one whose code has
+// a digest records it in its latest revision.
 func TestPlanCodeKeepsOlderLedgers(t *testing.T) {
 	const plainLedger = `apiVersion: ebb.dev/v1alpha1
 kind: Ledger
@@ -168,6 +169,30 @@ traffic:
 	}
 	if len(changes) != 0 {
 		t.Errorf("planning the older ledgers changed %v, want nothing", changes)
+	}
+
+	// hello's code known: its latest revision records it, and is kept;
+	// the next change of the code is a new revision.
+	var got []string
+	for _, code := range []string{codeA, codeA, codeB} {
+		tree.Code = Code{helloImage: code}
+		next, changes, err := tree.Plan(stamp("later", 9), Observed{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changes {
+			if c.Kind == ChangeCode || c.Kind == ChangeRevision {
+				got = append(got, string(c.Kind)+": "+c.String())
+			}
+		}
+		tree.Ledgers = next
+	}
+	want := []string{
+		"code: default/hello: revision hello-00001 records its code (example.com/hello sha256:aaaaaaaaaaaa)",
+		"revision: default/hello: new revision hello-00002",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
 	}
 }
 
