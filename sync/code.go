@@ -2,6 +2,7 @@ package sync
 
 import (
 	"io/fs"
+	"path/filepath"
 
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/kodigest"
@@ -24,4 +25,32 @@ func (c *codeDigests) digest(module fs.FS, tree *serving.Tree) {
 	}
 	digests, _ := c.cache.Digests(module, images)
 	tree.Code = digests
+}
+
+// DigestCode sets tree.Code from module, the Go module (or workspace) its
+// ko:// images build in: the tree's own files, or those OpenModule
+// opened.
+func DigestCode(module fs.FS, tree *serving.Tree) {
+	var c codeDigests
+	c.digest(module, tree)
+}
+
+// OpenModule opens the root of the Go module or workspace the ko://
+// images of the serving directory dir build in, as the go command finds
+// it (see kodigest.FindRoot), when that is not dir itself: a serving
+// directory inside a larger module. It returns nil when the root is dir,
+// or no module holds dir. Close it when done.
+func OpenModule(dir string) *Dir {
+	root, ok := kodigest.FindRoot(dir)
+	if !ok {
+		return nil
+	}
+	if abs, err := filepath.Abs(dir); err != nil || abs == root {
+		return nil
+	}
+	d, err := OpenDir(root)
+	if err != nil {
+		return nil
+	}
+	return d
 }

@@ -102,11 +102,19 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 		fmt.Fprintf(e.stderr, "ebb %s: %v\n", cmd, err)
 		return nil, nil, nil, exitUsage
 	}
+	defer root.Close()
 	tree, err := serving.Load(root)
-	root.Close()
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return nil, nil, nil, exitInvalid
+	}
+	// Revisions are their templates and the code of their ko:// images,
+	// as ebb up plans them.
+	if mod := sync.OpenModule(dir); mod != nil {
+		defer mod.Close()
+		sync.DigestCode(mod, tree)
+	} else {
+		sync.DigestCode(root, tree)
 	}
 	ledgers, changes, err := tree.Plan(at, serving.Observed{})
 	if err != nil {

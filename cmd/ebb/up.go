@@ -29,7 +29,6 @@ import (
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/serving/kodigest"
 	"github.com/ebb-dev/ebb/sync"
 	"github.com/ebb-dev/ebb/sync/git"
 	"github.com/ebb-dev/ebb/sync/local"
@@ -380,11 +379,9 @@ func (u *up) pass(ctx context.Context) {
 	// ko:// images build in the Go module the directory is part of,
 	// which may hold it rather than be it.
 	u.rec.Module = nil
-	if root, ok := kodigest.FindRoot(u.dir); ok && !sameDir(root, u.dir) {
-		if mod, err := sync.OpenDir(root); err == nil {
-			u.rec.Module = mod
-			defer mod.Close()
-		}
+	if mod := sync.OpenModule(u.dir); mod != nil {
+		u.rec.Module = mod
+		defer mod.Close()
 	}
 	res, err := u.rec.Reconcile(ctx, dir, u.stamp())
 	dir.Close()
@@ -400,13 +397,6 @@ func (u *up) pass(ctx context.Context) {
 	u.mu.Unlock()
 	u.noteGCSchedule(res.Desired)
 	u.printURLs()
-}
-
-// sameDir reports whether a and b name one directory.
-func sameDir(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
 }
 
 // stamp is the repository state a pass plans at (see sync.DirStamp): the
