@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebb-dev/ebb/internal/gittest"
 )
 
 // TestUpCodeOnlyChange runs hello as a module of its own, as a user
@@ -113,4 +115,79 @@ func TestUpCodeOnlyChange(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// TestUpGitCodeOnlyChange follows a repository that is hello's module:
+// a push that changes only app/main.go is a ledger commit of a new
+// revision, which serves the new answer; the first revision, tagged,
+// still answers with the first code after ebb up restarts.
+func TestUpGitCodeOnlyChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ebb up")
+	}
+	read := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(repoRoot, "examples/hello", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	svc, main := read("service.yaml"), read("app/main.go")
+	root := t.TempDir()
+	gittest.NewBare(t, root, "serving.git", map[string]string{
+		"go.mod":       "module github.com/ebb-dev/ebb/examples/hello\n\ngo 1.26\n",
+		"app/main.go":  main,
+		"service.yaml": svc,
+	})
+	url, bare := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{}).RepoURL("serving.git"), filepath.Join(root, "serving.git")
+	env := upGitEnv(t)
+	up := func() *upProcess {
+		return launch(t, "", env, "up", url, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--poll", "1h")
+	}
+	const host, oldHost = "hello.default.svc.cluster.local", "old-hello.default.svc.cluster.local"
+	answers := func(u *upProcess, host, want string) {
+		t.Helper()
+		eventually(t, host+" answering "+strings.TrimSpace(want), 2*time.Minute, func() string {
+			code, body, err := u.get(host)
+			if err != nil || code != 200 || body != want {
+				return fmt.Sprintf("%d %q %v", code, body, err)
+			}
+			return ""
+		})
+	}
+	u := up()
+	answers(u, host, "Hello World!\n")
+	readyRecorded(t, u, bare, "hello-00001")
+
+	user := gittest.Clone(t, url, "alice")
+	push := func(files map[string]string, msg string) {
+		t.Helper()
+		if out, err := user.Git("pull", "--rebase", "--quiet"); err != nil {
+			t.Fatalf("pull: %v\n%s", err, out)
+		}
+		user.CommitAndPush(t, files, msg)
+		u.kick(t, "refs/heads/main")
+	}
+	push(map[string]string{"app/main.go": strings.Replace(main, `"Hello %s!\n"`, `"Howdy %s!\n"`, 1)}, "hello: say howdy")
+	answers(u, host, "Howdy World!\n")
+	log := gittest.Run(t, bare, "log", "--format=%an|%s", "main")
+	if !strings.Contains(log, "ebb|ebb: new revision hello-00002") {
+		t.Errorf("no ledger commit of hello-00002:\n%s", log)
+	}
+	ledger := gittest.Run(t, bare, "show", "main:.ebb/default/hello.yaml")
+	if n := strings.Count(ledger, "ko://github.com/ebb-dev/ebb/examples/hello/app: sha256:"); n != 2 {
+		t.Errorf("the ledger records the code of %d revisions, want 2:\n%s", n, ledger)
+	}
+
+	push(map[string]string{"service.yaml": svc + "  traffic:\n    - latestRevision: true\n      percent: 100\n" +
+		"    - revisionName: hello-00001\n      percent: 0\n      tag: old\n"}, "hello: tag the first revision")
+	answers(u, oldHost, "Hello World!\n")
+	if err := u.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, u, 30*time.Second)
+	u = up()
+	answers(u, oldHost, "Hello World!\n")
+	answers(u, host, "Howdy World!\n")
 }
