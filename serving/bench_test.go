@@ -3,6 +3,7 @@ package serving
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -102,6 +103,34 @@ func BenchmarkLoadCachedPush(b *testing.B) {
 		fsys["apps/svc-0500.yaml"] = &fstest.MapFile{Data: data}
 		if _, err := c.Load(fsys); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlanCode measures a no-op plan of 1000 Services whose ko://
+// images all have code digests (Tree.Code): each Service's revision hash
+// covers its code.
+func BenchmarkPlanCode(b *testing.B) {
+	fsys := benchTree(b, 1000)
+	var c Cache
+	tree, err := c.Load(fsys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	code := Code{}
+	for _, im := range tree.KoImages() {
+		code[im] = "sha256:" + strings.Repeat("a", 64)
+	}
+	tree.Code = code
+	next, _, err := tree.Plan(stamp("d", 1), Observed{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree.Ledgers = next
+	b.ResetTimer()
+	for b.Loop() {
+		if _, changes, err := tree.Plan(stamp("d", 1), Observed{}); err != nil || len(changes) != 0 {
+			b.Fatal(changes, err)
 		}
 	}
 }

@@ -236,7 +236,7 @@ type item struct {
 	// ko are the ko:// images of svc's template (KoImages).
 	ko []string
 	// settled is the ledger svc last planned against without a change,
-	// and the revision hash it planned: planning the two again would
+	// and the code of its ko:// images then: planning the two again would
 	// change nothing (see plan).
 	settled atomic.Pointer[settled]
 	dm      *DomainMapping

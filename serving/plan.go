@@ -172,11 +172,22 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next
 	return plan(services, ledgers, at, seen, nil, nil, config.Default())
 }
 
-// settled is a ledger planned against without a change, and the revision
-// hash planned.
+// settled is a ledger planned against without a change, and the code
+// digests planned with it.
 type settled struct {
 	ledger *Ledger
-	hash   string
+	code   map[string]string
+}
+
+// same reports whether code gives images the digests s was planned with.
+func (s *settled) same(images []string, code Code) bool {
+	for _, im := range images {
+		d, ok := code[im]
+		if was, had := s.code[im]; ok != had || d != was {
+			return false
+		}
+	}
+	return true
 }
 
 // plan is Plan with the code of the Services' ko:// images, and their
@@ -214,18 +225,20 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code C
 		}
 		seen[key] = true
 		it, old := items[s], prev[key]
-		p := &planner{svc: s, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
+		var hash string
+		var sums map[string]string
 		if it != nil {
-			p.code = code.of(it.ko)
-			p.hash = combineHash(it.hash, p.code)
-			if st := it.settled.Load(); old != nil && st != nil && st.ledger == old && st.hash == p.hash && !obs.Pending(old) {
+			if st := it.settled.Load(); old != nil && st != nil && st.ledger == old && st.same(it.ko, code) && !obs.Pending(old) {
 				next = append(next, old)
 				continue
 			}
+			sums = code.of(it.ko)
+			hash = combineHash(it.hash, sums)
 		} else {
-			p.code = code.of(KoImages(&s.Spec.Template))
-			p.hash = RevisionHash(&s.Spec.Template, p.code)
+			sums = code.of(KoImages(&s.Spec.Template))
+			hash = RevisionHash(&s.Spec.Template, sums)
 		}
+		p := &planner{svc: s, hash: hash, code: sums, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
 		p.plan()
 		errs = append(errs, p.errs...)
 		if old != nil && len(p.errs) == 0 && len(p.changes) == 0 && reflect.DeepEqual(old, p.next) {
@@ -233,7 +246,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code C
 			// rather than held twice.
 			p.next = old
 			if it != nil {
-				it.settled.Store(&settled{ledger: old, hash: p.hash})
+				it.settled.Store(&settled{ledger: old, code: p.code})
 			}
 		}
 		next, changes = append(next, p.next), append(changes, p.changes...)
