@@ -120,3 +120,34 @@ func shortCode(code map[string]string) string {
 func (l *Ledger) recordsCode() bool {
 	return slices.ContainsFunc(l.Revisions, func(r Revision) bool { return len(r.Code) > 0 })
 }
+
+// settled is a ledger planned against without a change, and the code
+// digests planned with it.
+type settled struct {
+	ledger *Ledger
+	code   map[string]string
+}
+
+// same reports whether code gives images the digests s was planned with.
+func (s *settled) same(images []string, code Code) bool {
+	for _, im := range images {
+		d, ok := code[im]
+		if was, had := s.code[im]; ok != had || d != was {
+			return false
+		}
+	}
+	return true
+}
+
+// adoptCode records the code of a ledger written before revisions
+// recorded theirs in its latest revision, when that revision's template
+// is the Service's: the revision is taken to run the code there is now,
+// rather than every ko:// Service getting a new revision on upgrade.
+func (p *planner) adoptCode(latest *Revision) bool {
+	if len(p.code) == 0 || p.next.recordsCode() || latest.Hash != HashTemplate(&p.svc.Spec.Template) {
+		return false
+	}
+	latest.Hash, latest.Code = p.hash, maps.Clone(p.code)
+	p.change(ChangeCode, latest.Name, "revision %s records its code (%s)", latest.Name, shortCode(p.code))
+	return true
+}

@@ -172,24 +172,6 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next
 	return plan(services, ledgers, at, seen, nil, nil, config.Default())
 }
 
-// settled is a ledger planned against without a change, and the code
-// digests planned with it.
-type settled struct {
-	ledger *Ledger
-	code   map[string]string
-}
-
-// same reports whether code gives images the digests s was planned with.
-func (s *settled) same(images []string, code Code) bool {
-	for _, im := range images {
-		d, ok := code[im]
-		if was, had := s.code[im]; ok != had || d != was {
-			return false
-		}
-	}
-	return true
-}
-
 // plan is Plan with the code of the Services' ko:// images, and their
 // decoded documents known (nil for a Service not loaded through a Tree):
 // their template hashes, and the ledger each last planned against without
@@ -367,12 +349,7 @@ func (p *planner) planRevision() {
 	if latest != nil && latest.Hash == hash {
 		return
 	}
-	if latest != nil && len(p.code) > 0 && !l.recordsCode() && latest.Hash == HashTemplate(tmpl) {
-		// A ledger written before revisions recorded their code: its
-		// latest revision is taken to run the code there is now, rather
-		// than every ko:// Service getting a new revision on upgrade.
-		latest.Hash, latest.Code = hash, maps.Clone(p.code)
-		p.change(ChangeCode, latest.Name, "revision %s records its code (%s)", latest.Name, shortCode(p.code))
+	if latest != nil && p.adoptCode(latest) {
 		return
 	}
 	if l.Generation < 0 || l.Generation >= MaxGeneration {
