@@ -35,6 +35,17 @@ func DigestCode(module fs.FS, tree *serving.Tree) {
 	c.digest(module, tree)
 }
 
+// DigestDirCode sets tree.Code for a tree read from files, the serving
+// directory dir: from the module around dir when it holds dir (see
+// OpenModule), else from files, as ebb up DIR plans it.
+func DigestDirCode(dir string, files fs.FS, tree *serving.Tree) {
+	if mod := OpenModule(dir); mod != nil {
+		defer mod.Close()
+		files = mod
+	}
+	DigestCode(files, tree)
+}
+
 // OpenModule opens the root of the Go module or workspace the ko://
 // images of the serving directory dir build in, as the go command finds
 // it (see kodigest.FindRoot), when that is not dir itself: a serving

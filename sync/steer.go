@@ -56,6 +56,10 @@ func SteerRollout(dir, namespace, name string, s serving.Steer, author Signature
 		return nil, err
 	}
 	tree, err := serving.Load(root)
+	if err == nil {
+		// The Service's revision covers its ko:// code, as ebb up plans it.
+		DigestDirCode(dir, root, tree)
+	}
 	root.Close()
 	if err != nil {
 		return nil, err

@@ -110,12 +110,7 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 	}
 	// Revisions are their templates and the code of their ko:// images,
 	// as ebb up plans them.
-	if mod := sync.OpenModule(dir); mod != nil {
-		defer mod.Close()
-		sync.DigestCode(mod, tree)
-	} else {
-		sync.DigestCode(root, tree)
-	}
+	sync.DigestDirCode(dir, root, tree)
 	ledgers, changes, err := tree.Plan(at, serving.Observed{})
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
