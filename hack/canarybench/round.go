@@ -23,6 +23,8 @@ type result struct {
 	// canary and failedCanary the percent of answers from t0 to t2 that
 	// came from the canary and that failed.
 	failedPush, canary, failedCanary float64
+	// failed counts the answers from push to t2 that failed.
+	failed int
 	// after counts the answers from t2 on, and strays those of them not
 	// from the stable revision.
 	after, strays int
@@ -136,7 +138,7 @@ func (r *result) measure(l *load, end time.Time) error {
 		return errors.New("no answer from the bad canary")
 	}
 	failed, all := count(l.answers, r.push, r.t2, answer.failed)
-	r.failedPush = percent(failed, all)
+	r.failed, r.failedPush = failed, percent(failed, all)
 	canary, all := count(l.answers, r.t0, r.t2, bad)
 	r.canary = percent(canary, all)
 	failed, _ = count(l.answers, r.t0, r.t2, answer.failed)
@@ -161,9 +163,9 @@ func (r result) row(c config, round int) string {
 	if r.promote > 0 {
 		promote = fmt.Sprintf("%s (%d × %s = %s)", sec(r.promote), c.steps(), c.interval, sec(time.Duration(c.steps())*c.interval))
 	}
-	return fmt.Sprintf("| %s/%d | %d | %s | %d | %s | %s | %s | %s | %s | %.2f%% | %.1f%% | %.2f%% | %d | %d, %d not v1 | %s |",
+	return fmt.Sprintf("| %s/%d | %d | %s | %d | %s | %s | %s | %s | %s | %d (%.2f%%) | %.1f%% | %.2f%% | %d | %d, %d not v1 | %s |",
 		c.interval, c.threshold, round, r.load, r.answers, sec(r.t0.Sub(r.push)), sec(r.t1.Sub(r.t0)), sec(r.t2.Sub(r.t0)),
-		sec(c.target()), stdout, r.failedPush, r.canary, r.failedCanary, r.missed, r.after, r.strays, promote)
+		sec(c.target()), stdout, r.failed, r.failedPush, r.canary, r.failedCanary, r.missed, r.after, r.strays, promote)
 }
 
 // serves waits (up to 2 minutes) until web answers body.
