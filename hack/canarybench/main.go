@@ -2,7 +2,7 @@
 // back an analysed canary that fails half of its requests, and how many
 // requests failed meanwhile.
 //
-//	go run ./hack/canarybench [-configs 2s/2,10s/3] [-rounds 3] [-rate 200] [-workers 16] [-step-weight 10] [-healthy] [-ebb PATH]
+//	go run ./hack/canarybench [-configs 2s/2,10s/3] [-rounds 3] [-rate 200] [-workers 16] [-step-weight 10] [-min-requests N] [-healthy] [-ebb PATH]
 //
 // Each round writes a Git work tree serving the Service web (go.mod and
 // a small app, analysed with the round's interval and threshold), runs
@@ -48,11 +48,12 @@ func main() {
 	rate := flag.Int("rate", 200, "requests a second, open loop")
 	workers := flag.Int("workers", 16, "goroutines sending the requests")
 	step := flag.Int("step-weight", 10, "canary.ebb.dev/step-weight")
+	minRequests := flag.Int("min-requests", 0, "canary.ebb.dev/min-requests (default: not set, ebb's default)")
 	healthy := flag.Bool("healthy", false, "after each rollback, roll out a healthy canary and time its promotion")
 	limit := flag.Duration("limit", 5*time.Minute, "longest load of a round")
 	ebb := flag.String("ebb", "", "an ebb binary to use (default: build ./cmd/ebb)")
 	flag.Parse()
-	cs, err := parseConfigs(*configs, *step)
+	cs, err := parseConfigs(*configs, *step, *minRequests)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,8 +71,8 @@ func main() {
 		}
 	}
 	b := bench{ebb: *ebb, tmp: tmp, rate: *rate, workers: *workers, healthy: *healthy, limit: *limit}
-	fmt.Printf("B11 analysed canary rollback under ebb up (%s, %d CPUs, %s; %d req/s open loop, %d workers, step-weight %d)\n\n",
-		runtime.GOOS, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *rate, *workers, *step)
+	fmt.Printf("B11 analysed canary rollback under ebb up (%s, %d CPUs, %s; %d req/s open loop, %d workers, step-weight %d, min-requests %s)\n\n",
+		runtime.GOOS, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *rate, *workers, *step, minString(*minRequests))
 	fmt.Println("| interval/threshold | round | load avg | answers | push→t0 | t1−t0 | t2−t0 | target | t1 (stdout)−t0 | failed push→t2 | canary t0→t2 | failed t0→t2 | missed | after t2 | promote |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	results := map[config][]result{}
@@ -123,7 +124,7 @@ func (c config) target() time.Duration {
 // at the default max-weight, 50.
 func (c config) steps() int { return (50 + c.step - 1) / c.step }
 
-func parseConfigs(s string, step int) ([]config, error) {
+func parseConfigs(s string, step, minRequests int) ([]config, error) {
 	var out []config
 	for f := range strings.SplitSeq(s, ",") {
 		iv, th, ok := strings.Cut(strings.TrimSpace(f), "/")
@@ -132,7 +133,7 @@ func parseConfigs(s string, step int) ([]config, error) {
 		if !ok || err != nil || err2 != nil || d < time.Second || n < 1 {
 			return nil, fmt.Errorf("-configs: %q: want INTERVAL/THRESHOLD, e.g. 2s/2", f)
 		}
-		out = append(out, config{interval: d, threshold: n, step: step})
+		out = append(out, config{interval: d, threshold: n, step: step, minRequests: minRequests})
 	}
 	return out, nil
 }
@@ -144,6 +145,13 @@ func sorted[T time.Duration | float64](rs []result, f func(result) T) []T {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func minString(n int) string {
+	if n == 0 {
+		return "default"
+	}
+	return strconv.Itoa(n)
 }
 
 func sec(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

@@ -31,7 +31,7 @@ metadata:
     canary.ebb.dev/interval: %s
     canary.ebb.dev/threshold: "%d"
     canary.ebb.dev/step-weight: "%d"
-spec:
+%sspec:
   template:
     spec:
       containers:
@@ -51,10 +51,16 @@ type config struct {
 	interval  time.Duration
 	threshold int
 	step      int
+	// minRequests is canary.ebb.dev/min-requests; 0 leaves ebb's default.
+	minRequests int
 }
 
 func (c config) service(target string, failEvery int) string {
-	return fmt.Sprintf(service, c.interval, c.threshold, c.step, target, failEvery)
+	more := ""
+	if c.minRequests > 0 {
+		more = fmt.Sprintf("    canary.ebb.dev/min-requests: \"%d\"\n", c.minRequests)
+	}
+	return fmt.Sprintf(service, c.interval, c.threshold, c.step, more, target, failEvery)
 }
 
 // writeRepo makes dir a Git work tree on main serving web v1.
