@@ -4,14 +4,15 @@
 //
 //	go run ./hack/canarybench [-configs 2s/2,10s/3] [-rounds 3] [-rate 200] [-workers 16] [-step-weight 10] [-min-requests N] [-healthy] [-ebb PATH]
 //
-// Each round writes a Git work tree serving the Service web (go.mod and
-// a small app, analysed with the round's interval and threshold), runs
-// `ebb up` on it and drives an open-loop load at -rate requests a second
-// through the gateway. Once web serves, it commits a template whose app
+// Each round writes a Git work tree serving the Service web (the app of
+// examples/canary, built from this module through a go.work, analysed
+// with the round's interval and threshold), runs `ebb up` on it and
+// drives an open-loop load at -rate requests a second through the
+// gateway. Once web serves, it commits a template whose app
 // fails every second request and records every answer and every commit on
 // main (the branch's ref is read every 10 ms). From those:
 //
-//   - t0: the first answer from the canary (a 500, or its body "bad");
+//   - t0: the first answer from the canary (a 500, or its version "bad");
 //   - t1: when the rollback commit appeared on main;
 //   - t2: the last answer from the canary; after it every answer must be
 //     the stable revision's.
@@ -64,13 +65,20 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	root, err := filepath.Abs(".")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "examples", "canary", "app")); err != nil {
+		log.Fatal("run from the root of the ebb module")
+	}
 	if *ebb == "" {
 		*ebb = filepath.Join(tmp, "ebb")
 		if out, err := exec.Command("go", "build", "-o", *ebb, "./cmd/ebb").CombinedOutput(); err != nil {
 			log.Fatalf("build ebb (run from the root of the ebb module): %v\n%s", err, out)
 		}
 	}
-	b := bench{ebb: *ebb, tmp: tmp, rate: *rate, workers: *workers, healthy: *healthy, limit: *limit}
+	b := bench{root: root, ebb: *ebb, tmp: tmp, rate: *rate, workers: *workers, healthy: *healthy, limit: *limit}
 	fmt.Printf("B11 analysed canary rollback under ebb up (%s, %d CPUs, %s; %d req/s open loop, %d workers, step-weight %d, min-requests %s)\n\n",
 		runtime.GOOS, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), *rate, *workers, *step, minString(*minRequests))
 	fmt.Println("| interval/threshold | round | load avg | answers | push→t0 | t1−t0 | t2−t0 | target | t1 (stdout)−t0 | failed push→t2 | canary t0→t2 | failed t0→t2 | missed | after t2 | promote |")
@@ -109,10 +117,10 @@ func main() {
 
 // bench is what every round shares.
 type bench struct {
-	ebb, tmp      string
-	rate, workers int
-	healthy       bool
-	limit         time.Duration
+	root, ebb, tmp string
+	rate, workers  int
+	healthy        bool
+	limit          time.Duration
 }
 
 // target is the rollback target: threshold × interval + 1 s.

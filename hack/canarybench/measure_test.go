@@ -13,9 +13,9 @@ import (
 func TestMeasure(t *testing.T) {
 	push := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return push.Add(time.Duration(ms) * time.Millisecond) }
-	v1 := func(ms int) answer { return answer{at: at(ms), code: 200, body: "v1"} }
-	bad := func(ms int) answer { return answer{at: at(ms), code: 200, body: "bad"} }
-	fail := func(ms int) answer { return answer{at: at(ms), code: 500, body: "failing on purpose"} }
+	v1 := func(ms int) answer { return answer{at: at(ms), code: 200, body: stableAnswer} }
+	bad := func(ms int) answer { return answer{at: at(ms), code: 200, body: "web-00002 (bad)"} }
+	fail := func(ms int) answer { return answer{at: at(ms), code: 500, body: "web-00002 failed on purpose"} }
 	type got struct {
 		T0, T2                           time.Duration
 		Answers, Failed, After, Strays   int

@@ -41,7 +41,7 @@ func (b bench) round(ctx context.Context, c config) (result, error) {
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	if err := writeRepo(dir, c); err != nil {
+	if err := writeRepo(dir, b.root, c); err != nil {
 		return result{}, err
 	}
 	u, err := startUp(b.ebb, dir)
@@ -49,7 +49,7 @@ func (b bench) round(ctx context.Context, c config) (result, error) {
 		return result{}, err
 	}
 	defer u.stop()
-	if err := serves(ctx, u.gateway, "v1"); err != nil {
+	if err := serves(ctx, u.gateway, stableAnswer); err != nil {
 		return result{}, err
 	}
 
@@ -63,7 +63,7 @@ func (b bench) round(ctx context.Context, c config) (result, error) {
 	time.Sleep(2 * time.Second)
 
 	r := result{load: loadAvg(), push: time.Now()}
-	if err := push(dir, c.service("bad", 2), "web: fail every second request"); err != nil {
+	if err := push(dir, c.service("bad", 50), "web: fail every second request"); err != nil {
 		return r, err
 	}
 	var ready, promoted time.Time
@@ -116,12 +116,19 @@ func (b bench) round(ctx context.Context, c config) (result, error) {
 	return r, r.measure(l, r.t1.Add(tail))
 }
 
+// The stable revision's answer, and how the bad canary's read: the app
+// answers "<revision> (<version>)", or "<revision> failed on purpose".
+const stableAnswer = "web-00001 (v1)"
+
+func bad(a answer) bool {
+	return strings.HasSuffix(a.body, " (bad)") || a.code == 500 && strings.HasSuffix(a.body, " failed on purpose")
+}
+
 // measure reads t0, t2 and the shares from the answers to the bad canary.
 // Answers after end (the push of the healthy canary, if any) are left
 // out.
 func (r *result) measure(l *load, end time.Time) error {
 	r.missed = l.missed
-	bad := func(a answer) bool { return a.body == "bad" || a.code == 500 && a.body == "failing on purpose" }
 	for _, a := range l.answers {
 		if a.at.Before(r.push) || a.at.After(end) {
 			continue
@@ -143,7 +150,7 @@ func (r *result) measure(l *load, end time.Time) error {
 	r.canary = percent(canary, all)
 	failed, _ = count(l.answers, r.t0, r.t2, answer.failed)
 	r.failedCanary = percent(failed, all)
-	stray, after := count(l.answers, r.t2.Add(time.Nanosecond), end, func(a answer) bool { return a.code != 200 || a.body != "v1" })
+	stray, after := count(l.answers, r.t2.Add(time.Nanosecond), end, func(a answer) bool { return a.code != 200 || a.body != stableAnswer })
 	r.strays, r.after = stray, after
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -16,12 +15,11 @@ import (
 	"time"
 )
 
-//go:embed app/main.go
-var appSource string
-
 // service is the Service "web", analysed with the given interval,
-// threshold and step weight, running the app as target (failing every
-// failEvery-th request when not 0).
+// threshold and step weight, running the canary example's app as version
+// (failing failPercent of its requests, spread evenly: at 50 every second
+// one). It answers "<revision> (<version>)", a failure "<revision> failed
+// on purpose".
 const service = `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
@@ -35,11 +33,11 @@ metadata:
   template:
     spec:
       containers:
-        - image: ko://example.test/canary/app
+        - image: ko://github.com/ebb-dev/ebb/examples/canary/app
           env:
-            - name: TARGET
+            - name: VERSION
               value: %s
-            - name: FAIL_EVERY
+            - name: FAIL_PERCENT
               value: "%d"
 `
 
@@ -55,24 +53,21 @@ type config struct {
 	minRequests int
 }
 
-func (c config) service(target string, failEvery int) string {
+func (c config) service(version string, failPercent int) string {
 	more := ""
 	if c.minRequests > 0 {
 		more = fmt.Sprintf("    canary.ebb.dev/min-requests: \"%d\"\n", c.minRequests)
 	}
-	return fmt.Sprintf(service, c.interval, c.threshold, c.step, more, target, failEvery)
+	return fmt.Sprintf(service, c.interval, c.threshold, c.step, more, version, failPercent)
 }
 
-// writeRepo makes dir a Git work tree on main serving web v1.
-func writeRepo(dir string, c config) error {
+// writeRepo makes dir a Git work tree on main serving web v1; its
+// go.work uses the ebb module at root, which holds the app.
+func writeRepo(dir, root string, c config) error {
 	for name, body := range map[string]string{
-		"go.mod":       "module example.test/canary\n\ngo 1.26\n",
-		"app/main.go":  appSource,
+		"go.work":      "go 1.26.0\n\nuse " + root + "\n",
 		"service.yaml": c.service("v1", 0),
 	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			return err
-		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
 		}
