@@ -181,7 +181,9 @@ var servingLine = regexp.MustCompile(`on http://(127\.0\.0\.1:\d+) \(status: ebb
 // startUp runs ebb up on dir and waits until it serves.
 func startUp(ebb, dir string) (*upProcess, error) {
 	cmd := exec.Command(ebb, "up", dir, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that stop can kill whatever it left; and
+	// killed if this program dies first (its apps then die with it).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
