@@ -28,16 +28,21 @@ func (d *Desired) NextRolloutCheck(since time.Time) time.Time {
 // planned returns is due, looking every tick, until ctx ends: analysed
 // canaries step and are judged between the repository's changes. A check
 // still due after its pass (the period had too few requests) is asked
-// for again after retry, then twice as long each time up to 8 × retry, so
-// that a quiet canary does not make a pass (a fetch, in a Git source)
-// every second.
-func KickRollouts(ctx context.Context, planned func() *Desired, since time.Time, now func() time.Time, tick, retry time.Duration, kick func()) {
+// for again a tick later, then twice as long each time up to
+// MaxRolloutRetry, so that a quiet canary does not make a pass (a fetch,
+// in a Git source) every tick.
+func KickRollouts(ctx context.Context, planned func() *Desired, since time.Time, now func() time.Time, tick time.Duration, kick func()) {
 	due := func() time.Time { return planned().NextRolloutCheck(since) }
-	kickRollouts(ctx, due, now, tick, retry, kick)
+	kickRollouts(ctx, due, now, tick, kick)
 }
 
+// MaxRolloutRetry is the longest KickRollouts waits to ask again for a
+// check that stays due.
+const MaxRolloutRetry = 8 * time.Second
+
 // kickRollouts is KickRollouts for the due times due returns.
-func kickRollouts(ctx context.Context, due func() time.Time, now func() time.Time, tick, retry time.Duration, kick func()) {
+func kickRollouts(ctx context.Context, due func() time.Time, now func() time.Time, tick time.Duration, kick func()) {
+	retry := tick
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var kickedFor, next time.Time
@@ -57,7 +62,7 @@ func kickRollouts(ctx context.Context, due func() time.Time, now func() time.Tim
 		case at.Before(next):
 			continue
 		default:
-			wait = min(2*wait, 8*retry)
+			wait = min(2*wait, MaxRolloutRetry)
 		}
 		next = at.Add(wait)
 		kick()

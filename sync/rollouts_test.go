@@ -8,7 +8,7 @@ import (
 )
 
 // TestKickRolloutsBacksOff: a due check is kicked at once; while it stays
-// due (too few requests), again after 1 s, then 2 s, 4 s, 8 s and 8 s; a
+// due (too few requests), again a tick (1 s) later, then 2 s, 4 s, 8 s and 8 s; a
 // new due time is kicked at once, and retried after 1 s again.
 func TestKickRolloutsBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -20,7 +20,7 @@ func TestKickRolloutsBacksOff(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			kickRollouts(ctx, due, time.Now, 250*time.Millisecond, time.Second, func() {
+			kickRollouts(ctx, due, time.Now, time.Second, func() {
 				kicks = append(kicks, time.Since(start).Round(250*time.Millisecond))
 			})
 		}()

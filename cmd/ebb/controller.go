@@ -444,7 +444,7 @@ func (c *controller) lead(ctx context.Context) {
 	c.mu.Lock()
 	since := c.leadSince
 	c.mu.Unlock()
-	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, time.Second, c.kicks.Kick) })
+	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, c.kicks.Kick) })
 	wg.Go(func() {
 		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
 	})

@@ -301,7 +301,7 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	}
 	wg.Go(func() { _ = u.scaler.Run(ctx) })
 	wg.Go(func() { _ = u.act.Run(ctx) })
-	wg.Go(func() { sync.KickRollouts(ctx, u.planned, u.started, time.Now, rolloutTick, time.Second, u.kicks.Kick) })
+	wg.Go(func() { sync.KickRollouts(ctx, u.planned, u.started, time.Now, rolloutTick, u.kicks.Kick) })
 	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
 	body(ctx, &wg)
 
