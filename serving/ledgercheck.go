@@ -101,6 +101,9 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 		if r.Retired != nil {
 			c.stamp(p+".retired", r.Retired)
 		}
+		if r.Failed != nil {
+			c.stamp(p+".failed", r.Failed)
+		}
 		c.required(p+".template", len(r.Template.Spec.Containers) == 0)
 	}
 	if l.Removed == nil {

@@ -118,6 +118,9 @@ func TestUnmarshalLedgerRefuses(t *testing.T) {
 		{"retired without a time", "    retired:\n      commit: ccc\n      time: \"2026-11-22T04:02:00Z\"\n", "    retired:\n      commit: ccc\n", []string{
 			"x.yaml:14: revisions[0].retired.time: missing field(s)",
 		}},
+		{"failed without a time", "    retired:\n      commit: ccc\n      time: \"2026-11-22T04:02:00Z\"\n", "    retired:\n      commit: ccc\n      time: \"2026-11-22T04:02:00Z\"\n    failed:\n      commit: ccc\n", []string{
+			"x.yaml:17: revisions[0].failed.time: missing field(s)",
+		}},
 		{"no template", "    template:\n      spec:\n        containers:\n          - image: a\n", "", []string{
 			"x.yaml:8: revisions[0].template: missing field(s)",
 		}},
