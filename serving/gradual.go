@@ -22,10 +22,7 @@ func (p *planner) gradualDuration() time.Duration {
 	if _, analysed := p.analysis(); analysed {
 		return 0
 	}
-	if p.cfg == nil {
-		return p.svc.RolloutDuration(nil)
-	}
-	return p.svc.RolloutDuration(p.cfg.Network)
+	return p.svc.RolloutDuration(p.config().Network)
 }
 
 // latestShare is the share of the Service's main route that traffic's

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving/canary"
+	"github.com/ebb-dev/ebb/serving/config"
 )
 
 // analysed gives the Service a 2s interval, steps of 20 up to 40 and a
@@ -242,5 +244,49 @@ func TestPlanCanaryNeedsLatestTraffic(t *testing.T) {
 		"traffic: hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)"}, "hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)")
 	if l[0].Rollout != nil {
 		t.Errorf("a rollout with no latestRevision share: %+v", l[0].Rollout)
+	}
+}
+
+// TestPlanCanaryDeploymentProgressDeadline: without the annotation, the
+// canary's deadline is config-deployment's progress-deadline, recorded
+// in the ledger when the rollout starts.
+func TestPlanCanaryDeploymentProgressDeadline(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	cfg := config.Default()
+	cfg.Deployment.ProgressDeadline = 20 * time.Second
+	w := &world{ready: []string{"hello-00001"}, since: t0, now: t0}
+	at := Stamp{Commit: "c", Time: metav1.NewTime(t0)}
+	l, _, err := plan([]*Service{svc("a", analysed)}, nil, at, w.observed(), nil, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err = plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := l[0].Rollout; r == nil || !r.ReadyBy.Time.Equal(t0.Add(20*time.Second)) {
+		t.Fatalf("rollout %+v, want ready by %v", r, t0.Add(20*time.Second))
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		want  []string
+	}{
+		{19 * time.Second, nil},
+		{20 * time.Second, []string{"rollback hello-00002 at 0%: not ready within 20s (progress-deadline); hello-00001 back to its full share"}},
+	} {
+		w.now = t0.Add(tc.after)
+		_, changes, err := plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range changes {
+			if c.Kind == ChangeRolledBack {
+				got = append(got, c.Message)
+			}
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("after %v (-want +got):\n%s", tc.after, diff)
+		}
 	}
 }

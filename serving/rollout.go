@@ -18,13 +18,20 @@ import (
 // revision's figures pass, and promotes or rolls it back. Each step is a
 // ledger change; the state between steps is the ledger's Rollout.
 
+// configOrDefault is cfg, or the default configuration for nil.
+func configOrDefault(cfg *config.Config) *config.Config {
+	if cfg == nil {
+		return config.Default()
+	}
+	return cfg
+}
+
+// config is the configuration the planner plans with.
+func (p *planner) config() *config.Config { return configOrDefault(p.cfg) }
+
 // analysis is the Service's, and whether it rolls out analysed.
 func (p *planner) analysis() (canary.Analysis, bool) {
-	cfg := p.cfg
-	if cfg == nil || cfg.Rollout == nil {
-		cfg = config.Default()
-	}
-	return cfg.Rollout.AnalysisOf(p.svc.Annotations)
+	return p.config().Rollout.AnalysisOf(p.svc.Annotations)
 }
 
 // now is the runtime's clock, or the stamp's when planning without one.
@@ -52,7 +59,7 @@ func (o Observed) rolloutDue(l *Ledger) bool {
 		return false
 	}
 	if r.Weight == 0 {
-		return o.ready(l.Namespace, r.Canary) || !o.Now.Before(r.Started.Add(progressDeadline(l, r.Canary)))
+		return o.ready(l.Namespace, r.Canary) || !o.Now.Before(r.ReadyBy.Time)
 	}
 	return r.NextCheck != nil && !o.Now.Before(r.NextCheck.Time)
 }
@@ -63,10 +70,7 @@ func (o Observed) rolloutDue(l *Ledger) bool {
 // that found too few requests stays due: it is judged again at the next
 // pass.
 func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since time.Time) time.Time {
-	cfg := t.Config
-	if cfg == nil || cfg.Rollout == nil {
-		cfg = config.Default()
-	}
+	cfg := configOrDefault(t.Config)
 	annotations := map[string]map[string]string{}
 	for _, s := range t.Services {
 		annotations[s.Namespace+"/"+s.Name] = s.Annotations
@@ -83,7 +87,7 @@ func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since time.Time) time.Time {
 			continue
 		}
 		if r.Weight == 0 || r.NextCheck == nil {
-			earliest(r.Started.Add(progressDeadline(l, r.Canary)))
+			earliest(r.ReadyBy.Time)
 			continue
 		}
 		a, _ := cfg.Rollout.AnalysisOf(annotations[l.Namespace+"/"+l.Service])
@@ -94,17 +98,6 @@ func (t *Tree) NextRolloutCheck(ledgers []*Ledger, since time.Time) time.Time {
 		earliest(due)
 	}
 	return next
-}
-
-// progressDeadline is how long revision may take to become ready: its
-// template's serving.knative.dev/progress-deadline, or the default.
-func progressDeadline(l *Ledger, revision string) time.Duration {
-	for _, r := range l.Revisions {
-		if r.Name == revision {
-			return autoscaling.ProgressDeadline(r.Template.Annotations, 0)
-		}
-	}
-	return autoscaling.DefaultProgressDeadline
 }
 
 // revert is a push whose template is the stable revision's while a canary
@@ -169,8 +162,8 @@ func (p *planner) planRollout(stable string) {
 		return
 	}
 	if l.LatestReady != r.Canary {
-		if deadline := progressDeadline(l, r.Canary); !now.Before(r.Started.Add(deadline)) {
-			p.rollBack(fmt.Sprintf("not ready within %s (progress-deadline)", deadline))
+		if !now.Before(r.ReadyBy.Time) {
+			p.rollBack(fmt.Sprintf("not ready within %s (progress-deadline)", r.ReadyBy.Sub(r.Started.Time)))
 		}
 		return
 	}
@@ -215,7 +208,10 @@ func (p *planner) startRollout(stable string, now time.Time) {
 	if prev := l.Rollout; prev != nil && prev.Phase == canary.Progressing && prev.Canary != l.Latest {
 		p.change(ChangeCanary, prev.Canary, "canary %s superseded at %d%% by %s", prev.Canary, prev.Weight, l.Latest)
 	}
-	l.Rollout = &canary.State{Canary: l.Latest, Stable: stable, Phase: canary.Progressing, Started: metav1.NewTime(now.UTC().Truncate(time.Second))}
+	started := now.UTC().Truncate(time.Second)
+	deadline := autoscaling.ProgressDeadline(p.svc.Spec.Template.Annotations, p.config().Deployment.ProgressDeadline)
+	l.Rollout = &canary.State{Canary: l.Latest, Stable: stable, Phase: canary.Progressing,
+		Started: metav1.NewTime(started), ReadyBy: metav1.NewTime(started.Add(deadline))}
 	p.change(ChangeCanary, l.Latest, "canary %s waits to be ready (stable %s)", l.Latest, stable)
 }
 

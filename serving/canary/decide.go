@@ -37,9 +37,13 @@ type State struct {
 	Weight int64 `json:"weight"`
 	// FailedChecks counts the periods the canary failed.
 	FailedChecks int64 `json:"failedChecks,omitempty"`
-	// Started is when the canary was planned; a canary not ready within
-	// its progress deadline from then is rolled back.
+	// Started is when the canary was planned.
 	Started metav1.Time `json:"started"`
+	// ReadyBy is when the canary must have become ready: Started plus its
+	// progress deadline (its template's serving.knative.dev/progress-deadline,
+	// or config-deployment's), as planned then. One still not ready is
+	// rolled back.
+	ReadyBy metav1.Time `json:"readyBy"`
 	// NextCheck is when the running period ends; nil until the first
 	// step.
 	NextCheck *metav1.MicroTime `json:"nextCheck,omitempty"`
@@ -207,6 +211,7 @@ func (s *State) DeepCopy() *State {
 	}
 	out := *s
 	s.Started.DeepCopyInto(&out.Started)
+	s.ReadyBy.DeepCopyInto(&out.ReadyBy)
 	if s.NextCheck != nil {
 		out.NextCheck = s.NextCheck.DeepCopy()
 	}
