@@ -168,7 +168,7 @@ func (s State) following(a Analysis, now time.Time) time.Time {
 // failing says which figure of f fails a, or "".
 func (a Analysis) failing(f metric.Figures) string {
 	if rate := f.SuccessRate(); rate < a.SuccessRate {
-		return fmt.Sprintf("success %s < %s%%", rateString(rate), trimFloat(a.SuccessRate))
+		return fmt.Sprintf("success %s < %v%%", rateString(rate), a.SuccessRate)
 	}
 	if a.Duration > 0 && f.P99 > a.Duration {
 		return fmt.Sprintf("p99 %s > %s", roundLatency(f.P99), a.Duration)
@@ -194,8 +194,6 @@ func Describe(p Period) string {
 }
 
 func rateString(r float64) string { return fmt.Sprintf("%.1f%%", r) }
-
-func trimFloat(f float64) string { return fmt.Sprint(f) }
 
 // at is a ledger time to the microsecond, as the ledger file keeps it, so
 // that the state planned equals the state read back.
