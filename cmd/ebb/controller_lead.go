@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	gosync "sync"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/ebb-dev/ebb/internal/heap"
+	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/sync/git"
+)
+
+// lead is the leader's work: the autoscaler and endpoint switching, the
+// sync loop, garbage collection on config-gc's schedule, and a status
+// refresh every 10 s, until ctx ends.
+func (c *controller) lead(ctx context.Context) {
+	c.log.Info("leading", "identity", c.identity)
+	// Another replica may have led since this one last applied: the
+	// first pass compares every object with the cluster.
+	c.ssa.Forget()
+	c.setLeading(true)
+	defer c.setLeading(false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg gosync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { c.runtime.Run(ctx) })
+	if !c.runtime.WaitForSync(ctx) {
+		return
+	}
+	if err := c.status.Load(ctx); err != nil {
+		c.log.Warn("status", "error", err)
+	}
+	if err := c.claimAutoscaler(ctx); err != nil {
+		c.log.Error("point the autoscaler Service at this pod", "error", err)
+	}
+	wg.Go(func() { _ = c.scaler.Run(ctx) })
+	c.mu.Lock()
+	since := c.leadSince
+	c.mu.Unlock()
+	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, c.kicks.Kick) })
+	wg.Go(func() {
+		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
+	})
+	wg.Go(func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.status.Refresh(ctx)
+			}
+		}
+	})
+	wg.Go(func() {
+		heap.ReleaseWhenQuiet(ctx, c.applied, time.Second, func() { heap.Release(releaseFloor) })
+	})
+	_ = c.loop.Run(ctx, git.Poll{Interval: *c.o.git.poll, Jitter: 0.1}, c.kicks)
+}
+
+// releaseFloor is the smallest heap worth handing back after a pass.
+const releaseFloor = 16 << 20
+
+// releasing is the controller's Target: after every apply it tells the
+// controller, which hands the pass's freed memory back to the OS once no
+// pass has run for a second. A pass renders every object of the source
+// (about 40 MB of maps for 1000 Services) and drops them all; between
+// passes the controller needs only its steady state.
+type releasing struct {
+	sync.Target
+	applied chan<- struct{}
+}
+
+func (r releasing) Apply(ctx context.Context, d *sync.Desired) error {
+	err := r.Target.Apply(ctx, d)
+	select {
+	case r.applied <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+func (c *controller) setLeading(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leading, c.leadSince = v, time.Time{}
+	if v {
+		c.leadSince = time.Now()
+	}
+}
+
+// observed is what the cluster has shown of the revisions (which became
+// ready), and their figures since this replica leads, now. A replica
+// that does not lead judges no canary.
+func (c *controller) observed() serving.Observed {
+	o := c.runtime.Observed()
+	o.Now = time.Now()
+	c.mu.Lock()
+	o.Since = c.leadSince
+	c.mu.Unlock()
+	if o.Since.IsZero() {
+		o.Since = o.Now
+	}
+	o.Figures = func(namespace, revision string, from, to time.Time) metric.Figures {
+		return c.scaler.Figures(scaler.RevisionKey{Namespace: namespace, Name: revision}, from, to)
+	}
+	return o
+}
+
+func (c *controller) isLeading() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leading
+}
+
+// claimAutoscaler points the selector-less autoscaler Service at this
+// pod, so that the gateways' activators push their stats to the leader.
+func (c *controller) claimAutoscaler(ctx context.Context) error {
+	ip := c.e.getenv("POD_IP")
+	if ip == "" || c.o.autoscaler == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(c.o.listen)
+	if err != nil {
+		return err
+	}
+	var p int32
+	if _, err := fmt.Sscan(port, &p); err != nil {
+		return fmt.Errorf("--listen %s: %w", c.o.listen, err)
+	}
+	_, err = cluster.ApplySlice(ctx, c.k, cluster.Slice{Namespace: c.o.namespace, Name: c.o.autoscaler,
+		Labels: map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: cluster.ManagedBy},
+		Ports:  []cluster.SlicePort{{Name: "http", Port: p}}, Addresses: []string{ip}}, cluster.AutoscalerManager)
+	return err
+}
