@@ -104,10 +104,11 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// TestDecideKeepsTheSchedule: a pass that judges a little late steps to a
-// next check an interval after the one due, not after the pass; a check
-// held far behind (too few requests) is due an interval after now.
-func TestDecideKeepsTheSchedule(t *testing.T) {
+// TestDecideHoldsAWholeInterval: the weight a check sets (or holds) is
+// judged a whole interval after that check, however late the check ran
+// (a tick, too few requests, a new leader's first period), so that every
+// period judged saw only that weight.
+func TestDecideHoldsAWholeInterval(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	a := Analysis{Interval: 2 * time.Second, StepWeight: 20, MaxWeight: 40, Threshold: 2, SuccessRate: 99, MinRequests: 10}
 	good := Period{Canary: metric.Figures{Requests: 100}}
@@ -116,7 +117,9 @@ func TestDecideKeepsTheSchedule(t *testing.T) {
 		due, now time.Time
 		want     time.Time
 	}{
-		{"late by 300ms", t0, t0.Add(300 * time.Millisecond), t0.Add(2 * time.Second)},
+		{"on time", t0, t0, t0.Add(2 * time.Second)},
+		{"late by 300ms", t0, t0.Add(300 * time.Millisecond), t0.Add(2300 * time.Millisecond)},
+		{"late by 1900ms", t0, t0.Add(1900 * time.Millisecond), t0.Add(3900 * time.Millisecond)},
 		{"late by 3s", t0, t0.Add(3 * time.Second), t0.Add(5 * time.Second)},
 	} {
 		got, _ := Decide(State{Phase: Progressing, Weight: 20, NextCheck: micro(tc.due)}, a, good, tc.now)

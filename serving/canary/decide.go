@@ -138,31 +138,18 @@ func Decide(s State, a Analysis, p Period, now time.Time) (State, Verdict) {
 			next.Reason = fmt.Sprintf("%s, %d of %d checks", why, next.FailedChecks, a.Threshold)
 			return next, Rollback
 		}
-		next.NextCheck = at(s.following(a, now))
+		next.NextCheck = at(now.Add(a.Interval))
 		return next, Hold
 	}
 	ladder := a.Ladder()
 	for _, w := range ladder {
 		if w > s.Weight {
-			next.Weight, next.NextCheck = w, at(s.following(a, now))
+			next.Weight, next.NextCheck = w, at(now.Add(a.Interval))
 			return next, Step
 		}
 	}
 	next.Phase, next.NextCheck, next.Reason = Promoted, nil, ""
 	return next, Promote
-}
-
-// following is when the check after the one due at s.NextCheck is due:
-// an interval after it, so that a pass that ran a little late does not
-// push every later check back; an interval after now when that time has
-// passed already (the check was held for want of requests).
-func (s State) following(a Analysis, now time.Time) time.Time {
-	if s.NextCheck != nil {
-		if next := s.NextCheck.Add(a.Interval); next.After(now) {
-			return next
-		}
-	}
-	return now.Add(a.Interval)
 }
 
 // failing says which figure of f fails a, or "".
