@@ -159,7 +159,7 @@ type Source struct {
 	// refused is the head and write branch head last refused by
 	// Config.Verify, zero when the last fetch was not refused.
 	refused [2]plumbing.Hash
-	reader    treeReader
+	reader  treeReader
 
 	smu    sync.Mutex
 	status Status
