@@ -198,3 +198,27 @@ func (v *Verifier) verifySSH(c *object.Commit, armored string) (string, error) {
 	}
 	return "", fmt.Errorf("SSH key %s %s is not an allowed signer", s.Key.Type(), fp)
 }
+
+// ParseSigningKey reads the key ebb signs ledger commits with: an armored
+// OpenPGP private key (gpg --export-secret-keys --armor), or an SSH
+// private key (OpenSSH, PKCS#1 or PKCS#8 PEM) for git's SSH format.
+// passphrase unlocks an encrypted key.
+func ParseSigningKey(b []byte, passphrase string) (gogit.Signer, error) {
+	if !bytes.Contains(b, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
+		return NewSSHSigner(b, passphrase)
+	}
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("OpenPGP signing key: %w", err)
+	}
+	e := keys[0]
+	if e.PrivateKey == nil {
+		return nil, errors.New("OpenPGP signing key: a public key, not a private one")
+	}
+	if e.PrivateKey.Encrypted {
+		if err := e.DecryptPrivateKeys([]byte(passphrase)); err != nil {
+			return nil, fmt.Errorf("OpenPGP signing key: %w", err)
+		}
+	}
+	return openPGPSigner{e}, nil
+}
