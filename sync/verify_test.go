@@ -120,3 +120,46 @@ func TestLoopRefusesUnverifiedHead(t *testing.T) {
 		t.Errorf("status after the signed head: %+v", st)
 	}
 }
+
+// TestPreviewVerified: a preview ref of a verifying source is fetched
+// only when its head is signed by a trusted key.
+func TestPreviewVerified(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	root := t.TempDir()
+	gittest.NewBare(t, root, "repo.git", map[string]string{"README": "first\n"})
+	url := gittest.NewHTTPServer(t, root, gittest.HTTPOptions{}).RepoURL("repo.git")
+	alice := gittest.NewSigningKey(t)
+	signers, err := git.ParseAllowedSigners("allowed_signers", []byte(alice.AllowedSigner("alice@example.com", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := git.NewSSHVerifier(signers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := gittest.Clone(t, url, "alice")
+	for _, tc := range []struct {
+		branch string
+		key    gittest.SigningKey
+		want   error
+	}{
+		{"preview/signed", alice, nil},
+		{"preview/unsigned", gittest.SigningKey{}, git.ErrUnverified},
+	} {
+		user.SignWith(t, tc.key)
+		head := user.Commit(t, map[string]string{"README": tc.branch}, tc.branch)
+		if _, err := user.Git("push", "-q", "origin", "HEAD:refs/heads/"+tc.branch); err != nil {
+			t.Fatal(err)
+		}
+		src, err := OpenPreview(git.Config{URL: url, Verify: verifier}, "refs/heads/"+tc.branch, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := src.Fetch(context.Background())
+		if !errors.Is(err, tc.want) || c.Hash != head {
+			t.Errorf("%s: fetched %s, %v; want %s, %v", tc.branch, c.Hash, err, head, tc.want)
+		}
+	}
+}
