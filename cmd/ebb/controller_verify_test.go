@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -137,6 +138,13 @@ func TestControllerVerifiesCommits(t *testing.T) {
 	if s := stalled(); s != "" {
 		t.Errorf("after resyncs over the unsigned head: %s, want it Stalled", s)
 	}
+	var getOut, getErr bytes.Buffer
+	code := run(t.Context(), []string{"get", "sources", "--kubeconfig=" + c.Kubeconfig}, &env{stdout: &getOut, stderr: &getErr, getenv: func(string) string { return "" }})
+	if code != exitOK || !strings.Contains(getOut.String(), "Stalled") || !strings.Contains(getOut.String(), short(unsigned)) ||
+		!strings.Contains(getOut.String(), "unverified: commit "+unsigned+": not signed by a trusted key") {
+		t.Errorf("ebb get sources: exit %d\n%s%s", code, getOut.String(), getErr.String())
+	}
+	t.Logf("ebb get sources:\n%s", getOut.String())
 	if got := deployments(); !slices.Equal(got, running) {
 		t.Errorf("deployments %v after the unsigned head, want %v unchanged", got, running)
 	}
