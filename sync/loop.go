@@ -293,7 +293,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 		mainDue = false
 	}
 	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
-	if !mainDue && !previewsChanged && !resync || main == nil && unverified {
+	if (!mainDue && !previewsChanged && !resync) || (main == nil && unverified) {
 		return p
 	}
 	base := c
