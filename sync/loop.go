@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -32,7 +33,9 @@ var _ GitSource = (*git.Source)(nil)
 // commit (or, read-only, keeps it in memory), renders and applies what the
 // new head holds through Target. A commit that does not load, validate or
 // plan is reported in Status and not retried until the head moves again:
-// what runs, and the ledger, stay those of the last good commit.
+// what runs, and the ledger, stay those of the last good commit. So is a
+// head the source refuses as unverified (git.ErrUnverified), which is
+// never loaded at all.
 //
 // A Loop is Target-agnostic: `ebb up URL` drives the local runtime with
 // it, a cluster controller its apply step. Sync is the whole pass; Run
@@ -80,8 +83,9 @@ type Loop struct {
 	st         SourceStatus
 	base       git.Commit        // the main commit last applied
 	retry      bool              // the last pass failed in a way worth retrying
-	invalid    string            // the commit last found invalid
+	invalid    string            // the commit last found invalid or unverified
 	invalidErr string            // why: the source's error while invalid is the head
+	invalidAt  string            // StageInvalid or StageUnverified
 	memory     []*serving.Ledger // read-only: the ledgers planned so far
 	main       *Desired          // the main branch's last applied state
 	applied    *Desired          // what Target last applied (main plus previews)
@@ -98,8 +102,8 @@ type Pass struct {
 	Wrote string
 	// Previews lists the previews applied and their problems.
 	Previews []PreviewStatus
-	// Err is why the pass failed; Stage says where (fetch, invalid,
-	// write-back, apply).
+	// Err is why the pass failed; Stage says where (fetch, unverified,
+	// invalid, write-back, apply).
 	Err   error
 	Stage string
 	// Took is the time the pass spent in each stage.
@@ -150,10 +154,13 @@ type SourceStatus struct {
 
 // Stage names of a failed pass.
 const (
-	StageFetch     = "fetch"
-	StageInvalid   = "invalid"
-	StageWriteBack = "write-back"
-	StageApply     = "apply"
+	StageFetch = "fetch"
+	// StageUnverified: the head is not signed by a trusted key (see
+	// git.Config.Verify); it is not loaded, and what runs stays.
+	StageUnverified = "unverified"
+	StageInvalid    = "invalid"
+	StageWriteBack  = "write-back"
+	StageApply      = "apply"
 )
 
 // maxFollow bounds how many ledger commits one pass writes before it
@@ -223,7 +230,7 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	case l.invalid != "" && l.invalid == l.st.Fetched:
 		// The head is still the commit found invalid, and what is applied
 		// is older: its error stands until a good commit is applied.
-		l.st.LastError, l.st.ErrorStage = l.invalidErr, StageInvalid
+		l.st.LastError, l.st.ErrorStage = l.invalidErr, l.invalidAt
 	default:
 		l.st.LastError, l.st.ErrorStage = "", ""
 	}
@@ -252,14 +259,24 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	t0 := time.Now()
 	c, changed, err := l.Source.Fetch(ctx)
 	took.Fetch = time.Since(t0)
+	unverified := errors.Is(err, git.ErrUnverified)
 	l.mu.Lock()
-	if err == nil {
+	if err == nil || unverified {
 		l.st.Fetched, l.st.FetchedTime = c.Hash, c.Time
 	}
 	retry, invalid, main, at := l.retry, l.invalid, l.main, l.at
 	l.mu.Unlock()
-	if err != nil {
+	if err != nil && !unverified {
 		return Pass{Err: err, Stage: StageFetch}
+	}
+	var p Pass
+	if unverified && c.Hash != invalid {
+		// A head refused for the first time: reported once, like an
+		// invalid commit.
+		l.mu.Lock()
+		l.invalid, l.invalidErr, l.invalidAt = c.Hash, err.Error(), StageUnverified
+		l.mu.Unlock()
+		p = Pass{Err: err, Stage: StageUnverified}
 	}
 	previewsChanged := false
 	if l.Previews != nil {
@@ -270,11 +287,15 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 		mainDue = false
 	}
 	mainDue = mainDue || (main != nil && c.Hash != invalid && (l.readyPending(main) || main.GradualDue(l.now())))
-	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
-	if !mainDue && !previewsChanged && !resync {
-		return Pass{}
+	if unverified {
+		// Nothing of it is loaded: the last applied state stays, and
+		// previews and resyncs go on from it.
+		mainDue = false
 	}
-	var p Pass
+	resync := l.Resync > 0 && main != nil && !l.now().Before(at.Add(l.Resync))
+	if (!mainDue && !previewsChanged && !resync) || (main == nil && unverified) {
+		return p
+	}
 	base := c
 	if mainDue {
 		d, head, pass := l.follow(ctx, c, took)
@@ -284,7 +305,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 			l.mu.Lock()
 			l.retry = p.Stage != StageInvalid
 			if p.Stage == StageInvalid {
-				l.invalid, l.invalidErr = head.Hash, p.Err.Error()
+				l.invalid, l.invalidErr, l.invalidAt = head.Hash, p.Err.Error(), StageInvalid
 			}
 			l.mu.Unlock()
 			if main == nil || !previewsChanged {
@@ -328,7 +349,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	if mainDue && p.Err == nil {
 		// A failed main pass keeps its retry and invalid marks while the
 		// previews move on.
-		l.base, l.retry, l.invalid, l.invalidErr = base, false, "", ""
+		l.base, l.retry, l.invalid, l.invalidErr, l.invalidAt = base, false, "", "", ""
 	}
 	l.st.Previews = p.Previews
 	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time

@@ -541,7 +541,7 @@ func previewRevision(service, tag, hash string) string {
 // (refs/pull/<n>/head) by its name. Previews keep their objects in memory
 // and never write back.
 func OpenPreview(main git.Config, ref, hash string) (Fetcher, error) {
-	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout}
+	cfg := git.Config{URL: main.URL, Auth: main.Auth, Timeout: main.Timeout, Verify: main.Verify}
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
 		cfg.Ref.Branch = b
 	} else {

@@ -48,7 +48,9 @@ and the public Services' endpoint switching. One replica leads at a time
 --branch, --poll and --username default to $EBB_REPO_URL, $EBB_BRANCH,
 $EBB_POLL and $EBB_GIT_USERNAME, and for an SSH URL (ssh://, user@host:path)
 --ssh-key and --known-hosts to the files $EBB_GIT_SSH_KEY_FILE and
-$EBB_GIT_KNOWN_HOSTS_FILE name.
+$EBB_GIT_KNOWN_HOSTS_FILE name; --verify to $EBB_VERIFY, its keys to the file
+$EBB_ALLOWED_SIGNERS_FILE or $EBB_VERIFY_KEYS_FILE names, and --signing-key to
+the file $EBB_SIGNING_KEY_FILE names when it holds a key.
 
 Flags:
   --kubeconfig FILE     cluster credentials (default: in-cluster, then $KUBECONFIG)
@@ -158,6 +160,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 				return o, fmt.Errorf("$%s: %w", env, err)
 			}
 		}
+	}
+	if err := o.git.verify.fromEnv(e, fs, set); err != nil {
+		return o, err
 	}
 	if o.namespace == "" {
 		o.namespace = cmp.Or(e.getenv("POD_NAMESPACE"), "ebb-system")

@@ -59,7 +59,7 @@ Following Git (ebb up URL):
                         $EBB_GIT_PASSWORD, a bearer token from $EBB_GIT_TOKEN
   --ssh-key FILE        SSH private key ($EBB_GIT_SSH_PASSPHRASE unlocks it)
   --known-hosts FILE    SSH known_hosts (default ~/.ssh/known_hosts)
-`
+` + verifyUsage
 
 // gitFlags are the flags of `ebb up URL`.
 type gitFlags struct {
@@ -72,6 +72,7 @@ type gitFlags struct {
 	previewForks                          *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
+	verify                                *verifyFlags
 
 	// secretOnCommandLine is --webhook-secret, refused: its value would
 	// be visible to every user of the machine (ps, /proc/PID/cmdline).
@@ -118,6 +119,7 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 	fs.Var(&g.previewImages, "preview-image", "image pattern a preview may run")
 	fs.Var(&g.secretOnCommandLine, "webhook-secret", "refused: use --webhook-secret-file")
 	fs.Var(&g.limits, "limits", "limits on what is read")
+	g.verify = addVerifyFlags(fs)
 	return g
 }
 
@@ -221,6 +223,9 @@ func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, erro
 		if cfg.Auth.KnownHosts, err = os.ReadFile(known); err != nil {
 			return cfg, fmt.Errorf("known_hosts: %w", err)
 		}
+	}
+	if err := g.verify.configure(e, &cfg, *g.readOnly); err != nil {
+		return cfg, err
 	}
 	sum := sha256.Sum256([]byte(cfg.URL + "\x00" + cfg.Ref.String()))
 	cfg.CacheDir = filepath.Join(cacheRoot, hex.EncodeToString(sum[:8]), "repo.git")
@@ -424,9 +429,12 @@ func (g *gitUp) collectGit(ctx context.Context, runs <-chan time.Time, kicks git
 // report prints a pass's outcome.
 func (g *gitUp) report(p sync.Pass) {
 	if p.Err != nil {
-		if p.Stage == sync.StageInvalid {
+		switch p.Stage {
+		case sync.StageInvalid:
 			fmt.Fprintf(g.e.stderr, "ebb: %s at %s is not valid; what runs is unchanged:\n%v\n", g.url, short(g.loop.Status().Fetched), p.Err)
-		} else {
+		case sync.StageUnverified:
+			fmt.Fprintf(g.e.stderr, "ebb: %s at %s is refused; what runs is unchanged: %v\n", g.url, short(g.loop.Status().Fetched), p.Err)
+		default:
 			fmt.Fprintf(g.e.stderr, "ebb: %s: %s: %v\n", g.url, p.Stage, p.Err)
 		}
 	}

@@ -352,7 +352,8 @@ func TestManifestsGitCredentials(t *testing.T) {
 	objs := installManifests(t)
 	var secret corev1.Secret
 	installed(t, objs, "Secret", "ebb-git", &secret)
-	for _, k := range []string{"username", "password", "token", "ssh-privatekey", "ssh-passphrase", "known_hosts", "webhook-secret"} {
+	for _, k := range []string{"username", "password", "token", "ssh-privatekey", "ssh-passphrase", "known_hosts", "webhook-secret",
+		"allowed_signers", "verify-keys.asc", "signing-key", "signing-passphrase"} {
 		if v, ok := secret.StringData[k]; !ok || v != "" {
 			t.Errorf("Secret ebb-git template: key %s = %q, %v; want present and empty", k, v, ok)
 		}
@@ -409,13 +410,14 @@ func TestManifestsGitCredentials(t *testing.T) {
 	for _, e := range ctr.Env {
 		env[e.Name] = e
 	}
-	for name, key := range map[string]string{"EBB_GIT_SSH_KEY_FILE": "ssh-privatekey", "EBB_GIT_KNOWN_HOSTS_FILE": "known_hosts"} {
+	for name, key := range map[string]string{"EBB_GIT_SSH_KEY_FILE": "ssh-privatekey", "EBB_GIT_KNOWN_HOSTS_FILE": "known_hosts",
+		"EBB_SIGNING_KEY_FILE": "signing-key", "EBB_ALLOWED_SIGNERS_FILE": "allowed_signers", "EBB_VERIFY_KEYS_FILE": "verify-keys.asc"} {
 		if got, want := env[name].Value, creds+"/"+key; got != want {
 			t.Errorf("$%s = %q, want %q", name, got, want)
 		}
 	}
 	for name, key := range map[string]string{"EBB_GIT_USERNAME": "username", "EBB_GIT_PASSWORD": "password", "EBB_GIT_TOKEN": "token",
-		"EBB_GIT_SSH_PASSPHRASE": "ssh-passphrase", "EBB_WEBHOOK_SECRET": "webhook-secret"} {
+		"EBB_GIT_SSH_PASSPHRASE": "ssh-passphrase", "EBB_WEBHOOK_SECRET": "webhook-secret", "EBB_SIGNING_KEY_PASSPHRASE": "signing-passphrase"} {
 		ref := env[name].ValueFrom
 		if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "ebb-git" || ref.SecretKeyRef.Key != key ||
 			ref.SecretKeyRef.Optional == nil || !*ref.SecretKeyRef.Optional {

@@ -92,6 +92,13 @@ type Config struct {
 	// example SSHSigner) takes precedence over it.
 	SignKey *openpgp.Entity
 	Signer  gogit.Signer
+	// Verify, when set, accepts only commits signed by its trusted keys,
+	// or by the signer's, which ebb's ledger commits then carry: the
+	// followed ref's head and the write branch's head. An unverified head
+	// is never loaded: Fetch returns its hash, time, author and message,
+	// no Files, and an error wrapping ErrUnverified; WriteBack refuses to
+	// commit unsigned.
+	Verify *Verifier
 	// MaxAttempts bounds pushes of one write-back (default 8).
 	MaxAttempts int
 	// Backoff is the wait before retry n (1, 2, …) after losing a push
@@ -116,6 +123,7 @@ type Counters struct {
 	SkippedWrites uint64 // write-backs that had nothing to change
 	Compactions   uint64 // rewrites of the cache as one pack
 	CompactErrors uint64 // failed rewrites (the cache stays usable)
+	Unverified    uint64 // fetches whose head was refused by Config.Verify
 }
 
 // Status is a source's state for display.
@@ -148,7 +156,10 @@ type Source struct {
 	objects   *blobs           // the cache as Commit values read it; locked while it changes
 	last      Commit
 	lastWrite plumbing.Hash // write branch head behind last, zero when absent
-	reader    treeReader
+	// refused is the head and write branch head last refused by
+	// Config.Verify, zero when the last fetch was not refused.
+	refused [2]plumbing.Hash
+	reader  treeReader
 
 	smu    sync.Mutex
 	status Status
@@ -191,6 +202,13 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.Signer == nil && cfg.SignKey != nil {
 		cfg.Signer = openPGPSigner{cfg.SignKey}
+	}
+	if cfg.Verify != nil && cfg.Signer != nil {
+		v, err := cfg.Verify.trusting(cfg.Signer)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: verification: %w", Redact(cfg.URL), err)
+		}
+		cfg.Verify = v
 	}
 	s := &Source{cfg: cfg, now: cfg.Now}
 	s.status.URL, s.status.Ref = Redact(cfg.URL), cfg.Ref.String()
@@ -269,6 +287,8 @@ func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 		st.Counters.Fetches++
 		st.LastFetch = s.now()
 		switch {
+		case errors.Is(err, ErrUnverified):
+			st.Counters.Unverified++
 		case err != nil:
 			st.Counters.FetchErrors++
 		case changed:
@@ -289,12 +309,21 @@ func (s *Source) fetch(ctx context.Context) (Commit, bool, error) {
 		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", Redact(s.cfg.URL), s.cfg.Ref, s.describe(err))
 	}
 	if s.last.Hash == h.String() && s.lastWrite == w {
-		return s.last, false, nil
+		// Back from a refused head to the last loaded one: a change.
+		back := !s.refused[0].IsZero()
+		s.refused = [2]plumbing.Hash{}
+		return s.last, back, nil
 	}
 	c, err := s.load(h, w)
+	if errors.Is(err, ErrUnverified) {
+		again := s.refused == [2]plumbing.Hash{h, w}
+		s.refused = [2]plumbing.Hash{h, w}
+		return c, !again, err
+	}
 	if err != nil {
 		return Commit{}, false, fmt.Errorf("fetch %s %s: %w", Redact(s.cfg.URL), s.cfg.Ref, err)
 	}
+	s.refused = [2]plumbing.Hash{}
 	s.maintain()
 	return c, true, nil
 }
@@ -379,17 +408,31 @@ func (s *Source) fetchPinned(ctx context.Context) (plumbing.Hash, error) {
 }
 
 // load reads commit h from the cache into a Commit and makes it the last;
-// with a write branch whose head is w, .ebb/ comes from w.
+// with a write branch whose head is w, .ebb/ comes from w. With
+// Config.Verify, a commit of the two that does not verify is an error
+// wrapping ErrUnverified, returned with h's Commit without Files.
 func (s *Source) load(h, w plumbing.Hash) (Commit, error) {
 	co, err := s.repo.CommitObject(h)
 	if err != nil {
 		return Commit{}, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	c := Commit{
+		Hash:    h.String(),
+		Time:    co.Committer.When,
+		Author:  co.Author.Name + " <" + co.Author.Email + ">",
+		Message: co.Message,
+	}
+	if err := s.verify(co); err != nil {
+		return c, err
 	}
 	var ledger *plumbing.Hash
 	if !w.IsZero() {
 		wc, err := s.repo.CommitObject(w)
 		if err != nil {
 			return Commit{}, fmt.Errorf("read write branch commit %s: %w", w, err)
+		}
+		if err := s.verify(wc); err != nil {
+			return c, fmt.Errorf("write branch %s: %w", s.write.Short(), err)
 		}
 		var l plumbing.Hash // zero: w has no ledger
 		if e, err := wc.Tree(); err != nil {
@@ -403,19 +446,25 @@ func (s *Source) load(h, w plumbing.Hash) (Commit, error) {
 	if err != nil {
 		return Commit{}, err
 	}
-	c := Commit{
-		Hash:    h.String(),
-		Time:    co.Committer.When,
-		Author:  co.Author.Name + " <" + co.Author.Email + ">",
-		Message: co.Message,
-		Files:   treeFS{root: root, blobs: s.objects, modTime: co.Committer.When},
-	}
+	c.Files = treeFS{root: root, blobs: s.objects, modTime: co.Committer.When}
 	s.last, s.lastWrite = c, w
 	s.record(func(status *Status) {
 		status.Commit, status.CommitTime = c.Hash, c.Time
 		status.Counters.ObjectsRead += uint64(st.Trees + st.Blobs)
 	}, nil)
 	return c, nil
+}
+
+// verify checks co's signature when the source verifies.
+func (s *Source) verify(co *object.Commit) error {
+	if s.cfg.Verify == nil {
+		return nil
+	}
+	who, err := s.cfg.Verify.Verify(co)
+	if err == nil {
+		s.cfg.Logger.Debug("commit verified", "commit", co.Hash.String(), "signer", who)
+	}
+	return err
 }
 
 // maintain compacts the cache when fetches have left too many packs; a

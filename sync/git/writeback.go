@@ -3,6 +3,7 @@ package git
 import (
 	"bytes"
 	"context"
+	"errors"
 
 	"fmt"
 	"io"
@@ -66,6 +67,9 @@ func (s *Source) WriteBack(ctx context.Context, base Commit, files map[string][]
 // writeBack runs with s.objects locked, and lets go of it while replan
 // reads the files of the new head.
 func (s *Source) writeBack(ctx context.Context, base Commit, files map[string][]byte, message string, replan Replan) (Commit, bool, error) {
+	if s.cfg.Verify != nil && s.cfg.Signer == nil {
+		return Commit{}, false, errors.New("the source verifies commits, and ledger commits would not be signed: configure a signing key")
+	}
 	target := s.write
 	if target == "" {
 		if s.cfg.Ref.Branch == "" {
