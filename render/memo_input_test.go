@@ -12,7 +12,7 @@ import (
 )
 
 // memoClasses are the ingress classes memo tests render for.
-var memoClasses = []string{config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio}
+var memoClasses = []string{config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio, config.IngressClassKourier}
 
 // memoInput is a state with the examples' shapes for one ingress class:
 // Services in several namespaces with two revisions and a tag, an h2c and

@@ -349,10 +349,10 @@ func TestMemoErrors(t *testing.T) {
 			return in
 		},
 	}, {
-		name: "unsupported ingress class",
+		name: "KIngress with an unknown http-protocol",
 		f: func(in Input) Input {
 			return editService(in, "svc-00002", func(s *serving.Service) {
-				s.Annotations = map[string]string{AnnotationIngressClass: "nginx"}
+				s.Annotations = map[string]string{AnnotationIngressClass: "nginx", AnnotationHTTPProtocol: "sometimes"}
 			})
 		},
 	}, {

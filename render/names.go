@@ -22,11 +22,21 @@ func PublicServiceName(revision string) string { return serving.ChildName(revisi
 // shaped) UUID of namespace and revision name, so every render of the same
 // revision selects the same pods.
 func RevisionUID(namespace, revision string) string {
+	return nameUID(namespace + "/" + revision)
+}
+
+// DomainMappingUID is the stable identity ebb gives a DomainMapping in
+// place of its UID, made as RevisionUID's from a key no revision can have
+// (names hold no '/').
+func DomainMappingUID(namespace, name string) string {
+	return nameUID(namespace + "/DomainMapping/" + name)
+}
+
+// nameUID is a name-based (version 5 shaped) UUID of key.
+func nameUID(key string) string {
 	h := sha1.New()
 	h.Write(uidNamespace[:])
-	h.Write([]byte(namespace))
-	h.Write([]byte{'/'})
-	h.Write([]byte(revision))
+	h.Write([]byte(key))
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
 	u[6] = u[6]&0x0f | 0x50 // version 5

@@ -259,12 +259,9 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 	if l.Removed != nil {
 		return
 	}
-	class, err := IngressClass(s.Annotations, r.cfg)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err))
-		return
-	}
-	rt, hs, tags, err := serviceRoute(s, l, r.cfg)
+	class := IngressClass(s.Annotations, r.cfg)
+	kingress := r.cfg.Network.RendersKIngress(class)
+	rt, hs, tags, err := serviceRoute(s, l, r.cfg, kingress)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
@@ -274,8 +271,14 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 		annotations: routeAnnotations(s.Annotations),
 		ruleTags:    tags,
 	}
-	r.routes(class, rt, meta)
-	target := r.localGateway(class)
+	if kingress {
+		if err := r.serviceKIngress(s, l, class, rt, meta); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err))
+			return
+		}
+	} else {
+		r.routes(class, rt, meta)
+	}
 	for _, h := range hs {
 		name := strings.TrimSuffix(h.base, "."+s.Namespace)
 		if len(validation.IsDNS1035Label(name)) > 0 {
@@ -283,8 +286,34 @@ func (r *batch) service(s *serving.Service, l *serving.Ledger) {
 			// in-cluster placeholder; its hosts still route.
 			continue
 		}
+		target := r.localGateway(class)
+		if target == "" {
+			target = cmp.Or(h.external, h.local)
+		}
 		r.add(makePlaceholderService(name, s.Namespace, target, meta))
 	}
+}
+
+// serviceKIngress renders a Service's KIngress for class.
+func (r *batch) serviceKIngress(s *serving.Service, l *serving.Ledger, class string, rt route.Route, meta routeMeta) error {
+	if err := checkKIngressConfig(r.cfg, class); err != nil {
+		return err
+	}
+	opt, err := httpOption(s.Annotations, r.cfg)
+	if err != nil {
+		return err
+	}
+	if len(rt.Rules) == 0 {
+		return nil
+	}
+	ing, err := makeServiceKIngress(rt, meta, kingressOptions{
+		class: class, annotations: s.Annotations, rollout: rolloutAnnotation(l), httpOption: opt,
+	}, r.facts, r.cfg)
+	if err != nil {
+		return err
+	}
+	r.add(ing)
+	return nil
 }
 
 // domainMappingTarget is the namespace and name of the ledger whose
@@ -308,9 +337,11 @@ func (r *batch) domainMapping(dm *serving.DomainMapping, l *serving.Ledger) {
 	if !ok {
 		return
 	}
-	class, err := IngressClass(dm.Annotations, r.cfg)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("domainmapping %s/%s: %w", dm.Namespace, dm.Name, err))
+	class := IngressClass(dm.Annotations, r.cfg)
+	if r.cfg.Network.RendersKIngress(class) {
+		if err := r.domainMappingKIngress(dm, l, class); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("domainmapping %s/%s: %w", dm.Namespace, dm.Name, err))
+		}
 		return
 	}
 	labels := map[string]string{LabelDomainMappingNamespace: dm.Namespace}
@@ -321,6 +352,24 @@ func (r *batch) domainMapping(dm *serving.DomainMapping, l *serving.Ledger) {
 		labels[k] = v
 	}
 	r.routes(class, rt, routeMeta{labels: labels, annotations: routeAnnotations(dm.Annotations)})
+}
+
+// domainMappingKIngress renders a DomainMapping's KIngress for class: to
+// its target Service's placeholder, which carries the target's
+// cluster-local host.
+func (r *batch) domainMappingKIngress(dm *serving.DomainMapping, l *serving.Ledger, class string) error {
+	if err := checkKIngressConfig(r.cfg, class); err != nil {
+		return err
+	}
+	opt, err := httpOption(dm.Annotations, r.cfg)
+	if err != nil {
+		return err
+	}
+	target := l.Service + "." + l.Namespace + ".svc." + clusterDomain(r.cfg)
+	r.add(makeDomainMappingKIngress(dm, l.Service, target, kingressOptions{
+		class: class, annotations: dm.Annotations, httpOption: opt, tls: domainMappingTLS(dm),
+	}))
+	return nil
 }
 
 // routes renders one route for its ingress class.
@@ -352,9 +401,14 @@ func (r *batch) routes(class string, rt route.Route, meta routeMeta) {
 	}
 }
 
-// localGateway is the DNS name placeholder Services point at.
+// localGateway is the DNS name placeholder Services point at; "" when
+// the class has no known local gateway.
 func (r *renderer) localGateway(class string) string {
-	ns, name := splitNamespacedName(r.gw.LocalService[class])
+	svc, ok := r.gw.LocalService[class]
+	if !ok {
+		return ""
+	}
+	ns, name := splitNamespacedName(svc)
 	return name + "." + ns + ".svc." + clusterDomain(r.cfg)
 }
 

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -21,12 +20,15 @@ type Gateways struct {
 	IstioExternal, IstioLocal string
 	// LocalService is the in-cluster Service ("namespace/name") of the
 	// local gateway per ingress class: the target of the ExternalName
-	// placeholder Services.
+	// placeholder Services. A class without one (alb, mse, any other)
+	// gets placeholders pointing at the route's own host, as Knative
+	// creates them before its KIngress reports a load balancer.
 	LocalService map[string]string
 }
 
-// DefaultGateways are Knative's defaults for net-gateway-api and net-istio,
-// and ebb's own gateway Service (ebb-system/ebb-gateway).
+// DefaultGateways are Knative's defaults for net-gateway-api, net-istio,
+// net-kourier and net-contour, and ebb's own gateway Service
+// (ebb-system/ebb-gateway).
 func DefaultGateways() *Gateways {
 	return &Gateways{
 		External:      "istio-system/knative-gateway",
@@ -37,6 +39,8 @@ func DefaultGateways() *Gateways {
 			config.IngressClassEbb:        config.SystemNamespace + "/ebb-gateway",
 			config.IngressClassGatewayAPI: "istio-system/knative-local-gateway",
 			config.IngressClassIstio:      "istio-system/knative-local-gateway",
+			config.IngressClassKourier:    "kourier-system/kourier-internal",
+			config.IngressClassContour:    "contour-internal/envoy",
 		},
 	}
 }
@@ -54,16 +58,12 @@ func (g *Gateways) Shared() []string {
 	return slices.Compact(out)
 }
 
-// Ingress class aliases: Knative's short names.
-var classAliases = map[string]string{
-	"gateway-api": config.IngressClassGatewayAPI,
-	"istio":       config.IngressClassIstio,
-}
-
 // IngressClass is the class an object's routes are rendered for: its
 // networking.knative.dev/ingress.class annotation (or the ingress-class
-// alias), else config-network ingress-class.
-func IngressClass(annotations map[string]string, cfg *config.Config) (string, error) {
+// alias), else config-network ingress-class; a short name (kourier,
+// istio, ...) is given its full name. Any class is accepted: those ebb
+// does not render itself get a KIngress (config.Network.RendersKIngress).
+func IngressClass(annotations map[string]string, cfg *config.Config) string {
 	c := annotations[AnnotationIngressClass]
 	if c == "" {
 		c = annotations[AnnotationIngressClassAlias]
@@ -71,22 +71,19 @@ func IngressClass(annotations map[string]string, cfg *config.Config) (string, er
 	if c == "" {
 		c = cfg.Network.IngressClass
 	}
-	if full, ok := classAliases[c]; ok {
-		c = full
-	}
-	switch c {
-	case config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio:
-		return c, nil
-	}
-	return "", fmt.Errorf("ingress class %q is not supported, want one of %s, %s, %s",
-		c, config.IngressClassEbb, config.IngressClassGatewayAPI, config.IngressClassIstio)
+	return config.CanonicalIngressClass(c)
 }
 
 // serviceRoute is the provider-neutral routing of one Service (Knative's
 // KIngress): for the main route and each tag, an exposed rule (unless
 // cluster-local) and a cluster-local rule with the expanded local hosts.
 // tags names the traffic tag of each rule ("" for the main route).
-func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (r route.Route, hs []hosts, tags []string, err error) {
+//
+// With knative set the rules are the ones of Knative's KIngress: each
+// name's cluster-local rule first, and an exposed rule also where
+// config-domain names the cluster-local suffix (on the host the domain
+// template makes of it), unless the Service is labelled cluster-local.
+func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config, knative bool) (r route.Route, hs []hosts, tags []string, err error) {
 	names := trafficNames(svc.Namespace, l.Traffic)
 	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
 	hs, err = routeHosts(cfg, &svc.ObjectMeta, names)
@@ -100,12 +97,21 @@ func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config) (
 			continue
 		}
 		ps := paths(n, names, tagHeaders)
-		if hs[i].external != "" {
-			r.Rules = append(r.Rules, route.Rule{Hosts: []string{hs[i].external}, Visibility: route.ExternalIP, Paths: ps})
+		local := route.Rule{Hosts: hs[i].localHosts(), Visibility: route.ClusterLocal, Paths: ps}
+		exposed := hs[i].external
+		if knative {
+			r.Rules = append(r.Rules, local)
+			tags = append(tags, n.tag)
+			exposed = hs[i].exposed
+		}
+		if exposed != "" {
+			r.Rules = append(r.Rules, route.Rule{Hosts: []string{exposed}, Visibility: route.ExternalIP, Paths: ps})
 			tags = append(tags, n.tag)
 		}
-		r.Rules = append(r.Rules, route.Rule{Hosts: hs[i].localHosts(), Visibility: route.ClusterLocal, Paths: ps})
-		tags = append(tags, n.tag)
+		if !knative {
+			r.Rules = append(r.Rules, local)
+			tags = append(tags, n.tag)
+		}
 	}
 	return r, hs, tags, nil
 }

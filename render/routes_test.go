@@ -57,17 +57,22 @@ func TestIngressClass(t *testing.T) {
 	cfg := config.Default()
 	tests := []struct {
 		annotations map[string]string
-		want, err   string
+		want        string
+		kingress    bool
 	}{
-		{nil, config.IngressClassEbb, ""},
-		{map[string]string{AnnotationIngressClass: config.IngressClassIstio}, config.IngressClassIstio, ""},
-		{map[string]string{AnnotationIngressClassAlias: "gateway-api"}, config.IngressClassGatewayAPI, ""},
-		{map[string]string{AnnotationIngressClass: "kourier.ingress.networking.knative.dev"}, "", `ingress class "kourier.ingress.networking.knative.dev" is not supported`},
+		{nil, config.IngressClassEbb, false},
+		{map[string]string{AnnotationIngressClass: config.IngressClassIstio}, config.IngressClassIstio, false},
+		{map[string]string{AnnotationIngressClassAlias: "gateway-api"}, config.IngressClassGatewayAPI, false},
+		{map[string]string{AnnotationIngressClass: "kourier.ingress.networking.knative.dev"}, config.IngressClassKourier, true},
+		{map[string]string{AnnotationIngressClass: "contour"}, config.IngressClassContour, true},
+		{map[string]string{AnnotationIngressClassAlias: "alb"}, config.IngressClassALB, true},
+		{map[string]string{AnnotationIngressClass: "mse"}, config.IngressClassMSE, true},
+		{map[string]string{AnnotationIngressClass: "example.com/edge"}, "example.com/edge", true},
 	}
 	for _, tt := range tests {
-		got, err := IngressClass(tt.annotations, cfg)
-		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("IngressClass(%v) = %q, %v; want %q, %q", tt.annotations, got, err, tt.want, tt.err)
+		got := IngressClass(tt.annotations, cfg)
+		if got != tt.want || cfg.Network.RendersKIngress(got) != tt.kingress {
+			t.Errorf("IngressClass(%v) = %q (KIngress %v); want %q (KIngress %v)", tt.annotations, got, cfg.Network.RendersKIngress(got), tt.want, tt.kingress)
 		}
 	}
 }

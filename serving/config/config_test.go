@@ -88,6 +88,9 @@ func TestApplyValues(t *testing.T) {
 		{"ingress-class", NetworkName, map[string]string{"ingress-class": IngressClassGatewayAPI}, func(c *Config) any { return c.Network.IngressClass }, IngressClassGatewayAPI},
 		{"ingress.class alias", NetworkName, map[string]string{"ingress.class": IngressClassIstio}, func(c *Config) any { return c.Network.IngressClass }, IngressClassIstio},
 		{"canonical key wins", NetworkName, map[string]string{"ingress.class": IngressClassIstio, "ingress-class": "ebb"}, func(c *Config) any { return c.Network.IngressClass }, "ebb"},
+		{"kingress-classes", NetworkName, map[string]string{"kingress-classes": "istio, gateway-api.ingress.networking.knative.dev,"}, func(c *Config) any {
+			return []bool{c.Network.RendersKIngress(IngressClassIstio), c.Network.RendersKIngress(IngressClassGatewayAPI), c.Network.RendersKIngress(IngressClassEbb), c.Network.RendersKIngress(IngressClassKourier)}
+		}, []bool{true, true, false, true}},
 		{"rollout-duration", NetworkName, map[string]string{"rollout-duration": "120"}, func(c *Config) any { return c.Network.RolloutDuration }, 2 * time.Minute},
 		{"http-protocol any case", NetworkName, map[string]string{"http-protocol": "redirected"}, func(c *Config) any { return c.Network.HTTPProtocol }, HTTPRedirected},
 		{"autoTLS alias", NetworkName, map[string]string{"autoTLS": "Enabled"}, func(c *Config) any { return c.Network.ExternalDomainTLS }, true},
@@ -165,6 +168,7 @@ func TestApplyErrors(t *testing.T) {
 		{NetworkName, map[string]string{"domain-template": "{{.Nope}}"}, "can't evaluate field Nope"},
 		{NetworkName, map[string]string{"tag-template": "{{.Tog}}"}, "config-network: tag-template: "},
 		{NetworkName, map[string]string{"default-external-scheme": "ftp"}, `config-network: default-external-scheme "ftp" not supported`},
+		{NetworkName, map[string]string{"kingress-classes": "istio,ebb"}, `config-network: kingress-classes: "ebb" is ebb's own gateway`},
 		{NetworkName, map[string]string{"rollout-duration": "-1"}, "config-network: rollout-duration must be at least 0, was -1"},
 		{NetworkName, map[string]string{"rollout-duration": "1m"}, `config-network: failed to parse "rollout-duration": strconv.ParseInt: parsing "1m": invalid syntax`},
 		{NetworkName, map[string]string{"http-protocol": "Sometimes"}, "config-network: httpProtocol Sometimes in config-network ConfigMap is not supported"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -19,6 +20,13 @@ const (
 	IngressClassGatewayAPI = "gateway-api.ingress.networking.knative.dev"
 	// IngressClassIstio renders Istio VirtualServices.
 	IngressClassIstio = "istio.ingress.networking.knative.dev"
+
+	// Classes served by a net-* controller that programs its edge from a
+	// KIngress: ebb renders one and leaves the rest to the controller.
+	IngressClassKourier = "kourier.ingress.networking.knative.dev"
+	IngressClassContour = "contour.ingress.networking.knative.dev"
+	IngressClassALB     = "alb.ingress.networking.knative.dev"
+	IngressClassMSE     = "mse.ingress.networking.knative.dev"
 )
 
 // Knative's default templates.
@@ -69,6 +77,45 @@ type Network struct {
 	// ClusterDomain is the cluster's DNS domain (ebb's own key,
 	// "cluster-domain"; Knative reads it from resolv.conf).
 	ClusterDomain string
+	// KIngressClasses are classes ebb could render itself (istio,
+	// gateway-api) that it renders as a KIngress instead, for net-istio or
+	// net-gateway-api to program (ebb's own key, "kingress-classes", a
+	// comma-separated list of class names or their short aliases).
+	KIngressClasses []string
+}
+
+// classAliases are the short names of Knative's ingress classes.
+var classAliases = map[string]string{
+	"gateway-api": IngressClassGatewayAPI,
+	"istio":       IngressClassIstio,
+	"kourier":     IngressClassKourier,
+	"contour":     IngressClassContour,
+	"alb":         IngressClassALB,
+	"mse":         IngressClassMSE,
+}
+
+// CanonicalIngressClass is the full name of an ingress class given by its
+// short name (kourier, contour, istio, gateway-api, alb, mse); any other
+// name is returned as it is.
+func CanonicalIngressClass(c string) string {
+	if full, ok := classAliases[c]; ok {
+		return full
+	}
+	return c
+}
+
+// RendersKIngress reports whether routes of class are rendered as a
+// Knative KIngress for a net-* controller to program: every class but
+// the ones ebb renders itself (ebb, gateway-api, istio), and those of
+// them listed in kingress-classes. class is canonical.
+func (n *Network) RendersKIngress(class string) bool {
+	switch class {
+	case IngressClassEbb:
+		return false
+	case IngressClassGatewayAPI, IngressClassIstio:
+		return slices.Contains(n.KIngressClasses, class)
+	}
+	return true
 }
 
 // DomainTemplateValues are the fields domain-template may use.
@@ -110,6 +157,18 @@ func NewNetworkFromMap(data map[string]string) (*Network, error) {
 	asString(data, &n.ClusterDomain, "cluster-domain")
 	if n.IngressClass == "" {
 		return nil, errors.New("ingress-class cannot be empty")
+	}
+	if v, _, ok := lookup(data, "kingress-classes"); ok {
+		for c := range strings.SplitSeq(v, ",") {
+			c = CanonicalIngressClass(strings.TrimSpace(c))
+			switch c {
+			case "":
+				continue
+			case IngressClassEbb:
+				return nil, fmt.Errorf("kingress-classes: %q is ebb's own gateway, which reads a route table, not a KIngress", c)
+			}
+			n.KIngressClasses = append(n.KIngressClasses, c)
+		}
 	}
 	if v, _, ok := lookup(data, "domain-template", "domainTemplate"); ok {
 		t, err := template.New("domain-template").Parse(v)
