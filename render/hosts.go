@@ -57,10 +57,6 @@ type hosts struct {
 	tag string
 	// external is the exposed host; "" when the name is cluster-local.
 	external string
-	// exposed is the host of Knative's ExternalIP rule: external, or,
-	// when config-domain names the cluster-local suffix, the domain
-	// template over it; "" when the route is labelled cluster-local.
-	exposed string
 	// base is <name>.<ns>, local is <name>.<ns>.svc.<cluster domain>.
 	base, local string
 }
@@ -112,7 +108,7 @@ func routeHosts(cfg *config.Config, meta metaLike, names []trafficName) ([]hosts
 		}
 		base := name + "." + meta.GetNamespace()
 		h := hosts{tag: n.tag, base: base, local: base + "." + localDomain}
-		if meta.GetLabels()[LabelVisibility] != VisibilityClusterLocal {
+		if domain != localDomain {
 			ext, err := cfg.Network.Host(config.DomainTemplateValues{
 				Name:        name,
 				Namespace:   meta.GetNamespace(),
@@ -126,10 +122,7 @@ func routeHosts(cfg *config.Config, meta metaLike, names []trafficName) ([]hosts
 			if errs := validation.IsDNS1123Subdomain(ext); len(errs) > 0 {
 				return nil, fmt.Errorf("route %s/%s: domain-template gave %q, not a valid host: %s", meta.GetNamespace(), meta.GetName(), ext, strings.Join(errs, "; "))
 			}
-			h.exposed = ext
-			if domain != localDomain {
-				h.external = ext
-			}
+			h.external = ext
 		}
 		if errs := validation.IsDNS1123Subdomain(h.local); len(errs) > 0 {
 			return nil, fmt.Errorf("route %s/%s: host %q is not valid: %s", meta.GetNamespace(), meta.GetName(), h.local, strings.Join(errs, "; "))

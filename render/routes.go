@@ -79,10 +79,8 @@ func IngressClass(annotations map[string]string, cfg *config.Config) string {
 // cluster-local) and a cluster-local rule with the expanded local hosts.
 // tags names the traffic tag of each rule ("" for the main route).
 //
-// With knative set the rules are the ones of Knative's KIngress: each
-// name's cluster-local rule first, and an exposed rule also where
-// config-domain names the cluster-local suffix (on the host the domain
-// template makes of it), unless the Service is labelled cluster-local.
+// With knative set the rules are in the order of Knative's KIngress: each
+// name's cluster-local rule before its exposed one.
 func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config, knative bool) (r route.Route, hs []hosts, tags []string, err error) {
 	names := trafficNames(svc.Namespace, l.Traffic)
 	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
@@ -98,14 +96,12 @@ func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config, k
 		}
 		ps := paths(n, names, tagHeaders)
 		local := route.Rule{Hosts: hs[i].localHosts(), Visibility: route.ClusterLocal, Paths: ps}
-		exposed := hs[i].external
 		if knative {
 			r.Rules = append(r.Rules, local)
 			tags = append(tags, n.tag)
-			exposed = hs[i].exposed
 		}
-		if exposed != "" {
-			r.Rules = append(r.Rules, route.Rule{Hosts: []string{exposed}, Visibility: route.ExternalIP, Paths: ps})
+		if hs[i].external != "" {
+			r.Rules = append(r.Rules, route.Rule{Hosts: []string{hs[i].external}, Visibility: route.ExternalIP, Paths: ps})
 			tags = append(tags, n.tag)
 		}
 		if !knative {
