@@ -32,6 +32,10 @@ type ServiceStatus struct {
 	// Rollout is the Service's analysed canary: in progress, or how the
 	// last one ended; nil when it never rolled out analysed.
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+	// LoadBalancer is where the net-* controller programming the
+	// Service's KIngress serves it (its public load balancer, else its
+	// private one); empty for the classes ebb serves itself.
+	LoadBalancer string `json:"loadBalancer,omitempty"`
 }
 
 // RolloutStatus is a Service's analysed canary as its ledger records it
@@ -191,9 +195,26 @@ type RevisionHealth struct {
 	Figures *Figures
 }
 
+// IngressHealth is what a net-* controller reports on a KIngress: its
+// Ready condition, why it is not True, and its load balancer's address.
+type IngressHealth struct {
+	Ready        Condition
+	Reason       string
+	LoadBalancer string
+}
+
 // Status describes what d runs. health reports each revision from the
 // target; a revision the target does not know is Unknown.
 func Status(d *Desired, health func(namespace, revision string) (RevisionHealth, bool)) []ServiceStatus {
+	return StatusWithIngress(d, health, nil)
+}
+
+// StatusWithIngress is Status where the routes of a Service whose class
+// is programmed from a KIngress are ready only when ingress reports that
+// KIngress (by namespace and name) Ready, as Knative's Route waits for
+// its Ingress. A KIngress ingress does not know is Unknown; a nil ingress
+// reads no KIngress.
+func StatusWithIngress(d *Desired, health func(namespace, revision string) (RevisionHealth, bool), ingress func(namespace, name string) (IngressHealth, bool)) []ServiceStatus {
 	if d == nil {
 		return nil
 	}
@@ -240,6 +261,9 @@ func Status(d *Desired, health func(namespace, revision string) (RevisionHealth,
 				st.Ready, st.Reason = False, fmt.Sprintf("RevisionFailed: Revision %q failed with message: %s.", r.Name, rs.Reason)
 			}
 			st.Revisions = append(st.Revisions, rs)
+		}
+		if ingress != nil && len(l.Traffic) > 0 && RendersKIngress(svc, d.Tree.Config) {
+			ingressStatus(&st, ingress)
 		}
 		if r, ok := refused[[2]string{l.Namespace, l.Service}]; ok {
 			st.Ready, st.Reason = False, r
@@ -305,4 +329,26 @@ func DomainMappingStatuses(d *Desired) []DomainMappingStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// RendersKIngress reports whether svc's routes are rendered as a KIngress
+// under cfg (nil: the defaults).
+func RendersKIngress(svc *serving.Service, cfg *config.Config) bool {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	return cfg.Network.RendersKIngress(render.IngressClass(svc.Annotations, cfg))
+}
+
+// ingressStatus folds the health of st's KIngress into st.
+func ingressStatus(st *ServiceStatus, ingress func(namespace, name string) (IngressHealth, bool)) {
+	name := serving.ChildName(st.Name, "")
+	h, ok := ingress(st.Namespace, name)
+	if !ok {
+		h = IngressHealth{Ready: Unknown, Reason: "not yet reported by its ingress controller"}
+	}
+	st.LoadBalancer = h.LoadBalancer
+	if h.Ready != True && st.Ready == True {
+		st.Ready, st.Reason = cmp.Or(h.Ready, Unknown), "ingress "+name+": "+cmp.Or(h.Reason, "not ready yet")
+	}
 }

@@ -230,13 +230,35 @@ func (s *Status) Resolved(ctx context.Context) {
 // Refresh recomputes the Services' status from the last applied state and
 // the revisions' health, and writes it if it changed.
 func (s *Status) Refresh(ctx context.Context) {
+	ingress := s.ingresses(ctx)
 	s.mu.Lock()
 	if s.desired != nil {
-		s.doc.Services = sync.Status(s.desired, s.health)
+		s.doc.Services = sync.StatusWithIngress(s.desired, s.health, ingress)
 		s.doc.DomainMappings = sync.DomainMappingStatuses(s.desired)
 	}
 	s.mu.Unlock()
 	s.write(ctx)
+}
+
+// ingresses reads the KIngresses when a Service of the last applied
+// state renders one; nil otherwise. A failed read leaves them unknown.
+func (s *Status) ingresses(ctx context.Context) func(namespace, name string) (sync.IngressHealth, bool) {
+	s.mu.Lock()
+	d := s.desired
+	s.mu.Unlock()
+	if d == nil || d.Tree == nil || !slices.ContainsFunc(d.Tree.Services, func(svc *serving.Service) bool {
+		return sync.RendersKIngress(svc, d.Tree.Config)
+	}) {
+		return nil
+	}
+	all, err := Ingresses(ctx, s.k)
+	if err != nil {
+		s.log.Warn("read KIngress status", "error", err)
+	}
+	return func(namespace, name string) (sync.IngressHealth, bool) {
+		h, ok := all[namespace+"/"+name]
+		return h, ok
+	}
 }
 
 func (s *Status) write(ctx context.Context) {
