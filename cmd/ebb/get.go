@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -203,10 +204,21 @@ func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, no
 	cut.write(out)
 }
 
+// writeServices prints one line per Service; a LOADBALANCER column, the
+// address its net-* ingress controller reports, when any Service has one.
 func writeServices(w io.Writer, svcs []sync.ServiceStatus, cut *cutReasons) {
-	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tROLLOUT\tREASON")
+	lb := slices.ContainsFunc(svcs, func(s sync.ServiceStatus) bool { return s.LoadBalancer != "" })
+	if lb {
+		fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLOADBALANCER\tLATEST\tREADY\tROLLOUT\tREASON")
+	} else {
+		fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLATEST\tREADY\tROLLOUT\tREASON")
+	}
 	for _, s := range svcs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.URL, s.Latest, s.Ready,
+		url := s.URL
+		if lb {
+			url += "\t" + s.LoadBalancer
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, url, s.Latest, s.Ready,
 			cut.cell("rollout of "+s.Namespace+"/"+s.Name, s.Rollout.Summary()),
 			cut.cell("service "+s.Namespace+"/"+s.Name, s.Reason))
 	}

@@ -161,3 +161,25 @@ api-00001   api       100%      stable           1            -     1/1         
 		t.Errorf("the rollout's fields are not the ledger's: %s", raw)
 	}
 }
+
+// A Service routed through a net-* ingress controller shows the address
+// its KIngress reports, and why it is not ready.
+func TestWriteServiceTableLoadBalancer(t *testing.T) {
+	svcs := []sync.ServiceStatus{
+		{Namespace: "default", Name: "web", URL: "http://web.default.example.com", Latest: "web-00001", Ready: sync.True, LoadBalancer: "kourier.kourier-system.svc.cluster.local"},
+		{Namespace: "default", Name: "api", URL: "http://api.default.example.com", Latest: "api-00001", Ready: sync.False, Reason: "ingress api: IngressNotConfigured: Envoy rejected the route"},
+	}
+	want := `NAMESPACE   NAME   URL                              LOADBALANCER                               LATEST      READY   ROLLOUT   REASON
+default     web    http://web.default.example.com   kourier.kourier-system.svc.cluster.local   web-00001   True
+default     api    http://api.default.example.com                                              api-00001   False             ingress api: IngressNotConfigured: Envoy rejected the route
+`
+	var b strings.Builder
+	writeServiceTable(&b, kindServices, svcs, time.Now())
+	var got []string
+	for line := range strings.Lines(b.String()) {
+		got = append(got, strings.TrimRight(line, " \n")+"\n")
+	}
+	if diff := cmp.Diff(want, strings.Join(got, "")); diff != "" {
+		t.Errorf("ebb get services (-want +got):\n%s", diff)
+	}
+}
