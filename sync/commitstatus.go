@@ -113,6 +113,16 @@ func CommitStatuses(st StatusState) []CommitStatus {
 	return list
 }
 
+// CommitStatuses are the commit statuses l's state calls for, services
+// being the Status of what l applied.
+func (l *Loop) CommitStatuses(services []ServiceStatus) []CommitStatus {
+	st := StatusState{Source: l.Status(), Services: services}
+	if m := l.Main(); m != nil {
+		st.Ledgers = m.Ledgers
+	}
+	return CommitStatuses(st)
+}
+
 // previewStatuses are the statuses of preview p on its head commit.
 func previewStatuses(p PreviewStatus, svcs map[string]*ServiceStatus, set func(string, forge.Status)) {
 	if p.Error != "" {

@@ -52,6 +52,10 @@ type Loop struct {
 	Previews *Previews
 	// Metrics, when set, count passes, errors and write-backs.
 	Metrics *Metrics
+	// Statuses, when set, posts the commit statuses of the loop's state
+	// (see CommitStatuses): the loop kicks it after every pass, and its
+	// status is the source's Forge.
+	Statuses *StatusPoster
 	// Report, when set, is told of every pass that applied something new
 	// or failed (for a command's output). It must not block.
 	Report func(Pass)
@@ -248,6 +252,9 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	}
 	if l.Report != nil && (p.Err != nil || p.Commit != "") {
 		l.Report(p)
+	}
+	if l.Statuses != nil && (p.Err != nil || p.Commit != "") {
+		l.Statuses.Kick()
 	}
 	return p
 }
@@ -560,6 +567,9 @@ func (l *Loop) Status() SourceStatus {
 	}
 	if st.LastError == "" && gs.LastError != "" {
 		st.LastError, st.ErrorStage = gs.LastError, StageFetch
+	}
+	if l.Statuses != nil {
+		st.Forge = l.Statuses.Status()
 	}
 	return st
 }

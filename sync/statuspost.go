@@ -68,8 +68,9 @@ type StatusPoster struct {
 	known    map[string]map[string]forge.Status
 	failures int
 
-	mu gosync.Mutex
-	st ForgeStatus
+	mu    gosync.Mutex
+	st    ForgeStatus
+	kicks chan struct{}
 }
 
 // Back-off of failed rounds: 1 s, doubling, at most maxPostBackoff.
@@ -180,11 +181,30 @@ func (p *StatusPoster) post(ctx context.Context, byCommit map[string][]forge.Sta
 	return nil
 }
 
+// Kick asks Run for a round now (a Loop kicks after every pass). It never
+// blocks.
+func (p *StatusPoster) Kick() {
+	select {
+	case p.kicked() <- struct{}{}:
+	default:
+	}
+}
+
+func (p *StatusPoster) kicked() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.kicks == nil {
+		p.kicks = make(chan struct{}, 1)
+	}
+	return p.kicks
+}
+
 // Run posts what Want returns at once, every Every, and after every kick,
 // until ctx ends; after a failed round it waits out the back-off (or the
 // rate limit) first.
-func (p *StatusPoster) Run(ctx context.Context, kicks <-chan struct{}) {
+func (p *StatusPoster) Run(ctx context.Context) {
 	every := cmp.Or(p.Every, 5*time.Second)
+	kicks := p.kicked()
 	for {
 		wait, k := every, kicks
 		if p.Post(ctx, p.Want()) != nil {

@@ -46,7 +46,8 @@ apply, field manager "ebb", pruning by inventory), and runs the autoscaler
 and the public Services' endpoint switching. One replica leads at a time
 (Lease ebb-controller in --namespace); the others wait. In a pod, URL,
 --branch, --poll and --username default to $EBB_REPO_URL, $EBB_BRANCH,
-$EBB_POLL and $EBB_GIT_USERNAME, and for an SSH URL (ssh://, user@host:path)
+$EBB_POLL and $EBB_GIT_USERNAME, --forge and --commit-statuses to
+$EBB_FORGE and $EBB_COMMIT_STATUSES, and for an SSH URL (ssh://, user@host:path)
 --ssh-key and --known-hosts to the files $EBB_GIT_SSH_KEY_FILE and
 $EBB_GIT_KNOWN_HOSTS_FILE name; --verify to $EBB_VERIFY, its keys to the file
 $EBB_ALLOWED_SIGNERS_FILE or $EBB_VERIFY_KEYS_FILE names, and --signing-key to
@@ -148,7 +149,7 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	fromEnv := map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME",
-		"service-account": "EBB_SERVICE_ACCOUNT"}
+		"service-account": "EBB_SERVICE_ACCOUNT", "forge": "EBB_FORGE", "commit-statuses": "EBB_COMMIT_STATUSES"}
 	if isSSH(o.url) {
 		// The install mounts the Secret's SSH key and known_hosts for
 		// every URL; they apply to SSH URLs only.
@@ -339,6 +340,10 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	if c.loop.Metrics, err = sync.NewMetrics(c.reg); err != nil {
+		return nil, err
+	}
+	services := func() []sync.ServiceStatus { return c.status.Doc().Services }
+	if c.loop.Statuses, err = o.git.statusPoster(e, gcfg, c.reg, c.loop, services, log); err != nil {
 		return nil, err
 	}
 	if err := c.reg.Register(sync.SourceCollector{Name: o.source, Source: src}); err != nil {
