@@ -33,6 +33,8 @@ type ForgeStatus struct {
 	// many the state calls for that the forge does not hold yet.
 	Posted  uint64 `json:"posted"`
 	Waiting int    `json:"waiting,omitempty"`
+	// Rounds counts the rounds made, failed or not.
+	Rounds uint64 `json:"rounds"`
 	// LastError is the last failed request's error ("" once a round
 	// posts everything), with its time.
 	LastError     string    `json:"lastError,omitempty"`
@@ -126,6 +128,7 @@ func (p *StatusPoster) Post(ctx context.Context, want []CommitStatus) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.Waiting = waiting
+	p.st.Rounds++
 	if err == nil {
 		p.failures, p.st.LastError, p.st.NextTry, p.st.RateLimitedUntil = 0, "", time.Time{}, time.Time{}
 		return nil
