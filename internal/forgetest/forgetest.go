@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -244,7 +245,65 @@ func (s *Server) latestOrdered(sha string) []Status {
 }
 
 // comment serves the comment endpoints; parts is the path after the
-// repository.
+// repository. GitHub and Gitea: GET and POST issues/{n}/comments, PATCH
+// issues/comments/{id}; GitLab: GET and POST merge_requests/{iid}/notes,
+// PUT merge_requests/{iid}/notes/{id}.
 func (s *Server) comment(r *http.Request, parts []string) (int, any) {
-	return http.StatusNotFound, msg("Not Found")
+	var n, id int
+	switch {
+	case s.Kind != "gitlab" && len(parts) == 3 && parts[0] == "issues" && parts[2] == "comments":
+		n, _ = strconv.Atoi(parts[1])
+	case s.Kind != "gitlab" && len(parts) == 3 && parts[0] == "issues" && parts[1] == "comments" && r.Method == http.MethodPatch:
+		id, _ = strconv.Atoi(parts[2])
+	case s.Kind == "gitlab" && len(parts) == 3 && parts[0] == "merge_requests" && parts[2] == "notes":
+		n, _ = strconv.Atoi(parts[1])
+	case s.Kind == "gitlab" && len(parts) == 4 && parts[0] == "merge_requests" && parts[2] == "notes" && r.Method == http.MethodPut:
+		n, _ = strconv.Atoi(parts[1])
+		id, _ = strconv.Atoi(parts[3])
+	default:
+		return http.StatusNotFound, msg("Not Found")
+	}
+	var in struct {
+		Body string `json:"body"`
+	}
+	if r.Method != http.MethodGet {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+			return http.StatusUnprocessableEntity, msg("body is missing")
+		}
+	}
+	switch {
+	case id > 0:
+		for _, cs := range s.comments {
+			for _, c := range cs {
+				if c.ID == id {
+					c.Body = in.Body
+					return http.StatusOK, map[string]any{"id": c.ID, "body": c.Body}
+				}
+			}
+		}
+		return http.StatusNotFound, msg("Not Found")
+	case r.Method == http.MethodPost:
+		s.nextID++
+		c := &Comment{ID: s.nextID, Body: in.Body}
+		s.comments[n] = append(s.comments[n], c)
+		return http.StatusCreated, map[string]any{"id": c.ID, "body": c.Body}
+	case r.Method == http.MethodGet:
+		list := []map[string]any{}
+		for _, c := range s.comments[n] {
+			list = append(list, map[string]any{"id": c.ID, "body": c.Body})
+		}
+		if s.Kind == "gitlab" {
+			slices.Reverse(list) // notes come newest first
+		}
+		return http.StatusOK, list
+	}
+	return http.StatusMethodNotAllowed, msg("Method Not Allowed")
+}
+
+// AddComment adds a comment by someone else to pull request n.
+func (s *Server) AddComment(n int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	s.comments[n] = append(s.comments[n], &Comment{ID: s.nextID, Body: body})
 }

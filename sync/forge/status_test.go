@@ -99,3 +99,37 @@ func TestShorten(t *testing.T) {
 		t.Errorf("Shorten(applied) = %q", got)
 	}
 }
+
+// TestComments keeps one comment on a pull request against a server
+// playing each forge's documented comment (GitLab: note) endpoints.
+func TestComments(t *testing.T) {
+	for _, kind := range []Kind{GitHub, GitLab, Gitea} {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := forgetest.New(t, forgetest.Kind(kind), "org/serving", "tok")
+			c, _ := New(kind, srv.API, "https://git.example.com/org/serving.git", "tok")
+			ctx := context.Background()
+			srv.AddComment(7, "LGTM")
+			made, err := c.CreateComment(ctx, 7, "first")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.EditComment(ctx, 7, made.ID, "second"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Comments(ctx, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Comment{{ID: 1, Body: "LGTM"}, {ID: made.ID, Body: "second"}}
+			if kind == GitLab {
+				want[0], want[1] = want[1], want[0]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("comments (-want +got):\n%s", diff)
+			}
+			if err := c.EditComment(ctx, 7, 99, "x"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("editing a missing comment: %v", err)
+			}
+		})
+	}
+}
