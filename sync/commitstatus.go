@@ -77,11 +77,7 @@ func CommitStatuses(st StatusState) []CommitStatus {
 		set(src.Fetched, forge.Status{Context: ContextApply, State: forge.Failure,
 			Description: src.ErrorStage + ": " + firstLine(src.LastError)})
 	}
-	svcs := map[string]*ServiceStatus{}
-	for i := range st.Services {
-		s := &st.Services[i]
-		svcs[s.Namespace+"/"+s.Name] = s
-	}
+	svcs := servicesByName(st.Services)
 	for _, p := range src.Previews {
 		previewStatuses(p, svcs, set)
 	}
@@ -116,11 +112,23 @@ func CommitStatuses(st StatusState) []CommitStatus {
 // CommitStatuses are the commit statuses l's state calls for, services
 // being the Status of what l applied.
 func (l *Loop) CommitStatuses(services []ServiceStatus) []CommitStatus {
+	return CommitStatuses(l.statusState(services))
+}
+
+// PullRequestComments are the pull-request comments l's state calls for,
+// services being the Status of what it applied.
+func (l *Loop) PullRequestComments(services []ServiceStatus) map[int]string {
+	return PullRequestComments(l.statusState(services))
+}
+
+// statusState is the StatusState of l, services being the Status of what it
+// applied.
+func (l *Loop) statusState(services []ServiceStatus) StatusState {
 	st := StatusState{Source: l.Status(), Services: services}
 	if m := l.Main(); m != nil {
 		st.Ledgers = m.Ledgers
 	}
-	return CommitStatuses(st)
+	return st
 }
 
 // previewStatuses are the statuses of preview p on its head commit.
@@ -131,39 +139,59 @@ func previewStatuses(p PreviewStatus, svcs map[string]*ServiceStatus, set func(s
 		set(p.Commit, forge.Status{Context: ContextPreview, State: forge.Success, Description: "changes no Service's template: nothing to preview"})
 	}
 	for _, name := range p.Services {
-		ns, svc, _ := strings.Cut(name, "/")
-		s := forge.Status{Context: serviceContext(ContextPreview, ns, strings.TrimSuffix(svc, "-"+p.Tag)), State: forge.Pending,
-			Description: "starting"}
-		st := svcs[name]
-		if st == nil {
-			set(p.Commit, s)
-			continue
-		}
-		// A tagged revision of the Service, or (in a namespace of
-		// previews) a Service of its own.
-		ready, reason, url := st.Ready, st.Reason, st.URL
-		for _, r := range st.Revisions {
-			if slices.Contains(r.Tags, p.Tag) {
-				ready, reason = r.Ready, r.Reason
-				for _, t := range st.Tags {
-					if t.Tag == p.Tag {
-						url = t.URL
-					}
-				}
-			}
-		}
-		switch ready {
-		case True:
-			s.State, s.Description, s.TargetURL = forge.Success, "ready at "+url, url
-		case False:
-			s.State, s.Description = forge.Failure, "not ready: "+cmp.Or(firstLine(reason), "failed")
-		default:
-			if reason != "" {
-				s.Description = "starting: " + firstLine(reason)
-			}
-		}
+		s, _ := previewOf(p, name, svcs)
 		set(p.Commit, s)
 	}
+}
+
+// previewOf is the status of preview p's Service name
+// (namespace/name, as p lists it), and the revision it runs, nil when
+// not known yet.
+func previewOf(p PreviewStatus, name string, svcs map[string]*ServiceStatus) (forge.Status, *RevisionStatus) {
+	ns, svc, _ := strings.Cut(name, "/")
+	s := forge.Status{Context: serviceContext(ContextPreview, ns, strings.TrimSuffix(svc, "-"+p.Tag)), State: forge.Pending,
+		Description: "starting"}
+	st := svcs[name]
+	if st == nil {
+		return s, nil
+	}
+	// A tagged revision of the Service, or (in a namespace of previews) a
+	// Service of its own.
+	var rev *RevisionStatus
+	ready, reason, url := st.Ready, st.Reason, st.URL
+	for i, r := range st.Revisions {
+		switch {
+		case slices.Contains(r.Tags, p.Tag):
+			rev, ready, reason = &st.Revisions[i], r.Ready, r.Reason
+			for _, t := range st.Tags {
+				if t.Tag == p.Tag {
+					url = t.URL
+				}
+			}
+		case rev == nil && r.Percent == 100 && strings.HasSuffix(svc, "-"+p.Tag):
+			rev = &st.Revisions[i]
+		}
+	}
+	switch ready {
+	case True:
+		s.State, s.Description, s.TargetURL = forge.Success, "ready at "+url, url
+	case False:
+		s.State, s.Description = forge.Failure, "not ready: "+cmp.Or(firstLine(reason), "failed")
+	default:
+		if reason != "" {
+			s.Description = "starting: " + firstLine(reason)
+		}
+	}
+	return s, rev
+}
+
+// servicesByName indexes services by namespace/name.
+func servicesByName(services []ServiceStatus) map[string]*ServiceStatus {
+	out := map[string]*ServiceStatus{}
+	for i := range services {
+		out[services[i].Namespace+"/"+services[i].Name] = &services[i]
+	}
+	return out
 }
 
 // rolloutStatus is the status of a Service's analysed canary.

@@ -60,6 +60,12 @@ type StatusPoster struct {
 	// Want returns the statuses the state calls for now (see
 	// CommitStatuses).
 	Want func() []CommitStatus
+	// Comments, when set, keeps one comment per pull request with the
+	// body WantComments returns (see PullRequestComments), edited in
+	// place at most once per CommentEvery (default a minute).
+	Comments     CommentClient
+	WantComments func() map[int]string
+	CommentEvery time.Duration
 	// Every is how often Run looks at Want between kicks (default 5 s).
 	Every  time.Duration
 	Now    func() time.Time
@@ -69,6 +75,8 @@ type StatusPoster struct {
 	// known is what the forge holds: commit → context → status.
 	known    map[string]map[string]forge.Status
 	failures int
+	// comments are the comments kept, by pull request.
+	comments map[int]*keptComment
 
 	mu    gosync.Mutex
 	st    ForgeStatus
@@ -101,6 +109,12 @@ func (p *StatusPoster) Status() *ForgeStatus {
 // hold, commit by commit, and stops at the first error, which it
 // returns. It forgets what it knew of commits want no longer names.
 func (p *StatusPoster) Post(ctx context.Context, want []CommitStatus) error {
+	return p.Round(ctx, want, nil)
+}
+
+// Round is Post, then, with Comments set, keeps the comment of each pull
+// request in comments (number → body; see PullRequestComments).
+func (p *StatusPoster) Round(ctx context.Context, want []CommitStatus, comments map[int]string) error {
 	p.postMu.Lock()
 	defer p.postMu.Unlock()
 	if p.known == nil {
@@ -116,6 +130,9 @@ func (p *StatusPoster) Post(ctx context.Context, want []CommitStatus) error {
 		}
 	}
 	err := p.post(ctx, byCommit)
+	if err == nil && p.Comments != nil {
+		err = p.comment(ctx, comments)
+	}
 	waiting := 0
 	for c, sts := range byCommit {
 		for _, s := range sts {
@@ -210,7 +227,11 @@ func (p *StatusPoster) Run(ctx context.Context) {
 	kicks := p.kicked()
 	for {
 		wait, k := every, kicks
-		if p.Post(ctx, p.Want()) != nil {
+		var comments map[int]string
+		if p.WantComments != nil {
+			comments = p.WantComments()
+		}
+		if p.Round(ctx, p.Want(), comments) != nil {
 			// A kick does not cut a back-off short.
 			wait, k = max(p.Status().NextTry.Sub(p.now()), 0), nil
 		}
