@@ -89,6 +89,19 @@ func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
 }
 
+// withoutFigures is a comment without its table's success rates and
+// p99s, which change every minute: a change elsewhere (a preview ready, a
+// canary's step) is edited in at once.
+func withoutFigures(body string) string {
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		if cells := strings.Split(l, " | "); strings.HasPrefix(l, "| ") && len(cells) == 5 {
+			lines[i] = strings.Join(cells[:3], " | ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
 // keptComment is a pull request's comment as the forge holds it.
 type keptComment struct {
 	id     int64
@@ -134,7 +147,7 @@ func (p *StatusPoster) comment(ctx context.Context, want map[int]string) error {
 				return err
 			}
 			kc.id, kc.body, kc.edited = c.ID, body, now
-		case now.Sub(kc.edited) >= every:
+		case now.Sub(kc.edited) >= every || withoutFigures(kc.body) != withoutFigures(body):
 			if err := p.Comments.EditComment(ctx, n, kc.id, body); err != nil {
 				return err
 			}

@@ -50,7 +50,8 @@ func TestPullRequestComments(t *testing.T) {
 // TestStatusPosterComment keeps one comment on a pull request, on a
 // server that plays each forge's documented comment endpoints (no forge
 // can run on the test machine): made once, edited in place at most once
-// a minute, found again by its marker after a restart.
+// a minute when only its figures change, at once when more does, found
+// again by its marker after a restart.
 func TestStatusPosterComment(t *testing.T) {
 	for _, kind := range []forge.Kind{forge.GitHub, forge.GitLab, forge.Gitea} {
 		t.Run(string(kind), func(t *testing.T) {
@@ -60,22 +61,25 @@ func TestStatusPosterComment(t *testing.T) {
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			clock := func() time.Time { return now }
 			p := &StatusPoster{Client: client, Comments: client, Now: clock}
-			body := func(s string) map[int]string { return map[int]string{7: CommentMarker + "\n" + s} }
+			row := func(preview, rate string) string {
+				return "| web | " + preview + " | - | " + rate + " | 12ms |"
+			}
 			for i, r := range []struct {
 				poster  *StatusPoster
 				advance time.Duration
 				body    string
 				want    string // ebb's comment after the round
 			}{
-				{p, 0, "starting", "starting"},
-				{p, 0, "starting", "starting"},
-				{p, 10 * time.Second, "ready", "starting"}, // edited at most once a minute
-				{p, time.Minute, "ready", "ready"},
-				{&StatusPoster{Client: client, Comments: client, Now: clock}, time.Hour, "ready", "ready"},
-				{&StatusPoster{Client: client, Comments: client, Now: clock}, 0, "rolled back", "rolled back"},
+				{p, 0, row("starting", "-"), row("starting", "-")},
+				{p, 0, row("starting", "-"), row("starting", "-")},
+				{p, 10 * time.Second, row("http://pr-7-web", "100.0%"), row("http://pr-7-web", "100.0%")}, // ready: at once
+				{p, 10 * time.Second, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "100.0%")},  // figures: at most once a minute
+				{p, time.Minute, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "99.0%")},
+				{&StatusPoster{Client: client, Comments: client, Now: clock}, time.Hour, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "99.0%")},
+				{&StatusPoster{Client: client, Comments: client, Now: clock}, 0, row("not ready", "-"), row("not ready", "-")},
 			} {
 				now = now.Add(r.advance)
-				if err := r.poster.Round(context.Background(), nil, body(r.body)); err != nil {
+				if err := r.poster.Round(context.Background(), nil, map[int]string{7: CommentMarker + "\n" + r.body}); err != nil {
 					t.Fatalf("round %d: %v", i, err)
 				}
 				cs := srv.Comments(7)
@@ -92,8 +96,8 @@ func TestStatusPosterComment(t *testing.T) {
 					posts++
 				}
 			}
-			if posts != 1 || edits != 2 {
-				t.Errorf("%d comments made and %d edits, want 1 and 2: %+v", posts, edits, srv.Requests())
+			if posts != 1 || edits != 3 {
+				t.Errorf("%d comments made and %d edits, want 1 and 3: %+v", posts, edits, srv.Requests())
 			}
 			if !strings.HasPrefix(srv.Comments(7)[1].Body, CommentMarker) {
 				t.Error("ebb's comment lost its marker")

@@ -62,7 +62,9 @@ type StatusPoster struct {
 	Want func() []CommitStatus
 	// Comments, when set, keeps one comment per pull request with the
 	// body WantComments returns (see PullRequestComments), edited in
-	// place at most once per CommentEvery (default a minute).
+	// place at once when a preview's state or a canary's weight changes,
+	// at most once per CommentEvery (default a minute) when only the
+	// figures do.
 	Comments     CommentClient
 	WantComments func() map[int]string
 	CommentEvery time.Duration

@@ -27,6 +27,7 @@ func TestControllerCommitStatusConfig(t *testing.T) {
 		{"off by default", map[string]string{}, map[string]string{"forge-token": "ft0ken"}, ""},
 		{"forge token", map[string]string{"EBB_COMMIT_STATUSES": "true"}, map[string]string{"forge-token": "ft0ken", "token": "git"}, "ft0ken"},
 		{"the Git token without one", map[string]string{"EBB_COMMIT_STATUSES": "true"}, map[string]string{"token": "git"}, "git"},
+		{"with the comment", map[string]string{"EBB_COMMIT_STATUSES": "true", "EBB_PR_COMMENT": "true"}, map[string]string{"forge-token": "ft0ken"}, "ft0ken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := forgetest.New(t, "gitea", "org/serving", tc.token)
@@ -59,6 +60,9 @@ func TestControllerCommitStatusConfig(t *testing.T) {
 			}
 			if got := srv.Posted("abc"); len(got) != 1 || got[0].Context != "ebb/apply" {
 				t.Errorf("posted %+v", got)
+			}
+			if (p.Comments != nil) != (tc.config["EBB_PR_COMMENT"] == "true") {
+				t.Errorf("comments kept: %v, want them with EBB_PR_COMMENT", p.Comments != nil)
 			}
 		})
 	}

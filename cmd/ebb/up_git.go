@@ -48,6 +48,8 @@ Following Git (ebb up URL):
                         forge's API (token in $EBB_FORGE_TOKEN, else the Git token)
   --commit-statuses     set commit statuses on the forge (needs --forge): ebb/apply,
                         ebb/preview/<service>, ebb/rollout/<service>
+  --pr-comment          with --commit-statuses: keep one comment on each previewed pull
+                        request (service, preview URL, canary weight, success rate, p99)
   --preview-author LOGIN  run pull requests of this author, even from forks (repeatable)
   --preview-label NAME  run pull requests carrying this label (repeatable)
   --preview-forks       run every pull request, forks included
@@ -73,6 +75,7 @@ type gitFlags struct {
 	previews                              stringList
 	forge, previewUser, previewNamespace  *string
 	previewForks, commitStatuses          *bool
+	prComment                             *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
 	verify                                *verifyFlags
@@ -114,6 +117,7 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 		forge:            fs.String("forge", "", "forge kind and API URL"),
 		previewForks:     fs.Bool("preview-forks", false, "run every pull request"),
 		commitStatuses:   fs.Bool("commit-statuses", false, "set commit statuses on the forge"),
+		prComment:        fs.Bool("pr-comment", false, "keep a comment on each previewed pull request"),
 		previewUser:      fs.String("preview-user", "65534:65534", "uid[:gid] previews run as"),
 		previewNamespace: fs.String("preview-namespace", "", "namespace previews run in"),
 	}
@@ -296,6 +300,9 @@ func (g *gitFlags) forgeClient(e *env, cfg git.Config, observe func(method strin
 func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registerer, loop *sync.Loop,
 	services func() []sync.ServiceStatus, log *slog.Logger) (*sync.StatusPoster, error) {
 	if !*g.commitStatuses {
+		if *g.prComment {
+			return nil, errors.New("--pr-comment: give --commit-statuses too")
+		}
 		return nil, nil
 	}
 	if *g.forge == "" {
@@ -310,8 +317,13 @@ func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registere
 	if err != nil {
 		return nil, err
 	}
-	return &sync.StatusPoster{Forge: string(kind), Client: client, Logger: log,
-		Want: func() []sync.CommitStatus { return loop.CommitStatuses(services()) }}, nil
+	p := &sync.StatusPoster{Forge: string(kind), Client: client, Logger: log,
+		Want: func() []sync.CommitStatus { return loop.CommitStatuses(services()) }}
+	if *g.prComment {
+		p.Comments = client
+		p.WantComments = func() map[int]string { return loop.PullRequestComments(services()) }
+	}
+	return p, nil
 }
 
 // isolatePreviews keeps ebb's credentials from the previews' processes:

@@ -1,7 +1,8 @@
 // Package forgetest plays a forge's REST API for tests: the commit status
 // and pull-request comment endpoints of GitHub, GitLab and Gitea/Forgejo,
 // exactly as each documents them (paths, field names, states, answer
-// codes), on 127.0.0.1. No forge can run on the test machine.
+// codes), and pull requests given as JSON, on 127.0.0.1. No forge can run
+// on the test machine.
 package forgetest
 
 import (
@@ -52,6 +53,7 @@ type Server struct {
 	mu       gosync.Mutex
 	statuses map[string][]Status // commit → every status posted, oldest first
 	comments map[int][]*Comment  // pull request → its comments
+	pulls    map[int]string      // pull request → its JSON
 	nextID   int
 	requests []Request
 	fail     []Failure
@@ -66,7 +68,7 @@ type Comment struct {
 // New starts a forge of kind for repository owner/name whose API takes
 // token, stopped when the test ends.
 func New(t testing.TB, kind Kind, repo, token string) *Server {
-	s := &Server{Kind: kind, Repo: repo, Token: token, statuses: map[string][]Status{}, comments: map[int][]*Comment{}}
+	s := &Server{Kind: kind, Repo: repo, Token: token, statuses: map[string][]Status{}, comments: map[int][]*Comment{}, pulls: map[int]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
 	s.API = srv.URL + map[Kind]string{"github": "/api/v3", "gitlab": "/api/v4", "gitea": "/api/v1"}[kind]
@@ -156,6 +158,12 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (int, any) {
 		return s.combined(parts[1])
 	case r.Method == http.MethodGet && s.Kind == "gitlab" && len(parts) == 4 && parts[0] == "repository" && parts[1] == "commits" && parts[3] == "statuses":
 		return s.gitlabList(parts[2])
+	case r.Method == http.MethodGet && len(parts) == 2 && (parts[0] == "pulls" || parts[0] == "merge_requests"):
+		n, _ := strconv.Atoi(parts[1])
+		if body, ok := s.pulls[n]; ok {
+			return http.StatusOK, json.RawMessage(body)
+		}
+		return http.StatusNotFound, msg("Not Found")
 	}
 	return s.comment(r, parts)
 }
@@ -298,6 +306,14 @@ func (s *Server) comment(r *http.Request, parts []string) (int, any) {
 		return http.StatusOK, list
 	}
 	return http.StatusMethodNotAllowed, msg("Method Not Allowed")
+}
+
+// SetPullRequest serves body, the forge's JSON of pull request n, at
+// GET …/pulls/n (GitLab: …/merge_requests/n).
+func (s *Server) SetPullRequest(n int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pulls[n] = body
 }
 
 // AddComment adds a comment by someone else to pull request n.

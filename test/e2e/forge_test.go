@@ -17,8 +17,8 @@ import (
 // a real git server and a server playing GitHub's status endpoints (no
 // forge can run on the test machine): the pushed commit and ebb's ledger
 // commits are marked ebb/apply, a restarted ebb posts nothing the forge
-// already shows, and a preview's head goes from pending to success with
-// its tag URL.
+// already shows, and a pull request's preview goes from pending to
+// success with its tag URL, which its comment shows.
 func TestUpGitCommitStatuses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ebb up")
@@ -38,7 +38,7 @@ func TestUpGitCommitStatuses(t *testing.T) {
 	forge := forgetest.New(t, "github", "org/serving", "f0rge")
 	env := append(upGitEnv(t), "EBB_FORGE_TOKEN=f0rge")
 	args := []string{"up", url, "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--poll", "1h",
-		"--forge", "github=" + forge.API, "--commit-statuses", "--preview", "refs/heads/preview/*"}
+		"--forge", "github=" + forge.API, "--commit-statuses", "--pr-comment", "--preview", "refs/pull/*/head"}
 	u := launch(t, "", env, args...)
 	readyRecorded(t, u, bare, "hello-00001")
 	head := gittest.Run(t, bare, "rev-parse", "main")
@@ -90,22 +90,24 @@ func TestUpGitCommitStatuses(t *testing.T) {
 		}
 	}
 
-	// A preview: pending while it builds and starts, then success with
-	// its tag URL as the target.
+	// A pull request's preview: pending while it builds and starts, then
+	// success with its tag URL as the target, and one comment with it.
 	user := gittest.Clone(t, url, "alice")
-	if out, err := user.Git("checkout", "-q", "-b", "preview/greeting"); err != nil {
-		t.Fatal(err, out)
-	}
 	previewHead := user.Commit(t, map[string]string{"apps/hello/service.yaml": canaryService("Preview", "")}, "hello: try another greeting")
-	if out, err := user.Git("push", "-q", "origin", "preview/greeting"); err != nil {
+	if out, err := user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
 		t.Fatal(err, out)
 	}
-	u.kick(t, "refs/heads/preview/greeting")
-	const tagURL = "http://preview-greeting-hello.default.svc.cluster.local"
-	eventually(t, "the preview's success", 2*time.Minute, func() string {
+	forge.SetPullRequest(7, `{"number":7,"state":"open","merged":false,"user":{"login":"alice"},"labels":[],
+"head":{"sha":"`+previewHead+`","repo":{"full_name":"org/serving"}},"base":{"repo":{"full_name":"org/serving"}}}`)
+	u.kick(t, "refs/pull/7/head")
+	const tagURL = "http://pr-7-hello.default.svc.cluster.local"
+	eventually(t, "the preview's success and comment", 2*time.Minute, func() string {
 		sts := forge.Posted(previewHead)
 		if len(sts) == 0 || sts[len(sts)-1].State != "success" {
 			return fmt.Sprintf("%+v", sts)
+		}
+		if cs := forge.Comments(7); len(cs) != 1 || !strings.Contains(cs[0].Body, "| hello | "+tagURL+" |") {
+			return fmt.Sprintf("comments %+v", cs)
 		}
 		return ""
 	})
@@ -114,4 +116,5 @@ func TestUpGitCommitStatuses(t *testing.T) {
 		last.Context != "ebb/preview/hello" || last.TargetURL != tagURL || !strings.HasSuffix(last.Description, tagURL) {
 		t.Errorf("statuses of the preview's head: %+v, want pending, then success with %s", sts, tagURL)
 	}
+	t.Logf("statuses of the preview's head: %+v\ncomment:\n%s", sts, forge.Comments(7)[0].Body)
 }
