@@ -223,8 +223,12 @@ func (p *StatusPoster) kicked() chan struct{} {
 
 // Run posts what Want returns at once, every Every, and after every kick,
 // until ctx ends; after a failed round it waits out the back-off (or the
-// rate limit) first.
+// rate limit) first. It starts from what the forge holds, forgetting what
+// an earlier Run knew (another replica may have posted since).
 func (p *StatusPoster) Run(ctx context.Context) {
+	p.postMu.Lock()
+	p.known, p.comments = nil, nil
+	p.postMu.Unlock()
 	every := cmp.Or(p.Every, 5*time.Second)
 	kicks := p.kicked()
 	for {
