@@ -47,7 +47,7 @@ type StatusState struct {
 //   - ebb/apply: success on the applied commit (and on the commit its
 //     ledger commits were written on top of); failure, with the stage and
 //     the first line of the error, on a fetched commit that did not load,
-//     plan, write back or apply.
+//     plan, write back or apply, or that was refused as unverified.
 //   - ebb/preview/<service> on a preview's head: pending while the
 //     preview's revision is not ready, success with the tag's URL as the
 //     target, failure when it failed; ebb/preview alone fails with what

@@ -50,6 +50,11 @@ func TestCommitStatuses(t *testing.T) {
 			{Commit: bad, Status: forge.Status{Context: "ebb/apply", State: forge.Failure, Description: "invalid: web.yaml:14: spec.traffic: Traffic targets sum to 90, want 100"}},
 			applied(user),
 		}},
+		{"unverified head", StatusState{Source: SourceStatus{Fetched: bad, Applied: user, Pushed: user, ErrorStage: StageUnverified,
+			LastError: "commit bad0000: not signed by a trusted key"}}, []CommitStatus{
+			{Commit: bad, Status: forge.Status{Context: "ebb/apply", State: forge.Failure, Description: "unverified: commit bad0000: not signed by a trusted key"}},
+			applied(user),
+		}},
 		{"a fetch error marks no commit", StatusState{Source: SourceStatus{Fetched: user, Applied: user, ErrorStage: StageFetch, LastError: "fetch: timeout"}},
 			[]CommitStatus{applied(user)}},
 		{"preview starting", StatusState{Source: SourceStatus{Previews: []PreviewStatus{preview7}}, Services: []ServiceStatus{web(Unknown, "")}}, []CommitStatus{
