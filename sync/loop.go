@@ -52,6 +52,10 @@ type Loop struct {
 	Previews *Previews
 	// Metrics, when set, count passes, errors and write-backs.
 	Metrics *Metrics
+	// Statuses, when set, posts the commit statuses of the loop's state
+	// (see CommitStatuses): the loop kicks it after every pass, and its
+	// status is the source's Forge.
+	Statuses *StatusPoster
 	// Report, when set, is told of every pass that applied something new
 	// or failed (for a command's output). It must not block.
 	Report func(Pass)
@@ -139,7 +143,10 @@ type SourceStatus struct {
 	FetchedTime time.Time `json:"fetchedTime,omitzero"`
 	Applied     string    `json:"applied,omitempty"`
 	AppliedTime time.Time `json:"appliedTime,omitzero"`
-	LastSync    time.Time `json:"lastSync,omitzero"`
+	// Pushed is the fetched commit Applied was planned from: Applied
+	// itself, or the commit ebb's ledger commits were written on top of.
+	Pushed   string    `json:"pushed,omitempty"`
+	LastSync time.Time `json:"lastSync,omitzero"`
 	// LastError is the last pass's error ("" when it succeeded), or, while
 	// the head is a commit found invalid, that commit's: it stays until a
 	// good commit is applied. For an invalid commit it lists every problem
@@ -150,6 +157,8 @@ type SourceStatus struct {
 	WriteBacks uint64          `json:"writeBacks"`
 	Conflicts  uint64          `json:"conflicts"`
 	Previews   []PreviewStatus `json:"previews,omitempty"`
+	// Forge is how posting commit statuses goes, nil when ebb posts none.
+	Forge *ForgeStatus `json:"forge,omitempty"`
 }
 
 // Stage names of a failed pass.
@@ -243,6 +252,9 @@ func (l *Loop) Sync(ctx context.Context) Pass {
 	}
 	if l.Report != nil && (p.Err != nil || p.Commit != "") {
 		l.Report(p)
+	}
+	if l.Statuses != nil && (p.Err != nil || p.Commit != "") {
+		l.Statuses.Kick()
 	}
 	return p
 }
@@ -350,6 +362,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 		// A failed main pass keeps its retry and invalid marks while the
 		// previews move on.
 		l.base, l.retry, l.invalid, l.invalidErr, l.invalidAt = base, false, "", "", ""
+		l.st.Pushed = c.Hash
 	}
 	l.st.Previews = p.Previews
 	l.st.Applied, l.st.AppliedTime = main.At.Commit, main.At.Time.Time
@@ -554,6 +567,9 @@ func (l *Loop) Status() SourceStatus {
 	}
 	if st.LastError == "" && gs.LastError != "" {
 		st.LastError, st.ErrorStage = gs.LastError, StageFetch
+	}
+	if l.Statuses != nil {
+		st.Forge = l.Statuses.Status()
 	}
 	return st
 }

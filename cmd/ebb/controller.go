@@ -46,11 +46,13 @@ apply, field manager "ebb", pruning by inventory), and runs the autoscaler
 and the public Services' endpoint switching. One replica leads at a time
 (Lease ebb-controller in --namespace); the others wait. In a pod, URL,
 --branch, --poll and --username default to $EBB_REPO_URL, $EBB_BRANCH,
-$EBB_POLL and $EBB_GIT_USERNAME, and for an SSH URL (ssh://, user@host:path)
---ssh-key and --known-hosts to the files $EBB_GIT_SSH_KEY_FILE and
-$EBB_GIT_KNOWN_HOSTS_FILE name; --verify to $EBB_VERIFY, its keys to the file
-$EBB_ALLOWED_SIGNERS_FILE or $EBB_VERIFY_KEYS_FILE names, and --signing-key to
-the file $EBB_SIGNING_KEY_FILE names when it holds a key.
+$EBB_POLL and $EBB_GIT_USERNAME, --forge, --commit-statuses and
+--pr-comment to $EBB_FORGE, $EBB_COMMIT_STATUSES and $EBB_PR_COMMENT,
+and for an SSH URL (ssh://, user@host:path) --ssh-key and --known-hosts
+to the files $EBB_GIT_SSH_KEY_FILE and $EBB_GIT_KNOWN_HOSTS_FILE name;
+--verify to $EBB_VERIFY, its keys to the file $EBB_ALLOWED_SIGNERS_FILE or
+$EBB_VERIFY_KEYS_FILE names, and --signing-key to the file
+$EBB_SIGNING_KEY_FILE names when it holds a key.
 
 Flags:
   --kubeconfig FILE     cluster credentials (default: in-cluster, then $KUBECONFIG)
@@ -148,7 +150,8 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	fromEnv := map[string]string{"branch": "EBB_BRANCH", "poll": "EBB_POLL", "username": "EBB_GIT_USERNAME",
-		"service-account": "EBB_SERVICE_ACCOUNT"}
+		"service-account": "EBB_SERVICE_ACCOUNT", "forge": "EBB_FORGE", "commit-statuses": "EBB_COMMIT_STATUSES",
+		"pr-comment": "EBB_PR_COMMENT"}
 	if isSSH(o.url) {
 		// The install mounts the Secret's SSH key and known_hosts for
 		// every URL; they apply to SSH URLs only.
@@ -339,6 +342,10 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	if c.loop.Metrics, err = sync.NewMetrics(c.reg); err != nil {
+		return nil, err
+	}
+	services := func() []sync.ServiceStatus { return c.status.Doc().Services }
+	if c.loop.Statuses, err = o.git.statusPoster(e, gcfg, c.reg, c.loop, services, log); err != nil {
 		return nil, err
 	}
 	if err := c.reg.Register(sync.SourceCollector{Name: o.source, Source: src}); err != nil {

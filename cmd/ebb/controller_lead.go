@@ -48,6 +48,10 @@ func (c *controller) lead(ctx context.Context) {
 	since := c.leadSince
 	c.mu.Unlock()
 	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, c.kicks.Kick) })
+	if c.loop.Statuses != nil {
+		// Only the leader posts commit statuses.
+		wg.Go(func() { c.loop.Statuses.Run(ctx) })
+	}
 	wg.Go(func() {
 		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
 	})

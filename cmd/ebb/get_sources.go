@@ -30,6 +30,9 @@ func writeSources(out io.Writer, srcs []sync.SourceStatus, now time.Time) {
 		for _, p := range s.Previews {
 			fmt.Fprintf(w, "  preview %s\t%s\ttag %s\t%s\t\t\t%s\n", p.Ref, cmp.Or(strings.Join(p.Services, ","), "-"), p.Tag, short(p.Commit), oneLine(p.Error))
 		}
+		if f := s.Forge; f != nil {
+			writeForge(w, f, now)
+		}
 	}
 	w.Flush()
 	for _, s := range srcs {
@@ -37,4 +40,21 @@ func writeSources(out io.Writer, srcs []sync.SourceStatus, now time.Time) {
 			fmt.Fprintf(out, "\n%s (%s):\n%s\n", s.Name, s.ErrorStage, s.LastError)
 		}
 	}
+}
+
+// writeForge is a source's line about commit statuses: how many were
+// posted and wait, when a failed round is tried again, and why it failed
+// (a rate limit first).
+func writeForge(w io.Writer, f *sync.ForgeStatus, now time.Time) {
+	waiting, next, msg := "", "", oneLine(f.LastError)
+	if f.Waiting > 0 {
+		waiting = fmt.Sprintf("%d waiting", f.Waiting)
+	}
+	if !f.NextTry.IsZero() {
+		next = "in " + age(f.NextTry.Sub(now))
+	}
+	if f.RateLimitedUntil.After(now) {
+		msg = "rate limited for " + age(f.RateLimitedUntil.Sub(now)) + ": " + msg
+	}
+	fmt.Fprintf(w, "  statuses on %s\t%d posted\t%s\t\t\t%s\t%s\n", f.Forge, f.Posted, waiting, next, msg)
 }

@@ -177,7 +177,7 @@ func writeRollout(out io.Writer, service string, r *sync.RolloutStatus, now time
 		row("failed checks", "%d", r.FailedChecks)
 	}
 	if r.Last != nil {
-		row("last check", "canary %s; stable %s", figures(r.Last.Canary), figures(r.Last.Stable))
+		row("last check", "canary %s; stable %s", r.Last.Canary, r.Last.Stable)
 	}
 	if r.NextCheck != nil {
 		when := "due"
@@ -191,17 +191,4 @@ func writeRollout(out io.Writer, service string, r *sync.RolloutStatus, now time
 	if r.Reason != "" {
 		fmt.Fprintf(out, "  reason: %s\n", r.Reason)
 	}
-}
-
-// figures is one revision's figures of a period: "97.5% success (1 of 40
-// requests failed), p99 12ms".
-func figures(f canary.Figures) string {
-	if f.Requests == 0 {
-		return "no requests"
-	}
-	out := fmt.Sprintf("%.1f%% success (%d of %d requests failed)", 100*float64(f.Requests-f.Failures)/float64(f.Requests), f.Failures, f.Requests)
-	if f.P99 != "" {
-		out += ", p99 " + f.P99
-	}
-	return out
 }

@@ -16,6 +16,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-dev/ebb/internal/admin"
@@ -45,6 +46,10 @@ Following Git (ebb up URL):
                         'refs/heads/preview/*', 'refs/pull/*/head'); default none
   --forge KIND[=API]    github, gitlab or gitea: read each pull request from the
                         forge's API (token in $EBB_FORGE_TOKEN, else the Git token)
+  --commit-statuses     set commit statuses on the forge (needs --forge): ebb/apply,
+                        ebb/preview/<service>, ebb/rollout/<service>
+  --pr-comment          with --commit-statuses: keep one comment on each previewed pull
+                        request (service, preview URL, canary weight, success rate, p99)
   --preview-author LOGIN  run pull requests of this author, even from forks (repeatable)
   --preview-label NAME  run pull requests carrying this label (repeatable)
   --preview-forks       run every pull request, forks included
@@ -69,7 +74,8 @@ type gitFlags struct {
 	secretFile, username, sshKey, known   *string
 	previews                              stringList
 	forge, previewUser, previewNamespace  *string
-	previewForks                          *bool
+	previewForks, commitStatuses          *bool
+	prComment                             *bool
 	previewAuthors, previewLabels         stringList
 	previewImages                         stringList
 	verify                                *verifyFlags
@@ -110,6 +116,8 @@ func addGitFlags(fs *flag.FlagSet) *gitFlags {
 		known:            fs.String("known-hosts", "", "known_hosts file"),
 		forge:            fs.String("forge", "", "forge kind and API URL"),
 		previewForks:     fs.Bool("preview-forks", false, "run every pull request"),
+		commitStatuses:   fs.Bool("commit-statuses", false, "set commit statuses on the forge"),
+		prComment:        fs.Bool("pr-comment", false, "keep a comment on each previewed pull request"),
 		previewUser:      fs.String("preview-user", "65534:65534", "uid[:gid] previews run as"),
 		previewNamespace: fs.String("preview-namespace", "", "namespace previews run in"),
 	}
@@ -253,20 +261,67 @@ func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.
 		List:   func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
 		Open:   func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
 	}
-	if *g.forge != "" {
-		kind, api, err := forge.ParseKind(*g.forge)
-		if err != nil {
-			return nil, fmt.Errorf("--forge: %w", err)
-		}
-		token := cmp.Or(e.getenv("EBB_FORGE_TOKEN"), cfg.Auth.BearerToken, cfg.Auth.Password)
-		client, err := forge.New(kind, api, cfg.URL, token)
-		if err != nil {
-			return nil, fmt.Errorf("--forge: %w", err)
-		}
+	client, err := g.forgeClient(e, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if client != nil {
 		p.PullRequest = client.PullRequest
 	}
 	if err := p.Check(); err != nil {
 		return nil, fmt.Errorf("--preview: %w (--forge, or --preview-forks)", err)
+	}
+	return p, nil
+}
+
+// forgeClient is the client of --forge for the repository cfg follows,
+// with the token of $EBB_FORGE_TOKEN, else the Git token or password;
+// nil without --forge. observe, when set, is told of every request.
+func (g *gitFlags) forgeClient(e *env, cfg git.Config, observe func(method string, code int)) (*forge.Client, error) {
+	if *g.forge == "" {
+		return nil, nil
+	}
+	kind, api, err := forge.ParseKind(*g.forge)
+	if err != nil {
+		return nil, fmt.Errorf("--forge: %w", err)
+	}
+	token := cmp.Or(e.getenv("EBB_FORGE_TOKEN"), cfg.Auth.BearerToken, cfg.Auth.Password)
+	client, err := forge.New(kind, api, cfg.URL, token)
+	if err != nil {
+		return nil, fmt.Errorf("--forge: %w", err)
+	}
+	client.Observe = observe
+	return client, nil
+}
+
+// statusPoster posts the commit statuses of loop's state, services
+// giving the Status of what it applied, with requests counted in reg:
+// nil without --commit-statuses.
+func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registerer, loop *sync.Loop,
+	services func() []sync.ServiceStatus, log *slog.Logger) (*sync.StatusPoster, error) {
+	if !*g.commitStatuses {
+		if *g.prComment {
+			return nil, errors.New("--pr-comment: give --commit-statuses too")
+		}
+		return nil, nil
+	}
+	if *g.forge == "" {
+		return nil, errors.New("--commit-statuses: give the forge the repository lives on with --forge")
+	}
+	kind, _, _ := forge.ParseKind(*g.forge)
+	observe, err := sync.ForgeRequests(reg, cmp.Or(loop.Name, "main"), string(kind))
+	if err != nil {
+		return nil, err
+	}
+	client, err := g.forgeClient(e, cfg, observe)
+	if err != nil {
+		return nil, err
+	}
+	p := &sync.StatusPoster{Forge: string(kind), Client: client, Logger: log,
+		Want: func() []sync.CommitStatus { return loop.CommitStatuses(services()) }}
+	if *g.prComment {
+		p.Comments = client
+		p.WantComments = func() map[int]string { return loop.PullRequestComments(services()) }
 	}
 	return p, nil
 }
@@ -359,6 +414,10 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		return exitInvalid
 	}
 	gu.loop.Previews = previews
+	if gu.loop.Statuses, err = g.statusPoster(e, cfg, u.metrics, gu.loop, gu.status, log); err != nil {
+		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
+		return exitUsage
+	}
 	if err := gu.serve(ctx, addr, admin, git.Poll{Interval: *g.poll, Jitter: 0.1}, secret); err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
@@ -470,6 +529,9 @@ func (g *gitUp) serve(ctx context.Context, addr, adminAddr string, poll git.Poll
 		gcRuns := make(chan time.Time)
 		wg.Go(func() { g.gcLoop(ctx, gcRuns) })
 		wg.Go(func() { g.collectGit(ctx, gcRuns, g.kicks) })
+		if g.loop.Statuses != nil {
+			wg.Go(func() { g.loop.Statuses.Run(ctx) })
+		}
 		if g.loop.ReadOnly {
 			msg := fmt.Sprintf("ebb: READ-ONLY: ledger changes stay in memory and are never pushed to %s; they are lost when ebb stops\n", g.url)
 			fmt.Fprint(g.e.stdout, msg)

@@ -102,11 +102,14 @@ func TestWriteSources(t *testing.T) {
 			{Ref: "refs/pull/7/head", Tag: "pr-7", Commit: "aaaaaaaaaaaaaaaa", Services: []string{"default/hello"}},
 			{Ref: "refs/pull/8/head", Tag: "pr-8", Commit: "bbbbbbbbbbbbbbbb", Error: "service.yaml:3: kind: unknown\nservice.yaml:9: spec: bad"},
 		},
+		Forge: &sync.ForgeStatus{Forge: "github", Posted: 12, Waiting: 2, RateLimitedUntil: now.Add(4 * time.Minute), NextTry: now.Add(4 * time.Minute),
+			LastError: "statuses of aaaa: GET https://api.github.com/repos/org/serving/commits/aaaa/status: 403 Forbidden: API rate limit exceeded"},
 	}}, now)
 	want := `NAME                         URL                                   REF           FETCHED        APPLIED        NEXT SYNC   ERROR
 main (read-only)             https://git.example.com/serving.git   branch main   0123456789ab   fedcba987654   in 1m       apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100 (+1 more line)
   preview refs/pull/7/head   default/hello                         tag pr-7      aaaaaaaaaaaa
   preview refs/pull/8/head   -                                     tag pr-8      bbbbbbbbbbbb                              service.yaml:3: kind: unknown (+1 more line)
+  statuses on github         12 posted                             2 waiting                                   in 4m       rate limited for 4m: statuses of aaaa: GET https://api.github.com/repos/org/serving/commits/aaaa/status: 403 Forbidden: API rate limit excee…
 
 main (invalid):
 apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100

@@ -67,6 +67,25 @@ type Figures struct {
 	P99 string `json:"p99,omitempty"`
 }
 
+// SuccessRate is the percentage of requests that did not fail, 100 with
+// no requests.
+func (f Figures) SuccessRate() float64 {
+	return metric.Figures{Requests: f.Requests, Failures: f.Failures}.SuccessRate()
+}
+
+// String is one revision's figures of a period: "97.5% success (1 of 40
+// requests failed), p99 12ms", or "no requests".
+func (f Figures) String() string {
+	if f.Requests == 0 {
+		return "no requests"
+	}
+	out := fmt.Sprintf("%.1f%% success (%d of %d requests failed)", f.SuccessRate(), f.Failures, f.Requests)
+	if f.P99 != "" {
+		out += ", p99 " + f.P99
+	}
+	return out
+}
+
 func ledgerFigures(f metric.Figures) Figures {
 	out := Figures{Requests: f.Requests, Failures: f.Failures}
 	if f.P99 > 0 {

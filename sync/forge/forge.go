@@ -1,9 +1,12 @@
-// Package forge reads pull requests from the forge a repository lives on
-// (GitHub, GitLab, Gitea/Forgejo) through its REST API: who opened one,
-// from which repository, with which labels, and whether it is still open.
+// Package forge talks to the forge a repository lives on (GitHub,
+// GitLab, Gitea/Forgejo) through its REST API: it reads pull requests
+// (who opened one, from which repository, with which labels, whether it
+// is still open), reads and sets commit statuses, and keeps a comment on
+// a pull request.
 package forge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,6 +61,9 @@ type Client struct {
 	Token string
 	// HTTP is the client to use; nil means one with a 30 s timeout.
 	HTTP *http.Client
+	// Observe, when set, is told of every request's method and answer
+	// code (0 when no answer came), for metrics.
+	Observe func(method string, code int)
 }
 
 // New makes a client for the repository at repoURL (https://, ssh://
@@ -205,13 +211,31 @@ func (c *Client) gitlab(ctx context.Context, n int) (PullRequest, error) {
 const maxBody = 1 << 20
 
 func (c *Client) get(ctx context.Context, path string, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.API+path, nil)
+	return c.do(ctx, http.MethodGet, path, nil, into)
+}
+
+// do sends a request with body (JSON, nil for none) and decodes the
+// answer into into (nil: the answer is not read). A 404 is ErrNotFound,
+// any other answer but 2xx an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body, into any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.API+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.Kind == GitHub {
 		req.Header.Set("Accept", "application/vnd.github+json")
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {
 		switch c.Kind {
@@ -227,34 +251,33 @@ func (c *Client) get(ctx context.Context, path string, into any) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		c.observe(method, 0)
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	c.observe(method, resp.StatusCode)
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return err
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		return ErrNotFound
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("%s %s: %s", req.Method, c.API+path, httpError(resp.Status, body))
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return newAPIError(req, resp, answer)
+	case into == nil:
+		return nil
 	}
-	if err := json.Unmarshal(body, into); err != nil {
+	if err := json.Unmarshal(answer, into); err != nil {
 		return fmt.Errorf("%s %s: %w", req.Method, c.API+path, err)
 	}
 	return nil
 }
 
-// httpError is an API error's status and the start of its message.
-func httpError(status string, body []byte) string {
-	var msg struct {
-		Message string `json:"message"`
+func (c *Client) observe(method string, code int) {
+	if c.Observe != nil {
+		c.Observe(method, code)
 	}
-	if json.Unmarshal(body, &msg) == nil && msg.Message != "" {
-		return status + ": " + msg.Message
-	}
-	return status
 }
 
 // Number is the pull request a ref names: refs/pull/<n>/head (GitHub,

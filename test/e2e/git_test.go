@@ -67,6 +67,10 @@ type source struct {
 	Previews   []struct {
 		Ref, Tag, Error string
 	} `json:"previews"`
+	Forge *struct {
+		Posted, Waiting, Rounds int
+		LastError               string
+	} `json:"forge"`
 }
 
 func (u *upProcess) source(t *testing.T) source {
