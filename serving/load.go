@@ -77,7 +77,7 @@ func (t *Tree) Locate(err error) error {
 			continue
 		}
 		if src, ok := t.Sources[e.Object]; ok {
-			e.File, e.Line = src.File, src.LineOf(e.Path)
+			e.File, e.Line = src.File, src.LineOf(e.where())
 		}
 	}
 	return list.Err()

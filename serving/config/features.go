@@ -25,7 +25,7 @@ const (
 	FeatureQueueProxyResourceDefs  = "queueproxy.resource-defaults"
 	FeaturePodSpecInitContainers   = "kubernetes.podspec-init-containers"
 	FeaturePodSpecAffinity         = "kubernetes.podspec-affinity"
-	FeaturePodSpecEmptyDir         = "kubernetes.podspec-emptydir"
+	FeaturePodSpecEmptyDir         = "kubernetes.podspec-volumes-emptydir"
 	FeaturePodSpecPVC              = "kubernetes.podspec-persistent-volume-claim"
 	FeaturePodSpecFieldRef         = "kubernetes.podspec-fieldref"
 	FeaturePodSpecNodeSelector     = "kubernetes.podspec-nodeselector"
@@ -38,8 +38,15 @@ const (
 	FeaturePodSpecDNSConfig        = "kubernetes.podspec-dnsconfig"
 	FeaturePodSpecSchedulerName    = "kubernetes.podspec-schedulername"
 	FeaturePodSpecPriorityClass    = "kubernetes.podspec-priorityclassname"
-	FeaturePodSpecHostPath         = "kubernetes.podspec-hostpath"
+	FeaturePodSpecHostPath         = "kubernetes.podspec-volumes-hostpath"
 	FeaturePodSpecHostNetwork      = "kubernetes.podspec-hostnetwork"
+	FeaturePodSpecHostIPC          = "kubernetes.podspec-hostipc"
+	FeaturePodSpecHostPID          = "kubernetes.podspec-hostpid"
+	FeaturePodSpecShareProcessNS   = "kubernetes.podspec-shareprocessnamespace"
+	FeaturePodSpecMountPropagation = "kubernetes.podspec-volumes-mount-propagation"
+	FeaturePodSpecVolumesCSI       = "kubernetes.podspec-volumes-csi"
+	FeaturePodSpecVolumesImage     = "kubernetes.podspec-volumes-image"
+	FeaturePodSpecPVWrite          = "kubernetes.podspec-persistent-volume-write"
 	FeatureContainerSpecAddCaps    = "kubernetes.containerspec-addcapabilities"
 	FeaturePodSpecDryRun           = "kubernetes.podspec-dryrun"
 	FeatureQueueProxyMountPodInfo  = "queueproxy.mount-podinfo"
@@ -71,6 +78,13 @@ var defaultFeatures = map[string]Flag{
 	FeaturePodSpecPriorityClass:    Disabled,
 	FeaturePodSpecHostPath:         Disabled,
 	FeaturePodSpecHostNetwork:      Disabled,
+	FeaturePodSpecHostIPC:          Disabled,
+	FeaturePodSpecHostPID:          Disabled,
+	FeaturePodSpecShareProcessNS:   Disabled,
+	FeaturePodSpecMountPropagation: Disabled,
+	FeaturePodSpecVolumesCSI:       Disabled,
+	FeaturePodSpecVolumesImage:     Disabled,
+	FeaturePodSpecPVWrite:          Disabled,
 	FeatureContainerSpecAddCaps:    Disabled,
 	FeaturePodSpecDryRun:           Allowed,
 	FeatureQueueProxyMountPodInfo:  Disabled,
