@@ -40,7 +40,6 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 		rs.EnableServiceLinks = ptr(d.EnableServiceLinks)
 	}
 	userName := d.UserContainerName(owner)
-	serving := ServingContainer(rs)
 	for i := range rs.Containers {
 		c := &rs.Containers[i]
 		if c.Name == "" {
@@ -52,9 +51,13 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 		}
 		defaultResources(c, d)
 		defaultMounts(c, rs.Volumes)
-		if i == serving {
-			defaultReadiness(c)
+		// As Knative: the default probe goes to the container that
+		// serves (the only one, or the one naming a port); every
+		// readiness probe gets the thresholds.
+		if len(rs.Containers) == 1 || len(c.Ports) > 0 {
+			defaultHandler(c)
 		}
+		defaultProbes(c)
 	}
 	initName := d.InitContainerName(owner)
 	for i := range rs.InitContainers {
@@ -121,27 +124,38 @@ func defaultResources(c *corev1.Container, d *config.Defaults) {
 	set(&c.Resources.Limits, corev1.ResourceEphemeralStorage, d.RevisionEphemeralStorageLimit)
 }
 
-// defaultReadiness gives the serving container Knative's default probe: a
-// TCP probe (on the user port) with successThreshold 1.
-func defaultReadiness(c *corev1.Container) {
-	p := c.ReadinessProbe
-	if p == nil {
-		p = &corev1.Probe{}
-		c.ReadinessProbe = p
+// defaultHandler gives the serving container Knative's default probe: a
+// TCP probe on the user port, unless its readiness probe has a handler.
+func defaultHandler(c *corev1.Container) {
+	if c.ReadinessProbe == nil {
+		c.ReadinessProbe = &corev1.Probe{}
 	}
-	h := &p.ProbeHandler
+	h := &c.ReadinessProbe.ProbeHandler
 	if h.HTTPGet == nil && h.TCPSocket == nil && h.Exec == nil && h.GRPC == nil {
 		h.TCPSocket = &corev1.TCPSocketAction{Port: intstr.IntOrString{}}
 	}
-	if p.SuccessThreshold == 0 {
-		p.SuccessThreshold = 1
-	}
-	if p.PeriodSeconds > 0 {
-		if p.FailureThreshold == 0 {
-			p.FailureThreshold = 3
+}
+
+// defaultProbes applies Knative's probe defaults: a readiness probe's
+// successThreshold 1 and, when it sets a period, failureThreshold 3 and
+// timeoutSeconds 1; a gRPC probe's service "".
+func defaultProbes(c *corev1.Container) {
+	if p := c.ReadinessProbe; p != nil {
+		if p.SuccessThreshold == 0 {
+			p.SuccessThreshold = 1
 		}
-		if p.TimeoutSeconds == 0 {
-			p.TimeoutSeconds = 1
+		if p.PeriodSeconds != 0 {
+			if p.FailureThreshold == 0 {
+				p.FailureThreshold = 3
+			}
+			if p.TimeoutSeconds == 0 {
+				p.TimeoutSeconds = 1
+			}
+		}
+	}
+	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+		if p != nil && p.GRPC != nil && p.GRPC.Service == nil {
+			p.GRPC.Service = ptr("")
 		}
 	}
 }

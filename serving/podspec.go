@@ -64,7 +64,7 @@ func validateInitContainers(cs, others []corev1.Container, volumes map[string]co
 	var errs kerrs
 	for i := range cs {
 		if names[cs[i].Name] {
-			errs = errs.also(errAt(fmt.Sprintf("duplicate container name %q", cs[i].Name), "name").viaFieldIndex("containers", i))
+			errs = errs.also(errAt(fmt.Sprintf("duplicate container name %q", cs[i].Name), "name")).viaFieldIndex("containers", i)
 		}
 		errs = errs.also(validateInitContainer(&cs[i], volumes, f).viaFieldIndex("containers", i))
 	}
@@ -79,7 +79,8 @@ func validateContainers(cs []corev1.Container, volumes map[string]corev1.Volume,
 	var errs kerrs
 	for i := range cs {
 		if names[cs[i].Name] {
-			errs = errs.also(errAt(fmt.Sprintf("duplicate container name %q", cs[i].Name), "name").viaFieldIndex("containers", i))
+			// Knative prefixes the errors found so far too.
+			errs = errs.also(errAt(fmt.Sprintf("duplicate container name %q", cs[i].Name), "name")).viaFieldIndex("containers", i)
 		} else {
 			names[cs[i].Name] = true
 		}
