@@ -52,6 +52,9 @@ type Tree struct {
 	// worked out when their files were decoded, and what planning found
 	// (a Cache keeps them with the Service).
 	items map[*Service]*item
+	// earlier are the documents of a file that defined a Service before
+	// the one in Services, in file order (see replaceService).
+	earlier map[*Service][]*item
 }
 
 // Source returns where ref was read.
@@ -116,7 +119,7 @@ func (c *Cache) LoadWith(fsys fs.FS, o LoadOptions) (*Tree, error) {
 		cfg = config.Default()
 	}
 	l := &loader{
-		tree:   &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
+		tree:   &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}, earlier: map[*Service][]*item{}},
 		cms:    map[string]*item{},
 		cache:  c.begin(),
 		budget: newBudget(c.limits()),
@@ -317,6 +320,9 @@ func (l *loader) add(it *item) {
 	}
 	switch {
 	case it.svc != nil:
+		if prev, ok := l.tree.Sources[it.ref]; ok && prev.File == it.src.File && l.replaceService(it) {
+			return
+		}
 		if l.register(it.ref, it.src) {
 			l.tree.Services = append(l.tree.Services, it.svc)
 			l.tree.items[it.svc] = it
@@ -339,6 +345,26 @@ func (l *loader) add(it *item) {
 			l.tree.Objects = append(l.tree.Objects, it.obj.DeepCopy())
 		}
 	}
+}
+
+// replaceService makes it the Service of its name when an earlier
+// document of the same file defined that Service. kubectl apply applies a
+// file's documents one after the other: the earlier ones make their
+// revisions, the last one is the Service (see plan).
+func (l *loader) replaceService(it *item) bool {
+	t := l.tree
+	for i, s := range t.Services {
+		prev := t.items[s]
+		if prev == nil || prev.ref != it.ref {
+			continue
+		}
+		t.earlier[it.svc] = append(append([]*item(nil), t.earlier[s]...), prev)
+		delete(t.earlier, s)
+		delete(t.items, s)
+		t.Services[i], t.items[it.svc], t.Sources[it.ref] = it.svc, it, it.src
+		return true
+	}
+	return false
 }
 
 // applyConfig parses the Knative-named ConfigMaps in a fixed order.

@@ -270,6 +270,11 @@ func (l *loader) validate() {
 		for _, fe := range ValidateService(s, t.Config) {
 			l.located(src, fe)
 		}
+		for _, e := range t.earlier[s] {
+			for _, fe := range ValidateService(e.svc, t.Config) {
+				l.located(e.src, fe)
+			}
+		}
 	}
 	for _, dm := range t.DomainMappings {
 		src := t.Sources[ObjectRef{Group: Group, Kind: KindDomainMapping, Namespace: dm.Namespace, Name: dm.Name}]
