@@ -2,6 +2,8 @@ package serving
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -14,7 +16,8 @@ import (
 // DefaultTemplate applies Knative's defaults (reference §1.7) to a
 // revision template in place: timeouts, containerConcurrency, container
 // names, resources from config-defaults, the user container's readiness
-// probe, read-only volume mounts and enableServiceLinks. owner is the
+// probe and probe thresholds, read-only volume mounts, enableServiceLinks
+// and, with secure-pod-defaults, the containers' security contexts. owner is the
 // Service's metadata (container-name-template runs on it; name and
 // namespace are enough). The ledger keeps templates as written; render
 // calls this for each revision so a config-defaults change never mints
@@ -58,6 +61,7 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 			defaultHandler(c)
 		}
 		defaultProbes(c)
+		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
 	}
 	initName := d.InitContainerName(owner)
 	for i := range rs.InitContainers {
@@ -70,6 +74,49 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 			}
 		}
 		defaultMounts(c, rs.Volumes)
+		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
+	}
+}
+
+// defaultSecurityContext applies secure-pod-defaults (Enabled or
+// AllowRootBounded) to a container as Knative does: no privilege
+// escalation, the RuntimeDefault seccomp profile unless the pod sets one,
+// capabilities dropped (NET_BIND_SERVICE kept for a port below 1024)
+// unless the container sets its own, and, when Enabled, runAsNonRoot
+// unless the pod or the container says otherwise.
+func defaultSecurityContext(psc *corev1.PodSecurityContext, c *corev1.Container, f *config.Features) {
+	if !securePodDefaults(f) {
+		return
+	}
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	sc := c.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	if sc.AllowPrivilegeEscalation == nil {
+		sc.AllowPrivilegeEscalation = ptr(false)
+	}
+	if psc.SeccompProfile == nil || psc.SeccompProfile.Type == "" {
+		if sc.SeccompProfile == nil {
+			sc.SeccompProfile = &corev1.SeccompProfile{}
+		}
+		if sc.SeccompProfile.Type == "" {
+			sc.SeccompProfile.Type = corev1.SeccompProfileTypeRuntimeDefault
+		}
+	}
+	if sc.Capabilities == nil {
+		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+		if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort < 1024 }) {
+			sc.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
+		}
+	}
+	if f.IsEnabled(config.FeatureSecurePodDefaults) && psc.RunAsNonRoot == nil && sc.RunAsNonRoot == nil {
+		sc.RunAsNonRoot = ptr(true)
+	}
+	if !reflect.DeepEqual(*sc, corev1.SecurityContext{}) {
+		c.SecurityContext = sc
 	}
 }
 
