@@ -37,16 +37,14 @@ func (s Source) LineOf(path string) int {
 		// Paths that leave out list indexes (type errors, Knative's
 		// "ports.containerPort" or "containers[*].ports") match the first
 		// written element.
-		{
-			best := 0
-			for f, l := range s.Fields {
-				if strings.Contains(f, "[") && matchesUnindexed(f, p) && (best == 0 || l < best) {
-					best = l
-				}
+		best := 0
+		for f, l := range s.Fields {
+			if strings.Contains(f, "[") && matchesUnindexed(f, p) && (best == 0 || l < best) {
+				best = l
 			}
-			if best > 0 {
-				return best
-			}
+		}
+		if best > 0 {
+			return best
 		}
 	}
 	return s.Line
@@ -62,9 +60,6 @@ func matchesUnindexed(f, p string) bool {
 	for i := range fs {
 		seg := strings.TrimSuffix(ps[i], "[*]")
 		if fs[i] != ps[i] && indexRE.ReplaceAllString(fs[i], "") != seg {
-			return false
-		}
-		if fs[i] != ps[i] && strings.Contains(seg, "[") {
 			return false
 		}
 	}
