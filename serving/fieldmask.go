@@ -45,7 +45,7 @@ func on(f *config.Features, key string) bool { return f.Get(key) != config.Disab
 // AllowRootBounded.
 func securePodDefaults(f *config.Features) bool {
 	v := f.Get(config.FeatureSecurePodDefaults)
-	return v == config.Enabled || v == "AllowRootBounded"
+	return v == config.Enabled || v == config.AllowRootBounded
 }
 
 func podSpecMask(in *corev1.PodSpec, f *config.Features) corev1.PodSpec {

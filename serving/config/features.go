@@ -14,6 +14,9 @@ const (
 	Enabled  Flag = "Enabled"
 	Disabled Flag = "Disabled"
 	Allowed  Flag = "Allowed"
+	// AllowRootBounded is secure-pod-defaults' level that applies the
+	// secure defaults but leaves runAsNonRoot alone.
+	AllowRootBounded Flag = "AllowRootBounded"
 )
 
 // Feature keys ebb acts on (Knative's names).
@@ -122,10 +125,14 @@ func NewFeaturesFromMap(data map[string]string) (*Features, error) {
 			continue
 		}
 		v := strings.TrimSpace(data[k])
-		// "secure-pod-defaults" also takes Knative's AllowRootBounded /
-		// RootAllowed levels; keep those verbatim.
-		if k == FeatureSecurePodDefaults && (v == "AllowRootBounded" || v == "RootAllowed") {
-			f.Flags[k] = Flag(v)
+		// "secure-pod-defaults" takes Knative's levels: Disabled,
+		// AllowRootBounded, Enabled (not Allowed).
+		if k == FeatureSecurePodDefaults {
+			level, ok := parseLevel(v, Disabled, AllowRootBounded, Enabled)
+			if !ok {
+				return nil, fmt.Errorf("%s: invalid value %q, want one of Disabled, AllowRootBounded, Enabled", k, v)
+			}
+			f.Flags[k] = level
 			continue
 		}
 		flag, ok := parseFlag(v)
@@ -137,8 +144,11 @@ func NewFeaturesFromMap(data map[string]string) (*Features, error) {
 	return f, nil
 }
 
-func parseFlag(v string) (Flag, bool) {
-	for _, f := range []Flag{Enabled, Disabled, Allowed} {
+func parseFlag(v string) (Flag, bool) { return parseLevel(v, Enabled, Disabled, Allowed) }
+
+// parseLevel returns the one of levels v names, in any case.
+func parseLevel(v string, levels ...Flag) (Flag, bool) {
+	for _, f := range levels {
 		if strings.EqualFold(v, string(f)) {
 			return f, true
 		}
