@@ -73,7 +73,8 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 				c.Name = fmt.Sprintf("%s-%d", initName, i)
 			}
 		}
-		defaultMounts(c, rs.Volumes)
+		// Knative leaves init containers' mounts as written: one that is
+		// not read-only where it must be is an error, not made read-only.
 		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
 	}
 }

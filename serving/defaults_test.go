@@ -44,11 +44,11 @@ func TestDefaultTemplate(t *testing.T) {
 			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(10)),
 		},
 	}, {
-		name: "config-defaults: timeouts below timeoutSeconds, resources, name template, init containers, mounts",
+		name: "config-defaults: timeouts below timeoutSeconds, resources, name template, init containers, mounts (an init container's as written)",
 		cm: map[string]string{"revision-timeout-seconds": "100", "revision-response-start-timeout-seconds": "50",
 			"revision-idle-timeout-seconds": "100", "revision-cpu-request": "100m", "container-name-template": "{{.Name}}-app"},
 		in: RevisionSpec{PodSpec: corev1.PodSpec{
-			InitContainers: []corev1.Container{{Image: "i"}},
+			InitContainers: []corev1.Container{{Image: "i", VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}}},
 			Containers: []corev1.Container{{Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 9000}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}, {Name: "scratch", MountPath: "/scratch"}}}, {Image: "b"}},
 			Volumes: []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
@@ -56,7 +56,7 @@ func TestDefaultTemplate(t *testing.T) {
 		}},
 		want: RevisionSpec{
 			PodSpec: corev1.PodSpec{
-				InitContainers: []corev1.Container{{Name: "init-container", Image: "i"}},
+				InitContainers: []corev1.Container{{Name: "init-container", Image: "i", VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}}},
 				Containers: []corev1.Container{{Name: "hello-app-0", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 9000}},
 					VolumeMounts:   []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch"}},
 					Resources:      corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}},
