@@ -1,9 +1,9 @@
 package serving
 
 import (
-	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -42,16 +42,16 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 	if rs.EnableServiceLinks == nil {
 		rs.EnableServiceLinks = ptr(d.EnableServiceLinks)
 	}
-	userName := d.UserContainerName(owner)
+	taken := map[string]bool{}
+	for _, cs := range [][]corev1.Container{rs.Containers, rs.InitContainers} {
+		for _, c := range cs {
+			taken[c.Name] = true
+		}
+	}
+	defaultContainerNames(rs.Containers, taken, d.UserContainerName(owner))
+	defaultContainerNames(rs.InitContainers, taken, d.InitContainerName(owner))
 	for i := range rs.Containers {
 		c := &rs.Containers[i]
-		if c.Name == "" {
-			if len(rs.Containers) == 1 {
-				c.Name = userName
-			} else {
-				c.Name = fmt.Sprintf("%s-%d", userName, i)
-			}
-		}
 		defaultResources(c, d)
 		defaultMounts(c, rs.Volumes)
 		// As Knative: the default probe goes to the container that
@@ -63,16 +63,8 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 		defaultProbes(c)
 		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
 	}
-	initName := d.InitContainerName(owner)
 	for i := range rs.InitContainers {
 		c := &rs.InitContainers[i]
-		if c.Name == "" {
-			if len(rs.InitContainers) == 1 {
-				c.Name = initName
-			} else {
-				c.Name = fmt.Sprintf("%s-%d", initName, i)
-			}
-		}
 		// Knative leaves init containers' mounts as written: one that is
 		// not read-only where it must be is an error, not made read-only.
 		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
@@ -118,6 +110,29 @@ func defaultSecurityContext(psc *corev1.PodSecurityContext, c *corev1.Container,
 	}
 	if !reflect.DeepEqual(*sc, corev1.SecurityContext{}) {
 		c.SecurityContext = sc
+	}
+}
+
+// defaultContainerNames names the unnamed containers of cs as Knative
+// does: name alone, or, with several containers or when name is taken,
+// name-0, name-1, … skipping the names taken.
+func defaultContainerNames(cs []corev1.Container, taken map[string]bool, name string) {
+	next := 0
+	for i := range cs {
+		if cs[i].Name != "" {
+			continue
+		}
+		n := name
+		if len(cs) > 1 || taken[n] {
+			for {
+				n = ChildName(name, "-"+strconv.Itoa(next))
+				next++
+				if !taken[n] {
+					break
+				}
+			}
+		}
+		cs[i].Name = n
 	}
 }
 

@@ -69,6 +69,21 @@ func TestDefaultTemplate(t *testing.T) {
 			TimeoutSeconds: ptr(int64(100)), ContainerConcurrency: ptr(int64(0)), ResponseStartTimeoutSeconds: ptr(int64(50)),
 		},
 	}, {
+		name: "unnamed containers are numbered as Knative numbers them, skipping names taken",
+		in: RevisionSpec{PodSpec: corev1.PodSpec{
+			Containers:     []corev1.Container{{Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}, {Name: "user-container-0", Image: "b"}, {Image: "c"}},
+			InitContainers: []corev1.Container{{Image: "i"}},
+		}},
+		want: RevisionSpec{
+			PodSpec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "user-container-1", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}, ReadinessProbe: tcp},
+					{Name: "user-container-0", Image: "b"}, {Name: "user-container-2", Image: "c"}},
+				InitContainers:     []corev1.Container{{Name: "init-container", Image: "i"}},
+				EnableServiceLinks: ptr(false),
+			},
+			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(0)),
+		},
+	}, {
 		name:     "secure-pod-defaults Enabled: a sidecar's probe gets its thresholds, containers a restricted security context",
 		features: map[string]string{"secure-pod-defaults": "Enabled"},
 		in: RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{
