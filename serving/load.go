@@ -347,26 +347,6 @@ func (l *loader) add(it *item) {
 	}
 }
 
-// replaceService makes it the Service of its name when an earlier
-// document of the same file defined that Service. kubectl apply applies a
-// file's documents one after the other: the earlier ones make their
-// revisions, the last one is the Service (see plan).
-func (l *loader) replaceService(it *item) bool {
-	t := l.tree
-	for i, s := range t.Services {
-		prev := t.items[s]
-		if prev == nil || prev.ref != it.ref {
-			continue
-		}
-		t.earlier[it.svc] = append(append([]*item(nil), t.earlier[s]...), prev)
-		delete(t.earlier, s)
-		delete(t.items, s)
-		t.Services[i], t.items[it.svc], t.Sources[it.ref] = it.svc, it, it.src
-		return true
-	}
-	return false
-}
-
 // applyConfig parses the Knative-named ConfigMaps in a fixed order.
 func (l *loader) applyConfig() {
 	for _, name := range config.Names() {

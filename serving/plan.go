@@ -318,24 +318,6 @@ func (p *planner) newLedger() {
 	}
 }
 
-// planEarlier makes the revision of an earlier document of the Service
-// unless the ledger has a revision of its template (of its name, when it
-// names one). Its traffic is not planned: the last document's is.
-func (p *planner) planEarlier(e *item, code Code) {
-	p.newLedger()
-	sums := code.of(e.ko)
-	hash := combineHash(e.hash, sums)
-	name := e.svc.Spec.Template.Name
-	for _, r := range p.next.Revisions {
-		if r.Hash == hash && (name == "" || r.Name == name) {
-			return
-		}
-	}
-	pe := &planner{svc: e.svc, hash: hash, code: sums, at: p.at, seen: p.seen, cfg: p.cfg, next: p.next, taken: p.taken}
-	pe.planRevision()
-	p.errs, p.changes = append(p.errs, pe.errs...), append(p.changes, pe.changes...)
-}
-
 func (p *planner) plan() {
 	p.newLedger()
 	if p.next.Removed != nil {
