@@ -40,6 +40,9 @@ func (t *Tree) KoImages() []string {
 	for _, s := range t.Services {
 		if it := t.items[s]; it != nil {
 			out = append(out, it.ko...)
+			for _, e := range t.earlier[s] {
+				out = append(out, e.ko...)
+			}
 		} else {
 			out = append(out, KoImages(&s.Spec.Template)...)
 		}

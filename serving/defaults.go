@@ -1,7 +1,9 @@
 package serving
 
 import (
-	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -14,7 +16,8 @@ import (
 // DefaultTemplate applies Knative's defaults (reference §1.7) to a
 // revision template in place: timeouts, containerConcurrency, container
 // names, resources from config-defaults, the user container's readiness
-// probe, read-only volume mounts and enableServiceLinks. owner is the
+// probe and probe thresholds, read-only volume mounts, enableServiceLinks
+// and, with secure-pod-defaults, the containers' security contexts. owner is the
 // Service's metadata (container-name-template runs on it; name and
 // namespace are enough). The ledger keeps templates as written; render
 // calls this for each revision so a config-defaults change never mints
@@ -39,34 +42,97 @@ func DefaultTemplate(t *RevisionTemplateSpec, owner metav1.ObjectMeta, cfg *conf
 	if rs.EnableServiceLinks == nil {
 		rs.EnableServiceLinks = ptr(d.EnableServiceLinks)
 	}
-	userName := d.UserContainerName(owner)
-	serving := ServingContainer(rs)
-	for i := range rs.Containers {
-		c := &rs.Containers[i]
-		if c.Name == "" {
-			if len(rs.Containers) == 1 {
-				c.Name = userName
-			} else {
-				c.Name = fmt.Sprintf("%s-%d", userName, i)
-			}
-		}
-		defaultResources(c, d)
-		defaultMounts(c, rs.Volumes)
-		if i == serving {
-			defaultReadiness(c)
+	taken := map[string]bool{}
+	for _, cs := range [][]corev1.Container{rs.Containers, rs.InitContainers} {
+		for _, c := range cs {
+			taken[c.Name] = true
 		}
 	}
-	initName := d.InitContainerName(owner)
+	defaultContainerNames(rs.Containers, taken, d.UserContainerName(owner))
+	defaultContainerNames(rs.InitContainers, taken, d.InitContainerName(owner))
+	for i := range rs.Containers {
+		c := &rs.Containers[i]
+		defaultResources(c, d)
+		defaultMounts(c, rs.Volumes)
+		// As Knative: the default probe goes to the container that
+		// serves (the only one, or the one naming a port); every
+		// readiness probe gets the thresholds.
+		if len(rs.Containers) == 1 || len(c.Ports) > 0 {
+			defaultHandler(c)
+		}
+		defaultProbes(c)
+		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
+	}
 	for i := range rs.InitContainers {
 		c := &rs.InitContainers[i]
-		if c.Name == "" {
-			if len(rs.InitContainers) == 1 {
-				c.Name = initName
-			} else {
-				c.Name = fmt.Sprintf("%s-%d", initName, i)
+		// Knative leaves init containers' mounts as written: one that is
+		// not read-only where it must be is an error, not made read-only.
+		defaultSecurityContext(rs.SecurityContext, c, cfg.Features)
+	}
+}
+
+// defaultSecurityContext applies secure-pod-defaults (Enabled or
+// AllowRootBounded) to a container as Knative does: no privilege
+// escalation, the RuntimeDefault seccomp profile unless the pod sets one,
+// capabilities dropped (NET_BIND_SERVICE kept for a port below 1024)
+// unless the container sets its own, and, when Enabled, runAsNonRoot
+// unless the pod or the container says otherwise.
+func defaultSecurityContext(psc *corev1.PodSecurityContext, c *corev1.Container, f *config.Features) {
+	if !securePodDefaults(f) {
+		return
+	}
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	sc := c.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	if sc.AllowPrivilegeEscalation == nil {
+		sc.AllowPrivilegeEscalation = ptr(false)
+	}
+	if psc.SeccompProfile == nil || psc.SeccompProfile.Type == "" {
+		if sc.SeccompProfile == nil {
+			sc.SeccompProfile = &corev1.SeccompProfile{}
+		}
+		if sc.SeccompProfile.Type == "" {
+			sc.SeccompProfile.Type = corev1.SeccompProfileTypeRuntimeDefault
+		}
+	}
+	if sc.Capabilities == nil {
+		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+		if slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort < 1024 }) {
+			sc.Capabilities.Add = []corev1.Capability{"NET_BIND_SERVICE"}
+		}
+	}
+	if f.IsEnabled(config.FeatureSecurePodDefaults) && psc.RunAsNonRoot == nil && sc.RunAsNonRoot == nil {
+		sc.RunAsNonRoot = ptr(true)
+	}
+	if !reflect.DeepEqual(*sc, corev1.SecurityContext{}) {
+		c.SecurityContext = sc
+	}
+}
+
+// defaultContainerNames names the unnamed containers of cs as Knative
+// does: name alone, or, with several containers or when name is taken,
+// name-0, name-1, … skipping the names taken.
+func defaultContainerNames(cs []corev1.Container, taken map[string]bool, name string) {
+	next := 0
+	for i := range cs {
+		if cs[i].Name != "" {
+			continue
+		}
+		n := name
+		if len(cs) > 1 || taken[n] {
+			for {
+				n = ChildName(name, "-"+strconv.Itoa(next))
+				next++
+				if !taken[n] {
+					break
+				}
 			}
 		}
-		defaultMounts(c, rs.Volumes)
+		cs[i].Name = n
 	}
 }
 
@@ -121,27 +187,38 @@ func defaultResources(c *corev1.Container, d *config.Defaults) {
 	set(&c.Resources.Limits, corev1.ResourceEphemeralStorage, d.RevisionEphemeralStorageLimit)
 }
 
-// defaultReadiness gives the serving container Knative's default probe: a
-// TCP probe (on the user port) with successThreshold 1.
-func defaultReadiness(c *corev1.Container) {
-	p := c.ReadinessProbe
-	if p == nil {
-		p = &corev1.Probe{}
-		c.ReadinessProbe = p
+// defaultHandler gives the serving container Knative's default probe: a
+// TCP probe on the user port, unless its readiness probe has a handler.
+func defaultHandler(c *corev1.Container) {
+	if c.ReadinessProbe == nil {
+		c.ReadinessProbe = &corev1.Probe{}
 	}
-	h := &p.ProbeHandler
+	h := &c.ReadinessProbe.ProbeHandler
 	if h.HTTPGet == nil && h.TCPSocket == nil && h.Exec == nil && h.GRPC == nil {
 		h.TCPSocket = &corev1.TCPSocketAction{Port: intstr.IntOrString{}}
 	}
-	if p.SuccessThreshold == 0 {
-		p.SuccessThreshold = 1
-	}
-	if p.PeriodSeconds > 0 {
-		if p.FailureThreshold == 0 {
-			p.FailureThreshold = 3
+}
+
+// defaultProbes applies Knative's probe defaults: a readiness probe's
+// successThreshold 1 and, when it sets a period, failureThreshold 3 and
+// timeoutSeconds 1; a gRPC probe's service "".
+func defaultProbes(c *corev1.Container) {
+	if p := c.ReadinessProbe; p != nil {
+		if p.SuccessThreshold == 0 {
+			p.SuccessThreshold = 1
 		}
-		if p.TimeoutSeconds == 0 {
-			p.TimeoutSeconds = 1
+		if p.PeriodSeconds != 0 {
+			if p.FailureThreshold == 0 {
+				p.FailureThreshold = 3
+			}
+			if p.TimeoutSeconds == 0 {
+				p.TimeoutSeconds = 1
+			}
+		}
+	}
+	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+		if p != nil && p.GRPC != nil && p.GRPC.Service == nil {
+			p.GRPC.Service = ptr("")
 		}
 	}
 }

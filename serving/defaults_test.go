@@ -14,10 +14,11 @@ import (
 func TestDefaultTemplate(t *testing.T) {
 	tcp := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{}}, SuccessThreshold: 1}
 	tests := []struct {
-		name string
-		cm   map[string]string
-		in   RevisionSpec
-		want RevisionSpec
+		name     string
+		cm       map[string]string
+		features map[string]string
+		in       RevisionSpec
+		want     RevisionSpec
 	}{{
 		name: "Knative's defaults",
 		in:   RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: "a"}}}},
@@ -43,11 +44,11 @@ func TestDefaultTemplate(t *testing.T) {
 			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(10)),
 		},
 	}, {
-		name: "config-defaults: timeouts below timeoutSeconds, resources, name template, init containers, mounts",
+		name: "config-defaults: timeouts below timeoutSeconds, resources, name template, init containers, mounts (an init container's as written)",
 		cm: map[string]string{"revision-timeout-seconds": "100", "revision-response-start-timeout-seconds": "50",
 			"revision-idle-timeout-seconds": "100", "revision-cpu-request": "100m", "container-name-template": "{{.Name}}-app"},
 		in: RevisionSpec{PodSpec: corev1.PodSpec{
-			InitContainers: []corev1.Container{{Image: "i"}},
+			InitContainers: []corev1.Container{{Image: "i", VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}}},
 			Containers: []corev1.Container{{Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 9000}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}, {Name: "scratch", MountPath: "/scratch"}}}, {Image: "b"}},
 			Volumes: []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}},
@@ -55,7 +56,7 @@ func TestDefaultTemplate(t *testing.T) {
 		}},
 		want: RevisionSpec{
 			PodSpec: corev1.PodSpec{
-				InitContainers: []corev1.Container{{Name: "init-container", Image: "i"}},
+				InitContainers: []corev1.Container{{Name: "init-container", Image: "i", VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}}},
 				Containers: []corev1.Container{{Name: "hello-app-0", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 9000}},
 					VolumeMounts:   []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg", ReadOnly: true}, {Name: "scratch", MountPath: "/scratch"}},
 					Resources:      corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}},
@@ -67,11 +68,62 @@ func TestDefaultTemplate(t *testing.T) {
 			},
 			TimeoutSeconds: ptr(int64(100)), ContainerConcurrency: ptr(int64(0)), ResponseStartTimeoutSeconds: ptr(int64(50)),
 		},
+	}, {
+		name: "unnamed containers are numbered as Knative numbers them, skipping names taken",
+		in: RevisionSpec{PodSpec: corev1.PodSpec{
+			Containers:     []corev1.Container{{Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}, {Name: "user-container-0", Image: "b"}, {Image: "c"}},
+			InitContainers: []corev1.Container{{Image: "i"}},
+		}},
+		want: RevisionSpec{
+			PodSpec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "user-container-1", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 8080}}, ReadinessProbe: tcp},
+					{Name: "user-container-0", Image: "b"}, {Name: "user-container-2", Image: "c"}},
+				InitContainers:     []corev1.Container{{Name: "init-container", Image: "i"}},
+				EnableServiceLinks: ptr(false),
+			},
+			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(0)),
+		},
+	}, {
+		name:     "secure-pod-defaults Enabled: a sidecar's probe gets its thresholds, containers a restricted security context",
+		features: map[string]string{"secure-pod-defaults": "Enabled"},
+		in: RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "app", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 80}}},
+			{Name: "side", Image: "b", ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9}}},
+				SecurityContext: &corev1.SecurityContext{RunAsNonRoot: ptr(false), Capabilities: &corev1.Capabilities{}}},
+		}}},
+		want: RevisionSpec{
+			PodSpec: corev1.PodSpec{Containers: []corev1.Container{
+				{Name: "app", Image: "a", Ports: []corev1.ContainerPort{{ContainerPort: 80}}, ReadinessProbe: tcp,
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), RunAsNonRoot: ptr(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+						Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}}}},
+				{Name: "side", Image: "b",
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9, Service: ptr("")}}, SuccessThreshold: 1},
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), RunAsNonRoot: ptr(false),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}, Capabilities: &corev1.Capabilities{}}},
+			}, EnableServiceLinks: ptr(false)},
+			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(0)),
+		},
+	}, {
+		name:     "secure-pod-defaults AllowRootBounded: root stays allowed; the pod's seccomp profile stands",
+		features: map[string]string{"secure-pod-defaults": "AllowRootBounded"},
+		in: RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "a"}},
+			SecurityContext: &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}}},
+		want: RevisionSpec{
+			PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "a", ReadinessProbe: tcp,
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
+				SecurityContext:    &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}},
+				EnableServiceLinks: ptr(false)},
+			TimeoutSeconds: ptr(int64(300)), ContainerConcurrency: ptr(int64(0)),
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := config.Default()
 			if err := cfg.Apply(config.DefaultsName, tt.cm); err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.Apply(config.FeaturesName, tt.features); err != nil {
 				t.Fatal(err)
 			}
 			got := RevisionTemplateSpec{Spec: tt.in}

@@ -9,9 +9,12 @@ import (
 // FieldError is one problem in the serving repository, located by file,
 // line and field path. Message is Knative's message where Knative has one.
 type FieldError struct {
-	File    string
-	Line    int
-	Path    string
+	File string
+	Line int
+	Path string
+	// Near, for an error Knative reports without a path, is the field it
+	// is about: its line is the error's line.
+	Near    string
 	Message string
 	// Details, when set, is printed indented under the message (for
 	// instance the diff of "Saw the following changes without a name
@@ -45,6 +48,14 @@ func (e *FieldError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// where is the field path the error's line is taken from.
+func (e *FieldError) where() string {
+	if e.Path == "" {
+		return e.Near
+	}
+	return e.Path
 }
 
 // ErrorList is every error found in a tree. Its Error prints one per line,

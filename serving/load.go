@@ -52,6 +52,9 @@ type Tree struct {
 	// worked out when their files were decoded, and what planning found
 	// (a Cache keeps them with the Service).
 	items map[*Service]*item
+	// earlier are the documents of a file that defined a Service before
+	// the one in Services, in file order (see replaceService).
+	earlier map[*Service][]*item
 }
 
 // Source returns where ref was read.
@@ -77,7 +80,7 @@ func (t *Tree) Locate(err error) error {
 			continue
 		}
 		if src, ok := t.Sources[e.Object]; ok {
-			e.File, e.Line = src.File, src.LineOf(e.Path)
+			e.File, e.Line = src.File, src.LineOf(e.where())
 		}
 	}
 	return list.Err()
@@ -116,7 +119,7 @@ func (c *Cache) LoadWith(fsys fs.FS, o LoadOptions) (*Tree, error) {
 		cfg = config.Default()
 	}
 	l := &loader{
-		tree:   &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}},
+		tree:   &Tree{Config: cfg, Sources: map[ObjectRef]Source{}, items: map[*Service]*item{}, earlier: map[*Service][]*item{}},
 		cms:    map[string]*item{},
 		cache:  c.begin(),
 		budget: newBudget(c.limits()),
@@ -317,6 +320,9 @@ func (l *loader) add(it *item) {
 	}
 	switch {
 	case it.svc != nil:
+		if prev, ok := l.tree.Sources[it.ref]; ok && prev.File == it.src.File && l.replaceService(it) {
+			return
+		}
 		if l.register(it.ref, it.src) {
 			l.tree.Services = append(l.tree.Services, it.svc)
 			l.tree.items[it.svc] = it

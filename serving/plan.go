@@ -169,7 +169,7 @@ func isEmpty(v any) bool {
 // latestRevision share step by step (see package canary), from seen's
 // figures at seen.Now; Plan uses the default configuration.
 func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next []*Ledger, changes []Change, err error) {
-	return plan(services, ledgers, at, seen, nil, nil, config.Default())
+	return plan(services, ledgers, at, seen, nil, nil, nil, config.Default())
 }
 
 // plan is Plan with the code of the Services' ko:// images, and their
@@ -180,7 +180,11 @@ func Plan(services []*Service, ledgers []*Ledger, at Stamp, seen Observed) (next
 // (the stamp and the names other Services took matter only to a new
 // revision or a traffic change), so such a pair is not planned again: its
 // ledger is shared, not copied and compared.
-func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code Code, items map[*Service]*item, cfg *config.Config) (next []*Ledger, changes []Change, err error) {
+//
+// earlier holds the documents of a file that defined a Service before the
+// one planned: their revisions are made first, as kubectl apply would make
+// them applying the file, unless the ledger has them already.
+func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code Code, items map[*Service]*item, earlier map[*Service][]*item, cfg *config.Config) (next []*Ledger, changes []Change, err error) {
 	prev := map[string]*Ledger{}
 	for _, l := range ledgers {
 		prev[l.Namespace+"/"+l.Service] = l
@@ -221,6 +225,9 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code C
 			hash = RevisionHash(&s.Spec.Template, sums)
 		}
 		p := &planner{svc: s, hash: hash, code: sums, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
+		for _, e := range earlier[s] {
+			p.planEarlier(e, code)
+		}
 		p.plan()
 		errs = append(errs, p.errs...)
 		if old != nil && len(p.errs) == 0 && len(p.changes) == 0 && reflect.DeepEqual(old, p.next) {
@@ -252,7 +259,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code C
 // Plan plans the tree's Services against its ledgers; errors are located
 // in the tree's files.
 func (t *Tree) Plan(at Stamp, seen Observed) ([]*Ledger, []Change, error) {
-	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.Code, t.items, t.Config)
+	next, changes, err := plan(t.Services, t.Ledgers, at, seen, t.Code, t.items, t.earlier, t.Config)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}
@@ -300,15 +307,19 @@ func (p *planner) find(name string) *Revision {
 	return nil
 }
 
-func (p *planner) plan() {
-	s := p.svc
+// newLedger starts the ledger of a Service that has none.
+func (p *planner) newLedger() {
 	if p.next == nil {
 		p.next = &Ledger{
 			APIVersion: LedgerAPIVersion, Kind: LedgerKind,
-			Namespace: s.Namespace, Service: s.Name,
+			Namespace: p.svc.Namespace, Service: p.svc.Name,
 			Revisions: []Revision{}, Traffic: []Target{},
 		}
 	}
+}
+
+func (p *planner) plan() {
+	p.newLedger()
 	if p.next.Removed != nil {
 		p.next.Removed = nil
 		p.change(ChangeRestored, "", "service is back")

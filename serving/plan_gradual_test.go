@@ -93,12 +93,12 @@ func TestPlanGradualScope(t *testing.T) {
 	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}
 	at := Stamp{Commit: "c"}
 	at.Time.Time = t0
-	l, _, err := plan([]*Service{svc("a", split)}, nil, at, w.observed(), nil, nil, network)
+	l, _, err := plan([]*Service{svc("a", split)}, nil, at, w.observed(), nil, nil, nil, network)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.now = t0.Add(10 * time.Second)
-	l, _, err = plan([]*Service{svc("b", split)}, l, at, w.observed(), nil, nil, network)
+	l, _, err = plan([]*Service{svc("b", split)}, l, at, w.observed(), nil, nil, nil, network)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestPlanGradualScope(t *testing.T) {
 	bad := l[0].DeepCopy()
 	bad.Gradual.Configurations[0].Percent = 101
 	w.now = t0.Add(12 * time.Second)
-	next, changes, err := plan([]*Service{svc("b", split)}, []*Ledger{bad}, at, w.observed(), nil, nil, network)
+	next, changes, err := plan([]*Service{svc("b", split)}, []*Ledger{bad}, at, w.observed(), nil, nil, nil, network)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,11 +256,11 @@ func TestPlanCanaryDeploymentProgressDeadline(t *testing.T) {
 	cfg.Deployment.ProgressDeadline = 20 * time.Second
 	w := &world{ready: []string{"hello-00001"}, since: t0, now: t0}
 	at := Stamp{Commit: "c", Time: metav1.NewTime(t0)}
-	l, _, err := plan([]*Service{svc("a", analysed)}, nil, at, w.observed(), nil, nil, cfg)
+	l, _, err := plan([]*Service{svc("a", analysed)}, nil, at, w.observed(), nil, nil, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _, err = plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, cfg)
+	l, _, err = plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestPlanCanaryDeploymentProgressDeadline(t *testing.T) {
 		{20 * time.Second, []string{"rollback hello-00002 at 0%: not ready within 20s (progress-deadline); hello-00001 back to its full share"}},
 	} {
 		w.now = t0.Add(tc.after)
-		_, changes, err := plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, cfg)
+		_, changes, err := plan([]*Service{svc("b", analysed)}, l, at, w.observed(), nil, nil, nil, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

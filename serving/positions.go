@@ -34,21 +34,36 @@ func (s Source) LineOf(path string) int {
 		if l, ok := s.Fields[p]; ok {
 			return l
 		}
-		// Paths without list indexes (from type errors) match the first
+		// Paths that leave out list indexes (type errors, Knative's
+		// "ports.containerPort" or "containers[*].ports") match the first
 		// written element.
-		if !strings.Contains(p, "[") {
-			best := 0
-			for f, l := range s.Fields {
-				if strings.Contains(f, "[") && indexRE.ReplaceAllString(f, "") == p && (best == 0 || l < best) {
-					best = l
-				}
+		best := 0
+		for f, l := range s.Fields {
+			if strings.Contains(f, "[") && matchesUnindexed(f, p) && (best == 0 || l < best) {
+				best = l
 			}
-			if best > 0 {
-				return best
-			}
+		}
+		if best > 0 {
+			return best
 		}
 	}
 	return s.Line
+}
+
+// matchesUnindexed reports whether field path f is path p where p leaves
+// out some list indexes or writes them [*].
+func matchesUnindexed(f, p string) bool {
+	fs, ps := strings.Split(f, "."), strings.Split(p, ".")
+	if len(fs) != len(ps) {
+		return false
+	}
+	for i := range fs {
+		seg := strings.TrimSuffix(ps[i], "[*]")
+		if fs[i] != ps[i] && indexRE.ReplaceAllString(fs[i], "") != seg {
+			return false
+		}
+	}
+	return true
 }
 
 // parentPath drops the last segment of a field path.

@@ -75,7 +75,7 @@ func (t *Tree) Steer(namespace, name string, s Steer, who string, at Stamp) (*Le
 		l.rollBack(reason, at)
 		decision.Kind, decision.Message = ChangeRolledBack, fmt.Sprintf("rollback %s: %s", r.Canary, reason)
 	}
-	next, changes, err := plan([]*Service{svc}, []*Ledger{l}, at, Observed{}, t.Code, nil, t.Config)
+	next, changes, err := plan([]*Service{svc}, []*Ledger{l}, at, Observed{}, t.Code, nil, nil, t.Config)
 	if err != nil {
 		return nil, nil, t.Locate(err)
 	}

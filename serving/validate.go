@@ -2,12 +2,9 @@ package serving
 
 import (
 	"fmt"
-	"path"
-	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
@@ -149,39 +146,19 @@ func validateTemplate(e *errs, s *Service, cfg *config.Config) {
 	for _, ae := range autoscaling.ValidateAnnotations(cfg.Autoscaler, t.Annotations) {
 		e.add("spec.template.metadata.annotations."+ae.Key, "%s", ae.Message)
 	}
-	validateRevisionSpec(e, &t.Spec, cfg, "spec.template.spec")
+	// Knative's webhook validates what its defaulting left: so does ebb.
+	dt := t.DeepCopy()
+	DefaultTemplate(dt, s.ObjectMeta, cfg)
+	validateRevisionSpec(e, &dt.Spec, cfg, "spec.template.spec")
 }
 
+// validateRevisionSpec checks a revision spec as Knative's webhook does
+// after defaulting: the pod spec (validatePodSpec), timeoutSeconds and
+// containerConcurrency. ebb also bounds responseStartTimeoutSeconds and
+// idleTimeoutSeconds by timeoutSeconds, which Knative leaves unchecked.
 func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p string) {
 	d := cfg.Defaults
-	cs := rs.Containers
-	switch {
-	case len(cs) == 0:
-		e.add(p+".containers", "missing field(s)")
-	case len(cs) > 1 && !cfg.Features.IsEnabled(config.FeatureMultiContainer):
-		e.add(p+".containers", "multi-container is off, but found %d containers", len(cs))
-	}
-	volumes := map[string]bool{}
-	for _, v := range rs.Volumes {
-		volumes[v.Name] = true
-	}
-	ports := 0
-	for i := range cs {
-		ports += len(cs[i].Ports)
-		validateContainer(e, &cs[i], volumes, fmt.Sprintf("%s.containers[%d]", p, i))
-	}
-	if len(cs) > 1 {
-		switch {
-		case ports == 0:
-			e.add(p+".containers.ports", "missing field(s)")
-		case ports > 1:
-			e.add(p+".containers.ports", "expected exactly one, got both")
-		}
-	}
-	validatePodSpecFeatures(e, rs, cfg.Features, p)
-	for i := range rs.InitContainers {
-		validateContainer(e, &rs.InitContainers[i], volumes, fmt.Sprintf("%s.initContainers[%d]", p, i))
-	}
+	validatePodSpec(&rs.PodSpec, cfg.Features).addTo(e, p)
 	if cc := rs.ContainerConcurrency; cc != nil {
 		lo := int64(0)
 		if !d.AllowContainerConcurrencyZero {
@@ -206,69 +183,6 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 		if f.v != nil && (*f.v < 0 || *f.v > max) {
 			e.add(p+"."+f.name, "expected 0 <= %d <= %d", *f.v, max)
 		}
-	}
-}
-
-func validateContainer(e *errs, c *corev1.Container, volumes map[string]bool, p string) {
-	if c.Image == "" {
-		e.add(p+".image", "missing field(s)")
-	}
-	if ip, ok := strings.CutPrefix(c.Image, KoPrefix); ok {
-		if why := checkImportPath(ip); why != "" {
-			e.add(p+".image", "invalid value: %s: %s", c.Image, why)
-		}
-	}
-	if c.Name == ReservedContainerName {
-		e.add(p+".name", "%q is a reserved container name", c.Name)
-	} else if c.Name != "" {
-		if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
-			e.add(p+".name", "invalid value: %v", msgs)
-		}
-	}
-	for i, env := range c.Env {
-		if slices.Contains(reservedEnv, env.Name) {
-			e.add(fmt.Sprintf("%s.env[%d].name", p, i), "%q is a reserved environment variable", env.Name)
-		}
-	}
-	if len(c.Ports) > 1 {
-		e.add(p+".ports", "More than one container port is set")
-	}
-	if len(c.Ports) > 0 {
-		// Only the first port is the user port.
-		port, pp := c.Ports[0], p+".ports[0]"
-		switch port.Name {
-		case "", "http1", "h2c":
-		default:
-			e.add(pp, "Port name %v is not allowed", port.Name)
-		}
-		if port.Protocol != "" && port.Protocol != corev1.ProtocolTCP {
-			e.add(pp+".protocol", "invalid value: %s", port.Protocol)
-		}
-		if slices.Contains(reservedPorts, port.ContainerPort) {
-			e.add(pp+".containerPort", "invalid value: %d", port.ContainerPort)
-		}
-		if port.ContainerPort < 0 || port.ContainerPort > 65535 {
-			e.add(pp+".containerPort", "expected 0 <= %d <= 65535", port.ContainerPort)
-		}
-	}
-	seen := map[string]bool{}
-	for i, m := range c.VolumeMounts {
-		mp := fmt.Sprintf("%s.volumeMounts[%d]", p, i)
-		if !volumes[m.Name] {
-			e.add(mp+".name", "volumeMount has no matching volume")
-		}
-		clean := path.Clean(m.MountPath)
-		switch {
-		case m.MountPath == "":
-			e.add(mp+".mountPath", "missing field(s)")
-		case slices.Contains(reservedMountPaths, clean):
-			e.add(mp+".mountPath", "mountPath %q is a reserved path", clean)
-		case !path.IsAbs(m.MountPath):
-			e.add(mp+".mountPath", "invalid value: %s", m.MountPath)
-		case seen[clean]:
-			e.add(mp+".mountPath", "invalid value: %q must be unique", m.MountPath)
-		}
-		seen[clean] = true
 	}
 }
 
@@ -356,6 +270,11 @@ func (l *loader) validate() {
 		for _, fe := range ValidateService(s, t.Config) {
 			l.located(src, fe)
 		}
+		for _, e := range t.earlier[s] {
+			for _, fe := range ValidateService(e.svc, t.Config) {
+				l.located(e.src, fe)
+			}
+		}
 	}
 	for _, dm := range t.DomainMappings {
 		src := t.Sources[ObjectRef{Group: Group, Kind: KindDomainMapping, Namespace: dm.Namespace, Name: dm.Name}]
@@ -366,6 +285,6 @@ func (l *loader) validate() {
 }
 
 func (l *loader) located(src Source, fe *FieldError) {
-	fe.File, fe.Line = src.File, src.LineOf(fe.Path)
+	fe.File, fe.Line = src.File, src.LineOf(fe.where())
 	l.errs = append(l.errs, fe)
 }

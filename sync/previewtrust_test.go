@@ -272,7 +272,7 @@ metadata:
   name: config-features
   namespace: knative-serving
 data:
-  kubernetes.podspec-hostpath: enabled
+  kubernetes.podspec-volumes-hostpath: enabled
   kubernetes.podspec-nodeselector: enabled
   kubernetes.podspec-hostnetwork: enabled
 `
@@ -283,8 +283,10 @@ data:
 		t.Fatalf("statuses %+v, want the preview refused", sts)
 	}
 	want := []string{
-		"service.yaml:10: spec.template.spec.hostNetwork: must not set the field(s)",
-		"service.yaml:11: spec.template.spec.nodeSelector: must not set the field(s)",
+		"service.yaml:11: spec.template.spec.hostNetwork, spec.template.spec.nodeSelector: must not set the field(s)",
+		"service.yaml:21: spec.template.spec.containers[0].securityContext.privileged: must not set the field(s)",
+		"service.yaml:23: spec.template.spec.containers[0].securityContext.capabilities.add: must not set the field(s)",
+		"service.yaml:28: HostPath volume support is disabled, but found HostPath volume root",
 		"service.yaml:28: spec.template.spec.volumes[0].hostPath: must not set the field(s)",
 	}
 	if diff := cmp.Diff(want, strings.Split(sts[0].Error, "\n")); diff != "" {
@@ -308,17 +310,14 @@ spec:
               valueFrom:
                 secretKeyRef: {name: git, key: password}
           securityContext:
-            privileged: true
-            capabilities:
-              add: [SYS_ADMIN]
+            allowPrivilegeEscalation: true
 `
 	_, sts = Compose(main, []Preview{{Ref: "refs/pull/9/head", Tag: "pr-9", Commit: commitOf("c9", map[string]string{"service.yaml": hostile})}}, PreviewPolicy{})
 	want = []string{
 		"service.yaml:9: spec.template.spec.serviceAccountName: must not set the field(s) in a preview",
 		`service.yaml:11: spec.template.spec.containers[0].image: image "docker.io/mallory/miner" is not allowed in a preview (allowed: ko://*, ko://example.com/hello)`,
 		"service.yaml:15: spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef: must not set the field(s) in a preview",
-		"service.yaml:17: spec.template.spec.containers[0].securityContext.privileged: must not set the field(s) in a preview",
-		"service.yaml:19: spec.template.spec.containers[0].securityContext.capabilities.add: must not set the field(s) in a preview",
+		"service.yaml:17: spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation: must not set the field(s) in a preview",
 	}
 	if len(sts) != 1 || len(sts[0].Services) != 0 {
 		t.Fatalf("statuses %+v, want the preview refused", sts)

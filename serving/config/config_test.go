@@ -122,6 +122,7 @@ func TestApplyValues(t *testing.T) {
 		{"revision-cpu-request", DefaultsName, map[string]string{"revision-cpu-request": "100m"}, func(c *Config) any { return c.Defaults.RevisionCPURequest.String() }, "100m"},
 		{"enable-service-links", DefaultsName, map[string]string{"enable-service-links": "true"}, func(c *Config) any { return c.Defaults.EnableServiceLinks }, true},
 		{"features any case", FeaturesName, map[string]string{"tag-header-based-routing": "enabled"}, func(c *Config) any { return c.Features.TagHeaderBasedRouting() }, true},
+		{"secure-pod-defaults level, any case", FeaturesName, map[string]string{"secure-pod-defaults": "allowrootbounded"}, func(c *Config) any { return c.Features.Get(FeatureSecurePodDefaults) }, AllowRootBounded},
 		{"features unknown key kept", FeaturesName, map[string]string{"some.new-flag": "Allowed"}, func(c *Config) any { return c.Features.Get("some.new-flag") }, Allowed},
 		{"gc disabled", GCName, map[string]string{"retain-since-create-time": "disabled", "retain-since-last-active-time": "Disabled", "max-non-active-revisions": "disabled"}, func(c *Config) any { return c.GC.Disabled() }, true},
 		{"gc keep last ten", GCName, map[string]string{"min-non-active-revisions": "0", "max-non-active-revisions": "10"}, func(c *Config) any {
@@ -185,6 +186,7 @@ func TestApplyErrors(t *testing.T) {
 		{DefaultsName, map[string]string{"container-name-template": "{{.Nope}}"}, `config-defaults: error executing template "container-name-template"`},
 		{DefaultsName, map[string]string{"enable-service-links": "maybe"}, `config-defaults: failed to parse "enable-service-links"`},
 		{FeaturesName, map[string]string{"multi-container": "On"}, `config-features: multi-container: invalid value "On", want one of Enabled, Disabled, Allowed`},
+		{FeaturesName, map[string]string{"secure-pod-defaults": "Allowed"}, `config-features: secure-pod-defaults: invalid value "Allowed", want one of Disabled, AllowRootBounded, Enabled`},
 		{GCName, map[string]string{"retain-since-create-time": "two days"}, `config-gc: failed to parse "retain-since-create-time": time: invalid duration "two days"`},
 		{GCName, map[string]string{"retain-since-last-active-time": "-1h"}, "config-gc: retain-since-last-active-time must be non-negative, was: -1h0m0s"},
 		{GCName, map[string]string{"min-non-active-revisions": "-1"}, "config-gc: min-non-active-revisions must be non-negative, was: -1"},

@@ -14,6 +14,9 @@ const (
 	Enabled  Flag = "Enabled"
 	Disabled Flag = "Disabled"
 	Allowed  Flag = "Allowed"
+	// AllowRootBounded is secure-pod-defaults' level that applies the
+	// secure defaults but leaves runAsNonRoot alone.
+	AllowRootBounded Flag = "AllowRootBounded"
 )
 
 // Feature keys ebb acts on (Knative's names).
@@ -25,7 +28,7 @@ const (
 	FeatureQueueProxyResourceDefs  = "queueproxy.resource-defaults"
 	FeaturePodSpecInitContainers   = "kubernetes.podspec-init-containers"
 	FeaturePodSpecAffinity         = "kubernetes.podspec-affinity"
-	FeaturePodSpecEmptyDir         = "kubernetes.podspec-emptydir"
+	FeaturePodSpecEmptyDir         = "kubernetes.podspec-volumes-emptydir"
 	FeaturePodSpecPVC              = "kubernetes.podspec-persistent-volume-claim"
 	FeaturePodSpecFieldRef         = "kubernetes.podspec-fieldref"
 	FeaturePodSpecNodeSelector     = "kubernetes.podspec-nodeselector"
@@ -38,8 +41,15 @@ const (
 	FeaturePodSpecDNSConfig        = "kubernetes.podspec-dnsconfig"
 	FeaturePodSpecSchedulerName    = "kubernetes.podspec-schedulername"
 	FeaturePodSpecPriorityClass    = "kubernetes.podspec-priorityclassname"
-	FeaturePodSpecHostPath         = "kubernetes.podspec-hostpath"
+	FeaturePodSpecHostPath         = "kubernetes.podspec-volumes-hostpath"
 	FeaturePodSpecHostNetwork      = "kubernetes.podspec-hostnetwork"
+	FeaturePodSpecHostIPC          = "kubernetes.podspec-hostipc"
+	FeaturePodSpecHostPID          = "kubernetes.podspec-hostpid"
+	FeaturePodSpecShareProcessNS   = "kubernetes.podspec-shareprocessnamespace"
+	FeaturePodSpecMountPropagation = "kubernetes.podspec-volumes-mount-propagation"
+	FeaturePodSpecVolumesCSI       = "kubernetes.podspec-volumes-csi"
+	FeaturePodSpecVolumesImage     = "kubernetes.podspec-volumes-image"
+	FeaturePodSpecPVWrite          = "kubernetes.podspec-persistent-volume-write"
 	FeatureContainerSpecAddCaps    = "kubernetes.containerspec-addcapabilities"
 	FeaturePodSpecDryRun           = "kubernetes.podspec-dryrun"
 	FeatureQueueProxyMountPodInfo  = "queueproxy.mount-podinfo"
@@ -71,6 +81,13 @@ var defaultFeatures = map[string]Flag{
 	FeaturePodSpecPriorityClass:    Disabled,
 	FeaturePodSpecHostPath:         Disabled,
 	FeaturePodSpecHostNetwork:      Disabled,
+	FeaturePodSpecHostIPC:          Disabled,
+	FeaturePodSpecHostPID:          Disabled,
+	FeaturePodSpecShareProcessNS:   Disabled,
+	FeaturePodSpecMountPropagation: Disabled,
+	FeaturePodSpecVolumesCSI:       Disabled,
+	FeaturePodSpecVolumesImage:     Disabled,
+	FeaturePodSpecPVWrite:          Disabled,
 	FeatureContainerSpecAddCaps:    Disabled,
 	FeaturePodSpecDryRun:           Allowed,
 	FeatureQueueProxyMountPodInfo:  Disabled,
@@ -108,10 +125,14 @@ func NewFeaturesFromMap(data map[string]string) (*Features, error) {
 			continue
 		}
 		v := strings.TrimSpace(data[k])
-		// "secure-pod-defaults" also takes Knative's AllowRootBounded /
-		// RootAllowed levels; keep those verbatim.
-		if k == FeatureSecurePodDefaults && (v == "AllowRootBounded" || v == "RootAllowed") {
-			f.Flags[k] = Flag(v)
+		// "secure-pod-defaults" takes Knative's levels: Disabled,
+		// AllowRootBounded, Enabled (not Allowed).
+		if k == FeatureSecurePodDefaults {
+			level, ok := parseLevel(v, Disabled, AllowRootBounded, Enabled)
+			if !ok {
+				return nil, fmt.Errorf("%s: invalid value %q, want one of Disabled, AllowRootBounded, Enabled", k, v)
+			}
+			f.Flags[k] = level
 			continue
 		}
 		flag, ok := parseFlag(v)
@@ -123,8 +144,11 @@ func NewFeaturesFromMap(data map[string]string) (*Features, error) {
 	return f, nil
 }
 
-func parseFlag(v string) (Flag, bool) {
-	for _, f := range []Flag{Enabled, Disabled, Allowed} {
+func parseFlag(v string) (Flag, bool) { return parseLevel(v, Enabled, Disabled, Allowed) }
+
+// parseLevel returns the one of levels v names, in any case.
+func parseLevel(v string, levels ...Flag) (Flag, bool) {
+	for _, f := range levels {
 		if strings.EqualFold(v, string(f)) {
 			return f, true
 		}
