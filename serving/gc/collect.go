@@ -82,7 +82,7 @@ func Collect(ledgers []*serving.Ledger, cfg *config.GC, now time.Time) *Result {
 
 // Message is the commit message of the run, e.g.
 // "ebb gc: removed hello-00003, hello-00004 (inactive for 15h0m0s or more)"
-// or "ebb gc: first saw hello-00005 retired (no time recorded)".
+// or "ebb gc: first saw hello-00005 (no time recorded)".
 // Revisions are grouped by reason, reasons in first-seen order.
 func (r *Result) Message() string {
 	if r.Empty() {
@@ -105,7 +105,7 @@ func (r *Result) Message() string {
 		msg = append(msg, "removed "+strings.Join(parts, "; "))
 	}
 	if len(r.FirstSeen) > 0 {
-		msg = append(msg, "first saw "+strings.Join(r.FirstSeen, ", ")+" retired (no time recorded)")
+		msg = append(msg, "first saw "+strings.Join(r.FirstSeen, ", ")+" (no time recorded)")
 	}
 	return "ebb gc: " + strings.Join(msg, "; ")
 }

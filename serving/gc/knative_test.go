@@ -308,7 +308,7 @@ func TestRetirementFirstSeen(t *testing.T) {
 	if diff := cmp.Diff([]string{"hello-00001"}, res.FirstSeen); diff != "" {
 		t.Errorf("first seen (-want +got):\n%s", diff)
 	}
-	if want := "ebb gc: first saw hello-00001 retired (no time recorded)"; res.Message() != want {
+	if want := "ebb gc: first saw hello-00001 (no time recorded)"; res.Message() != want {
 		t.Errorf("message %q, want %q", res.Message(), want)
 	}
 	rec := res.Ledgers[0].Revisions[0]
