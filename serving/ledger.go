@@ -87,8 +87,11 @@ type Revision struct {
 	Code map[string]string `json:"code,omitempty"`
 	// Created is the commit that introduced the revision and its time.
 	Created Stamp `json:"created"`
-	// Retired is when the revision stopped being routed; nil while it
-	// carries traffic or a tag, or has never been routed and is the latest.
+	// Retired is when the routes stopped naming the revision (Knative's
+	// routing state "reserve" and its routingStateModified time); nil
+	// while they name it (see Ledger.Named: any traffic target, at any
+	// percent, tagged or not) and while they never have (routing state
+	// "pending"). Only a retired revision is garbage-collected.
 	Retired *Stamp `json:"retired,omitempty"`
 	// Failed is when the revision's canary was rolled back: it is never
 	// routed by latestRevision again (the ledger's rollout says why).

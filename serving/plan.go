@@ -224,7 +224,7 @@ func plan(services []*Service, ledgers []*Ledger, at Stamp, obs Observed, code C
 			sums = code.of(KoImages(&s.Spec.Template))
 			hash = RevisionHash(&s.Spec.Template, sums)
 		}
-		p := &planner{svc: s, hash: hash, code: sums, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), taken: taken}
+		p := &planner{svc: s, hash: hash, code: sums, at: at, seen: obs, cfg: cfg, next: old.DeepCopy(), wasNamed: old.Named(), taken: taken}
 		for _, e := range earlier[s] {
 			p.planEarlier(e, code)
 		}
@@ -277,11 +277,13 @@ type planner struct {
 	cfg  *config.Config
 	// minted is the revision planning made latest (new, or a BYO name
 	// latest again), if it did.
-	minted  string
-	next    *Ledger
-	taken   map[string]string
-	errs    ErrorList
-	changes []Change
+	minted string
+	// wasNamed is what the previous ledger's routes named (Ledger.Named).
+	wasNamed map[string]bool
+	next     *Ledger
+	taken    map[string]string
+	errs     ErrorList
+	changes  []Change
 }
 
 func (p *planner) errorf(path, details, format string, args ...any) {
@@ -455,16 +457,19 @@ func (p *planner) planTraffic() {
 	p.change(ChangeTraffic, "", "%s", FormatTraffic(out))
 }
 
-// retire stamps revisions that stopped being routed and clears the stamp
-// of revisions routed again. The latest revision is never retired.
+// retire follows Knative's routing states: a revision the routes name
+// (Ledger.Named) is active and has no retired stamp; one they named
+// before this plan and no longer name is stamped retired (reserve); one
+// never named yet keeps no stamp (pending), as does the latest while no
+// route ever named it.
 func (p *planner) retire() {
-	routed := Routed(p.next.Traffic)
+	named := p.next.Named()
 	for i := range p.next.Revisions {
 		r := &p.next.Revisions[i]
 		switch {
-		case routed[r.Name] || r.Name == p.next.Latest:
+		case named[r.Name]:
 			r.Retired = nil
-		case r.Retired == nil:
+		case r.Retired == nil && p.wasNamed[r.Name]:
 			r.Retired = p.at.DeepCopy()
 			p.change(ChangeRetired, r.Name, "revision %s retired (no traffic, no tag)", r.Name)
 		}

@@ -17,9 +17,13 @@ const gcUsage = `usage: ebb gc DIR (--dry-run | --write) [--now RFC3339]
 Garbage-collects old revisions of every Service under DIR with the rules of
 DIR's config-gc (Knative's keys: retain-since-create-time,
 retain-since-last-active-time, min-non-active-revisions,
-max-non-active-revisions). With --dry-run, prints every revision, whether it
-would go, and why. With --write, removes the collected revisions from the
-ledger files. --now sets the time the rules are judged at (default: now).
+max-non-active-revisions). Only a retired revision goes: one that no traffic
+target names any more, at any percent. With --dry-run, prints every
+revision, whether it would go, and why. With --write, removes the collected
+revisions from the ledger files, and records the time of this run for a
+retirement the ledger holds no time for (planned by ebb plan without
+--time): retain times count from it. --now sets the time the rules are
+judged at (default: now).
 
 Exit status: 0 done, 1 invalid repository, 2 usage.
 `

@@ -84,6 +84,49 @@ data:
 	}
 }
 
+// TestGCCountsFromFirstSight: `ebb plan DIR` without --time stamps a
+// retirement at the Unix epoch, which says nothing of when; `ebb gc`
+// counts it from the run that first sees it, records that in the ledger
+// file, and collects the revision only once the retain time has passed
+// since.
+func TestGCCountsFromFirstSight(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "config-gc.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-gc
+  namespace: ebb-system
+data:
+  min-non-active-revisions: "0"
+  retain-since-create-time: disabled
+  retain-since-last-active-time: 1h
+`)
+	for _, target := range []string{"one", "two"} {
+		writeFile(t, dir, "hello.yaml", helloService(target))
+		if code, _, stderr := runCmd(t, "plan", dir, "--write"); code != exitOK {
+			t.Fatalf("plan %s: exit %d: %s", target, code, stderr)
+		}
+	}
+	ledgerFile := filepath.Join(dir, ".ebb/default/hello.yaml")
+	for _, step := range []struct {
+		now, want string
+	}{
+		{"2026-12-07T15:00:00Z", "ebb gc: first saw hello-00001 (no time recorded)\n"},
+		{"2026-12-07T15:59:59Z", "nothing to collect\n"},
+		{"2026-12-07T16:00:00Z", "ebb gc: removed hello-00001 (inactive for 1h0m0s or more)\n"},
+	} {
+		code, out, stderr := runCmd(t, "gc", dir, "--write", "--now", step.now)
+		if code != exitOK || out != step.want {
+			t.Errorf("gc --now %s: exit %d, printed %q, want %q; stderr %s", step.now, code, out, step.want, stderr)
+		}
+		if step.now == "2026-12-07T15:00:00Z" {
+			if b, _ := os.ReadFile(ledgerFile); !strings.Contains(string(b), "time: \"2026-12-07T15:00:00Z\"") {
+				t.Errorf("the first sight is not in the ledger:\n%s", b)
+			}
+		}
+	}
+}
+
 func TestGCUsage(t *testing.T) {
 	for _, args := range [][]string{{"gc"}, {"gc", "dir"}, {"gc", "dir", "--dry-run", "--write"}, {"gc", "dir", "--dry-run", "--now", "yesterday"}} {
 		if code, _, _ := runCmd(t, args...); code != exitUsage {

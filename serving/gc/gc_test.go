@@ -279,9 +279,9 @@ func TestNeverCollectsWhatIsInUse(t *testing.T) {
 		nonActive, left := 0, 0
 		for j, v := range verdicts {
 			r := l.Revisions[j]
-			inUse := active(l, &r) != ""
+			inUse := active(l, &r, l.Named()) != ""
 			if v.Collect && inUse {
-				t.Fatalf("case %d: collected %s: %s", i, r.Name, active(l, &r))
+				t.Fatalf("case %d: collected %s: %s", i, r.Name, active(l, &r, l.Named()))
 			}
 			if v.Collect && strings.Contains(v.Why, "max") && !overMax {
 				t.Fatalf("case %d: %s collected for max with max disabled", i, r.Name)

@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // git runs the git CLI in dir as a user would.
@@ -162,5 +166,108 @@ func TestUpCollectsGarbageInAGitWorkTree(t *testing.T) {
 		if code, body, err := u.get(host); err != nil || code != 200 || body != "Hello Ebb!\n" {
 			t.Fatalf("routed revision after collection: %d %q %v", code, body, err)
 		}
+	}
+}
+
+// Garbage collection every second of anything retired for an hour.
+const hourGC = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-gc
+  namespace: ebb-system
+data:
+  schedule: "@every 1s"
+  min-non-active-revisions: "0"
+  retain-since-create-time: disabled
+  retain-since-last-active-time: 1h
+`
+
+// TestUpDirCountsRetirementFromFirstSight: in a plain directory, `ebb
+// plan DIR --write` retires hello-00001 with no time (the Unix epoch).
+// ebb up's first collection counts it from then, records that in the
+// ledger file and keeps it under a one-hour retention; after a restart
+// the record holds, and a collection that removes hello-00002, retired
+// two hours ago, still keeps hello-00001.
+func TestUpDirCountsRetirementFromFirstSight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ebb up")
+	}
+	dir := copyExample(t, "hello", map[string]string{"config-gc.yaml": hourGC})
+	svc := filepath.Join(dir, "service.yaml")
+	ledgerFile := filepath.Join(dir, ".ebb", "default", "hello.yaml")
+	ebb := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ebbBin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ebb %v: %v\n%s", args, err, out)
+		}
+	}
+	// retired is when the ledger file says rev was retired ("" when it
+	// holds no rev, "-" when rev is not retired).
+	retired := func(rev string) string {
+		t.Helper()
+		b, err := os.ReadFile(ledgerFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := serving.UnmarshalLedger(ledgerFile, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.Revisions {
+			if r.Name == rev && r.Retired == nil {
+				return "-"
+			}
+			if r.Name == rev {
+				return r.Retired.Time.UTC().Format(time.RFC3339)
+			}
+		}
+		return ""
+	}
+
+	writeFile(t, svc, helloWith("Ebb", "    - latestRevision: true\n      percent: 100\n"))
+	ebb("plan", dir, "--write")
+	if got := retired("hello-00001"); got != "1970-01-01T00:00:00Z" {
+		t.Fatalf("ebb plan retired hello-00001 at %q, want the epoch", got)
+	}
+
+	start := time.Now().UTC().Truncate(time.Second)
+	u := startUp(t, dir)
+	eventually(t, "hello-00001's retirement first seen", time.Minute, func() string {
+		if !strings.Contains(u.out(), "ebb gc: first saw hello-00001 (no time recorded)\n") {
+			return u.out()
+		}
+		return ""
+	})
+	seen := retired("hello-00001")
+	if at, err := time.Parse(time.RFC3339, seen); err != nil || at.Before(start) || at.After(time.Now()) {
+		t.Fatalf("hello-00001 recorded retired at %q, want between %v and now", seen, start)
+	}
+
+	// Stopped, hello-00002 makes way for hello-third, pinned, in a plan
+	// two hours old.
+	if err := u.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, u, 30*time.Second)
+	writeFile(t, svc, strings.Replace(helloWith("Third", "    - revisionName: hello-third\n      percent: 100\n"),
+		"  template:\n", "  template:\n    metadata:\n      name: hello-third\n", 1))
+	twoHoursAgo := time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339)
+	ebb("plan", dir, "--write", "--commit", "c3", "--time", twoHoursAgo)
+	if got := retired("hello-00002"); got != twoHoursAgo {
+		t.Fatalf("hello-00002 retired at %q, want %s", got, twoHoursAgo)
+	}
+
+	u = startUp(t, dir)
+	eventually(t, "hello-00002 collected after the restart", time.Minute, func() string {
+		if !strings.Contains(u.out(), "ebb gc: removed hello-00002 (inactive for 1h0m0s or more)\n") {
+			return u.out()
+		}
+		return ""
+	})
+	if strings.Contains(u.out(), "hello-00001") {
+		t.Errorf("the restarted ebb up collected or saw hello-00001 anew:\n%s", u.out())
+	}
+	if got := retired("hello-00001"); got != seen {
+		t.Errorf("after the restart hello-00001 is retired at %q, want %q as first seen", got, seen)
 	}
 }
