@@ -32,10 +32,11 @@ func sh(t *testing.T, script string) Container {
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
-// waitFile waits, boundedly, for a file the process writes.
+// waitFile waits, boundedly (30 s: a loaded machine starts processes
+// slowly), for a file the process writes.
 func waitFile(t *testing.T, name string) string {
 	t.Helper()
-	for range 500 {
+	for range 3000 {
 		if b, err := os.ReadFile(name); err == nil && bytes.HasSuffix(b, []byte("\n")) {
 			return strings.TrimSpace(string(b))
 		}
