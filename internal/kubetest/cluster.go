@@ -291,16 +291,18 @@ func (c *Cluster) controllerManagerArgs() []string {
 		"--authorization-kubeconfig", c.Kubeconfig,
 		"--service-account-private-key-file", filepath.Join(c.Dir, "sa.key"),
 		"--use-service-account-credentials=false",
-		// Nodes here have no kubelet to heartbeat: without these two
-		// controllers they stay Ready and their Pods are never evicted.
-		"--controllers", "*,-node-lifecycle-controller,-taint-eviction-controller",
 		"--leader-elect=false",
 		"--secure-port", "0",
 	}
 	if c.opts.Network != nil {
-		// Pods verify the apiserver with kube-root-ca.crt.
-		args = append(args, "--root-ca-file", filepath.Join(c.Dir, "certs", "apiserver.crt"))
+		// A real kubelet heartbeats: node lifecycle takes the not-ready
+		// taint off its Node. Pods verify the apiserver with
+		// kube-root-ca.crt.
+		return append(args, "--root-ca-file", filepath.Join(c.Dir, "certs", "apiserver.crt"))
 	}
+	// Nodes here have no kubelet to heartbeat: without these two
+	// controllers they stay Ready and their Pods are never evicted.
+	args = append(args, "--controllers", "*,-node-lifecycle-controller,-taint-eviction-controller")
 	return args
 }
 

@@ -93,6 +93,9 @@ func (p *Process) Failure() error {
 	return errors.Join(status, fmt.Errorf("last lines of %s:\n%s", p.log, tail(p.log, 40)))
 }
 
+// Name is the name the process was started with.
+func (p *Process) Name() string { return p.name }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
