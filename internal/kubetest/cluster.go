@@ -219,7 +219,10 @@ func (c *Cluster) apiserverArgs() []string {
 		"--profiling=false",
 	}
 	if c.opts.Network != nil {
-		args = append(args, "--advertise-address", c.opts.Network.Address)
+		// A kubelet's Node name need not resolve: logs and exec reach it
+		// by its address.
+		args = append(args, "--advertise-address", c.opts.Network.Address,
+			"--kubelet-preferred-address-types", "InternalIP")
 	} else {
 		// The apiserver cannot publish a loopback address as the endpoints
 		// of the "kubernetes" Service; tests reach it directly.

@@ -74,7 +74,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 // socket is containerd's gRPC socket.
 func socket(dir string) string { return filepath.Join(dir, "containerd", "containerd.sock") }
 
-// cniConfig is the pod network: a bridge that is the pods' gateway, with
+// cniConfig is the pod network: a bridge that is the pods' gateway (their
+// default route, to the node's namespace, which has none of its own), with
 // hairpin mode (a pod may reach itself through a Service), addresses from
 // host-local (its allocations kept under dir, not /var/lib/cni), and
 // portmap.
@@ -91,7 +92,8 @@ func cniConfig(dir string) string {
       "ipam": {
         "type": "host-local",
         "dataDir": %q,
-        "ranges": [[{"subnet": %q, "gateway": %q}]]
+        "ranges": [[{"subnet": %q, "gateway": %q}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
     {"type": "portmap", "capabilities": {"portMappings": true}}

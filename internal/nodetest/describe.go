@@ -5,6 +5,8 @@ package nodetest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +33,9 @@ func (n *Node) Describe(ctx context.Context, ns string) string {
 			}
 			for _, c := range p.Status.ContainerStatuses {
 				fmt.Fprintf(&b, "  container %s ready=%v restarts=%d state=%+v last=%+v\n", c.Name, c.Ready, c.RestartCount, c.State, c.LastTerminationState)
+				if !c.Ready {
+					fmt.Fprintf(&b, "  last lines of its log:\n%s\n", n.containerLog(ns, p.Name, string(p.UID), c.Name, 20))
+				}
 			}
 		}
 	}
@@ -43,4 +48,19 @@ func (n *Node) Describe(ctx context.Context, ns string) string {
 		}
 	}
 	return b.String()
+}
+
+// containerLog returns the last lines of a container's logs, read from the
+// kubelet's pod log directory: <ns>_<pod>_<uid>/<container>/<restart>.log.
+func (n *Node) containerLog(ns, pod, uid, container string, lines int) string {
+	files, _ := filepath.Glob(filepath.Join(n.Dir, "pod-logs", ns+"_"+pod+"_"+uid, container, "*.log"))
+	if len(files) == 0 {
+		return "(no log)"
+	}
+	b, err := os.ReadFile(files[len(files)-1])
+	if err != nil {
+		return err.Error()
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
 }

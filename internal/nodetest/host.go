@@ -26,14 +26,18 @@ var hostSysctls = []string{"kernel.panic", "kernel.panic_on_oops", "vm.overcommi
 
 // host is what the node may change on the host, read before it starts, so
 // that teardown puts it back.
+// It is kept in the lock file while the node runs, so that the next node
+// can undo a run that died without its teardown.
 type host struct {
-	sysctls map[string]string
-	// existed records which of the fixed paths the node's programs write
-	// (/run/containerd, /var/log/containers) were there before.
-	existed map[string]bool
-	// netns lists /run/netns before the node: the pod namespaces
+	// Dir is the node's directory.
+	Dir     string            `json:"dir"`
+	Sysctls map[string]string `json:"sysctls"`
+	// Existed records which of the fixed paths the node's programs write
+	// (/run/containerd, /var/log/containers, ...) were there before.
+	Existed map[string]bool `json:"existed"`
+	// Netns lists /run/netns before the node: the pod namespaces
 	// containerd adds are the others.
-	netns map[string]bool
+	Netns map[string]bool `json:"netns"`
 }
 
 // fixedPaths are directories containerd 1.6, CNI (its result cache) and
@@ -41,22 +45,22 @@ type host struct {
 // that were not there before.
 var fixedPaths = []string{"/run/containerd", "/var/log/containers", "/var/lib/cni"}
 
-func readHost() (*host, error) {
-	h := &host{sysctls: map[string]string{}, existed: map[string]bool{}, netns: map[string]bool{}}
+func readHost(dir string) (*host, error) {
+	h := &host{Dir: dir, Sysctls: map[string]string{}, Existed: map[string]bool{}, Netns: map[string]bool{}}
 	for _, k := range hostSysctls {
 		v, err := readSysctl(k)
 		if err != nil {
 			return nil, err
 		}
-		h.sysctls[k] = v
+		h.Sysctls[k] = v
 	}
 	for _, p := range append(fixedPaths, "/run/netns") {
 		_, err := os.Stat(p)
-		h.existed[p] = err == nil
+		h.Existed[p] = err == nil
 	}
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {
-		h.netns[e.Name()] = true
+		h.Netns[e.Name()] = true
 	}
 	return h, nil
 }
@@ -227,16 +231,34 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
+// undo removes the node from the host and restores it, whether the node
+// stopped or its test process died: it kills what is left in the kubepods
+// cgroups and the shims of the node's containerd, unmounts what is under
+// Dir, deletes the network namespace (with its bridge, routes and iptables
+// rules), restores the host (restore), checks that nothing is left (check)
+// and removes Dir.
+func (h *host) undo() error {
+	errs := []error{killPods()}
+	killByArg(socket(h.Dir))
+	errs = append(errs, unmountUnder(h.Dir))
+	if _, err := os.Stat(filepath.Join("/run/netns", NodeName)); err == nil {
+		errs = append(errs, ip("netns", "delete", NodeName))
+	}
+	errs = append(errs, h.restore(), h.check(), os.RemoveAll(h.Dir))
+	return errors.Join(errs...)
+}
+
 // restore puts back what the node changed on the host: the pod network
 // namespaces containerd pinned under /run/netns, the kubepods cgroups, the
 // sysctls, the kubelet's links in /var/log/containers to the node's logs in
-// dir, and /run/containerd and /var/log/containers if they were not there.
-// The node's processes must have ended.
-func (h *host) restore(dir string) error {
+// Dir, and the fixed paths and /run/netns if they were not there. The
+// node's processes must have ended.
+func (h *host) restore() error {
+	dir := h.Dir
 	var errs []error
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {
-		if h.netns[e.Name()] || !strings.HasPrefix(e.Name(), "cni-") {
+		if h.Netns[e.Name()] || !strings.HasPrefix(e.Name(), "cni-") {
 			continue
 		}
 		p := filepath.Join("/run/netns", e.Name())
@@ -249,8 +271,8 @@ func (h *host) restore(dir string) error {
 	}
 	errs = append(errs, removeKubepods())
 	for _, k := range hostSysctls {
-		if v, err := readSysctl(k); err != nil || v != h.sysctls[k] {
-			errs = append(errs, writeSysctl(k, h.sysctls[k]))
+		if v, err := readSysctl(k); err != nil || v != h.Sysctls[k] {
+			errs = append(errs, writeSysctl(k, h.Sysctls[k]))
 		}
 	}
 	links, _ := os.ReadDir("/var/log/containers")
@@ -261,11 +283,11 @@ func (h *host) restore(dir string) error {
 		}
 	}
 	for _, p := range fixedPaths {
-		if !h.existed[p] {
+		if !h.Existed[p] {
 			errs = append(errs, os.RemoveAll(p))
 		}
 	}
-	if !h.existed["/run/netns"] {
+	if !h.Existed["/run/netns"] {
 		// ip netns made it, bind-mounted on itself; remove it unless
 		// something else pinned a namespace there meanwhile.
 		if entries, err := os.ReadDir("/run/netns"); err == nil && len(entries) == 0 {
@@ -278,7 +300,8 @@ func (h *host) restore(dir string) error {
 
 // check says what of the node is still on the host after restore: its
 // network namespace, kubepods cgroups, mounts under dir, changed sysctls.
-func (h *host) check(dir string) error {
+func (h *host) check() error {
+	dir := h.Dir
 	var errs []error
 	if _, err := os.Stat(filepath.Join("/run/netns", NodeName)); err == nil {
 		errs = append(errs, fmt.Errorf("network namespace %s is still there", NodeName))
@@ -293,8 +316,8 @@ func (h *host) check(dir string) error {
 		}
 	}
 	for _, k := range hostSysctls {
-		if v, err := readSysctl(k); err != nil || v != h.sysctls[k] {
-			errs = append(errs, fmt.Errorf("sysctl %s is %q, was %q (%v)", k, v, h.sysctls[k], err))
+		if v, err := readSysctl(k); err != nil || v != h.Sysctls[k] {
+			errs = append(errs, fmt.Errorf("sysctl %s is %q, was %q (%v)", k, v, h.Sysctls[k], err))
 		}
 	}
 	return errors.Join(errs...)

@@ -148,14 +148,20 @@ func (n *netNS) ip(args ...string) error {
 	return ip(append([]string{"-n", n.name}, args...)...)
 }
 
-// delete stops the namespace's thread and removes the namespace; what still
-// lives in it (interfaces, routes, iptables rules) goes with it.
-func (n *netNS) delete() error {
+// close ends the namespace's thread; the processes it started must have
+// ended (their parent-death signal kills them when it ends).
+func (n *netNS) close() {
 	select {
 	case <-n.quit:
 	default:
 		close(n.quit)
 	}
+}
+
+// delete ends the namespace's thread and removes the namespace; what still
+// lives in it (interfaces, routes, iptables rules) goes with it.
+func (n *netNS) delete() error {
+	n.close()
 	return ip("netns", "delete", n.name)
 }
 

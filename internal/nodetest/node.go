@@ -4,8 +4,10 @@ package nodetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -65,8 +67,8 @@ func Start(ctx context.Context, kubeBin, nodeBin, dir string) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Dir: dir, lock: lock}
-	if n.host, err = readHost(); err != nil {
-		return n, fmt.Errorf("nodetest: %w", err)
+	if n.host, err = claimHost(lock, dir); err != nil {
+		return n, err
 	}
 	if err := n.start(ctx, kubeBin, nodeBin); err != nil {
 		return n, fmt.Errorf("nodetest: %w", err)
@@ -299,10 +301,10 @@ func (n *Node) Config() *rest.Config { return n.Cluster.Config() }
 
 // Stop tears the node down and restores the host: the node's daemons
 // stop, every pod process is killed, containerd's shims and containerd
-// stop, the control plane stops, mounts under Dir are unmounted, the
-// network namespace (with its bridge, routes and iptables rules) is
-// deleted, and the host's sysctls, cgroups and paths are put back (see
-// host.restore). Dir is removed. It returns what could not be undone.
+// stop, the control plane stops, and host.undo removes the rest (mounts,
+// the network namespace, cgroups, sysctls, paths, Dir). It returns what
+// could not be undone; the lock file then keeps the record, so that the
+// next node tries again.
 func (n *Node) Stop() error {
 	if n == nil || n.stopped {
 		return nil
@@ -315,20 +317,24 @@ func (n *Node) Stop() error {
 			p.Stop(stopGrace)
 		}
 	}
+	// Pods and shims go before containerd, so that it does not restart
+	// them; the rest is host.undo's.
 	errs = append(errs, killPods())
 	killByArg(socket(n.Dir))
 	n.proc("containerd").Stop(stopGrace)
 	if n.Cluster != nil {
 		n.Cluster.Stop()
 	}
-	errs = append(errs, unmountUnder(n.Dir))
 	if n.ns != nil {
-		errs = append(errs, n.ns.delete())
+		n.ns.close()
 	}
 	if n.host != nil {
-		errs = append(errs, n.host.restore(n.Dir), n.host.check(n.Dir))
+		err := n.host.undo()
+		errs = append(errs, err)
+		if err == nil {
+			errs = append(errs, n.lock.Truncate(0))
+		}
 	}
-	errs = append(errs, os.RemoveAll(n.Dir))
 	return errors.Join(errs...)
 }
 
@@ -347,6 +353,42 @@ func takeLock() (*os.File, error) {
 		return nil, fmt.Errorf("nodetest: lock %s: %w", lockPath, err)
 	}
 	return f, nil
+}
+
+// claimHost returns the host as it was before any node, for a node in
+// dir, and records it in the lock file until Stop has restored it. A node
+// whose test process died left its record there: that node is undone first,
+// and the host it recorded is the one to restore.
+func claimHost(lock *os.File, dir string) (*host, error) {
+	b, err := io.ReadAll(lock)
+	if err != nil {
+		return nil, fmt.Errorf("nodetest: lock %s: %w", lockPath, err)
+	}
+	var h *host
+	if len(b) > 0 {
+		var prior host
+		if err := json.Unmarshal(b, &prior); err != nil {
+			return nil, fmt.Errorf("nodetest: lock %s: %w", lockPath, err)
+		}
+		if err := prior.undo(); err != nil {
+			return nil, fmt.Errorf("nodetest: undo the node left in %s: %w", prior.Dir, err)
+		}
+		prior.Dir = dir
+		h = &prior
+	} else if h, err = readHost(dir); err != nil {
+		return nil, fmt.Errorf("nodetest: %w", err)
+	}
+	record, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	if err := lock.Truncate(0); err != nil {
+		return nil, err
+	}
+	if _, err := lock.WriteAt(record, 0); err != nil {
+		return nil, err
+	}
+	return h, lock.Sync()
 }
 
 func (n *Node) unlock() {
