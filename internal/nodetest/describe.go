@@ -64,3 +64,23 @@ func (n *Node) containerLog(ns, pod, uid, container string, lines int) string {
 	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(all[max(0, len(all)-lines):], "\n")
 }
+
+// Logs returns the last lines of the logs of every container of the pods
+// of namespace ns that selector selects, for failure messages.
+func (n *Node) Logs(ctx context.Context, ns, selector string, lines int) string {
+	cs, err := kubernetes.NewForConfig(n.Config())
+	if err != nil {
+		return err.Error()
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		for _, c := range p.Spec.Containers {
+			fmt.Fprintf(&b, "pod %s/%s container %s:\n%s\n", ns, p.Name, c.Name, n.containerLog(ns, p.Name, string(p.UID), c.Name, lines))
+		}
+	}
+	return b.String()
+}

@@ -106,7 +106,10 @@ func Shared(t testing.TB) *Node {
 // started. A node that could not be torn down fails the run. Use it as
 //
 //	func TestMain(m *testing.M) { os.Exit(nodetest.Main(m)) }
-func Main(m *testing.M) int {
+//
+// m is a *testing.M, or anything whose Run runs the tests (and, say, stops
+// what they shared before the node goes).
+func Main(m interface{ Run() int }) int {
 	code := m.Run()
 	if code != 0 && shared.n != nil {
 		// The node's files go with it: show what its daemons last said.

@@ -9,4 +9,4 @@ import (
 	"github.com/ebb-dev/ebb/internal/nodetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(nodetest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(nodetest.Main(packageRun{m})) }
