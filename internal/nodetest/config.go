@@ -105,7 +105,7 @@ func cniConfig(dir string) string {
 // kubeletConfig is the kubelet's configuration: cgroupfs (cgroup v1 here),
 // no swap check, oomScoreAdj 0 (see containerdConfig), its own directories
 // under dir, serving on the node's address with anonymous access (a test's
-// node), no cluster DNS, and thresholds low enough that a small disk never
+// node), the node's own cluster DNS (serveDNS), and thresholds low enough that a small disk never
 // evicts the test's pods or collects its images (which cannot be pulled
 // again).
 func kubeletConfig(dir string) string {
@@ -127,6 +127,8 @@ oomScoreAdj: 0
 containerRuntimeEndpoint: unix://%[2]s
 podLogsDir: %[3]s
 resolvConf: ""
+clusterDNS: [%[1]s]
+clusterDomain: cluster.local
 registerNode: true
 serializeImagePulls: false
 evictionHard:

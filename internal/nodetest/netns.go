@@ -136,6 +136,17 @@ func (n *netNS) Listen(network, addr string) (net.Listener, error) {
 	return l, err
 }
 
+// ListenPacket listens on addr (UDP) inside the namespace.
+func (n *netNS) ListenPacket(network, addr string) (net.PacketConn, error) {
+	var pc net.PacketConn
+	err := n.inside(func() error {
+		var err error
+		pc, err = net.ListenPacket(network, addr)
+		return err
+	})
+	return pc, err
+}
+
 // sysctl sets a namespaced sysctl (one under net.) inside the namespace.
 func (n *netNS) sysctl(key, value string) error {
 	return n.inside(func() error {

@@ -49,6 +49,7 @@ type Node struct {
 	Dir string
 
 	ns      *netNS
+	dns     net.PacketConn
 	host    *host
 	lock    *os.File
 	procs   []*kubetest.Process // in start order
@@ -102,6 +103,14 @@ func (n *Node) start(ctx context.Context, kubeBin, nodeBin string) error {
 	if err := n.BuildImage(ctx, pause, "github.com/ebb-dev/ebb/internal/nodetest/pause"); err != nil {
 		return err
 	}
+	cs, err := kubernetes.NewForConfig(c.Config())
+	if err != nil {
+		return err
+	}
+	if n.dns, err = n.ns.ListenPacket("udp", NodeIP+":53"); err != nil {
+		return err
+	}
+	go serveDNS(n.dns, cs)
 	kubeconfig := c.Kubeconfig
 	if err := n.run("kube-scheduler", filepath.Join(nodeBin, "kube-scheduler"),
 		"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
@@ -324,6 +333,9 @@ func (n *Node) Stop() error {
 	n.proc("containerd").Stop(stopGrace)
 	if n.Cluster != nil {
 		n.Cluster.Stop()
+	}
+	if n.dns != nil {
+		n.dns.Close()
 	}
 	if n.ns != nil {
 		n.ns.close()
