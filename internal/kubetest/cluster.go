@@ -29,8 +29,8 @@ var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
 // margin is for a busy one.
 const readyTimeout = 3 * time.Minute
 
-// stopGrace is how long a process has to exit after SIGTERM.
-const stopGrace = 10 * time.Second
+// StopGrace is how long a process has to exit after SIGTERM (Process.Stop).
+const StopGrace = 10 * time.Second
 
 // Options choose what Start runs besides etcd and kube-apiserver.
 type Options struct {
@@ -263,7 +263,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 func (c *Cluster) StopAPIServer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.apiserver.Stop(stopGrace)
+	c.apiserver.Stop(StopGrace)
 }
 
 // RestartAPIServer stops kube-apiserver and starts it again on the same
@@ -327,9 +327,9 @@ func (c *Cluster) Config() *rest.Config {
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cm.Stop(stopGrace)
-	c.apiserver.Stop(stopGrace)
-	c.etcd.Stop(stopGrace)
+	c.cm.Stop(StopGrace)
+	c.apiserver.Stop(StopGrace)
+	c.etcd.Stop(StopGrace)
 }
 
 // waitReady polls url (with the bearer token, if any) until its body

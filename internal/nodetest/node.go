@@ -33,9 +33,6 @@ var Binaries = []string{"kubelet", "kube-scheduler", "kube-proxy"}
 // Ready. Each takes about a second on an idle machine.
 const readyTimeout = 2 * time.Minute
 
-// stopGrace is how long a process has to exit after SIGTERM.
-const stopGrace = 10 * time.Second
-
 // Node is a running single-node cluster: kubetest's control plane plus
 // containerd, the kubelet, kube-scheduler and kube-proxy, all in the network
 // namespace NodeName. The test reaches it only through Dial, Listen and
@@ -323,14 +320,14 @@ func (n *Node) Stop() error {
 	var errs []error
 	for i := len(n.procs) - 1; i >= 0; i-- {
 		if p := n.procs[i]; p.Name() != "containerd" {
-			p.Stop(stopGrace)
+			p.Stop(kubetest.StopGrace)
 		}
 	}
 	// Pods and shims go before containerd, so that it does not restart
 	// them; the rest is host.undo's.
 	errs = append(errs, killPods())
 	killByArg(socket(n.Dir))
-	n.proc("containerd").Stop(stopGrace)
+	n.proc("containerd").Stop(kubetest.StopGrace)
 	if n.Cluster != nil {
 		n.Cluster.Stop()
 	}
