@@ -20,14 +20,17 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "system packages"
 # command → Debian package: git serves and clones in the sync tests,
-# ssh-keygen checks SSH-signed ledger commits.
+# ssh-keygen checks SSH-signed ledger commits; the node tests
+# (internal/nodetest, test/node) run containerd, runc, the CNI plugins,
+# iptables and conntrack beside a real kubelet.
 missing=()
-for need in git:git ssh-keygen:openssh-client; do
+for need in git:git ssh-keygen:openssh-client containerd:containerd runc:runc \
+	/usr/lib/cni/bridge:containernetworking-plugins iptables:iptables conntrack:conntrack; do
 	command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 step "formatting and vet"
@@ -41,6 +44,11 @@ if [ -x hack/kube-bin.sh ]; then
 	step "kube-apiserver, etcd and kube-controller-manager (cached)"
 	EBB_KUBE_BIN=$(hack/kube-bin.sh)
 	export EBB_KUBE_BIN
+fi
+if [ -x hack/node-bin.sh ]; then
+	step "kubelet, kube-scheduler and kube-proxy (cached)"
+	EBB_NODE_BIN=$(hack/node-bin.sh)
+	export EBB_NODE_BIN
 fi
 
 step "unit and integration tests"

@@ -17,6 +17,8 @@ import (
 type HTTPServer struct {
 	URL  string // base URL; a repository is URL + "/" + name
 	Root string
+	// AlsoURL is the base URL on HTTPOptions.Also, if it was set.
+	AlsoURL string
 
 	infoRefs    atomic.Int64
 	uploadPacks atomic.Int64
@@ -30,6 +32,9 @@ type HTTPServer struct {
 type HTTPOptions struct {
 	Username, Password string
 	Token              string
+	// Also is a listener the server serves on as well, e.g. one inside a
+	// test node's network that pods reach (nodetest.Node.Listen).
+	Also net.Listener
 }
 
 // NewHTTPServer starts a smart HTTP server for the repositories under root,
@@ -77,6 +82,12 @@ func NewHTTPServer(t testing.TB, root string, o HTTPOptions) *HTTPServer {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
+	if o.Also != nil {
+		also := &httptest.Server{Listener: o.Also, Config: &http.Server{Handler: h}}
+		also.Start()
+		t.Cleanup(also.Close)
+		s.AlsoURL = also.URL
+	}
 	return s
 }
 

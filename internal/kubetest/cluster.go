@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,8 +29,8 @@ var Binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
 // margin is for a busy one.
 const readyTimeout = 3 * time.Minute
 
-// stopGrace is how long a process has to exit after SIGTERM.
-const stopGrace = 10 * time.Second
+// StopGrace is how long a process has to exit after SIGTERM (Process.Stop).
+const StopGrace = 10 * time.Second
 
 // Options choose what Start runs besides etcd and kube-apiserver.
 type Options struct {
@@ -40,6 +42,41 @@ type Options struct {
 	// apiserver's ServiceAccount admission plugin is turned off, so that Pods
 	// can be created in namespaces that have no default ServiceAccount.
 	ControllerManager bool
+	// Network, if set, is where the cluster's processes run and how the
+	// test reaches them, in place of the host's loopback (see Network).
+	Network *Network
+}
+
+// Network is a network of the test's own, a network namespace say, that a
+// cluster runs in so that pods can reach its apiserver. Its ports are fixed,
+// since the network holds nothing else: etcd listens on 127.0.0.1:2379 there,
+// and the apiserver binds Address:6443 and advertises it as the endpoint of
+// the "kubernetes" Service. The controller-manager publishes the apiserver's
+// certificate as the root CA pods find in kube-root-ca.crt.
+type Network struct {
+	// Address is an address of the network's own, not loopback.
+	Address string
+	// Start starts a process in the network.
+	Start func(*exec.Cmd) error
+	// Dial connects from inside the network.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// start is how the cluster starts a process: in its network, if it has one.
+func (o Options) start() func(*exec.Cmd) error {
+	if o.Network == nil {
+		return nil
+	}
+	return o.Network.Start
+}
+
+// dial is how the test reaches the cluster: through its network, if it has
+// one.
+func (o Options) dial() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if o.Network == nil {
+		return nil
+	}
+	return o.Network.Dial
 }
 
 // Cluster is a running etcd and kube-apiserver (and perhaps
@@ -60,9 +97,9 @@ type Cluster struct {
 	apiPort int
 
 	mu        sync.Mutex
-	etcd      *process
-	apiserver *process
-	cm        *process
+	etcd      *Process
+	apiserver *Process
+	cm        *Process
 }
 
 // New starts a cluster from the binaries in bin, keeping its files in dir.
@@ -107,14 +144,20 @@ func newOnFreePorts(ctx context.Context, bin, dir, token string, o Options) (*Cl
 	if err := mkdirs(dir, "etcd"); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
+	host := "127.0.0.1"
+	ports := []int{2379, 2380, 6443}
+	if o.Network != nil {
+		host = o.Network.Address
+	} else {
+		var err error
+		if ports, err = freePorts(3); err != nil {
+			return nil, err
+		}
 	}
 	c := &Cluster{
 		Dir:        dir,
 		Kubeconfig: filepath.Join(dir, "admin.kubeconfig"),
-		Host:       "https://127.0.0.1:" + strconv.Itoa(ports[2]),
+		Host:       "https://" + net.JoinHostPort(host, strconv.Itoa(ports[2])),
 		bin:        bin,
 		opts:       o,
 		token:      token,
@@ -134,7 +177,7 @@ func newOnFreePorts(ctx context.Context, bin, dir, token string, o Options) (*Cl
 func (c *Cluster) start(ctx context.Context, peerPort int) error {
 	peer := "http://127.0.0.1:" + strconv.Itoa(peerPort)
 	var err error
-	c.etcd, err = startProcess(c.Dir, "etcd", filepath.Join(c.bin, "etcd"),
+	c.etcd, err = StartProcess(c.Dir, "etcd", c.opts.start(), filepath.Join(c.bin, "etcd"),
 		"--name", "default",
 		"--data-dir", filepath.Join(c.Dir, "etcd"),
 		"--listen-client-urls", c.etcdURL,
@@ -148,7 +191,7 @@ func (c *Cluster) start(ctx context.Context, peerPort int) error {
 	if err != nil {
 		return err
 	}
-	if err := waitReady(ctx, c.etcd, c.etcdURL+"/health", "", `"health":"true"`); err != nil {
+	if err := c.waitReady(ctx, c.etcd, c.etcdURL+"/health", "", `"health":"true"`); err != nil {
 		return err
 	}
 	if err := c.StartAPIServer(ctx); err != nil {
@@ -163,7 +206,7 @@ func (c *Cluster) start(ctx context.Context, peerPort int) error {
 func (c *Cluster) apiserverArgs() []string {
 	args := []string{
 		"--etcd-servers", c.etcdURL,
-		"--bind-address", "127.0.0.1",
+		"--bind-address", c.bindAddress(),
 		"--secure-port", strconv.Itoa(c.apiPort),
 		"--cert-dir", filepath.Join(c.Dir, "certs"),
 		"--service-account-issuer", "https://kubernetes.default.svc",
@@ -172,11 +215,18 @@ func (c *Cluster) apiserverArgs() []string {
 		"--token-auth-file", filepath.Join(c.Dir, "tokens.csv"),
 		"--authorization-mode", "RBAC",
 		"--service-cluster-ip-range", "10.96.0.0/16",
-		// The apiserver cannot publish a loopback address as the endpoints
-		// of the "kubernetes" Service; tests reach it directly.
-		"--endpoint-reconciler-type", "none",
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
+	}
+	if c.opts.Network != nil {
+		// A kubelet's Node name need not resolve: logs and exec reach it
+		// by its address.
+		args = append(args, "--advertise-address", c.opts.Network.Address,
+			"--kubelet-preferred-address-types", "InternalIP")
+	} else {
+		// The apiserver cannot publish a loopback address as the endpoints
+		// of the "kubernetes" Service; tests reach it directly.
+		args = append(args, "--endpoint-reconciler-type", "none")
 	}
 	if !c.opts.ControllerManager {
 		args = append(args, "--disable-admission-plugins", "ServiceAccount")
@@ -184,20 +234,28 @@ func (c *Cluster) apiserverArgs() []string {
 	return args
 }
 
+// bindAddress is the address the apiserver listens on.
+func (c *Cluster) bindAddress() string {
+	if c.opts.Network != nil {
+		return c.opts.Network.Address
+	}
+	return "127.0.0.1"
+}
+
 // StartAPIServer starts kube-apiserver on the cluster's port, if it is not
 // running, and waits until /readyz answers ok.
 func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.apiserver != nil && !c.apiserver.exited() {
+	if c.apiserver != nil && !c.apiserver.Exited() {
 		return nil
 	}
-	p, err := startProcess(c.Dir, "kube-apiserver", filepath.Join(c.bin, "kube-apiserver"), c.apiserverArgs()...)
+	p, err := StartProcess(c.Dir, "kube-apiserver", c.opts.start(), filepath.Join(c.bin, "kube-apiserver"), c.apiserverArgs()...)
 	if err != nil {
 		return err
 	}
 	c.apiserver = p
-	return waitReady(ctx, p, c.Host+"/readyz", c.token, "ok")
+	return c.waitReady(ctx, p, c.Host+"/readyz", c.token, "ok")
 }
 
 // StopAPIServer stops kube-apiserver (SIGTERM, then SIGKILL) and waits for
@@ -205,7 +263,7 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 func (c *Cluster) StopAPIServer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.apiserver.stop(stopGrace)
+	c.apiserver.Stop(StopGrace)
 }
 
 // RestartAPIServer stops kube-apiserver and starts it again on the same
@@ -216,18 +274,8 @@ func (c *Cluster) RestartAPIServer(ctx context.Context) error {
 }
 
 func (c *Cluster) startControllerManager(ctx context.Context) error {
-	p, err := startProcess(c.Dir, "kube-controller-manager", filepath.Join(c.bin, "kube-controller-manager"),
-		"--kubeconfig", c.Kubeconfig,
-		"--authentication-kubeconfig", c.Kubeconfig,
-		"--authorization-kubeconfig", c.Kubeconfig,
-		"--service-account-private-key-file", filepath.Join(c.Dir, "sa.key"),
-		"--use-service-account-credentials=false",
-		// Nodes here have no kubelet to heartbeat: without these two
-		// controllers they stay Ready and their Pods are never evicted.
-		"--controllers", "*,-node-lifecycle-controller,-taint-eviction-controller",
-		"--leader-elect=false",
-		"--secure-port", "0",
-	)
+	p, err := StartProcess(c.Dir, "kube-controller-manager", c.opts.start(), filepath.Join(c.bin, "kube-controller-manager"),
+		c.controllerManagerArgs()...)
 	if err != nil {
 		return err
 	}
@@ -236,7 +284,29 @@ func (c *Cluster) startControllerManager(ctx context.Context) error {
 	c.mu.Unlock()
 	// The controllers are running once the service-account controller has
 	// given the default namespace its ServiceAccount.
-	return waitReady(ctx, p, c.Host+"/api/v1/namespaces/default/serviceaccounts/default", c.token, `"name":"default"`)
+	return c.waitReady(ctx, p, c.Host+"/api/v1/namespaces/default/serviceaccounts/default", c.token, `"name":"default"`)
+}
+
+func (c *Cluster) controllerManagerArgs() []string {
+	args := []string{
+		"--kubeconfig", c.Kubeconfig,
+		"--authentication-kubeconfig", c.Kubeconfig,
+		"--authorization-kubeconfig", c.Kubeconfig,
+		"--service-account-private-key-file", filepath.Join(c.Dir, "sa.key"),
+		"--use-service-account-credentials=false",
+		"--leader-elect=false",
+		"--secure-port", "0",
+	}
+	if c.opts.Network != nil {
+		// A real kubelet heartbeats: node lifecycle takes the not-ready
+		// taint off its Node. Pods verify the apiserver with
+		// kube-root-ca.crt.
+		return append(args, "--root-ca-file", filepath.Join(c.Dir, "certs", "apiserver.crt"))
+	}
+	// Nodes here have no kubelet to heartbeat: without these two
+	// controllers they stay Ready and their Pods are never evicted.
+	args = append(args, "--controllers", "*,-node-lifecycle-controller,-taint-eviction-controller")
+	return args
 }
 
 // Config returns a new admin REST config for the apiserver, without
@@ -249,6 +319,7 @@ func (c *Cluster) Config() *rest.Config {
 		QPS:             1000,
 		Burst:           2000,
 		Timeout:         30 * time.Second,
+		Dial:            c.opts.dial(),
 	}
 }
 
@@ -256,19 +327,22 @@ func (c *Cluster) Config() *rest.Config {
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cm.stop(stopGrace)
-	c.apiserver.stop(stopGrace)
-	c.etcd.stop(stopGrace)
+	c.cm.Stop(StopGrace)
+	c.apiserver.Stop(StopGrace)
+	c.etcd.Stop(StopGrace)
 }
 
 // waitReady polls url (with the bearer token, if any) until its body
 // contains want, the process exits, ctx ends or readyTimeout passes.
-func waitReady(ctx context.Context, p *process, url, token, want string) error {
+func (c *Cluster) waitReady(ctx context.Context, p *Process, url, token, want string) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	client := &http.Client{
-		Timeout:   5 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+			DialContext:     c.opts.dial(),
+		},
 	}
 	defer client.CloseIdleConnections()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -281,9 +355,9 @@ func waitReady(ctx context.Context, p *process, url, token, want string) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s: %w", url, p.failure())
+			return fmt.Errorf("%s: %w", url, p.Failure())
 		case <-ctx.Done():
-			return errors.Join(fmt.Errorf("%s not ready: %w", url, last), p.failure())
+			return errors.Join(fmt.Errorf("%s not ready: %w", url, last), p.Failure())
 		case <-tick.C:
 		}
 	}
@@ -318,8 +392,8 @@ func (c *Cluster) PIDs() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var pids []int
-	for _, p := range []*process{c.etcd, c.apiserver, c.cm} {
-		if p != nil && !p.exited() {
+	for _, p := range []*Process{c.etcd, c.apiserver, c.cm} {
+		if p != nil && !p.Exited() {
 			pids = append(pids, p.cmd.Process.Pid)
 		}
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// process is one control-plane binary running in its own process group,
-// its output going to DIR/<name>.log.
-type process struct {
+// Process is one binary a test runs in its own process group, its output
+// going to DIR/<name>.log.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
@@ -23,8 +23,10 @@ type process struct {
 	err  error         // the exit error, set before done is closed
 }
 
-// startProcess runs bin with args in dir, in a new process group.
-func startProcess(dir, name, bin string, args ...string) (*process, error) {
+// StartProcess runs bin with args in dir, in a new process group that the
+// kernel kills if the test binary dies, calling start (nil: (*exec.Cmd).Start)
+// to start it: a caller can start it in another network namespace.
+func StartProcess(dir, name string, start func(*exec.Cmd) error, bin string, args ...string) (*Process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -35,11 +37,14 @@ func startProcess(dir, name, bin string, args ...string) (*process, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
@@ -48,8 +53,8 @@ func startProcess(dir, name, bin string, args ...string) (*process, error) {
 	return p, nil
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -58,10 +63,10 @@ func (p *process) exited() bool {
 	}
 }
 
-// stop sends SIGTERM to the process group, then SIGKILL if it has not ended
-// within grace, and waits for it.
-func (p *process) stop(grace time.Duration) {
-	if p == nil || p.exited() {
+// Stop sends SIGTERM to the process group, then SIGKILL if it has not ended
+// within grace, and waits for it. A nil Process is stopped.
+func (p *Process) Stop(grace time.Duration) {
+	if p == nil || p.Exited() {
 		return
 	}
 	pgid := p.cmd.Process.Pid
@@ -76,17 +81,23 @@ func (p *process) stop(grace time.Duration) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-// failure describes why the process is not serving: its exit status, if it
+// Failure describes why the process is not serving: its exit status, if it
 // ended, and the last lines of its log.
-func (p *process) failure() error {
+func (p *Process) Failure() error {
 	var status error
-	if p.exited() {
+	if p.Exited() {
 		status = fmt.Errorf("%s exited: %v", p.name, p.err)
 	} else {
 		status = fmt.Errorf("%s is running but not ready", p.name)
 	}
 	return errors.Join(status, fmt.Errorf("last lines of %s:\n%s", p.log, tail(p.log, 40)))
 }
+
+// Name is the name the process was started with.
+func (p *Process) Name() string { return p.name }
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
 
 // tail returns the last n lines of the file at path.
 func tail(path string, n int) string {

@@ -3,24 +3,14 @@
 package cluster_test
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 )
@@ -28,20 +18,11 @@ import (
 // installManifests builds manifests/ with kustomize.
 func installManifests(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	rm, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join("..", "..", "manifests"))
+	objs, err := kubetest.Kustomize(filepath.Join("..", "..", "manifests"))
 	if err != nil {
-		t.Fatalf("kustomize build manifests: %v", err)
+		t.Fatal(err)
 	}
-	var out []*unstructured.Unstructured
-	for _, r := range rm.Resources() {
-		m, err := r.Map()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
-	return out
+	return objs
 }
 
 // tenantManifest reads manifests/tenant/ebb-applier.yaml, what a namespace
@@ -49,25 +30,15 @@ func installManifests(t *testing.T) []*unstructured.Unstructured {
 // `kubectl -n NS apply -f` places it.
 func tenantManifest(t *testing.T, ns string) []*unstructured.Unstructured {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "tenant", "ebb-applier.yaml"))
+	out, err := kubetest.ReadObjects(filepath.Join("..", "..", "manifests", "tenant", "ebb-applier.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := yamlutil.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			break
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
+	for _, u := range out {
 		if u.GetNamespace() != "" {
 			t.Errorf("manifests/tenant/ebb-applier.yaml: %s %s names namespace %s; want none, for kubectl -n", u.GetKind(), u.GetName(), u.GetNamespace())
 		}
 		u.SetNamespace(ns)
-		out = append(out, u)
 	}
 	if len(out) == 0 {
 		t.Fatal("manifests/tenant/ebb-applier.yaml holds no object")
@@ -80,37 +51,8 @@ func tenantManifest(t *testing.T, ns string) []*unstructured.Unstructured {
 // fails the test.
 func adminApply(t *testing.T, c *kubetest.Cluster, objs []*unstructured.Unstructured, dryRun bool) {
 	t.Helper()
-	cfg := c.Config()
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	for _, o := range objs {
-		gvk := o.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
-		}
-		b, err := o.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := metav1.PatchOptions{FieldManager: "test", Force: new(true)}
-		if dryRun {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if o.GetNamespace() != "" {
-			ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
-		}
-		if _, err := ri.Patch(t.Context(), o.GetName(), types.ApplyPatchType, b, opts); err != nil {
-			t.Errorf("apply %s %s (dry run %v): %v", o.GetKind(), o.GetName(), dryRun, err)
-		}
+	if err := kubetest.Apply(t.Context(), c.Config(), objs, dryRun); err != nil {
+		t.Error(err)
 	}
 }
 
