@@ -41,7 +41,7 @@ func webSplit(ctx context.Context, cs kubernetes.Interface) (string, error) {
 }
 
 // canaryActivator plays the gateway's activator for web (see
-// TestControllerCanary), remembering every split it routed by.
+// TestControllerCanary), remembering every split web's route table had.
 type canaryActivator struct {
 	mu       gosync.Mutex
 	failEach map[string]int64 // revision → every n-th request fails
@@ -52,6 +52,7 @@ type canaryActivator struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	done     chan struct{}
+	watched  chan struct{}
 }
 
 // playActivator starts a canaryActivator, stopped when the test ends:
@@ -89,8 +90,37 @@ func playActivator(t *testing.T, cs kubernetes.Interface, ctls map[string]*canar
 			}
 		}
 	}()
+	// Every route table web had, each read within 100 ms, however short
+	// it lived.
+	a.watched = make(chan struct{})
+	go func() {
+		defer close(a.watched)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if got, err := webSplit(ctx, cs); err == nil {
+				a.saw(got)
+			}
+		}
+	}()
 	t.Cleanup(func() { a.stop() })
 	return a
+}
+
+// saw records split as the table web has now.
+func (a *canaryActivator) saw(split string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sawLocked(split)
+}
+
+func (a *canaryActivator) sawLocked(split string) {
+	if n := len(a.splits); n == 0 || a.splits[n-1] != split {
+		a.splits = append(a.splits, split)
+	}
 }
 
 // second is the stats of the second ending at the Unix time at, from
@@ -102,9 +132,7 @@ func (a *canaryActivator) second(cs kubernetes.Interface, at int64) []metric.Mes
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if n := len(a.splits); n == 0 || a.splits[n-1] != got {
-		a.splits = append(a.splits, got)
-	}
+	a.sawLocked(got)
 	if a.pause != "" && got == a.pause {
 		a.pause = ""
 		close(a.paused)
@@ -166,6 +194,7 @@ func (a *canaryActivator) fail(revision string, every int64) {
 func (a *canaryActivator) stop() string {
 	a.cancel()
 	<-a.done
+	<-a.watched
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return strings.Join(a.splits, " | ")

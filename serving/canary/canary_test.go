@@ -104,27 +104,36 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// TestDecideHoldsAWholeInterval: the weight a check sets (or holds) is
-// judged a whole interval after that check, however late the check ran
-// (a tick, too few requests, a new leader's first period), so that every
-// period judged saw only that weight.
-func TestDecideHoldsAWholeInterval(t *testing.T) {
+// TestDecideKeepsTheSchedule: a check that ran less than half an interval
+// late keeps the schedule (the next is due an interval after the one
+// due); a later one (too few requests, a new leader's first period)
+// starts it again an interval after now, so that the weight it sets is
+// judged over a whole interval of its own.
+func TestDecideKeepsTheSchedule(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	a := Analysis{Interval: 2 * time.Second, StepWeight: 20, MaxWeight: 40, Threshold: 2, SuccessRate: 99, MinRequests: 10}
 	good := Period{Canary: metric.Figures{Requests: 100}}
+	bad := Period{Canary: metric.Figures{Requests: 100, Failures: 50}}
 	for _, tc := range []struct {
 		name     string
 		due, now time.Time
 		want     time.Time
 	}{
 		{"on time", t0, t0, t0.Add(2 * time.Second)},
-		{"late by 300ms", t0, t0.Add(300 * time.Millisecond), t0.Add(2300 * time.Millisecond)},
+		{"late by 300ms", t0, t0.Add(300 * time.Millisecond), t0.Add(2 * time.Second)},
+		{"late by 999ms", t0, t0.Add(999 * time.Millisecond), t0.Add(2 * time.Second)},
+		{"late by 1s", t0, t0.Add(time.Second), t0.Add(3 * time.Second)},
 		{"late by 1900ms", t0, t0.Add(1900 * time.Millisecond), t0.Add(3900 * time.Millisecond)},
 		{"late by 3s", t0, t0.Add(3 * time.Second), t0.Add(5 * time.Second)},
 	} {
-		got, _ := Decide(State{Phase: Progressing, Weight: 20, NextCheck: micro(tc.due)}, a, good, tc.now)
-		if !got.NextCheck.Time.Equal(tc.want) {
-			t.Errorf("%s: next check %v, want %v", tc.name, got.NextCheck.Time, tc.want)
+		for _, p := range []struct {
+			name string
+			p    Period
+		}{{"step", good}, {"hold", bad}} {
+			got, _ := Decide(State{Phase: Progressing, Weight: 20, NextCheck: micro(tc.due)}, a, p.p, tc.now)
+			if !got.NextCheck.Time.Equal(tc.want) {
+				t.Errorf("%s, %s: next check %v, want %v", tc.name, p.name, got.NextCheck.Time, tc.want)
+			}
 		}
 	}
 }

@@ -157,18 +157,32 @@ func Decide(s State, a Analysis, p Period, now time.Time) (State, Verdict) {
 			next.Reason = fmt.Sprintf("%s, %d of %d checks", why, next.FailedChecks, a.Threshold)
 			return next, Rollback
 		}
-		next.NextCheck = at(now.Add(a.Interval))
+		next.NextCheck = at(s.following(a, now))
 		return next, Hold
 	}
 	ladder := a.Ladder()
 	for _, w := range ladder {
 		if w > s.Weight {
-			next.Weight, next.NextCheck = w, at(now.Add(a.Interval))
+			next.Weight, next.NextCheck = w, at(s.following(a, now))
 			return next, Step
 		}
 	}
 	next.Phase, next.NextCheck, next.Reason = Promoted, nil, ""
 	return next, Promote
+}
+
+// following is when the check after the one due at s.NextCheck is due.
+// A check that ran less than half an interval late keeps the schedule
+// (an interval after the one due), so that the tick and the pass do not
+// push every later check back; one later than that (held for want of
+// requests, or a new leader's first) starts the schedule again an
+// interval after now, so that the weight it sets is held and judged for
+// a whole interval of its own.
+func (s State) following(a Analysis, now time.Time) time.Time {
+	if s.NextCheck != nil && now.Sub(s.NextCheck.Time) < a.Interval/2 {
+		return s.NextCheck.Add(a.Interval)
+	}
+	return now.Add(a.Interval)
 }
 
 // failing says which figure of f fails a, or "".
