@@ -280,17 +280,7 @@ func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, "the invalid commit Stalled", stalled)
-	applies := strings.Count(out.String(), "msg=applied")
-	waitFor(t, "two resyncs of the last good commit", func() string {
-		if n := strings.Count(out.String(), "msg=applied"); n < applies+2 {
-			return fmt.Sprintf("%d applies since the invalid commit", n-applies)
-		}
-		return ""
-	})
-	if s := stalled(); s != "" {
-		t.Errorf("after resyncs over the invalid head: %s, want it Stalled", s)
-	}
+	staysStalled(t, out, "the invalid", stalled)
 
 	// The branch reset to the commit that runs: Ready again.
 	runGit(t, work, "push", "-q", "-f", "origin", good+":main")
@@ -300,4 +290,22 @@ func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// staysStalled waits until stalled reports nothing (the source Stalled on
+// the what head), then for two resyncs of the commit that runs in the
+// controller's log out, and checks that the source is still Stalled.
+func staysStalled(t *testing.T, out *syncbuf.Buffer, what string, stalled func() string) {
+	t.Helper()
+	waitFor(t, what+" head Stalled", stalled)
+	applies := strings.Count(out.String(), "msg=applied")
+	waitFor(t, "two resyncs of the commit that runs", func() string {
+		if n := strings.Count(out.String(), "msg=applied"); n < applies+2 {
+			return fmt.Sprintf("%d applies since %s head", n-applies, what)
+		}
+		return ""
+	})
+	if s := stalled(); s != "" {
+		t.Errorf("after resyncs over %s head: %s, want it Stalled", what, s)
+	}
 }
