@@ -7,9 +7,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/forge"
 	"github.com/ebb-dev/ebb/internal/forgetest"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/forge"
 )
 
 // TestControllerCommitStatusConfig builds the controller's status poster
@@ -44,7 +44,7 @@ func TestControllerCommitStatusConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := o.git.statusPoster(e, cfg, prometheus.NewRegistry(), &sync.Loop{Name: o.source}, func() []sync.ServiceStatus { return nil }, nil)
+			p, err := o.git.statusPoster(e, cfg, prometheus.NewRegistry(), &engine.Loop{Name: o.source}, func() []engine.ServiceStatus { return nil }, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,8 +54,8 @@ func TestControllerCommitStatusConfig(t *testing.T) {
 			if p == nil {
 				return
 			}
-			s := sync.CommitStatus{Commit: "abc", Status: forge.Status{Context: "ebb/apply", State: forge.Success, Description: "applied"}}
-			if err := p.Post(t.Context(), []sync.CommitStatus{s}); err != nil {
+			s := engine.CommitStatus{Commit: "abc", Status: forge.Status{Context: "ebb/apply", State: forge.Success, Description: "applied"}}
+			if err := p.Post(t.Context(), []engine.CommitStatus{s}); err != nil {
 				t.Fatal(err)
 			}
 			if got := srv.Posted("abc"); len(got) != 1 || got[0].Context != "ebb/apply" {

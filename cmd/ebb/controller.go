@@ -26,16 +26,16 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/runtime/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
+	"github.com/ebb-dev/ebb/runtime/cluster/leader"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/apply"
-	"github.com/ebb-dev/ebb/sync/cluster"
-	"github.com/ebb-dev/ebb/sync/git"
-	"github.com/ebb-dev/ebb/sync/leader"
 )
 
 const controllerUsage = `usage: ebb controller [URL] [flags]
@@ -249,7 +249,7 @@ type controller struct {
 	k        *kube.Clients
 	reg      *prometheus.Registry
 	src      *git.Source
-	loop     *sync.Loop
+	loop     *engine.Loop
 	target   *cluster.Target
 	ssa      *apply.SSA
 	status   *cluster.Status
@@ -336,22 +336,22 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		Claims: cluster.NewClaims(k, o.namespace, o.source, log),
 		Events: cluster.NewEvents(k, o.namespace, o.source, c.identity, log), Metrics: metrics, Status: c.status, Logger: log}
 	c.applied = make(chan struct{}, 1)
-	c.loop = &sync.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
+	c.loop = &engine.Loop{Name: o.source, Source: src, Target: releasing{c.target, c.applied}, ReadOnly: *o.git.readOnly, Logger: log, Report: c.report,
 		Resync: o.resync, Limits: o.git.limits, Observe: c.observed}
 	if c.loop.Previews, err = o.git.previewsFor(e, gcfg, log); err != nil {
 		return nil, err
 	}
-	if c.loop.Metrics, err = sync.NewMetrics(c.reg); err != nil {
+	if c.loop.Metrics, err = engine.NewMetrics(c.reg); err != nil {
 		return nil, err
 	}
-	services := func() []sync.ServiceStatus { return c.status.Doc().Services }
+	services := func() []engine.ServiceStatus { return c.status.Doc().Services }
 	if c.loop.Statuses, err = o.git.statusPoster(e, gcfg, c.reg, c.loop, services, log); err != nil {
 		return nil, err
 	}
-	if err := c.reg.Register(sync.SourceCollector{Name: o.source, Source: src}); err != nil {
+	if err := c.reg.Register(engine.SourceCollector{Name: o.source, Source: src}); err != nil {
 		return nil, err
 	}
-	if err := c.reg.Register(sync.RolloutCollector{Name: o.source, Applied: c.loop.Applied}); err != nil {
+	if err := c.reg.Register(engine.RolloutCollector{Name: o.source, Applied: c.loop.Applied}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -360,12 +360,12 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 // report turns a failed pass into the status ConfigMap's Stalled
 // condition (apply failures are reported by the Target itself), and a
 // pass that leaves the source without an error into the end of it.
-func (c *controller) report(p sync.Pass) {
+func (c *controller) report(p engine.Pass) {
 	select {
 	case c.gcChanged <- struct{}{}: // config-gc may have changed
 	default:
 	}
-	if p.Stage == sync.StageApply {
+	if p.Stage == engine.StageApply {
 		return
 	}
 	st := c.loop.Status()
@@ -454,16 +454,16 @@ func (c *controller) admin() (http.Handler, error) {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(struct {
-			Leading bool              `json:"leading"`
-			Status  cluster.StatusDoc `json:"status"`
-			Source  sync.SourceStatus `json:"source"`
+			Leading bool                `json:"leading"`
+			Status  cluster.StatusDoc   `json:"status"`
+			Source  engine.SourceStatus `json:"source"`
 		}{c.isLeading(), c.status.Doc(), c.loop.Status()})
 	})
 	if c.o.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	err = admin.Source{Status: func() any { return []sync.SourceStatus{c.loop.Status()} }, Kick: c.kicks.Kick, Sync: syncers,
+	err = admin.Source{Status: func() any { return []engine.SourceStatus{c.loop.Status()} }, Kick: c.kicks.Kick, Sync: syncers,
 		Secret: []byte(c.secret), Log: c.log}.Mount(mux)
 	return mux, err
 }
@@ -485,7 +485,7 @@ func (c *controller) collect(ctx context.Context, now time.Time) {
 	if d == nil {
 		return
 	}
-	res, err := sync.CollectGarbage(ctx, d, c.loop, now)
+	res, err := engine.CollectGarbage(ctx, d, c.loop, now)
 	if err != nil {
 		c.log.Error("garbage collection", "error", err)
 		return

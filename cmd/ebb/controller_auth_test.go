@@ -22,12 +22,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/scaler/metric"
-	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
 // TestControllerAdminAuth runs the controller's wiring against a real

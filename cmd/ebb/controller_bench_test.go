@@ -26,11 +26,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/sync/apply"
-	"github.com/ebb-dev/ebb/sync/cluster"
-	"github.com/ebb-dev/ebb/sync/webhook"
+	"github.com/ebb-dev/ebb/runtime/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
 
 // BenchmarkControllerB9 is B9 for the whole controller: the ebb binary

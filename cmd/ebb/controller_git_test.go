@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/gittest"
-	"github.com/ebb-dev/ebb/sync/git"
 )
 
 // installed is what manifests/ gives the controller container: its

@@ -9,13 +9,13 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/heap"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/cluster"
-	"github.com/ebb-dev/ebb/sync/git"
 )
 
 // lead is the leader's work: the autoscaler and endpoint switching, the
@@ -47,13 +47,13 @@ func (c *controller) lead(ctx context.Context) {
 	c.mu.Lock()
 	since := c.leadSince
 	c.mu.Unlock()
-	wg.Go(func() { sync.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, c.kicks.Kick) })
+	wg.Go(func() { engine.KickRollouts(ctx, c.loop.Main, since, time.Now, rolloutTick, c.kicks.Kick) })
 	if c.loop.Statuses != nil {
 		// Only the leader posts commit statuses.
 		wg.Go(func() { c.loop.Statuses.Run(ctx) })
 	}
 	wg.Go(func() {
-		sync.RunSchedule(ctx, sync.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
+		engine.RunSchedule(ctx, engine.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
 	})
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Second)
@@ -82,11 +82,11 @@ const releaseFloor = 16 << 20
 // (about 40 MB of maps for 1000 Services) and drops them all; between
 // passes the controller needs only its steady state.
 type releasing struct {
-	sync.Target
+	engine.Target
 	applied chan<- struct{}
 }
 
-func (r releasing) Apply(ctx context.Context, d *sync.Desired) error {
+func (r releasing) Apply(ctx context.Context, d *engine.Desired) error {
 	err := r.Target.Apply(ctx, d)
 	select {
 	case r.applied <- struct{}{}:

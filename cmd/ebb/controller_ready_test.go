@@ -17,7 +17,7 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // TestControllerKeepsTrafficOnTheLatestReady: in a real apiserver (pods

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // TestControllerRedactsCredentials runs `ebb controller` against a real

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ebb-dev/ebb/render"
-	"github.com/ebb-dev/ebb/sync/apply"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
 
 // The controller's tenancy flags become the apply step's options: as the

@@ -20,7 +20,7 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // runGit runs the git CLI in dir as a fixed test author, ignoring the

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/internal/syncbuf"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // helloWith is examples/hello's Service with TARGET set to target.

@@ -24,7 +24,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/proxy/transport"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 const gatewayClusterUsage = `usage: ebb gateway [flags]

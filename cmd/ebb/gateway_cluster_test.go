@@ -21,7 +21,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // TestGatewayCluster feeds the cluster gateway from a real apiserver: the

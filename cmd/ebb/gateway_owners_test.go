@@ -24,13 +24,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/runtime/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/apply"
-	"github.com/ebb-dev/ebb/sync/cluster"
 )
 
 // TestGatewayClusterOwnership: namespace default has a Service and a
@@ -88,7 +88,7 @@ spec:
 		t.Fatal(err)
 	}
 	target := &cluster.Target{Applier: ssa, Source: "main", Claims: cluster.NewClaims(k, "ebb-system", "main", nil)}
-	rec := &sync.Reconciler{Writer: sync.DirWriter{Dir: dir}, Target: target}
+	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), serving.Stamp{Commit: "c1", Time: metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/serving/gc"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 const gcUsage = `usage: ebb gc DIR (--dry-run | --write) [--now RFC3339]
@@ -82,7 +82,7 @@ func runGC(_ context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(e.stdout, res.Message())
-	if _, err := (sync.DirWriter{Dir: dir}).Store(res.Ledgers, res.Deleted); err != nil {
+	if _, err := (engine.DirWriter{Dir: dir}).Store(res.Ledgers, res.Deleted); err != nil {
 		fmt.Fprintf(e.stderr, "ebb gc: %v\n", err)
 		return exitInvalid
 	}

@@ -16,7 +16,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/engine"
 )
 
 const getUsage = `usage: ebb get KIND [--admin HOST:PORT] [-o json|yaml]
@@ -117,15 +117,15 @@ func runGet(ctx context.Context, e *env, args []string) int {
 	var table func(io.Writer)
 	switch kind {
 	case kindSources:
-		var srcs []sync.SourceStatus
+		var srcs []engine.SourceStatus
 		raw, err = fetchAdmin(ctx, *admin, "/v1/sources", &srcs)
 		table = func(w io.Writer) { writeSources(w, srcs, now) }
 	case kindDomainMappings:
-		var dms []sync.DomainMappingStatus
+		var dms []engine.DomainMappingStatus
 		raw, err = fetchAdmin(ctx, *admin, "/v1/domainmappings", &dms)
 		table = func(w io.Writer) { writeDomainMappings(w, dms) }
 	default:
-		var svcs []sync.ServiceStatus
+		var svcs []engine.ServiceStatus
 		raw, err = fetchAdmin(ctx, *admin, "/v1/services", &svcs)
 		table = func(w io.Writer) { writeServiceTable(w, kind, svcs, now) }
 	}
@@ -192,7 +192,7 @@ func writeRaw(e *env, raw []byte, format string) int {
 
 // writeServiceTable prints the services or the revisions of svcs, then
 // the whole of each reason the table cut.
-func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, now time.Time) {
+func writeServiceTable(out io.Writer, kind string, svcs []engine.ServiceStatus, now time.Time) {
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	var cut cutReasons
 	if kind == kindServices {
@@ -206,8 +206,8 @@ func writeServiceTable(out io.Writer, kind string, svcs []sync.ServiceStatus, no
 
 // writeServices prints one line per Service; a LOADBALANCER column, the
 // address its net-* ingress controller reports, when any Service has one.
-func writeServices(w io.Writer, svcs []sync.ServiceStatus, cut *cutReasons) {
-	lb := slices.ContainsFunc(svcs, func(s sync.ServiceStatus) bool { return s.LoadBalancer != "" })
+func writeServices(w io.Writer, svcs []engine.ServiceStatus, cut *cutReasons) {
+	lb := slices.ContainsFunc(svcs, func(s engine.ServiceStatus) bool { return s.LoadBalancer != "" })
 	if lb {
 		fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tLOADBALANCER\tLATEST\tREADY\tROLLOUT\tREASON")
 	} else {
@@ -224,7 +224,7 @@ func writeServices(w io.Writer, svcs []sync.ServiceStatus, cut *cutReasons) {
 	}
 }
 
-func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time, cut *cutReasons) {
+func writeRevisions(w io.Writer, svcs []engine.ServiceStatus, now time.Time, cut *cutReasons) {
 	fmt.Fprintln(w, "NAME\tSERVICE\tTRAFFIC\tROLLOUT\tTAGS\tGENERATION\tAGE\tDESIRED/ACTUAL\tREADY\tREASON")
 	for _, s := range svcs {
 		for _, r := range s.Revisions {
@@ -242,7 +242,7 @@ func writeRevisions(w io.Writer, svcs []sync.ServiceStatus, now time.Time, cut *
 // writeDomainMappings prints one line per DomainMapping: the domain, its
 // URL, the Service it maps to, and whether it routes; then the whole of
 // each reason the table cut.
-func writeDomainMappings(out io.Writer, dms []sync.DomainMappingStatus) {
+func writeDomainMappings(out io.Writer, dms []engine.DomainMappingStatus) {
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	var cut cutReasons
 	fmt.Fprintln(w, "NAMESPACE\tNAME\tURL\tSERVICE\tREADY\tREASON")

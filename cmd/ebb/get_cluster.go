@@ -12,9 +12,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kube"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // clusterGet says where `ebb get --cluster` reads the controller's status:
@@ -76,8 +76,8 @@ func getCluster(ctx context.Context, e *env, g clusterGet, kind, output string) 
 		return exitInvalid
 	}
 	now := time.Now()
-	svcs := []sync.ServiceStatus{}
-	dms := []sync.DomainMappingStatus{}
+	svcs := []engine.ServiceStatus{}
+	dms := []engine.DomainMappingStatus{}
 	for _, d := range docs {
 		svcs = append(svcs, d.Services...)
 		dms = append(dms, d.DomainMappings...)
@@ -110,7 +110,7 @@ func getCluster(ctx context.Context, e *env, g clusterGet, kind, output string) 
 	writeServiceTable(e.stdout, kind, svcs, now)
 	for _, d := range docs {
 		for _, dm := range d.DomainMappings {
-			if dm.Ready != sync.True && kind == kindServices {
+			if dm.Ready != engine.True && kind == kindServices {
 				fmt.Fprintf(e.stdout, "\ndomainmapping %s/%s is not ready: %s\n", dm.Namespace, dm.Name, oneLine(dm.Reason))
 			}
 		}

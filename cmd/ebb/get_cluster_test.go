@@ -18,17 +18,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/cluster"
 )
 
 // planExample loads and plans an example as the controller does for a
 // commit, keeping what the status reads (Services and ledgers).
-func planExample(t *testing.T, name string, at serving.Stamp) *sync.Desired {
+func planExample(t *testing.T, name string, at serving.Stamp) *engine.Desired {
 	t.Helper()
 	tree, err := serving.Load(os.DirFS(filepath.Join("..", "..", "examples", name)))
 	if err != nil {
@@ -38,7 +38,7 @@ func planExample(t *testing.T, name string, at serving.Stamp) *sync.Desired {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sync.Desired{Tree: tree, Ledgers: ledgers, At: at}
+	return &engine.Desired{Tree: tree, Ledgers: ledgers, At: at}
 }
 
 // rows splits tabwriter output into lines of fields (empty cells vanish).
@@ -76,11 +76,11 @@ func TestGetCluster(t *testing.T) {
 			Last: &canary.Check{Canary: canary.Figures{Requests: 40, Failures: 20, P99: "3ms"}, Stable: canary.Figures{Requests: 160}}}
 		l.Revisions[2].Failed = &mainAt
 	}
-	health := func(_, rev string) (sync.RevisionHealth, bool) {
+	health := func(_, rev string) (engine.RevisionHealth, bool) {
 		if rev == "traffic-00001" {
-			return sync.RevisionHealth{Desired: 2, Actual: 2, Ready: sync.True}, true
+			return engine.RevisionHealth{Desired: 2, Actual: 2, Ready: engine.True}, true
 		}
-		return sync.RevisionHealth{Desired: 1, Ready: sync.Unknown, Reason: "waiting for pods"}, true
+		return engine.RevisionHealth{Desired: 1, Ready: engine.Unknown, Reason: "waiting for pods"}, true
 	}
 	k := kubetest.Clients(t, c.Config())
 	main := cluster.NewStatus(k, "ebb-system", "main", health, nil)
@@ -113,12 +113,12 @@ func TestGetCluster(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("get services -o json: exit %d: %s", code, stderr)
 	}
-	var got []sync.ServiceStatus
+	var got []engine.ServiceStatus
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := append(sync.Status(hello, func(string, string) (sync.RevisionHealth, bool) { return sync.RevisionHealth{}, false }),
-		sync.Status(traffic, health)...)
+	want := append(engine.Status(hello, func(string, string) (engine.RevisionHealth, bool) { return engine.RevisionHealth{}, false }),
+		engine.Status(traffic, health)...)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("get services -o json (-want +got):\n%s", diff)
 	}
@@ -174,11 +174,11 @@ func TestGetCluster(t *testing.T) {
 		t.Errorf("get domainmappings (-want +got):\n%s\n%s", diff, out)
 	}
 	code, out, stderr = get("dm", kc, "-o", "yaml")
-	var dms []sync.DomainMappingStatus
+	var dms []engine.DomainMappingStatus
 	if err := yaml.Unmarshal([]byte(out), &dms); code != exitOK || err != nil {
 		t.Fatalf("get dm -o yaml: exit %d, %v: %s", code, err, stderr)
 	}
-	if diff := cmp.Diff(sync.DomainMappingStatuses(hello), dms); diff != "" {
+	if diff := cmp.Diff(engine.DomainMappingStatuses(hello), dms); diff != "" {
 		t.Errorf("get dm -o yaml (-want +got):\n%s", diff)
 	}
 

@@ -8,13 +8,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/engine"
 )
 
 // writeSources is the table of `ebb get sources`: the Git sources an
 // `ebb up URL` follows, with what was fetched and applied, the last error
 // and the previews; then the whole text of each source's error.
-func writeSources(out io.Writer, srcs []sync.SourceStatus, now time.Time) {
+func writeSources(out io.Writer, srcs []engine.SourceStatus, now time.Time) {
 	w := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(w, "NAME\tURL\tREF\tFETCHED\tAPPLIED\tNEXT SYNC\tERROR")
 	for _, s := range srcs {
@@ -45,7 +45,7 @@ func writeSources(out io.Writer, srcs []sync.SourceStatus, now time.Time) {
 // writeForge is a source's line about commit statuses: how many were
 // posted and wait, when a failed round is tried again, and why it failed
 // (a rate limit first).
-func writeForge(w io.Writer, f *sync.ForgeStatus, now time.Time) {
+func writeForge(w io.Writer, f *engine.ForgeStatus, now time.Time) {
 	waiting, next, msg := "", "", oneLine(f.LastError)
 	if f.Waiting > 0 {
 		waiting = fmt.Sprintf("%d waiting", f.Waiting)

@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/serving/canary"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 func TestAge(t *testing.T) {
@@ -56,11 +56,11 @@ func TestOneLine(t *testing.T) {
 // A reason is one line in the table, and whole after it.
 func TestWriteServiceTable(t *testing.T) {
 	build := "BuildFailed: build ko://example.com/app: exit status 1\n./main.go:3:1: syntax error\n./main.go:9:2: undefined: x"
-	svcs := []sync.ServiceStatus{{Namespace: "default", Name: "hello", URL: "http://hello.default.svc.cluster.local", Latest: "hello-00002",
-		Ready: sync.False, Reason: "revision hello-00002: " + build,
-		Revisions: []sync.RevisionStatus{
-			{Name: "hello-00002", Generation: 2, Created: time.Unix(0, 0), Tags: []string{"next"}, Ready: sync.False, Reason: build},
-			{Name: "hello-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 100, Desired: 1, Actual: 1, Ready: sync.True},
+	svcs := []engine.ServiceStatus{{Namespace: "default", Name: "hello", URL: "http://hello.default.svc.cluster.local", Latest: "hello-00002",
+		Ready: engine.False, Reason: "revision hello-00002: " + build,
+		Revisions: []engine.RevisionStatus{
+			{Name: "hello-00002", Generation: 2, Created: time.Unix(0, 0), Tags: []string{"next"}, Ready: engine.False, Reason: build},
+			{Name: "hello-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 100, Desired: 1, Actual: 1, Ready: engine.True},
 		}}}
 	for _, tt := range []struct {
 		kind, want string
@@ -102,20 +102,20 @@ func TestWriteServiceTableRollout(t *testing.T) {
 	started := metav1.NewTime(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
 	next := metav1.NewMicroTime(time.Date(2026, 12, 7, 12, 0, 12, 500000000, time.UTC))
 	long := "not ready within 10m0s (progress-deadline)\nthe last pod: ExitCode1"
-	svcs := []sync.ServiceStatus{
-		{Namespace: "default", Name: "web", URL: "http://web.default.example.com", Latest: "web-00002", Ready: sync.True,
-			Rollout: &sync.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.Progressing, Weight: 20, FailedChecks: 1,
+	svcs := []engine.ServiceStatus{
+		{Namespace: "default", Name: "web", URL: "http://web.default.example.com", Latest: "web-00002", Ready: engine.True,
+			Rollout: &engine.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.Progressing, Weight: 20, FailedChecks: 1,
 				Started: started, NextCheck: &next, Last: &canary.Check{Canary: canary.Figures{Requests: 40, Failures: 1, P99: "12ms"}, Stable: canary.Figures{Requests: 160}}},
 				Threshold: 2, Interval: "2s"},
-			Revisions: []sync.RevisionStatus{
-				{Name: "web-00002", Generation: 2, Created: time.Unix(0, 0), Percent: 20, Latest: true, Desired: 1, Actual: 1, Ready: sync.True, Rollout: sync.RoleCanary},
-				{Name: "web-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 80, Desired: 1, Actual: 1, Ready: sync.True, Rollout: sync.RoleStable},
+			Revisions: []engine.RevisionStatus{
+				{Name: "web-00002", Generation: 2, Created: time.Unix(0, 0), Percent: 20, Latest: true, Desired: 1, Actual: 1, Ready: engine.True, Rollout: engine.RoleCanary},
+				{Name: "web-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 80, Desired: 1, Actual: 1, Ready: engine.True, Rollout: engine.RoleStable},
 			}},
-		{Namespace: "default", Name: "api", URL: "http://api.default.example.com", Latest: "api-00002", Ready: sync.True,
-			Rollout: &sync.RolloutStatus{State: canary.State{Canary: "api-00002", Stable: "api-00001", Phase: canary.RolledBack, Started: started, Reason: long}},
-			Revisions: []sync.RevisionStatus{
-				{Name: "api-00002", Generation: 2, Created: time.Unix(0, 0), Latest: true, Ready: sync.False, Reason: "ExitCode1", Rollout: sync.RoleFailed},
-				{Name: "api-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 100, Desired: 1, Actual: 1, Ready: sync.True, Rollout: sync.RoleStable},
+		{Namespace: "default", Name: "api", URL: "http://api.default.example.com", Latest: "api-00002", Ready: engine.True,
+			Rollout: &engine.RolloutStatus{State: canary.State{Canary: "api-00002", Stable: "api-00001", Phase: canary.RolledBack, Started: started, Reason: long}},
+			Revisions: []engine.RevisionStatus{
+				{Name: "api-00002", Generation: 2, Created: time.Unix(0, 0), Latest: true, Ready: engine.False, Reason: "ExitCode1", Rollout: engine.RoleFailed},
+				{Name: "api-00001", Generation: 1, Created: time.Unix(0, 0), Percent: 100, Desired: 1, Actual: 1, Ready: engine.True, Rollout: engine.RoleStable},
 			}},
 	}
 	for _, tt := range []struct {
@@ -150,7 +150,7 @@ api-00001   api       100%      stable           1            -     1/1         
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back []sync.ServiceStatus
+	var back []engine.ServiceStatus
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -165,9 +165,9 @@ api-00001   api       100%      stable           1            -     1/1         
 // A Service routed through a net-* ingress controller shows the address
 // its KIngress reports, and why it is not ready.
 func TestWriteServiceTableLoadBalancer(t *testing.T) {
-	svcs := []sync.ServiceStatus{
-		{Namespace: "default", Name: "web", URL: "http://web.default.example.com", Latest: "web-00001", Ready: sync.True, LoadBalancer: "kourier.kourier-system.svc.cluster.local"},
-		{Namespace: "default", Name: "api", URL: "http://api.default.example.com", Latest: "api-00001", Ready: sync.False, Reason: "ingress api: IngressNotConfigured: Envoy rejected the route"},
+	svcs := []engine.ServiceStatus{
+		{Namespace: "default", Name: "web", URL: "http://web.default.example.com", Latest: "web-00001", Ready: engine.True, LoadBalancer: "kourier.kourier-system.svc.cluster.local"},
+		{Namespace: "default", Name: "api", URL: "http://api.default.example.com", Latest: "api-00001", Ready: engine.False, Reason: "ingress api: IngressNotConfigured: Envoy rejected the route"},
 	}
 	want := `NAMESPACE   NAME   URL                              LOADBALANCER                               LATEST      READY   ROLLOUT   REASON
 default     web    http://web.default.example.com   kourier.kourier-system.svc.cluster.local   web-00001   True

@@ -15,9 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 // TestGetUp reads the Services and DomainMappings of an ebb up through
@@ -72,9 +72,9 @@ func TestGetUp(t *testing.T) {
 			t.Errorf("get %s (-want +got):\n%s", kind, diff)
 		}
 	}
-	wantDMs := sync.DomainMappingStatuses(d)
+	wantDMs := engine.DomainMappingStatuses(d)
 	for _, format := range []string{"json", "yaml"} {
-		var got []sync.DomainMappingStatus
+		var got []engine.DomainMappingStatus
 		if err := yaml.Unmarshal([]byte(get("domainmappings", "-o", format)), &got); err != nil {
 			t.Fatal(err)
 		}

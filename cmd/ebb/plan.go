@@ -11,8 +11,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 // uncommittedStamp is the stamp of a plain directory planned without
@@ -77,7 +77,7 @@ func runPlan(_ context.Context, e *env, args []string) int {
 	if !*write {
 		return exitOK
 	}
-	written, err := sync.DirWriter{Dir: dir}.Store(next, nil)
+	written, err := engine.DirWriter{Dir: dir}.Store(next, nil)
 	for _, p := range written {
 		fmt.Fprintf(e.stdout, "wrote %s\n", p)
 	}
@@ -97,7 +97,7 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 		fmt.Fprintf(e.stderr, "ebb %s: %s is not a directory\n", cmd, dir)
 		return nil, nil, nil, exitUsage
 	}
-	root, err := sync.OpenDir(dir)
+	root, err := engine.OpenDir(dir)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb %s: %v\n", cmd, err)
 		return nil, nil, nil, exitUsage
@@ -110,7 +110,7 @@ func loadAndPlan(e *env, cmd, dir string, at serving.Stamp) (*serving.Tree, []*s
 	}
 	// Revisions are their templates and the code of their ko:// images,
 	// as ebb up plans them.
-	sync.DigestDirCode(dir, root, tree)
+	engine.DigestDirCode(dir, root, tree)
 	ledgers, changes, err := tree.Plan(at, serving.Observed{})
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)

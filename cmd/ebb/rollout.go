@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 const rolloutUsage = `usage: ebb rollout status SERVICE [-n NAMESPACE] [--dir DIR | --admin HOST:PORT] [-o json|yaml]
@@ -88,11 +88,11 @@ func runRollout(ctx context.Context, e *env, args []string) int {
 	if action != "status" {
 		return steerRollout(ctx, e, serving.Steer(action), *dir, *namespace, service, adminAddr(e, *addr))
 	}
-	var r *sync.RolloutStatus
+	var r *engine.RolloutStatus
 	if fromAdmin {
 		r, err = adminRollout(ctx, *addr, *namespace, service)
 	} else {
-		r, err = sync.ReadRollout(*dir, *namespace, service)
+		r, err = engine.ReadRollout(*dir, *namespace, service)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb rollout status: %v\n", err)
@@ -112,8 +112,8 @@ func runRollout(ctx context.Context, e *env, args []string) int {
 
 // adminRollout reads the rollout of the Service namespace/name from the
 // ebb up at addr.
-func adminRollout(ctx context.Context, addr, namespace, name string) (*sync.RolloutStatus, error) {
-	var svcs []sync.ServiceStatus
+func adminRollout(ctx context.Context, addr, namespace, name string) (*engine.RolloutStatus, error) {
+	var svcs []engine.ServiceStatus
 	if _, err := fetchAdmin(ctx, addr, "/v1/services", &svcs); err != nil {
 		return nil, err
 	}
@@ -126,14 +126,14 @@ func adminRollout(ctx context.Context, addr, namespace, name string) (*sync.Roll
 }
 
 // steerRollout is `ebb rollout promote|abort`: the ledger change, written
-// and committed in dir, then a running ebb up asked to sync.
+// and committed in dir, then a running ebb up asked to engine.
 func steerRollout(ctx context.Context, e *env, s serving.Steer, dir, namespace, name, addr string) int {
 	cmd := "ebb rollout " + string(s)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		fmt.Fprintf(e.stderr, "%s: %s is not a directory\n", cmd, dir)
 		return exitUsage
 	}
-	res, err := sync.SteerRollout(dir, namespace, name, s, sync.GitAuthor(dir, e.getenv), time.Now())
+	res, err := engine.SteerRollout(dir, namespace, name, s, engine.GitAuthor(dir, e.getenv), time.Now())
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s: %v\n", cmd, err)
 		return exitInvalid
@@ -153,7 +153,7 @@ func steerRollout(ctx context.Context, e *env, s serving.Steer, dir, namespace, 
 }
 
 // writeRollout prints a rollout, its times relative to now.
-func writeRollout(out io.Writer, service string, r *sync.RolloutStatus, now time.Time) {
+func writeRollout(out io.Writer, service string, r *engine.RolloutStatus, now time.Time) {
 	if r == nil {
 		fmt.Fprintf(out, "%s: no rollout (it has never rolled out analysed)\n", service)
 		return

@@ -19,11 +19,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
-	"github.com/ebb-dev/ebb/sync"
 )
 
 // webService is an analysed Service: steps of 20 up to 40, two failed
@@ -41,17 +41,17 @@ spec: {template: {spec: {containers: [{image: registry.example.com/web:%d}]}}}
 // writing to the work tree) with every revision seen ready: web-00002
 // rolls out at 20% against web-00001. In a Git work tree (git), alice
 // is the user. It returns the reconciler, to plan the directory again.
-func canaryTree(t *testing.T, dir string, git bool) *sync.Reconciler {
+func canaryTree(t *testing.T, dir string, git bool) *engine.Reconciler {
 	t.Helper()
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	var writer sync.LedgerWriter = sync.DirWriter{Dir: dir}
+	var writer engine.LedgerWriter = engine.DirWriter{Dir: dir}
 	if git {
 		gittest.Run(t, dir, "init", "-q", "-b", gittest.Branch)
 		gittest.Run(t, dir, "config", "user.name", "alice")
 		gittest.Run(t, dir, "config", "user.email", "alice@example.com")
-		writer = sync.WorktreeWriter{Dir: dir}
+		writer = engine.WorktreeWriter{Dir: dir}
 	}
-	rec := &sync.Reconciler{Writer: writer, Observe: func() serving.Observed {
+	rec := &engine.Reconciler{Writer: writer, Observe: func() serving.Observed {
 		return serving.Observed{Ready: func(string, string) bool { return true }, Now: t0, Since: t0}
 	}}
 	for v := 1; v <= 2; v++ {
@@ -66,14 +66,14 @@ func canaryTree(t *testing.T, dir string, git bool) *sync.Reconciler {
 }
 
 // reconcile runs one pass of rec over dir, as ebb up does.
-func reconcile(t *testing.T, rec *sync.Reconciler, dir string) *sync.Result {
+func reconcile(t *testing.T, rec *engine.Reconciler, dir string) *engine.Result {
 	t.Helper()
-	root, err := sync.OpenDir(dir)
+	root, err := engine.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	res, err := rec.Reconcile(t.Context(), root, sync.DirStamp(dir, time.Now()))
+	res, err := rec.Reconcile(t.Context(), root, engine.DirStamp(dir, time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestRolloutRefused(t *testing.T) {
 }
 
 // TestRolloutUp: against a running ebb up, status reads its admin
-// server, and a decision asks it to sync.
+// server, and a decision asks it to engine.
 func TestRolloutUp(t *testing.T) {
 	gittest.GitPath(t)
 	dir := t.TempDir()
@@ -327,7 +327,7 @@ func TestRolloutUp(t *testing.T) {
 func TestWriteRollout(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 10, 0, time.UTC)
 	next := metav1.NewMicroTime(now.Add(2500 * time.Millisecond))
-	r := &sync.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.Progressing, Weight: 20, FailedChecks: 1,
+	r := &engine.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.Progressing, Weight: 20, FailedChecks: 1,
 		Started: metav1.NewTime(now.Add(-10 * time.Second)), NextCheck: &next,
 		Last: &canary.Check{Canary: canary.Figures{Requests: 40, Failures: 1, P99: "12ms"}, Stable: canary.Figures{Requests: 160}}},
 		Threshold: 2, Interval: "2s"}
@@ -347,7 +347,7 @@ func TestWriteRollout(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	b.Reset()
-	r = &sync.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.RolledBack, FailedChecks: 2,
+	r = &engine.RolloutStatus{State: canary.State{Canary: "web-00002", Stable: "web-00001", Phase: canary.RolledBack, FailedChecks: 2,
 		Started: metav1.NewTime(now.Add(-time.Hour)), Reason: "success 50.0% < 99%, 2 of 2 checks"}}
 	writeRollout(&b, "default/web", r, now)
 	want = `default/web: web-00002 RolledBack: success 50.0% < 99%, 2 of 2 checks

@@ -20,18 +20,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/queue"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/proxy/transport"
+	"github.com/ebb-dev/ebb/runtime/local"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/git"
-	"github.com/ebb-dev/ebb/sync/local"
 )
 
 const upUsage = `usage: ebb up [DIR] [--addr HOST:PORT] [--admin HOST:PORT] [-v]
@@ -123,7 +123,7 @@ type up struct {
 	act     *activator.Activator
 	scaler  *scaler.Autoscaler
 	metrics *prometheus.Registry
-	rec     *sync.Reconciler
+	rec     *engine.Reconciler
 	// started is when ebb up began observing: canaries are judged on
 	// figures from then on.
 	started time.Time
@@ -134,7 +134,7 @@ type up struct {
 
 	mu        gosync.Mutex
 	addr      string // the gateway's listening address
-	desired   *sync.Desired
+	desired   *engine.Desired
 	reachable map[scaler.RevisionKey]bool
 	known     map[scaler.RevisionKey]bool
 	applying  *serving.Tree // the tree of the state Apply applies: it locates the runtime's errors
@@ -148,7 +148,7 @@ type up struct {
 
 	// planned is the state last planned from the repository, whose
 	// ledgers take in the revisions seen ready.
-	planned func() *sync.Desired
+	planned func() *engine.Desired
 
 	// gcKey is the config-gc schedule in force; gcChanged wakes the
 	// garbage collection loop when a pass changes it.
@@ -209,15 +209,15 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 	if err != nil {
 		return nil, err
 	}
-	var writer sync.LedgerWriter = sync.DirWriter{Dir: dir}
-	if sync.IsWorktreeRoot(dir) {
-		w := sync.WorktreeWriter{Dir: dir, Logger: log}
+	var writer engine.LedgerWriter = engine.DirWriter{Dir: dir}
+	if engine.IsWorktreeRoot(dir) {
+		w := engine.WorktreeWriter{Dir: dir, Logger: log}
 		if err := w.Recover(); err != nil {
 			log.Warn("recovering the Git work tree", "error", err)
 		}
 		writer = w
 	}
-	u.rec = &sync.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed}
+	u.rec = &engine.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed}
 	u.planned = u.plannedDir
 	// A revision that becomes ready may take its Service's latestRevision
 	// traffic: plan again.
@@ -237,7 +237,7 @@ func (u *up) serve(ctx context.Context, addr, adminAddr string) error {
 	}
 	return u.run(ctx, addr, adminAddr, mux, u.dir, func(ctx context.Context, wg *gosync.WaitGroup) {
 		wg.Go(func() {
-			if err := sync.WatchDir(ctx, u.dir, 200*time.Millisecond, u.kicks.Kick); err != nil {
+			if err := engine.WatchDir(ctx, u.dir, 200*time.Millisecond, u.kicks.Kick); err != nil {
 				u.log.Error("watching stopped: edits are no longer picked up", "error", err)
 			}
 		})
@@ -301,7 +301,7 @@ func (u *up) run(ctx context.Context, addr, adminAddr string, adminHandler http.
 	}
 	wg.Go(func() { _ = u.scaler.Run(ctx) })
 	wg.Go(func() { _ = u.act.Run(ctx) })
-	wg.Go(func() { sync.KickRollouts(ctx, u.planned, u.started, time.Now, rolloutTick, u.kicks.Kick) })
+	wg.Go(func() { engine.KickRollouts(ctx, u.planned, u.started, time.Now, rolloutTick, u.kicks.Kick) })
 	fmt.Fprintf(u.e.stdout, "ebb: serving %s on http://%s (status: ebb get services --admin %s)\n", what, gwl.Addr(), adl.Addr())
 	body(ctx, &wg)
 
@@ -344,7 +344,7 @@ func (u *up) stop(servers []*http.Server) {
 }
 
 // plannedDir is the state the last pass over the directory planned.
-func (u *up) plannedDir() *sync.Desired {
+func (u *up) plannedDir() *engine.Desired {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.desired
@@ -369,9 +369,9 @@ func (u *up) observed() serving.Observed {
 }
 
 // pass reconciles the directory once and reports the outcome. The
-// directory is read through sync.OpenDir: no symbolic link leads out.
+// directory is read through engine.OpenDir: no symbolic link leads out.
 func (u *up) pass(ctx context.Context) {
-	dir, err := sync.OpenDir(u.dir)
+	dir, err := engine.OpenDir(u.dir)
 	if err != nil {
 		fmt.Fprintf(u.e.stderr, "ebb: %v\n", err)
 		return
@@ -379,7 +379,7 @@ func (u *up) pass(ctx context.Context) {
 	// ko:// images build in the Go module the directory is part of,
 	// which may hold it rather than be it.
 	u.rec.Module = nil
-	if mod := sync.OpenModule(u.dir); mod != nil {
+	if mod := engine.OpenModule(u.dir); mod != nil {
 		u.rec.Module = mod
 		defer mod.Close()
 	}
@@ -399,20 +399,20 @@ func (u *up) pass(ctx context.Context) {
 	u.printURLs()
 }
 
-// stamp is the repository state a pass plans at (see sync.DirStamp): the
+// stamp is the repository state a pass plans at (see engine.DirStamp): the
 // wall clock gives the time, so that garbage collection ages revisions
 // from when they were planned here.
-func (u *up) stamp() serving.Stamp { return sync.DirStamp(u.dir, time.Now()) }
+func (u *up) stamp() serving.Stamp { return engine.DirStamp(u.dir, time.Now()) }
 
 // Apply is the local target: rendered objects to the runtime, revisions
 // and their reachability to the autoscaler.
-func (u *up) Apply(_ context.Context, d *sync.Desired) error {
-	revs := sync.AutoscaledRevisions(d)
+func (u *up) Apply(_ context.Context, d *engine.Desired) error {
+	revs := engine.AutoscaledRevisions(d)
 	reachable := map[scaler.RevisionKey]bool{}
 	for _, r := range revs {
 		reachable[r.Key] = r.Reachable
 	}
-	code := sync.RevisionCode(d)
+	code := engine.RevisionCode(d)
 	u.mu.Lock()
 	u.reachable, u.applying, u.code = reachable, d.Tree, code
 	u.mu.Unlock()
@@ -480,20 +480,20 @@ func (u *up) isReachable(key scaler.RevisionKey) bool {
 }
 
 // status is what `ebb get` reads.
-func (u *up) status() []sync.ServiceStatus {
+func (u *up) status() []engine.ServiceStatus {
 	u.mu.Lock()
 	d := u.desired
 	u.mu.Unlock()
 	now := time.Now()
-	return sync.Status(d, func(ns, rev string) (sync.RevisionHealth, bool) {
+	return engine.Status(d, func(ns, rev string) (engine.RevisionHealth, bool) {
 		key := scaler.RevisionKey{Namespace: ns, Name: rev}
 		want, ready, _, _, ok := u.runtime.Health(key)
 		c, known := u.runtime.Readiness(key)
 		if !ok || !known {
-			return sync.RevisionHealth{}, false
+			return engine.RevisionHealth{}, false
 		}
-		h := sync.RevisionHealth{Desired: want, Actual: ready, Ready: sync.Condition(c.Ready), Reason: c.Reason,
-			Figures: sync.FiguresOf(u.scaler.Figures(key, now.Add(-time.Minute), now))}
+		h := engine.RevisionHealth{Desired: want, Actual: ready, Ready: engine.Condition(c.Ready), Reason: c.Reason,
+			Figures: engine.FiguresOf(u.scaler.Figures(key, now.Add(-time.Minute), now))}
 		switch {
 		case c.Message != "":
 			h.Reason += ": " + c.Message
@@ -505,11 +505,11 @@ func (u *up) status() []sync.ServiceStatus {
 }
 
 // domainMappings is what `ebb get domainmappings` reads.
-func (u *up) domainMappings() []sync.DomainMappingStatus {
+func (u *up) domainMappings() []engine.DomainMappingStatus {
 	u.mu.Lock()
 	d := u.desired
 	u.mu.Unlock()
-	return append([]sync.DomainMappingStatus{}, sync.DomainMappingStatuses(d)...)
+	return append([]engine.DomainMappingStatus{}, engine.DomainMappingStatuses(d)...)
 }
 
 // adminMux is what the admin address serves: GET /healthz, /metrics,

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	gosync "sync"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/scaler"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/git"
 )
 
 // commitFiles is the followed source, remembering the files of the
@@ -24,7 +24,7 @@ type commitFiles struct {
 	recent []git.Commit // newest last, a few at most
 }
 
-var _ sync.GitSource = (*commitFiles)(nil)
+var _ engine.GitSource = (*commitFiles)(nil)
 
 func (c *commitFiles) remember(commit git.Commit) {
 	c.mu.Lock()
@@ -168,7 +168,7 @@ func copyOut(files fs.FS, p, name string) error {
 // was planned from, and returns where each such revision builds and runs
 // from: its code is the preview's, not the main branch's. Checkouts of
 // commits no revision runs from any more are removed.
-func (g *gitUp) previewSources(d *sync.Desired) map[scaler.RevisionKey]string {
+func (g *gitUp) previewSources(d *engine.Desired) map[scaler.RevisionKey]string {
 	if g.loop == nil || g.loop.Previews == nil {
 		return nil
 	}

@@ -7,14 +7,14 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/ebb-dev/ebb/sync"
+	"github.com/ebb-dev/ebb/engine"
 )
 
 // gcLoop fires garbage collection on config-gc's schedule; the runs are
 // handed to the pass loop (runs), so that collection and reconcile passes
 // never interleave their ledger writes.
 func (u *up) gcLoop(ctx context.Context, runs chan<- time.Time) {
-	sync.RunSchedule(ctx, sync.RealClock{}, u.gcSchedule, u.gcChanged, func(now time.Time) {
+	engine.RunSchedule(ctx, engine.RealClock{}, u.gcSchedule, u.gcChanged, func(now time.Time) {
 		select {
 		case runs <- now:
 		case <-ctx.Done():
@@ -34,7 +34,7 @@ func (u *up) gcSchedule() cron.Schedule {
 }
 
 // noteGCSchedule tells gcLoop when a pass changed the schedule.
-func (u *up) noteGCSchedule(d *sync.Desired) {
+func (u *up) noteGCSchedule(d *engine.Desired) {
 	key := "disabled"
 	if g := d.Tree.Config.GC; !g.Disabled() {
 		key = g.Schedule
@@ -60,7 +60,7 @@ func (u *up) collect(ctx context.Context, now time.Time) bool {
 	if d == nil {
 		return false
 	}
-	res, err := sync.CollectGarbage(ctx, d, u.rec.Writer, now)
+	res, err := engine.CollectGarbage(ctx, d, u.rec.Writer, now)
 	if err != nil {
 		fmt.Fprintf(u.e.stderr, "ebb: garbage collection: %v\n", err)
 		return false

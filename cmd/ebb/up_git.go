@@ -19,12 +19,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/forge"
+	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/admin"
+	"github.com/ebb-dev/ebb/runtime/local"
 	"github.com/ebb-dev/ebb/serving"
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/forge"
-	"github.com/ebb-dev/ebb/sync/git"
-	"github.com/ebb-dev/ebb/sync/local"
 )
 
 const upGitUsage = `
@@ -242,7 +242,7 @@ func (g *gitFlags) sourceConfig(e *env, url, cacheRoot string) (git.Config, erro
 
 // previewsFor makes the previews of the repository cfg follows: nil
 // unless --preview names refs.
-func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.Previews, error) {
+func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*engine.Previews, error) {
 	patterns := slices.DeleteFunc(slices.Clone(g.previews), func(p string) bool { return p == "none" })
 	if len(patterns) == 0 {
 		return nil, nil
@@ -255,11 +255,11 @@ func (g *gitFlags) previewsFor(e *env, cfg git.Config, log *slog.Logger) (*sync.
 			return nil, fmt.Errorf("--preview-namespace %q: %s", ns, strings.Join(msgs, "; "))
 		}
 	}
-	p := &sync.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
-		Trust:  sync.PreviewTrust{Forks: *g.previewForks, Authors: g.previewAuthors, Labels: g.previewLabels},
-		Policy: sync.PreviewPolicy{Untrusted: serving.Untrusted{Images: g.previewImages}, Namespace: *g.previewNamespace},
-		List:   func(ctx context.Context) (map[string]string, error) { return sync.ListRefs(ctx, cfg.URL, cfg.Auth) },
-		Open:   func(ref, hash string) (sync.Fetcher, error) { return sync.OpenPreview(cfg, ref, hash) },
+	p := &engine.Previews{Patterns: patterns, TTL: *g.previewTTL, Logger: log,
+		Trust:  engine.PreviewTrust{Forks: *g.previewForks, Authors: g.previewAuthors, Labels: g.previewLabels},
+		Policy: engine.PreviewPolicy{Untrusted: serving.Untrusted{Images: g.previewImages}, Namespace: *g.previewNamespace},
+		List:   func(ctx context.Context) (map[string]string, error) { return engine.ListRefs(ctx, cfg.URL, cfg.Auth) },
+		Open:   func(ref, hash string) (engine.Fetcher, error) { return engine.OpenPreview(cfg, ref, hash) },
 	}
 	client, err := g.forgeClient(e, cfg, nil)
 	if err != nil {
@@ -297,8 +297,8 @@ func (g *gitFlags) forgeClient(e *env, cfg git.Config, observe func(method strin
 // statusPoster posts the commit statuses of loop's state, services
 // giving the Status of what it applied, with requests counted in reg:
 // nil without --commit-statuses.
-func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registerer, loop *sync.Loop,
-	services func() []sync.ServiceStatus, log *slog.Logger) (*sync.StatusPoster, error) {
+func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registerer, loop *engine.Loop,
+	services func() []engine.ServiceStatus, log *slog.Logger) (*engine.StatusPoster, error) {
 	if !*g.commitStatuses {
 		if *g.prComment {
 			return nil, errors.New("--pr-comment: give --commit-statuses too")
@@ -309,7 +309,7 @@ func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registere
 		return nil, errors.New("--commit-statuses: give the forge the repository lives on with --forge")
 	}
 	kind, _, _ := forge.ParseKind(*g.forge)
-	observe, err := sync.ForgeRequests(reg, cmp.Or(loop.Name, "main"), string(kind))
+	observe, err := engine.ForgeRequests(reg, cmp.Or(loop.Name, "main"), string(kind))
 	if err != nil {
 		return nil, err
 	}
@@ -317,8 +317,8 @@ func (g *gitFlags) statusPoster(e *env, cfg git.Config, reg prometheus.Registere
 	if err != nil {
 		return nil, err
 	}
-	p := &sync.StatusPoster{Forge: string(kind), Client: client, Logger: log,
-		Want: func() []sync.CommitStatus { return loop.CommitStatuses(services()) }}
+	p := &engine.StatusPoster{Forge: string(kind), Client: client, Logger: log,
+		Want: func() []engine.CommitStatus { return loop.CommitStatuses(services()) }}
 	if *g.prComment {
 		p.Comments = client
 		p.WantComments = func() map[int]string { return loop.PullRequestComments(services()) }
@@ -404,10 +404,10 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		// The sandboxed user must reach the previews' checkouts.
 		gu.previews = filepath.Join(sandbox.Dir, "src")
 	}
-	gu.loop = &sync.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed}
+	gu.loop = &engine.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed}
 	u.planned = gu.loop.Main
-	if gu.loop.Metrics, err = sync.NewMetrics(u.metrics); err == nil {
-		err = u.metrics.Register(sync.SourceCollector{Name: "main", Source: src})
+	if gu.loop.Metrics, err = engine.NewMetrics(u.metrics); err == nil {
+		err = u.metrics.Register(engine.SourceCollector{Name: "main", Source: src})
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: metrics: %v\n", err)
@@ -434,12 +434,12 @@ type gitUp struct {
 	// from, one directory per commit.
 	previews string
 	files    *commitFiles
-	loop     *sync.Loop
+	loop     *engine.Loop
 }
 
 // Apply checks the applied commit's files out for the runtime, and each
 // preview's for its revisions, then runs them like `ebb up DIR` does.
-func (g *gitUp) Apply(ctx context.Context, d *sync.Desired) error {
+func (g *gitUp) Apply(ctx context.Context, d *engine.Desired) error {
 	if files, ok := g.files.get(d.At.Commit); ok {
 		if err := checkout(files, g.work); err != nil {
 			return fmt.Errorf("check out %s: %w", d.At.Commit, err)
@@ -472,7 +472,7 @@ func (g *gitUp) collectGit(ctx context.Context, runs <-chan time.Time, kicks git
 			if d == nil {
 				continue
 			}
-			res, err := sync.CollectGarbage(ctx, d, g.loop, now)
+			res, err := engine.CollectGarbage(ctx, d, g.loop, now)
 			if err != nil {
 				fmt.Fprintf(g.e.stderr, "ebb: garbage collection: %v\n", err)
 				continue
@@ -486,12 +486,12 @@ func (g *gitUp) collectGit(ctx context.Context, runs <-chan time.Time, kicks git
 }
 
 // report prints a pass's outcome.
-func (g *gitUp) report(p sync.Pass) {
+func (g *gitUp) report(p engine.Pass) {
 	if p.Err != nil {
 		switch p.Stage {
-		case sync.StageInvalid:
+		case engine.StageInvalid:
 			fmt.Fprintf(g.e.stderr, "ebb: %s at %s is not valid; what runs is unchanged:\n%v\n", g.url, short(g.loop.Status().Fetched), p.Err)
-		case sync.StageUnverified:
+		case engine.StageUnverified:
 			fmt.Fprintf(g.e.stderr, "ebb: %s at %s is refused; what runs is unchanged: %v\n", g.url, short(g.loop.Status().Fetched), p.Err)
 		default:
 			fmt.Fprintf(g.e.stderr, "ebb: %s: %s: %v\n", g.url, p.Stage, p.Err)
@@ -521,7 +521,7 @@ func short(hash string) string { return hash[:min(len(hash), 12)] }
 // serve runs the servers and the sync loop until ctx ends.
 func (g *gitUp) serve(ctx context.Context, addr, adminAddr string, poll git.Poll, secret string) error {
 	mux, err := g.adminMux(admin.Source{Secret: []byte(secret),
-		Status: func() any { return []sync.SourceStatus{g.loop.Status()} }})
+		Status: func() any { return []engine.SourceStatus{g.loop.Status()} }})
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ebb-dev/ebb/sync"
-	"github.com/ebb-dev/ebb/sync/git"
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/git"
 )
 
 func TestIsGitSource(t *testing.T) {
@@ -93,16 +93,16 @@ func TestCheckout(t *testing.T) {
 func TestWriteSources(t *testing.T) {
 	now := time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	var b strings.Builder
-	writeSources(&b, []sync.SourceStatus{{
+	writeSources(&b, []engine.SourceStatus{{
 		Name: "main", URL: "https://git.example.com/serving.git", Ref: "branch main", ReadOnly: true,
 		Fetched: "0123456789abcdef", Applied: "fedcba9876543210", NextSync: now.Add(90 * time.Second),
 		LastError:  "apps/hello/service.yaml:14: spec.traffic: Traffic targets sum to 90, want 100\napps/hello/service.yaml:19: spec.traffic[1].tag: duplicate tag",
-		ErrorStage: sync.StageInvalid,
-		Previews: []sync.PreviewStatus{
+		ErrorStage: engine.StageInvalid,
+		Previews: []engine.PreviewStatus{
 			{Ref: "refs/pull/7/head", Tag: "pr-7", Commit: "aaaaaaaaaaaaaaaa", Services: []string{"default/hello"}},
 			{Ref: "refs/pull/8/head", Tag: "pr-8", Commit: "bbbbbbbbbbbbbbbb", Error: "service.yaml:3: kind: unknown\nservice.yaml:9: spec: bad"},
 		},
-		Forge: &sync.ForgeStatus{Forge: "github", Posted: 12, Waiting: 2, RateLimitedUntil: now.Add(4 * time.Minute), NextTry: now.Add(4 * time.Minute),
+		Forge: &engine.ForgeStatus{Forge: "github", Posted: 12, Waiting: 2, RateLimitedUntil: now.Add(4 * time.Minute), NextTry: now.Add(4 * time.Minute),
 			LastError: "statuses of aaaa: GET https://api.github.com/repos/org/serving/commits/aaaa/status: 403 Forbidden: API rate limit exceeded"},
 	}}, now)
 	want := `NAME                         URL                                   REF           FETCHED        APPLIED        NEXT SYNC   ERROR
@@ -144,21 +144,21 @@ func TestPreviewFlags(t *testing.T) {
 		url     string
 		want    string // the error, or "off", or the patterns
 		forge   bool
-		trusted sync.PreviewTrust
+		trusted engine.PreviewTrust
 	}{
-		{nil, "https://git.example.com/org/serving.git", "off", false, sync.PreviewTrust{}},
-		{[]string{"--preview", "none"}, "https://git.example.com/org/serving.git", "off", false, sync.PreviewTrust{}},
-		{[]string{"--preview", "refs/heads/preview/*"}, "https://git.example.com/org/serving.git", "refs/heads/preview/*", false, sync.PreviewTrust{}},
+		{nil, "https://git.example.com/org/serving.git", "off", false, engine.PreviewTrust{}},
+		{[]string{"--preview", "none"}, "https://git.example.com/org/serving.git", "off", false, engine.PreviewTrust{}},
+		{[]string{"--preview", "refs/heads/preview/*"}, "https://git.example.com/org/serving.git", "refs/heads/preview/*", false, engine.PreviewTrust{}},
 		{[]string{"--preview", "refs/pull/*/head"}, "https://git.example.com/org/serving.git",
-			"--preview: preview refs/pull/*/head matches pull requests, which may come from forks: configure a forge to check each one (its author, labels and head repository), or allow every pull request, forks included (--forge, or --preview-forks)", false, sync.PreviewTrust{}},
-		{[]string{"--preview", "refs/pull/*/head", "--preview-forks"}, "https://git.example.com/org/serving.git", "refs/pull/*/head", false, sync.PreviewTrust{Forks: true}},
+			"--preview: preview refs/pull/*/head matches pull requests, which may come from forks: configure a forge to check each one (its author, labels and head repository), or allow every pull request, forks included (--forge, or --preview-forks)", false, engine.PreviewTrust{}},
+		{[]string{"--preview", "refs/pull/*/head", "--preview-forks"}, "https://git.example.com/org/serving.git", "refs/pull/*/head", false, engine.PreviewTrust{Forks: true}},
 		{[]string{"--preview", "refs/pull/*/head", "--forge", "github", "--preview-label", "ok", "--preview-author", "alice"}, "https://github.com/org/serving.git",
-			"refs/pull/*/head", true, sync.PreviewTrust{Labels: []string{"ok"}, Authors: []string{"alice"}}},
+			"refs/pull/*/head", true, engine.PreviewTrust{Labels: []string{"ok"}, Authors: []string{"alice"}}},
 		{[]string{"--preview", "refs/pull/*/head", "--forge", "bitbucket"}, "https://bitbucket.org/org/serving.git",
-			`--forge: forge "bitbucket": want github, gitlab, gitea or forgejo, optionally =API_URL`, false, sync.PreviewTrust{}},
-		{[]string{"--preview", "refs/heads/preview/*"}, "git@github.com:org/serving.git", "--preview: preview refs are listed over HTTP(S) and local paths only", false, sync.PreviewTrust{}},
+			`--forge: forge "bitbucket": want github, gitlab, gitea or forgejo, optionally =API_URL`, false, engine.PreviewTrust{}},
+		{[]string{"--preview", "refs/heads/preview/*"}, "git@github.com:org/serving.git", "--preview: preview refs are listed over HTTP(S) and local paths only", false, engine.PreviewTrust{}},
 		{[]string{"--preview", "refs/heads/preview/*", "--preview-namespace", "Previews"}, "https://git.example.com/org/serving.git",
-			`--preview-namespace "Previews": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, false, sync.PreviewTrust{}},
+			`--preview-namespace "Previews": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`, false, engine.PreviewTrust{}},
 	} {
 		fs := flag.NewFlagSet("up", flag.ContinueOnError)
 		g := addGitFlags(fs)

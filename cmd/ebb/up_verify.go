@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ebb-dev/ebb/sync/git"
+	"github.com/ebb-dev/ebb/engine/git"
 )
 
 const verifyUsage = `  --verify MODE         accept only heads signed by trusted keys: openpgp or ssh

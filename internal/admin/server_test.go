@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ebb-dev/ebb/sync/webhook"
+	"github.com/ebb-dev/ebb/engine/webhook"
 )
 
 // serve runs srv on l until the test ends.

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ebb-dev/ebb/sync/webhook"
+	"github.com/ebb-dev/ebb/engine/webhook"
 )
 
 // Source is a Git source's admin endpoints, the same in `ebb up` and in

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/gittest"
-	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
 // TestUpAdminRefusesStrangers runs the built `ebb up URL` and sends its

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/gittest"
-	"github.com/ebb-dev/ebb/sync/webhook"
 )
 
 const webhookSecret = "e2e-secret"

@@ -47,7 +47,7 @@ func TestLinksOnlyTheQueueProxy(t *testing.T) {
 		t.Fatalf("go list -deps returned %d packages without the queue-proxy; want the sidecar's dependency tree:\n%s", len(deps), out)
 	}
 	heavy := []string{"k8s.io/", "sigs.k8s.io/", "github.com/go-git/", "github.com/fsnotify/", "github.com/robfig/cron",
-		"github.com/ebb-dev/ebb/render", "github.com/ebb-dev/ebb/sync", "github.com/ebb-dev/ebb/serving"}
+		"github.com/ebb-dev/ebb/render", "github.com/ebb-dev/ebb/engine", "github.com/ebb-dev/ebb/serving"}
 	for _, d := range deps {
 		for _, h := range heavy {
 			if strings.HasPrefix(d, h) {

@@ -1,0 +1,182 @@
+//go:build unix
+
+package cluster_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/runtime/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
+)
+
+var kingressGVR = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "ingresses"}
+
+// TestKIngress routes the hello example through Kourier's class with
+// Knative's KIngress CRD from manifests/kingress installed: the KIngress
+// applies with server-side apply (and again without a change), the
+// Service is ready only once a status written as net-kourier writes it
+// says Ready, with the load balancer's address, and the KIngress is
+// pruned when the Service leaves.
+func TestKIngress(t *testing.T) {
+	c := kubetest.Shared(t)
+	w := &writes{}
+	cfg, cs := counted(t, c, w)
+	k := kubetest.Clients(t, cfg)
+	dyn, err := dynamic.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	installKIngressCRD(t, dyn)
+	ssa, err := apply.New(cfg, apply.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := copyExample(t, "hello")
+	rewrite(t, filepath.Join(dir, "service.yaml"), "namespace: default", "namespace: kingress")
+	if err := os.Rename(filepath.Join(dir, ".ebb", "default"), filepath.Join(dir, ".ebb", "kingress")); err != nil {
+		t.Fatal(err)
+	}
+	rewriteAll(t, filepath.Join(dir, ".ebb", "kingress"), "namespace: default", "namespace: kingress")
+	network := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-network, namespace: ebb-system}\ndata: {ingress-class: kourier.ingress.networking.knative.dev}\n"
+	if err := os.WriteFile(filepath.Join(dir, "config-network.yaml"), []byte(network), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustNamespace(t, cs, "kingress")
+	const source = "kingress"
+	healthy := func(string, string) (engine.RevisionHealth, bool) {
+		return engine.RevisionHealth{Ready: engine.True}, true
+	}
+	status := cluster.NewStatus(k, "ebb-system", source, healthy, nil)
+	target := &cluster.Target{Applier: ssa, Source: source, Status: status}
+	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	ctx := t.Context()
+	reconcile := func(commit string, minute int) {
+		t.Helper()
+		if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp(commit, minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := target.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cs := target.LastChangeSet(); cs.Count(apply.Failed) > 0 {
+			t.Fatalf("refused:\n%v", cs.Err())
+		}
+	}
+	service := func() engine.ServiceStatus {
+		t.Helper()
+		status.Refresh(ctx)
+		doc, err := cluster.ReadStatus(ctx, k, "ebb-system", source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Services) != 1 {
+			t.Fatalf("status lists %d Services, want 1", len(doc.Services))
+		}
+		return doc.Services[0]
+	}
+
+	reconcile("c1", 0)
+	if created := refNames(target.LastChangeSet().Refs(apply.Created)); !slices.Contains(created, "Ingress hello") {
+		t.Fatalf("created %v, want the KIngress hello among them", created)
+	}
+	reconcile("c1", 0)
+	if n := len(target.LastChangeSet().Refs(apply.Configured)); n != 0 {
+		t.Errorf("applying the same commit again configured %d objects: %v", n, refNames(target.LastChangeSet().Refs(apply.Configured)))
+	}
+	if s := service(); s.Ready != engine.Unknown || !strings.Contains(s.Reason, "ingress hello") {
+		t.Errorf("before its ingress controller reports: Ready %s (%s), want Unknown naming the ingress", s.Ready, s.Reason)
+	}
+
+	// net-kourier reports the KIngress not configured, then ready.
+	writeKIngressStatus(t, dyn, "kingress", "hello", "False", "IngressNotConfigured", "Envoy rejected the route")
+	if s := service(); s.Ready != engine.False || !strings.Contains(s.Reason, "IngressNotConfigured: Envoy rejected the route") {
+		t.Errorf("with the KIngress not configured: Ready %s (%s)", s.Ready, s.Reason)
+	}
+	writeKIngressStatus(t, dyn, "kingress", "hello", "True", "", "")
+	if s := service(); s.Ready != engine.True || s.LoadBalancer != "kourier.kourier-system.svc.cluster.local" {
+		t.Errorf("with the KIngress ready: Ready %s (%s), load balancer %q", s.Ready, s.Reason, s.LoadBalancer)
+	}
+
+	// The Service leaves: its KIngress is pruned.
+	if err := os.Remove(filepath.Join(dir, "service.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	reconcile("c2", 1)
+	if pruned := refNames(target.LastChangeSet().Refs(apply.Pruned)); !slices.Contains(pruned, "Ingress hello") {
+		t.Errorf("pruned %v, want the KIngress hello among them", pruned)
+	}
+	if _, err := dyn.Resource(kingressGVR).Namespace("kingress").Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("KIngress after prune: %v, want NotFound", err)
+	}
+}
+
+// installKIngressCRD creates the CRD of manifests/kingress, unless a test
+// before did, and waits (bounded) until it is established.
+func installKIngressCRD(t *testing.T, dyn dynamic.Interface) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd unstructured.Unstructured
+	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
+		t.Fatal(err)
+	}
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Create(t.Context(), &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create the KIngress CRD: %v", err)
+	}
+	eventually(t, func() string {
+		got, err := crds.Get(t.Context(), crd.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+				return ""
+			}
+		}
+		return "the KIngress CRD is not established"
+	})
+}
+
+// writeKIngressStatus writes a KIngress's status as net-kourier does:
+// the generation observed, the Ready condition, and its Services as the
+// public and private load balancers.
+func writeKIngressStatus(t *testing.T, dyn dynamic.Interface, namespace, name, ready, reason, message string) {
+	t.Helper()
+	ings := dyn.Resource(kingressGVR).Namespace(namespace)
+	ing, err := ings.Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	cond := func(typ string) any {
+		return map[string]any{"type": typ, "status": ready, "reason": reason, "message": message, "lastTransitionTime": now}
+	}
+	ing.Object["status"] = map[string]any{
+		"observedGeneration":  ing.GetGeneration(),
+		"conditions":          []any{cond("LoadBalancerReady"), cond("NetworkConfigured"), cond("Ready")},
+		"publicLoadBalancer":  map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier.kourier-system.svc.cluster.local"}}},
+		"privateLoadBalancer": map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier-internal.kourier-system.svc.cluster.local"}}},
+	}
+	if _, err := ings.UpdateStatus(t.Context(), ing, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("write the status of KIngress %s/%s: %v", namespace, name, err)
+	}
+}

@@ -1,4 +1,0 @@
-// Package sync follows a serving repository (Git remote, local repository
-// or plain directory), writes ledger changes back to it, and applies what
-// each commit renders.
-package sync
