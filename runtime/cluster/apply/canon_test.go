@@ -50,7 +50,7 @@ func TestAppendJSONIsMarshal(t *testing.T) {
 
 // TestAppendJSONRenderedObjects checks every object the examples render.
 func TestAppendJSONRenderedObjects(t *testing.T) {
-	dirs, err := os.ReadDir("../../examples")
+	dirs, err := os.ReadDir("../../../examples")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestAppendJSONRenderedObjects(t *testing.T) {
 		if !d.IsDir() {
 			continue
 		}
-		tree, err := serving.Load(os.DirFS("../../examples/" + d.Name()))
+		tree, err := serving.Load(os.DirFS("../../../examples/" + d.Name()))
 		if err != nil {
 			t.Fatalf("%s: %v", d.Name(), err)
 		}
