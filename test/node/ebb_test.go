@@ -29,6 +29,9 @@ type ebb struct {
 	// gateway is the ebb-gateway Service's ClusterIP.
 	gateway string
 	client  *http.Client
+	// git is the git server's listener on the node's address, which the
+	// pods reach; a test may take it down.
+	git *gitSwitch
 
 	mu   sync.Mutex // one push at a time
 	work *gittest.Client
@@ -80,7 +83,8 @@ func installEbb(t *testing.T, n *nodetest.Node) *ebb {
 	// The server outlives the test that starts it: it is the package's.
 	pkg := packageTB{t}
 	root := pkg.TempDir()
-	srv := gittest.NewHTTPServer(pkg, root, gittest.HTTPOptions{Also: l})
+	git := newGitSwitch(n, l)
+	srv := gittest.NewHTTPServer(pkg, root, gittest.HTTPOptions{Also: git})
 	cd, err := os.ReadFile(filepath.Join("..", "..", "manifests", "repository", "config-deployment.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +113,7 @@ data:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ebb{n: n, cs: cs, gateway: gw.Spec.ClusterIP, client: n.HTTPClient(),
+	return &ebb{n: n, cs: cs, gateway: gw.Spec.ClusterIP, client: n.HTTPClient(), git: git,
 		work: gittest.Clone(pkg, srv.RepoURL("serving"), "Dev")}
 }
 
@@ -131,7 +135,13 @@ func (e *ebb) push(t *testing.T, files map[string]string, msg string) {
 // get sends GET / for host through the gateway and returns the answer's
 // body, or why there is none.
 func (e *ebb) get(ctx context.Context, host string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.gateway+"/", nil)
+	return e.getAt(ctx, e.gateway, host)
+}
+
+// getAt sends GET / for host to addr (host or host:port) inside the node's
+// network, e.g. one gateway pod.
+func (e *ebb) getAt(ctx context.Context, addr, host string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
 	if err != nil {
 		return "", err
 	}

@@ -25,10 +25,12 @@ var (
 	ebbImage     = nodetest.Image{Ref: "ebb.local/ebb:test", Entrypoint: []string{"/ebb"}, User: "65532:65532"}
 	sidecarImage = nodetest.Image{Ref: "ebb.local/ebb-sidecar:test", Entrypoint: []string{"/ebb-sidecar"}, User: "65532:65532"}
 	appImage     = nodetest.Image{Ref: "ebb.local/traffic-app:test", Entrypoint: []string{"/app"}, User: "65532:65532"}
+	// nodeApp is test/node/app: the traffic app that can fail or crash.
+	nodeApp = nodetest.Image{Ref: "ebb.local/node-app:test", Entrypoint: []string{"/node-app"}, User: "65532:65532"}
 )
 
 // buildImages builds and imports ebb's image (controller and gateway), the
-// queue-proxy sidecar's and the traffic example's app.
+// queue-proxy sidecar's, the traffic example's app and test/node/app.
 func buildImages(t *testing.T, n *nodetest.Node) {
 	t.Helper()
 	for _, b := range []struct {
@@ -38,6 +40,7 @@ func buildImages(t *testing.T, n *nodetest.Node) {
 		{ebbImage, "github.com/ebb-dev/ebb/cmd/ebb"},
 		{sidecarImage, "github.com/ebb-dev/ebb/cmd/ebb/sidecar"},
 		{appImage, "github.com/ebb-dev/ebb/examples/traffic/app"},
+		{nodeApp, "github.com/ebb-dev/ebb/test/node/app"},
 	} {
 		if err := n.BuildImage(t.Context(), b.img, b.pkg); err != nil {
 			t.Fatal(err)

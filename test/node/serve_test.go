@@ -5,35 +5,52 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/internal/nodetest"
 )
 
 // serviceYAML is the demo Service: the traffic example's app, answering
-// "<revision> (<VERSION>)", with traffic (if any) appended under spec. It
-// keeps a pod (min-scale 1): the repository's config-autoscaler scales idle
-// revisions to zero within seconds.
+// "<revision> (<VERSION>)", with traffic (if any) appended under spec.
 func serviceYAML(version, traffic string) string {
-	return `apiVersion: serving.knative.dev/v1
+	return appService("demo", "demo", appImage, "", map[string]string{"VERSION": version}) + traffic
+}
+
+// appService is Service ns/name running img with env, its metadata
+// annotations the YAML lines meta (indented four spaces). It keeps a pod
+// (min-scale 1): the repository's config-autoscaler scales idle revisions
+// to zero within seconds.
+func appService(ns, name string, img nodetest.Image, meta string, env map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
-  name: demo
-  namespace: demo
-spec:
+  name: %s
+  namespace: %s
+`, name, ns)
+	if meta != "" {
+		b.WriteString("  annotations:\n" + meta)
+	}
+	fmt.Fprintf(&b, `spec:
   template:
     metadata:
       annotations:
         autoscaling.knative.dev/min-scale: "1"
     spec:
       containers:
-        - image: ` + appImage.Ref + `
+        - image: %s
           env:
-            - name: VERSION
-              value: ` + version + `
-` + traffic
+`, img.Ref)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		fmt.Fprintf(&b, "            - name: %s\n              value: %q\n", k, env[k])
+	}
+	return b.String()
 }
 
 // splitTraffic keeps half on demo-00001 (tag one), half on the latest
