@@ -31,26 +31,24 @@ func (e *ebb) leader(ctx context.Context) (string, string) {
 	return *l.Spec.HolderIdentity, ""
 }
 
-// podRestarts maps each pod of ebb-system that selector selects to its
-// containers' restarts, e.g. "ebb-controller-5d9f-abcde: 0".
-func (e *ebb) podRestarts(t *testing.T, selector string) []string {
+// podRestarts maps each pod of ebb-system that selector selects, and that
+// is not being deleted, to its containers' restarts.
+func (e *ebb) podRestarts(t *testing.T, selector string) map[string]int32 {
 	t.Helper()
 	pods, err := e.cs.CoreV1().Pods("ebb-system").List(t.Context(), metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	out := map[string]int32{}
 	for _, p := range pods.Items {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		restarts := int32(0)
+		out[p.Name] = 0
 		for _, c := range p.Status.ContainerStatuses {
-			restarts += c.RestartCount
+			out[p.Name] += c.RestartCount
 		}
-		out = append(out, fmt.Sprintf("%s: %d", p.Name, restarts))
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -15,8 +15,8 @@ import (
 // replicas, one leading through Lease ebb-system/ebb-controller) loses its
 // leading pod, deleted as `kubectl delete pod` does, while a bounded load
 // runs through the gateway. No request fails; the other replica takes the
-// Lease and applies a change pushed after the delete; every Deployment and
-// Service there before is there after.
+// Lease, without restarting, and applies a change pushed after the delete;
+// every Deployment and Service there before is there after.
 func TestLeaderFailover(t *testing.T) {
 	e := sharedEbb(t)
 	tenant(t, e.n, "failover")
@@ -32,6 +32,7 @@ func TestLeaderFailover(t *testing.T) {
 		return why
 	}, "ebb-system")
 	before := e.workloads(t)
+	restarts := e.podRestarts(t, controllerSelector)
 
 	l := e.startLoad(t, host, 4, 10*time.Millisecond, 3*time.Minute, 50000)
 	e.loadUnderWay(t, l, 100)
@@ -66,6 +67,9 @@ func TestLeaderFailover(t *testing.T) {
 		if answer != "fo-00001 (v1)" && answer != "fo-00002 (v2)" {
 			t.Errorf("an answer from elsewhere: %q", answer)
 		}
+	}
+	if got := e.podRestarts(t, controllerSelector)[next]; got != restarts[next] {
+		t.Errorf("the new leader %s restarted: %d restarts, %d before", next, got, restarts[next])
 	}
 	after := e.workloads(t)
 	if gone := missingFrom(before, after); len(gone) > 0 {

@@ -42,6 +42,13 @@ type loadResult struct {
 
 func (r loadResult) String() string {
 	s := fmt.Sprintf("%d requests in %v, %d failed, answers %v", r.sent, r.took.Round(time.Millisecond), len(r.failed), r.answers)
+	if len(r.failed) > 0 {
+		first, last := r.failed[0].at, r.failed[0].at
+		for _, f := range r.failed {
+			first, last = min(first, f.at), max(last, f.at)
+		}
+		s += fmt.Sprintf("; failed requests sent from %v to %v", first.Round(time.Millisecond), last.Round(time.Millisecond))
+	}
 	for i, f := range r.failed {
 		if i == 5 {
 			s += fmt.Sprintf("\n  (%d more)", len(r.failed)-i)

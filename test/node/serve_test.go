@@ -71,6 +71,7 @@ const splitTraffic = `  traffic:
 // 50/50 split measured over 400 requests is within 8 points of 50; each
 // tag's host reaches only its revision.
 func TestInstalledServes(t *testing.T) {
+	t.Parallel()
 	e := sharedEbb(t)
 	cs, get, answers, n := e.cs, e.get, e.answers, e.n
 	ctx := t.Context()

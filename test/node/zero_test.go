@@ -18,6 +18,7 @@ import (
 // cold-start latency, request sent to answer read, is logged for each of
 // three rounds (B5 in the cluster, docs/benchmarks.md).
 func TestScaleToZero(t *testing.T) {
+	t.Parallel()
 	e := sharedEbb(t)
 	tenant(t, e.n, "zero")
 	e.push(t, map[string]string{"zero/service.yaml": `apiVersion: serving.knative.dev/v1
