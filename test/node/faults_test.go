@@ -111,6 +111,10 @@ func TestFaults(t *testing.T) {
 		e.git.down()
 		down := time.Now()
 		t.Cleanup(func() { _ = e.git.up() })
+		if c, err := e.n.Dial(t.Context(), "tcp", e.git.Addr().String()); err == nil {
+			c.Close()
+			t.Fatalf("the git server is down, but %s accepts connections", e.git.Addr())
+		}
 		before := serving
 		push(t, "pushed while the git server is down")
 		// The outage itself: the load keeps running against the revision
