@@ -48,8 +48,6 @@ type KubeConfig struct {
 	Identities []string
 	// Access, when set, is what a SubjectAccessReview must allow the user.
 	Access *authzv1.ResourceAttributes
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // KubeAuth authenticates a request by its bearer token, which the
@@ -71,9 +69,6 @@ func NewKubeAuth(cfg KubeConfig) (*KubeAuth, error) {
 	if cfg.Reviewer == nil || (len(cfg.Identities) == 0 && cfg.Access == nil) {
 		return nil, errors.New("admin: a Kubernetes authenticator needs a reviewer, and identities or an access check")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	return &KubeAuth{cfg: cfg, cache: recent.New[error](ReviewCacheSize)}, nil
 }
 
@@ -94,7 +89,7 @@ func (k *KubeAuth) Authenticate(r *http.Request) error {
 	}
 	sum := sha256.Sum256([]byte(tok))
 	key := string(sum[:])
-	now := k.cfg.Now()
+	now := time.Now()
 	k.mu.Lock()
 	err, hit := k.cache.Get(key, now)
 	k.mu.Unlock()

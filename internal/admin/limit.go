@@ -40,11 +40,11 @@ func (l *Limiter) Wait(now time.Time) time.Duration {
 	return d
 }
 
-// limit serves h while l has tokens at now(); otherwise it answers 429
-// with Retry-After in whole seconds.
-func limit(l *Limiter, now func() time.Time, h http.Handler) http.Handler {
+// limit serves h while l has tokens when a request arrives; otherwise it
+// answers 429 with Retry-After in whole seconds.
+func limit(l *Limiter, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wait := l.Wait(now()); wait > 0 {
+		if wait := l.Wait(time.Now()); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 			http.Error(w, "too many syncs asked for; retry in "+wait.Round(time.Second).String(), http.StatusTooManyRequests)
 			return

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/ebb-dev/ebb/engine/webhook"
 )
@@ -26,8 +25,7 @@ type Source struct {
 	Kick    func()
 	Sync    Authenticator
 	Secret  []byte
-	Limiter *Limiter         // default NewLimiter(KickEvery, KickBurst)
-	Now     func() time.Time // default time.Now
+	Limiter *Limiter // default NewLimiter(KickEvery, KickBurst)
 	Log     *slog.Logger
 }
 
@@ -39,9 +37,6 @@ func (s Source) Mount(mux *http.ServeMux) error {
 	if s.Limiter == nil {
 		s.Limiter = NewLimiter(KickEvery, KickBurst)
 	}
-	if s.Now == nil {
-		s.Now = time.Now
-	}
 	if s.Status != nil {
 		mux.HandleFunc("GET /v1/sources", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -49,13 +44,13 @@ func (s Source) Mount(mux *http.ServeMux) error {
 		})
 	}
 	if s.Sync != nil {
-		mux.Handle("POST /v1/sync", Require(s.Sync, limit(s.Limiter, s.Now, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle("POST /v1/sync", Require(s.Sync, limit(s.Limiter, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.Kick()
 			w.WriteHeader(http.StatusAccepted)
 		}))))
 	}
 	if len(s.Secret) > 0 {
-		rc, err := webhook.New(webhook.Config{Secret: s.Secret, Log: s.Log, Now: s.Now, Limit: s.Limiter.Wait,
+		rc, err := webhook.New(webhook.Config{Secret: s.Secret, Log: s.Log, Limit: s.Limiter.Wait,
 			Trigger: func(webhook.Event) { s.Kick() }})
 		if err != nil {
 			return err
