@@ -371,27 +371,23 @@ func ParseStatus(cm *corev1.ConfigMap) (StatusDoc, error) {
 	return doc, nil
 }
 
-// Health reports a revision from the Runtime: its replicas and ready pods.
+// Health reports a revision from the Runtime as engine.Health reads it:
+// its replicas, ready pods, and why it fails, as Knative's Revision does.
 func (r *Runtime) Health(namespace, revision string) (engine.RevisionHealth, bool) {
 	ready, replicas, err := r.ReadyPods(context.Background(), scaler.RevisionKey{Namespace: namespace, Name: revision})
 	if err != nil {
-		return engine.RevisionHealth{Ready: engine.Unknown, Reason: err.Error()}, true
+		return engine.Health(0, 0, engine.Unknown, err.Error(), ""), true
 	}
 	if _, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + DeploymentName(revision)); !ok {
 		return engine.RevisionHealth{}, false
 	}
-	h := engine.RevisionHealth{Desired: replicas, Actual: ready, Ready: engine.Unknown}
 	if f, failed := r.Failure(namespace, revision); failed && ready == 0 {
-		h.Ready, h.Reason = engine.False, f.String()
-		return h, true
+		return engine.Health(replicas, ready, engine.False, f.Reason, f.Message), true
 	}
 	switch {
-	case ready > 0:
-		h.Ready = engine.True
-	case replicas == 0:
-		h.Ready, h.Reason = engine.True, "scaled to zero"
+	case ready > 0, replicas == 0:
+		return engine.Health(replicas, ready, engine.True, "", ""), true
 	default:
-		h.Reason = "waiting for pods"
+		return engine.Health(replicas, ready, engine.Unknown, "waiting for pods", ""), true
 	}
-	return h, true
 }
