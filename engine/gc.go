@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -25,38 +26,100 @@ func CollectGarbage(ctx context.Context, d *Desired, w LedgerWriter, now time.Ti
 	return res, nil
 }
 
-// Clock is what RunSchedule needs of time.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
+// GC is the one driver of garbage collection, in `ebb up DIR`, `ebb up
+// URL` and the controller alike: it fires on the config-gc schedule of
+// the last planned state, follows a new schedule from the pass that
+// planned it (Note), and collects over that state with Writer.
+type GC struct {
+	// State is the last state planned (nil while there is none).
+	State func() *Desired
+	// Writer stores what a collection removed: the loop, which commits
+	// it, or the directory's ledger writer.
+	Writer LedgerWriter
+	// Report is told of every collection that removed revisions or
+	// failed (res is nil then).
+	Report func(res *gc.Result, err error)
+
+	mu      sync.Mutex
+	key     string // the schedule in force: "" before Note, "disabled"
+	changed chan struct{}
 }
 
-// RealClock reads the time package.
-type RealClock struct{}
+// Note tells g that a pass planned d: when d's config-gc schedule is not
+// the one in force, Run follows d's from now on.
+func (g *GC) Note(d *Desired) {
+	if d == nil || d.Tree == nil || d.Tree.Config == nil {
+		return
+	}
+	key := "disabled"
+	if c := d.Tree.Config.GC; !c.Disabled() {
+		key = c.Schedule
+	}
+	g.mu.Lock()
+	changed := key != g.key
+	g.key = key
+	ch := g.wake()
+	g.mu.Unlock()
+	if changed {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
 
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
+// wake is the channel Note signals a new schedule on; g.mu is held.
+func (g *GC) wake() chan struct{} {
+	if g.changed == nil {
+		g.changed = make(chan struct{}, 1)
+	}
+	return g.changed
+}
 
-// After returns time.After(d).
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// schedule is config-gc's schedule in State, nil while there is none or
+// collection is disabled.
+func (g *GC) schedule() cron.Schedule {
+	d := g.State()
+	if d == nil || d.Tree == nil || d.Tree.Config == nil || d.Tree.Config.GC.Disabled() {
+		return nil
+	}
+	return d.Tree.Config.GC.Cron
+}
 
-// RunSchedule calls run at every time schedule names, until ctx ends.
-// schedule is asked again after every run (and whenever changed fires),
-// so that a new config-gc schedule is followed from then on; a nil
-// schedule waits for changed.
-func RunSchedule(ctx context.Context, clock Clock, schedule func() cron.Schedule, changed <-chan struct{}, run func(now time.Time)) {
+// Run fires at every time the schedule names until ctx ends, reading
+// the clock there, and hands the time to fire, which calls Collect where
+// its ledger write cannot interleave with a pass's.
+func (g *GC) Run(ctx context.Context, fire func(now time.Time)) {
+	g.mu.Lock()
+	changed := g.wake()
+	g.mu.Unlock()
 	for {
-		var fire <-chan time.Time
-		if s := schedule(); s != nil {
-			now := clock.Now()
-			fire = clock.After(s.Next(now).Sub(now))
+		var at <-chan time.Time
+		if s := g.schedule(); s != nil {
+			now := time.Now()
+			at = time.After(s.Next(now).Sub(now))
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
-		case now := <-fire:
-			run(now)
+		case now := <-at:
+			fire(now)
 		}
 	}
+}
+
+// Collect runs one garbage collection at now over State with Writer,
+// reports it, and says whether it removed revisions (then a pass applies
+// their removal).
+func (g *GC) Collect(ctx context.Context, now time.Time) bool {
+	d := g.State()
+	if d == nil {
+		return false
+	}
+	res, err := CollectGarbage(ctx, d, g.Writer, now)
+	if err != nil || !res.Empty() {
+		g.Report(res, err)
+	}
+	return err == nil && !res.Empty()
 }

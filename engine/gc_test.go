@@ -6,7 +6,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/serving"
@@ -63,18 +62,34 @@ func TestCollectGarbage(t *testing.T) {
 	}
 }
 
-func TestRunScheduleFollowsTheSchedule(t *testing.T) {
-	// RealClock inside a synctest bubble runs on the bubble's fake time.
+// gcState is a state whose config-gc runs on schedule ("" disables
+// collection).
+func gcState(t *testing.T, schedule string) *Desired {
+	t.Helper()
+	m := map[string]string{"schedule": schedule}
+	if schedule == "" {
+		m = map[string]string{"max-non-active-revisions": "disabled", "retain-since-create-time": "disabled", "retain-since-last-active-time": "disabled"}
+	}
+	cfg := config.Default()
+	var err error
+	if cfg.GC, err = config.NewGCFromMap(m); err != nil {
+		t.Fatal(err)
+	}
+	return &Desired{Tree: &serving.Tree{Config: cfg}}
+}
+
+func TestGCFollowsTheSchedule(t *testing.T) {
+	// Run reads time.Now: inside a synctest bubble, the bubble's fake time.
 	synctest.Test(t, func(t *testing.T) {
-		every := func(d time.Duration) cron.Schedule { return cron.Every(d) }
-		sched := every(10 * time.Second)
-		changed := make(chan struct{})
+		state := gcState(t, "@every 10s")
+		g := &GC{State: func() *Desired { return state }}
+		g.Note(state)
 		var runs []time.Time
 		ctx, cancel := context.WithCancel(context.Background())
 		start := time.Now()
 		done := make(chan struct{})
 		go func() {
-			RunSchedule(ctx, RealClock{}, func() cron.Schedule { return sched }, changed, func(now time.Time) { runs = append(runs, now) })
+			g.Run(ctx, func(now time.Time) { runs = append(runs, now) })
 			close(done)
 		}()
 		time.Sleep(35 * time.Second)
@@ -82,20 +97,28 @@ func TestRunScheduleFollowsTheSchedule(t *testing.T) {
 		if len(runs) != 3 || runs[0].Sub(start) != 10*time.Second {
 			t.Fatalf("runs at %v after start, want 3 from 10s", runs)
 		}
-		// A new schedule takes effect at once.
-		sched = every(time.Second)
-		changed <- struct{}{}
-		time.Sleep(3500 * time.Millisecond)
+		// A pass that plans the same schedule changes nothing.
+		time.Sleep(4 * time.Second)
+		g.Note(gcState(t, "@every 10s"))
+		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
-		if len(runs) != 6 {
-			t.Errorf("%d runs after switching to every second, want 6", len(runs))
+		if len(runs) != 4 {
+			t.Fatalf("%d runs 40.5s after start with the schedule noted again at 39s, want 4", len(runs))
+		}
+		// A new schedule takes effect at once.
+		state = gcState(t, "@every 1s")
+		g.Note(state)
+		time.Sleep(3200 * time.Millisecond)
+		synctest.Wait()
+		if len(runs) != 7 {
+			t.Errorf("%d runs after switching to every second, want 7", len(runs))
 		}
 		// No schedule: nothing runs.
-		sched = nil
-		changed <- struct{}{}
+		state = gcState(t, "")
+		g.Note(state)
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if len(runs) != 6 {
+		if len(runs) != 7 {
 			t.Errorf("%d runs without a schedule", len(runs))
 		}
 		cancel()

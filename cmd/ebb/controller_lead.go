@@ -13,10 +13,21 @@ import (
 	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/heap"
 	"github.com/ebb-dev/ebb/runtime/cluster"
+	"github.com/ebb-dev/ebb/runtime/cluster/leader"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving"
 )
+
+// campaign leads while this replica holds the Lease (always, without
+// --leader-elect), until ctx ends.
+func (c *controller) campaign(ctx context.Context) error {
+	if !c.o.leaderElect {
+		c.lead(ctx)
+		return nil
+	}
+	return leader.Run(ctx, c.k.Coordination, leader.Config{Namespace: c.o.namespace, Name: "ebb-controller", Identity: c.identity}, c.lead)
+}
 
 // lead is the leader's work: the autoscaler and endpoint switching, the
 // sync loop, garbage collection on config-gc's schedule, and a status
@@ -52,9 +63,8 @@ func (c *controller) lead(ctx context.Context) {
 		// Only the leader posts commit statuses.
 		wg.Go(func() { c.loop.Statuses.Run(ctx) })
 	}
-	wg.Go(func() {
-		engine.RunSchedule(ctx, engine.RealClock{}, c.gcSchedule, c.gcChanged, func(now time.Time) { c.collect(ctx, now) })
-	})
+	// The loop commits a collection; the next pass applies it.
+	wg.Go(func() { c.gc.Run(ctx, func(now time.Time) { collectAndKick(ctx, c.gc, now, c.kicks) }) })
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
@@ -73,27 +83,11 @@ func (c *controller) lead(ctx context.Context) {
 	_ = c.loop.Run(ctx, git.Poll{Interval: *c.o.git.poll, Jitter: 0.1}, c.kicks)
 }
 
-// releaseFloor is the smallest heap worth handing back after a pass.
+// releaseFloor is the smallest heap worth handing back once no pass has
+// run for a second. A pass renders every object of the source (about 40
+// MB of maps for 1000 Services) and drops them all; between passes the
+// controller needs only its steady state.
 const releaseFloor = 16 << 20
-
-// releasing is the controller's Target: after every apply it tells the
-// controller, which hands the pass's freed memory back to the OS once no
-// pass has run for a second. A pass renders every object of the source
-// (about 40 MB of maps for 1000 Services) and drops them all; between
-// passes the controller needs only its steady state.
-type releasing struct {
-	engine.Target
-	applied chan<- struct{}
-}
-
-func (r releasing) Apply(ctx context.Context, d *engine.Desired) error {
-	err := r.Target.Apply(ctx, d)
-	select {
-	case r.applied <- struct{}{}:
-	default:
-	}
-	return err
-}
 
 func (c *controller) setLeading(v bool) {
 	c.mu.Lock()

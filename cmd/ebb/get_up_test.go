@@ -34,9 +34,9 @@ func TestGetUp(t *testing.T) {
 	gone := &serving.DomainMapping{}
 	gone.Name, gone.Namespace, gone.Spec.Ref = "old.example.org", "default", serving.KReference{Kind: serving.KindService, Name: "gone"}
 	d.Tree.DomainMappings = append(d.Tree.DomainMappings, gone)
-	u.desired = d
+	u.applied = func() *engine.Desired { return d }
 
-	mux, err := u.adminMux(admin.Source{})
+	mux, err := u.adminHandler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

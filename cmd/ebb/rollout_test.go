@@ -274,8 +274,9 @@ func TestRolloutUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(u.runtime.Close)
-	u.desired = reconcile(t, rec, dir).Desired
-	mux, err := u.adminMux(admin.Source{})
+	d := reconcile(t, rec, dir).Desired
+	u.planned, u.applied = func() *engine.Desired { return d }, func() *engine.Desired { return d }
+	mux, err := u.adminHandler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,32 +1,36 @@
-package main
+package engine
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
-	gosync "sync"
+	"sync"
 
-	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
-// commitFiles is the followed source, remembering the files of the
+// CommitFiles is a followed Git source that remembers the files of the
 // commits it returned last, so that the applied one can be checked out.
-type commitFiles struct {
+type CommitFiles struct {
 	src *git.Source
 
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	recent []git.Commit // newest last, a few at most
 }
 
-var _ engine.GitSource = (*commitFiles)(nil)
+var _ GitSource = (*CommitFiles)(nil)
 
-func (c *commitFiles) remember(commit git.Commit) {
+// NewCommitFiles is src, remembering its last commits' files.
+func NewCommitFiles(src *git.Source) *CommitFiles { return &CommitFiles{src: src} }
+
+func (c *CommitFiles) remember(commit git.Commit) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.recent {
@@ -40,7 +44,7 @@ func (c *commitFiles) remember(commit git.Commit) {
 	}
 }
 
-func (c *commitFiles) get(hash string) (fs.FS, bool) {
+func (c *CommitFiles) get(hash string) (fs.FS, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.recent {
@@ -51,7 +55,7 @@ func (c *commitFiles) get(hash string) (fs.FS, bool) {
 	return nil, false
 }
 
-func (c *commitFiles) Fetch(ctx context.Context) (git.Commit, bool, error) {
+func (c *CommitFiles) Fetch(ctx context.Context) (git.Commit, bool, error) {
 	commit, changed, err := c.src.Fetch(ctx)
 	if err == nil {
 		c.remember(commit)
@@ -59,7 +63,7 @@ func (c *commitFiles) Fetch(ctx context.Context) (git.Commit, bool, error) {
 	return commit, changed, err
 }
 
-func (c *commitFiles) WriteBack(ctx context.Context, base git.Commit, files map[string][]byte, msg string, replan git.Replan) (git.Commit, bool, error) {
+func (c *CommitFiles) WriteBack(ctx context.Context, base git.Commit, files map[string][]byte, msg string, replan git.Replan) (git.Commit, bool, error) {
 	commit, wrote, err := c.src.WriteBack(ctx, base, files, msg, replan)
 	if err == nil {
 		c.remember(commit)
@@ -67,11 +71,39 @@ func (c *commitFiles) WriteBack(ctx context.Context, base git.Commit, files map[
 	return commit, wrote, err
 }
 
-func (c *commitFiles) Status() git.Status { return c.src.Status() }
+func (c *CommitFiles) Status() git.Status { return c.src.Status() }
 
 // Run lets the loop use the source's scheduler.
-func (c *commitFiles) Run(ctx context.Context, p git.Poll, kicks <-chan struct{}, sync func(context.Context)) error {
+func (c *CommitFiles) Run(ctx context.Context, p git.Poll, kicks <-chan struct{}, sync func(context.Context)) error {
 	return c.src.Run(ctx, p, kicks, sync)
+}
+
+// Checkouts puts on disk what a local runtime builds and runs from: the
+// files of the applied commit in Work, and those of each preview commit
+// a revision was planned from in a directory of its own under Previews.
+type Checkouts struct {
+	Files *CommitFiles
+	Work  string
+	// Previews holds one checkout per preview commit; Current lists the
+	// previews followed now (nil: none).
+	Previews string
+	Current  func() []Preview
+	Logger   *slog.Logger
+}
+
+// Prepare checks d's commit out in Work, and each preview commit a
+// revision of d runs from under Previews; it returns where each such
+// revision builds and runs from (see PreviewSources).
+func (c *Checkouts) Prepare(d *Desired) (map[scaler.RevisionKey]string, error) {
+	if files, ok := c.Files.get(d.At.Commit); ok {
+		if err := checkout(files, c.Work); err != nil {
+			return nil, fmt.Errorf("check out %s: %w", d.At.Commit, err)
+		}
+	}
+	if c.Current == nil {
+		return nil, nil
+	}
+	return PreviewSources(d, c.Current(), c.Previews, c.Logger), nil
 }
 
 // checkout makes dir hold exactly files: changed files are written
@@ -164,16 +196,14 @@ func copyOut(files fs.FS, p, name string) error {
 	return out.Close()
 }
 
-// previewSources checks out the commit of each preview a revision of d
-// was planned from, and returns where each such revision builds and runs
-// from: its code is the preview's, not the main branch's. Checkouts of
-// commits no revision runs from any more are removed.
-func (g *gitUp) previewSources(d *engine.Desired) map[scaler.RevisionKey]string {
-	if g.loop == nil || g.loop.Previews == nil {
-		return nil
-	}
+// PreviewSources checks out under root the commit of each preview (of
+// current) a revision of d was planned from, and returns where each such
+// revision builds and runs from: its code is the preview's, not the main
+// branch's. Checkouts of commits no revision runs from any more are
+// removed.
+func PreviewSources(d *Desired, current []Preview, root string, log *slog.Logger) map[scaler.RevisionKey]string {
 	files := map[string]fs.FS{}
-	for _, pv := range g.loop.Previews.Current() {
+	for _, pv := range current {
 		files[pv.Commit.Hash] = pv.Commit.Files
 	}
 	sources := map[scaler.RevisionKey]string{}
@@ -185,10 +215,10 @@ func (g *gitUp) previewSources(d *engine.Desired) map[scaler.RevisionKey]string 
 			if !ok || commit == d.At.Commit {
 				continue
 			}
-			dir := filepath.Join(g.previews, commit)
+			dir := filepath.Join(root, commit)
 			if !kept[commit] {
 				if err := checkoutOnce(f, dir); err != nil {
-					g.log.Error("check out preview", "commit", commit, "error", err)
+					log.Error("check out preview", "commit", commit, "error", err)
 					continue
 				}
 				kept[commit] = true
@@ -196,10 +226,10 @@ func (g *gitUp) previewSources(d *engine.Desired) map[scaler.RevisionKey]string 
 			sources[scaler.RevisionKey{Namespace: l.Namespace, Name: r.Name}] = dir
 		}
 	}
-	entries, _ := os.ReadDir(g.previews)
+	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if !kept[e.Name()] {
-			_ = os.RemoveAll(filepath.Join(g.previews, e.Name()))
+			_ = os.RemoveAll(filepath.Join(root, e.Name()))
 		}
 	}
 	return sources
