@@ -2,9 +2,6 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,29 +20,6 @@ import (
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
 )
-
-func runController(ctx context.Context, e *env, args []string) int {
-	o, err := controllerFlags(e, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, controllerUsage)
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb controller: %v\n%s", err, controllerUsage)
-		return exitUsage
-	}
-	log := upLogger(e, o.verbose)
-	c, err := newController(e, o, log)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
-		return exitInvalid
-	}
-	if err := c.serve(ctx); err != nil {
-		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
-		return exitInvalid
-	}
-	return exitOK
-}
 
 // controller is one `ebb controller` process: the admin server on every
 // replica, the sync loop, autoscaler and endpoint switching on the leader.

@@ -1,5 +1,12 @@
 package main
 
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+)
+
 const controllerUsage = `usage: ebb controller [URL] [flags]
 
 Runs ebb in a Kubernetes cluster: follows the Git repository URL, pushes
@@ -52,3 +59,26 @@ Flags:
                         (keys left out keep their default)
   -v                    debug logs
 ` + upGitUsage
+
+func runController(ctx context.Context, e *env, args []string) int {
+	o, err := controllerFlags(e, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, controllerUsage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n%s", err, controllerUsage)
+		return exitUsage
+	}
+	log := upLogger(e, o.verbose)
+	c, err := newController(e, o, log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
+		return exitInvalid
+	}
+	if err := c.serve(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "ebb controller: %v\n", err)
+		return exitInvalid
+	}
+	return exitOK
+}
