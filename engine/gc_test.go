@@ -2,14 +2,17 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/gc"
 )
 
 type recordingWriter struct {
@@ -23,8 +26,10 @@ func (w *recordingWriter) WriteLedgers(_ context.Context, changed, deleted []*se
 	return nil
 }
 
-func TestCollectGarbage(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// retiredState holds hello-00001, retired at t0+1h, which config-gc
+// collects two hours after.
+func retiredState(t *testing.T, t0 time.Time) *Desired {
+	t.Helper()
 	at := func(h int) serving.Stamp {
 		return serving.Stamp{Commit: "c", Time: metav1.NewTime(t0.Add(time.Duration(h) * time.Hour))}
 	}
@@ -40,8 +45,12 @@ func TestCollectGarbage(t *testing.T) {
 	if cfg.GC, err = config.NewGCFromMap(map[string]string{"min-non-active-revisions": "0", "retain-since-create-time": "disabled", "retain-since-last-active-time": "2h"}); err != nil {
 		t.Fatal(err)
 	}
-	d := &Desired{Tree: &serving.Tree{Config: cfg}, Ledgers: []*serving.Ledger{l}}
+	return &Desired{Tree: &serving.Tree{Config: cfg}, Ledgers: []*serving.Ledger{l}}
+}
 
+func TestCollectGarbage(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := retiredState(t, t0)
 	w := &recordingWriter{}
 	res, err := CollectGarbage(context.Background(), d, w, t0.Add(2*time.Hour))
 	if err != nil || !res.Empty() || len(w.messages) != 0 {
@@ -124,4 +133,54 @@ func TestGCFollowsTheSchedule(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+type failingWriter struct{}
+
+func (failingWriter) WriteLedgers(context.Context, []*serving.Ledger, []*serving.Ledger, string) error {
+	return errors.New("push refused")
+}
+
+// GC.Collect reports what removed revisions or failed, and says whether
+// a pass must apply a removal.
+func TestGCCollect(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	type report struct {
+		Message, Err string
+	}
+	for _, tc := range []struct {
+		name    string
+		state   bool
+		writer  LedgerWriter
+		at      time.Duration
+		want    bool
+		reports []report
+	}{
+		{"no state yet", false, &recordingWriter{}, 3 * time.Hour, false, nil},
+		{"nothing to collect", true, &recordingWriter{}, 2 * time.Hour, false, nil},
+		{"a revision collected", true, &recordingWriter{}, 3 * time.Hour, true,
+			[]report{{Message: "ebb gc: removed hello-00001 (inactive for 2h0m0s or more)"}}},
+		{"the write fails", true, failingWriter{}, 3 * time.Hour, false, []report{{Err: "push refused"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d *Desired
+			if tc.state {
+				d = retiredState(t, t0)
+			}
+			var got []report
+			g := &GC{State: func() *Desired { return d }, Writer: tc.writer, Report: func(res *gc.Result, err error) {
+				if err != nil {
+					got = append(got, report{Err: err.Error()})
+					return
+				}
+				got = append(got, report{Message: res.Message()})
+			}}
+			if collected := g.Collect(context.Background(), t0.Add(tc.at)); collected != tc.want {
+				t.Errorf("Collect = %v, want %v", collected, tc.want)
+			}
+			if diff := cmp.Diff(tc.reports, got); diff != "" {
+				t.Errorf("reports (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
