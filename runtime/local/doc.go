@@ -7,5 +7,7 @@
 // is not. Each revision has a Ready condition with Knative's reasons:
 // Runtime.Readiness reads it at once, Runtime.Watch tells when it (or the
 // revision's ready pods) changes, Runtime.Status lists it with the pods.
-// Runtime.Shutdown stops every pod within its grace period.
+// Runtime.Shutdown stops every pod within its grace period. Target is the
+// runtime as the engine's Target, and reports revision health as
+// engine.Health reads it.
 package local
