@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -93,43 +94,48 @@ func TestGCFollowsTheSchedule(t *testing.T) {
 		state := gcState(t, "@every 10s")
 		g := &GC{State: func() *Desired { return state }}
 		g.Note(state)
+		var mu sync.Mutex
 		var runs []time.Time
 		ctx, cancel := context.WithCancel(context.Background())
 		start := time.Now()
 		done := make(chan struct{})
 		go func() {
-			g.Run(ctx, func(now time.Time) { runs = append(runs, now) })
+			g.Run(ctx, func(now time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				runs = append(runs, now)
+			})
 			close(done)
 		}()
-		time.Sleep(35 * time.Second)
-		synctest.Wait()
-		if len(runs) != 3 || runs[0].Sub(start) != 10*time.Second {
-			t.Fatalf("runs at %v after start, want 3 from 10s", runs)
+		// advance lets d pass and checks the runs so far.
+		advance := func(d time.Duration, want int, what string) {
+			t.Helper()
+			time.Sleep(d)
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(runs) != want {
+				t.Fatalf("%s: %d runs, want %d", what, len(runs), want)
+			}
 		}
+		advance(35*time.Second, 3, "35s of every 10s")
+		mu.Lock()
+		if first := runs[0].Sub(start); first != 10*time.Second {
+			t.Errorf("first run %s after start, want 10s", first)
+		}
+		mu.Unlock()
 		// A pass that plans the same schedule changes nothing.
-		time.Sleep(4 * time.Second)
+		advance(4*time.Second, 3, "39s")
 		g.Note(gcState(t, "@every 10s"))
-		time.Sleep(1500 * time.Millisecond)
-		synctest.Wait()
-		if len(runs) != 4 {
-			t.Fatalf("%d runs 40.5s after start with the schedule noted again at 39s, want 4", len(runs))
-		}
+		advance(1500*time.Millisecond, 4, "40.5s, the schedule noted again at 39s")
 		// A new schedule takes effect at once.
 		state = gcState(t, "@every 1s")
 		g.Note(state)
-		time.Sleep(3200 * time.Millisecond)
-		synctest.Wait()
-		if len(runs) != 7 {
-			t.Errorf("%d runs after switching to every second, want 7", len(runs))
-		}
+		advance(3200*time.Millisecond, 7, "3.2s of every second")
 		// No schedule: nothing runs.
 		state = gcState(t, "")
 		g.Note(state)
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if len(runs) != 7 {
-			t.Errorf("%d runs without a schedule", len(runs))
-		}
+		advance(time.Minute, 7, "a minute without a schedule")
 		cancel()
 		<-done
 	})
