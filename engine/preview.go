@@ -51,7 +51,6 @@ type Previews struct {
 	// TTL, when positive, drops a preview whose head ebb first fetched
 	// longer ago.
 	TTL    time.Duration
-	Now    func() time.Time
 	Logger *slog.Logger
 
 	mu   gosync.Mutex
@@ -95,13 +94,6 @@ type PreviewStatus struct {
 	Error    string   `json:"error,omitempty"`
 }
 
-func (p *Previews) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
 // Matches reports whether ref is a preview ref.
 func (p *Previews) Matches(ref string) bool {
 	for _, pat := range p.Patterns {
@@ -131,8 +123,8 @@ func (p *Previews) Check() error {
 
 // Sync lists the refs, fetches the preview refs that moved and may run,
 // forgets those that are gone or older than TTL, and reports whether the
-// set of preview commits changed.
-func (p *Previews) Sync(ctx context.Context) bool {
+// set of preview commits changed. TTL and trust rechecks count to now.
+func (p *Previews) Sync(ctx context.Context, now time.Time) bool {
 	refs, err := p.List(ctx)
 	if err != nil {
 		if p.Logger != nil {
@@ -145,7 +137,6 @@ func (p *Previews) Sync(ctx context.Context) bool {
 	if p.refs == nil {
 		p.refs = map[string]*preview{}
 	}
-	now := p.now()
 	changed := false
 	for ref := range p.refs {
 		if _, ok := refs[ref]; !ok || !p.Matches(ref) {
