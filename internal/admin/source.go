@@ -55,7 +55,7 @@ func (s Source) Mount(mux *http.ServeMux) error {
 		}))))
 	}
 	if len(s.Secret) > 0 {
-		rc, err := webhook.New(webhook.Config{Secret: s.Secret, Log: s.Log, Now: s.Now, Limit: s.Limiter.Wait,
+		rc, err := webhook.New(webhook.Config{Secret: s.Secret, Log: s.Log, Limit: s.Limiter.Wait,
 			Trigger: func(webhook.Event) { s.Kick() }})
 		if err != nil {
 			return err
