@@ -72,10 +72,13 @@ type Loop struct {
 	// pass plans again, with the head unchanged, when it would record a
 	// revision as ready. Kick the loop when it changes.
 	Observe func() serving.Observed
+	// Whole says the Target takes every object of a state at once (see
+	// Pipeline.Whole).
+	Whole bool
 
 	passMu gosync.Mutex // one pass or ledger write at a time
 	// pipe loads, plans, renders and applies each state; a pass sets its
-	// Target, Limits and Observe from the Loop's.
+	// Target, Limits, Observe and Whole from the Loop's.
 	pipe Pipeline
 
 	mu         gosync.Mutex
@@ -208,7 +211,7 @@ func (l *Loop) due(ctx context.Context, now time.Time, took *Timing) (t tick, ok
 }
 
 func (l *Loop) pass(ctx context.Context, now time.Time, took *Timing) Pass {
-	l.pipe.Target, l.pipe.Limits, l.pipe.Observe = l.Target, l.Limits, l.Observe
+	l.pipe.Target, l.pipe.Limits, l.pipe.Observe, l.pipe.Whole = l.Target, l.Limits, l.Observe, l.Whole
 	t, ok := l.due(ctx, now, took)
 	if !ok {
 		return t.pass

@@ -33,6 +33,11 @@ type Pipeline struct {
 	// revisions, for planning (see Loop.Observe).
 	Observe func() serving.Observed
 
+	// Whole says the Target takes every object of a state at once (the
+	// local runtime, through Desired.All): states are then never rendered
+	// lean (see render.Memo.Whole), which would render them twice.
+	Whole bool
+
 	// Module is the Go module (or workspace) the ko:// images of the
 	// Services are built in, when the files reconciled are not its root
 	// (a serving directory inside a larger module); nil: the files.
@@ -158,7 +163,10 @@ func (p *Pipeline) observed(now time.Time) serving.Observed {
 
 // render sets d's objects relative to the state Target last applied: the
 // engine's one call of the renderer (see renderDelta).
-func (p *Pipeline) render(d *Desired) error { return renderDelta(&p.rendered, d) }
+func (p *Pipeline) render(d *Desired) error {
+	p.rendered.Whole = p.Whole
+	return renderDelta(&p.rendered, d)
+}
 
 // apply applies d through Target (none: d counts as applied). What an
 // applied state rendered is the base of the next render; after a failed

@@ -32,6 +32,11 @@ import (
 // The base holds the inputs (pointers) and the names of what each part
 // rendered, never the rendered objects.
 type Memo struct {
+	// Whole keeps every state's objects: RenderLean is Render. For a
+	// caller that holds every object anyway (a runtime that takes them at
+	// once), where rendering lean would only render them twice.
+	Whole bool
+
 	base  *memoState
 	hosts hostCache
 }

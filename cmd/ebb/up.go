@@ -217,7 +217,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		}
 		writer = w
 	}
-	u.rec = &engine.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed}
+	u.rec = &engine.Reconciler{Writer: writer, Target: u, Logger: log, Observe: u.observed, Whole: true}
 	u.planned = u.plannedDir
 	// A revision that becomes ready may take its Service's latestRevision
 	// traffic: plan again.

@@ -404,7 +404,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 		// The sandboxed user must reach the previews' checkouts.
 		gu.previews = filepath.Join(sandbox.Dir, "src")
 	}
-	gu.loop = &engine.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed}
+	gu.loop = &engine.Loop{Source: gu.files, Target: gu, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed, Whole: true}
 	u.planned = gu.loop.Main
 	if gu.loop.Metrics, err = engine.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(engine.SourceCollector{Name: "main", Source: src})
