@@ -511,14 +511,7 @@ func TestLoopResyncAppliesAgain(t *testing.T) {
 		t.Fatalf("pass at Resync = %+v, %d applies, want one new and no commit reported", p, f.target.count()-first)
 	}
 	got, want := f.target.last(t), f.target.applied[first-1]
-	gotObjs, err := got.All()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantObjs, err := want.All()
-	if err != nil {
-		t.Fatal(err)
-	}
+	gotObjs, wantObjs := mustAll(t, got), mustAll(t, want)
 	if got.At != want.At || len(gotObjs) == 0 || len(gotObjs) != len(wantObjs) {
 		t.Errorf("resync applied %d objects at %v, want the %d of the main state at %v", len(gotObjs), got.At, len(wantObjs), want.At)
 	}

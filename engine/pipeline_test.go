@@ -89,14 +89,7 @@ func TestPipelineDirAndGitRenderAlike(t *testing.T) {
 				t.Errorf("%s: objects rendered, Git (-) and directory (+), %d named the same:\n%s", step.name, len(d.Same), diff)
 			}
 		}
-		gitAll, err := git.All()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dirAll, err := d.All()
-		if err != nil {
-			t.Fatal(err)
-		}
+		gitAll, dirAll := mustAll(t, git), mustAll(t, d)
 		if len(gitAll) == 0 || len(dirAll) != len(d.Objects)+len(d.Same) {
 			t.Errorf("%s: %d objects in all, %d rendered and %d named the same", step.name, len(dirAll), len(d.Objects), len(d.Same))
 		}
@@ -107,6 +100,16 @@ func TestPipelineDirAndGitRenderAlike(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, serving.LedgerPath("default", "hello"))); err != nil || len(b) == 0 {
 		t.Errorf("the directory's ledger of hello: %v", err)
 	}
+}
+
+// mustAll is d.All, or the test's end.
+func mustAll(t *testing.T, d *Desired) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := d.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
 }
 
 func objectMaps(objs []*unstructured.Unstructured) []map[string]any {
