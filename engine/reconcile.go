@@ -60,13 +60,6 @@ type Desired struct {
 // held at once; f may keep or drop each.
 func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
 	in := render.TreeInput(d.Tree, d.Routed())
-	objs, err := render.Render(render.Input{Config: in.Config, Objects: in.Objects})
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
-	}
-	if err := f(objs); err != nil {
-		return err
-	}
 	parts := map[string]*render.Input{}
 	part := func(ns string) *render.Input {
 		if parts[ns] == nil {
@@ -86,10 +79,14 @@ func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
 		p := part(dm.Namespace)
 		p.DomainMappings = append(p.DomainMappings, dm)
 	}
+	inputs := []render.Input{{Config: in.Config, Objects: in.Objects}}
 	for _, ns := range slices.Sorted(maps.Keys(parts)) {
-		objs, err := render.Render(*parts[ns])
+		inputs = append(inputs, *parts[ns])
+	}
+	for _, part := range inputs {
+		objs, err := renderWhole(part)
 		if err != nil {
-			return fmt.Errorf("render: %w", err)
+			return err
 		}
 		if err := f(objs); err != nil {
 			return err
@@ -104,7 +101,14 @@ func (d *Desired) All() ([]*unstructured.Unstructured, error) {
 	if len(d.Same) == 0 && d.Objects != nil {
 		return d.Objects, nil
 	}
-	objs, err := render.Render(render.TreeInput(d.Tree, d.Routed()))
+	return renderWhole(render.TreeInput(d.Tree, d.Routed()))
+}
+
+// renderWhole renders in whole: the objects of a state for a Target that
+// needs those a pass named the same (All, Parts). A pass itself renders
+// through Pipeline.render.
+func renderWhole(in render.Input) ([]*unstructured.Unstructured, error) {
+	objs, err := render.Render(in)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
