@@ -20,11 +20,10 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 	f := newLoopFixture(t, false)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	f.loop.Now = func() time.Time { return now }
 	f.loop.Observe = func() serving.Observed {
 		return serving.Observed{Ready: func(string, string) bool { return true }}
 	}
-	if p := f.loop.Sync(ctx); p.Err != nil || p.Wrote == "" {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || p.Wrote == "" {
 		t.Fatalf("first pass = %+v", p)
 	}
 	commits := func() int { return len(strings.Split(gittest.Run(t, f.bare, "log", "--format=%s", "main"), "\n")) }
@@ -54,7 +53,7 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 		"  namespace: default\n  annotations:\n    serving.knative.dev/rollout-duration: 20s\n", 1)
 	f.user.CommitAndPush(t, map[string]string{"service.yaml": gradual}, "hello: say Ebb, over 20 s")
 	now = now.Add(time.Minute)
-	p := f.loop.Sync(ctx)
+	p := f.loop.SyncAt(ctx, now)
 	if p.Err != nil || p.Wrote == "" {
 		t.Fatalf("start pass = %+v", p)
 	}
@@ -73,7 +72,7 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 	// Before the first step nothing is due; at each step the split is
 	// applied again, with no commit.
 	now = now.Add(1500 * time.Millisecond)
-	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != applies {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || f.target.count() != applies {
 		t.Fatalf("a pass before the first step applied: %+v", p)
 	}
 	for _, step := range []struct {
@@ -86,7 +85,7 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 		{20 * time.Second, "hello-00001 at 4% (latestRevision), hello-00002 at 96% (latestRevision)", 96},
 	} {
 		now = time.Date(2026, 12, 7, 12, 1, 0, 0, time.UTC).Add(step.after)
-		p := f.loop.Sync(ctx)
+		p := f.loop.SyncAt(ctx, now)
 		if p.Err != nil || p.Wrote != "" {
 			t.Fatalf("step at %v: %+v", step.after, p)
 		}
@@ -107,7 +106,7 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 
 	// The last step: the end is committed.
 	now = time.Date(2026, 12, 7, 12, 1, 21, 0, time.UTC)
-	if p := f.loop.Sync(ctx); p.Err != nil || p.Wrote == "" {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || p.Wrote == "" {
 		t.Fatalf("end pass = %+v", p)
 	}
 	if got := gittest.Run(t, f.bare, "log", "-1", "--format=%s", "main"); !strings.HasPrefix(got, "ebb: default/hello: rollout hello-00002 done: 100%") {
@@ -121,7 +120,7 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 	}
 	now = now.Add(time.Minute)
 	applies = f.target.count()
-	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" || f.target.count() != applies {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || p.Commit != "" || f.target.count() != applies {
 		t.Errorf("idle pass after the end = %+v", p)
 	}
 }

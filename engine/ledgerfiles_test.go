@@ -67,7 +67,7 @@ func TestWorktreeWriterCommitsOnlyTheLedger(t *testing.T) {
 	wt.Add("service.yaml")
 	write(t, dir, "other.yaml", "untracked\n")
 
-	w := WorktreeWriter{Dir: dir, Now: func() time.Time { return time.Unix(2e9, 0) }}
+	w := WorktreeWriter{Dir: dir, When: time.Unix(2e9, 0)}
 	if !IsWorktreeRoot(dir) || IsWorktreeRoot(filepath.Join(dir, ".ebb")) {
 		t.Fatal("IsWorktreeRoot")
 	}

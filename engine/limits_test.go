@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
 	"github.com/ebb-dev/ebb/serving"
@@ -14,8 +13,7 @@ import (
 // and the limit; what runs stays the last good main commit.
 func TestLoopLimits(t *testing.T) {
 	f := newLoopFixture(t, false)
-	now := time.Now()
-	previewLoop(t, f, &now)
+	previewLoop(t, f)
 	f.loop.Limits = serving.Limits{FileBytes: 2 << 10}
 	ctx := context.Background()
 	if p := f.loop.Sync(ctx); p.Err != nil {

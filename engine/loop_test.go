@@ -495,38 +495,30 @@ func TestLoopRetriesAFailedApply(t *testing.T) {
 func TestLoopResyncAppliesAgain(t *testing.T) {
 	f := newLoopFixture(t, false)
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	f.loop.Now = func() time.Time { return now }
 	f.loop.Resync = 10 * time.Minute
 	ctx := context.Background()
-	if p := f.loop.Sync(ctx); p.Err != nil {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
 		t.Fatal(p.Err)
 	}
 	first := f.target.count()
 	now = now.Add(9 * time.Minute)
-	if p := f.loop.Sync(ctx); p.Err != nil || p.Commit != "" || f.target.count() != first {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || p.Commit != "" || f.target.count() != first {
 		t.Fatalf("pass before Resync = %+v, %d applies, want none new", p, f.target.count()-first)
 	}
 	now = now.Add(time.Minute)
-	p := f.loop.Sync(ctx)
+	p := f.loop.SyncAt(ctx, now)
 	if p.Err != nil || p.Commit != "" || f.target.count() != first+1 {
 		t.Fatalf("pass at Resync = %+v, %d applies, want one new and no commit reported", p, f.target.count()-first)
 	}
 	got, want := f.target.last(t), f.target.applied[first-1]
-	gotObjs, err := got.All()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantObjs, err := want.All()
-	if err != nil {
-		t.Fatal(err)
-	}
+	gotObjs, wantObjs := mustAll(t, got), mustAll(t, want)
 	if got.At != want.At || len(gotObjs) == 0 || len(gotObjs) != len(wantObjs) {
 		t.Errorf("resync applied %d objects at %v, want the %d of the main state at %v", len(gotObjs), got.At, len(wantObjs), want.At)
 	}
 	if len(got.Objects) != 0 {
 		t.Errorf("resync rendered %d objects again, want them all named the same as applied", len(got.Objects))
 	}
-	if p := f.loop.Sync(ctx); p.Err != nil || f.target.count() != first+1 {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || f.target.count() != first+1 {
 		t.Errorf("pass right after the resync = %+v, %d applies, want none new", p, f.target.count()-first-1)
 	}
 }

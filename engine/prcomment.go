@@ -111,7 +111,7 @@ type keptComment struct {
 
 // comment keeps the comment of each pull request in want; the caller
 // holds postMu.
-func (p *StatusPoster) comment(ctx context.Context, want map[int]string) error {
+func (p *StatusPoster) comment(ctx context.Context, want map[int]string, now time.Time) error {
 	if p.comments == nil {
 		p.comments = map[int]*keptComment{}
 	}
@@ -138,7 +138,6 @@ func (p *StatusPoster) comment(ctx context.Context, want map[int]string) error {
 			}
 			p.comments[n] = kc
 		}
-		now := p.now()
 		switch {
 		case kc.body == body:
 		case kc.id == 0:

@@ -59,8 +59,7 @@ func TestStatusPosterComment(t *testing.T) {
 			client, _ := forge.New(kind, srv.API, "https://git.example.com/org/serving.git", "tok")
 			srv.AddComment(7, "LGTM")
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			clock := func() time.Time { return now }
-			p := &StatusPoster{Client: client, Comments: client, Now: clock}
+			p := &StatusPoster{Client: client, Comments: client}
 			row := func(preview, rate string) string {
 				return "| web | " + preview + " | - | " + rate + " | 12ms |"
 			}
@@ -75,11 +74,11 @@ func TestStatusPosterComment(t *testing.T) {
 				{p, 10 * time.Second, row("http://pr-7-web", "100.0%"), row("http://pr-7-web", "100.0%")}, // ready: at once
 				{p, 10 * time.Second, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "100.0%")},  // figures: at most once a minute
 				{p, time.Minute, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "99.0%")},
-				{&StatusPoster{Client: client, Comments: client, Now: clock}, time.Hour, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "99.0%")},
-				{&StatusPoster{Client: client, Comments: client, Now: clock}, 0, row("not ready", "-"), row("not ready", "-")},
+				{&StatusPoster{Client: client, Comments: client}, time.Hour, row("http://pr-7-web", "99.0%"), row("http://pr-7-web", "99.0%")},
+				{&StatusPoster{Client: client, Comments: client}, 0, row("not ready", "-"), row("not ready", "-")},
 			} {
 				now = now.Add(r.advance)
-				if err := r.poster.Round(context.Background(), nil, map[int]string{7: CommentMarker + "\n" + r.body}); err != nil {
+				if err := r.poster.Round(context.Background(), nil, map[int]string{7: CommentMarker + "\n" + r.body}, now); err != nil {
 					t.Fatalf("round %d: %v", i, err)
 				}
 				cs := srv.Comments(7)

@@ -5,19 +5,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"path"
 	"slices"
 	"strings"
 	gosync "sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/ebb-dev/ebb/engine/forge"
 	"github.com/ebb-dev/ebb/engine/git"
-	"github.com/ebb-dev/ebb/render"
-	"github.com/ebb-dev/ebb/serving"
 )
 
 // Fetcher reads one ref of a repository; *git.Source is one.
@@ -51,7 +46,6 @@ type Previews struct {
 	// TTL, when positive, drops a preview whose head ebb first fetched
 	// longer ago.
 	TTL    time.Duration
-	Now    func() time.Time
 	Logger *slog.Logger
 
 	mu   gosync.Mutex
@@ -95,13 +89,6 @@ type PreviewStatus struct {
 	Error    string   `json:"error,omitempty"`
 }
 
-func (p *Previews) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
 // Matches reports whether ref is a preview ref.
 func (p *Previews) Matches(ref string) bool {
 	for _, pat := range p.Patterns {
@@ -131,8 +118,8 @@ func (p *Previews) Check() error {
 
 // Sync lists the refs, fetches the preview refs that moved and may run,
 // forgets those that are gone or older than TTL, and reports whether the
-// set of preview commits changed.
-func (p *Previews) Sync(ctx context.Context) bool {
+// set of preview commits changed. TTL and trust rechecks count to now.
+func (p *Previews) Sync(ctx context.Context, now time.Time) bool {
 	refs, err := p.List(ctx)
 	if err != nil {
 		if p.Logger != nil {
@@ -145,7 +132,6 @@ func (p *Previews) Sync(ctx context.Context) bool {
 	if p.refs == nil {
 		p.refs = map[string]*preview{}
 	}
-	now := p.now()
 	changed := false
 	for ref := range p.refs {
 		if _, ok := refs[ref]; !ok || !p.Matches(ref) {
@@ -312,228 +298,6 @@ func sanitizeLabel(s string, max int) string {
 		out = out[:max]
 	}
 	return strings.Trim(out, "-")
-}
-
-// Compose adds the previews to main, the main branch's state: for every
-// Service a preview changes the template of, a revision of the preview's
-// template, named <service>-<tag>-<hash>, at 0% under the preview's tag,
-// with the main traffic pinned as it is. Services a preview adds or
-// removes are left alone. main is not changed; the result shares what it
-// does not change. A preview that does not load or plan is reported and
-// skipped.
-//
-// A preview's Services are loaded with the main branch's configuration,
-// never the preview's own, and a template that breaks rules (see
-// serving.Untrusted; without Images, the images main's ledgers run and
-// ko:// paths) is refused with the file and line of each field.
-func Compose(main *Desired, previews []Preview, policy PreviewPolicy) (*Desired, []PreviewStatus) {
-	return compose(nil, new(render.Memo), main, previews, policy)
-}
-
-// PreviewPolicy is how previews are composed into a state.
-type PreviewPolicy struct {
-	// Untrusted are the rules a preview's templates must keep. Without
-	// Images, the images the followed branch runs and ko:// paths are
-	// allowed.
-	Untrusted serving.Untrusted
-	// Namespace, when set, runs the preview of a Service as a Service of
-	// its own in Namespace (which must exist), <service>-<tag>, routed on
-	// its own host, instead of a tagged revision of the Service: a
-	// namespace for previews keeps their pods apart from the main
-	// branch's (network policies, quotas, the namespace's secrets).
-	Namespace string
-}
-
-// compose is Compose loading the previews' commits through files.
-func compose(files *serving.Cache, rendered *render.Memo, main *Desired, previews []Preview, policy PreviewPolicy) (*Desired, []PreviewStatus) {
-	if main == nil {
-		return nil, nil
-	}
-	var sts []PreviewStatus
-	if len(previews) == 0 {
-		return main, sts
-	}
-	tree := *main.Tree
-	tree.Services = slices.Clone(main.Tree.Services)
-	ledgers := slices.Clone(main.Ledgers)
-	svcAt := map[[2]string]int{}
-	for i, s := range tree.Services {
-		svcAt[[2]string{s.Namespace, s.Name}] = i
-	}
-	ledgerAt := map[[2]string]int{}
-	for i, l := range ledgers {
-		ledgerAt[[2]string{l.Namespace, l.Service}] = i
-	}
-	rules := policy.Untrusted
-	if len(rules.Images) == 0 {
-		rules.Images = runningImages(main.Ledgers)
-	}
-	owner := map[[2]string]string{} // preview Service → what it previews
-	for _, pv := range previews {
-		st := PreviewStatus{Ref: pv.Ref, Tag: pv.Tag, Commit: pv.Commit.Hash}
-		pt, err := files.LoadWith(pv.Commit.Files, serving.LoadOptions{Config: main.Tree.Config})
-		if err != nil {
-			st.Error = err.Error()
-			sts = append(sts, st)
-			continue
-		}
-		var errs []string
-		for _, ps := range pt.Services {
-			key := [2]string{ps.Namespace, ps.Name}
-			i, ok := svcAt[key]
-			li, lok := ledgerAt[key]
-			if !ok || !lok || ledgers[li].Removed != nil {
-				continue
-			}
-			base := main.Tree.Services[i]
-			if serving.HashTemplate(&ps.Spec.Template) == serving.HashTemplate(&base.Spec.Template) {
-				continue
-			}
-			if fes := serving.ValidateUntrusted(ps, rules); len(fes) > 0 {
-				errs = append(errs, pt.Locate(serving.ErrorList(fes)).Error())
-				continue
-			}
-			if policy.Namespace == "" {
-				s, l, err := previewService(tree.Services[i], ledgers[li], ps, pv)
-				if err != nil {
-					errs = append(errs, err.Error())
-					continue
-				}
-				tree.Services[i], ledgers[li] = s, l
-				st.Services = append(st.Services, ps.Namespace+"/"+ps.Name)
-				continue
-			}
-			s, l, err := previewAlone(ps, pv, policy.Namespace)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			at := [2]string{s.Namespace, s.Name}
-			if _, taken := svcAt[at]; taken {
-				what := "a Service of the main branch"
-				if o, ok := owner[at]; ok {
-					what = "the preview of " + o
-				}
-				errs = append(errs, fmt.Sprintf("%s/%s: its preview %s/%s is already %s", ps.Namespace, ps.Name, s.Namespace, s.Name, what))
-				continue
-			}
-			owner[at] = ps.Namespace + "/" + ps.Name
-			svcAt[at], ledgerAt[at] = len(tree.Services), len(ledgers)
-			tree.Services, ledgers = append(tree.Services, s), append(ledgers, l)
-			st.Services = append(st.Services, s.Namespace+"/"+s.Name)
-		}
-		st.Error = strings.Join(errs, "\n")
-		sts = append(sts, st)
-	}
-	if len(owner) > 0 {
-		slices.SortFunc(tree.Services, func(a, b *serving.Service) int {
-			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-		})
-		slices.SortFunc(ledgers, func(a, b *serving.Ledger) int {
-			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service))
-		})
-	}
-	d := &Desired{Tree: &tree, Ledgers: ledgers, At: main.At, Now: main.Now}
-	if err := renderDelta(rendered, d); err != nil {
-		for i := range sts {
-			sts[i].Error = strings.TrimPrefix(sts[i].Error+"\n", "\n") + err.Error()
-		}
-		return main, sts
-	}
-	return d, sts
-}
-
-// runningImages are the images of every revision in ledgers, and ko://
-// paths: what a preview may run when no image patterns are configured.
-func runningImages(ledgers []*serving.Ledger) []string {
-	seen := map[string]bool{"ko://*": true}
-	for _, l := range ledgers {
-		for _, r := range l.Revisions {
-			for _, cs := range [][]corev1.Container{r.Template.Spec.Containers, r.Template.Spec.InitContainers} {
-				for _, c := range cs {
-					if c.Image != "" && !strings.Contains(c.Image, "*") {
-						seen[c.Image] = true
-					}
-				}
-			}
-		}
-	}
-	return slices.Sorted(maps.Keys(seen))
-}
-
-// previewAlone plans the preview of ps as a Service of its own in
-// namespace: <service>-<tag>, all traffic on one revision named as a
-// tagged preview's would be.
-func previewAlone(ps *serving.Service, pv Preview, namespace string) (*serving.Service, *serving.Ledger, error) {
-	s := &serving.Service{TypeMeta: ps.TypeMeta}
-	s.Name = serving.ChildName(ps.Name, "-"+pv.Tag)
-	s.Namespace = namespace
-	s.Labels, s.Annotations = maps.Clone(ps.Labels), maps.Clone(ps.Annotations)
-	s.Spec.Template = *ps.Spec.Template.DeepCopy()
-	s.Spec.Template.Name = previewRevision(ps.Name, pv.Tag, serving.HashTemplate(&ps.Spec.Template))
-	markPreview(&s.Spec.Template, pv.Tag)
-	latest, all := true, int64(100)
-	s.Spec.Traffic = []serving.TrafficTarget{{LatestRevision: &latest, Percent: &all}}
-	next, _, err := serving.Plan([]*serving.Service{s}, nil, stamp(pv.Commit), serving.Observed{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s/%s: %w", ps.Namespace, ps.Name, err)
-	}
-	return s, next[0], nil
-}
-
-// markPreview labels a preview's template with its tag.
-func markPreview(t *serving.RevisionTemplateSpec, tag string) {
-	t.Labels = maps.Clone(t.Labels)
-	if t.Labels == nil {
-		t.Labels = map[string]string{}
-	}
-	t.Labels[serving.PreviewLabel] = tag
-}
-
-// previewService plans the preview's template of one Service as a
-// revision at 0% under the preview's tag, on top of cur and its ledger.
-func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Service, pv Preview) (*serving.Service, *serving.Ledger, error) {
-	c := *cur
-	c.ObjectMeta = *cur.ObjectMeta.DeepCopy()
-	c.Spec = serving.ServiceSpec{Template: *ps.Spec.Template.DeepCopy()}
-	s := &c
-	hash := serving.HashTemplate(&ps.Spec.Template)
-	s.Spec.Template.Name = previewRevision(s.Name, pv.Tag, hash)
-	markPreview(&s.Spec.Template, pv.Tag)
-	for _, t := range ledger.Traffic {
-		if t.Tag == pv.Tag {
-			continue
-		}
-		pct := t.Percent
-		s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: t.Tag, RevisionName: t.RevisionName, Percent: &pct})
-	}
-	zero := int64(0)
-	s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: pv.Tag, RevisionName: s.Spec.Template.Name, Percent: &zero})
-	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, stamp(pv.Commit), serving.Observed{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s/%s: %w", s.Namespace, s.Name, err)
-	}
-	for _, l := range next {
-		if l.Namespace == s.Namespace && l.Service == s.Name {
-			return s, l, nil
-		}
-	}
-	return nil, nil, fmt.Errorf("%s/%s: planning made no ledger", s.Namespace, s.Name)
-}
-
-// previewRevision names a preview's revision of service:
-// <service>-<tag>-<first 7 of the template hash>, shortened to a DNS
-// label when too long.
-func previewRevision(service, tag, hash string) string {
-	h := strings.TrimPrefix(hash, "sha256:")
-	if len(h) > 7 {
-		h = h[:7]
-	}
-	name := service + "-" + tag + "-" + sanitizeLabel(h, 7)
-	if len(name) > 63 {
-		name = serving.ChildName(service+"-"+tag, "-"+sanitizeLabel(h, 7))
-	}
-	return name
 }
 
 // OpenPreview reads one preview ref of the repository main follows, with

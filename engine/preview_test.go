@@ -30,7 +30,7 @@ func TestPreviewTag(t *testing.T) {
 
 // previewFixture is a loop with previews of refs/heads/preview/* over a
 // real git server.
-func previewLoop(t *testing.T, f *loopFixture, now *time.Time) {
+func previewLoop(t *testing.T, f *loopFixture) {
 	t.Helper()
 	f.loop.Previews = &Previews{
 		Patterns: []string{"refs/heads/preview/*", "refs/pull/*/head"},
@@ -39,16 +39,15 @@ func previewLoop(t *testing.T, f *loopFixture, now *time.Time) {
 			return OpenPreview(git.Config{URL: f.url}, ref, hash)
 		},
 		TTL: 24 * time.Hour,
-		Now: func() time.Time { return *now },
 	}
 }
 
 func TestLoopPreviews(t *testing.T) {
 	f := newLoopFixture(t, false)
 	now := time.Now()
-	previewLoop(t, f, &now)
+	previewLoop(t, f)
 	ctx := context.Background()
-	if p := f.loop.Sync(ctx); p.Err != nil {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
 		t.Fatal(p.Err)
 	}
 	mainHead := gittest.Run(t, f.bare, "rev-parse", "main")
@@ -62,7 +61,7 @@ func TestLoopPreviews(t *testing.T) {
 	if out, err := f.user.Git("push", "-q", "origin", "preview/login"); err != nil {
 		t.Fatal(err, out)
 	}
-	p := f.loop.Sync(ctx)
+	p := f.loop.SyncAt(ctx, now)
 	if p.Err != nil || p.Wrote != "" {
 		t.Fatalf("preview pass = %+v", p)
 	}
@@ -102,7 +101,7 @@ func TestLoopPreviews(t *testing.T) {
 	if out, err := f.user.Git("push", "-q", "origin", "--delete", "preview/login"); err != nil {
 		t.Fatal(err, out)
 	}
-	if p := f.loop.Sync(ctx); p.Err != nil || len(p.Previews) != 0 {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || len(p.Previews) != 0 {
 		t.Fatalf("after delete: %+v", p)
 	}
 	if got := f.target.last(t).Ledgers[0]; len(got.Revisions) != 1 || traffic(got) != "hello-00001 at 100% (latestRevision)" {
@@ -113,11 +112,11 @@ func TestLoopPreviews(t *testing.T) {
 	if out, err := f.user.Git("push", "-q", "origin", "preview/login"); err != nil {
 		t.Fatal(err, out)
 	}
-	if p := f.loop.Sync(ctx); len(p.Previews) != 1 {
+	if p := f.loop.SyncAt(ctx, now); len(p.Previews) != 1 {
 		t.Fatalf("pushed again: %+v", p)
 	}
 	now = now.Add(25 * time.Hour)
-	if p := f.loop.Sync(ctx); p.Err != nil || len(p.Previews) != 0 {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || len(p.Previews) != 0 {
 		t.Fatalf("after the TTL: %+v", p)
 	}
 	if probs := f.loop.Previews.Problems(); len(probs) != 1 || !strings.Contains(probs[0].Error, "expired") {
@@ -136,7 +135,7 @@ func commitOf(hash string, files map[string]string) git.Commit {
 
 func TestComposeTwoPreviewsOfOneService(t *testing.T) {
 	l := &Loop{}
-	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"}, new(Timing))
+	main, _, _, err := l.pipe.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,12 +132,12 @@ func (f *fakeForge) count() int {
 func TestLoopPullRequestPreview(t *testing.T) {
 	f := newLoopFixture(t, false)
 	now := time.Now()
-	previewLoop(t, f, &now)
+	previewLoop(t, f)
 	ff, client := newFakeForge(t)
 	f.loop.Previews.PullRequest = client.PullRequest
 	f.loop.Previews.Trust = PreviewTrust{Labels: []string{"ok-to-preview"}}
 	ctx := context.Background()
-	if p := f.loop.Sync(ctx); p.Err != nil {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
 		t.Fatal(p.Err)
 	}
 	f.pull(t)
@@ -152,7 +152,7 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
 		t.Fatal(err, out)
 	}
-	p := f.loop.Sync(ctx)
+	p := f.loop.SyncAt(ctx, now)
 	if p.Err != nil || len(p.Previews) != 0 {
 		t.Fatalf("untrusted pull request pass = %+v", p)
 	}
@@ -167,12 +167,12 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	// A maintainer labels it: within prRecheck it runs.
 	ff.set(7, true, "mallory/serving", "mallory", "ok-to-preview")
 	now = now.Add(prRecheck)
-	p = f.loop.Sync(ctx)
+	p = f.loop.SyncAt(ctx, now)
 	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Tag != "pr-7" || p.Previews[0].Commit != first {
 		t.Fatalf("labelled pull request pass = %+v, problems %+v", p, f.loop.Previews.Problems())
 	}
 	calls := ff.count()
-	if p := f.loop.Sync(ctx); p.Err != nil || ff.count() != calls {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || ff.count() != calls {
 		t.Errorf("an unchanged head asked the forge again within %v (%d calls, then %d): %+v", prRecheck, calls, ff.count(), p)
 	}
 
@@ -181,7 +181,7 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	if out, err := f.user.Git("push", "-q", "origin", "HEAD:refs/pull/7/head"); err != nil {
 		t.Fatal(err, out)
 	}
-	p = f.loop.Sync(ctx)
+	p = f.loop.SyncAt(ctx, now)
 	if p.Err != nil || len(p.Previews) != 1 || p.Previews[0].Commit != second {
 		t.Fatalf("second pull request pass = %+v", p)
 	}
@@ -200,7 +200,7 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	// Closing it stops it (the ref stays on the forge).
 	ff.set(7, false, "mallory/serving", "mallory", "ok-to-preview")
 	now = now.Add(prRecheck)
-	if p := f.loop.Sync(ctx); p.Err != nil || len(p.Previews) != 0 {
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil || len(p.Previews) != 0 {
 		t.Fatalf("closed pull request pass = %+v", p)
 	}
 	if probs := f.loop.Previews.Problems(); len(probs) != 1 || probs[0].Error != "not run: pull request #7 is closed" {
@@ -213,16 +213,16 @@ func TestLoopPullRequestPreview(t *testing.T) {
 	// Reopened, it runs again, and expires TTL after ebb fetched it.
 	ff.set(7, true, "org/serving", "alice")
 	now = now.Add(prRecheck)
-	if p := f.loop.Sync(ctx); len(p.Previews) != 1 {
+	if p := f.loop.SyncAt(ctx, now); len(p.Previews) != 1 {
 		t.Fatalf("reopened: %+v, problems %+v", p, f.loop.Previews.Problems())
 	}
 	now = now.Add(23 * time.Hour)
-	f.loop.Sync(ctx)
+	f.loop.SyncAt(ctx, now)
 	if got := f.loop.Previews.Current(); len(got) != 1 {
 		t.Fatalf("23h after the fetch: %+v, problems %+v", got, f.loop.Previews.Problems())
 	}
 	now = now.Add(2 * time.Hour)
-	f.loop.Sync(ctx)
+	f.loop.SyncAt(ctx, now)
 	if got := f.loop.Previews.Current(); len(got) != 0 {
 		t.Fatalf("25h after the fetch: %+v", got)
 	}
@@ -233,7 +233,7 @@ func TestLoopPullRequestPreview(t *testing.T) {
 // and is checked against the main branch's config-features, not its own.
 func TestComposeRefusesUntrustedFields(t *testing.T) {
 	l := &Loop{}
-	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"}, new(Timing))
+	main, _, _, err := l.pipe.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", "")}).Files, serving.Stamp{Commit: "main"}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ spec:
 func TestComposeIntoPreviewNamespace(t *testing.T) {
 	l := &Loop{}
 	team := strings.Replace(helloService("Team", ""), "namespace: default", "namespace: team", 1)
-	main, _, _, err := l.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", ""), "team.yaml": team}).Files, serving.Stamp{Commit: "main"}, new(Timing))
+	main, _, _, err := l.pipe.plan(commitOf("main", map[string]string{"service.yaml": helloService("World", ""), "team.yaml": team}).Files, serving.Stamp{Commit: "main"}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
-	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -62,13 +60,6 @@ type Desired struct {
 // held at once; f may keep or drop each.
 func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
 	in := render.TreeInput(d.Tree, d.Routed())
-	objs, err := render.Render(render.Input{Config: in.Config, Objects: in.Objects})
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
-	}
-	if err := f(objs); err != nil {
-		return err
-	}
 	parts := map[string]*render.Input{}
 	part := func(ns string) *render.Input {
 		if parts[ns] == nil {
@@ -88,10 +79,14 @@ func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
 		p := part(dm.Namespace)
 		p.DomainMappings = append(p.DomainMappings, dm)
 	}
+	inputs := []render.Input{{Config: in.Config, Objects: in.Objects}}
 	for _, ns := range slices.Sorted(maps.Keys(parts)) {
-		objs, err := render.Render(*parts[ns])
+		inputs = append(inputs, *parts[ns])
+	}
+	for _, part := range inputs {
+		objs, err := renderWhole(part)
 		if err != nil {
-			return fmt.Errorf("render: %w", err)
+			return err
 		}
 		if err := f(objs); err != nil {
 			return err
@@ -106,7 +101,14 @@ func (d *Desired) All() ([]*unstructured.Unstructured, error) {
 	if len(d.Same) == 0 && d.Objects != nil {
 		return d.Objects, nil
 	}
-	objs, err := render.Render(render.TreeInput(d.Tree, d.Routed()))
+	return renderWhole(render.TreeInput(d.Tree, d.Routed()))
+}
+
+// renderWhole renders in whole: the objects of a state for a Target that
+// needs those a pass named the same (All, Parts). A pass itself renders
+// through Pipeline.render.
+func renderWhole(in render.Input) ([]*unstructured.Unstructured, error) {
+	objs, err := render.Render(in)
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
@@ -153,86 +155,6 @@ type LedgerWriter interface {
 	// WriteLedgers stores the changed ledgers and removes the deleted
 	// ones, described by message.
 	WriteLedgers(ctx context.Context, changed, deleted []*serving.Ledger, message string) error
-}
-
-// Reconciler turns a repository state into a running one: load, plan,
-// write the ledger back if planning changed it, render, apply. A state
-// that does not load, validate or plan changes nothing: neither the
-// ledger nor what runs.
-type Reconciler struct {
-	Writer LedgerWriter
-	Target Target
-	Logger *slog.Logger
-	// Limits bound what is read of each state (zero fields:
-	// serving.DefaultLimits).
-	Limits serving.Limits
-	// Observe, when set, reports what the Target has seen of the
-	// revisions, for planning (see Loop.Observe).
-	Observe func() serving.Observed
-
-	// Module is the Go module (or workspace) the ko:// images of the
-	// Services are built in, when the files reconciled are not its root
-	// (a serving directory inside a larger module); nil: the files.
-	Module fs.FS
-
-	files serving.Cache // decoded files of recent passes
-	code  codeDigests
-}
-
-// Result is one reconcile pass.
-type Result struct {
-	// Desired is the state applied (its Objects may have been taken by the
-	// Target; All renders them again).
-	Desired *Desired
-	// Changes are the ledger changes the pass planned and wrote.
-	Changes []serving.Change
-	// Message is the ledger commit message, "" when nothing changed.
-	Message string
-}
-
-// Reconcile runs one pass over files, the repository at stamp at.
-func (r *Reconciler) Reconcile(ctx context.Context, files fs.FS, at serving.Stamp) (*Result, error) {
-	r.files.Limits = r.Limits
-	tree, err := r.files.Load(files)
-	if err != nil {
-		return nil, err
-	}
-	module := r.Module
-	if module == nil {
-		module = files
-	}
-	r.code.digest(module, tree)
-	var seen serving.Observed
-	if r.Observe != nil {
-		seen = r.Observe()
-	}
-	ledgers, changes, err := tree.Plan(at, seen)
-	if err != nil {
-		return nil, err
-	}
-	d := &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now}
-	objs, err := render.Render(render.TreeInput(tree, d.Routed()))
-	if err != nil {
-		return nil, fmt.Errorf("render: %w", tree.Locate(err))
-	}
-	d.Objects = objs
-	res := &Result{Desired: d, Changes: changes}
-	changed, err := ChangedLedgers(tree.Ledgers, ledgers)
-	if err != nil {
-		return nil, err
-	}
-	if len(changed) > 0 && r.Writer != nil {
-		res.Message = CommitMessage(changes)
-		if err := r.Writer.WriteLedgers(ctx, changed, nil, res.Message); err != nil {
-			return nil, fmt.Errorf("write ledger: %w", err)
-		}
-	}
-	if r.Target != nil {
-		if err := r.Target.Apply(ctx, res.Desired); err != nil {
-			return res, fmt.Errorf("apply: %w", err)
-		}
-	}
-	return res, nil
 }
 
 // ChangedLedgers returns the ledgers of next whose file bytes differ from

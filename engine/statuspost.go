@@ -70,7 +70,6 @@ type StatusPoster struct {
 	CommentEvery time.Duration
 	// Every is how often Run looks at Want between kicks (default 5 s).
 	Every  time.Duration
-	Now    func() time.Time
 	Logger *slog.Logger
 
 	postMu gosync.Mutex // one round at a time
@@ -91,13 +90,6 @@ const (
 	maxPostBackoff = 5 * time.Minute
 )
 
-func (p *StatusPoster) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
 // Status returns how posting goes.
 func (p *StatusPoster) Status() *ForgeStatus {
 	p.mu.Lock()
@@ -109,14 +101,15 @@ func (p *StatusPoster) Status() *ForgeStatus {
 
 // Post makes one round: it sets every status of want the forge does not
 // hold, commit by commit, and stops at the first error, which it
-// returns. It forgets what it knew of commits want no longer names.
-func (p *StatusPoster) Post(ctx context.Context, want []CommitStatus) error {
-	return p.Round(ctx, want, nil)
+// returns. It forgets what it knew of commits want no longer names. A
+// failed round is tried again after a back-off from now.
+func (p *StatusPoster) Post(ctx context.Context, want []CommitStatus, now time.Time) error {
+	return p.Round(ctx, want, nil, now)
 }
 
 // Round is Post, then, with Comments set, keeps the comment of each pull
 // request in comments (number → body; see PullRequestComments).
-func (p *StatusPoster) Round(ctx context.Context, want []CommitStatus, comments map[int]string) error {
+func (p *StatusPoster) Round(ctx context.Context, want []CommitStatus, comments map[int]string, now time.Time) error {
 	p.postMu.Lock()
 	defer p.postMu.Unlock()
 	if p.known == nil {
@@ -133,7 +126,7 @@ func (p *StatusPoster) Round(ctx context.Context, want []CommitStatus, comments 
 	}
 	err := p.post(ctx, byCommit)
 	if err == nil && p.Comments != nil {
-		err = p.comment(ctx, comments)
+		err = p.comment(ctx, comments, now)
 	}
 	waiting := 0
 	for c, sts := range byCommit {
@@ -143,7 +136,6 @@ func (p *StatusPoster) Round(ctx context.Context, want []CommitStatus, comments 
 			}
 		}
 	}
-	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.Waiting = waiting
@@ -237,9 +229,10 @@ func (p *StatusPoster) Run(ctx context.Context) {
 		if p.WantComments != nil {
 			comments = p.WantComments()
 		}
-		if p.Round(ctx, p.Want(), comments) != nil {
+		// Each round is one tick: its time is read here, once.
+		if now := time.Now(); p.Round(ctx, p.Want(), comments, now) != nil {
 			// A kick does not cut a back-off short.
-			wait, k = max(p.Status().NextTry.Sub(p.now()), 0), nil
+			wait, k = max(p.Status().NextTry.Sub(now), 0), nil
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -57,7 +57,7 @@ func TestStatusPoster(t *testing.T) {
 			}
 			seen := 0
 			for _, r := range rounds {
-				if err := r.poster.Post(ctx, r.want); err != nil {
+				if err := r.poster.Post(ctx, r.want, time.Now()); err != nil {
 					t.Fatalf("%s: %v", r.name, err)
 				}
 				reqs := srv.Requests()
@@ -102,7 +102,7 @@ func TestStatusPosterRateLimit(t *testing.T) {
 	client, _ := forge.New(forge.GitHub, srv.API, "https://github.example.com/org/serving", "tok")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	reset := now.Add(20 * time.Minute)
-	p := &StatusPoster{Forge: "github", Client: client, Now: func() time.Time { return now }}
+	p := &StatusPoster{Forge: "github", Client: client}
 	want := []CommitStatus{{Commit: "abc", Status: forge.Status{Context: "ebb/apply", State: forge.Success, Description: "applied"}}}
 	for i, tc := range []struct {
 		fail      forgetest.Failure
@@ -116,7 +116,7 @@ func TestStatusPosterRateLimit(t *testing.T) {
 		{forgetest.Failure{Code: http.StatusUnprocessableEntity, Message: "Validation Failed"}, time.Time{}, now.Add(2 * time.Second), "statuses of abc: GET "},
 	} {
 		srv.FailNext(tc.fail)
-		if err := p.Post(context.Background(), want); err == nil {
+		if err := p.Post(context.Background(), want, now); err == nil {
 			t.Fatalf("round %d: no error", i)
 		}
 		st := p.Status()
@@ -124,7 +124,7 @@ func TestStatusPosterRateLimit(t *testing.T) {
 			t.Errorf("round %d: status %+v, want the error, rate limited until %v, next try %v, 1 waiting", i, st, tc.until, tc.nextTry)
 		}
 	}
-	if err := p.Post(context.Background(), want); err != nil {
+	if err := p.Post(context.Background(), want, now); err != nil {
 		t.Fatal(err)
 	}
 	if st := p.Status(); st.LastError != "" || st.Posted != 1 || st.Waiting != 0 || !st.NextTry.IsZero() {

@@ -75,7 +75,7 @@ func SteerRollout(dir, namespace, name string, s serving.Steer, author Signature
 		_, err := DirWriter{Dir: dir}.Store([]*serving.Ledger{l}, nil)
 		return out, err
 	}
-	out.Commit, err = WorktreeWriter{Dir: dir, Author: author, Now: func() time.Time { return now }}.CommitLedger(l, base, out.Message)
+	out.Commit, err = WorktreeWriter{Dir: dir, Author: author, When: now}.CommitLedger(l, base, out.Message)
 	if errors.Is(err, ErrLedgerMoved) {
 		return nil, fmt.Errorf("%s in the work tree is not HEAD's (ebb may have committed meanwhile, or it was edited): "+
 			"commit or restore it, then run this again: %w", file, err)

@@ -37,8 +37,8 @@ import (
 type WorktreeWriter struct {
 	Dir    string
 	Author Signature
-	// Now stamps the commit; nil means time.Now.
-	Now func() time.Time
+	// When stamps the commits; zero: the time each is made.
+	When time.Time
 	// Logger hears what Recover repaired and, at debug level, of an index
 	// refresh left for later because another process held index.lock.
 	Logger *slog.Logger
@@ -183,10 +183,6 @@ func (w WorktreeWriter) commit(message string) (bool, error) {
 // again for the HEAD it leaves. It returns HEAD afterwards, and whether
 // it made a commit (not when there is nothing to change).
 func (w WorktreeWriter) commitOnHead(repo *gitdir.Repo, st *syncedObjects, message string, changesAt func(head plumbing.Hash) (map[string][]byte, error)) (plumbing.Hash, bool, error) {
-	now := time.Now
-	if w.Now != nil {
-		now = w.Now
-	}
 	author := w.Author
 	if author == (Signature{}) {
 		author = DefaultAuthor
@@ -200,7 +196,10 @@ func (w WorktreeWriter) commitOnHead(repo *gitdir.Repo, st *syncedObjects, messa
 		if err != nil || len(changes) == 0 {
 			return head, false, err
 		}
-		when := now()
+		when := w.When
+		if when.IsZero() {
+			when = time.Now() // the commit's own time, as git stamps one
+		}
 		c, err := git.CommitFiles(st, head, changes, message, object.Signature{Name: author.Name, Email: author.Email, When: when}, nil)
 		if err == nil {
 			err = st.sync()

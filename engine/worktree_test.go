@@ -202,7 +202,7 @@ func TestWorktreeWriterRecover(t *testing.T) {
 	half := filepath.Join(dir, ".ebb", "default", ledgerTempPrefix+"123")
 	gittest.WriteFiles(t, dir, map[string]string{".ebb/default/" + ledgerTempPrefix + "123": "apiVersion: ebb"})
 	var logs bytes.Buffer
-	w := WorktreeWriter{Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return time.Unix(2e9, 0) }}
+	w := WorktreeWriter{Dir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil)), When: time.Unix(2e9, 0)}
 	if err := w.Recover(); err != nil {
 		t.Fatal(err)
 	}

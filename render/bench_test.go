@@ -38,6 +38,40 @@ func benchmarkRender(b *testing.B, n int) {
 func BenchmarkRender1000(b *testing.B) { benchmarkRender(b, 1000) }
 func BenchmarkRender2000(b *testing.B) { benchmarkRender(b, 2000) }
 
+// benchmarkFirstPass is the engine's render of a first state (see
+// engine.Pipeline): a Memo without a base, RenderLean, then the whole
+// state rendered again as a Target that needs every object does.
+func benchmarkFirstPass(b *testing.B, n int, whole bool) {
+	in := benchInput(n, 1)
+	b.ReportAllocs()
+	objs := 0
+	cpu := cpuTime(b)
+	for b.Loop() {
+		m := Memo{Whole: whole}
+		d, err := m.RenderLean(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out := d.Objects
+		if len(d.Same) > 0 || out == nil {
+			if out, err = Render(in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		objs = len(out)
+	}
+	reportPerService(b, n, cpuTime(b)-cpu)
+	b.ReportMetric(float64(objs)/float64(n), "objects/service")
+}
+
+// BenchmarkFirstPass1000 and BenchmarkFirstPass2000 are B7 through the
+// engine's pipeline: a first pass over 1000 and 2000 Services, lean (the
+// cluster's Target) and whole (the local runtime's, Memo.Whole).
+func BenchmarkFirstPass1000(b *testing.B)      { benchmarkFirstPass(b, 1000, false) }
+func BenchmarkFirstPass2000(b *testing.B)      { benchmarkFirstPass(b, 2000, false) }
+func BenchmarkFirstPassWhole1000(b *testing.B) { benchmarkFirstPass(b, 1000, true) }
+func BenchmarkFirstPassWhole2000(b *testing.B) { benchmarkFirstPass(b, 2000, true) }
+
 // BenchmarkMemoPush1000 is a push to the 1000-Service state of
 // BenchmarkRender1000: each Render changes one Service's template (its
 // ledger gains a revision that takes the traffic) relative to the last

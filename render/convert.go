@@ -89,30 +89,8 @@ func fieldIndex(t reflect.Type, name string) int {
 }
 
 func newEncoder(t reflect.Type) encoderFunc {
-	switch t {
-	case quantityType:
-		return func(v reflect.Value) (any, error) {
-			if v.CanAddr() {
-				return v.Addr().Interface().(*resource.Quantity).String(), nil
-			}
-			q := v.Interface().(resource.Quantity)
-			return q.String(), nil
-		}
-	case intOrStringType:
-		return func(v reflect.Value) (any, error) {
-			if intstr.Type(v.Field(intOrStringTypeField).Int()) == intstr.Int {
-				return v.Field(intOrStringIntField).Int(), nil
-			}
-			return v.Field(intOrStringStrField).String(), nil
-		}
-	case timeType:
-		return func(v reflect.Value) (any, error) {
-			tm := v.Interface().(metav1.Time)
-			if tm.IsZero() {
-				return nil, nil
-			}
-			return tm.UTC().Format(time.RFC3339), nil
-		}
+	if enc := specialEncoder(t); enc != nil {
+		return enc
 	}
 	if t.Kind() == reflect.Pointer {
 		elem := encoderOf(t.Elem())
@@ -146,67 +124,110 @@ func newEncoder(t reflect.Type) encoderFunc {
 			return encoderOf(e.Type())(e)
 		}
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return jsonEncoder // []byte is base64 in JSON
-		}
-		elem := encoderOf(t.Elem())
-		return func(v reflect.Value) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			out := make([]any, v.Len())
-			for i := range out {
-				e, err := elem(v.Index(i))
-				if err != nil {
-					return nil, err
-				}
-				out[i] = e
-			}
-			return out, nil
-		}
+		return sliceEncoder(t)
 	case reflect.Map:
-		if t.Key().Kind() != reflect.String {
-			return jsonEncoder
-		}
-		if t.Elem().Kind() == reflect.String && !t.Elem().Implements(marshalerType) {
-			// Labels, annotations, selectors, data: range natively.
-			return func(v reflect.Value) (any, error) {
-				if v.IsNil() {
-					return nil, nil
-				}
-				m := v.Convert(stringMapType).Interface().(map[string]string)
-				out := make(map[string]any, len(m))
-				for k, e := range m {
-					out[k] = e
-				}
-				return out, nil
-			}
-		}
-		elem := encoderOf(t.Elem())
-		return func(v reflect.Value) (any, error) {
-			if v.IsNil() {
-				return nil, nil
-			}
-			out := make(map[string]any, v.Len())
-			// Iterate into two reused values: MapRange's Key and Value
-			// would copy every entry out.
-			key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-			it := v.MapRange()
-			for it.Next() {
-				key.SetIterKey(it)
-				val.SetIterValue(it)
-				e, err := elem(val)
-				if err != nil {
-					return nil, err
-				}
-				out[key.String()] = e
-			}
-			return out, nil
-		}
+		return mapEncoder(t)
 	case reflect.Struct:
 		return structEncoder(t)
 	}
 	return jsonEncoder
+}
+
+// specialEncoder encodes the API types JSON spells their own way
+// (quantities, int-or-strings, times) without their MarshalJSON; nil for
+// other types.
+func specialEncoder(t reflect.Type) encoderFunc {
+	switch t {
+	case quantityType:
+		return func(v reflect.Value) (any, error) {
+			if v.CanAddr() {
+				return v.Addr().Interface().(*resource.Quantity).String(), nil
+			}
+			q := v.Interface().(resource.Quantity)
+			return q.String(), nil
+		}
+	case intOrStringType:
+		return func(v reflect.Value) (any, error) {
+			if intstr.Type(v.Field(intOrStringTypeField).Int()) == intstr.Int {
+				return v.Field(intOrStringIntField).Int(), nil
+			}
+			return v.Field(intOrStringStrField).String(), nil
+		}
+	case timeType:
+		return func(v reflect.Value) (any, error) {
+			tm := v.Interface().(metav1.Time)
+			if tm.IsZero() {
+				return nil, nil
+			}
+			return tm.UTC().Format(time.RFC3339), nil
+		}
+	}
+	return nil
+}
+
+// sliceEncoder encodes a slice as []any ([]byte as JSON does: base64).
+func sliceEncoder(t reflect.Type) encoderFunc {
+	if t.Elem().Kind() == reflect.Uint8 {
+		return jsonEncoder // []byte is base64 in JSON
+	}
+	elem := encoderOf(t.Elem())
+	return func(v reflect.Value) (any, error) {
+		if v.IsNil() {
+			return nil, nil
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			e, err := elem(v.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	}
+}
+
+// mapEncoder encodes a map with string keys as map[string]any (other
+// keys as JSON does).
+func mapEncoder(t reflect.Type) encoderFunc {
+	if t.Key().Kind() != reflect.String {
+		return jsonEncoder
+	}
+	if t.Elem().Kind() == reflect.String && !t.Elem().Implements(marshalerType) {
+		// Labels, annotations, selectors, data: range natively.
+		return func(v reflect.Value) (any, error) {
+			if v.IsNil() {
+				return nil, nil
+			}
+			m := v.Convert(stringMapType).Interface().(map[string]string)
+			out := make(map[string]any, len(m))
+			for k, e := range m {
+				out[k] = e
+			}
+			return out, nil
+		}
+	}
+	elem := encoderOf(t.Elem())
+	return func(v reflect.Value) (any, error) {
+		if v.IsNil() {
+			return nil, nil
+		}
+		out := make(map[string]any, v.Len())
+		// Iterate into two reused values: MapRange's Key and Value
+		// would copy every entry out.
+		key, val := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		it := v.MapRange()
+		for it.Next() {
+			key.SetIterKey(it)
+			val.SetIterValue(it)
+			e, err := elem(val)
+			if err != nil {
+				return nil, err
+			}
+			out[key.String()] = e
+		}
+		return out, nil
+	}
 }
 
 // field is one JSON field of a struct, found by its index path (through

@@ -32,6 +32,11 @@ import (
 // The base holds the inputs (pointers) and the names of what each part
 // rendered, never the rendered objects.
 type Memo struct {
+	// Whole keeps every state's objects: RenderLean is Render. For a
+	// caller that holds every object anyway (a runtime that takes them at
+	// once), where rendering lean would only render them twice.
+	Whole bool
+
 	base  *memoState
 	hosts hostCache
 }
@@ -166,96 +171,8 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 		next.types = newRefTypes()
 	}
 
-	// Which ledger parts and DomainMapping parts differ from the base's.
-	next.ledgers = make([]ledgerPart, len(ledgers))
-	old := make([]*ledgerPart, len(ledgers))
-	newLedger := make([]bool, len(ledgers)) // the ledger differs from the base's of its key
-	j := 0
-	for i, l := range ledgers {
-		p := &next.ledgers[i]
-		*p = ledgerPart{key: partKey{l.Namespace, l.Service}, ledger: l, service: paired[i]}
-		for ; base != nil && j < len(base.ledgers) && base.ledgers[j].key.compare(p.key) < 0; j++ {
-			dropped[base.ledgers[j].id] = true
-		}
-		if base != nil && j < len(base.ledgers) && base.ledgers[j].key == p.key {
-			old[i] = &base.ledgers[j]
-			j++
-		}
-		newLedger[i] = old[i] == nil || !same(old[i].ledger, l)
-	}
-	for ; base != nil && j < len(base.ledgers); j++ {
-		dropped[base.ledgers[j].id] = true
-	}
-	changedLedger := func(k partKey) bool {
-		i, found := slices.BinarySearchFunc(ledgers, k, func(l *serving.Ledger, k partKey) int {
-			return partKey{l.Namespace, l.Service}.compare(k)
-		})
-		return !found || newLedger[i]
-	}
-	changedDeps := func(deps []partKey) bool {
-		return slices.ContainsFunc(deps, changedLedger)
-	}
-	var redoLedgers []*ledgerWork
-	for i := range next.ledgers {
-		p, o := &next.ledgers[i], old[i]
-		if o == nil {
-			p.id = next.types.newPart()
-		} else {
-			p.id = o.id
-		}
-		if o == nil || newLedger[i] || !same(o.service, p.service) || changedDeps(o.deps) {
-			redoLedgers = append(redoLedgers, &ledgerWork{part: p})
-			if o != nil {
-				dropped[o.id] = true
-			}
-			continue
-		}
-		p.deps = o.deps
-	}
-
-	next.dms = make([]dmPart, len(dms))
-	var redoDMs []*dmWork
-	j = 0
-	for i, dm := range dms {
-		p := &next.dms[i]
-		*p = dmPart{key: partKey{dm.Namespace, dm.Name}, dm: dm}
-		target := -1
-		if ns, name, ok := domainMappingTarget(dm); ok {
-			if t, found := slices.BinarySearchFunc(ledgers, partKey{ns, name}, func(l *serving.Ledger, k partKey) int {
-				return partKey{l.Namespace, l.Service}.compare(k)
-			}); found {
-				target = t
-				p.target = ledgers[t]
-			}
-		}
-		for ; base != nil && j < len(base.dms) && base.dms[j].key.compare(p.key) < 0; j++ {
-			dropped[base.dms[j].id] = true
-		}
-		var o *dmPart
-		if base != nil && j < len(base.dms) && base.dms[j].key == p.key {
-			o = &base.dms[j]
-			j++
-		}
-		if o == nil {
-			p.id = next.types.newPart()
-		} else {
-			p.id = o.id
-		}
-		// o.target, when set, is the base's ledger of target's key when
-		// the DomainMapping is the same, so newLedger says whether the
-		// target changed.
-		if o == nil || !same(o.dm, dm) || (o.target == nil) != (target < 0) || (target >= 0 && newLedger[target]) || changedDeps(o.deps) {
-			redoDMs = append(redoDMs, &dmWork{part: p})
-			if o != nil {
-				dropped[o.id] = true
-			}
-			continue
-		}
-		p.deps = o.deps
-	}
-	for ; base != nil && j < len(base.dms); j++ {
-		dropped[base.dms[j].id] = true
-	}
+	redoLedgers, newLedger := cutLedgers(base, next, ledgers, paired, dropped)
+	redoDMs := cutDMs(base, next, ledgers, dms, newLedger, dropped)
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
 	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
@@ -269,19 +186,7 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	order := next.types.order()
 	sortByRefs(next.types, order, objects, changed)
 
-	// Same: the base's refs of every part not dropped, in order.
-	var same []objRef
-	if base != nil {
-		same = base.refs
-		if len(dropped) > 0 {
-			same = make([]objRef, 0, len(base.refs))
-			for _, r := range base.refs {
-				if !dropped[r.part] {
-					same = append(same, r)
-				}
-			}
-		}
-	}
+	same := base.sameRefs(dropped)
 	var dup objRef
 	var collide bool
 	next.refs, dup, collide = merge(next.types, order, changed, same)

@@ -21,14 +21,14 @@ var leanChunk = 128
 // RenderLean renders it chunk by chunk and keeps only the names: the
 // Delta has neither Objects nor Same, and Keep makes its state the base
 // as it would Render's. A state never holds more than one chunk's objects
-// at once. Otherwise RenderLean is Render.
+// at once. Otherwise, or with Whole set, RenderLean is Render.
 //
 // Errors are Render's, with the same messages in the same order.
 func (m *Memo) RenderLean(in Input) (*Delta, error) {
 	if err := m.CheckHosts(in); err != nil {
 		return nil, err
 	}
-	if m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) && !m.base.manyNew(in) {
+	if m.Whole || m.base != nil && sameConfig(m.base.cfg, in.Config) && sameGateways(m.base.gw, in.Gateways) && !m.base.manyNew(in) {
 		return m.render(in)
 	}
 	steps := leanSteps(in)

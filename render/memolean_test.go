@@ -158,3 +158,29 @@ func TestMemoLeanManyNew(t *testing.T) {
 		t.Error("relative to the lean state, nothing is the same")
 	}
 }
+
+// TestMemoWholeNeverLean: with Whole set, a state of many chunks renders
+// with every object, as Render does, and its names are the base of the
+// next render.
+func TestMemoWholeNeverLean(t *testing.T) {
+	in := benchInput(300, 2)
+	if n := len(leanSteps(in)); n < 2 {
+		t.Fatalf("%d steps, want several", n)
+	}
+	want, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Memo{Whole: true}
+	d, err := m.RenderLean(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(refsOf(want), refsOf(d.Objects)); diff != "" || len(d.Same) != 0 {
+		t.Errorf("objects (-want +got), %d named the same:\n%s", len(d.Same), diff)
+	}
+	m.Keep(d)
+	if d, err = m.RenderLean(in); err != nil || len(d.Objects) != 0 || len(d.Same) != len(want) {
+		t.Errorf("the same state again: %v, %d objects and %d named the same, want none and %d", err, len(d.Objects), len(d.Same), len(want))
+	}
+}

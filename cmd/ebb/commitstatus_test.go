@@ -4,6 +4,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,7 +56,7 @@ func TestControllerCommitStatusConfig(t *testing.T) {
 				return
 			}
 			s := engine.CommitStatus{Commit: "abc", Status: forge.Status{Context: "ebb/apply", State: forge.Success, Description: "applied"}}
-			if err := p.Post(t.Context(), []engine.CommitStatus{s}); err != nil {
+			if err := p.Post(t.Context(), []engine.CommitStatus{s}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if got := srv.Posted("abc"); len(got) != 1 || got[0].Context != "ebb/apply" {

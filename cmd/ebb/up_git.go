@@ -75,7 +75,7 @@ func runUpGit(ctx context.Context, e *env, url string, g *gitFlags, addr, admin 
 	}
 	u.target.Prepare = co.Prepare
 	gu := &gitUp{up: u, url: git.Redact(url)}
-	gu.loop = &engine.Loop{Source: files, Target: u.target, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed}
+	gu.loop = &engine.Loop{Source: files, Target: u.target, ReadOnly: *g.readOnly, Logger: log, Report: gu.report, Limits: g.limits, Observe: u.observed, Whole: true}
 	u.planned, u.gc.Writer = gu.loop.Main, gu.loop
 	if gu.loop.Metrics, err = engine.NewMetrics(u.metrics); err == nil {
 		err = u.metrics.Register(engine.SourceCollector{Name: "main", Source: src})

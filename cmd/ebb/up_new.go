@@ -107,7 +107,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		return nil, err
 	}
 	u.target.Runtime, u.target.Scaler = u.runtime, u.scaler
-	u.rec = &engine.Reconciler{Writer: engine.LedgerWriterFor(dir, log), Target: u.target, Logger: log, Observe: u.observed}
+	u.rec = &engine.Reconciler{Writer: engine.LedgerWriterFor(dir, log), Target: u.target, Logger: log, Observe: u.observed, Whole: true}
 	u.planned, u.applied = u.target.Applied, u.target.Applied
 	u.gc = &engine.GC{State: func() *engine.Desired { return u.planned() }, Writer: u.rec.Writer, Report: u.reportGC}
 	// A revision that becomes ready may take its Service's latestRevision

@@ -104,8 +104,8 @@ type Config struct {
 	// Backoff is the wait before retry n (1, 2, …) after losing a push
 	// race (default 50ms·2^(n-1), at most 2s).
 	Backoff func(n int) time.Duration
-	// Now is the clock for commit times and status (default time.Now).
-	Now func() time.Time
+	// When stamps write-back commits; zero: the time each is made.
+	When time.Time
 	// Logger hears of repairs to a cache an interrupted run left broken.
 	Logger *slog.Logger
 }
@@ -144,7 +144,6 @@ type Status struct {
 // several goroutines; fetches and write-backs run one at a time.
 type Source struct {
 	cfg    Config
-	now    func() time.Time
 	auth   transport.AuthMethod
 	repo   *gogit.Repository
 	remote *gogit.Remote
@@ -194,9 +193,6 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = func(n int) time.Duration { return min(50*time.Millisecond<<(n-1), 2*time.Second) }
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -210,7 +206,7 @@ func New(cfg Config) (*Source, error) {
 		}
 		cfg.Verify = v
 	}
-	s := &Source{cfg: cfg, now: cfg.Now}
+	s := &Source{cfg: cfg}
 	s.status.URL, s.status.Ref = Redact(cfg.URL), cfg.Ref.String()
 	var err error
 	if s.auth, err = authMethod(cfg.URL, cfg.Auth); err != nil {
@@ -285,7 +281,7 @@ func (s *Source) Fetch(ctx context.Context) (Commit, bool, error) {
 	err = RedactError(err)
 	s.record(func(st *Status) {
 		st.Counters.Fetches++
-		st.LastFetch = s.now()
+		st.LastFetch = time.Now()
 		switch {
 		case errors.Is(err, ErrUnverified):
 			st.Counters.Unverified++
@@ -491,7 +487,7 @@ func (s *Source) record(update func(*Status), err error) {
 		update(&s.status)
 	}
 	if err != nil {
-		s.status.LastError, s.status.ErrorTime = Redact(err.Error()), s.now()
+		s.status.LastError, s.status.ErrorTime = Redact(err.Error()), time.Now()
 	} else {
 		s.status.LastError = ""
 	}

@@ -53,8 +53,11 @@ func (s *Source) Run(ctx context.Context, p Poll, kicks <-chan struct{}, sync fu
 		case <-kicks:
 		}
 		sync(ctx)
-		next := p.Next(s.now(), rand.Float64())
+		// The schedule's edge: the next poll counts from when this sync
+		// ended.
+		now := time.Now()
+		next := p.Next(now, rand.Float64())
 		s.record(func(st *Status) { st.NextPoll = next }, nil)
-		timer.Reset(next.Sub(s.now()))
+		timer.Reset(next.Sub(now))
 	}
 }

@@ -165,7 +165,11 @@ func checkLedgerPaths(files map[string][]byte) error {
 // commitOn writes a commit of parent's tree with files applied; the zero
 // hash means the tree would not change.
 func (s *Source) commitOn(parent plumbing.Hash, files map[string][]byte, message string) (plumbing.Hash, error) {
-	sig := object.Signature{Name: s.cfg.Author.Name, Email: s.cfg.Author.Email, When: s.now()}
+	when := s.cfg.When
+	if when.IsZero() {
+		when = time.Now() // the commit's own time, as git stamps one
+	}
+	sig := object.Signature{Name: s.cfg.Author.Name, Email: s.cfg.Author.Email, When: when}
 	return CommitFiles(s.repo.Storer, parent, files, message, sig, s.cfg.Signer)
 }
 

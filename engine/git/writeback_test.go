@@ -40,7 +40,7 @@ func newWriteSource(t *testing.T, url string, cfg Config) *Source {
 		cfg.CacheDir = t.TempDir()
 	}
 	cfg.Author = Signature{Name: "ebb", Email: "ebb@example.com"}
-	cfg.Now = func() time.Time { return time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC) }
+	cfg.When = time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC)
 	cfg.Backoff = func(int) time.Duration { return 0 }
 	s, err := New(cfg)
 	if err != nil {

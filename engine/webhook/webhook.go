@@ -89,8 +89,6 @@ type Config struct {
 	// is answered 429 with Retry-After and triggers nothing (nor is its
 	// delivery ID remembered, so a retry is not a duplicate).
 	Limit func(now time.Time) time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // Receiver is the net/http handler for push webhooks. It answers
@@ -126,9 +124,6 @@ func New(cfg Config) (*Receiver, error) {
 	if cfg.DedupSize <= 0 {
 		cfg.DedupSize = DefaultDedupSize
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	return &Receiver{cfg: cfg, seen: recent.New[struct{}](cfg.DedupSize)}, nil
 }
 
@@ -146,14 +141,19 @@ func (e limitedError) Error() string {
 	return fmt.Sprintf("too many syncs asked for; retry in %s", e.wait.Round(time.Second))
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: ServeAt when the request arrives.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc.ServeAt(w, r, time.Now())
+}
+
+// ServeAt serves r at now: the duplicate window and Limit count to now.
+func (rc *Receiver) ServeAt(w http.ResponseWriter, r *http.Request, now time.Time) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	ev, triggered, err := rc.handle(r)
+	ev, triggered, err := rc.handle(r, now)
 	code := http.StatusNoContent
 	var limited limitedError
 	switch {
@@ -182,7 +182,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // handle verifies the request and triggers; the error decides the status.
-func (rc *Receiver) handle(r *http.Request) (Event, bool, error) {
+func (rc *Receiver) handle(r *http.Request, now time.Time) (Event, bool, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, rc.cfg.MaxBody+1))
 	if err != nil {
 		return Event{}, false, fmt.Errorf("read body: %w", err)
@@ -196,7 +196,6 @@ func (rc *Receiver) handle(r *http.Request) (Event, bool, error) {
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	now := rc.cfg.Now()
 	key := ev.Provider + "\x00" + ev.Delivery
 	if ev.Delivery != "" {
 		if _, dup := rc.seen.Get(key, now); dup {

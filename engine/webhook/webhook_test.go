@@ -199,7 +199,7 @@ func TestReceiverDeliveries(t *testing.T) {
 			var limited bool
 			triggers := 0
 			rc, err := New(Config{Secret: secret, Refs: []string{"refs/heads/main"}, Trigger: func(Event) { triggers++ },
-				DedupWindow: time.Minute, Now: func() time.Time { return now },
+				DedupWindow: time.Minute,
 				Limit: func(time.Time) time.Duration {
 					if limited {
 						return 1500 * time.Millisecond
@@ -216,7 +216,7 @@ func TestReceiverDeliveries(t *testing.T) {
 					req.Header.Set(k, v)
 				}
 				rec := httptest.NewRecorder()
-				rc.ServeHTTP(rec, req)
+				rc.ServeAt(rec, req, now)
 				if rec.Code != d.code {
 					t.Errorf("delivery %d: status %d, want %d (%s)", i, rec.Code, d.code, rec.Body)
 				}
