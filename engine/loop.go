@@ -337,7 +337,7 @@ func (l *Loop) pass(ctx context.Context, took *Timing) Pass {
 	}
 	if applied.delta == nil {
 		// A kept state (see kept) applied again: render it anew.
-		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At, Now: l.now()}
+		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At, Now: l.now(), Programmed: applied.Programmed}
 		if err := l.render(d, took); err != nil {
 			return Pass{Err: err, Stage: StageApply}
 		}
@@ -380,7 +380,7 @@ func kept(d *Desired) *Desired {
 	if d == nil || d.delta == nil {
 		return d
 	}
-	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Now: d.Now}
+	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Now: d.Now, Programmed: d.Programmed}
 }
 
 // follow plans commit c, writes its ledger changes back, and returns the
@@ -467,7 +467,7 @@ func (l *Loop) plan(files fs.FS, at serving.Stamp, took *Timing) (*Desired, []*s
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now}, changed, changes, nil
+	return &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now, Programmed: seen.Programmed}, changed, changes, nil
 }
 
 // observed is what the Target has seen, or nothing, at the Loop's clock
