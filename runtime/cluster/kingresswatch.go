@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,9 +28,11 @@ var KIngressResource = schema.GroupVersionResource{Group: "networking.internal.k
 // programmed (see serving.Programmed), not at the status refresh.
 type KIngresses struct {
 	res      dynamic.NamespaceableResourceInterface
-	inf      cache.SharedIndexInformer
 	log      *slog.Logger
 	onChange func()
+
+	mu  sync.Mutex
+	inf cache.SharedIndexInformer // the running Run's; nil between runs
 }
 
 // crdRetry is how often KIngresses looks again for the KIngress CRD while
@@ -37,23 +40,54 @@ type KIngresses struct {
 const crdRetry = time.Minute
 
 // NewKIngresses returns a follower of the KIngresses dyn reaches; Run
-// starts it. onChange, if set, is called (on the informer's goroutine)
+// follows them. onChange, if set, is called (on the watch's goroutine)
 // when one is added or changes.
 func NewKIngresses(dyn dynamic.Interface, log *slog.Logger, onChange func()) *KIngresses {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := dyn.Resource(KIngressResource)
+	return &KIngresses{res: dyn.Resource(KIngressResource), log: log, onChange: onChange}
+}
+
+// Run follows the KIngresses until ctx ends, each run with a watch of its
+// own (a replica may lead again). While the KIngress CRD is not installed
+// it looks for it again every minute, quietly.
+func (k *KIngresses) Run(ctx context.Context) {
+	for {
+		_, err := k.res.List(ctx, metav1.ListOptions{Limit: 1})
+		if !apierrors.IsNotFound(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(crdRetry):
+		}
+	}
+	inf := k.informer()
+	k.mu.Lock()
+	k.inf = inf
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		k.inf = nil
+		k.mu.Unlock()
+	}()
+	inf.RunWithContext(ctx)
+}
+
+// informer is a watch of the KIngresses keeping only what an edge report
+// reads (not the rules), telling onChange of every addition and change.
+func (k *KIngresses) informer() cache.SharedIndexInformer {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return res.List(ctx, o)
+			return k.res.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return res.Watch(ctx, o)
+			return k.res.Watch(ctx, o)
 		},
 	}
 	inf := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
-	// Only what an edge report reads is kept: not the rules.
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok {
@@ -70,44 +104,28 @@ func NewKIngresses(dyn dynamic.Interface, log *slog.Logger, onChange func()) *KI
 		}
 		return slim, nil
 	})
-	k := &KIngresses{res: res, inf: inf, log: log, onChange: onChange}
+	changed := func() {
+		if k.onChange != nil {
+			k.onChange()
+		}
+	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { k.changed() },
-		UpdateFunc: func(any, any) { k.changed() },
+		AddFunc:    func(any) { changed() },
+		UpdateFunc: func(any, any) { changed() },
 	})
-	return k
+	return inf
 }
-
-func (k *KIngresses) changed() {
-	if k.onChange != nil {
-		k.onChange()
-	}
-}
-
-// Run follows the KIngresses until ctx ends. While the KIngress CRD is not
-// installed it looks for it again every minute, quietly.
-func (k *KIngresses) Run(ctx context.Context) {
-	for {
-		_, err := k.res.List(ctx, metav1.ListOptions{Limit: 1})
-		if !apierrors.IsNotFound(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(crdRetry):
-		}
-	}
-	k.inf.RunWithContext(ctx)
-}
-
-// HasSynced reports whether the first list has been read.
-func (k *KIngresses) HasSynced() bool { return k.inf.HasSynced() }
 
 // Programmed are the reports of every KIngress followed, by
-// namespace/name.
+// namespace/name; none while Run does not run.
 func (k *KIngresses) Programmed() serving.Programmed {
-	items := k.inf.GetStore().List()
+	k.mu.Lock()
+	inf := k.inf
+	k.mu.Unlock()
+	if inf == nil {
+		return nil
+	}
+	items := inf.GetStore().List()
 	out := make(serving.Programmed, len(items))
 	for _, o := range items {
 		u, ok := o.(*unstructured.Unstructured)
