@@ -47,6 +47,13 @@ func (p Programmed) held(l *Ledger, now time.Time) bool {
 	return l.Gradual != nil && p.gradualAt(l, *l.Gradual, now).Before(now)
 }
 
+// carries reports whether l's route has no edge report, or its edge has
+// programmed revision at percent: an analysed canary steps on only then.
+func (p Programmed) carries(l *Ledger, revision string, percent int) bool {
+	e, ok := p[l.Namespace+"/"+l.Service]
+	return !ok || (e.Ready() && e.Revision == revision && e.Percent == percent)
+}
+
 // RoutedAt is RoutedAt with each gradual rollout held where its edge has
 // not programmed a share yet.
 func (p Programmed) RoutedAt(ledgers []*Ledger, now time.Time) []*Ledger {

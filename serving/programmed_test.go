@@ -3,6 +3,8 @@ package serving
 import (
 	"testing"
 	"time"
+
+	"github.com/ebb-dev/ebb/scaler/metric"
 )
 
 // TestPlanGradualHeldByEdge follows TestPlanGradual's 20 s rollout on a
@@ -89,4 +91,45 @@ func TestPlanGradualHeldByEdge(t *testing.T) {
 	if l[0].Gradual != nil {
 		t.Errorf("the plan stays after the end: %+v", l[0].Gradual)
 	}
+}
+
+// TestPlanCanaryHeldByEdge follows TestPlanCanaryPromoted's canary on a
+// route whose edge reports what it has programmed: a passing check steps
+// the canary only once the edge has programmed its weight, and promotes
+// it only then; a failing one is judged at once.
+func TestPlanCanaryHeldByEdge(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}
+	v1, v2 := []*Service{svc("a", analysed)}, []*Service{svc("b", analysed)}
+	l := rolloutRun(t, nil, v1, w, []string{"revision: new revision hello-00001", "ready: revision hello-00001 is ready",
+		"traffic: hello-00001 at 100% (latestRevision)"}, "hello-00001 at 100% (latestRevision)")
+	w.now = t0.Add(10 * time.Second)
+	w.programmed = Programmed{"default/hello": {Generation: 1, ProgrammedGeneration: 1, Revision: "hello-00001", Percent: 100}}
+	l = rolloutRun(t, l, v2, w, []string{"revision: new revision hello-00002", "ready: revision hello-00002 is ready",
+		"canary: canary hello-00002 waits to be ready (stable hello-00001)", "canary: canary hello-00002 0% -> 20% (ready)",
+		"traffic: hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)"},
+		"hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)")
+	passing := map[string]metric.Figures{"hello-00002": {Requests: 50, P99: 12 * time.Millisecond}, "hello-00001": {Requests: 200, Failures: 1}}
+
+	// 20 % applied, not programmed: the passing check does not step.
+	w.now, w.figures = t0.Add(12*time.Second), passing
+	w.programmed = Programmed{"default/hello": {Generation: 2, ProgrammedGeneration: 1, Revision: "hello-00002", Percent: 20}}
+	l = rolloutRun(t, l, v2, w, nil, "hello-00001 at 80% (latestRevision), hello-00002 at 20% (latestRevision)")
+	if !w.observed().Pending(l[0]) {
+		t.Error("the held check is not pending")
+	}
+	// Programmed: it steps.
+	w.programmed = Programmed{"default/hello": {Generation: 2, ProgrammedGeneration: 2, Revision: "hello-00002", Percent: 20}}
+	l = rolloutRun(t, l, v2, w, []string{"canary: canary hello-00002 20% -> 40% (success 100.0%, p99 12ms, 50 req; stable 99.5%)",
+		"traffic: hello-00001 at 60% (latestRevision), hello-00002 at 40% (latestRevision)"},
+		"hello-00001 at 60% (latestRevision), hello-00002 at 40% (latestRevision)")
+	// 40 % not programmed: no promotion.
+	w.now = t0.Add(14 * time.Second)
+	w.programmed = Programmed{"default/hello": {Generation: 3, ProgrammedGeneration: 2, Revision: "hello-00002", Percent: 40}}
+	l = rolloutRun(t, l, v2, w, nil, "hello-00001 at 60% (latestRevision), hello-00002 at 40% (latestRevision)")
+	// A failing check is judged whatever the edge reports.
+	w.figures = map[string]metric.Figures{"hello-00002": {Requests: 40, Failures: 20}, "hello-00001": {Requests: 160}}
+	l = rolloutRun(t, l, v2, w, []string{"canary: canary hello-00002 held at 40% (success 50.0%, 40 req; stable 100.0%; failed 1 of 2 checks)"},
+		"hello-00001 at 60% (latestRevision), hello-00002 at 40% (latestRevision)")
+	_ = l
 }
