@@ -244,7 +244,7 @@ func (l *Loop) pass(ctx context.Context, now time.Time, took *Timing) Pass {
 	}
 	if applied.delta == nil {
 		// A kept state (see kept) applied again: render it anew.
-		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At, Now: now}
+		d := &Desired{Tree: applied.Tree, Ledgers: applied.Ledgers, At: applied.At, Now: now, Programmed: applied.Programmed}
 		if err := l.render(d, took); err != nil {
 			return Pass{Err: err, Stage: StageApply}
 		}
@@ -283,5 +283,5 @@ func kept(d *Desired) *Desired {
 	if d == nil || d.delta == nil {
 		return d
 	}
-	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Now: d.Now}
+	return &Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Now: d.Now, Programmed: d.Programmed}
 }

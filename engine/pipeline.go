@@ -123,7 +123,7 @@ func (p *Pipeline) plan(files fs.FS, at serving.Stamp, now time.Time, memory []*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now}, changed, changes, nil
+	return &Desired{Tree: tree, Ledgers: ledgers, At: at, Now: seen.Now, Programmed: seen.Programmed}, changed, changes, nil
 }
 
 // replan plans the files of a head that won the race for the branch, at

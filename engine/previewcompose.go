@@ -82,7 +82,7 @@ func compose(files *serving.Cache, rendered *render.Memo, main *Desired, preview
 			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Service, b.Service))
 		})
 	}
-	d := &Desired{Tree: &c.tree, Ledgers: c.ledgers, At: main.At, Now: main.Now}
+	d := &Desired{Tree: &c.tree, Ledgers: c.ledgers, At: main.At, Now: main.Now, Programmed: main.Programmed}
 	if err := renderDelta(rendered, d); err != nil {
 		for i := range sts {
 			sts[i].Error = strings.TrimPrefix(sts[i].Error+"\n", "\n") + err.Error()

@@ -48,6 +48,10 @@ type Desired struct {
 	// routes are not served for those hosts. (Within one state, two
 	// namespaces never serve one host: the render refuses it.)
 	Refused []render.HostRefusal
+	// Programmed are the edges' reports the state was planned with: a
+	// gradual rollout is routed no further than its edge has programmed
+	// (see serving.Programmed).
+	Programmed serving.Programmed
 
 	delta *render.Delta // the render relative to the last applied state
 }
@@ -121,7 +125,7 @@ func (d *Desired) Routed() []*serving.Ledger {
 	if now.IsZero() {
 		now = d.At.Time.Time
 	}
-	return serving.RoutedAt(d.Ledgers, now)
+	return d.Programmed.RoutedAt(d.Ledgers, now)
 }
 
 // GradualDue reports whether a gradual rollout of d has a step (or its
@@ -131,16 +135,18 @@ func (d *Desired) GradualDue(now time.Time) bool {
 	if d == nil || d.Now.IsZero() {
 		return false
 	}
-	w := serving.GradualWake(d.Ledgers, d.Now)
+	w := d.Programmed.GradualWake(d.Ledgers, d.Now)
 	return !w.IsZero() && !now.Before(w)
 }
 
 // ReadyPending reports whether planning d again with seen would record a
-// revision as ready: the latest revision of one of its Services has
-// become ready since its ledger was planned. A runtime that sees a
-// revision become ready asks this to know whether a pass is due.
+// revision as ready (the latest revision of one of its Services has
+// become ready since its ledger was planned), or route a gradual rollout
+// further (its edge has programmed the share it was held at). A runtime
+// that sees a revision become ready, or an edge report, asks this to know
+// whether a pass is due.
 func (d *Desired) ReadyPending(seen serving.Observed) bool {
-	return d != nil && seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)
+	return d != nil && ((seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)) || seen.Released(d.Ledgers, d.Programmed, d.Now))
 }
 
 // Target runs what a repository state renders: the local runtime under

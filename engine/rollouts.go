@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"time"
-
-	"github.com/ebb-dev/ebb/serving"
 )
 
 // NextRolloutCheck is when a canary of d next needs a pass (a step, a
@@ -17,7 +15,7 @@ func (d *Desired) NextRolloutCheck(since time.Time) time.Time {
 	}
 	next := d.Tree.NextRolloutCheck(d.Ledgers, since)
 	if !d.Now.IsZero() {
-		if w := serving.GradualWake(d.Ledgers, d.Now); !w.IsZero() && (next.IsZero() || w.Before(next)) {
+		if w := d.Programmed.GradualWake(d.Ledgers, d.Now); !w.IsZero() && (next.IsZero() || w.Before(next)) {
 			next = w
 		}
 	}

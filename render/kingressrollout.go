@@ -115,3 +115,21 @@ func consolidate(traffic []serving.Target, name string) []serving.Target {
 	}
 	return out
 }
+
+// RolloutNewest reads a KIngress rollout annotation as Knative's route
+// reconciler and ebb write it: the newest revision of configuration's
+// main-route entry and its percent of the route; ok is false when the
+// annotation holds none (or does not parse).
+func RolloutNewest(annotation, configuration string) (revision string, percent int, ok bool) {
+	var ro kRollout
+	if json.Unmarshal([]byte(annotation), &ro) != nil {
+		return "", 0, false
+	}
+	for _, c := range ro.Configurations {
+		if c.Tag == "" && c.ConfigurationName == configuration && len(c.Revisions) > 0 {
+			r := c.Revisions[len(c.Revisions)-1]
+			return r.RevisionName, r.Percent, true
+		}
+	}
+	return "", 0, false
+}

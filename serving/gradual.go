@@ -60,9 +60,17 @@ func (p *planner) planGradual() {
 		}
 	}
 	desired := rollout.Desired(l.Service, l.LatestRouted(), percent)
-	next, changed := rollout.Plan(prev, desired, p.seen.now(p.at), p.gradualDuration())
+	now := p.seen.now(p.at)
+	next, changed := rollout.Plan(prev, desired, now, p.gradualDuration())
 	if !changed && !discarded {
 		return
+	}
+	if held := p.seen.Programmed.gradualAt(l, prev, now); held.Before(now) && !discarded {
+		// The edge has not programmed the share before the last step:
+		// unless the traffic asks for something else, the plan stays.
+		if _, moved := rollout.Plan(prev, desired, held, p.gradualDuration()); !moved {
+			return
+		}
 	}
 	c := next.Find("", l.Service)
 	if next.Done() {
@@ -135,6 +143,12 @@ func splitLatest(g rollout.Rollout, service string) func(Target) []Target {
 // split as the plan stands at now (rollout.SplitAt); the others are
 // returned as they are. The ledgers are not modified.
 func RoutedAt(ledgers []*Ledger, now time.Time) []*Ledger {
+	return Programmed(nil).RoutedAt(ledgers, now)
+}
+
+// routedWith is RoutedAt with the split of each gradual rollout's plan
+// given by split.
+func routedWith(ledgers []*Ledger, split func(*Ledger) rollout.Rollout) []*Ledger {
 	var out []*Ledger
 	for i, l := range ledgers {
 		if l.Gradual == nil || l.Removed != nil {
@@ -145,9 +159,9 @@ func RoutedAt(ledgers []*Ledger, now time.Time) []*Ledger {
 		}
 		routed := *l
 		routed.Traffic = nil
-		split := splitLatest(rollout.SplitAt(*l.Gradual, now), l.Service)
+		latest := splitLatest(split(l), l.Service)
 		for _, t := range mergeLatest(l.Traffic) {
-			routed.Traffic = append(routed.Traffic, split(t)...)
+			routed.Traffic = append(routed.Traffic, latest(t)...)
 		}
 		out[i] = &routed
 	}
@@ -179,24 +193,11 @@ func mergeLatest(traffic []Target) []Target {
 // after after: a step, or the end of a rollout whose last step was taken
 // but not yet recorded (then after itself). Zero when none will.
 func GradualWake(ledgers []*Ledger, after time.Time) time.Time {
-	var next time.Time
-	for _, l := range ledgers {
-		if l.Gradual == nil || l.Removed != nil {
-			continue
-		}
-		w := rollout.WakeAt(*l.Gradual, after)
-		if rollout.SplitAt(*l.Gradual, after).Done() {
-			w = after
-		}
-		if !w.IsZero() && (next.IsZero() || w.Before(next)) {
-			next = w
-		}
-	}
-	return next
+	return Programmed(nil).GradualWake(ledgers, after)
 }
 
 // gradualEnded reports whether l's gradual rollout has taken its last step
-// at o.Now and the ledger does not say so yet.
+// at o.Now, its edge allowing, and the ledger does not say so yet.
 func (o Observed) gradualEnded(l *Ledger) bool {
-	return l.Gradual != nil && !o.Now.IsZero() && rollout.SplitAt(*l.Gradual, o.Now).Done()
+	return l.Gradual != nil && !o.Now.IsZero() && rollout.SplitAt(*l.Gradual, o.Programmed.gradualAt(l, *l.Gradual, o.Now)).Done()
 }

@@ -51,6 +51,10 @@ type Observed struct {
 	// Figures reports a revision's traffic over [from, to); nil knows of
 	// none.
 	Figures func(namespace, revision string, from, to time.Time) metric.Figures
+	// Programmed are what the controllers programming routes ebb does not
+	// serve itself report of them: a gradual rollout steps past a share
+	// only once its edge has programmed it. Nil holds none.
+	Programmed Programmed
 }
 
 func (o Observed) ready(namespace, revision string) bool {

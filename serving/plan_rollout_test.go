@@ -31,12 +31,14 @@ type world struct {
 	since   time.Time
 	now     time.Time
 	figures map[string]metric.Figures
+	// programmed are the edges' reports (see Programmed).
+	programmed Programmed
 }
 
 func (w *world) observed() Observed {
 	return Observed{
 		Ready: func(_, rev string) bool { return slices.Contains(w.ready, rev) },
-		Now:   w.now, Since: w.since,
+		Now:   w.now, Since: w.since, Programmed: w.programmed,
 		Figures: func(_, rev string, from, to time.Time) metric.Figures {
 			if to.Sub(from) != 2*time.Second || !to.Equal(w.now) {
 				panic(fmt.Sprintf("figures asked for [%v, %v), now %v", from, to, w.now))

@@ -182,6 +182,11 @@ func (p *planner) planRollout(stable string) {
 	}
 	weight := r.Weight
 	next, verdict := canary.Decide(*r, a, period, now)
+	if (verdict == canary.Step || verdict == canary.Promote) && !p.seen.Programmed.carries(l, r.Canary, int(weight)) {
+		// The route's edge has not programmed the canary's weight: the
+		// step waits, and the check is judged again when it has.
+		return
+	}
 	*r = next
 	figures := canary.Describe(period)
 	switch verdict {

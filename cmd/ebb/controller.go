@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/engine/git"
@@ -42,6 +43,10 @@ type controller struct {
 	applied  chan struct{} // a pass applied (see releaseFloor)
 	identity string
 	secret   string
+
+	// kingresses follows the KIngresses: a gradual rollout on one moves on
+	// when its net-* controller has programmed the share before.
+	kingresses *cluster.KIngresses
 
 	mu      gosync.Mutex
 	leading bool
@@ -100,6 +105,15 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 				c.kicks.Kick()
 			}
 		}})
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.kingresses = cluster.NewKIngresses(dyn, log, func() {
+		if c.loop.Main().ReadyPending(c.observed()) {
+			c.kicks.Kick()
+		}
+	})
 	c.scaler, err = scaler.New(scaler.Options{Scaler: c.runtime, Modes: c.runtime, Pods: c.runtime, Registry: c.reg, Logger: log})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func (c *controller) lead(ctx context.Context) {
 	defer wg.Wait()
 	defer cancel()
 	wg.Go(func() { c.runtime.Run(ctx) })
+	wg.Go(func() { c.kingresses.Run(ctx) })
 	if !c.runtime.WaitForSync(ctx) {
 		return
 	}
@@ -99,11 +100,13 @@ func (c *controller) setLeading(v bool) {
 }
 
 // observed is what the cluster has shown of the revisions (which became
-// ready), and their figures since this replica leads, now. A replica
+// ready), and their figures since this replica leads, and of the
+// KIngresses (what their net-* controllers have programmed), now. A replica
 // that does not lead judges no canary.
 func (c *controller) observed() serving.Observed {
 	o := c.runtime.Observed()
 	o.Now = time.Now()
+	o.Programmed = c.kingresses.Programmed()
 	c.mu.Lock()
 	o.Since = c.leadSince
 	c.mu.Unlock()

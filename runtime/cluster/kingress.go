@@ -18,9 +18,10 @@ const kingressPath = "/apis/networking.internal.knative.dev/v1alpha1"
 // ebb reads.
 type kingressStatus struct {
 	Metadata struct {
-		Name       string `json:"name"`
-		Namespace  string `json:"namespace"`
-		Generation int64  `json:"generation"`
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Generation  int64             `json:"generation"`
+		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Status struct {
 		ObservedGeneration int64 `json:"observedGeneration"`

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/engine"
@@ -46,17 +47,7 @@ func TestKIngress(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := copyExample(t, "hello")
-	rewrite(t, filepath.Join(dir, "service.yaml"), "namespace: default", "namespace: kingress")
-	if err := os.Rename(filepath.Join(dir, ".ebb", "default"), filepath.Join(dir, ".ebb", "kingress")); err != nil {
-		t.Fatal(err)
-	}
-	rewriteAll(t, filepath.Join(dir, ".ebb", "kingress"), "namespace: default", "namespace: kingress")
-	network := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-network, namespace: ebb-system}\ndata: {ingress-class: kourier.ingress.networking.knative.dev}\n"
-	if err := os.WriteFile(filepath.Join(dir, "config-network.yaml"), []byte(network), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	mustNamespace(t, cs, "kingress")
+	dir := kourierExample(t, cs, "kingress")
 	const source = "kingress"
 	healthy := func(string, string) (engine.RevisionHealth, bool) {
 		return engine.RevisionHealth{Ready: engine.True}, true
@@ -123,6 +114,24 @@ func TestKIngress(t *testing.T) {
 	if _, err := dyn.Resource(kingressGVR).Namespace("kingress").Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("KIngress after prune: %v, want NotFound", err)
 	}
+}
+
+// kourierExample is the hello example in namespace, which it creates,
+// routed through Kourier's class: its directory.
+func kourierExample(t *testing.T, cs kubernetes.Interface, namespace string) string {
+	t.Helper()
+	dir := copyExample(t, "hello")
+	rewrite(t, filepath.Join(dir, "service.yaml"), "namespace: default", "namespace: "+namespace)
+	if err := os.Rename(filepath.Join(dir, ".ebb", "default"), filepath.Join(dir, ".ebb", namespace)); err != nil {
+		t.Fatal(err)
+	}
+	rewriteAll(t, filepath.Join(dir, ".ebb", namespace), "namespace: default", "namespace: "+namespace)
+	network := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-network, namespace: ebb-system}\ndata: {ingress-class: kourier.ingress.networking.knative.dev}\n"
+	if err := os.WriteFile(filepath.Join(dir, "config-network.yaml"), []byte(network), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustNamespace(t, cs, namespace)
+	return dir
 }
 
 // installKIngressCRD creates the CRD of manifests/kingress, unless a test
