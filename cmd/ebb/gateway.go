@@ -42,9 +42,10 @@ func (b backendFlags) Set(v string) error {
 }
 
 type gatewayOptions struct {
-	listen, routes, mode, autoscaler, podName string
-	backends                                  backendFlags
-	drain                                     time.Duration
+	listen, routes, autoscaler, podName string
+	mode                                route.Mode
+	backends                            backendFlags
+	drain                               time.Duration
 
 	statsToken string // --stats-token-file
 }
@@ -55,7 +56,7 @@ func gatewayFlags(args []string) (gatewayOptions, error) {
 	fs.SetOutput(discard{})
 	fs.StringVar(&o.listen, "listen", ":8080", "address to serve on (HTTP/1.1 and h2c)")
 	fs.StringVar(&o.routes, "routes", "", "route table file (JSON route.Table), reloaded when it changes")
-	fs.StringVar(&o.mode, "mode", "proxy", "how revisions are reached: serve (pods directly) or proxy (through the activator)")
+	fs.Var(&o.mode, "mode", "how revisions are reached: serve (pods directly) or proxy (through the activator)")
 	fs.StringVar(&o.autoscaler, "autoscaler", "", "autoscaler base URL the activator sends stats to (none when empty)")
 	fs.StringVar(&o.statsToken, "stats-token-file", "", "bearer token file sent with every stats push, read again for each")
 	fs.StringVar(&o.podName, "pod-name", "activator", "name of this activator in its stats")
@@ -69,9 +70,6 @@ func gatewayFlags(args []string) (gatewayOptions, error) {
 	}
 	if o.routes == "" {
 		return o, errors.New("ebb gateway: --routes FILE is required")
-	}
-	if o.mode != "serve" && o.mode != "proxy" {
-		return o, fmt.Errorf("ebb gateway: --mode %q: want serve or proxy", o.mode)
 	}
 	return o, nil
 }
@@ -121,11 +119,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return exitInvalid
 	}
 	defer act.Close()
-	mode := gateway.Proxy
-	if o.mode == "serve" {
-		mode = gateway.Serve
-	}
-	gw, err = gateway.New(gateway.Config{Backends: backends, Activator: act, DefaultMode: mode, Logger: log})
+	gw, err = gateway.New(gateway.Config{Backends: backends, Activator: act, DefaultMode: o.mode, Logger: log})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "ebb gateway:", err)
 		return exitInvalid

@@ -200,7 +200,7 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	if g.act, err = activator.New(acfg); err != nil {
 		return nil, err
 	}
-	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: gateway.Proxy, Transport: c.transport, Logger: log})
+	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: route.Proxy, Transport: c.transport, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -222,11 +222,8 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	// A revision's mode is the one the controller wrote on its public
 	// EndpointSlice; proxy until it says otherwise.
 	g.eps.WatchServices(func(ns, svc string) {
-		switch g.eps.Mode(ns, svc) {
-		case "serve":
-			g.gw.SetMode(ns, svc, gateway.Serve)
-		case "proxy":
-			g.gw.SetMode(ns, svc, gateway.Proxy)
+		if m, ok := g.eps.Mode(ns, svc); ok {
+			g.gw.SetMode(ns, svc, m)
 		}
 	})
 	return g, nil

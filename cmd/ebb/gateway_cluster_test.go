@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
@@ -96,7 +95,7 @@ func TestGatewayCluster(t *testing.T) {
 		addrs := g.eps.Addresses("apps", "hello-00001")
 		mode := g.gw.ModeOf("apps", "hello-00001")
 		last = fmt.Sprintf("lookup %s/%s %v, mode %v, addresses %v", ns, rev, ok, mode, addrs)
-		if ok && rev == "hello-00001" && mode == gateway.Serve && cmp.Equal(addrs, []string{"10.1.0.7:8012", "10.1.0.8:8012"}) && g.ready() {
+		if ok && rev == "hello-00001" && mode == route.Serve && cmp.Equal(addrs, []string{"10.1.0.7:8012", "10.1.0.8:8012"}) && g.ready() {
 			last = ""
 			break
 		}
@@ -165,7 +164,7 @@ func TestGatewayCluster(t *testing.T) {
 	for range 600 {
 		acts, self := g.peers.Activators("apps", "hello-00001")
 		last = fmt.Sprintf("mode %v, activators %v, self %q", g.gw.ModeOf("apps", "hello-00001"), acts, self)
-		if g.gw.ModeOf("apps", "hello-00001") == gateway.Proxy && cmp.Equal(acts, []string{"10.2.0.1", "10.2.0.2"}) && self == "10.2.0.1" {
+		if g.gw.ModeOf("apps", "hello-00001") == route.Proxy && cmp.Equal(acts, []string{"10.2.0.1", "10.2.0.2"}) && self == "10.2.0.1" {
 			last = ""
 			break
 		}

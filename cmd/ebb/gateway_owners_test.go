@@ -26,7 +26,6 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -215,7 +214,7 @@ spec:
 	g, srv := start("gw-1", reg)
 	var last string
 	for range 600 {
-		if last = cmp.Diff(want, answers(srv)); last == "" && g.ready() && g.gw.ModeOf("default", "hello-00001") == gateway.Serve {
+		if last = cmp.Diff(want, answers(srv)); last == "" && g.ready() && g.gw.ModeOf("default", "hello-00001") == route.Serve {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -28,6 +28,9 @@ func TestGatewayFlags(t *testing.T) {
 	if diff := cmp.Diff(want, o.backends); diff != "" {
 		t.Errorf("backends (-want +got):\n%s", diff)
 	}
+	if o.mode != route.Serve {
+		t.Errorf("--mode serve: mode %v", o.mode)
+	}
 	for _, bad := range [][]string{
 		{},
 		{"--routes", "r.json", "--mode", "fast"},

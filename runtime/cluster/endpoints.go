@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ebb-dev/ebb/internal/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 // Ports and labels of the revision Services ebb renders, as Knative names
@@ -205,15 +206,16 @@ func (e *Endpoints) watchSlices(fn func(s *discoveryv1.EndpointSlice, deleted bo
 	e.sliceFns = append(e.sliceFns, fn)
 }
 
-// Mode returns the mode ebb last wrote on a public Service's EndpointSlice
-// ("proxy" or "serve"), "" when there is none.
-func (e *Endpoints) Mode(namespace, revision string) string {
+// Mode returns the mode ebb last wrote on a public Service's
+// EndpointSlice; false when there is none (or it names no mode).
+func (e *Endpoints) Mode(namespace, revision string) (route.Mode, bool) {
 	for _, s := range e.slices(namespace, revision) {
 		if s.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
-			return s.Labels[ModeLabel]
+			m, err := route.ParseMode(s.Labels[ModeLabel])
+			return m, err == nil
 		}
 	}
-	return ""
+	return route.Proxy, false
 }
 
 // stripManagedFields drops what an informer's cache never reads.

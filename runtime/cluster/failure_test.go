@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -45,7 +46,7 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 		t.Fatal("informers did not sync")
 	}
 	rev := scaler.RevisionKey{Namespace: "failing", Name: "hello-00001"}
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 1); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 1); err != nil {
 		t.Fatal(err)
 	}
 	var pod string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/activator"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/scaler"
 )
@@ -85,7 +86,7 @@ func TestPeers(t *testing.T) {
 	defer stop()
 
 	rev := scaler.RevisionKey{Namespace: "peers", Name: "hello-00001"}
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	_, subset, err := publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -131,7 +132,7 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() string {
-		if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+		if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 			return err.Error()
 		}
 		if got, self := peers["gw-a"].Activators(rev.Namespace, rev.Name); got != nil || self != "10.2.0.1" {

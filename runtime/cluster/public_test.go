@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/scaler"
 )
 
 func eps(ips ...string) []Endpoint {
@@ -22,16 +21,16 @@ func TestPublic(t *testing.T) {
 	acts := eps("10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4")
 	for _, tc := range []struct {
 		name       string
-		mode       scaler.Mode
+		mode       route.Mode
 		activators int32
 		pods, acts []Endpoint
 		want       PublicSlice
 	}{
-		{"serve", scaler.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1", "10.1.0.2"}}},
-		{"serve without pods is proxied", scaler.Serve, 4, nil, acts, PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
-		{"proxy without activators is served", scaler.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1"}}},
-		{"neither", scaler.Proxy, 2, nil, nil, PublicSlice{Mode: "serve"}},
-		{"proxy, more activators wanted than exist", scaler.Proxy, 9, nil, acts[:2], PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2"}}},
+		{"serve", route.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{Mode: route.Serve, Addresses: []string{"10.1.0.1", "10.1.0.2"}}},
+		{"serve without pods is proxied", route.Serve, 4, nil, acts, PublicSlice{Mode: route.Proxy, Addresses: []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
+		{"proxy without activators is served", route.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{Mode: route.Serve, Addresses: []string{"10.1.0.1"}}},
+		{"neither", route.Proxy, 2, nil, nil, PublicSlice{Mode: route.Serve}},
+		{"proxy, more activators wanted than exist", route.Proxy, 9, nil, acts[:2], PublicSlice{Mode: route.Proxy, Addresses: []string{"10.2.0.1", "10.2.0.2"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Public("hello-00001", tc.mode, tc.activators, tc.pods, tc.acts)

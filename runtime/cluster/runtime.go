@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ebb-dev/ebb/internal/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
 )
@@ -65,7 +66,7 @@ type Runtime struct {
 type ServiceRef struct{ Namespace, Name string }
 
 type modeWanted struct {
-	mode       scaler.Mode
+	mode       route.Mode
 	activators int32
 }
 
@@ -147,7 +148,7 @@ func (r *Runtime) Run(ctx context.Context) {
 	go r.pods.RunWithContext(ctx)
 	stop := r.endpoints.WatchServices(func(ns, svc string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
-			r.kickAll(scaler.Proxy)
+			r.kickAll(route.Proxy)
 			return
 		}
 		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
@@ -189,7 +190,7 @@ func (r *Runtime) kick(key scaler.RevisionKey) {
 	}
 }
 
-func (r *Runtime) kickAll(m scaler.Mode) {
+func (r *Runtime) kickAll(m route.Mode) {
 	r.mu.Lock()
 	var keys []scaler.RevisionKey
 	for k, w := range r.modes {
@@ -276,7 +277,7 @@ func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod,
 // SetMode points the revision's public Service at activators activators
 // (proxy) or at its ready pods (serve). As Knative does, a revision
 // without ready pods is proxied, and one without activators is served.
-func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode scaler.Mode, activators int32) error {
+func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode route.Mode, activators int32) error {
 	r.mu.Lock()
 	r.modes[rev] = modeWanted{mode: mode, activators: activators}
 	r.mu.Unlock()
@@ -296,7 +297,7 @@ func (r *Runtime) Forget(rev scaler.RevisionKey) {
 
 // PublicSlice is what a revision's public EndpointSlice should hold.
 type PublicSlice struct {
-	Mode      string // "proxy" or "serve"
+	Mode      route.Mode
 	Addresses []string
 	// Failure says why the revision's pods do not come up ("" while
 	// nothing says they will not): the activators answer its requests
@@ -306,21 +307,21 @@ type PublicSlice struct {
 
 // Public decides the public EndpointSlice of a revision from the ready
 // pods and activators: pure, so that the rule is tested on its own.
-func Public(rev string, mode scaler.Mode, activators int32, pods, acts []Endpoint) PublicSlice {
-	if mode == scaler.Serve && len(pods) == 0 && len(acts) > 0 {
-		mode = scaler.Proxy
+func Public(rev string, mode route.Mode, activators int32, pods, acts []Endpoint) PublicSlice {
+	if mode == route.Serve && len(pods) == 0 && len(acts) > 0 {
+		mode = route.Proxy
 	}
-	if mode == scaler.Proxy && len(acts) == 0 {
-		mode = scaler.Serve
+	if mode == route.Proxy && len(acts) == 0 {
+		mode = route.Serve
 	}
-	if mode == scaler.Serve {
-		out := PublicSlice{Mode: "serve"}
+	if mode == route.Serve {
+		out := PublicSlice{Mode: route.Serve}
 		for _, p := range pods {
 			out.Addresses = append(out.Addresses, p.IP)
 		}
 		return out
 	}
-	return PublicSlice{Mode: "proxy", Addresses: subset(rev, acts, int(activators))}
+	return PublicSlice{Mode: route.Proxy, Addresses: subset(rev, acts, int(activators))}
 }
 
 // subset picks n activators for a revision by rendezvous hashing on its
@@ -438,13 +439,13 @@ func publicSlice(rev scaler.RevisionKey, p PublicSlice) Slice {
 		Labels: map[string]string{
 			discoveryv1.LabelServiceName: rev.Name,
 			discoveryv1.LabelManagedBy:   ManagedBy,
-			ModeLabel:                    p.Mode,
+			ModeLabel:                    p.Mode.String(),
 			apply.RevisionLabel:          rev.Name,
 		},
 		Ports:     []SlicePort{{Name: "http", Port: ServingPort}},
 		Addresses: p.Addresses,
 	}
-	if p.Mode == "serve" {
+	if p.Mode == route.Serve {
 		s.Ports = append(s.Ports, SlicePort{Name: "https", Port: TLSPort})
 	}
 	if p.Failure != "" {

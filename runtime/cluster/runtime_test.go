@@ -24,6 +24,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -153,7 +154,7 @@ func TestRuntime(t *testing.T) {
 	}
 
 	// Proxy mode: two of the three activators.
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, err := publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -165,7 +166,7 @@ func TestRuntime(t *testing.T) {
 	}
 	// Setting the same mode again writes nothing.
 	w.take()
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.take(); len(got) != 0 {
@@ -173,7 +174,7 @@ func TestRuntime(t *testing.T) {
 	}
 
 	// Serve mode: the pods.
-	if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, _ = publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -268,7 +269,7 @@ func TestRuntime(t *testing.T) {
 		}
 		return ""
 	})
-	if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, _ = publicSlice(ctx, cs, rev.Namespace, rev.Name)
