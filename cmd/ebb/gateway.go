@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -80,10 +79,8 @@ func readRoutes(path string) (route.Table, []byte, error) {
 	if err != nil {
 		return route.Table{}, nil, err
 	}
-	var t route.Table
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&t); err != nil {
+	t, err := route.Decode(b)
+	if err != nil {
 		return route.Table{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, b, nil

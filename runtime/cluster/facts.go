@@ -11,7 +11,6 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
 
 // RevisionFacts reads what the activator must know of a revision
@@ -27,14 +26,14 @@ type RevisionFacts struct {
 // all), keeping only their queue-proxy's environment.
 func NewRevisionFacts(k *kube.Clients, namespace string) *RevisionFacts {
 	inf := kube.Informer(k.Apps, "deployments", namespace, &appsv1.Deployment{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.RevisionLabel })
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok {
 			return obj, nil
 		}
 		out := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace,
-			ResourceVersion: d.ResourceVersion, Labels: map[string]string{apply.RevisionLabel: d.Labels[apply.RevisionLabel]}}}
+			ResourceVersion: d.ResourceVersion, Labels: map[string]string{route.RevisionLabel: d.Labels[route.RevisionLabel]}}}
 		for _, c := range d.Spec.Template.Spec.Containers {
 			if c.Name == "queue-proxy" {
 				var env []corev1.EnvVar
@@ -64,7 +63,7 @@ func (f *RevisionFacts) Revision(namespace, name string) (route.Revision, bool) 
 		return route.Revision{}, false
 	}
 	d := obj.(*appsv1.Deployment)
-	if len(d.Spec.Template.Spec.Containers) == 0 || d.Labels[apply.RevisionLabel] != name {
+	if len(d.Spec.Template.Spec.Containers) == 0 || d.Labels[route.RevisionLabel] != name {
 		return route.Revision{}, false
 	}
 	return RevisionOf(namespace, name, d.Spec.Template.Spec.Containers[0].Env), true

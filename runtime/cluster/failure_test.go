@@ -51,7 +51,7 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 	}
 	var pod string
 	eventually(t, func() string {
-		pods, err := cs.CoreV1().Pods(rev.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apply.RevisionLabel + "=" + rev.Name})
+		pods, err := cs.CoreV1().Pods(rev.Namespace).List(ctx, metav1.ListOptions{LabelSelector: route.RevisionLabel + "=" + rev.Name})
 		if err != nil || len(pods.Items) == 0 {
 			return fmt.Sprintf("no pod yet: %v", err)
 		}

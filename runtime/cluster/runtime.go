@@ -22,7 +22,6 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -99,7 +98,7 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 		log = slog.New(slog.DiscardHandler)
 	}
 	deploys := kube.Informer(k.Apps, "deployments", "", &appsv1.Deployment{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.RevisionLabel })
 	// Only the replicas and how the pods fare are read: keep nothing else
 	// of the Deployments.
 	_ = deploys.SetTransform(func(obj any) (any, error) {
@@ -134,7 +133,7 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	_, _ = r.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
 			if p, ok := obj.(*corev1.Pod); ok {
-				r.kick(scaler.RevisionKey{Namespace: p.Namespace, Name: p.Labels[apply.RevisionLabel]})
+				r.kick(scaler.RevisionKey{Namespace: p.Namespace, Name: p.Labels[route.RevisionLabel]})
 			}
 		},
 	})
@@ -440,7 +439,7 @@ func publicSlice(rev scaler.RevisionKey, p PublicSlice) Slice {
 			discoveryv1.LabelServiceName: rev.Name,
 			discoveryv1.LabelManagedBy:   ManagedBy,
 			ModeLabel:                    p.Mode.String(),
-			apply.RevisionLabel:          rev.Name,
+			route.RevisionLabel:          rev.Name,
 		},
 		Ports:     []SlicePort{{Name: "http", Port: ServingPort}},
 		Addresses: p.Addresses,

@@ -75,7 +75,7 @@ func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string)
 // (10.1.<n>.x: data in the API only, never dialled).
 func runPods(t *testing.T, cs kubernetes.Interface, ns, rev string, ips map[string]string, base string) {
 	t.Helper()
-	pods, err := cs.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: apply.RevisionLabel + "=" + rev})
+	pods, err := cs.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: route.RevisionLabel + "=" + rev})
 	if err != nil {
 		t.Fatal(err)
 	}
