@@ -22,9 +22,9 @@ import (
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/proxy/transport"
-	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 const gatewayClusterUsage = `usage: ebb gateway [flags]
@@ -71,7 +71,7 @@ revision in one --mode (default proxy).
 
 type gatewayClusterOptions struct {
 	kubeconfig, listen, activator, admin, autoscaler, namespace, watch string
-	activators                                                         cluster.ServiceRef
+	activators                                                         proxykube.ServiceRef
 	drain                                                              time.Duration
 
 	statsToken string // --stats-token-file
@@ -110,7 +110,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	if !ok || ns == "" || name == "" {
 		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", *activators)
 	}
-	o.activators = cluster.ServiceRef{Namespace: ns, Name: name}
+	o.activators = proxykube.ServiceRef{Namespace: ns, Name: name}
 	return o, nil
 }
 
@@ -148,10 +148,10 @@ func runGatewayCluster(ctx context.Context, e *env, args []string) int {
 type clusterGateway struct {
 	gw     *gateway.Gateway
 	act    *activator.Activator
-	eps    *cluster.Endpoints
-	peers  *cluster.Peers
-	routes *cluster.RouteTables
-	facts  *cluster.RevisionFacts
+	eps    *proxykube.Endpoints
+	peers  *proxykube.Peers
+	routes *proxykube.RouteTables
+	facts  *proxykube.RevisionFacts
 }
 
 // Revision is what the activator knows of a revision: the route table's
@@ -169,7 +169,7 @@ func (g *clusterGateway) Revision(ns, name string) (route.Revision, bool) {
 // the activators.
 type clusterGatewayIdentity struct {
 	podName, podIP string
-	activators     cluster.ServiceRef
+	activators     proxykube.ServiceRef
 }
 
 // clusterGatewayConfig is what a gateway pod is fed from besides the API.
@@ -192,8 +192,8 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &clusterGateway{eps: cluster.NewEndpoints(k, c.watch), facts: cluster.NewRevisionFacts(k, c.watch)}
-	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
+	g := &clusterGateway{eps: proxykube.NewEndpoints(k, c.watch), facts: proxykube.NewRevisionFacts(k, c.watch)}
+	g.peers = proxykube.NewPeers(g.eps, proxykube.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
 	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers, Failures: g.eps, Transport: c.transport,
 		PodName: cmp.Or(c.id.podName, "activator"), Stats: c.stats, Logger: log}
 	var err error
@@ -204,8 +204,8 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	if err != nil {
 		return nil, err
 	}
-	opts := cluster.RouteTablesOptions{Namespace: c.watch, ClaimsNamespace: c.namespace, Check: gateway.Check,
-		Events: cluster.NewGatewayEvents(k, cmp.Or(c.id.podName, "ebb-gateway"), log), Logger: log,
+	opts := proxykube.RouteTablesOptions{Namespace: c.watch, ClaimsNamespace: c.namespace, Check: gateway.Check,
+		Events: proxykube.NewGatewayEvents(k, cmp.Or(c.id.podName, "ebb-gateway"), log), Logger: log,
 		Set: func(t route.Table) error {
 			if err := g.gw.SetTable(t); err != nil {
 				return err
@@ -214,11 +214,11 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 			return nil
 		}}
 	if c.reg != nil {
-		if opts.Metrics, err = cluster.NewRouteTableMetrics(c.reg); err != nil {
+		if opts.Metrics, err = proxykube.NewRouteTableMetrics(c.reg); err != nil {
 			return nil, err
 		}
 	}
-	g.routes = cluster.NewRouteTables(k, opts)
+	g.routes = proxykube.NewRouteTables(k, opts)
 	// A revision's mode is the one the controller wrote on its public
 	// EndpointSlice; proxy until it says otherwise.
 	g.eps.WatchServices(func(ns, svc string) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -138,7 +139,7 @@ spec:
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{s.ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 		if s.mode != "" {
-			es.Labels[discoveryv1.LabelManagedBy], es.Labels[cluster.ModeLabel] = cluster.ManagedBy, s.mode
+			es.Labels[discoveryv1.LabelManagedBy], es.Labels[proxykube.ModeLabel] = proxykube.ManagedBy, s.mode
 		}
 		if _, err := cs.DiscoveryV1().EndpointSlices(s.ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -162,7 +163,7 @@ spec:
 	start := func(pod string, reg prometheus.Registerer) (*clusterGateway, *httptest.Server) {
 		t.Helper()
 		g, err := newClusterGateway(k, clusterGatewayConfig{namespace: "ebb-system", reg: reg, transport: tr,
-			id: clusterGatewayIdentity{podName: pod, activators: cluster.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}}})
+			id: clusterGatewayIdentity{podName: pod, activators: proxykube.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,16 +232,16 @@ spec:
 		}
 	}
 
-	reports := map[string]cluster.TableState{}
+	reports := map[string]proxykube.TableState{}
 	for _, r := range g.routes.Reports() {
 		reports[r.Namespace+"/"+r.Name] = r.State
 	}
-	if d := cmp.Diff(map[string]cluster.TableState{
-		"default/api.example.com-routes": cluster.TableServed,
-		"default/hello-routes":           cluster.TableServed,
-		"a-tenant/copycat-routes":        cluster.TablePartial,
-		"tenant-x/bad-routes":            cluster.TableRefused,
-		"tenant-x/evil-routes":           cluster.TableIgnored,
+	if d := cmp.Diff(map[string]proxykube.TableState{
+		"default/api.example.com-routes": proxykube.TableServed,
+		"default/hello-routes":           proxykube.TableServed,
+		"a-tenant/copycat-routes":        proxykube.TablePartial,
+		"tenant-x/bad-routes":            proxykube.TableRefused,
+		"tenant-x/evil-routes":           proxykube.TableIgnored,
 	}, reports); d != "" {
 		t.Errorf("route tables (-want +got):\n%s", d)
 	}
@@ -271,7 +272,7 @@ spec:
 				t.Fatal(err)
 			}
 			for _, ev := range evs.Items {
-				if ev.Source.Component == cluster.GatewayComponent && ev.Type == corev1.EventTypeWarning {
+				if ev.Source.Component == proxykube.GatewayComponent && ev.Type == corev1.EventTypeWarning {
 					got = append(got, ns+"/"+ev.InvolvedObject.Name+" "+ev.Reason)
 				}
 			}

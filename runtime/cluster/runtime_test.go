@@ -24,6 +24,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -47,7 +48,7 @@ func helloIn(t *testing.T, cs kubernetes.Interface, ns string) string {
 
 // activators makes a selector-less Service whose EndpointSlice lists ips
 // as ready: the activators, as the gateway Deployment's pods would be.
-func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string) cluster.ServiceRef {
+func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string) proxykube.ServiceRef {
 	t.Helper()
 	mustNamespace(t, cs, ns)
 	ctx := t.Context()
@@ -68,7 +69,7 @@ func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string)
 	if _, err := cs.DiscoveryV1().EndpointSlices(ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return cluster.ServiceRef{Namespace: ns, Name: "ebb-gateway"}
+	return proxykube.ServiceRef{Namespace: ns, Name: "ebb-gateway"}
 }
 
 // runPods marks the revision's pending pods running with IPs from base
@@ -103,7 +104,7 @@ func publicSlice(ctx context.Context, cs kubernetes.Interface, ns, rev string) (
 		addrs = append(addrs, ep.Addresses...)
 	}
 	slices.Sort(addrs)
-	return es.Labels[cluster.ModeLabel], addrs, nil
+	return es.Labels[proxykube.ModeLabel], addrs, nil
 }
 
 // TestRuntime drives the autoscaler's runtime by hand against the real
@@ -128,7 +129,7 @@ func TestRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
@@ -295,7 +296,7 @@ func TestAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)

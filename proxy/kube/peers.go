@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"slices"
@@ -134,3 +134,21 @@ func (e *Endpoints) proxied() [][2]string {
 	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
 	return out
 }
+
+// ServiceRef names a Service.
+type ServiceRef struct{ Namespace, Name string }
+
+// PublicSlice is what a revision's public EndpointSlice holds: the wire
+// contract from the controller, which writes it, to the gateways.
+type PublicSlice struct {
+	Mode      route.Mode
+	Addresses []string
+	// Failure says why the revision's pods do not come up ("" while
+	// nothing says they will not): the activators answer its requests
+	// 503 with it at once instead of holding them.
+	Failure string
+}
+
+// FailureAnnotation on a revision's public EndpointSlice says why its
+// pods do not come up.
+const FailureAnnotation = "ebb.dev/failure"
