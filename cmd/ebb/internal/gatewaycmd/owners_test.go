@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package gatewaycmd
 
 import (
 	"context"
@@ -64,7 +64,7 @@ func TestGatewayClusterOwnership(t *testing.T) {
 
 	// default's Service and DomainMapping, applied by ebb.
 	dir := t.TempDir()
-	writeFile(t, dir, "hello.yaml", `apiVersion: serving.knative.dev/v1
+	hello := `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
   name: hello
@@ -82,7 +82,10 @@ metadata:
   namespace: default
 spec:
   ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}
-`)
+`
+	if err := os.WriteFile(filepath.Join(dir, "hello.yaml"), []byte(hello), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ssa, err := apply.New(c.Config(), apply.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package gatewaycmd
 
 import (
 	"fmt"
@@ -176,7 +176,7 @@ func TestGatewayCluster(t *testing.T) {
 }
 
 func TestGatewayClusterFlags(t *testing.T) {
-	e := &env{getenv: func(k string) string { return map[string]string{"POD_NAMESPACE": "ebb"}[k] }}
+	e := Env{Getenv: func(k string) string { return map[string]string{"POD_NAMESPACE": "ebb"}[k] }}
 	for _, tc := range []struct {
 		args    []string
 		want    proxykube.ServiceRef

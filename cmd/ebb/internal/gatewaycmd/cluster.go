@@ -1,4 +1,4 @@
-package main
+package gatewaycmd
 
 import (
 	"cmp"
@@ -77,7 +77,7 @@ type gatewayClusterOptions struct {
 	statsToken string // --stats-token-file
 }
 
-func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
+func gatewayClusterFlags(e Env, args []string) (gatewayClusterOptions, error) {
 	var o gatewayClusterOptions
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -98,7 +98,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.namespace == "" {
-		o.namespace = cmp.Or(e.getenv("POD_NAMESPACE"), "ebb-system")
+		o.namespace = cmp.Or(e.Getenv("POD_NAMESPACE"), "ebb-system")
 	}
 	if o.autoscaler == "" {
 		o.autoscaler = "http://ebb-controller." + o.namespace + ".svc:8080"
@@ -114,33 +114,33 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	return o, nil
 }
 
-func runGatewayCluster(ctx context.Context, e *env, args []string) int {
+func runGatewayCluster(ctx context.Context, e Env, args []string) int {
 	o, err := gatewayClusterFlags(e, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, gatewayClusterUsage)
-		return exitOK
+		fmt.Fprint(e.Stdout, gatewayClusterUsage)
+		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n%s", err, gatewayClusterUsage)
-		return exitUsage
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n%s", err, gatewayClusterUsage)
+		return ExitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	cfg, err := kubeConfig(o.kubeconfig)
+	log := slog.New(slog.NewJSONHandler(e.Stderr, nil))
+	cfg, err := kube.LoadConfig(o.kubeconfig)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: kubeconfig: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: kubeconfig: %v\n", err)
+		return ExitInvalid
 	}
-	cfg.UserAgent = "ebb-gateway/" + version
+	cfg.UserAgent = "ebb-gateway/" + e.Version
 	k, err := kube.New(cfg)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n", err)
+		return ExitInvalid
 	}
 	if err := serveGatewayCluster(ctx, e, o, k, log); err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n", err)
+		return ExitInvalid
 	}
-	return exitOK
+	return ExitOK
 }
 
 // clusterGateway is the gateway and activator of one gateway pod, fed
@@ -253,12 +253,12 @@ func (g *clusterGateway) ready() bool {
 	return g.eps.HasSynced() && g.routes.HasSynced() && g.facts.HasSynced()
 }
 
-func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
-	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
+func serveGatewayCluster(ctx context.Context, e Env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
+	id := clusterGatewayIdentity{podName: e.Getenv("POD_NAME"), podIP: e.Getenv("POD_IP"), activators: o.activators}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g, err := newClusterGateway(k, clusterGatewayConfig{id: id, watch: o.watch, namespace: o.namespace,
-		stats: statsSink(o.autoscaler, o.statsToken), reg: reg, log: log})
+		stats: StatsSink(o.autoscaler, o.statsToken), reg: reg, log: log})
 	if err != nil {
 		return err
 	}
