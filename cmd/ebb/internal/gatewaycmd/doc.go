@@ -5,6 +5,7 @@
 //
 // It is data plane only: it imports the standard library, proxy/...,
 // internal/kube and internal/admin, never the renderer, the engine,
-// runtime/... or serving's rollout code (internal/layout's test walks
-// `go list -deps`).
+// runtime/... or serving's rollout code (internal/layout's tests walk
+// `go list -deps`). internal/admin still links engine/webhook, for the
+// Git source's admin endpoints, which the gateway does not mount.
 package gatewaycmd
