@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
@@ -83,7 +84,7 @@ func makePodSpec(r *revision, cfg *config.Config) (*corev1.PodSpec, error) {
 				Weight: 100,
 				PodAffinityTerm: corev1.PodAffinityTerm{
 					TopologyKey:   "kubernetes.io/hostname",
-					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelRevision: r.name}},
+					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{route.RevisionLabel: r.name}},
 				},
 			}},
 		}}

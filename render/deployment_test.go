@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
 )
@@ -182,7 +183,7 @@ func TestDeploymentMetadataAndSpec(t *testing.T) {
 	wantLabels := map[string]string{
 		"app": "mine", "team": "core",
 		LabelService: "hello", LabelConfiguration: "hello", LabelConfigurationGeneration: "2",
-		LabelRevision: "hello-00002", LabelRevisionUID: rev.uid,
+		route.RevisionLabel: "hello-00002", LabelRevisionUID: rev.uid,
 	}
 	if d := cmp.Diff(wantLabels, d.Labels); d != "" {
 		t.Errorf("labels (-want +got):\n%s", d)

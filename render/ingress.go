@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,7 +46,7 @@ func makeRouteTable(r route.Route, meta routeMeta, facts revisionFacts) (*corev1
 		}
 	}
 	slices.SortFunc(t.Revisions, func(a, b route.Revision) int { return strings.Compare(a.Name, b.Name) })
-	b, err := json.Marshal(t)
+	b, err := route.Encode(t)
 	if err != nil {
 		return nil, fmt.Errorf("route %s/%s: %w", r.Namespace, r.Name, err)
 	}

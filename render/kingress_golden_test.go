@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -81,7 +82,7 @@ func routingObjects(objs []*unstructured.Unstructured) []*unstructured.Unstructu
 	for _, o := range objs {
 		switch {
 		case o.GetAPIVersion() == KIngressAPIVersion,
-			o.GetKind() == "Service" && o.GetLabels()[LabelRevision] == "":
+			o.GetKind() == "Service" && o.GetLabels()[route.RevisionLabel] == "":
 			out = append(out, o)
 		}
 	}

@@ -3,14 +3,16 @@ package render
 import (
 	"maps"
 	"strings"
+
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
-// Label and annotation keys ebb writes, with Knative's names.
+// Label and annotation keys ebb writes, with Knative's names. The
+// revision label is route.RevisionLabel, which the gateway reads too.
 const (
 	LabelService                 = "serving.knative.dev/service"
 	LabelConfiguration           = "serving.knative.dev/configuration"
 	LabelConfigurationGeneration = "serving.knative.dev/configurationGeneration"
-	LabelRevision                = "serving.knative.dev/revision"
 	LabelRevisionUID             = "serving.knative.dev/revisionUID"
 	LabelRoute                   = "serving.knative.dev/route"
 	LabelRouteNamespace          = "serving.knative.dev/routeNamespace"
@@ -52,7 +54,7 @@ func revisionLabels(r *revision) map[string]string {
 	l[LabelService] = r.service
 	l[LabelConfiguration] = r.service
 	l[LabelConfigurationGeneration] = r.generation
-	l[LabelRevision] = r.name
+	l[route.RevisionLabel] = r.name
 	l[LabelRevisionUID] = r.uid
 	if _, ok := l[LabelApp]; !ok {
 		l[LabelApp] = r.name

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving/config"
 )
 
@@ -50,7 +51,7 @@ func TestRevisionServices(t *testing.T) {
 				t.Errorf("names %q, %q", public.Name, private.Name)
 			}
 			if public.Labels[LabelServiceType] != "Public" || private.Labels[LabelServiceType] != "Private" ||
-				private.Labels[LabelServerlessService] != "hello-00002" || private.Labels[LabelRevision] != "hello-00002" {
+				private.Labels[LabelServerlessService] != "hello-00002" || private.Labels[route.RevisionLabel] != "hello-00002" {
 				t.Errorf("labels %v / %v", public.Labels, private.Labels)
 			}
 			if d := cmp.Diff(map[string]string{"autoscaling.knative.dev/metric": "rps"}, private.Annotations); d != "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -27,7 +28,7 @@ type Scaler interface {
 type ModeSetter interface {
 	// SetMode switches the revision to Proxy (through activators, as many
 	// as given) or Serve (straight to its pods).
-	SetMode(ctx context.Context, rev RevisionKey, mode Mode, activators int32) error
+	SetMode(ctx context.Context, rev RevisionKey, mode route.Mode, activators int32) error
 }
 
 // Clock is the loop's time source.

@@ -32,5 +32,5 @@ func ExampleReconcile() {
 	state := scaler.NewScaleState(now)
 	act, state := scaler.Reconcile(spec, scaler.ScaleInput{Desired: 3, EBC: 89, Ready: 1, Replicas: 1}, state, now)
 	fmt.Println(act.Apply, act.Replicas, act.Mode, act.Activators, state.Activity)
-	// Output: true 3 Serve 4 Active
+	// Output: true 3 serve 4 Active
 }

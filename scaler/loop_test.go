@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -37,7 +38,7 @@ type scaleCall struct {
 
 type modeCall struct {
 	At         time.Time
-	Mode       Mode
+	Mode       route.Mode
 	Activators int32
 }
 
@@ -58,7 +59,7 @@ func (f *fakeRuntime) SetScale(_ context.Context, rev RevisionKey, n int32) erro
 	return nil
 }
 
-func (f *fakeRuntime) SetMode(_ context.Context, _ RevisionKey, m Mode, activators int32) error {
+func (f *fakeRuntime) SetMode(_ context.Context, _ RevisionKey, m route.Mode, activators int32) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.modes = append(f.modes, modeCall{At: time.Now(), Mode: m, Activators: activators})
@@ -115,7 +116,7 @@ func TestLoopScaleToZeroAndBack(t *testing.T) {
 		}
 		// Proxy throughout (EBC = 100 − 211 < 0); 3 activators once the pod
 		// has gone (ceil(211/100)), 4 before (ceil(311/100)).
-		if diff := cmp.Diff([]modeCall{{At: start.Add(2 * time.Second), Mode: Proxy, Activators: 4}, {At: start.Add(66 * time.Second), Mode: Proxy, Activators: 3}}, modes); diff != "" {
+		if diff := cmp.Diff([]modeCall{{At: start.Add(2 * time.Second), Mode: route.Proxy, Activators: 4}, {At: start.Add(66 * time.Second), Mode: route.Proxy, Activators: 3}}, modes); diff != "" {
 			t.Errorf("mode calls (-want +got):\n%s", diff)
 		}
 		st, _ := a.Status(hello)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 )
 
@@ -39,23 +40,6 @@ const (
 	ReasonNoTraffic = "NoTraffic"
 	ReasonTimedOut  = "TimedOut"
 )
-
-// Mode says who receives a revision's traffic.
-type Mode int
-
-const (
-	// Proxy puts the activator in the path: it holds and buffers requests.
-	Proxy Mode = iota
-	// Serve sends traffic straight to the revision's pods.
-	Serve
-)
-
-func (m Mode) String() string {
-	if m == Serve {
-		return "Serve"
-	}
-	return "Proxy"
-}
 
 // ScaleSpec is what turning a decision into replicas needs to know about a
 // revision.
@@ -124,25 +108,25 @@ type ScaleState struct {
 	DesiredScale int32
 	// Mode is the traffic mode in force; ProxySince is when the activator
 	// entered the path (zero in Serve mode).
-	Mode       Mode
+	Mode       route.Mode
 	ProxySince time.Time
 }
 
 // NewScaleState is the state of a new revision: activating, in proxy
 // mode, desired scale unknown.
 func NewScaleState(now time.Time) ScaleState {
-	return ScaleState{Activity: Activating, Since: now, DesiredScale: -1, Mode: Proxy, ProxySince: now}
+	return ScaleState{Activity: Activating, Since: now, DesiredScale: -1, Mode: route.Proxy, ProxySince: now}
 }
 
 // WithMode returns the state with mode m in force from now on; the loop
 // calls it once the traffic switch has been applied.
-func (s ScaleState) WithMode(m Mode, now time.Time) ScaleState {
+func (s ScaleState) WithMode(m route.Mode, now time.Time) ScaleState {
 	if m == s.Mode {
 		return s
 	}
 	s.Mode = m
 	s.ProxySince = time.Time{}
-	if m == Proxy {
+	if m == route.Proxy {
 		s.ProxySince = now
 	}
 	return s
@@ -177,7 +161,7 @@ type ScaleAction struct {
 	Want int32
 	// Mode and Activators are the traffic mode and the number of
 	// activators to put in the path.
-	Mode       Mode
+	Mode       route.Mode
 	Activators int32
 	// Requeue asks for another reconcile after this long (0: next tick).
 	Requeue time.Duration
@@ -203,9 +187,9 @@ func Reconcile(spec ScaleSpec, in ScaleInput, prev ScaleState, now time.Time) (S
 		act = scaleStep(spec, in, prev, now)
 	}
 
-	act.Mode = Proxy
+	act.Mode = route.Proxy
 	if act.Want > 0 && in.EBC >= 0 {
-		act.Mode = Serve
+		act.Mode = route.Serve
 	}
 	act.Activators = NumActivators(in.Ready, spec.TotalValue, spec.TargetBurstCapacity, spec.ActivatorCapacity)
 
@@ -262,7 +246,7 @@ func toZero(spec ScaleSpec, prev ScaleState, now time.Time) (want int32, apply b
 		if since >= spec.StableWindow {
 			// Report 0: the revision goes inactive and the activator
 			// takes over the path before the pods go.
-			if prev.Mode == Proxy {
+			if prev.Mode == route.Proxy {
 				requeue = proxyRequeue
 			}
 			return 0, false, requeue
@@ -270,7 +254,7 @@ func toZero(spec ScaleSpec, prev ScaleState, now time.Time) (want int32, apply b
 		return 1, true, spec.StableWindow - since
 	}
 	// Inactive: the activator must be in the path (unless it always is).
-	if spec.TargetBurstCapacity != -1 && prev.Mode != Proxy {
+	if spec.TargetBurstCapacity != -1 && prev.Mode != route.Proxy {
 		return 0, false, probePeriod
 	}
 	if since >= max(spec.ScaleToZeroGracePeriod, spec.PodRetention) {
@@ -280,7 +264,7 @@ func toZero(spec ScaleSpec, prev ScaleState, now time.Time) (want int32, apply b
 		return 0, false, spec.PodRetention - since
 	}
 	var proxyFor time.Duration
-	if prev.Mode == Proxy {
+	if prev.Mode == route.Proxy {
 		proxyFor = now.Sub(prev.ProxySince)
 	}
 	if left := spec.ScaleToZeroGracePeriod - proxyFor; left > 0 {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/google/go-cmp/cmp"
 )
@@ -95,12 +96,12 @@ func TestReconcileBounds(t *testing.T) {
 	spec := scaleSpec(func(s *ScaleSpec) { s.MinScale, s.MaxScale = 2, 4 })
 	runSteps(t, spec, NewScaleState(t0), []step{
 		{at: 0, in: ScaleInput{Desired: 10, EBC: 5, Ready: 1, Replicas: 1},
-			act: ScaleAction{Apply: true, Replicas: 4, Want: 4, Mode: Serve, Activators: 4}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Apply: true, Replicas: 4, Want: 4, Mode: route.Serve, Activators: 4}, activity: Activating, reason: ReasonQueued},
 		{at: 2 * time.Second, in: ScaleInput{Desired: 0, EBC: 5, Ready: 4, Replicas: 4},
-			act: ScaleAction{Apply: true, Replicas: 2, Want: 2, Mode: Serve, Activators: 7}, activity: Active},
+			act: ScaleAction{Apply: true, Replicas: 2, Want: 2, Mode: route.Serve, Activators: 7}, activity: Active},
 		// Already at the bound: nothing to apply.
 		{at: 4 * time.Second, in: ScaleInput{Desired: 1, EBC: -5, Ready: 2, Replicas: 2},
-			act: ScaleAction{Want: 2, Mode: Proxy, Activators: 5}, activity: Active},
+			act: ScaleAction{Want: 2, Mode: route.Proxy, Activators: 5}, activity: Active},
 	})
 }
 
@@ -109,22 +110,22 @@ func TestReconcileInitialScale(t *testing.T) {
 	state := runSteps(t, spec, NewScaleState(t0), []step{
 		// No decision yet while activating: bounded up to the initial scale.
 		{at: 0, in: ScaleInput{Desired: -1, EBC: -1, Ready: 0, Replicas: 3},
-			act: ScaleAction{Want: 3, Mode: Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Want: 3, Mode: route.Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
 		{at: 2 * time.Second, in: ScaleInput{Desired: 1, EBC: 89, Ready: 3, Replicas: 3},
-			act: ScaleAction{Want: 3, Mode: Serve, Activators: 6}, activity: Active},
+			act: ScaleAction{Want: 3, Mode: route.Serve, Activators: 6}, activity: Active},
 	})
 	if !state.Initialized {
 		t.Fatal("not initialized after reaching the initial scale")
 	}
 	runSteps(t, spec, state, []step{
 		{at: 4 * time.Second, in: ScaleInput{Desired: 1, EBC: 89, Ready: 3, Replicas: 3},
-			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: Serve, Activators: 6}, activity: Active},
+			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: route.Serve, Activators: 6}, activity: Active},
 	})
 	// Unreachable revisions ignore the initial scale.
 	spec.Reachable = false
 	runSteps(t, spec, NewScaleState(t0), []step{
 		{at: 0, in: ScaleInput{Desired: 1, EBC: -1, Ready: 0, Replicas: 3},
-			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: route.Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
 	})
 }
 
@@ -133,7 +134,7 @@ func TestReconcileUnknownDesired(t *testing.T) {
 	state := NewScaleState(t0)
 	state.Activity, state.DesiredScale = Active, 2
 	act, next := Reconcile(spec, ScaleInput{Desired: -1, EBC: -1, Ready: 2, Replicas: 2}, state, t0)
-	if diff := cmp.Diff(ScaleAction{Want: -1, Mode: Proxy, Activators: 5}, act); diff != "" {
+	if diff := cmp.Diff(ScaleAction{Want: -1, Mode: route.Proxy, Activators: 5}, act); diff != "" {
 		t.Errorf("action (-want +got):\n%s", diff)
 	}
 	if next.DesiredScale != 2 {
@@ -145,15 +146,15 @@ func TestReconcileActivatingTimeout(t *testing.T) {
 	spec := scaleSpec(func(s *ScaleSpec) { s.ActivationTimeout = 40 * time.Second })
 	runSteps(t, spec, NewScaleState(t0), []step{
 		{at: 0, in: ScaleInput{Desired: 1, EBC: -1, Ready: 0, Replicas: 0},
-			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: route.Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
 		// Load went away before a pod came up: hold while activating.
 		{at: 20 * time.Second, in: ScaleInput{Desired: 0, EBC: -1, Ready: 0, Replicas: 1},
-			act: ScaleAction{Want: -1, Mode: Proxy, Activators: 3, Requeue: 40 * time.Second}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Want: -1, Mode: route.Proxy, Activators: 3, Requeue: 40 * time.Second}, activity: Activating, reason: ReasonQueued},
 		{at: 40 * time.Second, in: ScaleInput{Desired: 0, EBC: -1, Ready: 0, Replicas: 1},
-			act: ScaleAction{Want: -1, Mode: Proxy, Activators: 3, Requeue: 40 * time.Second}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Want: -1, Mode: route.Proxy, Activators: 3, Requeue: 40 * time.Second}, activity: Activating, reason: ReasonQueued},
 		// More than the timeout since activating began: give up.
 		{at: 40*time.Second + time.Millisecond, in: ScaleInput{Desired: 0, EBC: -1, Ready: 0, Replicas: 1},
-			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: Proxy, Activators: 3}, activity: Inactive, reason: ReasonTimedOut},
+			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: route.Proxy, Activators: 3}, activity: Inactive, reason: ReasonTimedOut},
 	})
 }
 
@@ -164,19 +165,19 @@ func TestReconcileScaleToZeroFromProxy(t *testing.T) {
 	spec := scaleSpec(nil)
 	runSteps(t, spec, NewScaleState(t0), []step{
 		{at: 0, in: ScaleInput{Desired: 1, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 1, Mode: Proxy, Activators: 4}, activity: Active},
+			act: ScaleAction{Want: 1, Mode: route.Proxy, Activators: 4}, activity: Active},
 		// Active for less than the stable window: keep one pod.
 		{at: 30 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 1, Mode: Proxy, Activators: 4, Requeue: 30 * time.Second}, activity: Active},
+			act: ScaleAction{Want: 1, Mode: route.Proxy, Activators: 4, Requeue: 30 * time.Second}, activity: Active},
 		// Active for the stable window: report 0, go inactive, keep the pod.
 		{at: 60 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 0, Mode: Proxy, Activators: 4, Requeue: 3 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Want: 0, Mode: route.Proxy, Activators: 4, Requeue: 3 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
 		// Inactive, activator in the path for 62 s ≥ grace: scale to 0.
 		{at: 62 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: route.Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
 		// At zero and idle: nothing more.
 		{at: 64 * time.Second, in: ScaleInput{Desired: 0, EBC: -211, Ready: 0, Replicas: 0},
-			act: ScaleAction{Want: 0, Mode: Proxy, Activators: 3}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Want: 0, Mode: route.Proxy, Activators: 3}, activity: Inactive, reason: ReasonNoTraffic},
 	})
 }
 
@@ -187,26 +188,26 @@ func TestReconcileScaleToZeroFromServe(t *testing.T) {
 	spec := scaleSpec(nil)
 	state := runSteps(t, spec, NewScaleState(t0), []step{
 		{at: 0, in: ScaleInput{Desired: 3, EBC: 89, Ready: 3, Replicas: 3},
-			act: ScaleAction{Want: 3, Mode: Serve, Activators: 6}, activity: Active},
+			act: ScaleAction{Want: 3, Mode: route.Serve, Activators: 6}, activity: Active},
 	})
-	if state.Mode != Serve || !state.ProxySince.IsZero() {
+	if state.Mode != route.Serve || !state.ProxySince.IsZero() {
 		t.Fatalf("state %+v, want serve mode", state)
 	}
 	runSteps(t, spec, state, []step{
 		{at: 100 * time.Second, in: ScaleInput{Desired: 0, EBC: 89, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 0, Mode: Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Want: 0, Mode: route.Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
 		{at: 110 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 0, Mode: Proxy, Activators: 4, Requeue: 20 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Want: 0, Mode: route.Proxy, Activators: 4, Requeue: 20 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
 		{at: 130 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: route.Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
 	})
 }
 
 func TestReconcileInactiveNeedsActivatorInPath(t *testing.T) {
 	spec := scaleSpec(nil)
-	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: Serve}
+	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: route.Serve}
 	act, _ := Reconcile(spec, ScaleInput{Desired: 0, EBC: 10, Ready: 1, Replicas: 1}, state, t0.Add(time.Hour))
-	if diff := cmp.Diff(ScaleAction{Want: 0, Mode: Proxy, Activators: 4, Requeue: time.Second}, act); diff != "" {
+	if diff := cmp.Diff(ScaleAction{Want: 0, Mode: route.Proxy, Activators: 4, Requeue: time.Second}, act); diff != "" {
 		t.Errorf("serve mode (-want +got):\n%s", diff)
 	}
 	// With TBC -1 the activator is always in the path: no wait.
@@ -219,47 +220,47 @@ func TestReconcileInactiveNeedsActivatorInPath(t *testing.T) {
 
 func TestReconcileRetention(t *testing.T) {
 	spec := scaleSpec(func(s *ScaleSpec) { s.PodRetention = 90 * time.Second })
-	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: Proxy, ProxySince: t0.Add(-time.Hour)}
+	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: route.Proxy, ProxySince: t0.Add(-time.Hour)}
 	runSteps(t, spec, state, []step{
 		{at: 40 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 0, Mode: Proxy, Activators: 4, Requeue: 50 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Want: 0, Mode: route.Proxy, Activators: 4, Requeue: 50 * time.Second}, activity: Inactive, reason: ReasonNoTraffic},
 		{at: 90 * time.Second, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
+			act: ScaleAction{Apply: true, Replicas: 0, Want: 0, Mode: route.Proxy, Activators: 4}, activity: Inactive, reason: ReasonNoTraffic},
 	})
 }
 
 func TestReconcileScaleToZeroDisabled(t *testing.T) {
 	spec := scaleSpec(func(s *ScaleSpec) { s.EnableScaleToZero = false })
-	state := ScaleState{Activity: Active, Since: t0, Initialized: true, DesiredScale: 1, Mode: Proxy, ProxySince: t0}
+	state := ScaleState{Activity: Active, Since: t0, Initialized: true, DesiredScale: 1, Mode: route.Proxy, ProxySince: t0}
 	runSteps(t, spec, state, []step{
 		{at: time.Hour, in: ScaleInput{Desired: 0, EBC: -111, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 1, Mode: Proxy, Activators: 4}, activity: Active},
+			act: ScaleAction{Want: 1, Mode: route.Proxy, Activators: 4}, activity: Active},
 	})
 }
 
 func TestReconcileScaleFromZero(t *testing.T) {
 	spec := scaleSpec(nil)
-	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: Proxy, ProxySince: t0}
+	state := ScaleState{Activity: Inactive, Reason: ReasonNoTraffic, Since: t0, Initialized: true, DesiredScale: 0, Mode: route.Proxy, ProxySince: t0}
 	runSteps(t, spec, state, []step{
 		{at: time.Minute, in: ScaleInput{Desired: 1, EBC: -212, Ready: 0, Replicas: 0},
-			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
+			act: ScaleAction{Apply: true, Replicas: 1, Want: 1, Mode: route.Proxy, Activators: 3}, activity: Activating, reason: ReasonQueued},
 		{at: time.Minute + 2*time.Second, in: ScaleInput{Desired: 1, EBC: -112, Ready: 1, Replicas: 1},
-			act: ScaleAction{Want: 1, Mode: Proxy, Activators: 4}, activity: Active},
+			act: ScaleAction{Want: 1, Mode: route.Proxy, Activators: 4}, activity: Active},
 	})
 }
 
 func TestWithMode(t *testing.T) {
 	s := NewScaleState(t0)
-	s = s.WithMode(Proxy, t0.Add(time.Minute))
+	s = s.WithMode(route.Proxy, t0.Add(time.Minute))
 	if !s.ProxySince.Equal(t0) {
 		t.Errorf("re-entering proxy moved ProxySince to %v", s.ProxySince)
 	}
-	s = s.WithMode(Serve, t0.Add(time.Minute))
-	s = s.WithMode(Proxy, t0.Add(2*time.Minute))
-	if !s.ProxySince.Equal(t0.Add(2*time.Minute)) || s.Mode != Proxy {
+	s = s.WithMode(route.Serve, t0.Add(time.Minute))
+	s = s.WithMode(route.Proxy, t0.Add(2*time.Minute))
+	if !s.ProxySince.Equal(t0.Add(2*time.Minute)) || s.Mode != route.Proxy {
 		t.Errorf("state %+v", s)
 	}
-	if Proxy.String() != "Proxy" || Serve.String() != "Serve" || Inactive.String() != "Inactive" || Active.String() != "Active" || Activating.String() != "Activating" {
+	if Inactive.String() != "Inactive" || Active.String() != "Active" || Activating.String() != "Activating" {
 		t.Error("names")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -28,7 +29,7 @@ type revision struct {
 	status  RevisionStatus
 	// mode and activators last applied through the ModeSetter.
 	modeApplied bool
-	mode        Mode
+	mode        route.Mode
 	activators  int32
 
 	// The loop: timers, not a goroutine parked per revision (a controller

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
 
@@ -184,7 +185,7 @@ func TestLoopScrapesPods(t *testing.T) {
 		time.Sleep(61 * time.Second)
 		synctest.Wait()
 		st, _ = a.Status(hello)
-		if st.Stable != 0 || st.State.Mode != Proxy {
+		if st.Stable != 0 || st.State.Mode != route.Proxy {
 			t.Errorf("TBC -1: status %+v, want no load and proxy mode", st)
 		}
 	})

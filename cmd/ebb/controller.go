@@ -17,6 +17,7 @@ import (
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/kube"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -35,7 +36,7 @@ type controller struct {
 	target   *cluster.Target
 	ssa      *apply.SSA
 	status   *cluster.Status
-	eps      *cluster.Endpoints
+	eps      *proxykube.Endpoints
 	runtime  *cluster.Runtime
 	scaler   *scaler.Autoscaler
 	kicks    git.Kicks
@@ -95,9 +96,9 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 	}
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	actNS, actName, _ := strings.Cut(o.activators, "/")
-	c.eps = cluster.NewEndpoints(k, "")
+	c.eps = proxykube.NewEndpoints(k, "")
 	c.runtime = cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: c.eps,
-		Activators: cluster.ServiceRef{Namespace: actNS, Name: actName}, Logger: log,
+		Activators: proxykube.ServiceRef{Namespace: actNS, Name: actName}, Logger: log,
 		// A revision seen ready may take its Service's latestRevision
 		// traffic: plan again.
 		OnReady: func(scaler.RevisionKey) {

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/cmd/ebb/internal/gatewaycmd"
 	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/gittest"
@@ -188,7 +189,7 @@ func TestControllerAdminAuth(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(gateway), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sink := statsSink("http://"+addr, tokenFile)
+	sink := gatewaycmd.StatsSink("http://"+addr, tokenFile)
 	var msgs []metric.Message
 	json.Unmarshal([]byte(fake), &msgs)
 	wait("the gateway's stats scale hello-00001", func() string {

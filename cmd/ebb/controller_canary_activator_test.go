@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ebb-dev/ebb/cmd/ebb/internal/gatewaycmd"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -84,7 +85,7 @@ func playActivator(t *testing.T, cs kubernetes.Interface, ctls map[string]*canar
 				for _, p := range ctls {
 					if p.podIP == leaderIP(t, cs) {
 						// A failed push is lost, as the activator's are.
-						_ = statsSink("http://"+p.addr(), tokenFile).Send(ctx, msgs)
+						_ = gatewaycmd.StatsSink("http://"+p.addr(), tokenFile).Send(ctx, msgs)
 					}
 				}
 			}

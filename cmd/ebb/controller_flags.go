@@ -10,8 +10,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
@@ -131,13 +131,4 @@ func (o controllerOptions) applyOptions() apply.Options {
 
 // kubeConfig is --kubeconfig, else the in-cluster config, else $KUBECONFIG
 // or ~/.kube/config.
-func kubeConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = path
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-}
+func kubeConfig(path string) (*rest.Config, error) { return kube.LoadConfig(path) }

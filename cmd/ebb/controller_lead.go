@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/engine/git"
 	"github.com/ebb-dev/ebb/internal/heap"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/leader"
 	"github.com/ebb-dev/ebb/scaler"
@@ -141,7 +142,7 @@ func (c *controller) claimAutoscaler(ctx context.Context) error {
 		return fmt.Errorf("--listen %s: %w", c.o.listen, err)
 	}
 	_, err = cluster.ApplySlice(ctx, c.k, cluster.Slice{Namespace: c.o.namespace, Name: c.o.autoscaler,
-		Labels: map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: cluster.ManagedBy},
+		Labels: map[string]string{discoveryv1.LabelServiceName: c.o.autoscaler, discoveryv1.LabelManagedBy: proxykube.ManagedBy},
 		Ports:  []cluster.SlicePort{{Name: "http", Port: p}}, Addresses: []string{ip}}, cluster.AutoscalerManager)
 	return err
 }

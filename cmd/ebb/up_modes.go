@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ebb-dev/ebb/proxy/gateway"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -12,12 +13,8 @@ import (
 // revision's path at the gateway.
 type gatewayModes struct{ gw *gateway.Gateway }
 
-func (g gatewayModes) SetMode(_ context.Context, rev scaler.RevisionKey, m scaler.Mode, _ int32) error {
-	mode := gateway.Proxy
-	if m == scaler.Serve {
-		mode = gateway.Serve
-	}
-	g.gw.SetMode(rev.Namespace, rev.Name, mode)
+func (g gatewayModes) SetMode(_ context.Context, rev scaler.RevisionKey, m route.Mode, _ int32) error {
+	g.gw.SetMode(rev.Namespace, rev.Name, m)
 	return nil
 }
 

@@ -90,7 +90,7 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 	u.gateway, err = gateway.New(gateway.Config{
 		Backends:    u.runtime,
 		Activator:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { u.act.ServeHTTP(w, r) }),
-		DefaultMode: gateway.Proxy,
+		DefaultMode: route.Proxy,
 		Logger:      log,
 	})
 	if err != nil {

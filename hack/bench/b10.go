@@ -63,7 +63,7 @@ func benchB10(_ context.Context, e *env) error {
 		return err
 	}
 	defer act.Close()
-	if gw, err = gateway.New(gateway.Config{Backends: be, Activator: act, DefaultMode: gateway.Serve}); err != nil {
+	if gw, err = gateway.New(gateway.Config{Backends: be, Activator: act, DefaultMode: route.Serve}); err != nil {
 		return err
 	}
 	tables := []route.Table{bigTable(1), bigTable(2)}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +39,7 @@ func (e *env) ebbGateway(tab route.Table, mode string, backends ...string) (*pro
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(tab)
+	b, _ := route.Encode(tab)
 	f := filepath.Join(dir, "routes.json")
 	if err := os.WriteFile(f, b, 0o644); err != nil {
 		return nil, err

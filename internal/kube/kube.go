@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/flowcontrol"
 )
 
@@ -112,3 +113,17 @@ func New(cfg *rest.Config) (*Clients, error) {
 // only one (and gives it absolute paths), as client-go's clientsets offer
 // theirs.
 func (c *Clients) RESTClient() rest.Interface { return c.Core }
+
+// LoadConfig returns the API's client configuration: from the kubeconfig
+// file at path when one is given; else in-cluster, then $KUBECONFIG and
+// ~/.kube/config.
+func LoadConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/backend"
 	"github.com/ebb-dev/ebb/proxy/internal/testenv"
 	"github.com/ebb-dev/ebb/proxy/queue"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -46,7 +47,7 @@ func (p figPods) ReadyPods(_ context.Context, k scaler.RevisionKey) (int, int32,
 	return len(p[k]), int32(len(p[k])), nil
 }
 func (figPods) SetScale(context.Context, scaler.RevisionKey, int32) error { return nil }
-func (figPods) SetMode(context.Context, scaler.RevisionKey, scaler.Mode, int32) error {
+func (figPods) SetMode(context.Context, scaler.RevisionKey, route.Mode, int32) error {
 	return nil
 }
 

@@ -23,24 +23,6 @@ type Backends interface {
 	Addresses(namespace, revision string) []string
 }
 
-// Mode says how the gateway reaches a revision.
-type Mode int
-
-const (
-	// Proxy sends requests through the activator: the revision is at zero
-	// or short of burst capacity.
-	Proxy Mode = iota
-	// Serve sends requests to the revision's pods directly.
-	Serve
-)
-
-func (m Mode) String() string {
-	if m == Serve {
-		return "serve"
-	}
-	return "proxy"
-}
-
 // Config is a gateway.
 type Config struct {
 	// Backends gives a revision's pods for serve mode.
@@ -50,7 +32,7 @@ type Config struct {
 	// Knative-Serving-Revision and -Namespace headers set.
 	Activator http.Handler
 	// DefaultMode applies to revisions SetMode was not called for.
-	DefaultMode Mode
+	DefaultMode route.Mode
 	// Transport reaches the queue-proxies; nil means an h1/h2c transport.
 	Transport http.RoundTripper
 	Logger    *slog.Logger
@@ -65,7 +47,7 @@ type Gateway struct {
 	serial *transport.Serial // the lean path, nil without one
 
 	modeMu sync.Mutex
-	modes  atomic.Pointer[map[revKey]Mode]
+	modes  atomic.Pointer[map[revKey]route.Mode]
 
 	draining atomic.Bool
 }
@@ -91,7 +73,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, serial: transport.SerialOf(cfg.Transport)}
 	g.table.Store(&compiled{hosts: map[string][]*path{}, revisions: map[revKey]route.Revision{}})
-	g.modes.Store(&map[revKey]Mode{})
+	g.modes.Store(&map[revKey]route.Mode{})
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			t := pr.In.Context().Value(ctxKey{}).(target)
@@ -157,11 +139,11 @@ func Check(t route.Table) error {
 }
 
 // SetMode sets how the gateway reaches a revision.
-func (g *Gateway) SetMode(namespace, revision string, m Mode) {
+func (g *Gateway) SetMode(namespace, revision string, m route.Mode) {
 	g.modeMu.Lock()
 	defer g.modeMu.Unlock()
 	old := *g.modes.Load()
-	next := make(map[revKey]Mode, len(old)+1)
+	next := make(map[revKey]route.Mode, len(old)+1)
 	for k, v := range old {
 		next[k] = v
 	}
@@ -174,7 +156,7 @@ func (g *Gateway) SetMode(namespace, revision string, m Mode) {
 func (g *Gateway) Drain() { g.draining.Store(true) }
 
 // ModeOf returns how the gateway reaches a revision.
-func (g *Gateway) ModeOf(namespace, revision string) Mode {
+func (g *Gateway) ModeOf(namespace, revision string) route.Mode {
 	if m, ok := (*g.modes.Load())[revKey{namespace, revision}]; ok {
 		return m
 	}
@@ -221,7 +203,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, kv := range s.append {
 		r.Header.Set(kv.k, kv.v)
 	}
-	if g.ModeOf(s.ns, s.rev) == Serve {
+	if g.ModeOf(s.ns, s.rev) == route.Serve {
 		if addrs := g.cfg.Backends.Addresses(s.ns, s.rev); len(addrs) > 0 {
 			addr := addrs[0]
 			if len(addrs) > 1 {

@@ -34,7 +34,7 @@ type stack struct {
 	addr     string
 }
 
-func startStack(t *testing.T, tab route.Table, mode Mode) *stack {
+func startStack(t *testing.T, tab route.Table, mode route.Mode) *stack {
 	t.Helper()
 	s := &stack{backends: backend.NewStatic()}
 	var err error
@@ -97,7 +97,7 @@ func do(t *testing.T, c *http.Client, url, host string) (int, string) {
 }
 
 func TestUnknownHostAndHealth(t *testing.T) {
-	s := startStack(t, helloTable(), Proxy)
+	s := startStack(t, helloTable(), route.Proxy)
 	code, body := do(t, http.DefaultClient, "http://"+s.addr+"/", "other.example.com")
 	if code != 404 || strings.TrimSpace(body) != `no route for host "other.example.com"` {
 		t.Errorf("unknown host = %d %q", code, body)
@@ -114,7 +114,7 @@ func TestUnknownHostAndHealth(t *testing.T) {
 }
 
 func TestHeldThenServedThroughTheWholePath(t *testing.T) {
-	s := startStack(t, helloTable(), Proxy)
+	s := startStack(t, helloTable(), route.Proxy)
 	type result struct {
 		code int
 		body string
@@ -158,7 +158,7 @@ func TestHeldThenServedThroughTheWholePath(t *testing.T) {
 }
 
 func TestWebSocketThroughTheWholePath(t *testing.T) {
-	s := startStack(t, helloTable(), Proxy)
+	s := startStack(t, helloTable(), route.Proxy)
 	s.backends.Set("default", "hello-00002", []string{startQueue(t, "pod-a")})
 	conn, err := net.Dial("tcp", s.addr)
 	if err != nil {
@@ -188,7 +188,7 @@ func TestWebSocketThroughTheWholePath(t *testing.T) {
 }
 
 func TestH2CStreamingThroughTheWholePath(t *testing.T) {
-	s := startStack(t, helloTable(), Proxy)
+	s := startStack(t, helloTable(), route.Proxy)
 	s.backends.Set("default", "hello-00002", []string{startQueue(t, "pod-a")})
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
@@ -224,7 +224,7 @@ func TestH2CStreamingThroughTheWholePath(t *testing.T) {
 }
 
 func TestSplitAccuracyOverHTTP(t *testing.T) {
-	s := startStack(t, helloTable(), Serve)
+	s := startStack(t, helloTable(), route.Serve)
 	s.backends.Set("default", "hello-00001", []string{testenv.StartApp(t, "-name", "one")})
 	s.backends.Set("default", "hello-00002", []string{testenv.StartApp(t, "-name", "two")})
 	const total = 20000
@@ -257,7 +257,7 @@ func TestSplitAccuracyOverHTTP(t *testing.T) {
 func TestRouteSwapUnderLoad(t *testing.T) {
 	big := thousandHosts()
 	withHello := route.Merge(big, helloTable())
-	s := startStack(t, withHello, Serve)
+	s := startStack(t, withHello, route.Serve)
 	s.backends.Set("default", "hello-00001", []string{testenv.StartApp(t, "-name", "one")})
 	s.backends.Set("default", "hello-00002", []string{testenv.StartApp(t, "-name", "two")})
 	// The second table moves hello to 100% hello-00002.
@@ -312,7 +312,7 @@ func TestRouteSwapUnderLoad(t *testing.T) {
 // TestH2CRevisionSeesHTTP2 is Knative's TestProtocols: a revision whose
 // port is named h2c sees HTTP/2.0 even when the client speaks HTTP/1.1.
 func TestH2CRevisionSeesHTTP2(t *testing.T) {
-	for _, mode := range []Mode{Proxy, Serve} {
+	for _, mode := range []route.Mode{route.Proxy, route.Serve} {
 		t.Run(mode.String(), func(t *testing.T) {
 			tab := helloTable()
 			tab.Revisions[1].Protocol = route.ProtocolH2C
@@ -334,7 +334,7 @@ func TestH2CRevisionSeesHTTP2(t *testing.T) {
 // length-prefixed message, trailers) through gateway, activator and
 // queue-proxy.
 func TestGRPCUnaryThroughTheWholePath(t *testing.T) {
-	s := startStack(t, helloTable(), Proxy)
+	s := startStack(t, helloTable(), route.Proxy)
 	s.backends.Set("default", "hello-00002", []string{startQueue(t, "pod-a")})
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)

@@ -88,11 +88,11 @@ func TestSetTableRejectsBadSplits(t *testing.T) {
 
 func TestModes(t *testing.T) {
 	g := newGateway(t, route.Table{})
-	if m := g.ModeOf("ns", "r"); m != Proxy {
+	if m := g.ModeOf("ns", "r"); m != route.Proxy {
 		t.Errorf("default mode = %v, want proxy", m)
 	}
-	g.SetMode("ns", "r", Serve)
-	if m := g.ModeOf("ns", "r"); m != Serve {
+	g.SetMode("ns", "r", route.Serve)
+	if m := g.ModeOf("ns", "r"); m != route.Serve {
 		t.Errorf("mode = %v, want serve", m)
 	}
 }

@@ -17,6 +17,12 @@ const (
 	DataKey    = "routes.json"
 )
 
+// RevisionLabel, Knative's serving.knative.dev/revision, names the
+// revision of the objects ebb renders for it (its Deployment, pods and
+// Services). The renderer writes it; runtimes and the gateway find a
+// revision's objects by it.
+const RevisionLabel = "serving.knative.dev/revision"
+
 // Visibility of a rule, as in Knative's KIngress.
 type Visibility string
 

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/runtime/cluster"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
 
@@ -82,7 +82,7 @@ func TestManifestsAdmission(t *testing.T) {
 		return ""
 	})
 
-	relabel := []byte(`{"metadata":{"labels":{"` + discoveryv1.LabelManagedBy + `":"` + cluster.ManagedBy + `","` + apply.PartOfLabel + `":"` + apply.PartOf + `"}}}`)
+	relabel := []byte(`{"metadata":{"labels":{"` + discoveryv1.LabelManagedBy + `":"` + proxykube.ManagedBy + `","` + apply.PartOfLabel + `":"` + apply.PartOf + `"}}}`)
 	const (
 		allowed = iota
 		byPolicy
@@ -94,7 +94,7 @@ func TestManifestsAdmission(t *testing.T) {
 		want int
 	}{
 		{"create an EndpointSlice labelled as ebb's", func() error {
-			_, err := ctl.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice("ours", cluster.ManagedBy), metav1.CreateOptions{})
+			_, err := ctl.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice("ours", proxykube.ManagedBy), metav1.CreateOptions{})
 			return err
 		}, allowed},
 		{"create an EndpointSlice labelled as another controller's", func() error {

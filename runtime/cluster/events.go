@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,11 +32,8 @@ type Events struct {
 
 // eventWriter posts Events as one component of one pod.
 type eventWriter struct {
-	k         *kube.Clients
-	component string
-	host      string
-	log       *slog.Logger
-	now       func() time.Time
+	kube.EventWriter
+	now func() time.Time
 }
 
 // NewEvents returns the recorder of source, whose status ConfigMap lives
@@ -46,7 +42,7 @@ func NewEvents(k *kube.Clients, namespace, source, host string, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Events{eventWriter: eventWriter{k: k, component: Component, host: host, log: log, now: time.Now},
+	return &Events{eventWriter: eventWriter{EventWriter: kube.EventWriter{Clients: k, Component: Component, Host: host, Log: log}, now: time.Now},
 		namespace: namespace, source: source, MaxPerApply: 50}
 }
 
@@ -128,29 +124,7 @@ func eventReason(a apply.Action) (reason, typ string) {
 }
 
 func (e *eventWriter) emit(ctx context.Context, ns string, obj corev1.ObjectReference, typ, reason, msg string) {
-	now := metav1.NewTime(e.now())
-	ev := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{GenerateName: eventPrefix(obj.Name), Namespace: ns},
-		InvolvedObject: obj,
-		Reason:         reason,
-		Message:        msg,
-		Type:           typ,
-		Source:         corev1.EventSource{Component: e.component, Host: e.host},
-		FirstTimestamp: now,
-		LastTimestamp:  now,
-		Count:          1,
-	}
-	if err := e.k.Core.Post().Namespace(ns).Resource("events").Body(ev).Do(ctx).Error(); err != nil {
-		e.log.Warn("record event", "object", obj.Kind+" "+obj.Namespace+"/"+obj.Name, "reason", reason, "error", err)
-	}
-}
-
-// eventPrefix is a generateName for an Event about name.
-func eventPrefix(name string) string {
-	if len(name) > 200 {
-		name = name[:200]
-	}
-	return strings.ToLower(name) + "."
+	e.Emit(ctx, e.now(), ns, obj, typ, reason, msg)
 }
 
 func short(commit string) string {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -37,7 +39,7 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatal(err)
 	}
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
@@ -45,12 +47,12 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 		t.Fatal("informers did not sync")
 	}
 	rev := scaler.RevisionKey{Namespace: "failing", Name: "hello-00001"}
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 1); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 1); err != nil {
 		t.Fatal(err)
 	}
 	var pod string
 	eventually(t, func() string {
-		pods, err := cs.CoreV1().Pods(rev.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apply.RevisionLabel + "=" + rev.Name})
+		pods, err := cs.CoreV1().Pods(rev.Namespace).List(ctx, metav1.ListOptions{LabelSelector: route.RevisionLabel + "=" + rev.Name})
 		if err != nil || len(pods.Items) == 0 {
 			return fmt.Sprintf("no pod yet: %v", err)
 		}

@@ -16,11 +16,13 @@ import (
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/proxy/activator"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
-var _ activator.Peers = (*cluster.Peers)(nil)
+var _ activator.Peers = (*proxykube.Peers)(nil)
 
 // gatewaySlice writes the activators Service's EndpointSlice: one ready
 // endpoint per pod name → IP, with the pod as its target, as Kubernetes'
@@ -67,25 +69,25 @@ func TestPeers(t *testing.T) {
 	mustNamespace(t, cs, "peers-system")
 	gateways := map[string]string{"gw-a": "10.2.0.1", "gw-b": "10.2.0.2", "gw-c": "10.2.0.3"}
 	gatewaySlice(t, cs, "peers-system", gateways)
-	acts := cluster.ServiceRef{Namespace: "peers-system", Name: "ebb-gateway"}
+	acts := proxykube.ServiceRef{Namespace: "peers-system", Name: "ebb-gateway"}
 
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")
 	}
-	peers := map[string]*cluster.Peers{}
+	peers := map[string]*proxykube.Peers{}
 	for _, pod := range []string{"gw-a", "gw-b", "gw-c", "gw-d"} {
-		peers[pod] = cluster.NewPeers(eps, cluster.PeersOptions{PodName: pod, Activators: acts})
+		peers[pod] = proxykube.NewPeers(eps, proxykube.PeersOptions{PodName: pod, Activators: acts})
 	}
 	told := &gosyncMap{}
 	stop := peers["gw-d"].Watch(func(ns, rev string) { told.add(ns + "/" + rev) })
 	defer stop()
 
 	rev := scaler.RevisionKey{Namespace: "peers", Name: "hello-00001"}
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	_, subset, err := publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -105,7 +107,7 @@ func TestPeers(t *testing.T) {
 	if _, self := peers["gw-d"].Activators(rev.Namespace, rev.Name); self != "" {
 		t.Errorf("gw-d, not an endpoint, is %q", self)
 	}
-	if got, self := cluster.NewPeers(eps, cluster.PeersOptions{SelfIP: "10.2.0.9", PodName: "gw-a", Activators: acts}).Activators(rev.Namespace, rev.Name); self != "10.2.0.9" || !cmp.Equal(got, subset) {
+	if got, self := proxykube.NewPeers(eps, proxykube.PeersOptions{SelfIP: "10.2.0.9", PodName: "gw-a", Activators: acts}).Activators(rev.Namespace, rev.Name); self != "10.2.0.9" || !cmp.Equal(got, subset) {
 		t.Errorf("with a pod IP: %v, self %q", got, self)
 	}
 
@@ -131,7 +133,7 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() string {
-		if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+		if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 			return err.Error()
 		}
 		if got, self := peers["gw-a"].Activators(rev.Namespace, rev.Name); got != nil || self != "10.2.0.1" {

@@ -4,16 +4,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/scaler"
 )
 
-func eps(ips ...string) []Endpoint {
-	var out []Endpoint
+func eps(ips ...string) []proxykube.Endpoint {
+	var out []proxykube.Endpoint
 	for _, ip := range ips {
-		out = append(out, Endpoint{IP: ip})
+		out = append(out, proxykube.Endpoint{IP: ip})
 	}
 	return out
 }
@@ -22,16 +21,16 @@ func TestPublic(t *testing.T) {
 	acts := eps("10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4")
 	for _, tc := range []struct {
 		name       string
-		mode       scaler.Mode
+		mode       route.Mode
 		activators int32
-		pods, acts []Endpoint
-		want       PublicSlice
+		pods, acts []proxykube.Endpoint
+		want       proxykube.PublicSlice
 	}{
-		{"serve", scaler.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1", "10.1.0.2"}}},
-		{"serve without pods is proxied", scaler.Serve, 4, nil, acts, PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
-		{"proxy without activators is served", scaler.Proxy, 2, eps("10.1.0.1"), nil, PublicSlice{Mode: "serve", Addresses: []string{"10.1.0.1"}}},
-		{"neither", scaler.Proxy, 2, nil, nil, PublicSlice{Mode: "serve"}},
-		{"proxy, more activators wanted than exist", scaler.Proxy, 9, nil, acts[:2], PublicSlice{Mode: "proxy", Addresses: []string{"10.2.0.1", "10.2.0.2"}}},
+		{"serve", route.Serve, 2, eps("10.1.0.1", "10.1.0.2"), acts, proxykube.PublicSlice{Mode: route.Serve, Addresses: []string{"10.1.0.1", "10.1.0.2"}}},
+		{"serve without pods is proxied", route.Serve, 4, nil, acts, proxykube.PublicSlice{Mode: route.Proxy, Addresses: []string{"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}}},
+		{"proxy without activators is served", route.Proxy, 2, eps("10.1.0.1"), nil, proxykube.PublicSlice{Mode: route.Serve, Addresses: []string{"10.1.0.1"}}},
+		{"neither", route.Proxy, 2, nil, nil, proxykube.PublicSlice{Mode: route.Serve}},
+		{"proxy, more activators wanted than exist", route.Proxy, 9, nil, acts[:2], proxykube.PublicSlice{Mode: route.Proxy, Addresses: []string{"10.2.0.1", "10.2.0.2"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Public("hello-00001", tc.mode, tc.activators, tc.pods, tc.acts)
@@ -76,34 +75,5 @@ func TestSubsetStable(t *testing.T) {
 		if n < 30 {
 			t.Errorf("activator %s got %d of 400 slots: badly spread %v", ip, n, counts)
 		}
-	}
-}
-
-func TestRevisionOf(t *testing.T) {
-	env := func(kv ...string) []corev1.EnvVar {
-		var out []corev1.EnvVar
-		for i := 0; i < len(kv); i += 2 {
-			out = append(out, corev1.EnvVar{Name: kv[i], Value: kv[i+1]})
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		name string
-		env  []corev1.EnvVar
-		want route.Revision
-	}{
-		{"defaults", nil, route.Revision{Namespace: "ns", Name: "r", Protocol: route.ProtocolHTTP1, TimeoutSeconds: 300}},
-		{"all", env("SERVING_SERVICE", "s", "CONTAINER_CONCURRENCY", "7", "REVISION_TIMEOUT_SECONDS", "30",
-			"REVISION_RESPONSE_START_TIMEOUT_SECONDS", "5", "REVISION_IDLE_TIMEOUT_SECONDS", "9", "QUEUE_SERVING_PORT", "8013"),
-			route.Revision{Namespace: "ns", Name: "r", Service: "s", Protocol: route.ProtocolH2C, ContainerConcurrency: 7,
-				TimeoutSeconds: 30, ResponseStartTimeoutSeconds: 5, IdleTimeoutSeconds: 9}},
-		{"http1 port, bad numbers", env("QUEUE_SERVING_PORT", "8012", "CONTAINER_CONCURRENCY", "x", "REVISION_TIMEOUT_SECONDS", "0"),
-			route.Revision{Namespace: "ns", Name: "r", Protocol: route.ProtocolHTTP1, TimeoutSeconds: 300}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, RevisionOf("ns", "r", tc.env)); d != "" {
-				t.Errorf("(-want +got):\n%s", d)
-			}
-		})
 	}
 }

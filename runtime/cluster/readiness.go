@@ -9,7 +9,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ebb-dev/ebb/internal/kube"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
 )
@@ -83,13 +84,13 @@ func revisionFailure(d *appsv1.Deployment, pod *corev1.Pod) (Failure, bool) {
 // revisionFailure reads.
 func newPods(k *kube.Clients) cache.SharedIndexInformer {
 	pods := kube.Informer(k.Core, "pods", "", &corev1.Pod{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.RevisionLabel })
 	_ = pods.AddIndexers(cache.Indexers{byRevision: func(obj any) ([]string, error) {
 		p, ok := obj.(*corev1.Pod)
 		if !ok {
 			return nil, nil
 		}
-		return []string{p.Namespace + "/" + p.Labels[apply.RevisionLabel]}, nil
+		return []string{p.Namespace + "/" + p.Labels[route.RevisionLabel]}, nil
 	}})
 	_ = pods.SetTransform(func(obj any) (any, error) {
 		p, ok := obj.(*corev1.Pod)
@@ -97,7 +98,7 @@ func newPods(k *kube.Clients) cache.SharedIndexInformer {
 			return obj, nil
 		}
 		slim := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, ResourceVersion: p.ResourceVersion,
-			CreationTimestamp: p.CreationTimestamp, Labels: map[string]string{apply.RevisionLabel: p.Labels[apply.RevisionLabel]}}}
+			CreationTimestamp: p.CreationTimestamp, Labels: map[string]string{route.RevisionLabel: p.Labels[route.RevisionLabel]}}}
 		for _, c := range p.Status.Conditions {
 			if c.Type == corev1.PodScheduled {
 				slim.Status.Conditions = append(slim.Status.Conditions, corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
@@ -147,7 +148,7 @@ func (r *Runtime) Observed() serving.Observed {
 
 // readyNow reports whether a pod of the revision is ready now.
 func (r *Runtime) readyNow(key scaler.RevisionKey) bool {
-	if len(r.endpoints.Ready(key.Namespace, key.Name+PrivateSuffix)) > 0 {
+	if len(r.endpoints.Ready(key.Namespace, key.Name+proxykube.PrivateSuffix)) > 0 {
 		return true
 	}
 	obj, ok, _ := r.deploys.GetIndexer().GetByKey(key.Namespace + "/" + DeploymentName(key.Name))

@@ -21,7 +21,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ebb-dev/ebb/internal/kube"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -40,15 +41,15 @@ const AutoscalerManager = "ebb-autoscaler"
 // in step.
 type Runtime struct {
 	k          *kube.Clients
-	endpoints  *Endpoints
+	endpoints  *proxykube.Endpoints
 	deploys    cache.SharedIndexInformer
 	pods       cache.SharedIndexInformer
-	activators ServiceRef
+	activators proxykube.ServiceRef
 	onReady    func(scaler.RevisionKey)
 	log        *slog.Logger
 
 	writeMu gosync.Mutex // serializes public EndpointSlice writes
-	written map[scaler.RevisionKey]PublicSlice
+	written map[scaler.RevisionKey]proxykube.PublicSlice
 	// versions are the resourceVersions of the public EndpointSlices this
 	// process wrote last (a few per revision): an event with any other
 	// version is someone else's change, to be checked and undone.
@@ -61,21 +62,18 @@ type Runtime struct {
 	everReady map[scaler.RevisionKey]bool
 }
 
-// ServiceRef names a Service.
-type ServiceRef struct{ Namespace, Name string }
-
 type modeWanted struct {
-	mode       scaler.Mode
+	mode       route.Mode
 	activators int32
 }
 
 // RuntimeOptions configure a Runtime.
 type RuntimeOptions struct {
 	// Endpoints is the EndpointSlice index; the caller runs it.
-	Endpoints *Endpoints
+	Endpoints *proxykube.Endpoints
 	// Activators is the Service whose ready pods are the activators
 	// (ebb-system/ebb-gateway in an installation).
-	Activators ServiceRef
+	Activators proxykube.ServiceRef
 	Logger     *slog.Logger
 	// OnReady, if set, is called (on an informer's goroutine) when a
 	// revision is first seen ready: planning may record it as the latest
@@ -98,7 +96,7 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 		log = slog.New(slog.DiscardHandler)
 	}
 	deploys := kube.Informer(k.Apps, "deployments", "", &appsv1.Deployment{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.RevisionLabel })
 	// Only the replicas and how the pods fare are read: keep nothing else
 	// of the Deployments.
 	_ = deploys.SetTransform(func(obj any) (any, error) {
@@ -120,11 +118,11 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	})
 	r := &Runtime{k: k, endpoints: o.Endpoints, deploys: deploys, pods: newPods(k),
 		activators: o.Activators, log: log, onReady: o.OnReady, modes: map[scaler.RevisionKey]modeWanted{},
-		written:   map[scaler.RevisionKey]PublicSlice{},
+		written:   map[scaler.RevisionKey]proxykube.PublicSlice{},
 		versions:  map[scaler.RevisionKey][]string{},
 		everReady: map[scaler.RevisionKey]bool{},
 		kicks:     make(chan scaler.RevisionKey, 1024)}
-	o.Endpoints.watchSlices(r.checkPublic)
+	o.Endpoints.WatchSlices(r.checkPublic)
 	_, _ = deploys.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.deploymentChanged(obj) },
 		UpdateFunc: func(_, obj any) { r.deploymentChanged(obj) },
@@ -133,7 +131,7 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	_, _ = r.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) {
 			if p, ok := obj.(*corev1.Pod); ok {
-				r.kick(scaler.RevisionKey{Namespace: p.Namespace, Name: p.Labels[apply.RevisionLabel]})
+				r.kick(scaler.RevisionKey{Namespace: p.Namespace, Name: p.Labels[route.RevisionLabel]})
 			}
 		},
 	})
@@ -147,10 +145,10 @@ func (r *Runtime) Run(ctx context.Context) {
 	go r.pods.RunWithContext(ctx)
 	stop := r.endpoints.WatchServices(func(ns, svc string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
-			r.kickAll(scaler.Proxy)
+			r.kickAll(route.Proxy)
 			return
 		}
-		if rev, ok := strings.CutSuffix(svc, PrivateSuffix); ok {
+		if rev, ok := strings.CutSuffix(svc, proxykube.PrivateSuffix); ok {
 			key := scaler.RevisionKey{Namespace: ns, Name: rev}
 			r.kick(key)
 			r.noteReady(key)
@@ -189,7 +187,7 @@ func (r *Runtime) kick(key scaler.RevisionKey) {
 	}
 }
 
-func (r *Runtime) kickAll(m scaler.Mode) {
+func (r *Runtime) kickAll(m route.Mode) {
 	r.mu.Lock()
 	var keys []scaler.RevisionKey
 	for k, w := range r.modes {
@@ -228,7 +226,7 @@ func DeploymentName(rev string) string { return rev + "-deployment" }
 // ReadyPods counts the ready endpoints of the revision's private Service
 // and reads the Deployment's replicas from the informer.
 func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int32, error) {
-	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix))
+	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix))
 	obj, ok, err := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name))
 	if err != nil {
 		return 0, -1, fmt.Errorf("deployment %s/%s: %w", rev.Namespace, DeploymentName(rev.Name), err)
@@ -265,10 +263,10 @@ func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32)
 // Pods lists the revision's ready pods with their stats address,
 // podIP:9090.
 func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod, error) {
-	ready := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
+	ready := r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix)
 	out := make([]scaler.Pod, len(ready))
 	for i, ep := range ready {
-		out[i] = scaler.Pod{Name: cmp.Or(ep.Pod, ep.IP), Address: net.JoinHostPort(ep.IP, strconv.Itoa(StatsPort))}
+		out[i] = scaler.Pod{Name: cmp.Or(ep.Pod, ep.IP), Address: net.JoinHostPort(ep.IP, strconv.Itoa(proxykube.StatsPort))}
 	}
 	return out, nil
 }
@@ -276,7 +274,7 @@ func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod,
 // SetMode points the revision's public Service at activators activators
 // (proxy) or at its ready pods (serve). As Knative does, a revision
 // without ready pods is proxied, and one without activators is served.
-func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode scaler.Mode, activators int32) error {
+func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode route.Mode, activators int32) error {
 	r.mu.Lock()
 	r.modes[rev] = modeWanted{mode: mode, activators: activators}
 	r.mu.Unlock()
@@ -294,38 +292,28 @@ func (r *Runtime) Forget(rev scaler.RevisionKey) {
 	r.writeMu.Unlock()
 }
 
-// PublicSlice is what a revision's public EndpointSlice should hold.
-type PublicSlice struct {
-	Mode      string // "proxy" or "serve"
-	Addresses []string
-	// Failure says why the revision's pods do not come up ("" while
-	// nothing says they will not): the activators answer its requests
-	// 503 with it at once instead of holding them.
-	Failure string
-}
-
 // Public decides the public EndpointSlice of a revision from the ready
 // pods and activators: pure, so that the rule is tested on its own.
-func Public(rev string, mode scaler.Mode, activators int32, pods, acts []Endpoint) PublicSlice {
-	if mode == scaler.Serve && len(pods) == 0 && len(acts) > 0 {
-		mode = scaler.Proxy
+func Public(rev string, mode route.Mode, activators int32, pods, acts []proxykube.Endpoint) proxykube.PublicSlice {
+	if mode == route.Serve && len(pods) == 0 && len(acts) > 0 {
+		mode = route.Proxy
 	}
-	if mode == scaler.Proxy && len(acts) == 0 {
-		mode = scaler.Serve
+	if mode == route.Proxy && len(acts) == 0 {
+		mode = route.Serve
 	}
-	if mode == scaler.Serve {
-		out := PublicSlice{Mode: "serve"}
+	if mode == route.Serve {
+		out := proxykube.PublicSlice{Mode: route.Serve}
 		for _, p := range pods {
 			out.Addresses = append(out.Addresses, p.IP)
 		}
 		return out
 	}
-	return PublicSlice{Mode: "proxy", Addresses: subset(rev, acts, int(activators))}
+	return proxykube.PublicSlice{Mode: route.Proxy, Addresses: subset(rev, acts, int(activators))}
 }
 
 // subset picks n activators for a revision by rendezvous hashing on its
 // name, so that each revision keeps its activators as others come and go.
-func subset(rev string, acts []Endpoint, n int) []string {
+func subset(rev string, acts []proxykube.Endpoint, n int) []string {
 	if n <= 0 || n >= len(acts) {
 		out := make([]string, len(acts))
 		for i, a := range acts {
@@ -395,7 +383,7 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 	if !ok {
 		return nil
 	}
-	pods := r.endpoints.Ready(rev.Namespace, rev.Name+PrivateSuffix)
+	pods := r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix)
 	acts := r.endpoints.Ready(r.activators.Namespace, r.activators.Name)
 	want := Public(rev.Name, w.mode, w.activators, pods, acts)
 	if f, failed := r.Failure(rev.Namespace, rev.Name); failed && len(pods) == 0 {
@@ -425,7 +413,7 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 }
 
 // livePublic reads the public EndpointSlice ebb wrote, from the index.
-func (r *Runtime) livePublic(rev scaler.RevisionKey) (PublicSlice, bool) {
+func (r *Runtime) livePublic(rev scaler.RevisionKey) (proxykube.PublicSlice, bool) {
 	return r.endpoints.Public(rev.Namespace, rev.Name)
 }
 
@@ -433,26 +421,22 @@ func (r *Runtime) livePublic(rev scaler.RevisionKey) (PublicSlice, bool) {
 // like the Service, labelled with its name, the manager and the mode, with
 // the serving port (and, in serve mode, the TLS port) named as the
 // Service's ports are.
-func publicSlice(rev scaler.RevisionKey, p PublicSlice) Slice {
+func publicSlice(rev scaler.RevisionKey, p proxykube.PublicSlice) Slice {
 	s := Slice{Namespace: rev.Namespace, Name: rev.Name,
 		Labels: map[string]string{
 			discoveryv1.LabelServiceName: rev.Name,
-			discoveryv1.LabelManagedBy:   ManagedBy,
-			ModeLabel:                    p.Mode,
-			apply.RevisionLabel:          rev.Name,
+			discoveryv1.LabelManagedBy:   proxykube.ManagedBy,
+			proxykube.ModeLabel:          p.Mode.String(),
+			route.RevisionLabel:          rev.Name,
 		},
-		Ports:     []SlicePort{{Name: "http", Port: ServingPort}},
+		Ports:     []SlicePort{{Name: "http", Port: proxykube.ServingPort}},
 		Addresses: p.Addresses,
 	}
-	if p.Mode == "serve" {
-		s.Ports = append(s.Ports, SlicePort{Name: "https", Port: TLSPort})
+	if p.Mode == route.Serve {
+		s.Ports = append(s.Ports, SlicePort{Name: "https", Port: proxykube.TLSPort})
 	}
 	if p.Failure != "" {
-		s.Annotations = map[string]string{FailureAnnotation: p.Failure}
+		s.Annotations = map[string]string{proxykube.FailureAnnotation: p.Failure}
 	}
 	return s
 }
-
-// FailureAnnotation on a revision's public EndpointSlice says why its
-// pods do not come up.
-const FailureAnnotation = "ebb.dev/failure"

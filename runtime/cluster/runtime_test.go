@@ -24,6 +24,8 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -46,7 +48,7 @@ func helloIn(t *testing.T, cs kubernetes.Interface, ns string) string {
 
 // activators makes a selector-less Service whose EndpointSlice lists ips
 // as ready: the activators, as the gateway Deployment's pods would be.
-func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string) cluster.ServiceRef {
+func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string) proxykube.ServiceRef {
 	t.Helper()
 	mustNamespace(t, cs, ns)
 	ctx := t.Context()
@@ -67,14 +69,14 @@ func activators(t *testing.T, cs kubernetes.Interface, ns string, ips ...string)
 	if _, err := cs.DiscoveryV1().EndpointSlices(ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return cluster.ServiceRef{Namespace: ns, Name: "ebb-gateway"}
+	return proxykube.ServiceRef{Namespace: ns, Name: "ebb-gateway"}
 }
 
 // runPods marks the revision's pending pods running with IPs from base
 // (10.1.<n>.x: data in the API only, never dialled).
 func runPods(t *testing.T, cs kubernetes.Interface, ns, rev string, ips map[string]string, base string) {
 	t.Helper()
-	pods, err := cs.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: apply.RevisionLabel + "=" + rev})
+	pods, err := cs.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: route.RevisionLabel + "=" + rev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func publicSlice(ctx context.Context, cs kubernetes.Interface, ns, rev string) (
 		addrs = append(addrs, ep.Addresses...)
 	}
 	slices.Sort(addrs)
-	return es.Labels[cluster.ModeLabel], addrs, nil
+	return es.Labels[proxykube.ModeLabel], addrs, nil
 }
 
 // TestRuntime drives the autoscaler's runtime by hand against the real
@@ -127,7 +129,7 @@ func TestRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)
@@ -153,7 +155,7 @@ func TestRuntime(t *testing.T) {
 	}
 
 	// Proxy mode: two of the three activators.
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, err := publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -165,7 +167,7 @@ func TestRuntime(t *testing.T) {
 	}
 	// Setting the same mode again writes nothing.
 	w.take()
-	if err := rt.SetMode(ctx, rev, scaler.Proxy, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Proxy, 2); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.take(); len(got) != 0 {
@@ -173,7 +175,7 @@ func TestRuntime(t *testing.T) {
 	}
 
 	// Serve mode: the pods.
-	if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, _ = publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -268,7 +270,7 @@ func TestRuntime(t *testing.T) {
 		}
 		return ""
 	})
-	if err := rt.SetMode(ctx, rev, scaler.Serve, 2); err != nil {
+	if err := rt.SetMode(ctx, rev, route.Serve, 2); err != nil {
 		t.Fatal(err)
 	}
 	mode, addrs, _ = publicSlice(ctx, cs, rev.Namespace, rev.Name)
@@ -294,7 +296,7 @@ func TestAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := cluster.NewEndpoints(k, "")
+	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
 	go rt.Run(ctx)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
@@ -39,7 +40,7 @@ func TestApplySlice(t *testing.T) {
 		}
 		return v
 	}
-	labels := map[string]string{discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: cluster.ManagedBy}
+	labels := map[string]string{discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: proxykube.ManagedBy}
 	s := cluster.Slice{Namespace: "slices", Name: "web", Labels: labels,
 		Ports:     []cluster.SlicePort{{Name: "http", Port: 8012}, {Name: "https", Port: 8112}},
 		Addresses: []string{"10.4.0.1", "10.4.0.2"}}

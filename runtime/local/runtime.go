@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,7 +159,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
 		switch {
 		case isRevisionDeployment(o):
-			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[labelRevision]}
+			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[route.RevisionLabel]}
 			var source string
 			if r.opts.Source != nil {
 				source = r.opts.Source(key)
@@ -181,8 +180,8 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 			}
 		case o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" && o.GetLabels()[route.LabelKey] == route.LabelValue:
 			data, _, _ := unstructured.NestedString(o.Object, "data", route.DataKey)
-			var t route.Table
-			if err := json.Unmarshal([]byte(data), &t); err != nil {
+			t, err := route.Decode([]byte(data))
+			if err != nil {
 				errs = append(errs, fmt.Errorf("route table %s/%s: %w", o.GetNamespace(), o.GetName(), err))
 				continue
 			}
@@ -267,7 +266,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	}
 	var table []byte
 	if r.opts.OnTable != nil {
-		table, _ = json.Marshal(route.Merge(tables...))
+		table, _ = route.Encode(route.Merge(tables...))
 	}
 	changed := table != nil && string(table) != string(r.table)
 	if changed {

@@ -48,7 +48,7 @@ func deployment(t *testing.T, rev, image string, command []string, env ...corev1
 	one, grace := int32(1), int64(5)
 	return toUnstructured(t, &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: rev + "-deployment", Labels: map[string]string{labelRevision: rev, labelService: "hello"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: rev + "-deployment", Labels: map[string]string{route.RevisionLabel: rev, labelService: "hello"}},
 		Spec: appsv1.DeploymentSpec{Replicas: &one, Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			TerminationGracePeriodSeconds: &grace,
 			Containers: []corev1.Container{

@@ -19,13 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
 )
 
 // Names the local runtime reads from rendered objects.
 const (
-	labelRevision      = "serving.knative.dev/revision"
 	labelService       = "serving.knative.dev/service"
 	queueContainerName = "queue-proxy"
 	// maxGrace bounds a revision's terminationGracePeriodSeconds here.
@@ -148,7 +148,7 @@ func (idx objectIndex) data(kind, namespace, name string) (map[string]string, bo
 
 // isRevisionDeployment reports whether o is a rendered revision Deployment.
 func isRevisionDeployment(o *unstructured.Unstructured) bool {
-	return o.GetAPIVersion() == "apps/v1" && o.GetKind() == "Deployment" && o.GetLabels()[labelRevision] != ""
+	return o.GetAPIVersion() == "apps/v1" && o.GetKind() == "Deployment" && o.GetLabels()[route.RevisionLabel] != ""
 }
 
 // parseDeployment resolves a rendered revision Deployment into a podSpec;
@@ -159,7 +159,7 @@ func parseDeployment(o *unstructured.Unstructured, idx objectIndex, source strin
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
 		return nil, fmt.Errorf("decode Deployment %s/%s: %w", o.GetNamespace(), o.GetName(), err)
 	}
-	s := &podSpec{namespace: d.Namespace, revision: d.Labels[labelRevision], service: d.Labels[labelService],
+	s := &podSpec{namespace: d.Namespace, revision: d.Labels[route.RevisionLabel], service: d.Labels[labelService],
 		replicas: 1, grace: maxGrace}
 	if d.Spec.Replicas != nil {
 		s.replicas = *d.Spec.Replicas

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
 )
@@ -20,7 +21,7 @@ import (
 // the autoscaler needs somewhere to set a revision's mode.
 type noModes struct{}
 
-func (noModes) SetMode(context.Context, scaler.RevisionKey, scaler.Mode, int32) error { return nil }
+func (noModes) SetMode(context.Context, scaler.RevisionKey, route.Mode, int32) error { return nil }
 
 // planned is examples/hello planned at commit c1, or, with no Services,
 // the same tree without them or their ledgers.

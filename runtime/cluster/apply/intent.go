@@ -12,6 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 const (
@@ -31,10 +33,6 @@ const (
 	// fields another manager owns the first time it applies the object
 	// (see the force rule on SSA.Apply).
 	ForceAnnotation = "ebb.dev/force"
-
-	// RevisionLabel marks a revision's Deployment, whose spec.replicas
-	// belongs to the autoscaler once the Deployment exists.
-	RevisionLabel = "serving.knative.dev/revision"
 )
 
 // serverSet are the metadata fields the apiserver sets; an applied intent
@@ -58,7 +56,7 @@ func IsRevisionDeployment(u *unstructured.Unstructured) bool {
 	if gvk.Group != "apps" || gvk.Kind != "Deployment" {
 		return false
 	}
-	_, ok := u.GetLabels()[RevisionLabel]
+	_, ok := u.GetLabels()[route.RevisionLabel]
 	return ok
 }
 

@@ -10,12 +10,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 func deployment(replicas int64, revision bool) *unstructured.Unstructured {
 	labels := map[string]any{"app": "web"}
 	if revision {
-		labels[RevisionLabel] = "web-00001"
+		labels[route.RevisionLabel] = "web-00001"
 	}
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1",

@@ -7,6 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 // listPage bounds each list request of prefetch.
@@ -83,7 +85,7 @@ func canonicalFields(managed []metav1.ManagedFieldsEntry, manager string) []meta
 // observeMeta returns what an apply under manager needs of a live
 // object of kind gvk of which only the metadata was read.
 func observeMeta(md *metav1.PartialObjectMetadata, gvk schema.GroupVersionKind, manager string) *observed {
-	_, revision := md.Labels[RevisionLabel]
+	_, revision := md.Labels[route.RevisionLabel]
 	revision = revision && gvk.Group == "apps" && gvk.Kind == "Deployment"
 	return &observed{
 		applied:         md.Annotations[AppliedAnnotation],

@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/ebb-dev/ebb/internal/kube"
+	kubeapi "github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 )
 
@@ -56,7 +56,7 @@ type RouteTables struct {
 }
 
 // NewRouteTables follows the route tables and claims opts name.
-func NewRouteTables(k *kube.Clients, opts RouteTablesOptions) *RouteTables {
+func NewRouteTables(k *kubeapi.Clients, opts RouteTablesOptions) *RouteTables {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,8 +70,8 @@ func NewRouteTables(k *kube.Clients, opts RouteTablesOptions) *RouteTables {
 		return func(lo *metav1.ListOptions) { lo.LabelSelector = key + "=" + value }
 	}
 	rt := &RouteTables{
-		tables:   kube.Informer(k.Core, "configmaps", opts.Namespace, &corev1.ConfigMap{}, labelled(route.LabelKey, route.LabelValue)),
-		claims:   kube.Informer(k.Core, "configmaps", opts.ClaimsNamespace, &corev1.ConfigMap{}, labelled(route.ClaimLabelKey, route.ClaimLabelValue)),
+		tables:   kubeapi.Informer(k.Core, "configmaps", opts.Namespace, &corev1.ConfigMap{}, labelled(route.LabelKey, route.LabelValue)),
+		claims:   kubeapi.Informer(k.Core, "configmaps", opts.ClaimsNamespace, &corev1.ConfigMap{}, labelled(route.ClaimLabelKey, route.ClaimLabelValue)),
 		opts:     opts,
 		log:      opts.Logger,
 		kicks:    make(chan struct{}, 1),

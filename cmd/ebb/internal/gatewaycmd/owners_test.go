@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package gatewaycmd
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/proxy/gateway"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -64,7 +64,7 @@ func TestGatewayClusterOwnership(t *testing.T) {
 
 	// default's Service and DomainMapping, applied by ebb.
 	dir := t.TempDir()
-	writeFile(t, dir, "hello.yaml", `apiVersion: serving.knative.dev/v1
+	hello := `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
   name: hello
@@ -82,7 +82,10 @@ metadata:
   namespace: default
 spec:
   ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: hello}
-`)
+`
+	if err := os.WriteFile(filepath.Join(dir, "hello.yaml"), []byte(hello), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ssa, err := apply.New(c.Config(), apply.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +142,7 @@ spec:
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{s.ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
 		if s.mode != "" {
-			es.Labels[discoveryv1.LabelManagedBy], es.Labels[cluster.ModeLabel] = cluster.ManagedBy, s.mode
+			es.Labels[discoveryv1.LabelManagedBy], es.Labels[proxykube.ModeLabel] = proxykube.ManagedBy, s.mode
 		}
 		if _, err := cs.DiscoveryV1().EndpointSlices(s.ns).Create(ctx, es, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -163,7 +166,7 @@ spec:
 	start := func(pod string, reg prometheus.Registerer) (*clusterGateway, *httptest.Server) {
 		t.Helper()
 		g, err := newClusterGateway(k, clusterGatewayConfig{namespace: "ebb-system", reg: reg, transport: tr,
-			id: clusterGatewayIdentity{podName: pod, activators: cluster.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}}})
+			id: clusterGatewayIdentity{podName: pod, activators: proxykube.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +218,7 @@ spec:
 	g, srv := start("gw-1", reg)
 	var last string
 	for range 600 {
-		if last = cmp.Diff(want, answers(srv)); last == "" && g.ready() && g.gw.ModeOf("default", "hello-00001") == gateway.Serve {
+		if last = cmp.Diff(want, answers(srv)); last == "" && g.ready() && g.gw.ModeOf("default", "hello-00001") == route.Serve {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -232,16 +235,16 @@ spec:
 		}
 	}
 
-	reports := map[string]cluster.TableState{}
+	reports := map[string]proxykube.TableState{}
 	for _, r := range g.routes.Reports() {
 		reports[r.Namespace+"/"+r.Name] = r.State
 	}
-	if d := cmp.Diff(map[string]cluster.TableState{
-		"default/api.example.com-routes": cluster.TableServed,
-		"default/hello-routes":           cluster.TableServed,
-		"a-tenant/copycat-routes":        cluster.TablePartial,
-		"tenant-x/bad-routes":            cluster.TableRefused,
-		"tenant-x/evil-routes":           cluster.TableIgnored,
+	if d := cmp.Diff(map[string]proxykube.TableState{
+		"default/api.example.com-routes": proxykube.TableServed,
+		"default/hello-routes":           proxykube.TableServed,
+		"a-tenant/copycat-routes":        proxykube.TablePartial,
+		"tenant-x/bad-routes":            proxykube.TableRefused,
+		"tenant-x/evil-routes":           proxykube.TableIgnored,
 	}, reports); d != "" {
 		t.Errorf("route tables (-want +got):\n%s", d)
 	}
@@ -272,7 +275,7 @@ spec:
 				t.Fatal(err)
 			}
 			for _, ev := range evs.Items {
-				if ev.Source.Component == cluster.GatewayComponent && ev.Type == corev1.EventTypeWarning {
+				if ev.Source.Component == proxykube.GatewayComponent && ev.Type == corev1.EventTypeWarning {
 					got = append(got, ns+"/"+ev.InvolvedObject.Name+" "+ev.Reason)
 				}
 			}

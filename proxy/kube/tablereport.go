@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/ebb-dev/ebb/internal/kube"
+	kubeapi "github.com/ebb-dev/ebb/internal/kube"
 )
 
 // GatewayComponent is the source of the gateway's Events.
@@ -28,16 +28,16 @@ const gatewayEventQueue = 64
 // RouteTableIgnored (not rendered by ebb), and Normal RouteTableServed
 // once it is served whole again. They are written in the background.
 type GatewayEvents struct {
-	w     eventWriter
+	w     kubeapi.EventWriter
 	queue chan TableReport
 }
 
 // NewGatewayEvents returns the Events of the gateway pod host.
-func NewGatewayEvents(k *kube.Clients, host string, log *slog.Logger) *GatewayEvents {
+func NewGatewayEvents(k *kubeapi.Clients, host string, log *slog.Logger) *GatewayEvents {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &GatewayEvents{w: eventWriter{k: k, component: GatewayComponent, host: host, log: log, now: time.Now},
+	return &GatewayEvents{w: kubeapi.EventWriter{Clients: k, Component: GatewayComponent, Host: host, Log: log},
 		queue: make(chan TableReport, gatewayEventQueue)}
 }
 
@@ -46,7 +46,7 @@ func (e *GatewayEvents) table(r TableReport) {
 	select {
 	case e.queue <- r:
 	default:
-		e.w.log.Warn("route table event dropped: too many at once", "configmap", r.Namespace+"/"+r.Name, "state", r.State)
+		e.w.Log.Warn("route table event dropped: too many at once", "configmap", r.Namespace+"/"+r.Name, "state", r.State)
 	}
 }
 
@@ -74,7 +74,7 @@ func (e *GatewayEvents) run(ctx context.Context) {
 				msg = msg[:1000] + fmt.Sprintf("… (%d problems)", len(r.Problems))
 			}
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			e.w.emit(wctx, r.Namespace, corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.Namespace, Name: r.Name},
+			e.w.Emit(wctx, time.Now(), r.Namespace, corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.Namespace, Name: r.Name},
 				typ, reason, msg)
 			cancel()
 		}

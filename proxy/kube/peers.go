@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"slices"
@@ -6,6 +6,8 @@ import (
 	gosync "sync"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 // Peers tells a gateway's activator which activators serve each revision,
@@ -39,7 +41,7 @@ func NewPeers(eps *Endpoints, o PeersOptions) *Peers {
 // address ("" while unknown).
 func (p *Peers) Activators(namespace, revision string) ([]string, string) {
 	var acts []string
-	if s, ok := p.eps.Public(namespace, revision); ok && s.Mode == "proxy" {
+	if s, ok := p.eps.Public(namespace, revision); ok && s.Mode == route.Proxy {
 		acts = s.Addresses
 	}
 	return acts, p.self()
@@ -94,7 +96,11 @@ func (e *Endpoints) Public(namespace, revision string) (PublicSlice, bool) {
 		if s.Name != revision || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
 			continue
 		}
-		out := PublicSlice{Mode: s.Labels[ModeLabel], Failure: s.Annotations[FailureAnnotation]}
+		mode, err := route.ParseMode(s.Labels[ModeLabel])
+		if err != nil {
+			return PublicSlice{}, false
+		}
+		out := PublicSlice{Mode: mode, Failure: s.Annotations[FailureAnnotation]}
 		for _, ep := range s.Endpoints {
 			out.Addresses = append(out.Addresses, ep.Addresses...)
 		}
@@ -118,7 +124,7 @@ func (e *Endpoints) proxied() [][2]string {
 	var out [][2]string
 	for _, obj := range e.informer.GetStore().List() {
 		s, ok := obj.(*discoveryv1.EndpointSlice)
-		if !ok || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy || s.Labels[ModeLabel] != "proxy" {
+		if !ok || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy || s.Labels[ModeLabel] != route.Proxy.String() {
 			continue
 		}
 		if rev := s.Labels[discoveryv1.LabelServiceName]; rev == s.Name {
@@ -128,3 +134,21 @@ func (e *Endpoints) proxied() [][2]string {
 	slices.SortFunc(out, func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
 	return out
 }
+
+// ServiceRef names a Service.
+type ServiceRef struct{ Namespace, Name string }
+
+// PublicSlice is what a revision's public EndpointSlice holds: the wire
+// contract from the controller, which writes it, to the gateways.
+type PublicSlice struct {
+	Mode      route.Mode
+	Addresses []string
+	// Failure says why the revision's pods do not come up ("" while
+	// nothing says they will not): the activators answer its requests
+	// 503 with it at once instead of holding them.
+	Failure string
+}
+
+// FailureAnnotation on a revision's public EndpointSlice says why its
+// pods do not come up.
+const FailureAnnotation = "ebb.dev/failure"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package gatewaycmd
 
 import (
 	"fmt"
@@ -18,10 +18,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // TestGatewayCluster feeds the cluster gateway from a real apiserver: the
@@ -40,7 +39,7 @@ func TestGatewayCluster(t *testing.T) {
 	}
 	k := kubetest.Clients(t, c.Config())
 	g, err := newClusterGateway(k, clusterGatewayConfig{namespace: "apps",
-		id: clusterGatewayIdentity{podName: "gw-1", activators: cluster.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}})
+		id: clusterGatewayIdentity{podName: "gw-1", activators: proxykube.ServiceRef{Namespace: "apps", Name: "ebb-gateway"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +87,7 @@ func TestGatewayCluster(t *testing.T) {
 		}
 	}
 	slice("hello-00001-private-abc", "hello-00001-private", nil, "10.1.0.7", "10.1.0.8")
-	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: cluster.ManagedBy, cluster.ModeLabel: "serve"}, "10.1.0.7", "10.1.0.8")
+	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: proxykube.ManagedBy, proxykube.ModeLabel: "serve"}, "10.1.0.7", "10.1.0.8")
 
 	var last string
 	for range 600 {
@@ -96,7 +95,7 @@ func TestGatewayCluster(t *testing.T) {
 		addrs := g.eps.Addresses("apps", "hello-00001")
 		mode := g.gw.ModeOf("apps", "hello-00001")
 		last = fmt.Sprintf("lookup %s/%s %v, mode %v, addresses %v", ns, rev, ok, mode, addrs)
-		if ok && rev == "hello-00001" && mode == gateway.Serve && cmp.Equal(addrs, []string{"10.1.0.7:8012", "10.1.0.8:8012"}) && g.ready() {
+		if ok && rev == "hello-00001" && mode == route.Serve && cmp.Equal(addrs, []string{"10.1.0.7:8012", "10.1.0.8:8012"}) && g.ready() {
 			last = ""
 			break
 		}
@@ -161,11 +160,11 @@ func TestGatewayCluster(t *testing.T) {
 	// itself (gw-1, by its pod's endpoint in the activators Service)
 	// first of the two.
 	slice("ebb-gateway-abc", "ebb-gateway", nil, "10.2.0.1", "10.2.0.2")
-	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: cluster.ManagedBy, cluster.ModeLabel: "proxy"}, "10.2.0.2", "10.2.0.1")
+	slice("hello-00001", "hello-00001", map[string]string{discoveryv1.LabelManagedBy: proxykube.ManagedBy, proxykube.ModeLabel: "proxy"}, "10.2.0.2", "10.2.0.1")
 	for range 600 {
 		acts, self := g.peers.Activators("apps", "hello-00001")
 		last = fmt.Sprintf("mode %v, activators %v, self %q", g.gw.ModeOf("apps", "hello-00001"), acts, self)
-		if g.gw.ModeOf("apps", "hello-00001") == gateway.Proxy && cmp.Equal(acts, []string{"10.2.0.1", "10.2.0.2"}) && self == "10.2.0.1" {
+		if g.gw.ModeOf("apps", "hello-00001") == route.Proxy && cmp.Equal(acts, []string{"10.2.0.1", "10.2.0.2"}) && self == "10.2.0.1" {
 			last = ""
 			break
 		}
@@ -177,16 +176,16 @@ func TestGatewayCluster(t *testing.T) {
 }
 
 func TestGatewayClusterFlags(t *testing.T) {
-	e := &env{getenv: func(k string) string { return map[string]string{"POD_NAMESPACE": "ebb"}[k] }}
+	e := Env{Getenv: func(k string) string { return map[string]string{"POD_NAMESPACE": "ebb"}[k] }}
 	for _, tc := range []struct {
 		args    []string
-		want    cluster.ServiceRef
+		want    proxykube.ServiceRef
 		wantErr string
 	}{
-		{nil, cluster.ServiceRef{Namespace: "ebb", Name: "ebb-gateway"}, ""},
-		{[]string{"--activators", "edge/gw"}, cluster.ServiceRef{Namespace: "edge", Name: "gw"}, ""},
-		{[]string{"--activators", "gw"}, cluster.ServiceRef{}, `--activators "gw": want NAMESPACE/NAME`},
-		{[]string{"--activators", "edge/"}, cluster.ServiceRef{}, `--activators "edge/": want NAMESPACE/NAME`},
+		{nil, proxykube.ServiceRef{Namespace: "ebb", Name: "ebb-gateway"}, ""},
+		{[]string{"--activators", "edge/gw"}, proxykube.ServiceRef{Namespace: "edge", Name: "gw"}, ""},
+		{[]string{"--activators", "gw"}, proxykube.ServiceRef{}, `--activators "gw": want NAMESPACE/NAME`},
+		{[]string{"--activators", "edge/"}, proxykube.ServiceRef{}, `--activators "edge/": want NAMESPACE/NAME`},
 	} {
 		o, err := gatewayClusterFlags(e, tc.args)
 		got := ""

@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"context"
@@ -9,9 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/ebb-dev/ebb/internal/kube"
+	kubeapi "github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 )
 
 // RevisionFacts reads what the activator must know of a revision
@@ -25,16 +24,16 @@ type RevisionFacts struct {
 
 // NewRevisionFacts follows the revision Deployments in namespace ("" for
 // all), keeping only their queue-proxy's environment.
-func NewRevisionFacts(k *kube.Clients, namespace string) *RevisionFacts {
-	inf := kube.Informer(k.Apps, "deployments", namespace, &appsv1.Deployment{},
-		func(lo *metav1.ListOptions) { lo.LabelSelector = apply.RevisionLabel })
+func NewRevisionFacts(k *kubeapi.Clients, namespace string) *RevisionFacts {
+	inf := kubeapi.Informer(k.Apps, "deployments", namespace, &appsv1.Deployment{},
+		func(lo *metav1.ListOptions) { lo.LabelSelector = route.RevisionLabel })
 	_ = inf.SetTransform(func(obj any) (any, error) {
 		d, ok := obj.(*appsv1.Deployment)
 		if !ok {
 			return obj, nil
 		}
 		out := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace,
-			ResourceVersion: d.ResourceVersion, Labels: map[string]string{apply.RevisionLabel: d.Labels[apply.RevisionLabel]}}}
+			ResourceVersion: d.ResourceVersion, Labels: map[string]string{route.RevisionLabel: d.Labels[route.RevisionLabel]}}}
 		for _, c := range d.Spec.Template.Spec.Containers {
 			if c.Name == "queue-proxy" {
 				var env []corev1.EnvVar
@@ -48,6 +47,13 @@ func NewRevisionFacts(k *kube.Clients, namespace string) *RevisionFacts {
 		}
 		return out, nil
 	})
+	_ = inf.AddIndexers(cache.Indexers{byRevision: func(obj any) ([]string, error) {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok || d.Labels[route.RevisionLabel] == "" {
+			return nil, nil
+		}
+		return []string{d.Namespace + "/" + d.Labels[route.RevisionLabel]}, nil
+	}})
 	return &RevisionFacts{informer: inf}
 }
 
@@ -57,14 +63,18 @@ func (f *RevisionFacts) Run(ctx context.Context) { f.informer.RunWithContext(ctx
 // HasSynced reports whether the first list has been read.
 func (f *RevisionFacts) HasSynced() bool { return f.informer.HasSynced() }
 
-// Revision returns the facts of a revision, from its Deployment.
+// byRevision indexes the Deployments by namespace and revision label.
+const byRevision = "revision"
+
+// Revision returns the facts of a revision, from its Deployment (the one
+// labelled with the revision's name).
 func (f *RevisionFacts) Revision(namespace, name string) (route.Revision, bool) {
-	obj, ok, _ := f.informer.GetIndexer().GetByKey(namespace + "/" + DeploymentName(name))
-	if !ok {
+	objs, _ := f.informer.GetIndexer().ByIndex(byRevision, namespace+"/"+name)
+	if len(objs) == 0 {
 		return route.Revision{}, false
 	}
-	d := obj.(*appsv1.Deployment)
-	if len(d.Spec.Template.Spec.Containers) == 0 || d.Labels[apply.RevisionLabel] != name {
+	d := objs[0].(*appsv1.Deployment)
+	if len(d.Spec.Template.Spec.Containers) == 0 {
 		return route.Revision{}, false
 	}
 	return RevisionOf(namespace, name, d.Spec.Template.Spec.Containers[0].Env), true

@@ -1,14 +1,14 @@
-package main
+package gatewaycmd
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +27,9 @@ func TestGatewayFlags(t *testing.T) {
 	want := backendFlags{{"default", "hello-00001"}: {"127.0.0.1:1", "127.0.0.1:2"}, {"default", "hello-00002"}: {"127.0.0.1:3"}}
 	if diff := cmp.Diff(want, o.backends); diff != "" {
 		t.Errorf("backends (-want +got):\n%s", diff)
+	}
+	if o.mode != route.Serve {
+		t.Errorf("--mode serve: mode %v", o.mode)
 	}
 	for _, bad := range [][]string{
 		{},
@@ -47,7 +50,7 @@ func writeRoutes(t *testing.T, path, host string) {
 			Paths: []route.Path{{Splits: []route.Split{{Namespace: "default", Revision: "hello-00001", Percent: 100}}}}}}}},
 		Revisions: []route.Revision{{Namespace: "default", Name: "hello-00001"}},
 	}
-	b, err := json.Marshal(tab)
+	b, err := route.Encode(tab)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +61,17 @@ func writeRoutes(t *testing.T, path, host string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// servingAddr is the address in the gateway's "gateway serving" log line.
+func servingAddr(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "gateway serving" {
+			return l.Addr
+		}
+	}
+	return ""
 }
 
 // TestRunGateway serves a routes file with a static backend, then reloads
@@ -72,16 +86,19 @@ func TestRunGateway(t *testing.T) {
 	defer user.Close()
 	routes := filepath.Join(t.TempDir(), "routes.json")
 	writeRoutes(t, routes, "a.example.com")
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"gateway", "--listen", addr, "--routes", routes, "--mode", "serve", "--drain", "0s",
-			"--backend", "default/hello-00001=" + ul.Addr().String()},
-			&env{stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }})
+		done <- Run(ctx, Env{Stdout: io.Discard, Stderr: &stderr, Getenv: func(string) string { return "" }},
+			[]string{"--listen", "127.0.0.1:0", "--routes", routes, "--mode", "serve", "--drain", "0s",
+				"--backend", "default/hello-00001=" + ul.Addr().String()})
 	}()
 	get := func(host string) (int, string, error) {
+		addr := servingAddr(stderr.String())
+		if addr == "" {
+			return 0, "", errors.New("not serving yet")
+		}
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 		req.Host = host
 		resp, err := http.DefaultClient.Do(req)
@@ -119,7 +136,7 @@ func TestRunGateway(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
-	if code := <-done; code != exitOK {
+	if code := <-done; code != ExitOK {
 		t.Errorf("exit code %d", code)
 	}
 }
@@ -142,8 +159,9 @@ func TestGatewayMode(t *testing.T) {
 		}
 	}
 	// Without --routes, ebb gateway is the cluster gateway: its usage.
-	code, out, _ := runCmd(t, "gateway", "--help")
-	if code != exitOK || !strings.Contains(out, "in a Kubernetes cluster") || !strings.Contains(out, "--routes FILE") {
-		t.Errorf("ebb gateway --help: exit %d, output:\n%s", code, out)
+	var out strings.Builder
+	code := Run(context.Background(), Env{Stdout: &out, Stderr: io.Discard, Getenv: func(string) string { return "" }}, []string{"--help"})
+	if code != ExitOK || !strings.Contains(out.String(), "in a Kubernetes cluster") || !strings.Contains(out.String(), "--routes FILE") {
+		t.Errorf("ebb gateway --help: exit %d, output:\n%s", code, out.String())
 	}
 }

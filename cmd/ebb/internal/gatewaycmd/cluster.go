@@ -1,4 +1,4 @@
-package main
+package gatewaycmd
 
 import (
 	"cmp"
@@ -22,9 +22,9 @@ import (
 	"github.com/ebb-dev/ebb/proxy/activator"
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/header"
+	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/proxy/transport"
-	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 const gatewayClusterUsage = `usage: ebb gateway [flags]
@@ -71,13 +71,13 @@ revision in one --mode (default proxy).
 
 type gatewayClusterOptions struct {
 	kubeconfig, listen, activator, admin, autoscaler, namespace, watch string
-	activators                                                         cluster.ServiceRef
+	activators                                                         proxykube.ServiceRef
 	drain                                                              time.Duration
 
 	statsToken string // --stats-token-file
 }
 
-func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
+func gatewayClusterFlags(e Env, args []string) (gatewayClusterOptions, error) {
 	var o gatewayClusterOptions
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -98,7 +98,7 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.namespace == "" {
-		o.namespace = cmp.Or(e.getenv("POD_NAMESPACE"), "ebb-system")
+		o.namespace = cmp.Or(e.Getenv("POD_NAMESPACE"), "ebb-system")
 	}
 	if o.autoscaler == "" {
 		o.autoscaler = "http://ebb-controller." + o.namespace + ".svc:8080"
@@ -110,37 +110,37 @@ func gatewayClusterFlags(e *env, args []string) (gatewayClusterOptions, error) {
 	if !ok || ns == "" || name == "" {
 		return o, fmt.Errorf("--activators %q: want NAMESPACE/NAME", *activators)
 	}
-	o.activators = cluster.ServiceRef{Namespace: ns, Name: name}
+	o.activators = proxykube.ServiceRef{Namespace: ns, Name: name}
 	return o, nil
 }
 
-func runGatewayCluster(ctx context.Context, e *env, args []string) int {
+func runGatewayCluster(ctx context.Context, e Env, args []string) int {
 	o, err := gatewayClusterFlags(e, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, gatewayClusterUsage)
-		return exitOK
+		fmt.Fprint(e.Stdout, gatewayClusterUsage)
+		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n%s", err, gatewayClusterUsage)
-		return exitUsage
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n%s", err, gatewayClusterUsage)
+		return ExitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	cfg, err := kubeConfig(o.kubeconfig)
+	log := slog.New(slog.NewJSONHandler(e.Stderr, nil))
+	cfg, err := kube.LoadConfig(o.kubeconfig)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: kubeconfig: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: kubeconfig: %v\n", err)
+		return ExitInvalid
 	}
-	cfg.UserAgent = "ebb-gateway/" + version
+	cfg.UserAgent = "ebb-gateway/" + e.Version
 	k, err := kube.New(cfg)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n", err)
+		return ExitInvalid
 	}
 	if err := serveGatewayCluster(ctx, e, o, k, log); err != nil {
-		fmt.Fprintf(e.stderr, "ebb gateway: %v\n", err)
-		return exitInvalid
+		fmt.Fprintf(e.Stderr, "ebb gateway: %v\n", err)
+		return ExitInvalid
 	}
-	return exitOK
+	return ExitOK
 }
 
 // clusterGateway is the gateway and activator of one gateway pod, fed
@@ -148,10 +148,10 @@ func runGatewayCluster(ctx context.Context, e *env, args []string) int {
 type clusterGateway struct {
 	gw     *gateway.Gateway
 	act    *activator.Activator
-	eps    *cluster.Endpoints
-	peers  *cluster.Peers
-	routes *cluster.RouteTables
-	facts  *cluster.RevisionFacts
+	eps    *proxykube.Endpoints
+	peers  *proxykube.Peers
+	routes *proxykube.RouteTables
+	facts  *proxykube.RevisionFacts
 }
 
 // Revision is what the activator knows of a revision: the route table's
@@ -169,7 +169,7 @@ func (g *clusterGateway) Revision(ns, name string) (route.Revision, bool) {
 // the activators.
 type clusterGatewayIdentity struct {
 	podName, podIP string
-	activators     cluster.ServiceRef
+	activators     proxykube.ServiceRef
 }
 
 // clusterGatewayConfig is what a gateway pod is fed from besides the API.
@@ -192,20 +192,20 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &clusterGateway{eps: cluster.NewEndpoints(k, c.watch), facts: cluster.NewRevisionFacts(k, c.watch)}
-	g.peers = cluster.NewPeers(g.eps, cluster.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
+	g := &clusterGateway{eps: proxykube.NewEndpoints(k, c.watch), facts: proxykube.NewRevisionFacts(k, c.watch)}
+	g.peers = proxykube.NewPeers(g.eps, proxykube.PeersOptions{SelfIP: c.id.podIP, PodName: c.id.podName, Activators: c.id.activators})
 	acfg := activator.Config{Backends: g.eps, Revisions: g, Peers: g.peers, Failures: g.eps, Transport: c.transport,
 		PodName: cmp.Or(c.id.podName, "activator"), Stats: c.stats, Logger: log}
 	var err error
 	if g.act, err = activator.New(acfg); err != nil {
 		return nil, err
 	}
-	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: gateway.Proxy, Transport: c.transport, Logger: log})
+	g.gw, err = gateway.New(gateway.Config{Backends: g.eps, Activator: g.act, DefaultMode: route.Proxy, Transport: c.transport, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	opts := cluster.RouteTablesOptions{Namespace: c.watch, ClaimsNamespace: c.namespace, Check: gateway.Check,
-		Events: cluster.NewGatewayEvents(k, cmp.Or(c.id.podName, "ebb-gateway"), log), Logger: log,
+	opts := proxykube.RouteTablesOptions{Namespace: c.watch, ClaimsNamespace: c.namespace, Check: gateway.Check,
+		Events: proxykube.NewGatewayEvents(k, cmp.Or(c.id.podName, "ebb-gateway"), log), Logger: log,
 		Set: func(t route.Table) error {
 			if err := g.gw.SetTable(t); err != nil {
 				return err
@@ -214,19 +214,16 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 			return nil
 		}}
 	if c.reg != nil {
-		if opts.Metrics, err = cluster.NewRouteTableMetrics(c.reg); err != nil {
+		if opts.Metrics, err = proxykube.NewRouteTableMetrics(c.reg); err != nil {
 			return nil, err
 		}
 	}
-	g.routes = cluster.NewRouteTables(k, opts)
+	g.routes = proxykube.NewRouteTables(k, opts)
 	// A revision's mode is the one the controller wrote on its public
 	// EndpointSlice; proxy until it says otherwise.
 	g.eps.WatchServices(func(ns, svc string) {
-		switch g.eps.Mode(ns, svc) {
-		case "serve":
-			g.gw.SetMode(ns, svc, gateway.Serve)
-		case "proxy":
-			g.gw.SetMode(ns, svc, gateway.Proxy)
+		if m, ok := g.eps.Mode(ns, svc); ok {
+			g.gw.SetMode(ns, svc, m)
 		}
 	})
 	return g, nil
@@ -256,12 +253,12 @@ func (g *clusterGateway) ready() bool {
 	return g.eps.HasSynced() && g.routes.HasSynced() && g.facts.HasSynced()
 }
 
-func serveGatewayCluster(ctx context.Context, e *env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
-	id := clusterGatewayIdentity{podName: e.getenv("POD_NAME"), podIP: e.getenv("POD_IP"), activators: o.activators}
+func serveGatewayCluster(ctx context.Context, e Env, o gatewayClusterOptions, k *kube.Clients, log *slog.Logger) error {
+	id := clusterGatewayIdentity{podName: e.Getenv("POD_NAME"), podIP: e.Getenv("POD_IP"), activators: o.activators}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g, err := newClusterGateway(k, clusterGatewayConfig{id: id, watch: o.watch, namespace: o.namespace,
-		stats: statsSink(o.autoscaler, o.statsToken), reg: reg, log: log})
+		stats: StatsSink(o.autoscaler, o.statsToken), reg: reg, log: log})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
-package cluster
+package kube
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,8 +78,7 @@ func ChooseTables(cms []*corev1.ConfigMap, claims []route.Claim, good map[string
 	for _, cm := range cms {
 		c := candidate{cm: cm, ebb: cm.Labels[route.ManagedByKey] == route.ManagedByValue}
 		if c.ebb {
-			var t route.Table
-			if err := json.Unmarshal([]byte(cm.Data[route.DataKey]), &t); err != nil {
+			if t, err := route.Decode([]byte(cm.Data[route.DataKey])); err != nil {
 				c.err = fmt.Errorf("%s: %w", route.DataKey, err)
 			} else {
 				c.current = &t

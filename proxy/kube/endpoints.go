@@ -1,4 +1,4 @@
-package cluster
+package kube
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/ebb-dev/ebb/internal/kube"
+	kubeapi "github.com/ebb-dev/ebb/internal/kube"
+	"github.com/ebb-dev/ebb/proxy/route"
 )
 
 // Ports and labels of the revision Services ebb renders, as Knative names
@@ -58,8 +59,8 @@ const byService = "service"
 
 // NewEndpoints returns an index of the EndpointSlices the clients see in
 // namespace ("" for all); Run fills it.
-func NewEndpoints(k *kube.Clients, namespace string) *Endpoints {
-	inf := kube.Informer(k.Discovery, "endpointslices", namespace, &discoveryv1.EndpointSlice{}, nil)
+func NewEndpoints(k *kubeapi.Clients, namespace string) *Endpoints {
+	inf := kubeapi.Informer(k.Discovery, "endpointslices", namespace, &discoveryv1.EndpointSlice{}, nil)
 	_ = inf.SetTransform(stripManagedFields)
 	e := &Endpoints{informer: inf, watchers: map[int]func(string, string){}}
 	_ = inf.AddIndexers(cache.Indexers{byService: func(obj any) ([]string, error) {
@@ -197,23 +198,25 @@ func (e *Endpoints) WatchServices(fn func(namespace, service string)) (stop func
 	}
 }
 
-// watchSlices calls fn with every EndpointSlice added, changed or deleted
-// (for as long as the Endpoints run; it is meant for the Runtime).
-func (e *Endpoints) watchSlices(fn func(s *discoveryv1.EndpointSlice, deleted bool)) {
+// WatchSlices calls fn with every EndpointSlice added, changed or deleted,
+// for as long as the Endpoints run (the controller's runtime puts back
+// public EndpointSlices edited by others).
+func (e *Endpoints) WatchSlices(fn func(s *discoveryv1.EndpointSlice, deleted bool)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.sliceFns = append(e.sliceFns, fn)
 }
 
-// Mode returns the mode ebb last wrote on a public Service's EndpointSlice
-// ("proxy" or "serve"), "" when there is none.
-func (e *Endpoints) Mode(namespace, revision string) string {
+// Mode returns the mode ebb last wrote on a public Service's
+// EndpointSlice; false when there is none (or it names no mode).
+func (e *Endpoints) Mode(namespace, revision string) (route.Mode, bool) {
 	for _, s := range e.slices(namespace, revision) {
 		if s.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
-			return s.Labels[ModeLabel]
+			m, err := route.ParseMode(s.Labels[ModeLabel])
+			return m, err == nil
 		}
 	}
-	return ""
+	return route.Proxy, false
 }
 
 // stripManagedFields drops what an informer's cache never reads.
