@@ -19,7 +19,7 @@ import (
 // in this list.
 func TestClockEdges(t *testing.T) {
 	want := []string{
-		"gc.go GC.Run",              // the GC driver's clock
+		"gc.go GC.Run",                     // the GC driver's clock
 		"git/source.go Source.Fetch",       // Status.LastFetch: when a fetch ended
 		"git/source.go Source.record",      // Status.ErrorTime
 		"git/trigger.go Source.Run",        // the poll schedule's tick
