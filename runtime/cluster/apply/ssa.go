@@ -21,8 +21,9 @@ import (
 // their own copy of it; this one documents the contract SSA keeps.
 type Applier interface {
 	// Apply makes the cluster hold objects for source and prunes what
-	// source applied before and no longer renders.
-	Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (ChangeSet, error)
+	// source applied before and no longer renders; now is the time of the
+	// pass (see Options.FullEvery).
+	Apply(ctx context.Context, source string, objects []*unstructured.Unstructured, now time.Time) (ChangeSet, error)
 	// Inventory returns what source has applied.
 	Inventory(ctx context.Context, source string) (Inventory, error)
 	// Delete prunes everything source applied and forgets the source.
@@ -78,10 +79,9 @@ type Options struct {
 	// FullEvery is how often an Apply compares every object with its live
 	// copy (a full pass) instead of only the objects whose intent changed
 	// since the last Apply (see SSA.Apply); default 10 minutes, negative
-	// for a full pass every time.
+	// for a full pass every time. It is measured between the times the
+	// caller gives its passes.
 	FullEvery time.Duration
-	// Now is the clock FullEvery is measured with (default time.Now).
-	Now func() time.Time
 }
 
 // SSA applies objects with server-side apply and prunes with an inventory
@@ -198,9 +198,11 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // whose digest is the remembered one is reported Unchanged without being
 // read (a pass after a push reads and writes only what the push changed,
 // and prunes as always). Otherwise (the first Apply after a start, an
-// inventory someone else wrote, FullEvery elapsed) every object is
-// compared with its live copy as described above, which takes back drift
-// in objects whose intent did not change.
+// inventory someone else wrote, FullEvery elapsed by now since the last
+// full pass) every object is compared with its live copy as described
+// above, which takes back drift in objects whose intent did not change.
+// now is the pass's time, read once by the caller's loop: the SSA reads no
+// clock.
 //
 // Apply does not change the objects, and drops its references to them as
 // it goes: a caller that drops its own (a large first pass) has them
@@ -210,8 +212,8 @@ func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
 // apiserver) does not stop the others; the error joins every failure, and
 // the ChangeSet says what happened to each object. A failed object the
 // inventory listed stays listed, so it is never pruned for having failed.
-func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.Unstructured) (ChangeSet, error) {
-	return s.apply(ctx, source, objects, nil)
+func (s *SSA) Apply(ctx context.Context, source string, objects []*unstructured.Unstructured, now time.Time) (ChangeSet, error) {
+	return s.apply(ctx, source, objects, nil, now)
 }
 
 // ErrFullPass is ApplyChanged's answer when the pass is a full one (see
@@ -231,26 +233,26 @@ var ErrFullPass = errors.New("a full pass is due: apply every object")
 // When the pass is due to be full, or an object of same is not one the
 // last Apply applied or found unchanged, ApplyChanged writes nothing and
 // returns ErrFullPass.
-func (s *SSA) ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []Entry) (ChangeSet, error) {
+func (s *SSA) ApplyChanged(ctx context.Context, source string, changed []*unstructured.Unstructured, same []Entry, now time.Time) (ChangeSet, error) {
 	if same == nil {
 		same = []Entry{}
 	}
-	return s.apply(ctx, source, changed, same)
+	return s.apply(ctx, source, changed, same, now)
 }
 
 // BeginChanged starts the Pass of an ApplyChanged: Add the changed
 // objects, then End. It returns ErrFullPass as ApplyChanged does.
-func (s *SSA) BeginChanged(ctx context.Context, source string, same []Entry) (*Pass, error) {
+func (s *SSA) BeginChanged(ctx context.Context, source string, same []Entry, now time.Time) (*Pass, error) {
 	if same == nil {
 		same = []Entry{}
 	}
-	return s.begin(ctx, source, same)
+	return s.begin(ctx, source, same, now)
 }
 
 // apply is Apply, or ApplyChanged when same is not nil: one Pass with one
 // part.
-func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.Unstructured, same []Entry) (ChangeSet, error) {
-	p, err := s.begin(ctx, source, same)
+func (s *SSA) apply(ctx context.Context, source string, objects []*unstructured.Unstructured, same []Entry, now time.Time) (ChangeSet, error) {
+	p, err := s.begin(ctx, source, same, now)
 	if err != nil {
 		return ChangeSet{}, err
 	}
