@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,11 +82,11 @@ func TestTimeEntersAtEdges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sortedKeys(timeEdges), reads); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(timeEdges)), reads); diff != "" {
 		t.Errorf("functions reading the clock (time.Now, time.Since, time.Until), against timeEdges (-want +got):\n%s\n"+
 			"Take now as an argument from the caller's tick instead, or list a real edge with its reason.", diff)
 	}
-	if diff := cmp.Diff(sortedKeys(clockFields), fields); diff != "" {
+	if diff := cmp.Diff(slices.Sorted(maps.Keys(clockFields)), fields); diff != "" {
 		t.Errorf("struct fields named Now or now of a function type, against clockFields (-want +got):\n%s\n"+
 			"Pass the time in instead of a clock field.", diff)
 	}
@@ -196,7 +197,7 @@ func clockUses(root string, dirs []string) (reads, fields []string, err error) {
 			return nil, nil, fmt.Errorf("clock uses under %s: %w", dir, err)
 		}
 	}
-	return sortedKeys(seenR), sortedKeys(seenF), nil
+	return slices.Sorted(maps.Keys(seenR)), slices.Sorted(maps.Keys(seenF)), nil
 }
 
 // fileClockReads names the declarations of f that refer to the clock.
@@ -313,14 +314,5 @@ func nowFuncFields(f *ast.File) []string {
 		}
 		return true
 	})
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
