@@ -47,7 +47,7 @@ var timeEdges = map[string]string{
 
 	// The engine: its clock fields and the loop's own reads are to become
 	// the pass's now.
-	"engine/gc.go:RealClock.Now":                     "the GC schedule's clock",
+	"engine/gc.go:(*GC).Run":                         "the GC schedule's tick edge: a collection runs at now",
 	"engine/git/source.go:New":                       "engine/git Config.Now's default",
 	"engine/loop.go:(*Loop).now":                     "Loop.Now's default",
 	"engine/loop.go:(*Loop).follow":                  "the fetch and apply durations",
