@@ -45,31 +45,24 @@ var timeEdges = map[string]string{
 	"runtime/local/pod.go:(*Runtime).startPod":              "a pod's start time",
 	"runtime/local/process.go:(*Process).supervise":         "how long a process ran, for its restart back-off",
 
-	// The engine: its clock fields and the loop's own reads are to become
-	// the pass's now.
-	"engine/gc.go:(*GC).Run":                         "the GC schedule's tick edge: a collection runs at now",
-	"engine/git/source.go:New":                       "engine/git Config.Now's default",
-	"engine/loop.go:(*Loop).now":                     "Loop.Now's default",
-	"engine/loop.go:(*Loop).follow":                  "the fetch and apply durations",
-	"engine/loop.go:(*Loop).pass":                    "the write-back duration",
-	"engine/loop.go:(*Loop).plan":                    "the plan duration",
-	"engine/loop.go:(*Loop).render":                  "the render duration",
-	"engine/preview.go:(*Previews).now":              "Previews.Now's default",
-	"engine/statuspost.go:(*StatusPoster).now":       "StatusPoster.Now's default",
-	"engine/webhook/webhook.go:New":                  "engine/webhook Config.Now's default",
-	"engine/worktree.go:WorktreeWriter.commitOnHead": "WorktreeWriter.Now's default",
+	// The engine's edges, as merged: the lead trims this list to the
+	// ticks it keeps.
+	"engine/gc.go:(*GC).Run":                          "the GC schedule's tick edge: a collection runs at now",
+	"engine/git/source.go:(*Source).Fetch":            "a fetch's time and duration",
+	"engine/git/source.go:(*Source).record":           "the time a head was seen",
+	"engine/git/trigger.go:(*Source).Run":             "the poll loop's tick",
+	"engine/git/writeback.go:(*Source).commitOn":      "a ledger commit's time",
+	"engine/loop.go:(*Loop).Sync":                     "a pass's tick edge",
+	"engine/loopledger.go:(*Loop).WriteLedgers":       "the write-back's duration",
+	"engine/loopstatus.go:lap":                        "a pass's step durations",
+	"engine/statuspost.go:(*StatusPoster).Run":        "commit statuses' tick",
+	"engine/webhook/webhook.go:(*Receiver).ServeHTTP": "a delivery's arrival",
+	"engine/worktree.go:WorktreeWriter.commitOnHead":  "a ledger commit's time",
 }
 
 // clockFields are the struct fields named Now or now of a function type
 // (a clock held instead of the time passed in), as "file:Type.field".
 var clockFields = map[string]string{
-	"engine/git/source.go:Config.Now":           "engine's, to go",
-	"engine/git/source.go:Source.now":           "engine's, to go",
-	"engine/loop.go:Loop.Now":                   "engine's, to go",
-	"engine/preview.go:Previews.Now":            "engine's, to go",
-	"engine/statuspost.go:StatusPoster.Now":     "engine's, to go",
-	"engine/webhook/webhook.go:Config.Now":      "engine's, to go",
-	"engine/worktree.go:WorktreeWriter.Now":     "engine's, to go",
 	"runtime/cluster/events.go:eventWriter.now": "Events' timestamps; always time.Now",
 }
 
