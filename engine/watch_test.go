@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -33,8 +34,21 @@ func TestWatchDir(t *testing.T) {
 			}
 		}
 	}
-	// Let the watcher start; a write before that may or may not be seen.
-	time.Sleep(100 * time.Millisecond)
+	// The watcher runs once a write wakes it: a write before it started
+	// is not seen, so write until one is. A wake-up comes within the two
+	// seconds expect allows, so no write follows the one that woke it.
+	for n := 0; ; n++ {
+		write(t, dir, "apps/probe.yaml", strconv.Itoa(n)+"\n")
+		select {
+		case <-kicks:
+		case <-time.After(2 * time.Second):
+			if n == 30 {
+				t.Fatal("the watcher saw no write within a minute")
+			}
+			continue
+		}
+		break
+	}
 
 	// A burst of saves is one wake-up.
 	for i := range 5 {

@@ -31,29 +31,6 @@ type ModeSetter interface {
 	SetMode(ctx context.Context, rev RevisionKey, mode route.Mode, activators int32) error
 }
 
-// Clock is the loop's time source.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine after d, as time.AfterFunc.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// Timer is a pending call of Clock.AfterFunc.
-type Timer interface {
-	// Reset makes the call happen d from now (again); Stop cancels it.
-	Reset(d time.Duration) bool
-	Stop() bool
-}
-
-// RealClock reads the time package (faked inside a testing/synctest bubble).
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// AfterFunc wraps time.AfterFunc.
-func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
-
 // Revision is what the caller tells the autoscaler about a revision.
 type Revision struct {
 	Key RevisionKey
@@ -84,8 +61,6 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Logger; nil discards.
 	Logger *slog.Logger
-	// Clock; nil uses RealClock.
-	Clock Clock
 }
 
 // Autoscaler runs the KPA for many revisions: a tick every 2 s per
@@ -94,7 +69,6 @@ type Options struct {
 type Autoscaler struct {
 	opts    Options
 	log     *slog.Logger
-	clock   Clock
 	metrics *revisionMetrics
 
 	mu        sync.Mutex
@@ -115,16 +89,12 @@ func New(opts Options) (*Autoscaler, error) {
 	a := &Autoscaler{
 		opts:      opts,
 		log:       opts.Logger,
-		clock:     opts.Clock,
 		metrics:   m,
 		cfg:       opts.Config,
 		revisions: map[RevisionKey]*revision{},
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if a.clock == nil {
-		a.clock = RealClock{}
 	}
 	if a.cfg == nil {
 		a.cfg = autoscaling.DefaultConfig()
@@ -134,6 +104,11 @@ func New(opts Options) (*Autoscaler, error) {
 	}
 	return a, nil
 }
+
+// The autoscaler reads the time where events enter it: a revision's timer
+// firing (see revision.every), a call of Upsert, SetConfig or Record, and
+// a scrape's answer arriving. Everything below those takes now as an
+// argument; tests drive real time inside a testing/synctest bubble.
 
 // Run starts the per-revision loops and blocks until ctx ends, then stops
 // them all.
@@ -170,10 +145,10 @@ func (a *Autoscaler) Upsert(rev Revision) {
 	defer a.mu.Unlock()
 	specs := a.specsFor(rev)
 	if r, ok := a.revisions[rev.Key]; ok {
-		r.update(rev, specs, a.clock.Now())
+		r.update(rev, specs, time.Now())
 		return
 	}
-	r := newRevision(rev, specs, a.clock.Now())
+	r := newRevision(rev, specs, time.Now())
 	a.revisions[rev.Key] = r
 	if a.ctx != nil {
 		r.start(a.ctx, a)
@@ -197,7 +172,7 @@ func (a *Autoscaler) SetConfig(cfg *autoscaling.Config) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cfg = cfg
-	now := a.clock.Now()
+	now := time.Now()
 	for _, r := range a.revisions {
 		r.mu.Lock()
 		rev := r.rev
@@ -231,7 +206,7 @@ func (a *Autoscaler) specsFor(rev Revision) specs {
 // dropped. A stat with load for a revision whose last decision was 0 runs
 // its tick at once.
 func (a *Autoscaler) Record(msgs []metric.Message) {
-	now := a.clock.Now()
+	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, m := range msgs {

@@ -39,8 +39,8 @@ type revision struct {
 	stopped bool
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
-	ticker  Timer
-	scraper Timer
+	ticker  *time.Timer
+	scraper *time.Timer
 	ticking sync.Mutex  // one tick at a time (timer or poke)
 	poked   atomic.Bool // a poke's tick is due and not yet running
 	pokeFn  func()
@@ -107,19 +107,19 @@ func (r *revision) start(ctx context.Context, a *Autoscaler) {
 	r.life.Lock()
 	r.pokeFn = func() { r.pokeNow(ctx, a) }
 	r.life.Unlock()
-	r.ticker = r.every(a.clock, autoscaling.TickInterval, autoscaling.TickInterval, func() {
+	r.ticker = r.every(autoscaling.TickInterval, autoscaling.TickInterval, func(now time.Time) {
 		r.ticking.Lock()
 		defer r.ticking.Unlock()
-		r.tick(ctx, a)
+		r.tick(ctx, a, now)
 	})
 	// A scrape (network I/O, up to its timeout) never holds up a tick: it
 	// runs on its own timer; one still running when the next is due makes
 	// that one skip. Scrapes run half-way through each wall-clock second:
 	// a pod reports whole wall-clock seconds, so a scrape that runs up to
 	// half a second late still reads each of them once.
-	r.scraper = r.every(a.clock, midSecond(a.clock.Now()), autoscaling.ScrapeInterval, func() {
+	r.scraper = r.every(midSecond(time.Now()), autoscaling.ScrapeInterval, func(now time.Time) {
 		if r.scraped() {
-			r.scrape(ctx, a)
+			r.scrape(ctx, a, now)
 		}
 	})
 }
@@ -136,25 +136,26 @@ func midSecond(now time.Time) time.Duration {
 
 // every calls f first after first, then every d, at fixed times, until
 // the revision stops; a call due while the last one still runs is skipped.
-func (r *revision) every(clock Clock, first, d time.Duration, f func()) Timer {
-	next := clock.Now().Add(first)
-	var t Timer
+// It is the loop's tick edge: f gets the time read as its timer fired.
+func (r *revision) every(first, d time.Duration, f func(now time.Time)) *time.Timer {
+	next := time.Now().Add(first)
+	var t *time.Timer
 	run := func() {
 		if !r.enter() {
 			return
 		}
 		defer r.wg.Done()
-		f()
-		// Next due time after now: skips what a long call overran.
-		now := clock.Now()
-		for !next.After(now) {
+		f(time.Now())
+		// Next due time after the call: skips what a long call overran.
+		after := time.Now()
+		for !next.After(after) {
 			next = next.Add(d)
 		}
-		t.Reset(next.Sub(now))
+		t.Reset(next.Sub(after))
 	}
 	// run reads t after enter, which takes r.life: t is set by then.
 	r.life.Lock()
-	t = clock.AfterFunc(first, run)
+	t = time.AfterFunc(first, run)
 	r.life.Unlock()
 	return t
 }
@@ -181,7 +182,7 @@ func (r *revision) pokeNow(ctx context.Context, a *Autoscaler) {
 		r.poked.Store(false)
 		r.ticking.Lock()
 		defer r.ticking.Unlock()
-		r.tick(ctx, a)
+		r.tick(ctx, a, time.Now())
 	}()
 }
 
@@ -207,8 +208,10 @@ func (r *revision) scraped() bool {
 	return r.specs.scraped
 }
 
-// scrape samples the revision's pods once and records the estimate.
-func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
+// scrape samples the revision's pods once, as of now, and records the
+// estimate at the time the answers arrived (as Knative's collector does:
+// the scrape is network I/O, and the windows bucket by the second).
+func (r *revision) scrape(ctx context.Context, a *Autoscaler, now time.Time) {
 	r.mu.Lock()
 	s := r.specs
 	r.mu.Unlock()
@@ -219,13 +222,13 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 	if err == nil {
 		var sample []metric.Stat
 		var scale float64
-		sample, scale, err = a.opts.Scraper.Sample(ctx, pods, s.windows.StableWindow, a.clock.Now())
+		sample, scale, err = a.opts.Scraper.Sample(ctx, pods, s.windows.StableWindow, now)
 		if len(sample) > 0 {
-			now := a.clock.Now()
+			at := time.Now()
 			st := sum(sample, scale)
-			r.series.Record(now, st)
+			r.series.Record(at, st)
 			for _, p := range sample {
-				r.answers.record(p, scale, now)
+				r.answers.record(p, scale, at)
 			}
 			r.maybePoke(st, func() int32 { return a.replicas(ctx, r.key) })
 		}
@@ -236,9 +239,9 @@ func (r *revision) scrape(ctx context.Context, a *Autoscaler) {
 	}
 }
 
-// tick runs the decider and the reconcile for one revision, then acts.
-func (r *revision) tick(ctx context.Context, a *Autoscaler) {
-	now := a.clock.Now()
+// tick runs the decider and the reconcile for one revision as of now,
+// then acts.
+func (r *revision) tick(ctx context.Context, a *Autoscaler, now time.Time) {
 	r.answers.trim(now)
 	ready, replicas, readyErr := a.opts.Scaler.ReadyPods(ctx, r.key)
 

@@ -22,6 +22,9 @@ type document struct {
 	obj  *unstructured.Unstructured
 }
 
+// yamlLineRE reads the line out of yaml.v3's parse errors: the library
+// reports a syntax error's position only in its text ("yaml: line 3:
+// could not find expected ':'"), with no typed error to ask.
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // decodeFile splits a file into its YAML documents. Empty documents are
@@ -44,9 +47,9 @@ func decodeFile(file string, data []byte) ([]*document, ErrorList) {
 		if len(n.Content) == 0 || (n.Content[0].Kind == yaml.ScalarNode && n.Content[0].ShortTag() == "!!null") {
 			continue
 		}
-		doc, err := convertDocument(file, &n)
-		if err != nil {
-			errs = append(errs, err.(*FieldError))
+		doc, fe := convertDocument(file, &n)
+		if fe != nil {
+			errs = append(errs, fe)
 			continue
 		}
 		docs = append(docs, doc)
@@ -64,17 +67,18 @@ func yamlError(file string, err error) *FieldError {
 	return fe
 }
 
-var convLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-func convertDocument(file string, n *yaml.Node) (*document, error) {
+// convertDocument converts document n of file to JSON. A failure is a
+// FieldError of file at the line of the node it is about (the converter
+// carries the line in its FieldError), else at the document's.
+func convertDocument(file string, n *yaml.Node) (*document, *FieldError) {
 	c := &converter{fields: map[string]int{}}
 	v, err := c.value(n, "", 0)
 	if err != nil {
-		fe := &FieldError{File: file, Line: n.Line, Message: err.Error()}
-		if m := convLineRE.FindStringSubmatch(err.Error()); m != nil {
-			fmt.Sscan(m[1], &fe.Line)
-			fe.Message = m[2]
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			fe = &FieldError{Line: n.Line, Message: err.Error()}
 		}
+		fe.File = file
 		return nil, fe
 	}
 	line := n.Line
@@ -97,6 +101,9 @@ func convertDocument(file string, n *yaml.Node) (*document, error) {
 	return &document{src: src, json: b, obj: &unstructured.Unstructured{Object: obj}}, nil
 }
 
+// typeErrRE reads encoding/json's type errors (through sigs.k8s.io/json,
+// whose UnmarshalTypeError is an internal type that errors.As cannot
+// name): the field and types exist only in the text.
 var typeErrRE = regexp.MustCompile(`^json: cannot unmarshal (\S+) into Go struct field (\S+) of type (\S+)$`)
 
 // strictDecode decodes a document into v; unknown and duplicate fields are

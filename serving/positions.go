@@ -119,13 +119,13 @@ func (c *converter) value(n *yaml.Node, path string, depth int) (any, error) {
 				k = k.Alias
 			}
 			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: mapping key is not a string", k.Line)
+				return nil, &FieldError{Line: k.Line, Message: "mapping key is not a string"}
 			}
 			if k.Tag == "!!merge" {
-				return nil, fmt.Errorf("line %d: merge keys (<<) are not supported", k.Line)
+				return nil, &FieldError{Line: k.Line, Message: "merge keys (<<) are not supported"}
 			}
 			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("line %d: mapping key %q already defined", k.Line, k.Value)
+				return nil, &FieldError{Line: k.Line, Message: fmt.Sprintf("mapping key %q already defined", k.Value)}
 			}
 			p := k.Value
 			if path != "" {
@@ -152,7 +152,12 @@ func (c *converter) value(n *yaml.Node, path string, depth int) (any, error) {
 	case yaml.ScalarNode:
 		return scalar(n)
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+	return nil, &FieldError{Line: n.Line, Message: "unsupported YAML node"}
+}
+
+// scalarError is yaml.v3's failure to decode scalar n, at n's line.
+func scalarError(n *yaml.Node, err error) *FieldError {
+	return &FieldError{Line: n.Line, Message: err.Error()}
 }
 
 // scalar resolves a YAML scalar the way Kubernetes tools do: ints stay
@@ -164,7 +169,7 @@ func scalar(n *yaml.Node) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, scalarError(n, err)
 		}
 		return b, nil
 	case "!!int":
@@ -174,16 +179,16 @@ func scalar(n *yaml.Node) (any, error) {
 		}
 		var u uint64
 		if err := n.Decode(&u); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, scalarError(n, err)
 		}
 		return json.Number(strconv.FormatUint(u, 10)), nil
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+			return nil, scalarError(n, err)
 		}
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("line %d: %s is not a JSON number", n.Line, n.Value)
+			return nil, &FieldError{Line: n.Line, Message: n.Value + " is not a JSON number"}
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
 	default:

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ebb-dev/ebb/render"
@@ -71,7 +70,7 @@ func TestControllerTenancyFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, o.applyOptions(), cmpopts.IgnoreFields(apply.Options{}, "Now")); diff != "" {
+			if diff := cmp.Diff(tc.want, o.applyOptions()); diff != "" {
 				t.Errorf("apply options (-want +got):\n%s", diff)
 			}
 		})

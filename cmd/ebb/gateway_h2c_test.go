@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/proxy/transport"
@@ -25,22 +23,17 @@ func TestGatewaysSpeakH2C(t *testing.T) {
 	if err := os.WriteFile(routes, []byte(`{"routes":[],"revisions":[]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gatewayAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	runtimeDir := t.TempDir()
 	for _, tc := range []struct {
 		name string
 		args []string
-		// addr finds the gateway's address in what the command printed.
-		addr func(stdout string) string
+		// serving finds the gateway's address in what the command printed
+		// (its log, with log set).
+		serving *regexp.Regexp
+		log     bool
 	}{
-		{"ebb up", []string{"up", t.TempDir(), "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, func(stdout string) string {
-			if m := upServing.FindStringSubmatch(stdout); m != nil {
-				return m[1]
-			}
-			return ""
-		}},
-		{"ebb gateway", []string{"gateway", "--listen", gatewayAddr, "--routes", routes, "--drain", "0s"},
-			func(string) string { return gatewayAddr }},
+		{"ebb up", []string{"up", t.TempDir(), "--addr", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, upServing, false},
+		{"ebb gateway", []string{"gateway", "--listen", "127.0.0.1:0", "--routes", routes, "--drain", "0s"}, gatewayServing, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -56,10 +49,15 @@ func TestGatewaysSpeakH2C(t *testing.T) {
 					t.Errorf("exit code %d\n%s", code, stderr.String())
 				}
 			}()
+			out := &stdout
+			if tc.log {
+				out = &stderr
+			}
+			addr := servingAddr(t, out, tc.serving)
 			tr := transport.New(1)
 			defer tr.CloseIdleConnections()
 			get := func(h2c bool) (*http.Response, error) {
-				req, _ := http.NewRequest(http.MethodGet, "http://"+tc.addr(stdout.String())+"/", nil)
+				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 				req.Host = "nowhere.example.com"
 				if h2c {
 					transport.ForceH2C(req)
@@ -70,15 +68,6 @@ func TestGatewaysSpeakH2C(t *testing.T) {
 					resp.Body.Close()
 				}
 				return resp, err
-			}
-			for n := 0; ; n++ {
-				if _, err := get(false); err == nil {
-					break
-				}
-				if n > 2000 {
-					t.Fatalf("%s never answered\nstdout:\n%s\nstderr:\n%s", tc.name, stdout.String(), stderr.String())
-				}
-				time.Sleep(5 * time.Millisecond)
 			}
 			for _, h2c := range []bool{false, true} {
 				resp, err := get(h2c)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -23,13 +24,24 @@ func TestQueueExitCodes(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// The log lines that say where a command listens, which it binds itself
+// on port 0: no port is probed free and let go of for it to take.
+var (
+	queueServing   = regexp.MustCompile(`"msg":"queue-proxy serving".*"http":"([^"]+)"`)
+	gatewayServing = regexp.MustCompile(`"msg":"gateway serving","addr":"([^"]+)"`)
+)
+
+// servingAddr returns the address re's first group finds in out, waiting
+// up to a minute for the command to print it.
+func servingAddr(t *testing.T, out *syncbuf.Buffer, re *regexp.Regexp) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	m, err := out.Await(ctx, re)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; the output:\n%s", err, out.String())
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return m[1]
 }
 
 // TestRunQueue runs `ebb queue` in front of a real server and stops it the
@@ -42,30 +54,23 @@ func TestRunQueue(t *testing.T) {
 	user := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi "+r.Host) })}
 	go user.Serve(ul)
 	defer user.Close()
-	port := freePort(t)
 	envVars := map[string]string{"USER_PORT": strconv.Itoa(ul.Addr().(*net.TCPAddr).Port), "CONTAINER_CONCURRENCY": "2"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
+		done <- run(ctx, []string{"queue", "--host", "127.0.0.1", "--http-port", "0", "--h2c-port", "-1",
 			"--admin-port", "-1", "--stats-port", "-1", "--metrics-port", "-1", "--drain-quiet-period", "10ms"},
 			&env{stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return envVars[k] }})
 	}()
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	var resp *http.Response
-	for n := 0; ; n++ {
-		if resp, err = http.Get(url); err == nil {
-			break
-		}
-		if n > 2000 {
-			t.Fatalf("ebb queue never listened: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	addr := servingAddr(t, &stderr, queueServing)
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("through ebb queue: %v\n%s", err, stderr.String())
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "hi 127.0.0.1:"+strconv.Itoa(port) {
+	if resp.StatusCode != 200 || string(b) != "hi "+addr {
 		t.Errorf("through ebb queue: %d %q", resp.StatusCode, b)
 	}
 	cancel()

@@ -44,12 +44,13 @@ func (e *env) ebbGateway(tab route.Table, mode string, backends ...string) (*pro
 	if err := os.WriteFile(f, b, 0o644); err != nil {
 		return nil, err
 	}
-	port := freePort()
-	args := []string{"gateway", "--listen", hostPort(port), "--routes", f, "--mode", mode}
-	for _, be := range backends {
-		args = append(args, "--backend", "default/hello-00001="+be)
-	}
-	return startAt(hostPort(port), "/healthz", nil, e.ebb, args...)
+	return startOnPort("/healthz", func(port int) ([]string, string, []string) {
+		args := []string{"gateway", "--listen", hostPort(port), "--routes", f, "--mode", mode}
+		for _, be := range backends {
+			args = append(args, "--backend", "default/hello-00001="+be)
+		}
+		return nil, e.ebb, args
+	})
 }
 
 // benchB2 is a 100 ms app under an open-loop 1000 req/s: direct, via ebb's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,11 +18,17 @@ import (
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
+	// exited, when set, is closed once the process has been waited for.
+	exited chan struct{}
 }
 
 // stop kills the process: graceful drain is not what is measured.
 func (p *proc) stop() {
 	p.cmd.Process.Kill()
+	if p.exited != nil {
+		<-p.exited
+		return
+	}
 	p.cmd.Wait()
 }
 
@@ -75,6 +82,30 @@ func startListening(name string, args ...string) (*proc, error) {
 	return &proc{cmd: cmd, addr: addr}, nil
 }
 
+// errExited is startAt's failure when the process ended before answering.
+var errExited = errors.New("exited before answering")
+
+// startOnPort starts a process on a port it binds itself, found free
+// (with any other ports start asks freePort for): ebb's and Knative's
+// queue-proxies and ebb gateway take their ports as flags and environment,
+// not as listeners handed over, and the queue-proxies log at level error
+// here, so they do not say where they listen. A port is free only until
+// the process binds it: when the process exits before answering (another
+// program took a port in between), it is started again on other ports,
+// three times at most.
+func startOnPort(path string, start func(port int) (env []string, name string, args []string)) (*proc, error) {
+	var err error
+	for range 3 {
+		port := freePort()
+		env, name, args := start(port)
+		var p *proc
+		if p, err = startAt(hostPort(port), path, env, name, args...); !errors.Is(err, errExited) {
+			return p, err
+		}
+	}
+	return nil, err
+}
+
 // startAt starts a process that listens on a known address and waits until
 // GET path answers 200.
 func startAt(addr, path string, env []string, name string, args ...string) (*proc, error) {
@@ -85,8 +116,17 @@ func startAt(addr, path string, env []string, name string, args ...string) (*pro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proc{cmd: cmd, addr: addr}
+	p := &proc{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
 	for n := 0; n < 1000; n++ {
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("%s on %s: %w", name, addr, errExited)
+		default:
+		}
 		resp, err := http.Get("http://" + addr + path)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -101,6 +141,8 @@ func startAt(addr, path string, env []string, name string, args ...string) (*pro
 	return nil, fmt.Errorf("%s on %s never answered 200 on %s", name, addr, path)
 }
 
+// freePort returns a loopback port that was free a moment ago: see
+// startOnPort.
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -131,28 +173,30 @@ func (e *env) sidecarQueue(user string, cc int) (*proc, error) {
 
 // queueProc starts bin's `queue` subcommand with every port a pod opens.
 func (e *env) queueProc(bin, user string, cc int) (*proc, error) {
-	port := freePort()
-	return startAt(hostPort(port), "/", []string{
-		"USER_PORT=" + portOf(user), "CONTAINER_CONCURRENCY=" + strconv.Itoa(cc),
-		"SERVING_NAMESPACE=default", "SERVING_SERVICE=hello", "SERVING_CONFIGURATION=hello",
-		"SERVING_REVISION=hello-00001", "SERVING_POD=hello-pod", "SERVING_LOGGING_LEVEL=error",
-	}, bin, "queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
-		"--admin-port", strconv.Itoa(freePort()), "--stats-port", strconv.Itoa(freePort()), "--metrics-port", strconv.Itoa(freePort()),
-		"--drain-quiet-period", "10ms")
+	return startOnPort("/", func(port int) ([]string, string, []string) {
+		return []string{
+				"USER_PORT=" + portOf(user), "CONTAINER_CONCURRENCY=" + strconv.Itoa(cc),
+				"SERVING_NAMESPACE=default", "SERVING_SERVICE=hello", "SERVING_CONFIGURATION=hello",
+				"SERVING_REVISION=hello-00001", "SERVING_POD=hello-pod", "SERVING_LOGGING_LEVEL=error",
+			}, bin, []string{"queue", "--host", "127.0.0.1", "--http-port", strconv.Itoa(port), "--h2c-port", "-1",
+				"--admin-port", strconv.Itoa(freePort()), "--stats-port", strconv.Itoa(freePort()), "--metrics-port", strconv.Itoa(freePort()),
+				"--drain-quiet-period", "10ms"}
+	})
 }
 
 // knativeQueue starts Knative's queue-proxy in front of user. It listens on
 // fixed admin and metrics ports, so only one runs at a time.
 func (e *env) knativeQueue(user string, cc int) (*proc, error) {
-	port := freePort()
-	return startAt(hostPort(port), "/", []string{
-		"CONTAINER_CONCURRENCY=" + strconv.Itoa(cc), "QUEUE_SERVING_PORT=" + strconv.Itoa(port),
-		"QUEUE_SERVING_TLS_PORT=" + strconv.Itoa(freePort()), "USER_PORT=" + portOf(user),
-		"REVISION_TIMEOUT_SECONDS=300", "SERVING_LOGGING_CONFIG=", "SERVING_LOGGING_LEVEL=error",
-		"SERVING_NAMESPACE=default", "SERVING_CONFIGURATION=hello", "SERVING_REVISION=hello-00001",
-		"SERVING_POD=hello-pod", "SERVING_POD_IP=127.0.0.1",
-		`SERVING_READINESS_PROBE={"tcpSocket":{"port":` + portOf(user) + `,"host":"127.0.0.1"},"successThreshold":1}`,
-	}, e.knative)
+	return startOnPort("/", func(port int) ([]string, string, []string) {
+		return []string{
+			"CONTAINER_CONCURRENCY=" + strconv.Itoa(cc), "QUEUE_SERVING_PORT=" + strconv.Itoa(port),
+			"QUEUE_SERVING_TLS_PORT=" + strconv.Itoa(freePort()), "USER_PORT=" + portOf(user),
+			"REVISION_TIMEOUT_SECONDS=300", "SERVING_LOGGING_CONFIG=", "SERVING_LOGGING_LEVEL=error",
+			"SERVING_NAMESPACE=default", "SERVING_CONFIGURATION=hello", "SERVING_REVISION=hello-00001",
+			"SERVING_POD=hello-pod", "SERVING_POD_IP=127.0.0.1",
+			`SERVING_READINESS_PROBE={"tcpSocket":{"port":` + portOf(user) + `,"host":"127.0.0.1"},"successThreshold":1}`,
+		}, e.knative, nil
+	})
 }
 
 func (e *env) stock(user string) (*proc, error) {

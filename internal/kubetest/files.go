@@ -67,9 +67,11 @@ current-context: kubetest
 	return os.WriteFile(path, fmt.Appendf(nil, format, host, token), 0o600)
 }
 
-// freePorts reserves n distinct free TCP ports on 127.0.0.1. They are
-// released before returning, so another process could take one in between;
-// on loopback in a test that is rare enough.
+// freePorts finds n distinct free TCP ports on 127.0.0.1. etcd and
+// kube-apiserver bind the ports they are given by flag and take no
+// listener handed over, so the ports are released before returning and
+// another process could take one in between: New then starts over on other
+// ports, three times at most.
 func freePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var ls []net.Listener

@@ -11,12 +11,18 @@ import (
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// wrote is closed by the next Write (see Await); nil until awaited.
+	wrote chan struct{}
 }
 
 // Write appends p.
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.wrote != nil {
+		close(b.wrote)
+		b.wrote = nil
+	}
 	return b.b.Write(p)
 }
 

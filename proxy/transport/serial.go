@@ -25,9 +25,8 @@ type Serial struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxIdle int
 	// IdleTimeout closes a connection idle for longer (checked when
-	// connections are taken and given back); Now is the clock.
+	// connections are taken and given back, against the time then).
 	IdleTimeout time.Duration
-	Now         func() time.Time
 
 	mu    sync.Mutex
 	idle  map[string][]*serialConn
@@ -38,7 +37,7 @@ type Serial struct {
 // per backend, each for up to 90 s.
 func NewSerial(dial func(ctx context.Context, network, addr string) (net.Conn, error), maxIdlePerHost int) *Serial {
 	return &Serial{dial: dial, maxIdle: max(maxIdlePerHost, 1), idle: map[string][]*serialConn{},
-		IdleTimeout: 90 * time.Second, Now: time.Now}
+		IdleTimeout: 90 * time.Second}
 }
 
 type serialConn struct {
@@ -173,7 +172,7 @@ func (s *Serial) exchange(ctx context.Context, host string, write func(*bufio.Wr
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (s *Serial) get(ctx context.Context, host string) (*serialConn, error) {
-	now := s.Now()
+	now := time.Now()
 	s.mu.Lock()
 	for l := s.idle[host]; len(l) > 0; l = s.idle[host] {
 		pc := l[len(l)-1]
@@ -200,7 +199,7 @@ func (s *Serial) get(ctx context.Context, host string) (*serialConn, error) {
 // connections to backends no longer used do not stay open.
 func (s *Serial) release(host string, pc *serialConn, keep bool) {
 	if keep && pc.br.Buffered() == 0 && pc.c.SetDeadline(time.Time{}) == nil {
-		now := s.Now()
+		now := time.Now()
 		pc.idleAt = now
 		s.mu.Lock()
 		if now.Sub(s.swept) > s.IdleTimeout/2 {

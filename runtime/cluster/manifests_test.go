@@ -124,7 +124,7 @@ func TestManifests(t *testing.T) {
 	}
 	probe := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "probe", "namespace": "rbac"}}}
-	if cs, err := self.Apply(ctx, "rbac-self", []*unstructured.Unstructured{probe}); !apierrors.IsForbidden(err) {
+	if cs, err := self.Apply(ctx, "rbac-self", []*unstructured.Unstructured{probe}, time.Now()); !apierrors.IsForbidden(err) {
 		t.Errorf("the controller applied a repository's object as itself: %v\n%s", err, cs)
 	}
 	if cs, err := self.Delete(ctx, "rbac-self"); err != nil {

@@ -24,12 +24,12 @@ import (
 
 // Applier is the apply step the Target needs (apply.SSA).
 type Applier interface {
-	// Begin starts a pass whose objects come in parts.
-	Begin(ctx context.Context, source string) (*apply.Pass, error)
-	// BeginChanged starts a pass that applies the changed objects and
-	// keeps the same ones as they are, or returns apply.ErrFullPass
+	// Begin starts a pass at now whose objects come in parts.
+	Begin(ctx context.Context, source string, now time.Time) (*apply.Pass, error)
+	// BeginChanged starts a pass at now that applies the changed objects
+	// and keeps the same ones as they are, or returns apply.ErrFullPass
 	// having written nothing.
-	BeginChanged(ctx context.Context, source string, same []apply.Entry) (*apply.Pass, error)
+	BeginChanged(ctx context.Context, source string, same []apply.Entry, now time.Time) (*apply.Pass, error)
 }
 
 // Autoscaler is what the Target tells the autoscaler (scaler.Autoscaler).
@@ -65,8 +65,6 @@ type Target struct {
 	Metrics *Metrics
 	Status  *Status
 	Logger  *slog.Logger
-	// Now is the clock for the sync duration metric (default time.Now).
-	Now func() time.Time
 
 	mu    gosync.Mutex
 	known map[scaler.RevisionKey]bool
@@ -163,12 +161,12 @@ var _ engine.Target = (*Target)(nil)
 // error (per-object failures joined) after every other step has run: the
 // revisions that did apply are scaled even when one object failed. The
 // status and Events are written in the background, in order (see Flush).
+//
+// Apply is the cluster runtime's tick edge: it reads the time once, for
+// the pass (see apply.Options.FullEvery), and again at the end for the
+// duration it reports.
 func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
-	now := time.Now
-	if t.Now != nil {
-		now = t.Now
-	}
-	start := now()
+	start := time.Now()
 	if t.Status != nil {
 		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
@@ -179,7 +177,7 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 		uses = render.HostUses(render.TreeInput(d.Tree, d.Ledgers))
 		refused, claimErr = t.Claims.Sync(ctx, uses, false)
 	}
-	versions, cs, err := t.apply(ctx, d)
+	versions, cs, err := t.apply(ctx, d, start)
 	if t.Claims != nil && d.Tree != nil && err == nil && claimErr == nil && t.Claims.Releasable(uses) {
 		refused, claimErr = t.Claims.Sync(ctx, uses, true)
 	}
@@ -196,7 +194,7 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 		}
 	}
 	if t.Metrics != nil {
-		t.Metrics.Applied(cs, err, now().Sub(start))
+		t.Metrics.Applied(cs, err, time.Since(start))
 	}
 	if t.Events != nil {
 		t.report(ctx, func(ctx context.Context) {
@@ -205,7 +203,7 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 		})
 	}
 	if t.Logger != nil {
-		t.Logger.Info("applied", "commit", d.At.Commit, "took", now().Sub(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
+		t.Logger.Info("applied", "commit", d.At.Commit, "took", time.Since(start).Round(time.Millisecond), "created", cs.Count(apply.Created),
 			"configured", cs.Count(apply.Configured), "unchanged", cs.Count(apply.Unchanged),
 			"pruned", cs.Count(apply.Pruned), "failed", cs.Count(apply.Failed))
 	}
@@ -225,13 +223,14 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 // others (Desired.Same) and the Applier remembers them, else every one. It
 // takes the objects from d, so that each can be collected once applied,
 // and returns the API version of each object it applied. Failures name
-// where in the repository the object came from (Locator).
-func (t *Target) apply(ctx context.Context, d *engine.Desired) (map[apply.Ref]string, apply.ChangeSet, error) {
+// where in the repository the object came from (Locator). now is the
+// pass's time.
+func (t *Target) apply(ctx context.Context, d *engine.Desired, now time.Time) (map[apply.Ref]string, apply.ChangeSet, error) {
 	if len(d.Same) > 0 {
 		changed := d.Objects
 		d.Objects = nil
 		versions := versionsOf(changed)
-		p, err := t.begin(ctx, d, sameEntries(d.Same))
+		p, err := t.begin(ctx, d, sameEntries(d.Same), now)
 		if !errors.Is(err, apply.ErrFullPass) {
 			cs, err := applyPart(ctx, p, err, changed)
 			return versions, cs, err
@@ -242,14 +241,14 @@ func (t *Target) apply(ctx context.Context, d *engine.Desired) (map[apply.Ref]st
 		objs := d.Objects
 		d.Objects = nil
 		versions := versionsOf(objs)
-		p, err := t.begin(ctx, d, nil)
+		p, err := t.begin(ctx, d, nil, now)
 		cs, err := applyPart(ctx, p, err, objs)
 		return versions, cs, err
 	}
 	// A full pass: rendered and applied a namespace at a time, so that
 	// the whole state's objects are never held at once.
 	d.Objects = nil
-	p, err := t.begin(ctx, d, nil)
+	p, err := t.begin(ctx, d, nil, now)
 	if err != nil {
 		return nil, apply.ChangeSet{}, err
 	}
@@ -270,13 +269,13 @@ func (t *Target) apply(ctx context.Context, d *engine.Desired) (map[apply.Ref]st
 // begin starts the Applier's pass for d: one that keeps the same objects
 // when same is not nil (BeginChanged), else one that is given every
 // object. Its failures say where in d's repository an object came from.
-func (t *Target) begin(ctx context.Context, d *engine.Desired, same []apply.Entry) (*apply.Pass, error) {
+func (t *Target) begin(ctx context.Context, d *engine.Desired, same []apply.Entry, now time.Time) (*apply.Pass, error) {
 	var p *apply.Pass
 	var err error
 	if same != nil {
-		p, err = t.Applier.BeginChanged(ctx, t.Source, same)
+		p, err = t.Applier.BeginChanged(ctx, t.Source, same, now)
 	} else {
-		p, err = t.Applier.Begin(ctx, t.Source)
+		p, err = t.Applier.Begin(ctx, t.Source, now)
 	}
 	if err != nil {
 		return nil, err

@@ -118,10 +118,19 @@ func (p *pod) run(r *Runtime, changed func()) {
 // user container.
 func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	s := p.spec
-	userPort, err := freePort()
+	// The user container binds PORT itself (Knative's contract: a user
+	// program knows nothing of inherited sockets), so its port cannot be
+	// handed over as a listener. It is held by one until just before the
+	// container starts (through the build): only that moment is open to
+	// another program binding it, and then the container exits and is
+	// restarted with back-off, as a pod's would be.
+	held, err := reservePort()
 	if err != nil {
 		return err
 	}
+	release := sync.OnceFunc(func() { held.Close() })
+	defer release()
+	userPort := held.Addr().(*net.TCPAddr).Port
 	overrides := map[string]string{"PORT": strconv.Itoa(userPort)}
 	env, envList, err := podEnv(s.env, s.namespace, p.name, overrides)
 	if err != nil {
@@ -205,6 +214,7 @@ func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	}
 	var out = r.opts.Logs.Writer(s.revision + "/" + p.name)
 	key := s.key()
+	release()
 	proc, err := Start(c, ProcessOptions{
 		Output:  out,
 		Backoff: r.opts.Backoff,
@@ -337,7 +347,7 @@ func probeQueue(c *http.Client, addr string) bool {
 }
 
 // User container ports are chosen below Linux's ephemeral range, so that
-// a port found free is not handed to some other program's outgoing
+// a port let go of is not handed to some other program's outgoing
 // connection or ":0" listener before the container binds it.
 const (
 	userPortMin = 20000
@@ -351,9 +361,9 @@ var userPorts = struct {
 	next int
 }{next: userPortMin + rand.IntN(userPortMax-userPortMin)}
 
-// freePort returns a loopback port for a user container that was free a
-// moment ago.
-func freePort() (int, error) {
+// reservePort returns a listener on a free loopback port for a user
+// container, trying each port of the range at most once.
+func reservePort() (net.Listener, error) {
 	userPorts.Lock()
 	defer userPorts.Unlock()
 	for range userPortMax - userPortMin {
@@ -366,8 +376,7 @@ func freePort() (int, error) {
 		if err != nil {
 			continue
 		}
-		l.Close()
-		return port, nil
+		return l, nil
 	}
-	return 0, fmt.Errorf("no free port in %d-%d", userPortMin, userPortMax)
+	return nil, fmt.Errorf("no free port in %d-%d", userPortMin, userPortMax)
 }

@@ -4,14 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -174,12 +175,12 @@ func TestGatewayProtocols(t *testing.T) {
 			}))
 			defer sink.Close()
 
-			queuePort, appPort := freePort(t), freePort(t)
+			queuePort, releaseQueue := heldPort(t)
+			appPort, releaseApp := heldPort(t)
 			backend := "--backend=" + pod.namespace + "/" + pod.revision + "=127.0.0.1:" + strconv.Itoa(queuePort)
-			proxyGW := "127.0.0.1:" + strconv.Itoa(freePort(t))
-			startProcess(t, "ebb gateway --mode proxy", nil, ebbBin, "gateway", "--listen", proxyGW, "--routes", pod.routes,
+			out := startProcess(t, "ebb gateway --mode proxy", nil, ebbBin, "gateway", "--listen", "127.0.0.1:0", "--routes", pod.routes,
 				"--mode", "proxy", "--drain", "0s", "--autoscaler", sink.URL, backend)
-			waitHTTP(t, proxyGW)
+			proxyGW := servingAddr(t, out)
 			call := ex.connect(t, proxyGW)
 
 			fromZero := make(chan error, 1)
@@ -191,9 +192,11 @@ func TestGatewayProtocols(t *testing.T) {
 			case <-time.After(time.Minute):
 				t.Fatal("the activator reported no held request within a minute")
 			}
+			releaseQueue()
 			startProcess(t, "ebb queue", pod.queueEnv(appPort), ebbBin, "queue", "--host", "127.0.0.1",
 				"--http-port", strconv.Itoa(queuePort), "--h2c-port", "-1", "--admin-port", "-1", "--stats-port", "-1",
 				"--metrics-port", "-1", "--drain-quiet-period", "10ms")
+			releaseApp()
 			startProcess(t, ex.name+" app", pod.appEnv(appPort), app)
 			if err := <-fromZero; err != nil {
 				t.Fatalf("from zero: %v", err)
@@ -202,10 +205,9 @@ func TestGatewayProtocols(t *testing.T) {
 				t.Fatalf("warm, through the activator: %v", err)
 			}
 
-			serveGW := "127.0.0.1:" + strconv.Itoa(freePort(t))
-			startProcess(t, "ebb gateway --mode serve", nil, ebbBin, "gateway", "--listen", serveGW, "--routes", pod.routes,
+			out = startProcess(t, "ebb gateway --mode serve", nil, ebbBin, "gateway", "--listen", "127.0.0.1:0", "--routes", pod.routes,
 				"--mode", "serve", "--drain", "0s", backend)
-			waitHTTP(t, serveGW)
+			serveGW := servingAddr(t, out)
 			if err := callWithin(ex.connect(t, serveGW), time.Minute); err != nil {
 				t.Fatalf("warm, straight to the pod: %v", err)
 			}
@@ -310,7 +312,7 @@ func environ(env, override map[string]string) []string {
 // startProcess runs bin with args and env (nil: this process's) until
 // the test ends, then stops it with SIGTERM (SIGKILL after 30 s); its
 // output is logged if the test failed.
-func startProcess(t *testing.T, what string, env []string, bin string, args ...string) {
+func startProcess(t *testing.T, what string, env []string, bin string, args ...string) *syncbuf.Buffer {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
@@ -333,28 +335,38 @@ func startProcess(t *testing.T, what string, env []string, bin string, args ...s
 			t.Logf("%s output:\n%s", what, out.String())
 		}
 	})
+	return &out
 }
 
-// waitHTTP waits until addr answers HTTP.
-func waitHTTP(t *testing.T, addr string) {
+// gatewayServing finds the address `ebb gateway` bound in its log.
+var gatewayServing = regexp.MustCompile(`"msg":"gateway serving","addr":"([^"]+)"`)
+
+// servingAddr returns the address a gateway started on port 0 logs.
+func servingAddr(t *testing.T, out *syncbuf.Buffer) string {
 	t.Helper()
-	eventually(t, addr+" answering", time.Minute, func() string {
-		resp, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			return err.Error()
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return ""
-	})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	m, err := out.Await(ctx, gatewayServing)
+	if err != nil {
+		t.Fatalf("%v; the output:\n%s", err, out.String())
+	}
+	return m[1]
 }
 
-func freePort(t *testing.T) int {
+// heldPort returns a free loopback port, held by a listener until release
+// is called (or the test ends). It is for a process that binds its port
+// itself and whose port must be known before it starts: the gateway names
+// the queue-proxy as its backend before the queue-proxy runs, and the app
+// binds PORT as a user container does; neither takes a listener handed
+// over. Release it just before starting the process: only that moment is
+// open to another bind.
+func heldPort(t *testing.T) (int, func()) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	release := sync.OnceFunc(func() { l.Close() })
+	t.Cleanup(release)
+	return l.Addr().(*net.TCPAddr).Port, release
 }

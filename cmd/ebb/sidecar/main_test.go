@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -112,28 +113,28 @@ func TestSidecarProcess(t *testing.T) {
 	go user.Serve(ul)
 	defer user.Close()
 	for _, args := range [][]string{{"queue"}, nil} {
-		port := freePort(t)
 		cmd := exec.Command(bin, append(args, "--host", "127.0.0.1", "--h2c-port", "-1", "--admin-port", "-1",
 			"--stats-port", "-1", "--metrics-port", "-1", "--drain-quiet-period", "10ms")...)
-		cmd.Env = []string{"QUEUE_SERVING_PORT=" + strconv.Itoa(port), "USER_PORT=" + strconv.Itoa(ul.Addr().(*net.TCPAddr).Port),
+		// Port 0: the sidecar binds a free port itself and logs it, so
+		// none is probed free and let go of for it to take.
+		cmd.Env = []string{"QUEUE_SERVING_PORT=0", "USER_PORT=" + strconv.Itoa(ul.Addr().(*net.TCPAddr).Port),
 			"SERVING_REVISION=hello-00001"}
 		var stderr syncbuf.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		m, err := stderr.Await(ctx, queueServing)
+		cancel()
 		var resp *http.Response
-		for n := 0; ; n++ {
-			if resp, err = http.Get(url); err == nil {
-				break
-			}
-			if n > 2000 {
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("args %q: the sidecar never listened: %v\n%s", args, err, stderr.String())
-			}
-			time.Sleep(5 * time.Millisecond)
+		if err == nil {
+			resp, err = http.Get("http://" + m[1] + "/")
+		}
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("args %q: through the sidecar: %v\n%s", args, err, stderr.String())
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -150,11 +151,5 @@ func TestSidecarProcess(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// queueServing finds the queue-proxy's HTTP address in its log.
+var queueServing = regexp.MustCompile(`"msg":"queue-proxy serving".*"http":"([^"]+)"`)

@@ -157,8 +157,7 @@ func TestRevisionReplicasLeftToAutoscaler(t *testing.T) {
 // whose intent did not change without reading them, so it leaves drift in
 // them alone.
 func TestDriftCorrected(t *testing.T) {
-	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	e := newEnv(t, apply.Options{FullEvery: time.Hour, Now: func() time.Time { return now }})
+	e := newEnv(t, apply.Options{FullEvery: time.Hour})
 	const ns = "drift"
 	set := objects(t, namespace(ns), configMap(ns, "config", "wanted"), deployment(ns, "web", 1, "example.com/web:1", false))
 	e.apply("drift", set)
@@ -176,7 +175,7 @@ func TestDriftCorrected(t *testing.T) {
 	}
 	e.writes.take()
 
-	now = now.Add(59 * time.Minute)
+	e.now = e.now.Add(59 * time.Minute)
 	cs := e.apply("drift", set)
 	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config unchanged", "Deployment.apps drift/web unchanged")
 	writes, reads := e.writes.takeAll()
@@ -190,7 +189,7 @@ func TestDriftCorrected(t *testing.T) {
 		t.Errorf("data.key = %q after a pass between full passes, want the drift left until the full pass", got)
 	}
 
-	now = now.Add(time.Minute)
+	e.now = e.now.Add(time.Minute)
 	cs = e.apply("drift", set)
 	e.wantActions(cs, "Namespace drift unchanged", "ConfigMap drift/config configured", "Deployment.apps drift/web configured")
 	if got := dataKey(e.get(cmGVR, ns, "config")); got != "wanted" {
@@ -233,7 +232,7 @@ func TestGuardRails(t *testing.T) {
 		configMap("", "nameless-namespace", "v"),
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: rails}\n",
 	)
-	cs, err := e.ssa.Apply(t.Context(), "rails", set)
+	cs, err := e.ssa.Apply(t.Context(), "rails", set, e.now)
 	if err == nil {
 		t.Fatalf("Apply succeeded with refused objects:\n%s", cs)
 	}
@@ -273,7 +272,7 @@ func TestGuardRails(t *testing.T) {
 
 	// Refused objects do not make a resync write.
 	e.writes.take()
-	if _, err := e.ssa.Apply(t.Context(), "rails", set); err == nil {
+	if _, err := e.ssa.Apply(t.Context(), "rails", set, e.now); err == nil {
 		t.Errorf("second Apply succeeded with refused objects")
 	}
 	e.wantWrites()
@@ -316,7 +315,7 @@ func TestPruneLimits(t *testing.T) {
 
 	// Applying over the foreign object's field is a conflict, not a silent
 	// take-over, until the rendered object says to force.
-	cs, err = e.ssa.Apply(t.Context(), "limits", objects(t, namespace(ns), configMap(ns, "foreign", "ours")))
+	cs, err = e.ssa.Apply(t.Context(), "limits", objects(t, namespace(ns), configMap(ns, "foreign", "ours")), e.now)
 	if !errors.Is(err, apply.ErrConflict) {
 		t.Fatalf("Apply over a foreign field: error %v, want ErrConflict\n%s", err, cs)
 	}
@@ -370,7 +369,7 @@ spec:
 	// A kind nobody defines fails on its own.
 	const gadget = "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: crd}\n"
 	set := objects(t, widget, gadget, crd, namespace("crd"))
-	cs, err := e.ssa.Apply(t.Context(), "crd", set)
+	cs, err := e.ssa.Apply(t.Context(), "crd", set, e.now)
 	if err == nil {
 		t.Errorf("Apply of an undefined kind succeeded")
 	}
@@ -381,7 +380,7 @@ spec:
 		"Gadget.example.com crd/g failed",
 	)
 	e.writes.take()
-	if _, err := e.ssa.Apply(t.Context(), "crd", set); err == nil {
+	if _, err := e.ssa.Apply(t.Context(), "crd", set, e.now); err == nil {
 		t.Errorf("second Apply of an undefined kind succeeded")
 	}
 	e.wantWrites()
@@ -403,7 +402,7 @@ func TestAPIServerRestartMidApply(t *testing.T) {
 			e.cluster.StopAPIServer()
 		}
 	})
-	cs, err := e.ssa.Apply(t.Context(), "restart-mid", objects(t, docs...))
+	cs, err := e.ssa.Apply(t.Context(), "restart-mid", objects(t, docs...), e.now)
 	e.writes.onWrite(nil)
 	if err == nil {
 		t.Fatalf("Apply succeeded with the apiserver stopped half-way:\n%s", cs)
@@ -562,7 +561,7 @@ func TestPassInParts(t *testing.T) {
 	e.apply("parts", objects(t, namespace(ns), cm(0), cm(1), cm(2)))
 	e.writes.take()
 
-	p, err := e.ssa.Begin(t.Context(), "parts")
+	p, err := e.ssa.Begin(t.Context(), "parts", e.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +578,7 @@ func TestPassInParts(t *testing.T) {
 	}
 
 	// Cut short: cm-4 is created and listed as pending; nothing is pruned.
-	p, err = e.ssa.Begin(t.Context(), "parts")
+	p, err = e.ssa.Begin(t.Context(), "parts", e.now)
 	if err != nil {
 		t.Fatal(err)
 	}

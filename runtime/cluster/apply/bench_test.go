@@ -55,7 +55,7 @@ func BenchmarkApply1000Services(b *testing.B) {
 		}
 
 		start := time.Now()
-		cs, err := ssa.Apply(b.Context(), source, objs)
+		cs, err := ssa.Apply(b.Context(), source, objs, time.Now())
 		first := time.Since(start)
 		if err != nil {
 			b.Fatal(err)
@@ -72,7 +72,7 @@ func BenchmarkApply1000Services(b *testing.B) {
 			b.Fatal(err)
 		}
 		start = time.Now()
-		cs, err = restarted.Apply(b.Context(), source, objs)
+		cs, err = restarted.Apply(b.Context(), source, objs, time.Now())
 		resync := time.Since(start)
 		if err != nil {
 			b.Fatal(err)
@@ -83,7 +83,7 @@ func BenchmarkApply1000Services(b *testing.B) {
 		}
 		// A push pass with nothing changed.
 		start = time.Now()
-		cs, err = restarted.Apply(b.Context(), source, objs)
+		cs, err = restarted.Apply(b.Context(), source, objs, time.Now())
 		push := time.Since(start)
 		if err != nil {
 			b.Fatal(err)

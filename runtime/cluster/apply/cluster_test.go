@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -92,13 +93,15 @@ func (w *writes) takeReads() []string {
 }
 
 // env is one test's view of the shared cluster: an SSA whose writes are
-// counted, and a plain dynamic client for looking and meddling.
+// counted, and a plain dynamic client for looking and meddling. now is the
+// time its passes are given; a test moves it by hand.
 type env struct {
 	t       *testing.T
 	cluster *kubetest.Cluster
 	ssa     *apply.SSA
 	writes  *writes
 	dyn     dynamic.Interface
+	now     time.Time
 }
 
 func newEnv(t *testing.T, o apply.Options) *env {
@@ -115,7 +118,7 @@ func newEnv(t *testing.T, o apply.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, cluster: c, ssa: ssa, writes: w, dyn: dyn}
+	return &env{t: t, cluster: c, ssa: ssa, writes: w, dyn: dyn, now: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
 }
 
 // objects parses YAML documents into objects.
@@ -219,7 +222,7 @@ func actions(cs apply.ChangeSet) []string {
 
 func (e *env) apply(source string, objs []*unstructured.Unstructured) apply.ChangeSet {
 	e.t.Helper()
-	cs, err := e.ssa.Apply(e.t.Context(), source, objs)
+	cs, err := e.ssa.Apply(e.t.Context(), source, objs, e.now)
 	if err != nil {
 		e.t.Fatalf("Apply: %v\n%s", err, cs)
 	}

@@ -102,10 +102,3 @@ func (s *SSA) remember(source string, m *memo) {
 	}
 	s.memos[source] = m
 }
-
-func (s *SSA) now() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now()
-	}
-	return time.Now()
-}

@@ -18,8 +18,7 @@ import (
 // pass) and an inventory written by another SSA make a full pass, which
 // takes back drift.
 func TestPushPassAppliesOnlyChanged(t *testing.T) {
-	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	o := apply.Options{FullEvery: time.Hour, Now: func() time.Time { return now }}
+	o := apply.Options{FullEvery: time.Hour}
 	e := newEnv(t, o)
 	const ns = "push"
 	set := func(changed string, drop int) []string {
@@ -131,9 +130,7 @@ func TestPushPassAppliesOnlyChanged(t *testing.T) {
 // names; when a full pass is due, or it does not remember an object, it
 // writes nothing and asks for every object.
 func TestApplyChanged(t *testing.T) {
-	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	o := apply.Options{FullEvery: time.Hour, Now: func() time.Time { return now }}
-	e := newEnv(t, o)
+	e := newEnv(t, apply.Options{FullEvery: time.Hour})
 	const ns = "changed"
 	cm := func(i int, v string) string { return configMap(ns, "cm-"+strconv.Itoa(i), v) }
 	same := func(names ...int) []apply.Entry {
@@ -145,7 +142,7 @@ func TestApplyChanged(t *testing.T) {
 	}
 	applyChanged := func(changed []string, same []apply.Entry) (apply.ChangeSet, error) {
 		t.Helper()
-		return e.ssa.ApplyChanged(t.Context(), "changed", objects(t, changed...), same)
+		return e.ssa.ApplyChanged(t.Context(), "changed", objects(t, changed...), same, e.now)
 	}
 
 	// Nothing remembered yet: a full pass.
@@ -214,7 +211,7 @@ func TestApplyChanged(t *testing.T) {
 	e.writes.take()
 
 	// A full pass is due: nothing is written until every object comes.
-	now = now.Add(2 * time.Hour)
+	e.now = e.now.Add(2 * time.Hour)
 	if _, err := applyChanged([]string{namespace(ns)}, same(0, 1, 2)); !errors.Is(err, apply.ErrFullPass) {
 		t.Errorf("ApplyChanged with a full pass due: %v, want ErrFullPass", err)
 	}

@@ -45,12 +45,12 @@ type Pass struct {
 	err     error    // the pass cannot go on (pending entries not saved)
 }
 
-// Begin starts a Pass for source: see Apply for what a pass does.
-func (s *SSA) Begin(ctx context.Context, source string) (*Pass, error) {
-	return s.begin(ctx, source, nil)
+// Begin starts a Pass for source at now: see Apply for what a pass does.
+func (s *SSA) Begin(ctx context.Context, source string, now time.Time) (*Pass, error) {
+	return s.begin(ctx, source, nil, now)
 }
 
-func (s *SSA) begin(ctx context.Context, source string, same []Entry) (*Pass, error) {
+func (s *SSA) begin(ctx context.Context, source string, same []Entry, now time.Time) (*Pass, error) {
 	if err := checkSource(source); err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
@@ -58,7 +58,6 @@ func (s *SSA) begin(ctx context.Context, source string, same []Entry) (*Pass, er
 	if err != nil {
 		return nil, fmt.Errorf("apply %s: %w", source, err)
 	}
-	now := s.now()
 	p := &Pass{s: s, source: source, prev: prev, cur: prev, m: s.trusted(source, prev, now), now: now,
 		applied: map[Ref]string{}, seen: make(map[Ref]bool, len(same))}
 	if same != nil {

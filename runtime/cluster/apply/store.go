@@ -222,3 +222,12 @@ func (s *SSA) deleteConfigMap(ctx context.Context, name string) error {
 func (s *SSA) drop(ctx context.Context, source string) error {
 	return errors.Join(s.deleteConfigMap(ctx, pendingName(source)), s.deleteConfigMap(ctx, InventoryPrefix+source))
 }
+
+// Inventory returns what source has applied, as stored in the cluster.
+func (s *SSA) Inventory(ctx context.Context, source string) (Inventory, error) {
+	if err := checkSource(source); err != nil {
+		return Inventory{}, fmt.Errorf("apply: %w", err)
+	}
+	st, err := s.load(ctx, source)
+	return st.inv, err
+}

@@ -46,7 +46,7 @@ func TestProtectedNamespaces(t *testing.T) {
 		configMap("ebb-system", "ebb-protected", "v"),
 		namespace("kube-node-lease"),
 	)
-	cs, err := e.ssa.Apply(t.Context(), "protected", set)
+	cs, err := e.ssa.Apply(t.Context(), "protected", set, e.now)
 	if err == nil {
 		t.Fatalf("Apply succeeded into protected namespaces:\n%s", cs)
 	}
@@ -94,7 +94,7 @@ func TestProtectedNamespaces(t *testing.T) {
 	}
 	// An allow-list refuses what it does not list, naming what it allows.
 	e = newEnv(t, apply.Options{Namespaces: []string{"protected-app"}})
-	cs, _ = e.ssa.Apply(t.Context(), "protected-list", objects(t, configMap("default", "ebb-refused", "v")))
+	cs, _ = e.ssa.Apply(t.Context(), "protected-list", objects(t, configMap("default", "ebb-refused", "v")), e.now)
 	if err := failures(cs)["ConfigMap default/ebb-refused"]; !errors.Is(err, apply.ErrNamespaceNotAllowed) ||
 		!strings.Contains(err.Error(), "allowed: protected-app") {
 		t.Errorf("outside the allow-list: %v, want ErrNamespaceNotAllowed naming the allowed namespaces", err)
@@ -143,7 +143,7 @@ spec: {type: ExternalName, externalName: api.team-b.svc.cluster.local}
 	// On, what refers to another namespace is refused: never created,
 	// and, if applied before, not pruned either.
 	e = newEnv(t, apply.Options{NoCrossNamespaceRefs: true, SharedRefs: []string{"ebb-system/ebb-gateway"}})
-	p, err := e.ssa.Begin(t.Context(), "xns")
+	p, err := e.ssa.Begin(t.Context(), "xns", e.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestAdoptedObjectsAreReleased(t *testing.T) {
 		{"ConfigMap adopt/taken failed", "ConfigMap adopt/same configured", "ConfigMap adopt/own created", "ConfigMap adopt/bare failed"},
 		{"ConfigMap adopt/taken failed", "ConfigMap adopt/same unchanged", "ConfigMap adopt/own unchanged", "ConfigMap adopt/bare failed"},
 	} {
-		cs, err := e.ssa.Apply(ctx, "adopt", set(false))
+		cs, err := e.ssa.Apply(ctx, "adopt", set(false), e.now)
 		if !errors.Is(err, apply.ErrConflict) {
 			t.Fatalf("Apply over another manager's field: %v, want ErrConflict\n%s", err, cs)
 		}
@@ -327,7 +327,7 @@ subjects: [{kind: ServiceAccount, name: applier, namespace: imp-a}]
 		var cs apply.ChangeSet
 		// RBAC takes a moment to see new bindings.
 		for range 50 {
-			cs, _ = e.ssa.Apply(ctx, source, set("imp-a/"+source, "imp-b/"+source))
+			cs, _ = e.ssa.Apply(ctx, source, set("imp-a/"+source, "imp-b/"+source), e.now)
 			if cs.Count(apply.Created) == 1 {
 				break
 			}

@@ -130,6 +130,12 @@ func logLevel(s string) slog.Level {
 // its first quiet second returns freed memory to the OS (idleRelease). It
 // returns an exit code.
 func Run(ctx context.Context, stderr io.Writer, getenv func(string) string, args []string) int {
+	return run(ctx, stderr, getenv, args, queue.Listeners{})
+}
+
+// run is Run serving on the listeners given, where given, and on the
+// configured ports for the rest.
+func run(ctx context.Context, stderr io.Writer, getenv func(string) string, args []string, given queue.Listeners) int {
 	cfg, ports, err := Config(getenv, args)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -144,12 +150,19 @@ func Run(ctx context.Context, stderr io.Writer, getenv func(string) string, args
 		fmt.Fprintln(stderr, "ebb queue:", err)
 		return ExitInvalid
 	}
-	var l queue.Listeners
+	l := given
 	var opened []net.Listener
+	var addrs []any
 	for _, x := range []struct {
+		name string
 		port int
 		dst  *net.Listener
-	}{{ports.HTTP, &l.HTTP}, {ports.H2C, &l.H2C}, {ports.Admin, &l.Admin}, {ports.Stats, &l.Stats}, {ports.Metrics, &l.Metrics}} {
+	}{{"http", ports.HTTP, &l.HTTP}, {"h2c", ports.H2C, &l.H2C}, {"admin", ports.Admin, &l.Admin},
+		{"stats", ports.Stats, &l.Stats}, {"metrics", ports.Metrics, &l.Metrics}} {
+		if *x.dst != nil {
+			addrs = append(addrs, x.name, (*x.dst).Addr().String())
+			continue
+		}
 		if x.port < 0 {
 			continue
 		}
@@ -163,8 +176,10 @@ func Run(ctx context.Context, stderr io.Writer, getenv func(string) string, args
 		}
 		opened = append(opened, lis)
 		*x.dst = lis
+		addrs = append(addrs, x.name, lis.Addr().String())
 	}
-	cfg.Logger.Info("queue-proxy serving", "revision", cfg.Revision, "user", cfg.UserAddr, "containerConcurrency", cfg.ContainerConcurrency)
+	cfg.Logger.Info("queue-proxy serving", append([]any{"revision", cfg.Revision, "user", cfg.UserAddr,
+		"containerConcurrency", cfg.ContainerConcurrency}, addrs...)...)
 	releaseCtx, stopRelease := context.WithCancel(ctx)
 	releaseDone := make(chan struct{})
 	go func() {

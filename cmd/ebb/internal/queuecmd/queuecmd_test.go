@@ -144,7 +144,10 @@ func TestRun(t *testing.T) {
 	user := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi "+r.Host) })}
 	go user.Serve(ul)
 	defer user.Close()
-	port, stats := freePort(t), freePort(t)
+	// The listeners are handed over, bound: the queue-proxy answers on
+	// them from the start, with no port to find free or wait for.
+	l := queue.Listeners{HTTP: listen(t), Stats: listen(t)}
+	addr, stats := l.HTTP.Addr().String(), l.Stats.Addr().String()
 	env := map[string]string{"USER_PORT": strconv.Itoa(ul.Addr().(*net.TCPAddr).Port), "CONTAINER_CONCURRENCY": "2",
 		"SERVING_POD": "hello-pod", "SERVING_LOGGING_LEVEL": "error"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -152,27 +155,19 @@ func TestRun(t *testing.T) {
 	var stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, &stderr, func(k string) string { return env[k] }, []string{"--host", "127.0.0.1",
-			"--http-port", strconv.Itoa(port), "--h2c-port", "-1", "--admin-port", "-1", "--stats-port", strconv.Itoa(stats),
-			"--metrics-port", "-1", "--drain-quiet-period", "10ms"})
+		done <- run(ctx, &stderr, func(k string) string { return env[k] }, []string{"--host", "127.0.0.1",
+			"--h2c-port", "-1", "--admin-port", "-1", "--metrics-port", "-1", "--drain-quiet-period", "10ms"}, l)
 	}()
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	var resp *http.Response
-	for n := 0; ; n++ {
-		if resp, err = http.Get(url); err == nil {
-			break
-		}
-		if n > 2000 {
-			t.Fatalf("queue-proxy never listened: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("through the queue-proxy: %v\n%s", err, stderr.String())
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "hi 127.0.0.1:"+strconv.Itoa(port) {
+	if resp.StatusCode != 200 || string(b) != "hi "+addr {
 		t.Errorf("through the queue-proxy: %d %q", resp.StatusCode, b)
 	}
-	resp, err = http.Get("http://127.0.0.1:" + strconv.Itoa(stats) + "/metrics")
+	resp, err = http.Get("http://" + stats + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +185,14 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+// listen returns a listener on a free loopback port, closed when the test
+// ends.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { l.Close() })
+	return l
 }
