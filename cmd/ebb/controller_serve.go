@@ -12,6 +12,7 @@ import (
 	authzv1 "k8s.io/api/authorization/v1"
 
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/internal/serve"
 	"github.com/ebb-dev/ebb/runtime/cluster"
@@ -122,7 +123,7 @@ func (c *controller) admin() (http.Handler, error) {
 			},
 		},
 		Source: &admin.Source{Status: func() any { return []engine.SourceStatus{c.loop.Status()} }, Kick: c.kicks.Kick, Sync: syncers,
-			Secret: []byte(c.secret), Log: c.log}})
+			Webhook: webhook.For([]byte(c.secret), c.log)}})
 }
 
 // ready is /readyz: the endpoints are synced.

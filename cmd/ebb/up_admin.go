@@ -21,7 +21,7 @@ func (u *up) adminHandler(src *admin.Source) (http.Handler, error) {
 	if src == nil {
 		src = &admin.Source{}
 	}
-	src.Kick, src.Sync, src.Log = u.kicks.Kick, admin.Bearer(u.token), u.log
+	src.Kick, src.Sync = u.kicks.Kick, admin.Bearer(u.token)
 	return admin.NewHandler(admin.Options{Metrics: u.metrics, Source: src, JSON: map[string]func() any{
 		"/v1/services": func() any { return u.status() },
 		"/v1/domainmappings": func() any {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/engine/git"
+	"github.com/ebb-dev/ebb/engine/webhook"
 	"github.com/ebb-dev/ebb/internal/admin"
 	"github.com/ebb-dev/ebb/runtime/local"
 )
@@ -105,7 +106,7 @@ type gitUp struct {
 
 // serve runs the servers and the sync loop until ctx ends.
 func (g *gitUp) serve(ctx context.Context, addr, adminAddr string, poll git.Poll, secret string) error {
-	src := &admin.Source{Secret: []byte(secret), Status: func() any { return []engine.SourceStatus{g.loop.Status()} }}
+	src := &admin.Source{Webhook: webhook.For([]byte(secret), g.log), Status: func() any { return []engine.SourceStatus{g.loop.Status()} }}
 	return g.run(ctx, addr, adminAddr, src, g.url, func(ctx context.Context, wg *gosync.WaitGroup) {
 		// The loop commits a collection; the next pass applies it.
 		wg.Go(func() { g.gc.Run(ctx, func(now time.Time) { collectAndKick(ctx, g.gc, now, g.kicks) }) })

@@ -286,3 +286,15 @@ func Sign(secret, body []byte) []byte {
 	m.Write(body)
 	return m.Sum(nil)
 }
+
+// For returns the builder admin.Source.Webhook takes: a Receiver of pushes
+// signed with secret, limited by limit, each calling kick. With no secret
+// it returns nil, and no webhook is served.
+func For(secret []byte, log *slog.Logger) func(limit func(now time.Time) time.Duration, kick func()) (http.Handler, error) {
+	if len(secret) == 0 {
+		return nil
+	}
+	return func(limit func(time.Time) time.Duration, kick func()) (http.Handler, error) {
+		return New(Config{Secret: secret, Log: log, Limit: limit, Trigger: func(Event) { kick() }})
+	}
+}

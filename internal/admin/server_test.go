@@ -43,7 +43,7 @@ func TestLocalServer(t *testing.T) {
 	secret := []byte("hook-secret")
 	var kicks atomic.Int32
 	mux := NewMux(prometheus.NewRegistry())
-	err = Source{Status: func() any { return []string{"main"} }, Kick: func() { kicks.Add(1) }, Sync: Bearer(token), Secret: secret,
+	err = Source{Status: func() any { return []string{"main"} }, Kick: func() { kicks.Add(1) }, Sync: Bearer(token), Webhook: webhook.For(secret, nil),
 		Limiter: NewLimiter(time.Hour, 3)}.Mount(mux)
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,8 @@ package admin
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-
-	"github.com/ebb-dev/ebb/engine/webhook"
+	"time"
 )
 
 // Source is a Git source's admin endpoints, the same in `ebb up` and in
@@ -15,18 +13,21 @@ import (
 //   - GET /v1/sources: Status, as JSON (not served when Status is nil);
 //   - POST /v1/sync: Kick, for the callers Sync allows (not served when
 //     Sync is nil), answered 202;
-//   - POST /v1/webhook: push webhooks signed with Secret (not served when
-//     Secret is empty), see webhook.Receiver.
+//   - POST /v1/webhook: the handler Webhook builds (not served when
+//     Webhook is nil), see engine/webhook.For.
 //
 // Sync requests and webhook pushes draw from one Limiter: beyond it they
 // are answered 429 with Retry-After, and kick nothing.
 type Source struct {
-	Status  func() any
-	Kick    func()
-	Sync    Authenticator
-	Secret  []byte
+	Status func() any
+	Kick   func()
+	Sync   Authenticator
+	// Webhook builds the push webhook's handler, given the limit it shares
+	// with sync requests and Kick (engine/webhook.For). The admin package
+	// knows no webhook format, so the gateway, which serves admin
+	// endpoints too, links none.
+	Webhook func(limit func(now time.Time) time.Duration, kick func()) (http.Handler, error)
 	Limiter *Limiter // default NewLimiter(KickEvery, KickBurst)
-	Log     *slog.Logger
 }
 
 // Mount adds the source's endpoints to mux.
@@ -49,9 +50,8 @@ func (s Source) Mount(mux *http.ServeMux) error {
 			w.WriteHeader(http.StatusAccepted)
 		}))))
 	}
-	if len(s.Secret) > 0 {
-		rc, err := webhook.New(webhook.Config{Secret: s.Secret, Log: s.Log, Limit: s.Limiter.Wait,
-			Trigger: func(webhook.Event) { s.Kick() }})
+	if s.Webhook != nil {
+		rc, err := s.Webhook(s.Limiter.Wait, s.Kick)
 		if err != nil {
 			return err
 		}

@@ -38,7 +38,6 @@ var timeEdges = map[string]string{
 	// The runtimes.
 	"runtime/cluster/target.go:(*Target).Apply":             "the cluster runtime's tick edge: a pass's time, and its duration",
 	"runtime/cluster/events.go:NewEvents":                   "an Event's timestamp is when it is written (eventWriter.now)",
-	"runtime/cluster/tablereport.go:NewGatewayEvents":       "an Event's timestamp is when it is written (eventWriter.now)",
 	"runtime/cluster/leader/leader.go:(*elector).acquire":   "the lease's times, compared with the apiserver's record",
 	"runtime/cluster/leader/leader.go:(*elector).renewOnce": "the lease's times, compared with the apiserver's record",
 	"runtime/cluster/leader/leader.go:(*elector).release":   "the lease's release time",
