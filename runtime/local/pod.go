@@ -117,7 +117,6 @@ func (p *pod) run(r *Runtime, changed func()) {
 // queue-proxy in front of it; changed is called after every exit of the
 // user container.
 func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
-	s := p.spec
 	// The user container binds PORT itself (Knative's contract: a user
 	// program knows nothing of inherited sockets), so its port cannot be
 	// handed over as a listener. It is held by one until just before the
@@ -131,10 +130,38 @@ func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	release := sync.OnceFunc(func() { held.Close() })
 	defer release()
 	userPort := held.Addr().(*net.TCPAddr).Port
+	c, err := p.userContainer(r, userPort)
+	if err != nil {
+		return err
+	}
+	qs, err := p.queueProxy(r, log, userPort)
+	if err != nil {
+		return err
+	}
+	l, err := p.listen()
+	if err != nil {
+		return err
+	}
+	proc, err := p.startUserContainer(r, c, release, log, changed)
+	if err != nil {
+		l.HTTP.Close()
+		l.Stats.Close()
+		return err
+	}
+	p.proc.Store(proc)
+	p.serveQueue(qs, l, log)
+	return nil
+}
+
+// userContainer returns the pod's user container, listening on userPort:
+// its command looked up, or its ko:// image built, and its arguments and
+// environment expanded.
+func (p *pod) userContainer(r *Runtime, userPort int) (Container, error) {
+	s := p.spec
 	overrides := map[string]string{"PORT": strconv.Itoa(userPort)}
 	env, envList, err := podEnv(s.env, s.namespace, p.name, overrides)
 	if err != nil {
-		return withReason(ReasonCreateContainerConfigError, err)
+		return Container{}, withReason(ReasonCreateContainerConfigError, err)
 	}
 	argv := make([]string, 0, len(s.command)+len(s.args))
 	for _, a := range append(append([]string{}, s.command...), s.args...) {
@@ -145,38 +172,50 @@ func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	switch {
 	case len(s.command) > 0:
 		if path, err = LookPath(argv[0], envList, dir); err != nil {
-			return startFailed(fmt.Errorf("command: %w", err))
+			return Container{}, startFailed(fmt.Errorf("command: %w", err))
 		}
 		argv = argv[1:]
 	default:
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-p.stopped:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		path, err = s.program(ctx, r.opts.Builder, r.opts.Dir)
-		cancel()
-		if err != nil {
-			return buildFailed(err)
+		if path, err = p.build(r); err != nil {
+			return Container{}, buildFailed(err)
 		}
 	}
+	return Container{Path: path, Args: argv, Env: envList, Dir: dir}, nil
+}
 
+// build returns the program of the pod's ko:// image, building it if
+// needed; the build is cancelled if the pod is stopped.
+func (p *pod) build(r *Runtime) (string, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-p.stopped:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer cancel()
+	return p.spec.program(ctx, r.opts.Builder, r.opts.Dir)
+}
+
+// queueProxy returns the pod's queue-proxy, configured from its
+// container's environment as `ebb queue` is, in front of the user
+// container on userPort.
+func (p *pod) queueProxy(r *Runtime, log *slog.Logger, userPort int) (*queue.Server, error) {
+	s := p.spec
 	queueEnv, _, err := podEnv(s.queueEnv, s.namespace, p.name, map[string]string{"USER_PORT": strconv.Itoa(userPort)})
 	if err != nil {
-		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
+		return nil, withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	// The probes name the container's declared port; here it listens on
 	// userPort.
 	declared, _ := strconv.Atoi(envValue(s.queueEnv, "USER_PORT"))
 	if queueEnv[readinessEnv], err = localProbes(queueEnv[readinessEnv], declared, userPort); err != nil {
-		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
+		return nil, withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	qcfg, err := r.opts.QueueConfig(func(k string) string { return queueEnv[k] })
 	if err != nil {
-		return withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
+		return nil, withReason(ReasonCreateContainerConfigError, fmt.Errorf("queue-proxy: %w", err))
 	}
 	qcfg.UserAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(userPort))
 	qcfg.Pod = p.name
@@ -184,32 +223,40 @@ func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 	qcfg.Logger = log.With("container", queueContainerName)
 	qs, err := queue.New(qcfg)
 	if err != nil {
-		return fmt.Errorf("queue-proxy: %w", err)
+		return nil, fmt.Errorf("queue-proxy: %w", err)
 	}
+	return qs, nil
+}
+
+// listen opens the queue-proxy's serving and stats listeners on loopback
+// ports and records their addresses.
+func (p *pod) listen() (queue.Listeners, error) {
 	serving, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return queue.Listeners{}, err
 	}
 	stats, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		serving.Close()
-		return err
+		return queue.Listeners{}, err
 	}
 	p.addr, p.stats = serving.Addr().String(), stats.Addr().String()
+	return queue.Listeners{HTTP: serving, Stats: stats}, nil
+}
 
+// startUserContainer starts the user container c, sandboxed if its
+// revision is untrusted, unless the pod was stopped meanwhile; release
+// lets go of its port just before. changed is called after every exit.
+func (p *pod) startUserContainer(r *Runtime, c Container, release func(), log *slog.Logger, changed func()) (*Process, error) {
+	s := p.spec
 	select {
 	case <-p.stopped:
-		serving.Close()
-		stats.Close()
-		return errors.New("stopped while starting")
+		return nil, errors.New("stopped while starting")
 	default:
 	}
-	c := Container{Path: path, Args: argv, Env: envList, Dir: dir}
 	if sb := r.opts.Sandbox; sb != nil && s.untrusted {
 		if err := sandboxed(sb, &c); err != nil {
-			serving.Close()
-			stats.Close()
-			return err
+			return nil, err
 		}
 	}
 	var out = r.opts.Logs.Writer(s.revision + "/" + p.name)
@@ -226,21 +273,21 @@ func (p *pod) boot(r *Runtime, log *slog.Logger, changed func()) error {
 		},
 	})
 	if err != nil {
-		serving.Close()
-		stats.Close()
-		return startFailed(err)
+		return nil, startFailed(err)
 	}
-	p.proc.Store(proc)
+	return proc, nil
+}
+
+// serveQueue runs the queue-proxy on l until the pod shuts down.
+func (p *pod) serveQueue(qs *queue.Server, l queue.Listeners, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.queueCancel, p.queueDone = cancel, make(chan struct{})
 	go func() {
 		defer close(p.queueDone)
-		l := queue.Listeners{HTTP: serving, Stats: stats}
 		if err := qs.Serve(ctx, l); err != nil {
 			log.Error("queue-proxy stopped", "error", err)
 		}
 	}()
-	return nil
 }
 
 // exited records an exit of the user container: the pod is not ready

@@ -150,59 +150,105 @@ func (e *RevisionError) Unwrap() error { return e.Err }
 // that cannot run locally is reported in the returned error and skipped;
 // the rest are applied.
 func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
-	idx := indexObjects(objs)
-	var errs []error
-	failed := map[scaler.RevisionKey]error{}
-	specs := map[scaler.RevisionKey]*podSpec{}
-	var ko []scaler.RevisionKey // the revisions with a ko:// image, in order
-	var tables []route.Table
-	for _, o := range objs {
-		switch {
-		case isRevisionDeployment(o):
-			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[route.RevisionLabel]}
-			var source string
-			if r.opts.Source != nil {
-				source = r.opts.Source(key)
-			}
-			var code map[string]string
-			if r.opts.Code != nil {
-				code = r.opts.Code(key)
-			}
-			s, err := parseDeployment(o, idx, source, code)
-			if err != nil {
-				errs = append(errs, &RevisionError{Key: key, Err: err})
-				failed[key] = withReason(ReasonCreateContainerConfigError, err)
-				continue
-			}
-			specs[key] = s
-			if len(s.command) == 0 {
-				ko = append(ko, key)
-			}
-		case o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" && o.GetLabels()[route.LabelKey] == route.LabelValue:
-			data, _, _ := unstructured.NestedString(o.Object, "data", route.DataKey)
-			t, err := route.Decode([]byte(data))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("route table %s/%s: %w", o.GetNamespace(), o.GetName(), err))
-				continue
-			}
-			tables = append(tables, t)
-		}
-	}
-	for _, re := range r.checkModules(ko, specs) {
-		errs = append(errs, re)
-		failed[re.Key] = re.Err
-		delete(specs, re.Key)
-	}
+	d := r.desired(objs)
 
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return errors.New("local runtime is closed")
 	}
-	var stop []*pod
 	// The revisions whose condition changes here, besides those with
 	// pods, which publish their own.
-	var touched []scaler.RevisionKey
+	touched := r.setFailedLocked(d.failed)
+	stop, removed := r.updateLocked(d.specs)
+	touched = append(touched, removed...)
+	touched = append(touched, r.addLocked(d.specs)...)
+	changed := r.setTableLocked(d.tables)
+	r.mu.Unlock()
+
+	if changed {
+		r.opts.OnTable(route.Merge(d.tables...))
+	}
+	for _, key := range touched {
+		r.publish(key)
+	}
+	r.stopPods(stop)
+	return errors.Join(d.errs...)
+}
+
+// desiredState is what Apply reads from the objects it is given.
+type desiredState struct {
+	// specs are the pods of the revisions that can run here.
+	specs map[scaler.RevisionKey]*podSpec
+	// failed are the revisions that cannot, with the reason.
+	failed map[scaler.RevisionKey]error
+	// tables are the route tables, in order.
+	tables []route.Table
+	// errs are what Apply returns.
+	errs []error
+}
+
+// desired reads the revision Deployments and route-table ConfigMaps of
+// objs; a revision whose Deployment cannot be parsed, or whose ko://
+// image no module provides (checkModules), is failed.
+func (r *Runtime) desired(objs []*unstructured.Unstructured) desiredState {
+	idx := indexObjects(objs)
+	d := desiredState{specs: map[scaler.RevisionKey]*podSpec{}, failed: map[scaler.RevisionKey]error{}}
+	var ko []scaler.RevisionKey // the revisions with a ko:// image, in order
+	for _, o := range objs {
+		switch {
+		case isRevisionDeployment(o):
+			key := scaler.RevisionKey{Namespace: o.GetNamespace(), Name: o.GetLabels()[route.RevisionLabel]}
+			s, err := r.parseRevision(o, idx, key)
+			if err != nil {
+				d.errs = append(d.errs, &RevisionError{Key: key, Err: err})
+				d.failed[key] = withReason(ReasonCreateContainerConfigError, err)
+				continue
+			}
+			d.specs[key] = s
+			if len(s.command) == 0 {
+				ko = append(ko, key)
+			}
+		case isRouteTable(o):
+			data, _, _ := unstructured.NestedString(o.Object, "data", route.DataKey)
+			t, err := route.Decode([]byte(data))
+			if err != nil {
+				d.errs = append(d.errs, fmt.Errorf("route table %s/%s: %w", o.GetNamespace(), o.GetName(), err))
+				continue
+			}
+			d.tables = append(d.tables, t)
+		}
+	}
+	for _, re := range r.checkModules(ko, d.specs) {
+		d.errs = append(d.errs, re)
+		d.failed[re.Key] = re.Err
+		delete(d.specs, re.Key)
+	}
+	return d
+}
+
+// parseRevision returns the pod spec of a revision Deployment, run from
+// the revision's source (Options.Source) with its code (Options.Code).
+func (r *Runtime) parseRevision(o *unstructured.Unstructured, idx objectIndex, key scaler.RevisionKey) (*podSpec, error) {
+	var source string
+	if r.opts.Source != nil {
+		source = r.opts.Source(key)
+	}
+	var code map[string]string
+	if r.opts.Code != nil {
+		code = r.opts.Code(key)
+	}
+	return parseDeployment(o, idx, source, code)
+}
+
+// isRouteTable reports whether o is a route-table ConfigMap.
+func isRouteTable(o *unstructured.Unstructured) bool {
+	return o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" && o.GetLabels()[route.LabelKey] == route.LabelValue
+}
+
+// setFailedLocked records the revisions that cannot run and returns those
+// whose failure is new, changed or over. r.mu is held.
+func (r *Runtime) setFailedLocked(failed map[scaler.RevisionKey]error) (touched []scaler.RevisionKey) {
 	for key, err := range failed {
 		if old, ok := r.failed[key]; !ok || old.Error() != err.Error() {
 			touched = append(touched, key)
@@ -214,38 +260,60 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 		}
 	}
 	r.failed = failed
+	return touched
+}
+
+// updateLocked brings the running revisions to specs: one no longer in
+// specs is removed, and its pods returned to stop with the others that
+// go. r.mu is held.
+func (r *Runtime) updateLocked(specs map[scaler.RevisionKey]*podSpec) (stop []*pod, removed []scaler.RevisionKey) {
 	for key, rev := range r.revisions {
 		s, ok := specs[key]
 		if !ok {
 			stop = append(append(stop, rev.pods...), rev.retiring...)
 			delete(r.revisions, key)
-			touched = append(touched, key)
+			removed = append(removed, key)
 			continue
 		}
-		if slices.ContainsFunc(rev.pods, (*pod).ended) && r.reachable(key) {
-			// Containers of a retired revision that exited were not
-			// restarted; in use again, the revision gets new pods.
-			rev.pods = slices.DeleteFunc(rev.pods, func(p *pod) bool {
-				if p.ended() {
-					stop = append(stop, p)
-					return true
-				}
-				return false
-			})
-			stop = append(stop, r.scaleLocked(rev)...)
-		}
-		if s.hash != rev.spec.hash {
-			// A changed pod template replaces the pods, as a rollout
-			// would: the old ones serve until a new one is ready.
-			rev.retiring = append(rev.retiring, rev.pods...)
-			rev.spec, rev.pods = s, nil
-			r.scaleLocked(rev)
-			if rev.want == 0 {
-				stop = append(stop, rev.retiring...)
-				rev.retiring = nil
+		stop = append(stop, r.updateRevisionLocked(rev, s)...)
+	}
+	return stop, removed
+}
+
+// updateRevisionLocked replaces the ended pods of a revision in use again
+// and, if its pod template changed, all of its pods; it returns the pods
+// to stop. r.mu is held.
+func (r *Runtime) updateRevisionLocked(rev *revision, s *podSpec) (stop []*pod) {
+	if slices.ContainsFunc(rev.pods, (*pod).ended) && r.reachable(rev.key) {
+		// Containers of a retired revision that exited were not
+		// restarted; in use again, the revision gets new pods.
+		rev.pods = slices.DeleteFunc(rev.pods, func(p *pod) bool {
+			if p.ended() {
+				stop = append(stop, p)
+				return true
 			}
+			return false
+		})
+		stop = append(stop, r.scaleLocked(rev)...)
+	}
+	if s.hash != rev.spec.hash {
+		// A changed pod template replaces the pods, as a rollout
+		// would: the old ones serve until a new one is ready.
+		rev.retiring = append(rev.retiring, rev.pods...)
+		rev.spec, rev.pods = s, nil
+		r.scaleLocked(rev)
+		if rev.want == 0 {
+			stop = append(stop, rev.retiring...)
+			rev.retiring = nil
 		}
 	}
+	return stop
+}
+
+// addLocked starts the revisions of specs that are not running yet, with
+// their initial replicas (none if unreachable), and returns them. r.mu is
+// held.
+func (r *Runtime) addLocked(specs map[scaler.RevisionKey]*podSpec) (added []scaler.RevisionKey) {
 	for key, s := range specs {
 		if _, ok := r.revisions[key]; ok {
 			continue
@@ -262,8 +330,15 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 		}
 		r.revisions[key] = rev
 		r.scaleLocked(rev)
-		touched = append(touched, key)
+		added = append(added, key)
 	}
+	return added
+}
+
+// setTableLocked records the merge of tables and reports whether it
+// changed, and so is for OnTable; without OnTable nothing is recorded.
+// r.mu is held.
+func (r *Runtime) setTableLocked(tables []route.Table) bool {
 	var table []byte
 	if r.opts.OnTable != nil {
 		table, _ = route.Encode(route.Merge(tables...))
@@ -272,16 +347,7 @@ func (r *Runtime) Apply(objs []*unstructured.Unstructured) error {
 	if changed {
 		r.table = table
 	}
-	r.mu.Unlock()
-
-	if changed {
-		r.opts.OnTable(route.Merge(tables...))
-	}
-	for _, key := range touched {
-		r.publish(key)
-	}
-	r.stopPods(stop)
-	return errors.Join(errs...)
+	return changed
 }
 
 // reachable reports whether the revision is in use (Options.Reachable).
