@@ -40,136 +40,198 @@ func (s *Source) compactIfNeeded() error {
 	return nil
 }
 
+// compact rewrites the cache as one pack of what its refs reach, records
+// the new shallow boundary, deletes the old packs and loose objects, and
+// opens the cache afresh.
 func (s *Source) compact(pos storer.PackedObjectStorer, packs []plumbing.Hash) error {
 	st := s.repo.Storer
-	seen := map[plumbing.Hash]bool{}
-	var shallow []plumbing.Hash
-	var walkTree func(h plumbing.Hash) error
-	walkTree = func(h plumbing.Hash) error {
-		if seen[h] {
+	r, err := s.reachable()
+	if err != nil {
+		return err
+	}
+	packHash, err := writePack(st, r.hashes())
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(r.shallow, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
+	if err := st.SetShallow(slices.Compact(r.shallow)); err != nil {
+		return err
+	}
+	if err := deletePacks(pos, packs, packHash); err != nil {
+		return err
+	}
+	if err := deleteLooseObjects(st); err != nil {
+		return err
+	}
+	return s.reopenCache()
+}
+
+// reach is what a walk of the cache's refs has found: every object they
+// reach down to the shallow boundary, and the commits on that boundary.
+type reach struct {
+	st      storer.EncodedObjectStorer
+	has     func(plumbing.Hash) bool // whether the cache holds an object
+	seen    map[plumbing.Hash]bool
+	shallow []plumbing.Hash // commits with a parent the cache lacks
+}
+
+// reachable walks every ref of the cache whose object the cache holds.
+func (s *Source) reachable() (*reach, error) {
+	st := s.repo.Storer
+	r := &reach{st: st, has: s.has, seen: map[plumbing.Hash]bool{}}
+	refs, err := st.IterReferences()
+	if err != nil {
+		return nil, err
+	}
+	err = refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference || !s.has(ref.Hash()) {
 			return nil
 		}
-		seen[h] = true
-		t, err := object.GetTree(st, h)
+		return r.object(ref.Hash())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// object walks from object h: a tag to its target, a commit to its tree
+// and its parents (first parents in a loop, others recursively) until a
+// parent the cache lacks; any other object ends the walk.
+func (r *reach) object(h plumbing.Hash) error {
+	for !r.seen[h] {
+		r.seen[h] = true
+		o, err := r.st.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
 			return err
 		}
-		for _, e := range t.Entries {
-			switch e.Mode {
-			case filemode.Dir:
-				if err := walkTree(e.Hash); err != nil {
-					return err
-				}
-			case filemode.Submodule:
-			default:
-				seen[e.Hash] = true
-			}
-		}
-		return nil
-	}
-	var walk func(h plumbing.Hash) error
-	walk = func(h plumbing.Hash) error {
-		for !seen[h] {
-			seen[h] = true
-			o, err := st.EncodedObject(plumbing.AnyObject, h)
+		switch o.Type() {
+		case plumbing.TagObject:
+			tag, err := object.DecodeTag(r.st, o)
 			if err != nil {
 				return err
 			}
-			switch o.Type() {
-			case plumbing.TagObject:
-				tag, err := object.DecodeTag(st, o)
-				if err != nil {
-					return err
-				}
-				h = tag.Target
-				continue
-			case plumbing.CommitObject:
-			default:
-				return nil
-			}
-			c, err := object.DecodeCommit(st, o)
-			if err != nil {
-				return err
-			}
-			if err := walkTree(c.TreeHash); err != nil {
-				return err
-			}
-			for i, p := range c.ParentHashes {
-				if !s.has(p) {
-					shallow = append(shallow, c.Hash)
-					break
-				}
-				if i > 0 {
-					if err := walk(p); err != nil {
-						return err
-					}
-				}
-			}
-			if len(c.ParentHashes) == 0 || !s.has(c.ParentHashes[0]) {
-				return nil
-			}
-			h = c.ParentHashes[0]
-		}
-		return nil
-	}
-	refs, err := st.IterReferences()
-	if err != nil {
-		return err
-	}
-	err = refs.ForEach(func(r *plumbing.Reference) error {
-		if r.Type() != plumbing.HashReference || !s.has(r.Hash()) {
+			h = tag.Target
+			continue
+		case plumbing.CommitObject:
+		default:
 			return nil
 		}
-		return walk(r.Hash())
-	})
+		c, err := object.DecodeCommit(r.st, o)
+		if err != nil {
+			return err
+		}
+		if err := r.tree(c.TreeHash); err != nil {
+			return err
+		}
+		for i, p := range c.ParentHashes {
+			if !r.has(p) {
+				r.shallow = append(r.shallow, c.Hash)
+				break
+			}
+			if i > 0 {
+				if err := r.object(p); err != nil {
+					return err
+				}
+			}
+		}
+		if len(c.ParentHashes) == 0 || !r.has(c.ParentHashes[0]) {
+			return nil
+		}
+		h = c.ParentHashes[0]
+	}
+	return nil
+}
+
+// tree marks tree h, its subtrees and its blobs as seen; submodules are
+// not followed.
+func (r *reach) tree(h plumbing.Hash) error {
+	if r.seen[h] {
+		return nil
+	}
+	r.seen[h] = true
+	t, err := object.GetTree(r.st, h)
 	if err != nil {
 		return err
 	}
-	hashes := make([]plumbing.Hash, 0, len(seen))
-	for h := range seen {
+	for _, e := range t.Entries {
+		switch e.Mode {
+		case filemode.Dir:
+			if err := r.tree(e.Hash); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+		default:
+			r.seen[e.Hash] = true
+		}
+	}
+	return nil
+}
+
+// hashes lists every object seen.
+func (r *reach) hashes() []plumbing.Hash {
+	hashes := make([]plumbing.Hash, 0, len(r.seen))
+	for h := range r.seen {
 		hashes = append(hashes, h)
 	}
+	return hashes
+}
+
+// writePack writes the objects hashes name, from st, as one pack into
+// st and returns its hash.
+func writePack(st storer.EncodedObjectStorer, hashes []plumbing.Hash) (plumbing.Hash, error) {
 	pfw, ok := st.(storer.PackfileWriter)
 	if !ok {
-		return errors.New("cache cannot write packs")
+		return plumbing.ZeroHash, errors.New("cache cannot write packs")
 	}
 	w, err := pfw.PackfileWriter()
 	if err != nil {
-		return err
+		return plumbing.ZeroHash, err
 	}
 	packHash, err := packfile.NewEncoder(w, st, false).Encode(hashes, 10)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(shallow, func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) })
-	if err := st.SetShallow(slices.Compact(shallow)); err != nil {
-		return err
-	}
+	return packHash, err
+}
+
+// deletePacks deletes packs and their indexes, all but keep.
+func deletePacks(pos storer.PackedObjectStorer, packs []plumbing.Hash, keep plumbing.Hash) error {
 	for _, p := range packs {
-		if p != packHash {
+		if p != keep {
 			if err := pos.DeleteOldObjectPackAndIndex(p, time.Time{}); err != nil {
 				return err
 			}
 		}
 	}
-	if los, ok := st.(storer.LooseObjectStorer); ok {
-		var loose []plumbing.Hash
-		if err := los.ForEachObjectHash(func(h plumbing.Hash) error {
-			loose = append(loose, h)
-			return nil
-		}); err != nil {
+	return nil
+}
+
+// deleteLooseObjects deletes every loose object of st, when st keeps any.
+func deleteLooseObjects(st storer.EncodedObjectStorer) error {
+	los, ok := st.(storer.LooseObjectStorer)
+	if !ok {
+		return nil
+	}
+	var loose []plumbing.Hash
+	if err := los.ForEachObjectHash(func(h plumbing.Hash) error {
+		loose = append(loose, h)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, h := range loose {
+		if err := los.DeleteLooseObject(h); err != nil {
 			return err
 		}
-		for _, h := range loose {
-			if err := los.DeleteLooseObject(h); err != nil {
-				return err
-			}
-		}
 	}
-	// The storer keeps the deleted packs' indexes: open the cache afresh.
+	return nil
+}
+
+// reopenCache opens the cache afresh after a compaction, since the storer
+// keeps the deleted packs' indexes, and points the Commit values' object
+// reader and the remote at it.
+func (s *Source) reopenCache() error {
 	repo, err := openCache(s.fs)
 	if err != nil {
 		return err

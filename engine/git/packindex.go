@@ -127,12 +127,37 @@ func indexPack(f io.ReadSeeker, ext storer.EncodedObjectStorer) (*idxfile.Memory
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
+	objs, at, err := scanObjects(sc, count)
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	sum, err := sc.Checksum()
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	x := &indexer{sc: sc, objs: objs, byRef: map[plumbing.Hash][]int{}}
+	if err := x.link(at); err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	if err := x.resolveWhole(); err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	if err := x.resolveThin(ext); err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	return x.index(count, sum)
+}
+
+// scanObjects reads the count objects of the pack after its header,
+// hashing each whole object as it streams by, and returns them with
+// their positions by offset.
+func scanObjects(sc *packfile.Scanner, count uint32) ([]packObject, map[int64]int, error) {
 	objs := make([]packObject, 0, min(count, 1<<16))
 	at := map[int64]int{}
 	for range count {
 		oh, err := sc.NextObjectHeader()
 		if err != nil {
-			return nil, plumbing.ZeroHash, err
+			return nil, nil, err
 		}
 		o := packObject{offset: oh.Offset, size: oh.Length, typ: oh.Type}
 		var w io.Writer = io.Discard
@@ -147,7 +172,7 @@ func indexPack(f io.ReadSeeker, ext storer.EncodedObjectStorer) (*idxfile.Memory
 			w = h
 		}
 		if _, o.crc, err = sc.NextObject(w); err != nil {
-			return nil, plumbing.ZeroHash, err
+			return nil, nil, err
 		}
 		if !o.delta {
 			o.hash = h.Sum()
@@ -155,11 +180,13 @@ func indexPack(f io.ReadSeeker, ext storer.EncodedObjectStorer) (*idxfile.Memory
 		at[o.offset] = len(objs)
 		objs = append(objs, o)
 	}
-	sum, err := sc.Checksum()
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	x := &indexer{sc: sc, objs: objs, byRef: map[plumbing.Hash][]int{}}
+	return objs, at, nil
+}
+
+// link makes each offset delta a child of its base, found through at,
+// and lists each reference delta under the base it waits for.
+func (x *indexer) link(at map[int64]int) error {
+	objs := x.objs
 	for i := range objs {
 		o := &objs[i]
 		switch {
@@ -167,39 +194,56 @@ func indexPack(f io.ReadSeeker, ext storer.EncodedObjectStorer) (*idxfile.Memory
 		case o.baseHash.IsZero():
 			p, ok := at[o.base]
 			if !ok {
-				return nil, plumbing.ZeroHash, fmt.Errorf("object at %d: delta base at %d is not an object", o.offset, o.base)
+				return fmt.Errorf("object at %d: delta base at %d is not an object", o.offset, o.base)
 			}
 			objs[p].children = append(objs[p].children, i)
 		default:
 			x.byRef[o.baseHash] = append(x.byRef[o.baseHash], i)
 		}
 	}
-	for i := range objs {
-		if !objs[i].delta {
+	return nil
+}
+
+// resolveWhole resolves the deltas made, directly or not, from the
+// pack's whole objects.
+func (x *indexer) resolveWhole() error {
+	for i := range x.objs {
+		if !x.objs[i].delta {
 			if err := x.resolved(i, nil); err != nil {
-				return nil, plumbing.ZeroHash, err
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// resolveThin resolves the reference deltas still waiting, those of a
+// thin pack, from bases the store ext already has.
+func (x *indexer) resolveThin(ext storer.EncodedObjectStorer) error {
 	for base, kids := range x.byRef {
-		// A thin pack's deltas on objects the store already has.
 		o, err := ext.EncodedObject(plumbing.AnyObject, base)
 		if err != nil {
-			return nil, plumbing.ZeroHash, fmt.Errorf("delta base %s: %w", base, err)
+			return fmt.Errorf("delta base %s: %w", base, err)
 		}
 		content, err := readObject(o)
 		if err != nil {
-			return nil, plumbing.ZeroHash, fmt.Errorf("delta base %s: %w", base, err)
+			return fmt.Errorf("delta base %s: %w", base, err)
 		}
 		for _, k := range kids {
 			if err := x.resolve(k, content, o.Type()); err != nil {
-				return nil, plumbing.ZeroHash, err
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// index builds the index of the pack's count objects, whose checksum is
+// sum; an object still unresolved is an error.
+func (x *indexer) index(count uint32, sum plumbing.Hash) (*idxfile.MemoryIndex, plumbing.Hash, error) {
 	w := new(idxfile.Writer)
 	_ = w.OnHeader(count)
-	for _, o := range objs {
+	for _, o := range x.objs {
 		if o.hash.IsZero() {
 			return nil, plumbing.ZeroHash, fmt.Errorf("object at %d: delta base never found", o.offset)
 		}

@@ -6,21 +6,16 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-git/go-billy/v5"
-	"github.com/go-git/go-billy/v5/memfs"
-	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 )
@@ -166,6 +161,32 @@ type Source struct {
 
 // New opens (or creates) the source's cache; it does no network I/O.
 func New(cfg Config) (*Source, error) {
+	if err := cfg.checkRef(); err != nil {
+		return nil, err
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{cfg: cfg}
+	s.status.URL, s.status.Ref = Redact(cfg.URL), cfg.Ref.String()
+	if s.auth, err = authMethod(cfg.URL, cfg.Auth); err != nil {
+		return nil, RedactError(err)
+	}
+	if err := s.openRepo(); err != nil {
+		return nil, fmt.Errorf("source %s: cache %s: %w", Redact(cfg.URL), cfg.CacheDir, err)
+	}
+	s.objects = &blobs{st: s.repo.Storer}
+	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{cfg.URL}})
+	s.local = cfg.Ref.localName()
+	if cfg.WriteBranch != "" && cfg.WriteBranch != cfg.Ref.Branch {
+		s.write = plumbing.NewBranchReferenceName(cfg.WriteBranch)
+	}
+	return s, nil
+}
+
+// checkRef checks that the config names exactly one ref, well formed.
+func (cfg Config) checkRef() error {
 	n := 0
 	for _, v := range []string{cfg.Ref.Branch, cfg.Ref.Tag, cfg.Ref.Commit, cfg.Ref.Name} {
 		if v != "" {
@@ -173,14 +194,21 @@ func New(cfg Config) (*Source, error) {
 		}
 	}
 	if n != 1 {
-		return nil, fmt.Errorf("source %s: set exactly one of branch, tag, commit and ref name", Redact(cfg.URL))
+		return fmt.Errorf("source %s: set exactly one of branch, tag, commit and ref name", Redact(cfg.URL))
 	}
 	if cfg.Ref.Name != "" && !strings.HasPrefix(cfg.Ref.Name, "refs/") {
-		return nil, fmt.Errorf("source %s: ref %q is not a full ref name", Redact(cfg.URL), cfg.Ref.Name)
+		return fmt.Errorf("source %s: ref %q is not a full ref name", Redact(cfg.URL), cfg.Ref.Name)
 	}
 	if cfg.Ref.Commit != "" && !plumbing.IsHash(cfg.Ref.Commit) {
-		return nil, fmt.Errorf("source %s: commit %q is not a full hash", Redact(cfg.URL), cfg.Ref.Commit)
+		return fmt.Errorf("source %s: commit %q is not a full hash", Redact(cfg.URL), cfg.Ref.Commit)
 	}
+	return nil
+}
+
+// withDefaults returns the config with its defaults filled in, its
+// signer made from SignKey when only that is set, and its verifier
+// trusting the signer.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = time.Minute
 	}
@@ -202,68 +230,25 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Verify != nil && cfg.Signer != nil {
 		v, err := cfg.Verify.trusting(cfg.Signer)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: verification: %w", Redact(cfg.URL), err)
+			return cfg, fmt.Errorf("source %s: verification: %w", Redact(cfg.URL), err)
 		}
 		cfg.Verify = v
 	}
-	s := &Source{cfg: cfg}
-	s.status.URL, s.status.Ref = Redact(cfg.URL), cfg.Ref.String()
-	var err error
-	if s.auth, err = authMethod(cfg.URL, cfg.Auth); err != nil {
-		return nil, RedactError(err)
-	}
-	if cfg.CacheDir == "" {
-		s.fs = memfs.New()
-		s.repo, err = gogit.Init(cacheStorage(s.fs), nil)
-	} else if err = repairCache(cfg.CacheDir, cfg.Logger); err == nil {
-		s.fs = osfs.New(cfg.CacheDir)
-		s.repo, err = openCache(s.fs)
-		if errors.Is(err, gogit.ErrRepositoryNotExists) {
-			if err = os.MkdirAll(cfg.CacheDir, 0o755); err == nil {
-				s.repo, err = gogit.Init(cacheStorage(s.fs), nil)
-			}
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("source %s: cache %s: %w", Redact(cfg.URL), cfg.CacheDir, err)
-	}
-	s.objects = &blobs{st: s.repo.Storer}
-	s.remote = gogit.NewRemote(s.repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{cfg.URL}})
+	return cfg, nil
+}
+
+// localName is where the followed ref is kept in the cache; "" for a
+// pinned commit.
+func (r Ref) localName() plumbing.ReferenceName {
 	switch {
-	case cfg.Ref.Branch != "":
-		s.local = plumbing.NewBranchReferenceName(cfg.Ref.Branch)
-	case cfg.Ref.Tag != "":
-		s.local = plumbing.NewTagReferenceName(cfg.Ref.Tag)
-	case cfg.Ref.Name != "":
-		s.local = plumbing.ReferenceName(cfg.Ref.Name)
+	case r.Branch != "":
+		return plumbing.NewBranchReferenceName(r.Branch)
+	case r.Tag != "":
+		return plumbing.NewTagReferenceName(r.Tag)
+	case r.Name != "":
+		return plumbing.ReferenceName(r.Name)
 	}
-	if cfg.WriteBranch != "" && cfg.WriteBranch != cfg.Ref.Branch {
-		s.write = plumbing.NewBranchReferenceName(cfg.WriteBranch)
-	}
-	return s, nil
-}
-
-// objectCache bounds go-git's cache of decoded objects (its default is
-// 96 MiB, held for as long as the process runs). Trees a commit needs are
-// kept by the Source's tree reader; the object cache only helps while a
-// fetch or a ledger commit walks them.
-const objectCache = 4 * cache.MiByte
-
-// objectStreamSize is the size from which a blob is inflated as it is
-// read rather than all at once.
-const objectStreamSize = 1 << 20
-
-// cacheStorage is the storage of the bare cache repository in fs: on
-// disk, or in memory for a source without a cache directory, where
-// objects stay compressed in their packs either way.
-func cacheStorage(fs billy.Filesystem) packStore {
-	return packStore{filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(objectCache),
-		filesystem.Options{LargeObjectThreshold: objectStreamSize})}
-}
-
-// openCache opens the bare cache repository in fs.
-func openCache(fs billy.Filesystem) (*gogit.Repository, error) {
-	return gogit.Open(cacheStorage(fs), nil)
+	return ""
 }
 
 // Fetch brings the followed ref (and the write branch) up to date. When
