@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -264,51 +263,34 @@ func serveGatewayCluster(ctx context.Context, e Env, o gatewayClusterOptions, k 
 	}
 	defer g.act.Close()
 	var draining atomic.Bool
-	mux := admin.NewMux(reg)
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	handler, err := admin.NewHandler(admin.Options{Metrics: reg, Ready: func() error {
 		if draining.Load() || !g.ready() {
-			http.Error(w, "not synced", http.StatusServiceUnavailable)
-			return
+			return errNotSynced
 		}
-		io.WriteString(w, "ok\n")
-	})
-
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	ls, err := listen(
+		addressed{o.listen, transport.NewServer(g.gw)},
+		addressed{o.activator, transport.NewServer(g.activatorHandler())},
+		addressed{o.admin, admin.NewServer(handler)})
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.follow(ctx)
 	go g.act.Run(ctx)
-	var servers []*http.Server
-	errc := make(chan error, 3)
-	for _, s := range []struct {
-		addr string
-		srv  *http.Server
-	}{
-		{o.listen, transport.NewServer(g.gw)},
-		{o.activator, transport.NewServer(g.activatorHandler())},
-		{o.admin, admin.NewServer(mux)},
-	} {
-		lis, err := net.Listen("tcp", s.addr)
-		if err != nil {
-			return err
-		}
-		srv := s.srv
-		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(lis) }()
-	}
 	log.Info("gateway serving", "listen", o.listen, "activator", o.activator, "admin", o.admin, "autoscaler", o.autoscaler)
-	select {
-	case <-ctx.Done():
+	return serveDraining(ctx, o.drain, func() {
 		g.gw.Drain()
 		draining.Store(true)
 		log.Info("draining", "for", o.drain)
-		time.Sleep(o.drain)
-	case err := <-errc:
-		return err
-	}
-	sctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
-	defer stop()
-	for _, s := range servers {
-		_ = s.Shutdown(sctx)
-	}
-	return nil
+	}, ls...)
 }
+
+// errNotSynced is /readyz's answer while the gateway has not yet synced
+// its informers, or drains.
+var errNotSynced = errors.New("not synced")

@@ -142,30 +142,23 @@ func Run(ctx context.Context, e Env, args []string) int {
 		fmt.Fprintln(e.Stderr, "ebb gateway:", err)
 		return ExitInvalid
 	}
-	lis, err := net.Listen("tcp", o.listen)
+	ls, err := listen(addressed{o.listen, transport.NewServer(gw)})
 	if err != nil {
 		fmt.Fprintln(e.Stderr, "ebb gateway:", err)
 		return ExitInvalid
 	}
-	srv := transport.NewServer(gw)
 	go act.Run(ctx)
 	go watchRoutes(ctx, o.routes, raw, gw, log)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(lis) }()
-	log.Info("gateway serving", "addr", lis.Addr().String(), "routes", o.routes, "mode", o.mode)
-	select {
-	case <-ctx.Done():
+	log.Info("gateway serving", "addr", ls[0].Listener.Addr().String(), "routes", o.routes, "mode", o.mode)
+	err = serveDraining(ctx, o.drain, func() {
 		gw.Drain()
 		log.Info("draining", "for", o.drain)
-		time.Sleep(o.drain)
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		return ExitOK
-	case err := <-errc:
+	}, ls...)
+	if err != nil {
 		fmt.Fprintln(e.Stderr, "ebb gateway:", err)
 		return ExitInvalid
 	}
+	return ExitOK
 }
 
 // StatsSink sends activator stats to the autoscaler at url, with the
