@@ -37,15 +37,14 @@ var timeEdges = map[string]string{
 
 	// The runtimes.
 	"runtime/cluster/target.go:(*Target).Apply":             "the cluster runtime's tick edge: a pass's time, and its duration",
-	"runtime/cluster/events.go:NewEvents":                   "an Event's timestamp is when it is written (eventWriter.now)",
+	"runtime/cluster/events.go:(*eventWriter).emit":         "an Event's timestamp is when it is written",
 	"runtime/cluster/leader/leader.go:(*elector).acquire":   "the lease's times, compared with the apiserver's record",
 	"runtime/cluster/leader/leader.go:(*elector).renewOnce": "the lease's times, compared with the apiserver's record",
 	"runtime/cluster/leader/leader.go:(*elector).release":   "the lease's release time",
 	"runtime/local/pod.go:(*Runtime).startPod":              "a pod's start time",
 	"runtime/local/process.go:(*Process).supervise":         "how long a process ran, for its restart back-off",
 
-	// The engine's edges, as merged: the lead trims this list to the
-	// ticks it keeps.
+	// The engine's edges.
 	"engine/gc.go:(*GC).Run":                          "the GC schedule's tick edge: a collection runs at now",
 	"engine/git/source.go:(*Source).Fetch":            "a fetch's time and duration",
 	"engine/git/source.go:(*Source).record":           "the time a head was seen",
@@ -61,9 +60,7 @@ var timeEdges = map[string]string{
 
 // clockFields are the struct fields named Now or now of a function type
 // (a clock held instead of the time passed in), as "file:Type.field".
-var clockFields = map[string]string{
-	"runtime/cluster/events.go:eventWriter.now": "Events' timestamps; always time.Now",
-}
+var clockFields = map[string]string{}
 
 // TestTimeEntersAtEdges parses the non-test files of clockDirs and lists
 // where they read the clock and which structs hold a clock function: both

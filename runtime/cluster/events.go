@@ -33,7 +33,6 @@ type Events struct {
 // eventWriter posts Events as one component of one pod.
 type eventWriter struct {
 	kube.EventWriter
-	now func() time.Time
 }
 
 // NewEvents returns the recorder of source, whose status ConfigMap lives
@@ -42,7 +41,7 @@ func NewEvents(k *kube.Clients, namespace, source, host string, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Events{eventWriter: eventWriter{EventWriter: kube.EventWriter{Clients: k, Component: Component, Host: host, Log: log}, now: time.Now},
+	return &Events{eventWriter: eventWriter{EventWriter: kube.EventWriter{Clients: k, Component: Component, Host: host, Log: log}},
 		namespace: namespace, source: source, MaxPerApply: 50}
 }
 
@@ -123,8 +122,9 @@ func eventReason(a apply.Action) (reason, typ string) {
 	return "", ""
 }
 
+// emit posts one Event, stamped when it is written.
 func (e *eventWriter) emit(ctx context.Context, ns string, obj corev1.ObjectReference, typ, reason, msg string) {
-	e.Emit(ctx, e.now(), ns, obj, typ, reason, msg)
+	e.Emit(ctx, time.Now(), ns, obj, typ, reason, msg)
 }
 
 func short(commit string) string {
