@@ -50,9 +50,6 @@ type Pipeline struct {
 	rendered render.Memo
 }
 
-// Reconciler is the Pipeline under the name of its directory pass.
-type Reconciler = Pipeline
-
 // Result is one reconcile pass.
 type Result struct {
 	// Desired is the state applied (its Objects may have been taken by the
@@ -85,11 +82,6 @@ func (p *Pipeline) Pass(ctx context.Context, files fs.FS, at serving.Stamp, now 
 		return res, fmt.Errorf("apply: %w", err)
 	}
 	return res, nil
-}
-
-// Reconcile is Pass planned at the time Observe reports, else at at's.
-func (p *Pipeline) Reconcile(ctx context.Context, files fs.FS, at serving.Stamp) (*Result, error) {
-	return p.Pass(ctx, files, at, time.Time{})
 }
 
 // plan loads files and plans them at at and now, against memory instead

@@ -37,11 +37,11 @@ spec: {template: {spec: {containers: [{image: registry.example.com/web:%d}]}}}
 `
 
 // canaryTree makes dir hold web at two templates as a user commits them,
-// and ebb's ledger commits of each as ebb up makes them (a Reconciler
+// and ebb's ledger commits of each as ebb up makes them (a Pipeline
 // writing to the work tree) with every revision seen ready: web-00002
 // rolls out at 20% against web-00001. In a Git work tree (git), alice
-// is the user. It returns the reconciler, to plan the directory again.
-func canaryTree(t *testing.T, dir string, git bool) *engine.Reconciler {
+// is the user. It returns the pipeline, to plan the directory again.
+func canaryTree(t *testing.T, dir string, git bool) *engine.Pipeline {
 	t.Helper()
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	var writer engine.LedgerWriter = engine.DirWriter{Dir: dir}
@@ -51,7 +51,7 @@ func canaryTree(t *testing.T, dir string, git bool) *engine.Reconciler {
 		gittest.Run(t, dir, "config", "user.email", "alice@example.com")
 		writer = engine.WorktreeWriter{Dir: dir}
 	}
-	rec := &engine.Reconciler{Writer: writer, Observe: func() serving.Observed {
+	rec := &engine.Pipeline{Writer: writer, Observe: func() serving.Observed {
 		return serving.Observed{Ready: func(string, string) bool { return true }, Now: t0, Since: t0}
 	}}
 	for v := 1; v <= 2; v++ {
@@ -66,14 +66,14 @@ func canaryTree(t *testing.T, dir string, git bool) *engine.Reconciler {
 }
 
 // reconcile runs one pass of rec over dir, as ebb up does.
-func reconcile(t *testing.T, rec *engine.Reconciler, dir string) *engine.Result {
+func reconcile(t *testing.T, rec *engine.Pipeline, dir string) *engine.Result {
 	t.Helper()
 	root, err := engine.OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	res, err := rec.Reconcile(t.Context(), root, engine.DirStamp(dir, time.Now()))
+	res, err := rec.Pass(t.Context(), root, engine.DirStamp(dir, time.Now()), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid
 	}
-	u.rec.Limits = gitf.limits
+	u.pipeline.Limits = gitf.limits
 	if err := u.serve(ctx, *addr, *admin); err != nil {
 		fmt.Fprintf(e.stderr, "ebb up: %v\n", err)
 		return exitInvalid

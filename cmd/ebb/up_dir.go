@@ -55,12 +55,12 @@ func (u *up) pass(ctx context.Context) {
 	}
 	// ko:// images build in the Go module the directory is part of,
 	// which may hold it rather than be it.
-	u.rec.Module = nil
+	u.pipeline.Module = nil
 	if mod := engine.OpenModule(u.dir); mod != nil {
-		u.rec.Module = mod
+		u.pipeline.Module = mod
 		defer mod.Close()
 	}
-	res, err := u.rec.Reconcile(ctx, dir, u.stamp())
+	res, err := u.pipeline.Pass(ctx, dir, u.stamp(), time.Time{})
 	dir.Close()
 	if err != nil {
 		fmt.Fprintf(u.e.stderr, "ebb: %s is not valid; what runs is unchanged:\n%v\n", u.dir, err)

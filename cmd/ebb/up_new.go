@@ -28,17 +28,17 @@ import (
 // activator and autoscaler, driven by reconcile passes over a directory
 // (rec) or by a Git loop.
 type up struct {
-	dir     string
-	e       *env
-	log     *slog.Logger
-	runtime *local.Runtime
-	target  *local.Target
-	gateway *gateway.Gateway
-	act     *activator.Activator
-	scaler  *scaler.Autoscaler
-	metrics *prometheus.Registry
-	rec     *engine.Reconciler
-	gc      *engine.GC
+	dir      string
+	e        *env
+	log      *slog.Logger
+	runtime  *local.Runtime
+	target   *local.Target
+	gateway  *gateway.Gateway
+	act      *activator.Activator
+	scaler   *scaler.Autoscaler
+	metrics  *prometheus.Registry
+	pipeline *engine.Pipeline
+	gc       *engine.GC
 	// started is when ebb up began observing: canaries are judged on
 	// figures from then on.
 	started time.Time
@@ -107,9 +107,9 @@ func newUp(dir string, e *env, log *slog.Logger, sandbox *local.Sandbox) (*up, e
 		return nil, err
 	}
 	u.target.Runtime, u.target.Scaler = u.runtime, u.scaler
-	u.rec = &engine.Reconciler{Writer: engine.LedgerWriterFor(dir, log), Target: u.target, Logger: log, Observe: u.observed, Whole: true}
+	u.pipeline = &engine.Pipeline{Writer: engine.LedgerWriterFor(dir, log), Target: u.target, Logger: log, Observe: u.observed, Whole: true}
 	u.planned, u.applied = u.target.Applied, u.target.Applied
-	u.gc = &engine.GC{State: func() *engine.Desired { return u.planned() }, Writer: u.rec.Writer, Report: u.reportGC}
+	u.gc = &engine.GC{State: func() *engine.Desired { return u.planned() }, Writer: u.pipeline.Writer, Report: u.reportGC}
 	// A revision that becomes ready may take its Service's latestRevision
 	// traffic: plan again.
 	u.runtime.Watch(func(string, string) {

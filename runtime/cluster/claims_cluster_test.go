@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -58,7 +59,7 @@ func TestHostClaims(t *testing.T) {
 		ns     string
 		dir    string
 		target *cluster.Target
-		rec    *engine.Reconciler
+		rec    *engine.Pipeline
 		at     serving.Stamp // of the last pass
 	}
 	minute := 0
@@ -67,7 +68,7 @@ func TestHostClaims(t *testing.T) {
 		writeMapping(t, tn.dir, ns, domain)
 		tn.target = &cluster.Target{Applier: ssa, Source: ns, Claims: cluster.NewClaims(k, "ebb-system", ns, nil),
 			Status: cluster.NewStatus(k, "ebb-system", ns, nil, nil), Events: cluster.NewEvents(k, "ebb-system", ns, "test", nil)}
-		tn.rec = &engine.Reconciler{Writer: engine.DirWriter{Dir: tn.dir}, Target: tn.target}
+		tn.rec = &engine.Pipeline{Writer: engine.DirWriter{Dir: tn.dir}, Target: tn.target}
 		return tn
 	}
 	// pass applies tn's repository as a new commit, or again at the same
@@ -78,7 +79,7 @@ func TestHostClaims(t *testing.T) {
 			minute++
 			tn.at = stamp(fmt.Sprintf("%s-%d", tn.ns, minute), minute)
 		}
-		if _, err := tn.rec.Reconcile(ctx, os.DirFS(tn.dir), tn.at); err != nil {
+		if _, err := tn.rec.Pass(ctx, os.DirFS(tn.dir), tn.at, time.Time{}); err != nil {
 			t.Fatalf("%s: %v", tn.ns, err)
 		}
 		if err := tn.target.Flush(ctx); err != nil {

@@ -52,8 +52,8 @@ func TestExamples(t *testing.T) {
 			status := cluster.NewStatus(k, "ebb-system", source, nil, nil)
 			target := &cluster.Target{Applier: ssa, Source: source, Status: status,
 				Events: cluster.NewEvents(k, "ebb-system", source, "test", nil)}
-			rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
-			res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0))
+			rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
+			res, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c1", 0), time.Time{})
 			if err != nil {
 				t.Fatalf("first sync: %v", err)
 			}
@@ -81,7 +81,7 @@ func TestExamples(t *testing.T) {
 			}
 			w.take()
 
-			if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0)); err != nil {
+			if _, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 				t.Fatalf("second sync: %v", err)
 			}
 			if err := target.Flush(t.Context()); err != nil {
@@ -135,8 +135,8 @@ func TestChangesAndPrune(t *testing.T) {
 	const source = "prune"
 	target := &cluster.Target{Applier: ssa, Source: source,
 		Status: cluster.NewStatus(k, "ebb-system", source, nil, nil)}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
-	if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	if _, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := target.Flush(t.Context()); err != nil {
@@ -146,7 +146,7 @@ func TestChangesAndPrune(t *testing.T) {
 
 	// A new template: a new revision; the old one stays.
 	rewrite(t, filepath.Join(dir, "service.yaml"), "value: World", "value: Git")
-	res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c2", 1))
+	res, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c2", 1), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestChangesAndPrune(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "service.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c3", 2)); err != nil {
+	if _, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c3", 2), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	pruned := refNames(target.LastChangeSet().Refs(apply.Pruned))
@@ -206,7 +206,7 @@ func TestChangesAndPrune(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, ".ebb")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c4", 3)); err != nil {
+	if _, err := rec.Pass(t.Context(), os.DirFS(dir), stamp("c4", 3), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	inv, err := ssa.Inventory(t.Context(), source)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -41,11 +42,11 @@ func TestTargetAppliesOnlyChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := &cluster.Target{Applier: ssa, Source: ns}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}}
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}}
 	var memo render.Memo
 	pass := func(commit string, minute int) (*render.Delta, *engine.Desired) {
 		t.Helper()
-		res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp(commit, minute))
+		res, err := rec.Pass(t.Context(), os.DirFS(dir), stamp(commit, minute), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,8 +36,8 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: "failing"}}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: "failing"}}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	eps := proxykube.NewEndpoints(k, "")

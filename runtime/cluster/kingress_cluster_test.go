@@ -54,11 +54,11 @@ func TestKIngress(t *testing.T) {
 	}
 	status := cluster.NewStatus(k, "ebb-system", source, healthy, nil)
 	target := &cluster.Target{Applier: ssa, Source: source, Status: status}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
 	ctx := t.Context()
 	reconcile := func(commit string, minute int) {
 		t.Helper()
-		if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp(commit, minute)); err != nil {
+		if _, err := rec.Pass(ctx, os.DirFS(dir), stamp(commit, minute), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := target.Flush(ctx); err != nil {

@@ -63,11 +63,11 @@ func TestKIngressHoldsRollout(t *testing.T) {
 		return serving.Observed{Ready: func(string, string) bool { return true }, Now: now, Since: t0, Programmed: ings.Programmed()}
 	}
 	target := &cluster.Target{Applier: ssa, Source: "kingress-rollout"}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target, Observe: observe}
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target, Observe: observe}
 	var last *engine.Desired
 	reconcile := func(commit string) {
 		t.Helper()
-		res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp(commit, int(now.Sub(t0)/time.Minute)))
+		res, err := rec.Pass(t.Context(), os.DirFS(dir), stamp(commit, int(now.Sub(t0)/time.Minute)), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -181,8 +181,8 @@ spec:
 	}
 	target := &cluster.Target{Applier: ssa, Source: "rbac", Status: cluster.NewStatus(kctl, "ebb-system", "rbac", rt.Health, nil),
 		Claims: cluster.NewClaims(kctl, "ebb-system", "rbac", nil), Events: cluster.NewEvents(kctl, "ebb-system", "rbac", "test", nil)}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatalf("apply as ebb-controller: %v", err)
 	}
 	if err := target.Flush(ctx); err != nil {

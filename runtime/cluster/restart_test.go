@@ -32,7 +32,7 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	}
 	status := cluster.NewStatus(k, "ebb-system", "restart", nil, nil)
 	target := &cluster.Target{Applier: ssa, Source: "restart", Status: status}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
 
 	n := 0
 	w.onWrite(func(req string) {
@@ -45,14 +45,14 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err == nil {
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err == nil {
 		t.Fatal("a sync across a stopped apiserver succeeded")
 	}
 	w.onWrite(nil)
 	if err := c.StartAPIServer(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatalf("sync after the apiserver came back: %v", err)
 	}
 	if err := target.Flush(ctx); err != nil {
@@ -73,7 +73,7 @@ func TestAPIServerRestartMidSync(t *testing.T) {
 		t.Errorf("status after recovery: %s at %q", doc.Condition, doc.Commit)
 	}
 	w.take()
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := target.Flush(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -124,8 +125,8 @@ func TestRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: "runtime"}}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: "runtime"}}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -234,7 +235,7 @@ func TestRuntime(t *testing.T) {
 	// ebb no longer owning spec.replicas is not a change (see runtime/cluster/apply).
 	w.take()
 	for i, wantMax := range []int{0, 0} {
-		if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+		if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		got := without(w.take(), "/endpointslices/")
@@ -336,8 +337,8 @@ data:
 		t.Fatal(err)
 	}
 	target := &cluster.Target{Applier: ssa, Source: "autoscaler", Autoscaler: as, Forget: rt.Forget}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	rev := scaler.RevisionKey{Namespace: "autoscaler", Name: "hello-00001"}

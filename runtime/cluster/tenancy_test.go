@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,11 +67,11 @@ func TestTenancy(t *testing.T) {
 	status := cluster.NewStatus(k, "ebb-system", "tenancy", nil, nil)
 	target := &cluster.Target{Applier: ssa, Source: "tenancy", Status: status,
 		Events: cluster.NewEvents(k, "ebb-system", "tenancy", "test", nil)}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
 	// RBAC takes a moment to see the new RoleBinding: until then team-a's
 	// objects fail too.
 	eventually(t, func() string {
-		_, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0))
+		_, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{})
 		if err == nil {
 			return "the commit applied with objects outside team-a"
 		}

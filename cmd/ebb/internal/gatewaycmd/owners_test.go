@@ -91,8 +91,8 @@ spec:
 		t.Fatal(err)
 	}
 	target := &cluster.Target{Applier: ssa, Source: "main", Claims: cluster.NewClaims(k, "ebb-system", "main", nil)}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), serving.Stamp{Commit: "c1", Time: metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))}); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), serving.Stamp{Commit: "c1", Time: metav1.NewTime(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".ebb", "default", "hello.yaml")); err != nil {
