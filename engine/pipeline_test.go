@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
@@ -131,4 +132,36 @@ func ledgerBytes(t *testing.T, ledgers []*serving.Ledger) []string {
 		out = append(out, string(b))
 	}
 	return out
+}
+
+// TestPipelineDirPassRendersOnce: a directory pass writes the ledger it
+// planned; the next pass over the same files reads that ledger back equal
+// to the one planned (its times in UTC, whatever the local zone), so it
+// renders nothing again.
+func TestPipelineDirPassRendersOnce(t *testing.T) {
+	local := time.Local
+	time.Local = time.FixedZone("UTC+9", 9*60*60)
+	t.Cleanup(func() { time.Local = local })
+	dir := t.TempDir()
+	gittest.WriteFiles(t, dir, map[string]string{"service.yaml": helloService("World", "")})
+	target := &recorder{}
+	pipe := &Pipeline{Writer: DirWriter{Dir: dir}, Target: target}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	at := serving.Stamp{Commit: "c1", Time: metav1.NewTime(now)}
+	for pass := 1; pass <= 2; pass++ {
+		res, err := pipe.Pass(context.Background(), os.DirFS(dir), at, now)
+		if err != nil {
+			t.Fatalf("pass %d: %v", pass, err)
+		}
+		d := res.Desired
+		switch {
+		case pass == 1 && (len(d.Objects) == 0 || res.Message == ""):
+			t.Fatalf("pass 1: %d objects rendered, message %q; want a render and a ledger written", len(d.Objects), res.Message)
+		case pass == 2 && (len(d.Objects) != 0 || len(d.Same) == 0 || res.Message != ""):
+			for _, u := range d.Objects {
+				t.Logf("rendered again: %s %s", u.GetKind(), u.GetName())
+			}
+			t.Errorf("pass 2: %d objects rendered again, %d named the same, message %q; want none, all, none", len(d.Objects), len(d.Same), res.Message)
+		}
+	}
 }

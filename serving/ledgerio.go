@@ -158,7 +158,33 @@ func decodeLedger(d *document) (*Ledger, ErrorList) {
 	if errs := strictDecode(d, l); len(errs) > 0 {
 		return nil, errs
 	}
+	l.inUTC()
 	return l, checkLedger(l, d.src)
+}
+
+// inUTC puts the times a ledger records in UTC, where its plan put them:
+// a metav1.Time decodes into the local zone, and a ledger read back must
+// equal the ledger planned (the renderer's memo compares them).
+func (l *Ledger) inUTC() {
+	stamp := func(s *Stamp) {
+		if s != nil {
+			s.Time.Time = s.Time.UTC()
+		}
+	}
+	stamp(l.Removed)
+	for i := range l.Revisions {
+		r := &l.Revisions[i]
+		stamp(&r.Created)
+		stamp(r.Retired)
+		stamp(r.Failed)
+	}
+	if r := l.Rollout; r != nil {
+		r.Started.Time = r.Started.UTC()
+		r.ReadyBy.Time = r.ReadyBy.UTC()
+		if r.NextCheck != nil {
+			r.NextCheck.Time = r.NextCheck.UTC()
+		}
+	}
 }
 
 // ReadLedgers reads and checks the ledger files of fsys alone, as Load

@@ -1,6 +1,8 @@
 package serving
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving/canary"
 )
 
 // TestMarshalLedgerLeavesOutEmptyValues: a revision template's empty
@@ -58,5 +62,44 @@ func TestMarshalLedgerLeavesOutEmptyValues(t *testing.T) {
 	}
 	if d := cmp.Diff(l, got); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+}
+
+// TestUnmarshalLedgerTimesInUTC: a ledger read back in a zone other than
+// UTC is the ledger planned, to the time zone of each of its times.
+func TestUnmarshalLedgerTimesInUTC(t *testing.T) {
+	local := time.Local
+	time.Local = time.FixedZone("UTC+9", 9*60*60)
+	t.Cleanup(func() { time.Local = local })
+	at := func(minute int) Stamp {
+		return Stamp{Commit: fmt.Sprintf("c%d", minute), Time: metav1.Date(2026, 11, 22, 4, minute, 0, 0, time.UTC)}
+	}
+	tmpl := func(image string) RevisionTemplateSpec {
+		return RevisionTemplateSpec{Spec: RevisionSpec{PodSpec: corev1.PodSpec{Containers: []corev1.Container{{Image: image}}}}}
+	}
+	v1, v2, v3 := tmpl("v1"), tmpl("v2"), tmpl("v3")
+	retired, failed, removed := at(2), at(3), at(4)
+	next := metav1.NewMicroTime(time.Date(2026, 11, 22, 4, 3, 30, 0, time.UTC))
+	l := &Ledger{APIVersion: LedgerAPIVersion, Kind: LedgerKind, Namespace: "default", Service: "hello", Generation: 3, Latest: "hello-00003", LatestReady: "hello-00002",
+		Revisions: []Revision{
+			{Name: "hello-00001", Generation: 1, Hash: HashTemplate(&v1), Created: at(1), Retired: &retired, Template: v1},
+			{Name: "hello-00002", Generation: 2, Hash: HashTemplate(&v2), Created: at(2), Template: v2},
+			{Name: "hello-00003", Generation: 3, Hash: HashTemplate(&v3), Created: at(3), Failed: &failed, Template: v3},
+		},
+		Traffic: []Target{{RevisionName: "hello-00002", LatestRevision: true, Percent: 100}},
+		Removed: &removed,
+		Rollout: &canary.State{Canary: "hello-00003", Stable: "hello-00002", Phase: canary.RolledBack,
+			Started: at(3).Time, ReadyBy: at(13).Time, NextCheck: &next, Reason: "failed"},
+	}
+	b, err := MarshalLedger(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalLedger("x.yaml", b)
+	if err != nil {
+		t.Fatalf("UnmarshalLedger: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(l, got) {
+		t.Errorf("read back, the ledger differs from the one written (-want +got):\n%s", cmp.Diff(l, got, cmp.Comparer(func(a, b time.Time) bool { return a.String() == b.String() })))
 	}
 }
