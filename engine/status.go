@@ -136,16 +136,16 @@ type TagURL struct {
 
 // RevisionStatus is one revision as `ebb get revisions` shows it.
 type RevisionStatus struct {
-	Name       string    `json:"name"`
-	Generation int64     `json:"generation"`
-	Created    time.Time `json:"created"`
-	Percent    int64     `json:"percent"`
-	Tags       []string  `json:"tags,omitempty"`
-	Latest     bool      `json:"latest,omitempty"`
-	Desired    int32     `json:"desired"`
-	Actual     int       `json:"actual"`
-	Ready      Condition `json:"ready"`
-	Reason     string    `json:"reason,omitempty"`
+	Name       string          `json:"name"`
+	Generation int64           `json:"generation"`
+	Created    time.Time       `json:"created"`
+	Percent    serving.Percent `json:"percent"`
+	Tags       []string        `json:"tags,omitempty"`
+	Latest     bool            `json:"latest,omitempty"`
+	Desired    int32           `json:"desired"`
+	Actual     int             `json:"actual"`
+	Ready      Condition       `json:"ready"`
+	Reason     string          `json:"reason,omitempty"`
 	// Figures are the revision's answers over the last minute, where the
 	// runtime measures them; none without requests.
 	Figures *Figures `json:"figures,omitempty"`

@@ -16,7 +16,7 @@ type kRollout struct {
 type kConfigurationRollout struct {
 	ConfigurationName string             `json:"configurationName"`
 	Tag               string             `json:"tag,omitempty"`
-	Percent           int                `json:"percent"`
+	Percent           serving.Percent    `json:"percent"`
 	Revisions         []kRevisionRollout `json:"revisions,omitempty"`
 	StepParams        kRolloutParams     `json:"stepParams"`
 }
@@ -29,8 +29,8 @@ type kRolloutParams struct {
 }
 
 type kRevisionRollout struct {
-	RevisionName string `json:"revisionName"`
-	Percent      int    `json:"percent"`
+	RevisionName string          `json:"revisionName"`
+	Percent      serving.Percent `json:"percent"`
 }
 
 // rolloutAnnotation is the rollout annotation of a Service's KIngress,
@@ -44,13 +44,13 @@ func rolloutAnnotation(l *serving.Ledger) string {
 	ro := kRollout{}
 	for _, name := range rolloutNames(l.Traffic) {
 		var revs []kRevisionRollout
-		percent := 0
+		var percent serving.Percent
 		for _, t := range consolidate(l.Traffic, name) {
 			if !t.LatestRevision || t.Percent == 0 {
 				continue
 			}
-			revs = append(revs, kRevisionRollout{RevisionName: t.RevisionName, Percent: int(t.Percent)})
-			percent += int(t.Percent)
+			revs = append(revs, kRevisionRollout{RevisionName: t.RevisionName, Percent: t.Percent})
+			percent += t.Percent
 		}
 		if len(revs) == 0 {
 			continue
@@ -120,7 +120,7 @@ func consolidate(traffic []serving.Target, name string) []serving.Target {
 // reconciler and ebb write it: the newest revision of configuration's
 // main-route entry and its percent of the route; ok is false when the
 // annotation holds none (or does not parse).
-func RolloutNewest(annotation, configuration string) (revision string, percent int, ok bool) {
+func RolloutNewest(annotation, configuration string) (revision string, percent serving.Percent, ok bool) {
 	var ro kRollout
 	if json.Unmarshal([]byte(annotation), &ro) != nil {
 		return "", 0, false

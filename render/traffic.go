@@ -14,40 +14,31 @@ type trafficName struct {
 }
 
 // trafficNames resolves a ledger's traffic into the main route (first) and
-// one entry per tag, in the ledger's tag order. The main route gets every
-// entry with a share, a revision listed twice summed; a tag gets 100% of
-// its revision whatever its percent.
+// one entry per tag, in the ledger's tag order. The main route splits as
+// serving.MainSplit says; a tag gets 100% of its revision whatever its
+// percent.
 func trafficNames(namespace string, traffic []serving.Target) []trafficName {
 	main := trafficName{}
-	var tags []trafficName
+	for _, t := range serving.MainSplit(traffic) {
+		main.splits = append(main.splits, split(namespace, t.RevisionName, t.Percent))
+	}
+	names := []trafficName{main}
 	for _, t := range traffic {
-		if t.Percent > 0 {
-			merged := false
-			for i := range main.splits {
-				if main.splits[i].Revision == t.RevisionName {
-					main.splits[i].Percent += int(t.Percent)
-					merged = true
-					break
-				}
-			}
-			if !merged {
-				main.splits = append(main.splits, split(namespace, t.RevisionName, int(t.Percent)))
-			}
-		}
 		if t.Tag != "" {
-			tags = append(tags, trafficName{tag: t.Tag, splits: []route.Split{split(namespace, t.RevisionName, 100)}})
+			names = append(names, trafficName{tag: t.Tag, splits: []route.Split{split(namespace, t.RevisionName, 100)}})
 		}
 	}
-	return append([]trafficName{main}, tags...)
+	return names
 }
 
 // split sends percent to a revision, tagging the request with the revision
 // so the activator (or a debugging user) knows where it was meant to go.
-func split(namespace, revision string, percent int) route.Split {
+// The route table counts percents as ints.
+func split(namespace, revision string, percent serving.Percent) route.Split {
 	return route.Split{
 		Namespace: namespace,
 		Revision:  revision,
-		Percent:   percent,
+		Percent:   int(percent),
 		AppendHeaders: map[string]string{
 			header.Revision:  revision,
 			header.Namespace: namespace,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -123,12 +124,21 @@ func strictDecode(doc *document, v any) ErrorList {
 		fe := &FieldError{File: doc.src.File, Line: doc.src.Line, Message: err.Error()}
 		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
 			fe.Path = goFieldPath(m[2])
-			fe.Message = fmt.Sprintf("cannot decode %s into %s", m[1], m[3])
+			fe.Message = fmt.Sprintf("cannot decode %s into %s", m[1], apiType(m[3]))
 			fe.Line = doc.src.LineOf(fe.Path)
 		}
 		errs = append(errs, fe)
 	}
 	return errs
+}
+
+// apiType names a field's Go type as Knative's API does: a Percent is the
+// int64 it is there.
+func apiType(goType string) string {
+	if t := reflect.TypeFor[Percent](); goType == t.String() {
+		return t.Kind().String()
+	}
+	return goType
 }
 
 // goFieldPath turns encoding/json's "Type.a.PodSpec.b" into "a.b".

@@ -244,7 +244,7 @@ func defaultMounts(c *corev1.Container, vols []corev1.Volume) {
 // (revisionName == "") and percent 0 when unset.
 func DefaultTraffic(traffic []TrafficTarget) []TrafficTarget {
 	if len(traffic) == 0 {
-		return []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(int64(100))}}
+		return []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(Percent(100))}}
 	}
 	out := make([]TrafficTarget, len(traffic))
 	for i, t := range traffic {
@@ -252,7 +252,7 @@ func DefaultTraffic(traffic []TrafficTarget) []TrafficTarget {
 			t.LatestRevision = ptr(t.RevisionName == "")
 		}
 		if t.Percent == nil {
-			t.Percent = ptr(int64(0))
+			t.Percent = ptr(Percent(0))
 		}
 		out[i] = t
 	}

@@ -28,13 +28,20 @@ func (p *planner) gradualDuration() time.Duration {
 // latestShare is the share of the Service's main route that traffic's
 // untagged latestRevision targets hold, and the newest revision they
 // route to ("" when they hold none).
-func latestShare(traffic []Target) (revision string, percent int) {
+func latestShare(traffic []Target) (revision string, percent Percent) {
 	for _, t := range traffic {
 		if t.LatestRevision && t.Tag == "" && t.Percent > 0 {
-			revision, percent = t.RevisionName, percent+int(t.Percent)
+			revision, percent = t.RevisionName, percent+t.Percent
 		}
 	}
 	return revision, percent
+}
+
+// desiredGradual is the rollout plan that gives revision the whole of
+// service's latestRevision share (rollout.Desired, which counts percents
+// as ints).
+func desiredGradual(service, revision string, share Percent) rollout.Rollout {
+	return rollout.Desired(service, revision, int(share))
 }
 
 // planGradual starts, adjusts and ends the Service's gradual rollout,
@@ -51,15 +58,15 @@ func (p *planner) planGradual() {
 	} else {
 		discarded = g != nil
 		rev, percent := latestShare(l.Traffic)
-		prev = rollout.Desired(l.Service, rev, percent)
+		prev = desiredGradual(l.Service, rev, percent)
 	}
-	percent := 0
+	var percent Percent
 	for _, t := range DefaultTraffic(p.svc.Spec.Traffic) {
 		if *t.LatestRevision && t.Tag == "" {
-			percent += int(*t.Percent)
+			percent += *t.Percent
 		}
 	}
-	desired := rollout.Desired(l.Service, l.LatestRouted(), percent)
+	desired := desiredGradual(l.Service, l.LatestRouted(), percent)
 	now := p.seen.now(p.at)
 	next, changed := rollout.Plan(prev, desired, now, p.gradualDuration())
 	if !changed && !discarded {
@@ -132,7 +139,7 @@ func splitLatest(g rollout.Rollout, service string) func(Target) []Target {
 		done = true
 		out := make([]Target, len(revs))
 		for i, r := range revs {
-			out[i] = Target{RevisionName: r.RevisionName, LatestRevision: true, Percent: int64(r.Percent)}
+			out[i] = Target{RevisionName: r.RevisionName, LatestRevision: true, Percent: Percent(r.Percent)}
 		}
 		return out
 	}

@@ -109,8 +109,8 @@ type Stamp struct {
 
 // Target is one resolved traffic entry.
 type Target struct {
-	Tag            string `json:"tag,omitempty"`
-	RevisionName   string `json:"revisionName"`
-	LatestRevision bool   `json:"latestRevision,omitempty"`
-	Percent        int64  `json:"percent"`
+	Tag            string  `json:"tag,omitempty"`
+	RevisionName   string  `json:"revisionName"`
+	LatestRevision bool    `json:"latestRevision,omitempty"`
+	Percent        Percent `json:"percent"`
 }

@@ -135,13 +135,15 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 			c.add("rollout.failedChecks", "expected 0 <= %d", r.FailedChecks)
 		}
 	}
-	var sum int64
+	var sum Percent
 	for i, t := range l.Traffic {
 		p := fmt.Sprintf("traffic[%d]", i)
 		if c.required(p+".revisionName", t.RevisionName == "") && !names[t.RevisionName] {
 			c.add(p+".revisionName", "Revision %q referenced in traffic not found.", t.RevisionName)
 		}
-		c.between(p+".percent", t.Percent, 0, 100)
+		if c.required(p+".percent", false) && !t.Percent.valid() {
+			c.add(p+".percent", "expected 0 <= %d <= 100", t.Percent)
+		}
 		sum += t.Percent
 	}
 	// Only a removed Service routes nothing; a ledger cut anywhere in its

@@ -38,11 +38,11 @@ func traffic(ts ...TrafficTarget) func(*Service) {
 	return func(s *Service) { s.Spec.Traffic = ts }
 }
 
-func pin(rev string, pct int64, tag string) TrafficTarget {
+func pin(rev string, pct Percent, tag string) TrafficTarget {
 	return TrafficTarget{RevisionName: rev, Percent: &pct, Tag: tag}
 }
 
-func latest(pct int64, tag string) TrafficTarget {
+func latest(pct Percent, tag string) TrafficTarget {
 	t := true
 	return TrafficTarget{LatestRevision: &t, Percent: &pct, Tag: tag}
 }

@@ -182,7 +182,7 @@ func (p *planner) planRollout(stable string) {
 	}
 	weight := r.Weight
 	next, verdict := canary.Decide(*r, a, period, now)
-	if (verdict == canary.Step || verdict == canary.Promote) && !p.seen.Programmed.carries(l, r.Canary, int(weight)) {
+	if (verdict == canary.Step || verdict == canary.Promote) && !p.seen.Programmed.carries(l, r.Canary, Percent(weight)) {
 		// The route's edge has not programmed the canary's weight: the
 		// step waits, and the check is judged again when it has.
 		return
@@ -250,7 +250,7 @@ func (p *planner) canarySplit() func(Target) []Target {
 	if r == nil || r.Phase != canary.Progressing || r.Weight == 0 {
 		return func(t Target) []Target { return []Target{t} }
 	}
-	left := r.Weight
+	left := Percent(r.Weight)
 	return func(t Target) []Target {
 		if !t.LatestRevision || t.Tag != "" || t.Percent == 0 || left == 0 {
 			return []Target{t}

@@ -5,6 +5,15 @@ import (
 	"strings"
 )
 
+// Percent is a share of a route's traffic, 0 to 100: a traffic target's
+// in a Service (spec.traffic[].percent, an int64 in Knative's API) and in
+// a ledger, and a revision's share of a route as ebb renders it. Its
+// encoding is an integer's.
+type Percent int64
+
+// valid reports whether p is a share: 0 to 100.
+func (p Percent) valid() bool { return 0 <= p && p <= 100 }
+
 // Routed is the set of revisions that carry traffic or a tag.
 func Routed(traffic []Target) map[string]bool {
 	m := map[string]bool{}

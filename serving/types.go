@@ -59,11 +59,11 @@ type RevisionSpec struct {
 
 // TrafficTarget is one entry of spec.traffic.
 type TrafficTarget struct {
-	Tag               string `json:"tag,omitempty"`
-	RevisionName      string `json:"revisionName,omitempty"`
-	ConfigurationName string `json:"configurationName,omitempty"`
-	LatestRevision    *bool  `json:"latestRevision,omitempty"`
-	Percent           *int64 `json:"percent,omitempty"`
+	Tag               string   `json:"tag,omitempty"`
+	RevisionName      string   `json:"revisionName,omitempty"`
+	ConfigurationName string   `json:"configurationName,omitempty"`
+	LatestRevision    *bool    `json:"latestRevision,omitempty"`
+	Percent           *Percent `json:"percent,omitempty"`
 	// URL is output only; setting it in Git is an error.
 	URL string `json:"url,omitempty"`
 }

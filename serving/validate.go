@@ -191,7 +191,7 @@ func validateTraffic(e *errs, traffic []TrafficTarget) {
 	if len(traffic) == 0 {
 		return
 	}
-	var sum int64
+	var sum Percent
 	tags := map[string]int{}
 	for i, t := range traffic {
 		p := fmt.Sprintf("spec.traffic[%d]", i)
@@ -220,7 +220,7 @@ func validateTraffic(e *errs, traffic []TrafficTarget) {
 			}
 		}
 		if t.Percent != nil {
-			if *t.Percent < 0 || *t.Percent > 100 {
+			if !t.Percent.valid() {
 				e.add(p+".percent", "expected 0 <= %d <= 100", *t.Percent)
 			}
 			sum += *t.Percent

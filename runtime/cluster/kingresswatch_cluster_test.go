@@ -81,7 +81,7 @@ func TestKIngressHoldsRollout(t *testing.T) {
 	}
 	// carried is the newest revision and percent of the KIngress's rollout
 	// annotation, read from the apiserver.
-	carried := func() (string, int) {
+	carried := func() (string, serving.Percent) {
 		t.Helper()
 		ing, err := dyn.Resource(cluster.KIngressResource).Namespace(ns).Get(t.Context(), "hello", metav1.GetOptions{})
 		if err != nil {

@@ -148,7 +148,7 @@ func active(l *serving.Ledger, r *serving.Revision, named map[string]bool) strin
 
 // routed says how l's routes name revision name.
 func routed(l *serving.Ledger, name string) string {
-	var percent int64
+	var percent serving.Percent
 	var tags []string
 	found := false
 	for _, t := range l.Traffic {

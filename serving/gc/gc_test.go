@@ -37,7 +37,7 @@ func ledger(latest int64, traffic []serving.Target, revs ...serving.Revision) *s
 		Latest: serving.RevisionName("hello", latest), Revisions: revs, Traffic: traffic}
 }
 
-func to(gen int64, percent int64, tag string) serving.Target {
+func to(gen int64, percent serving.Percent, tag string) serving.Target {
 	return serving.Target{RevisionName: serving.RevisionName("hello", gen), Percent: percent, Tag: tag}
 }
 
@@ -256,7 +256,7 @@ func TestNeverCollectsWhatIsInUse(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				tag = fmt.Sprintf("t%d", rng.IntN(5))
 			}
-			traffic = append(traffic, to(int64(1+rng.IntN(n)), int64(rng.IntN(2)*rng.IntN(100)), tag))
+			traffic = append(traffic, to(int64(1+rng.IntN(n)), serving.Percent(rng.IntN(2)*rng.IntN(100)), tag))
 		}
 		l := ledger(int64(1+rng.IntN(n)), traffic, revs...)
 		if rng.IntN(8) == 0 {

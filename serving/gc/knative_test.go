@@ -43,7 +43,7 @@ type knRev struct {
 	// unset, long ago).
 	modified, created time.Time
 	// percent is an active revision's share; 0 pins it at 0 %.
-	percent  int64
+	percent  serving.Percent
 	tag      string
 	preserve bool
 	// staleStamp gives an active revision a retired stamp too, as a
