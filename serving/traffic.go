@@ -2,6 +2,7 @@ package serving
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -50,19 +51,18 @@ func FormatTraffic(traffic []Target) string {
 
 // MainSplit is the split of the Service's main (untagged) host: every
 // target with percent > 0, the same revision summed, in first-listed order.
+// (A route lists a few targets: they are looked up in order, not hashed.)
 func MainSplit(traffic []Target) []Target {
 	var out []Target
-	idx := map[string]int{}
 	for _, t := range traffic {
 		if t.Percent == 0 {
 			continue
 		}
-		if i, ok := idx[t.RevisionName]; ok {
+		if i := slices.IndexFunc(out, func(o Target) bool { return o.RevisionName == t.RevisionName }); i >= 0 {
 			out[i].Percent += t.Percent
 			out[i].LatestRevision = out[i].LatestRevision || t.LatestRevision
 			continue
 		}
-		idx[t.RevisionName] = len(out)
 		out = append(out, Target{RevisionName: t.RevisionName, LatestRevision: t.LatestRevision, Percent: t.Percent})
 	}
 	return out
