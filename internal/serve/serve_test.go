@@ -21,6 +21,23 @@ func listen(t *testing.T) net.Listener {
 	return l
 }
 
+// waitRefused waits, a bounded number of times, until addr refuses
+// connections.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+		if i == 1000 {
+			t.Fatalf("%s still accepts connections", addr)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // A request in flight when the context ends is answered in full; the
 // listener then refuses new connections.
 func TestRunDrainsRequestsInFlight(t *testing.T) {
@@ -57,17 +74,7 @@ func TestRunDrainsRequestsInFlight(t *testing.T) {
 	cancel()
 	// Once the listener refuses connections, Run is draining; it has not
 	// returned while the handler runs.
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			break
-		}
-		c.Close()
-		if i == 1000 {
-			t.Fatalf("%s still accepts connections after the context ended", addr)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitRefused(t, addr)
 	select {
 	case err := <-ran:
 		t.Fatalf("Run returned %v with a request in flight", err)
