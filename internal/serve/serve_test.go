@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/internal/serve/servetest"
 )
 
 func listen(t *testing.T) net.Listener {
@@ -19,23 +21,6 @@ func listen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return l
-}
-
-// waitRefused waits, a bounded number of times, until addr refuses
-// connections.
-func waitRefused(t *testing.T, addr string) {
-	t.Helper()
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return
-		}
-		c.Close()
-		if i == 1000 {
-			t.Fatalf("%s still accepts connections", addr)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // A request in flight when the context ends is answered in full; the
@@ -74,7 +59,7 @@ func TestRunDrainsRequestsInFlight(t *testing.T) {
 	cancel()
 	// Once the listener refuses connections, Run is draining; it has not
 	// returned while the handler runs.
-	waitRefused(t, addr)
+	servetest.WaitRefused(t, addr)
 	select {
 	case err := <-ran:
 		t.Fatalf("Run returned %v with a request in flight", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebb-dev/ebb/internal/serve/servetest"
 )
 
 // blocking is a handler whose requests wait for release (or for their
@@ -141,8 +143,8 @@ func TestShutdownStopsTheLastServersAfterTheOthers(t *testing.T) {
 	cancel()
 	// Both servers stop accepting while the first still has a request in
 	// flight.
-	waitRefused(t, busyAddr)
-	waitRefused(t, idleAddr)
+	servetest.WaitRefused(t, busyAddr)
+	servetest.WaitRefused(t, idleAddr)
 	if !answers(lastAddr) {
 		t.Errorf("the Last server %s does not answer while the others drain", lastAddr)
 	}
