@@ -46,9 +46,8 @@ func (s *Server) Serve(ctx context.Context, l Listeners) error {
 // and it returns once no request has arrived for the quiet period (or
 // when ctx ends).
 func (s *Server) quiesce(ctx context.Context) {
-	s.shutting.Store(true)
 	s.cfg.Logger.Info("draining", "quietPeriod", s.cfg.DrainQuietPeriod)
-	s.drain.wait(ctx)
+	s.drain.shutdown(ctx)
 }
 
 // grace bounds the wait for requests in flight once the servers stop
