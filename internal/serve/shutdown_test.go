@@ -63,6 +63,18 @@ func answers(addr string) bool {
 	return string(b) == "ok"
 }
 
+// stopped checks that Run returned nil on ran and that addr no longer
+// answers.
+func stopped(t *testing.T, ran <-chan error, addr string) {
+	t.Helper()
+	if err := <-ran; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if answers(addr) {
+		t.Errorf("%s still answers after Run returned", addr)
+	}
+}
+
 // When the context ends Before runs while every server still serves;
 // the servers stop once it returns.
 func TestShutdownBeforeRunsWhileServing(t *testing.T) {
@@ -90,12 +102,7 @@ func TestShutdownBeforeRunsWhileServing(t *testing.T) {
 		t.Errorf("Before's context ended (%v) with no server failing", bctx.Err())
 	}
 	close(release)
-	if err := <-ran; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	if answers(addr) {
-		t.Errorf("%s still answers after Run returned", addr)
-	}
+	stopped(t, ran, addr)
 }
 
 // A server failing while Before runs ends Before's context, and Run
@@ -162,12 +169,7 @@ func TestShutdownStopsTheLastServersAfterTheOthers(t *testing.T) {
 		t.Errorf("the Last server %s does not answer while Untracked runs", lastAddr)
 	}
 	close(release)
-	if err := <-ran; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	if answers(lastAddr) {
-		t.Errorf("the Last server %s still answers after Run returned", lastAddr)
-	}
+	stopped(t, ran, lastAddr)
 }
 
 // Untracked waits within the grace: its context ends with it, and Run

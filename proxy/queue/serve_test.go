@@ -81,6 +81,22 @@ func (d *draining) statsAnswer() bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// pastTheQuietPeriod sends SIGTERM (cancels) while what the test keeps
+// open holds the queue-proxy, waits until its quiet period is over (the
+// serving port refuses connections) and checks that it has not returned
+// and the stats port still answers.
+func (d *draining) pastTheQuietPeriod(t *testing.T, with string) {
+	t.Helper()
+	d.cancel()
+	servetest.WaitRefused(t, d.main)
+	if !d.statsAnswer() {
+		t.Errorf("the stats port does not answer with %s", with)
+	}
+	if d.returned() {
+		t.Fatalf("Serve returned %v with %s", d.err, with)
+	}
+}
+
 // When SIGTERM arrives the queue-proxy answers probes as draining while
 // it keeps serving requests, for as long as the quiet period lasts; a
 // server failing ends the quiet period.
@@ -139,14 +155,7 @@ func TestServeFinishesRequestsInFlight(t *testing.T) {
 		got <- http.StatusText(resp.StatusCode) + " " + string(b)
 	}()
 	<-entered
-	d.cancel()
-	servetest.WaitRefused(t, d.main)
-	if !d.statsAnswer() {
-		t.Error("the stats port does not answer while a request is in flight")
-	}
-	if d.returned() {
-		t.Fatalf("Serve returned %v with a request in flight", d.err)
-	}
+	d.pastTheQuietPeriod(t, "a request in flight")
 	close(release)
 	if body := <-got; body != "OK done" {
 		t.Errorf("the request in flight: %q, want OK done", body)
@@ -193,14 +202,7 @@ func echoes(t *testing.T, c net.Conn, br *bufio.Reader) {
 func TestServeWaitsForUpgradedConnections(t *testing.T) {
 	d := serveDraining(t, Config{UserAddr: testenv.StartApp(t), DrainQuietPeriod: time.Millisecond, HijackGrace: time.Hour})
 	ws := upgrade(t, d.main)
-	d.cancel()
-	servetest.WaitRefused(t, d.main)
-	if !d.statsAnswer() {
-		t.Error("the stats port does not answer while an upgraded connection is open")
-	}
-	if d.returned() {
-		t.Fatalf("Serve returned %v with an upgraded connection open", d.err)
-	}
+	d.pastTheQuietPeriod(t, "an upgraded connection open")
 	ws.Close()
 	<-d.done
 	if d.err != nil {
