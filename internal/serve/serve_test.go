@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/internal/serve/servetest"
 )
 
 func listen(t *testing.T) net.Listener {
@@ -57,17 +59,7 @@ func TestRunDrainsRequestsInFlight(t *testing.T) {
 	cancel()
 	// Once the listener refuses connections, Run is draining; it has not
 	// returned while the handler runs.
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			break
-		}
-		c.Close()
-		if i == 1000 {
-			t.Fatalf("%s still accepts connections after the context ended", addr)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	servetest.WaitRefused(t, addr)
 	select {
 	case err := <-ran:
 		t.Fatalf("Run returned %v with a request in flight", err)

@@ -2,10 +2,11 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
+	"time"
 
+	"github.com/ebb-dev/ebb/internal/serve"
 	"github.com/ebb-dev/ebb/proxy/transport"
 )
 
@@ -18,65 +19,52 @@ type Listeners struct {
 	Metrics net.Listener // 9091: Prometheus
 }
 
-// Serve serves on the listeners until ctx ends, then drains: health checks
-// fail, it waits until no new request arrived for the quiet period, stops
-// accepting, lets in-flight requests finish (upgraded connections get up to
-// the hijack grace), and returns. It closes the listeners.
+// Serve serves on the listeners until ctx ends, then drains (Knative's
+// order): health checks fail, it waits until no new request arrived for
+// the quiet period, stops accepting, lets in-flight requests finish
+// (upgraded connections too) within the grace, timeoutSeconds plus the
+// hijack grace, and returns. The admin, stats and metrics ports serve
+// until the requests have finished. It closes the listeners.
 func (s *Server) Serve(ctx context.Context, l Listeners) error {
-	type srv struct {
-		hs  *http.Server
-		lis net.Listener
-	}
-	mk := func(lis net.Listener, h http.Handler) *srv {
-		if lis == nil {
-			return nil
-		}
-		return &srv{lis: lis, hs: transport.NewServer(h)}
-	}
-	front := []*srv{mk(l.HTTP, s.main), mk(l.H2C, s.main)}
-	back := []*srv{mk(l.Admin, s.AdminHandler()), mk(l.Stats, s.StatsHandler()), mk(l.Metrics, s.MetricsHandler())}
-	errc := make(chan error, 5)
-	for _, x := range append(front, back...) {
-		if x != nil {
-			go func() { errc <- x.hs.Serve(x.lis) }()
+	var ls []serve.Listener
+	add := func(lis net.Listener, h http.Handler, last bool) {
+		if lis != nil {
+			ls = append(ls, serve.Listener{Listener: lis, Server: transport.NewServer(h), Last: last})
 		}
 	}
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
+	add(l.HTTP, s.main, false)
+	add(l.H2C, s.main, false)
+	add(l.Admin, s.AdminHandler(), true)
+	add(l.Stats, s.StatsHandler(), true)
+	add(l.Metrics, s.MetricsHandler(), true)
+	err := serve.Shutdown{Before: s.quiesce, Grace: s.grace(), Untracked: s.waitInFlight}.Run(ctx, ls...)
+	s.cfg.Logger.Info("drained")
+	return err
+}
 
-	s.shutting.Store(true)
+// quiesce is Knative's drain before shutdown: probes fail from now on,
+// and it returns once no request has arrived for the quiet period (or
+// when ctx ends).
+func (s *Server) quiesce(ctx context.Context) {
 	s.cfg.Logger.Info("draining", "quietPeriod", s.cfg.DrainQuietPeriod)
-	s.drain.wait(context.Background())
-	grace := s.cfg.Timeouts.Total + s.cfg.HijackGrace
-	if s.cfg.Timeouts.Total == 0 {
-		grace = s.cfg.HijackGrace
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	for _, x := range front {
-		if x != nil {
-			x.hs.Shutdown(sctx)
-		}
-	}
-	// Upgraded connections are not tracked by Shutdown; their handlers are
-	// still in flight.
+	s.drain.shutdown(ctx)
+}
+
+// grace bounds the wait for requests in flight once the servers stop
+// accepting: the revision's timeout plus the hijack grace for upgraded
+// connections.
+func (s *Server) grace() time.Duration {
+	return s.cfg.Timeouts.Total + s.cfg.HijackGrace
+}
+
+// waitInFlight waits until every proxied request has finished, upgraded
+// ones included (a server's shutdown does not track those), or ctx
+// ends.
+func (s *Server) waitInFlight(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-sctx.Done():
+	case <-ctx.Done():
 	}
-	for _, x := range back {
-		if x != nil {
-			x.hs.Close()
-		}
-	}
-	s.cfg.Logger.Info("drained")
-	if errors.Is(serveErr, http.ErrServerClosed) {
-		serveErr = nil
-	}
-	return serveErr
 }

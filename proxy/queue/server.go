@@ -11,7 +11,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ebb-dev/ebb/proxy/breaker"
@@ -42,7 +41,6 @@ type Server struct {
 	inflight sync.WaitGroup
 	main     http.Handler
 	limited  http.Handler // serveLimited
-	shutting atomic.Bool
 }
 
 // New returns a queue-proxy for cfg. It opens nothing: Serve does.
@@ -106,20 +104,18 @@ func New(cfg Config) (*Server, error) {
 // Handler is the main proxy handler (ports 8012 and 8013).
 func (s *Server) Handler() http.Handler { return s.main }
 
-// AdminHandler serves /wait-for-drain (port 8022).
+// AdminHandler serves /wait-for-drain (port 8022), the user container's
+// preStop hook: it drains and answers once the quiet period has passed.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/wait-for-drain", func(w http.ResponseWriter, r *http.Request) {
+		// Without a shutdown begun within undoAfter of the call, whether
+		// or not its caller still waits, the drain was for a restarting
+		// user container: undo it (Knative's order).
+		time.AfterFunc(undoAfter, s.drain.reset)
 		if err := s.drain.wait(r.Context()); err != nil {
 			return
 		}
-		// Without a shutdown soon after, the drain was for a restarting
-		// user container: undo it.
-		time.AfterFunc(time.Second, func() {
-			if !s.shutting.Load() {
-				s.drain.reset()
-			}
-		})
 		io.WriteString(w, "drained\n")
 	})
 	return mux

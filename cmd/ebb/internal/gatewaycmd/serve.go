@@ -38,26 +38,17 @@ func listen(ss ...addressed) ([]serve.Listener, error) {
 
 // serveDraining serves ls until ctx ends and drain has passed since: when
 // ctx ends it calls announce (the gateway's health checks start failing),
-// keeps serving for drain so that load balancers see it go, then stops
-// the servers within shutdownBound (serve.Run). It returns the first
-// server's failure, or nil.
+// keeps serving for drain so that load balancers see it go (serve's
+// Before), then stops the servers within shutdownBound. It returns the
+// first server's failure, or nil.
 func serveDraining(ctx context.Context, drain time.Duration, announce func(), ls ...serve.Listener) error {
-	serving, stop := context.WithCancel(context.WithoutCancel(ctx))
-	defer stop()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-serving.Done():
-			return
-		}
+	return serve.Shutdown{Grace: shutdownBound, Before: func(ctx context.Context) {
 		announce()
 		t := time.NewTimer(drain)
 		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-serving.Done():
+		case <-ctx.Done():
 		}
-		stop()
-	}()
-	return serve.Run(serving, shutdownBound, ls...)
+	}}.Run(ctx, ls...)
 }
