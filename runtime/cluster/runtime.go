@@ -23,6 +23,7 @@ import (
 	"github.com/ebb-dev/ebb/internal/kube"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -105,9 +106,10 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 			return obj, nil
 		}
 		slim := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion},
-			Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
-			Status:     appsv1.DeploymentStatus{ReadyReplicas: d.Status.ReadyReplicas, AvailableReplicas: d.Status.AvailableReplicas},
+			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion,
+				Labels: map[string]string{route.RevisionLabel: d.Labels[route.RevisionLabel]}},
+			Spec:   appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
+			Status: appsv1.DeploymentStatus{ReadyReplicas: d.Status.ReadyReplicas, AvailableReplicas: d.Status.AvailableReplicas},
 		}
 		for _, c := range d.Status.Conditions {
 			if c.Status != corev1.ConditionTrue || c.Type == appsv1.DeploymentReplicaFailure {
@@ -209,8 +211,8 @@ func (r *Runtime) deploymentChanged(obj any) {
 	if !ok {
 		return
 	}
-	rev, ok := strings.CutSuffix(d.Name, "-deployment")
-	if !ok {
+	rev := d.Labels[route.RevisionLabel]
+	if rev == "" {
 		return
 	}
 	key := scaler.RevisionKey{Namespace: d.Namespace, Name: rev}
@@ -220,21 +222,24 @@ func (r *Runtime) deploymentChanged(obj any) {
 	r.kick(key)
 }
 
-// DeploymentName is the Deployment of a revision.
-func DeploymentName(rev string) string { return rev + "-deployment" }
+// deployment reads a revision's Deployment from the informer, by the name
+// the renderer gives it.
+func (r *Runtime) deployment(namespace, revision string) (*appsv1.Deployment, bool) {
+	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + render.DeploymentName(revision))
+	if !ok {
+		return nil, false
+	}
+	return obj.(*appsv1.Deployment), true
+}
 
 // ReadyPods counts the ready endpoints of the revision's private Service
 // and reads the Deployment's replicas from the informer.
 func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int32, error) {
 	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix))
-	obj, ok, err := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name))
-	if err != nil {
-		return 0, -1, fmt.Errorf("deployment %s/%s: %w", rev.Namespace, DeploymentName(rev.Name), err)
-	}
+	d, ok := r.deployment(rev.Namespace, rev.Name)
 	if !ok {
 		return ready, 0, nil
 	}
-	d := obj.(*appsv1.Deployment)
 	if d.Spec.Replicas == nil {
 		return ready, 1, nil
 	}
@@ -244,18 +249,16 @@ func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int
 // SetScale sets the Deployment's replicas through the scale subresource.
 // It writes nothing when the Deployment already asks for n.
 func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32) error {
-	if obj, ok, _ := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name)); ok {
-		if d := obj.(*appsv1.Deployment); d.Spec.Replicas != nil && *d.Spec.Replicas == n {
-			return nil
-		}
+	if d, ok := r.deployment(rev.Namespace, rev.Name); ok && d.Spec.Replicas != nil && *d.Spec.Replicas == n {
+		return nil
 	}
 	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
 	err := r.k.Apps.Patch(types.MergePatchType).Namespace(rev.Namespace).Resource("deployments").
-		Name(DeploymentName(rev.Name)).SubResource("scale").
+		Name(render.DeploymentName(rev.Name)).SubResource("scale").
 		VersionedParams(&metav1.PatchOptions{FieldManager: AutoscalerManager}, metav1.ParameterCodec).
 		Body(patch).Do(ctx).Error()
 	if err != nil {
-		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, DeploymentName(rev.Name), n, err)
+		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, render.DeploymentName(rev.Name), n, err)
 	}
 	return nil
 }
