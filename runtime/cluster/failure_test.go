@@ -42,6 +42,7 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")

@@ -56,6 +56,7 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: activators(t, cs, ns+"-system", "10.7.0.1")})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")

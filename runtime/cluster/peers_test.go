@@ -74,6 +74,7 @@ func TestPeers(t *testing.T) {
 	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")

@@ -89,8 +89,8 @@ var (
 	_ scaler.ModeSetter = (*Runtime)(nil)
 )
 
-// NewRuntime returns a Runtime; Run starts its Deployment informer and
-// keeps public EndpointSlices in step.
+// NewRuntime returns a Runtime; Watch follows the Deployments and pods,
+// and Run keeps public EndpointSlices in step.
 func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	log := o.Logger
 	if log == nil {
@@ -140,11 +140,20 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	return r
 }
 
-// Run follows Deployments and keeps each public EndpointSlice in step with
-// the pods or activators behind it, until ctx ends.
+// Watch follows the revisions' Deployments and pods until ctx ends. It
+// runs once for the Runtime's life (an informer runs once), whether or not
+// the process leads, as the Endpoints index does.
+func (r *Runtime) Watch(ctx context.Context) {
+	var wg gosync.WaitGroup
+	wg.Go(func() { r.deploys.RunWithContext(ctx) })
+	wg.Go(func() { r.pods.RunWithContext(ctx) })
+	wg.Wait()
+}
+
+// Run keeps each public EndpointSlice in step with the pods or activators
+// behind it, until ctx ends; Watch must be running. A leader runs it for
+// each term (after Reset).
 func (r *Runtime) Run(ctx context.Context) {
-	go r.deploys.RunWithContext(ctx)
-	go r.pods.RunWithContext(ctx)
 	stop := r.endpoints.WatchServices(func(ns, svc string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
 			r.kickAll(route.Proxy)
@@ -169,7 +178,8 @@ func (r *Runtime) Run(ctx context.Context) {
 	}
 }
 
-// WaitForSync waits for the Deployment informer's first list.
+// WaitForSync waits for the first lists of the Deployments, pods and
+// EndpointSlices (see Watch).
 func (r *Runtime) WaitForSync(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), r.deploys.HasSynced, r.pods.HasSynced, r.endpoints.HasSynced)
 }
@@ -282,6 +292,19 @@ func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode rout
 	r.modes[rev] = modeWanted{mode: mode, activators: activators}
 	r.mu.Unlock()
 	return r.write(ctx, rev)
+}
+
+// Reset forgets the mode wanted and the slice written of every revision:
+// another process may have led since, so a new term starts from the
+// cluster's copies and sets each mode anew.
+func (r *Runtime) Reset() {
+	r.mu.Lock()
+	clear(r.modes)
+	r.mu.Unlock()
+	r.writeMu.Lock()
+	clear(r.written)
+	clear(r.versions)
+	r.writeMu.Unlock()
 }
 
 // Forget stops following a revision's public EndpointSlice.

@@ -133,6 +133,7 @@ func TestRuntime(t *testing.T) {
 	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")
@@ -300,6 +301,7 @@ func TestAutoscaler(t *testing.T) {
 	eps := proxykube.NewEndpoints(k, "")
 	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")
