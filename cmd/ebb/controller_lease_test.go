@@ -3,16 +3,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ebb-dev/ebb/internal/syncbuf"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 )
 
@@ -26,23 +22,8 @@ import (
 func TestControllerLeadsAgainAfterAnOutage(t *testing.T) {
 	c, cs := installedCluster(t)
 	repo := gitRepo(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	out, done := &syncbuf.Buffer{}, make(chan int, 1)
-	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
-		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]
-	}}
-	go func() {
-		done <- run(ctx, []string{"controller", "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
-			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "200ms", "--preview", "none",
-			"--leader-elect-lease-duration", "2s", "--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms"}, e)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("controller:\n%s", out.String())
-		}
-	})
+	out, done := startController(t, c.Kubeconfig, repo, "--leader-elect-lease-duration", "2s",
+		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")
 	running := func() string {
 		select {
 		case code := <-done:
@@ -80,18 +61,7 @@ func TestControllerLeadsAgainAfterAnOutage(t *testing.T) {
 		return running()
 	})
 
-	work := filepath.Join(t.TempDir(), "work")
-	runGit(t, t.TempDir(), "clone", "-q", repo, work)
-	svc := filepath.Join(work, "service.yaml")
-	b, err := os.ReadFile(svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(svc, []byte(strings.Replace(string(b), "value: World", "value: again", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runGit(t, work, "commit", "-q", "-am", "again")
-	runGit(t, work, "push", "-q", "origin", "main")
+	pushEdit(t, repo, "again", func(svc string) string { return strings.Replace(svc, "value: World", "value: again", 1) })
 	waitFor(t, "the commit pushed after the outage applied and scaled", func() string {
 		if s := deployment("hello-00002-deployment"); s != "" {
 			return s

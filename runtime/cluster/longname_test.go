@@ -13,7 +13,6 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -53,14 +52,7 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
 		t.Fatal(err)
 	}
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: activators(t, cs, ns+"-system", "10.7.0.1")})
-	go eps.Run(ctx)
-	go rt.Watch(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, _ := startRuntime(t, k, activators(t, cs, ns+"-system", "10.7.0.1"))
 	ips := map[string]string{}
 	eventually(t, func() string {
 		runPods(t, cs, rev.Namespace, rev.Name, ips, "10.7.1")

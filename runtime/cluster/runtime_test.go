@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
@@ -93,6 +94,23 @@ func runPods(t *testing.T, cs kubernetes.Interface, ns, rev string, ips map[stri
 	}
 }
 
+// startRuntime runs an EndpointSlice index and a Runtime over it (its
+// informers and its endpoint switching) until the test ends, and waits
+// for their first lists.
+func startRuntime(t *testing.T, k *kube.Clients, acts proxykube.ServiceRef) (*cluster.Runtime, *proxykube.Endpoints) {
+	t.Helper()
+	ctx := t.Context()
+	eps := proxykube.NewEndpoints(k, "")
+	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	go eps.Run(ctx)
+	go rt.Watch(ctx)
+	go rt.Run(ctx)
+	if !rt.WaitForSync(ctx) {
+		t.Fatal("informers did not sync")
+	}
+	return rt, eps
+}
+
 // publicSlice reads the revision's public EndpointSlice: mode and sorted
 // addresses.
 func publicSlice(ctx context.Context, cs kubernetes.Interface, ns, rev string) (string, []string, error) {
@@ -130,14 +148,7 @@ func TestRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Watch(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, _ := startRuntime(t, k, acts)
 	rev := scaler.RevisionKey{Namespace: "runtime", Name: "hello-00001"}
 	ips := map[string]string{}
 	eventually(t, func() string {
@@ -298,14 +309,7 @@ func TestAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Watch(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, _ := startRuntime(t, k, acts)
 
 	// Each pod reports 100 requests in flight (the target is 70 a pod).
 	stats := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
