@@ -115,6 +115,17 @@ func (l *Loop) Run(ctx context.Context, poll git.Poll, kicks <-chan struct{}) er
 	return l.Source.Run(ctx, poll, kicks, func(ctx context.Context) { l.Sync(ctx) })
 }
 
+// Again makes the next pass plan the head and apply it, even when it has
+// not moved, as a new process's first pass does: a controller that leads
+// again calls it, since another may have led in between. A head found
+// invalid stays so; the last good state is applied again (with Resync
+// set).
+func (l *Loop) Again() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.retry, l.at = true, time.Time{}
+}
+
 // Sync runs one pass now: the edge where a pass reads the clock.
 func (l *Loop) Sync(ctx context.Context) Pass { return l.SyncAt(ctx, time.Now()) }
 

@@ -523,6 +523,32 @@ func TestLoopResyncAppliesAgain(t *testing.T) {
 	}
 }
 
+// After Again (a controller leading again), a pass with the head unchanged
+// plans and applies it, as a new process's first pass does; the pass
+// after that applies nothing.
+func TestLoopAgainAppliesTheHead(t *testing.T) {
+	f := newLoopFixture(t, false)
+	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
+		t.Fatal(p.Err)
+	}
+	first := f.target.count()
+	if p := f.loop.SyncAt(ctx, now.Add(time.Second)); p.Err != nil || f.target.count() != first {
+		t.Fatalf("pass with the head unchanged = %+v, %d applies, want none new", p, f.target.count()-first)
+	}
+	f.loop.Again()
+	if p := f.loop.SyncAt(ctx, now.Add(2*time.Second)); p.Err != nil || p.Commit == "" || f.target.count() != first+1 {
+		t.Fatalf("pass after Again = %+v, %d applies, want the head applied once", p, f.target.count()-first)
+	}
+	if got, want := f.target.last(t).At, f.target.applied[first-1].At; got != want {
+		t.Errorf("pass after Again applied %v, want the head %v", got, want)
+	}
+	if p := f.loop.SyncAt(ctx, now.Add(3*time.Second)); p.Err != nil || f.target.count() != first+1 {
+		t.Errorf("pass after that = %+v, %d applies, want none new", p, f.target.count()-first-1)
+	}
+}
+
 // A pass renders only the Services whose inputs changed since the state
 // the Target last applied and names the other objects; after an apply
 // fails, the next pass renders everything again.

@@ -111,7 +111,10 @@ func New(opts Options) (*Autoscaler, error) {
 // argument; tests drive real time inside a testing/synctest bubble.
 
 // Run starts the per-revision loops and blocks until ctx ends, then stops
-// them all.
+// them all. Run may be called again once it has returned (a controller
+// that leads again): the revisions it was told stay, each starting afresh
+// (windows, panic mode, activity, the mode last set), as in a new
+// process, so that nothing is decided from figures of the run before.
 func (a *Autoscaler) Run(ctx context.Context) error {
 	a.mu.Lock()
 	if a.ctx != nil {
@@ -119,7 +122,12 @@ func (a *Autoscaler) Run(ctx context.Context) error {
 		return fmt.Errorf("autoscaler: already running")
 	}
 	a.ctx = ctx
-	for _, r := range a.revisions {
+	now := time.Now()
+	for k, r := range a.revisions {
+		if r.ran() {
+			r = r.fresh(now)
+			a.revisions[k] = r
+		}
 		r.start(ctx, a)
 	}
 	a.mu.Unlock()
@@ -127,6 +135,7 @@ func (a *Autoscaler) Run(ctx context.Context) error {
 	<-ctx.Done()
 
 	a.mu.Lock()
+	a.ctx = nil
 	revs := make([]*revision, 0, len(a.revisions))
 	for _, r := range a.revisions {
 		revs = append(revs, r)

@@ -1,12 +1,14 @@
 package scaler
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/scaler/metric"
 )
@@ -74,6 +76,47 @@ func TestLoopSetConfig(t *testing.T) {
 		// 100/7 → 15 pods; 15/2 ≥ 2 puts the revision in panic mode.
 		if st, _ := a.Status(hello); st.DesiredScale != 15 || st.Stable != 100 {
 			t.Errorf("after: desired %d at stable %v, want 15 at 100", st.DesiredScale, st.Stable)
+		}
+	})
+}
+
+// TestLoopRunsAgain: a second Run, after the first returned (a controller
+// leading again), drives the revisions it was told, each from a fresh
+// start: its mode is set again at its first tick, and an idle revision
+// goes to zero a stable window after the second Run began, not the first.
+func TestLoopRunsAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRuntime()
+		rt.replicas[hello] = 1
+		start := time.Now()
+		a, stop := startAutoscaler(t, Options{Scaler: rt, Modes: rt})
+		a.Upsert(Revision{Key: hello, Reachable: true})
+		time.Sleep(3 * time.Second)
+		stop()
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if scales, modes := rt.calls(); len(scales) != 0 || len(modes) != 1 {
+			t.Fatalf("first run: scales %+v, modes %+v; want one mode", scales, modes)
+		}
+
+		again := time.Now()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		time.Sleep(67 * time.Second)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("second Run: %v", err)
+		}
+		scales, modes := rt.calls()
+		if diff := cmp.Diff([]scaleCall{{At: again.Add(64 * time.Second), N: 0}}, scales); diff != "" {
+			t.Errorf("scale calls (-want +got):\n%s", diff)
+		}
+		want := []modeCall{{At: start.Add(2 * time.Second), Mode: route.Proxy, Activators: 4},
+			{At: again.Add(2 * time.Second), Mode: route.Proxy, Activators: 4}, {At: again.Add(66 * time.Second), Mode: route.Proxy, Activators: 3}}
+		if diff := cmp.Diff(want, modes); diff != "" {
+			t.Errorf("mode calls (-want +got):\n%s", diff)
 		}
 	})
 }

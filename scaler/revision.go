@@ -60,6 +60,20 @@ func newRevision(rev Revision, s specs, now time.Time) *revision {
 	return r
 }
 
+// fresh is a new revision with r's spec and reachability, started at now.
+func (r *revision) fresh(now time.Time) *revision {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return newRevision(r.rev, r.specs, now)
+}
+
+// ran reports whether r's loop has run and stopped.
+func (r *revision) ran() bool {
+	r.life.Lock()
+	defer r.life.Unlock()
+	return r.stopped
+}
+
 // initialEBC is the excess burst capacity assumed before the first
 // decision: InitialScale × Total − TBC, so a new revision starts in proxy
 // mode unless it is sized for its burst capacity.

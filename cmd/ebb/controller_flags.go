@@ -14,6 +14,7 @@ import (
 	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
+	"github.com/ebb-dev/ebb/runtime/cluster/leader"
 )
 
 type controllerOptions struct {
@@ -26,6 +27,8 @@ type controllerOptions struct {
 	burst                                                                        int
 	leaderElect, verbose, pprof                                                  bool
 	git                                                                          *gitFlags
+	// lease holds the Lease's timings (--leader-elect-*).
+	lease leader.Config
 
 	statsIdentities stringList // --stats-identity
 }
@@ -49,6 +52,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	fs.Float64Var(&o.qps, "qps", 50, "client QPS")
 	fs.IntVar(&o.burst, "burst", 100, "client burst")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "leader election")
+	fs.DurationVar(&o.lease.LeaseDuration, "leader-elect-lease-duration", 15*time.Second, "Lease duration")
+	fs.DurationVar(&o.lease.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second, "Lease renew deadline")
+	fs.DurationVar(&o.lease.RetryPeriod, "leader-elect-retry-period", 2*time.Second, "Lease retry period")
 	fs.DurationVar(&o.resync, "resync", 10*time.Minute, "full resync interval")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs")
 	fs.BoolVar(&o.pprof, "pprof", false, "serve /debug/pprof/ on --listen")
@@ -106,6 +112,9 @@ func controllerFlags(e *env, args []string) (controllerOptions, error) {
 	}
 	if o.resync <= 0 {
 		return o, fmt.Errorf("--resync %s: want a positive duration", o.resync)
+	}
+	if err := o.lease.CheckTimings(); err != nil {
+		return o, err
 	}
 	var err error
 	if o.serviceAccount, err = apply.ParseServiceAccount(*sa); err != nil {

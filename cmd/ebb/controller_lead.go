@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	gosync "sync"
@@ -21,23 +22,41 @@ import (
 )
 
 // campaign leads while this replica holds the Lease (always, without
-// --leader-elect), until ctx ends.
+// --leader-elect), until ctx ends. A replica that loses the Lease (taken
+// by another, or not renewed in time while the apiserver was away) has
+// stopped leading when leader.Run returns, and campaigns again at once:
+// the process and its admin server stay up.
 func (c *controller) campaign(ctx context.Context) error {
 	if !c.o.leaderElect {
 		c.lead(ctx)
 		return nil
 	}
-	return leader.Run(ctx, c.k.Coordination, leader.Config{Namespace: c.o.namespace, Name: "ebb-controller", Identity: c.identity}, c.lead)
+	cfg := c.o.lease
+	cfg.Namespace, cfg.Name, cfg.Identity = c.o.namespace, "ebb-controller", c.identity
+	for {
+		err := leader.Run(ctx, c.k.Coordination, cfg, c.lead)
+		if !errors.Is(err, leader.ErrLost) {
+			return err
+		}
+		c.log.Warn("lost the lead; campaigning again", "identity", c.identity)
+	}
 }
 
 // lead is the leader's work: the autoscaler and endpoint switching, the
 // sync loop, garbage collection on config-gc's schedule, and a status
-// refresh every 10 s, until ctx ends.
+// refresh every 10 s, until ctx ends. It returns once all of it has
+// stopped. Each term starts as a new process would: another replica may
+// have led since this one last did.
 func (c *controller) lead(ctx context.Context) {
 	c.log.Info("leading", "identity", c.identity)
-	// Another replica may have led since this one last applied: the
-	// first pass compares every object with the cluster.
+	defer c.log.Info("stopped leading", "identity", c.identity)
+	// The first pass plans the head and compares every object with the
+	// cluster; the public EndpointSlices are read again, and each
+	// revision's mode set anew by the autoscaler, whose revisions start
+	// afresh (see scaler.Autoscaler.Run).
 	c.ssa.Forget()
+	c.loop.Again()
+	c.runtime.Reset()
 	c.setLeading(true)
 	defer c.setLeading(false)
 	ctx, cancel := context.WithCancel(ctx)

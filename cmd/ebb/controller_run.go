@@ -50,6 +50,11 @@ Flags:
   --qps N, --burst N    client-side rate limit towards the apiserver (default 50, 100)
   --cache-dir DIR       the Git cache (default $XDG_CACHE_HOME/ebb/git)
   --leader-elect        campaign for the Lease (default true)
+  --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period DURATION
+                        the Lease's timings: how long a standby waits for an unrenewed
+                        Lease, how long the leader tries to renew before it stops
+                        leading (and campaigns again), the pause between tries
+                        (default 15s, 10s, 2s)
   --resync DURATION     compare every applied object with the cluster, taking back
                         drift, at least this often (default 10m); the passes
                         between, after pushes, apply only what the commit changed

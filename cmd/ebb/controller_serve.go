@@ -83,7 +83,10 @@ func (c *controller) serve(ctx context.Context) error {
 			cancel()
 		}
 	})
+	// The informers run for the process, leading or not: a term starts
+	// from a synced view.
 	wg.Go(func() { c.eps.Run(ctx) })
+	wg.Go(func() { c.runtime.Watch(ctx) })
 	c.log.Info("controller started", "source", c.o.source, "url", c.src.Status().URL, "admin", lis.Addr().String(),
 		"identity", c.identity, "leader-elect", c.o.leaderElect)
 	runErr := c.campaign(ctx)

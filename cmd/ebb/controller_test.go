@@ -176,6 +176,48 @@ func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
 	return c, cs
 }
 
+// startController runs `ebb controller` (pod ctl, read-only, polling
+// every 200 ms) on repo until the test ends, with more flags; its output
+// is logged when the test fails. done receives run's exit code.
+func startController(t *testing.T, kubeconfig, repo string, flags ...string) (out *syncbuf.Buffer, done chan int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out, done = &syncbuf.Buffer{}, make(chan int, 1)
+	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
+		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]
+	}}
+	args := append([]string{"controller", "--kubeconfig", kubeconfig, "--listen", "127.0.0.1:0",
+		"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "200ms", "--preview", "none"}, flags...)
+	go func() { done <- run(ctx, args, e) }()
+	t.Cleanup(func() {
+		cancel()
+		done <- <-done // left for a caller that reads it after the test
+		if t.Failed() {
+			t.Logf("controller:\n%s", out.String())
+		}
+	})
+	return out, done
+}
+
+// pushEdit clones repo, commits edit's change to service.yaml with
+// message msg, pushes it to main and returns the clone.
+func pushEdit(t *testing.T, repo, msg string, edit func(string) string) string {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "work")
+	runGit(t, t.TempDir(), "clone", "-q", repo, work)
+	svc := filepath.Join(work, "service.yaml")
+	b, err := os.ReadFile(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(svc, []byte(edit(string(b))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, work, "commit", "-q", "-am", msg)
+	runGit(t, work, "push", "-q", "origin", "main")
+	return work
+}
+
 // waitFor retries f (bounded, 90 s) until it returns "", then fails with
 // what and f's last answer. It bounds waits on a controller; it never
 // asserts on how long it took.
@@ -232,22 +274,7 @@ func TestNoGeneratedClients(t *testing.T) {
 func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
 	c, cs := installedCluster(t)
 	repo := gitRepo(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	out, done := &syncbuf.Buffer{}, make(chan int, 1)
-	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
-		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]
-	}}
-	go func() {
-		done <- run(ctx, []string{"controller", "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0",
-			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "200ms", "--resync", "1s", "--preview", "none"}, e)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("controller:\n%s", out.String())
-		}
-	})
+	out, _ := startController(t, c.Kubeconfig, repo, "--resync", "1s")
 	status := func() cluster.StatusDoc {
 		doc, _ := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
 		return doc
@@ -260,19 +287,9 @@ func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
 	})
 	good := status().Commit
 
-	work := filepath.Join(t.TempDir(), "work")
-	runGit(t, t.TempDir(), "clone", "-q", repo, work)
-	svc := filepath.Join(work, "service.yaml")
-	b, err := os.ReadFile(svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := string(b) + "  traffic:\n    - latestRevision: true\n      percent: 90\n"
-	if err := os.WriteFile(svc, []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runGit(t, work, "commit", "-q", "-am", "90%")
-	runGit(t, work, "push", "-q", "origin", "main")
+	work := pushEdit(t, repo, "90%", func(svc string) string {
+		return svc + "  traffic:\n    - latestRevision: true\n      percent: 90\n"
+	})
 	stalled := func() string {
 		doc := status()
 		if doc.Condition != cluster.Stalled || doc.Commit != good || !strings.Contains(doc.Message, "Traffic targets sum to 90, want 100") {

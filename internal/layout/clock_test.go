@@ -27,6 +27,7 @@ var clockDirs = []string{"engine", "runtime", "scaler", "serving", "render"}
 // may. Everything they call is given the time they read.
 var timeEdges = map[string]string{
 	// The autoscaler (see scaler/autoscaler.go).
+	"scaler/autoscaler.go:(*Autoscaler).Run":       "a run starts: revisions of a run before start afresh now",
 	"scaler/autoscaler.go:(*Autoscaler).Upsert":    "a revision arrives: its windows start now",
 	"scaler/autoscaler.go:(*Autoscaler).SetConfig": "a configuration arrives: the windows resize now",
 	"scaler/autoscaler.go:(*Autoscaler).Record":    "activator stats arrive: a stat without a timestamp is now",

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
@@ -40,13 +39,7 @@ func TestRuntimeReportsAFailingRevision(t *testing.T) {
 	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, eps := startRuntime(t, k, acts)
 	rev := scaler.RevisionKey{Namespace: "failing", Name: "hello-00001"}
 	if err := rt.SetMode(ctx, rev, route.Proxy, 1); err != nil {
 		t.Fatal(err)

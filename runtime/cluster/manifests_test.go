@@ -164,6 +164,7 @@ func TestManifests(t *testing.T) {
 	eps := proxykube.NewEndpoints(kctl, "")
 	rt := cluster.NewRuntime(kctl, cluster.RuntimeOptions{Endpoints: eps, Activators: proxykube.ServiceRef{Namespace: "ebb-system", Name: "ebb-gateway"}})
 	go eps.Run(ctx)
+	go rt.Watch(ctx)
 	go rt.Run(ctx)
 	if !rt.WaitForSync(ctx) {
 		t.Fatal("the controller's informers did not sync")

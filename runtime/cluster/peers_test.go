@@ -18,7 +18,6 @@ import (
 	"github.com/ebb-dev/ebb/proxy/activator"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -71,13 +70,7 @@ func TestPeers(t *testing.T) {
 	gatewaySlice(t, cs, "peers-system", gateways)
 	acts := proxykube.ServiceRef{Namespace: "peers-system", Name: "ebb-gateway"}
 
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, eps := startRuntime(t, k, acts)
 	peers := map[string]*proxykube.Peers{}
 	for _, pod := range []string{"gw-a", "gw-b", "gw-c", "gw-d"} {
 		peers[pod] = proxykube.NewPeers(eps, proxykube.PeersOptions{PodName: pod, Activators: acts})

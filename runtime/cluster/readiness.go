@@ -118,7 +118,7 @@ const byRevision = "revision"
 
 // Failure reports why a revision's pods do not come up, if they do not.
 func (r *Runtime) Failure(namespace, revision string) (Failure, bool) {
-	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + DeploymentName(revision))
+	d, ok := r.deployment(namespace, revision)
 	if !ok {
 		return Failure{}, false
 	}
@@ -130,7 +130,7 @@ func (r *Runtime) Failure(namespace, revision string) (Failure, bool) {
 			first = p
 		}
 	}
-	return revisionFailure(obj.(*appsv1.Deployment), first)
+	return revisionFailure(d, first)
 }
 
 // Observed is what the cluster has shown of the revisions since this
@@ -151,8 +151,8 @@ func (r *Runtime) readyNow(key scaler.RevisionKey) bool {
 	if len(r.endpoints.Ready(key.Namespace, key.Name+proxykube.PrivateSuffix)) > 0 {
 		return true
 	}
-	obj, ok, _ := r.deploys.GetIndexer().GetByKey(key.Namespace + "/" + DeploymentName(key.Name))
-	return ok && obj.(*appsv1.Deployment).Status.ReadyReplicas > 0
+	d, ok := r.deployment(key.Namespace, key.Name)
+	return ok && d.Status.ReadyReplicas > 0
 }
 
 // noteReady records that a revision has become ready, if it has, and

@@ -23,6 +23,7 @@ import (
 	"github.com/ebb-dev/ebb/internal/kube"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
 )
 
@@ -88,8 +89,8 @@ var (
 	_ scaler.ModeSetter = (*Runtime)(nil)
 )
 
-// NewRuntime returns a Runtime; Run starts its Deployment informer and
-// keeps public EndpointSlices in step.
+// NewRuntime returns a Runtime; Watch follows the Deployments and pods,
+// and Run keeps public EndpointSlices in step.
 func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	log := o.Logger
 	if log == nil {
@@ -105,9 +106,10 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 			return obj, nil
 		}
 		slim := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion},
-			Spec:       appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
-			Status:     appsv1.DeploymentStatus{ReadyReplicas: d.Status.ReadyReplicas, AvailableReplicas: d.Status.AvailableReplicas},
+			ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: d.Namespace, UID: d.UID, ResourceVersion: d.ResourceVersion,
+				Labels: map[string]string{route.RevisionLabel: d.Labels[route.RevisionLabel]}},
+			Spec:   appsv1.DeploymentSpec{Replicas: d.Spec.Replicas},
+			Status: appsv1.DeploymentStatus{ReadyReplicas: d.Status.ReadyReplicas, AvailableReplicas: d.Status.AvailableReplicas},
 		}
 		for _, c := range d.Status.Conditions {
 			if c.Status != corev1.ConditionTrue || c.Type == appsv1.DeploymentReplicaFailure {
@@ -138,11 +140,20 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 	return r
 }
 
-// Run follows Deployments and keeps each public EndpointSlice in step with
-// the pods or activators behind it, until ctx ends.
+// Watch follows the revisions' Deployments and pods until ctx ends. It
+// runs once for the Runtime's life (an informer runs once), whether or not
+// the process leads, as the Endpoints index does.
+func (r *Runtime) Watch(ctx context.Context) {
+	var wg gosync.WaitGroup
+	wg.Go(func() { r.deploys.RunWithContext(ctx) })
+	wg.Go(func() { r.pods.RunWithContext(ctx) })
+	wg.Wait()
+}
+
+// Run keeps each public EndpointSlice in step with the pods or activators
+// behind it, until ctx ends; Watch must be running. A leader runs it for
+// each term (after Reset).
 func (r *Runtime) Run(ctx context.Context) {
-	go r.deploys.RunWithContext(ctx)
-	go r.pods.RunWithContext(ctx)
 	stop := r.endpoints.WatchServices(func(ns, svc string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
 			r.kickAll(route.Proxy)
@@ -167,7 +178,8 @@ func (r *Runtime) Run(ctx context.Context) {
 	}
 }
 
-// WaitForSync waits for the Deployment informer's first list.
+// WaitForSync waits for the first lists of the Deployments, pods and
+// EndpointSlices (see Watch).
 func (r *Runtime) WaitForSync(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), r.deploys.HasSynced, r.pods.HasSynced, r.endpoints.HasSynced)
 }
@@ -209,8 +221,8 @@ func (r *Runtime) deploymentChanged(obj any) {
 	if !ok {
 		return
 	}
-	rev, ok := strings.CutSuffix(d.Name, "-deployment")
-	if !ok {
+	rev := d.Labels[route.RevisionLabel]
+	if rev == "" {
 		return
 	}
 	key := scaler.RevisionKey{Namespace: d.Namespace, Name: rev}
@@ -220,21 +232,24 @@ func (r *Runtime) deploymentChanged(obj any) {
 	r.kick(key)
 }
 
-// DeploymentName is the Deployment of a revision.
-func DeploymentName(rev string) string { return rev + "-deployment" }
+// deployment reads a revision's Deployment from the informer, by the name
+// the renderer gives it.
+func (r *Runtime) deployment(namespace, revision string) (*appsv1.Deployment, bool) {
+	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + render.DeploymentName(revision))
+	if !ok {
+		return nil, false
+	}
+	return obj.(*appsv1.Deployment), true
+}
 
 // ReadyPods counts the ready endpoints of the revision's private Service
 // and reads the Deployment's replicas from the informer.
 func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int32, error) {
 	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix))
-	obj, ok, err := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name))
-	if err != nil {
-		return 0, -1, fmt.Errorf("deployment %s/%s: %w", rev.Namespace, DeploymentName(rev.Name), err)
-	}
+	d, ok := r.deployment(rev.Namespace, rev.Name)
 	if !ok {
 		return ready, 0, nil
 	}
-	d := obj.(*appsv1.Deployment)
 	if d.Spec.Replicas == nil {
 		return ready, 1, nil
 	}
@@ -244,18 +259,16 @@ func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int
 // SetScale sets the Deployment's replicas through the scale subresource.
 // It writes nothing when the Deployment already asks for n.
 func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32) error {
-	if obj, ok, _ := r.deploys.GetIndexer().GetByKey(rev.Namespace + "/" + DeploymentName(rev.Name)); ok {
-		if d := obj.(*appsv1.Deployment); d.Spec.Replicas != nil && *d.Spec.Replicas == n {
-			return nil
-		}
+	if d, ok := r.deployment(rev.Namespace, rev.Name); ok && d.Spec.Replicas != nil && *d.Spec.Replicas == n {
+		return nil
 	}
 	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
 	err := r.k.Apps.Patch(types.MergePatchType).Namespace(rev.Namespace).Resource("deployments").
-		Name(DeploymentName(rev.Name)).SubResource("scale").
+		Name(render.DeploymentName(rev.Name)).SubResource("scale").
 		VersionedParams(&metav1.PatchOptions{FieldManager: AutoscalerManager}, metav1.ParameterCodec).
 		Body(patch).Do(ctx).Error()
 	if err != nil {
-		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, DeploymentName(rev.Name), n, err)
+		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, render.DeploymentName(rev.Name), n, err)
 	}
 	return nil
 }
@@ -279,6 +292,19 @@ func (r *Runtime) SetMode(ctx context.Context, rev scaler.RevisionKey, mode rout
 	r.modes[rev] = modeWanted{mode: mode, activators: activators}
 	r.mu.Unlock()
 	return r.write(ctx, rev)
+}
+
+// Reset forgets the mode wanted and the slice written of every revision:
+// another process may have led since, so a new term starts from the
+// cluster's copies and sets each mode anew.
+func (r *Runtime) Reset() {
+	r.mu.Lock()
+	clear(r.modes)
+	r.mu.Unlock()
+	r.writeMu.Lock()
+	clear(r.written)
+	clear(r.versions)
+	r.writeMu.Unlock()
 }
 
 // Forget stops following a revision's public EndpointSlice.

@@ -24,9 +24,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
@@ -93,6 +95,23 @@ func runPods(t *testing.T, cs kubernetes.Interface, ns, rev string, ips map[stri
 	}
 }
 
+// startRuntime runs an EndpointSlice index and a Runtime over it (its
+// informers and its endpoint switching) until the test ends, and waits
+// for their first lists.
+func startRuntime(t *testing.T, k *kube.Clients, acts proxykube.ServiceRef) (*cluster.Runtime, *proxykube.Endpoints) {
+	t.Helper()
+	ctx := t.Context()
+	eps := proxykube.NewEndpoints(k, "")
+	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	go eps.Run(ctx)
+	go rt.Watch(ctx)
+	go rt.Run(ctx)
+	if !rt.WaitForSync(ctx) {
+		t.Fatal("informers did not sync")
+	}
+	return rt, eps
+}
+
 // publicSlice reads the revision's public EndpointSlice: mode and sorted
 // addresses.
 func publicSlice(ctx context.Context, cs kubernetes.Interface, ns, rev string) (string, []string, error) {
@@ -130,13 +149,7 @@ func TestRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, _ := startRuntime(t, k, acts)
 	rev := scaler.RevisionKey{Namespace: "runtime", Name: "hello-00001"}
 	ips := map[string]string{}
 	eventually(t, func() string {
@@ -188,7 +201,7 @@ func TestRuntime(t *testing.T) {
 	if err := rt.SetScale(ctx, rev, 2); err != nil {
 		t.Fatal(err)
 	}
-	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, cluster.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +261,7 @@ func TestRuntime(t *testing.T) {
 			}
 		}
 	}
-	dep, err = cs.AppsV1().Deployments(rev.Namespace).Get(ctx, cluster.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err = cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,13 +310,7 @@ func TestAutoscaler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
-	go eps.Run(ctx)
-	go rt.Run(ctx)
-	if !rt.WaitForSync(ctx) {
-		t.Fatal("informers did not sync")
-	}
+	rt, _ := startRuntime(t, k, acts)
 
 	// Each pod reports 100 requests in flight (the target is 70 a pod).
 	stats := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -346,7 +353,7 @@ data:
 	var replicas int32
 	eventually(t, func() string {
 		runPods(t, cs, rev.Namespace, rev.Name, ips, "10.1.1")
-		dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, cluster.DeploymentName(rev.Name), metav1.GetOptions{})
+		dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
 		if err != nil {
 			return err.Error()
 		}
@@ -362,7 +369,7 @@ data:
 		}
 		return ""
 	})
-	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, cluster.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

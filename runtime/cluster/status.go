@@ -378,7 +378,7 @@ func (r *Runtime) Health(namespace, revision string) (engine.RevisionHealth, boo
 	if err != nil {
 		return engine.Health(0, 0, engine.Unknown, err.Error(), ""), true
 	}
-	if _, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + DeploymentName(revision)); !ok {
+	if _, ok := r.deployment(namespace, revision); !ok {
 		return engine.RevisionHealth{}, false
 	}
 	if f, failed := r.Failure(namespace, revision); failed && ready == 0 {

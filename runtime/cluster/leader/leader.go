@@ -15,8 +15,9 @@ import (
 
 // ErrLost is returned by Run when another process took the Lease, or it
 // could not be renewed in time, while this one was leading. The work may
-// have been cut short and the process's view may be stale: the usual answer
-// is to exit and let a fresh process campaign.
+// have been cut short and the process's view may be stale: the caller
+// campaigns again (Run again) with work that starts afresh, or exits and
+// lets a fresh process campaign.
 var ErrLost = errors.New("leader: lease lost")
 
 // Config names the Lease and this candidate and sets the timings. The
@@ -43,6 +44,25 @@ func (c *Config) defaults() error {
 	}
 	if c.RetryPeriod == 0 {
 		c.RetryPeriod = 2 * time.Second
+	}
+	return c.CheckTimings()
+}
+
+// CheckTimings reports timings that cannot work, as client-go's
+// leaderelection does: the Lease records whole seconds, so its duration is
+// at least a second; the leader gives up renewing before a standby may
+// take over, and tries more than once in that time. Zero fields are left
+// to the defaults.
+func (c *Config) CheckTimings() error {
+	switch {
+	case c.LeaseDuration < 0 || c.RenewDeadline < 0 || c.RetryPeriod < 0:
+		return fmt.Errorf("leader: negative Lease timings (duration %s, renew deadline %s, retry period %s)", c.LeaseDuration, c.RenewDeadline, c.RetryPeriod)
+	case c.LeaseDuration != 0 && c.LeaseDuration < time.Second:
+		return fmt.Errorf("leader: Lease duration %s: want at least 1s", c.LeaseDuration)
+	case c.LeaseDuration != 0 && c.RenewDeadline != 0 && c.RenewDeadline >= c.LeaseDuration:
+		return fmt.Errorf("leader: renew deadline %s: want less than the Lease duration %s", c.RenewDeadline, c.LeaseDuration)
+	case c.RenewDeadline != 0 && c.RetryPeriod != 0 && float64(c.RenewDeadline) <= jitter*float64(c.RetryPeriod):
+		return fmt.Errorf("leader: renew deadline %s: want more than %g × the retry period %s", c.RenewDeadline, jitter, c.RetryPeriod)
 	}
 	return nil
 }

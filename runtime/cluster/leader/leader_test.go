@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,27 @@ func TestConfigRequiresNames(t *testing.T) {
 	err := leader.Run(t.Context(), nil, leader.Config{Name: "x"}, func(context.Context) {})
 	if err == nil {
 		t.Fatal("Run without namespace and identity succeeded")
+	}
+}
+
+// Timings that cannot work are refused with what is wrong; zero fields
+// take the defaults.
+func TestCheckTimings(t *testing.T) {
+	for _, tc := range []struct {
+		lease, renew, retry time.Duration
+		want                string
+	}{
+		{0, 0, 0, ""},
+		{2 * time.Second, 1500 * time.Millisecond, 200 * time.Millisecond, ""},
+		{500 * time.Millisecond, 0, 0, "Lease duration 500ms: want at least 1s"},
+		{10 * time.Second, 10 * time.Second, 0, "renew deadline 10s: want less than the Lease duration 10s"},
+		{15 * time.Second, 2 * time.Second, 2 * time.Second, "renew deadline 2s: want more than 1.2 × the retry period 2s"},
+		{-time.Second, 0, 0, "negative Lease timings"},
+	} {
+		c := leader.Config{LeaseDuration: tc.lease, RenewDeadline: tc.renew, RetryPeriod: tc.retry}
+		err := c.CheckTimings()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckTimings(%s, %s, %s) = %v, want %q", tc.lease, tc.renew, tc.retry, err, tc.want)
+		}
 	}
 }
