@@ -267,9 +267,12 @@ func structEncoder(t reflect.Type) encoderFunc {
 		kv := buf[:0]
 		for i := range fields {
 			f := &fields[i]
-			fv, ok := fieldByIndex(v, f.index)
-			if !ok {
-				continue
+			fv := v.Field(f.index[0])
+			if len(f.index) > 1 {
+				var ok bool
+				if fv, ok = fieldByIndex(v, f.index); !ok {
+					continue
+				}
 			}
 			if (f.omitEmpty && isEmpty(fv)) || (f.omitZero && f.isZero(fv)) {
 				continue
