@@ -220,8 +220,9 @@ func BenchmarkConvert1000(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	for b.Loop() {
+		var st encodeState
 		for _, obj := range typed {
-			if _, err := toUnstructured(obj); err != nil {
+			if _, err := st.toUnstructured(obj); err != nil {
 				b.Fatal(err)
 			}
 		}

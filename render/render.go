@@ -160,6 +160,7 @@ type batch struct {
 	// reads, when track is set, are the revisions whose facts were read.
 	track bool
 	reads []*revision
+	conv  encodeState
 }
 
 // minBatch is the least work worth a goroutine.
@@ -427,7 +428,7 @@ func (r *batch) add(obj any) {
 			return
 		}
 	}
-	u, err := toUnstructured(obj)
+	u, err := r.conv.toUnstructured(obj)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
@@ -440,8 +441,8 @@ func (r *batch) add(obj any) {
 
 // toUnstructured converts a typed object, dropping the fields an apply
 // must not send.
-func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	m, err := toMap(obj)
+func (st *encodeState) toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	m, err := st.toMap(obj)
 	if err != nil {
 		return nil, err
 	}
