@@ -115,7 +115,7 @@ type renderer struct {
 	// check, in tests, sees every typed object next to its conversion.
 	check func(typed any, converted map[string]any)
 	// names, in a lean render (Memo.RenderLean), keeps of each object
-	// only its identity (see identity), which is all a lean state keeps:
+	// only its identity (see nameOnly), which is all a lean state keeps:
 	// the conversion, most of a render's cost, is left to the render of
 	// the objects themselves.
 	names bool
@@ -423,7 +423,7 @@ func (r *renderer) localGateway(class string) string {
 // the render keeps names).
 func (r *batch) add(obj any) {
 	if r.names {
-		if id, ok := identity(obj); ok {
+		if id, ok := nameOnly(obj); ok {
 			r.out = append(r.out, id)
 			return
 		}
@@ -450,10 +450,10 @@ func (st *encodeState) toUnstructured(obj any) (*unstructured.Unstructured, erro
 	return &unstructured.Unstructured{Object: m}, nil
 }
 
-// identity is an object with only the apiVersion, kind, namespace and
+// nameOnly is an object with only the apiVersion, kind, namespace and
 // name of typed obj, which has a TypeMeta and an ObjectMeta: what RefOf
 // reads of obj's conversion. !ok for any other obj.
-func identity(obj any) (*unstructured.Unstructured, bool) {
+func nameOnly(obj any) (*unstructured.Unstructured, bool) {
 	o, ok := obj.(interface {
 		GetObjectKind() schema.ObjectKind
 		GetNamespace() string
