@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"strings"
 	"sync"
@@ -20,7 +21,7 @@ import (
 // JSON leaf types (Quantity, IntOrString, Time) are written directly.
 // It follows encoding/json: tags name fields, omitempty and omitzero drop
 // them, untagged embedded structs are inlined, integers become int64.
-func toMap(obj any) (map[string]any, error) {
+func (st *encodeState) toMap(obj any) (map[string]any, error) {
 	v := reflect.ValueOf(obj)
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -31,14 +32,41 @@ func toMap(obj any) (map[string]any, error) {
 	if v.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("convert %T: not a struct", obj)
 	}
-	out, err := encoderOf(v.Type())(v)
+	out, err := encoderOf(v.Type())(st, v)
 	if err != nil {
 		return nil, fmt.Errorf("convert %T: %w", obj, err)
 	}
 	return out.(map[string]any), nil
 }
 
-type encoderFunc func(reflect.Value) (any, error)
+// encodeState is what one converter reuses from one object to the next:
+// the interface values of the strings it wrote last, so that a string
+// written in many places (a revision's name, its namespace, "TCP") is
+// boxed once rather than at each place. A converter of its own per
+// goroutine; the zero value is ready.
+type encodeState struct {
+	strings [256]struct {
+		s string
+		v any
+	}
+}
+
+var boxSeed = maphash.MakeSeed()
+
+// box is s as an interface value, the one made for an equal string before
+// when it is still at hand.
+func (st *encodeState) box(s string) any {
+	if s == "" {
+		return ""
+	}
+	slot := &st.strings[maphash.String(boxSeed, s)%uint64(len(st.strings))]
+	if slot.v == nil || slot.s != s {
+		slot.s, slot.v = s, s
+	}
+	return slot.v
+}
+
+type encoderFunc func(*encodeState, reflect.Value) (any, error)
 
 var encoders sync.Map // reflect.Type → encoderFunc
 
@@ -67,9 +95,9 @@ func encoderOf(t reflect.Type) encoderFunc {
 		real encoderFunc
 	)
 	wg.Add(1)
-	indirect := encoderFunc(func(v reflect.Value) (any, error) {
+	indirect := encoderFunc(func(st *encodeState, v reflect.Value) (any, error) {
 		wg.Wait()
-		return real(v)
+		return real(st, v)
 	})
 	if e, loaded := encoders.LoadOrStore(t, indirect); loaded {
 		return e.(encoderFunc)
@@ -94,11 +122,11 @@ func newEncoder(t reflect.Type) encoderFunc {
 	}
 	if t.Kind() == reflect.Pointer {
 		elem := encoderOf(t.Elem())
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			if v.IsNil() {
 				return nil, nil
 			}
-			return elem(v.Elem())
+			return elem(st, v.Elem())
 		}
 	}
 	if t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
@@ -106,22 +134,22 @@ func newEncoder(t reflect.Type) encoderFunc {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return func(v reflect.Value) (any, error) { return v.String(), nil }
+		return func(st *encodeState, v reflect.Value) (any, error) { return st.box(v.String()), nil }
 	case reflect.Bool:
-		return func(v reflect.Value) (any, error) { return v.Bool(), nil }
+		return func(st *encodeState, v reflect.Value) (any, error) { return v.Bool(), nil }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return func(v reflect.Value) (any, error) { return v.Int(), nil }
+		return func(st *encodeState, v reflect.Value) (any, error) { return v.Int(), nil }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return func(v reflect.Value) (any, error) { return int64(v.Uint()), nil }
+		return func(st *encodeState, v reflect.Value) (any, error) { return int64(v.Uint()), nil }
 	case reflect.Float32, reflect.Float64:
-		return func(v reflect.Value) (any, error) { return v.Float(), nil }
+		return func(st *encodeState, v reflect.Value) (any, error) { return v.Float(), nil }
 	case reflect.Interface:
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			if v.IsNil() {
 				return nil, nil
 			}
 			e := v.Elem()
-			return encoderOf(e.Type())(e)
+			return encoderOf(e.Type())(st, e)
 		}
 	case reflect.Slice:
 		return sliceEncoder(t)
@@ -139,7 +167,7 @@ func newEncoder(t reflect.Type) encoderFunc {
 func specialEncoder(t reflect.Type) encoderFunc {
 	switch t {
 	case quantityType:
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			if v.CanAddr() {
 				return v.Addr().Interface().(*resource.Quantity).String(), nil
 			}
@@ -147,14 +175,14 @@ func specialEncoder(t reflect.Type) encoderFunc {
 			return q.String(), nil
 		}
 	case intOrStringType:
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			if intstr.Type(v.Field(intOrStringTypeField).Int()) == intstr.Int {
 				return v.Field(intOrStringIntField).Int(), nil
 			}
 			return v.Field(intOrStringStrField).String(), nil
 		}
 	case timeType:
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			tm := v.Interface().(metav1.Time)
 			if tm.IsZero() {
 				return nil, nil
@@ -171,13 +199,13 @@ func sliceEncoder(t reflect.Type) encoderFunc {
 		return jsonEncoder // []byte is base64 in JSON
 	}
 	elem := encoderOf(t.Elem())
-	return func(v reflect.Value) (any, error) {
+	return func(st *encodeState, v reflect.Value) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
 		out := make([]any, v.Len())
 		for i := range out {
-			e, err := elem(v.Index(i))
+			e, err := elem(st, v.Index(i))
 			if err != nil {
 				return nil, err
 			}
@@ -195,20 +223,20 @@ func mapEncoder(t reflect.Type) encoderFunc {
 	}
 	if t.Elem().Kind() == reflect.String && !t.Elem().Implements(marshalerType) {
 		// Labels, annotations, selectors, data: range natively.
-		return func(v reflect.Value) (any, error) {
+		return func(st *encodeState, v reflect.Value) (any, error) {
 			if v.IsNil() {
 				return nil, nil
 			}
 			m := v.Convert(stringMapType).Interface().(map[string]string)
 			out := make(map[string]any, len(m))
 			for k, e := range m {
-				out[k] = e
+				out[k] = st.box(e)
 			}
 			return out, nil
 		}
 	}
 	elem := encoderOf(t.Elem())
-	return func(v reflect.Value) (any, error) {
+	return func(st *encodeState, v reflect.Value) (any, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
@@ -220,7 +248,7 @@ func mapEncoder(t reflect.Type) encoderFunc {
 		for it.Next() {
 			key.SetIterKey(it)
 			val.SetIterValue(it)
-			e, err := elem(val)
+			e, err := elem(st, val)
 			if err != nil {
 				return nil, err
 			}
@@ -257,7 +285,7 @@ func (f *field) isZero(v reflect.Value) bool {
 func structEncoder(t reflect.Type) encoderFunc {
 	var fields []field
 	collectFields(t, nil, &fields)
-	return func(v reflect.Value) (any, error) {
+	return func(st *encodeState, v reflect.Value) (any, error) {
 		// Encode into a buffer first so the map is made at its final size:
 		// most fields of an API struct are empty.
 		var buf [48]struct {
@@ -267,14 +295,17 @@ func structEncoder(t reflect.Type) encoderFunc {
 		kv := buf[:0]
 		for i := range fields {
 			f := &fields[i]
-			fv, ok := fieldByIndex(v, f.index)
-			if !ok {
-				continue
+			fv := v.Field(f.index[0])
+			if len(f.index) > 1 {
+				var ok bool
+				if fv, ok = fieldByIndex(v, f.index); !ok {
+					continue
+				}
 			}
 			if (f.omitEmpty && isEmpty(fv)) || (f.omitZero && f.isZero(fv)) {
 				continue
 			}
-			e, err := f.enc(fv)
+			e, err := f.enc(st, fv)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", f.name, err)
 			}
@@ -363,7 +394,7 @@ func isEmpty(v reflect.Value) bool {
 
 // jsonEncoder is the slow path for types with their own JSON form: a JSON
 // round trip, numbers kept as int64 when whole.
-func jsonEncoder(v reflect.Value) (any, error) {
+func jsonEncoder(_ *encodeState, v reflect.Value) (any, error) {
 	x := v.Interface()
 	if v.CanAddr() {
 		x = v.Addr().Interface() // so pointer-receiver MarshalJSON methods run

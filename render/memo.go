@@ -84,7 +84,7 @@ func (m *Memo) CheckHosts(in Input) error { return m.hosts.check(in) }
 
 // render is Render once the state's hosts are checked.
 func (m *Memo) render(in Input) (*Delta, error) {
-	if d, cut, err := renderFrom(m.base, in); cut {
+	if d, cut, err := renderFrom(m.base, in, false); cut {
 		return d, err
 	}
 	// Input that cannot be cut into parts is rendered whole; keeping it
@@ -143,13 +143,15 @@ type dmPart struct {
 
 // renderFrom renders in relative to base (nil: everything). !cut when the
 // input cannot be cut into parts: two ledgers, Services or DomainMappings
-// of one name, or a Service without a ledger.
+// of one name, or a Service without a ledger. With names set, the Delta's
+// Objects are only the identities of the objects rendered (see
+// renderer.names): for a state kept by its names alone.
 //
 // Errors are Render's: the parts rendered again fail as they do in
 // Render, in the same order, and every other part rendered without one in
 // the base; and of the objects of all parts, in Render's order, the first
 // two of one identity are the two Render reports.
-func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
+func renderFrom(base *memoState, in Input, names bool) (d *Delta, cut bool, err error) {
 	ledgers := sortedLedgers(in.Ledgers)
 	services := sortedServices(in.Services)
 	dms := sortedDomainMappings(in.DomainMappings)
@@ -175,7 +177,7 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	redoDMs := cutDMs(base, next, ledgers, dms, newLedger, dropped)
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
-	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
+	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types, names)
 	if redoObjects {
 		objects = append(objects, in.Objects...)
 		changed = next.types.appendRefs(changed, in.Objects, objectsPart)
@@ -217,10 +219,12 @@ type dmWork struct {
 }
 
 // renderParts renders the given parts the way render does and records in
-// each its names and dependencies. It returns their objects, unsorted,
-// the names of the objects, and the errors in render's order.
-func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes) ([]*unstructured.Unstructured, []objRef, []error) {
+// each its names and dependencies. It returns their objects, unsorted
+// (with names set, their identities only), the names of the objects, and
+// the errors in render's order.
+func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes, names bool) ([]*unstructured.Unstructured, []objRef, []error) {
 	r := newRenderer(in.Config, in.Gateways)
+	r.names = names
 	revBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
 		start := len(b.out)
 		b.revisions(w.part.ledger)

@@ -23,7 +23,9 @@ var leanChunk = 128
 // as it would Render's. A state never holds more than one chunk's objects
 // at once. Otherwise, or with Whole set, RenderLean is Render.
 //
-// Errors are Render's, with the same messages in the same order.
+// Errors are Render's, with the same messages in the same order. (The
+// chunks are rendered to names only, never converted to unstructured
+// form: converting the typed objects render builds does not fail.)
 func (m *Memo) RenderLean(in Input) (*Delta, error) {
 	if err := m.CheckHosts(in); err != nil {
 		return nil, err
@@ -36,11 +38,12 @@ func (m *Memo) RenderLean(in Input) (*Delta, error) {
 		return m.render(in)
 	}
 	// Each step is the state so far and one chunk more: rendered relative
-	// to the step before, only the new chunk renders. Its objects are let
-	// go; its names join the base of the next step.
+	// to the step before, only the new chunk renders, and only to its
+	// objects' names (they are never converted): the names join the base
+	// of the next step.
 	var state *memoState
 	for _, step := range steps {
-		d, cut, err := renderFrom(state, step)
+		d, cut, err := renderFrom(state, step, true)
 		if !cut || err != nil {
 			// A state that cannot be cut, or does not render: Render's
 			// answer, errors in its order, comes from the whole.

@@ -78,15 +78,7 @@ func (t *refTypes) order() []int {
 	}
 	ks := make([]keyed, len(t.list))
 	for i, r := range t.list {
-		kind, group := r.Kind, ""
-		// As Unstructured.GroupVersionKind, which sortObjects reads.
-		switch strings.Count(r.APIVersion, "/") {
-		case 0:
-		case 1:
-			group, _, _ = strings.Cut(r.APIVersion, "/")
-		default:
-			kind = ""
-		}
+		kind, group := sortKind(r.APIVersion, r.Kind)
 		ks[i] = keyed{rankOf(kind), kind, group, r.Namespace, r.APIVersion, i}
 	}
 	identity := func(a, b keyed) int {

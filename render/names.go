@@ -2,7 +2,7 @@ package render
 
 import (
 	"crypto/sha1"
-	"fmt"
+	"encoding/hex"
 
 	"github.com/ebb-dev/ebb/serving"
 )
@@ -37,11 +37,19 @@ func nameUID(key string) string {
 	h := sha1.New()
 	h.Write(uidNamespace[:])
 	h.Write([]byte(key))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
+	var sum [sha1.Size]byte
+	u := h.Sum(sum[:0])[:16]
 	u[6] = u[6]&0x0f | 0x50 // version 5
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+	// 8-4-4-4-12 hex digits.
+	var out [36]byte
+	hex.Encode(out[0:8], u[0:4])
+	hex.Encode(out[9:13], u[4:6])
+	hex.Encode(out[14:18], u[6:8])
+	hex.Encode(out[19:23], u[8:10])
+	hex.Encode(out[24:36], u[10:16])
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return string(out[:])
 }
 
 // uidNamespace seeds RevisionUID. It is arbitrary but fixed: changing it

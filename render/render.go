@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ebb-dev/ebb/proxy/route"
@@ -113,6 +114,11 @@ type renderer struct {
 	more func(namespace, name string) (*revision, bool)
 	// check, in tests, sees every typed object next to its conversion.
 	check func(typed any, converted map[string]any)
+	// names, in a lean render (Memo.RenderLean), keeps of each object
+	// only its identity (see nameOnly), which is all a lean state keeps:
+	// the conversion, most of a render's cost, is left to the render of
+	// the objects themselves.
+	names bool
 }
 
 // newRenderer reads cfg and gw with their defaults.
@@ -154,6 +160,7 @@ type batch struct {
 	// reads, when track is set, are the revisions whose facts were read.
 	track bool
 	reads []*revision
+	conv  encodeState
 }
 
 // minBatch is the least work worth a goroutine.
@@ -412,9 +419,16 @@ func (r *renderer) localGateway(class string) string {
 	return name + "." + ns + ".svc." + clusterDomain(r.cfg)
 }
 
-// add converts a typed object and appends it.
+// add converts a typed object and appends it (its identity only, when
+// the render keeps names).
 func (r *batch) add(obj any) {
-	u, err := toUnstructured(obj)
+	if r.names {
+		if id, ok := nameOnly(obj); ok {
+			r.out = append(r.out, id)
+			return
+		}
+	}
+	u, err := r.conv.toUnstructured(obj)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
@@ -427,13 +441,36 @@ func (r *batch) add(obj any) {
 
 // toUnstructured converts a typed object, dropping the fields an apply
 // must not send.
-func toUnstructured(obj any) (*unstructured.Unstructured, error) {
-	m, err := toMap(obj)
+func (st *encodeState) toUnstructured(obj any) (*unstructured.Unstructured, error) {
+	m, err := st.toMap(obj)
 	if err != nil {
 		return nil, err
 	}
 	dropNoise(m)
 	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// nameOnly is an object with only the apiVersion, kind, namespace and
+// name of typed obj, which has a TypeMeta and an ObjectMeta: what RefOf
+// reads of obj's conversion. !ok for any other obj.
+func nameOnly(obj any) (*unstructured.Unstructured, bool) {
+	o, ok := obj.(interface {
+		GetObjectKind() schema.ObjectKind
+		GetNamespace() string
+		GetName() string
+	})
+	if !ok {
+		return nil, false
+	}
+	tm, ok := o.GetObjectKind().(*metav1.TypeMeta)
+	if !ok {
+		return nil, false
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": tm.APIVersion,
+		"kind":       tm.Kind,
+		"metadata":   map[string]any{"namespace": o.GetNamespace(), "name": o.GetName()},
+	}}, true
 }
 
 // dropNoise removes status and the null creationTimestamps that typed

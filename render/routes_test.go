@@ -261,6 +261,12 @@ func TestSortOrder(t *testing.T) {
 		obj("networking.istio.io/v1", "VirtualService", "a", "vs"),
 		obj("gateway.networking.k8s.io/v1", "HTTPRoute", "a", "r"),
 		obj("example.com/v1", "Widget", "a", "w"),
+		// Kinds of one name sort by group, not version; an apiVersion
+		// that does not parse sorts as no kind at all, as
+		// Unstructured.GroupVersionKind reads it.
+		obj("b.example.com/v1", "Widget", "a", "w1"),
+		obj("a.example.com/v2", "Widget", "a", "w2"),
+		obj("x/y/v1", "Service", "a", "bad"),
 		obj("apps/v1", "Deployment", "a", "d"),
 		obj("v1", "Service", "b", "s"),
 		obj("v1", "Service", "a", "s"),
@@ -278,7 +284,7 @@ func TestSortOrder(t *testing.T) {
 	}
 	want := []string{
 		"Namespace a", "ServiceAccount a/sa", "Secret a/x", "ConfigMap a/c", "Service a/s", "Service b/s",
-		"Deployment a/d", "Widget a/w", "HTTPRoute a/r", "VirtualService a/vs",
+		"Deployment a/d", "Service a/bad", "Widget a/w2", "Widget a/w1", "Widget a/w", "HTTPRoute a/r", "VirtualService a/vs",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("order (-want +got):\n%s", d)

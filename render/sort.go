@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -63,8 +64,9 @@ func sortObjects(objs []*unstructured.Unstructured) error {
 	}
 	ks := make([]keyed, len(objs))
 	for i, o := range objs {
-		gvk := o.GroupVersionKind()
-		ks[i] = keyed{rankOf(gvk.Kind), gvk.Kind, gvk.Group, o.GetNamespace(), o.GetName(), o}
+		kind, group := sortKind(stringAt(o.Object, "apiVersion"), stringAt(o.Object, "kind"))
+		md, _ := o.Object["metadata"].(map[string]any)
+		ks[i] = keyed{rankOf(kind), kind, group, stringAt(md, "namespace"), stringAt(md, "name"), o}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
 		return cmp.Or(
@@ -85,6 +87,27 @@ func sortObjects(objs []*unstructured.Unstructured) error {
 		}
 	}
 	return nil
+}
+
+// sortKind is the kind and API group objects sort by, as
+// Unstructured.GroupVersionKind reads them: an apiVersion of more than
+// one "/" does not parse, and leaves the kind empty too.
+func sortKind(apiVersion, kind string) (string, string) {
+	switch strings.Count(apiVersion, "/") {
+	case 0:
+		return kind, ""
+	case 1:
+		group, _, _ := strings.Cut(apiVersion, "/")
+		return kind, group
+	}
+	return "", ""
+}
+
+// stringAt is m[key] when it is a string, else "" (as Unstructured's
+// getters read a field).
+func stringAt(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
 }
 
 // describe names an object for messages: "Deployment default/hello-00001-deployment".

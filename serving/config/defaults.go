@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"text/template"
+	"text/template/parse"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,6 +140,13 @@ func (d *Defaults) InitContainerName(meta metav1.ObjectMeta) string {
 }
 
 func execName(t *template.Template, meta metav1.ObjectMeta) string {
+	if t.Tree != nil && t.Tree.Root != nil && len(t.Tree.Root.Nodes) == 1 {
+		// A template without actions (the default, "user-container") is
+		// its text: render runs it once per revision.
+		if text, ok := t.Tree.Root.Nodes[0].(*parse.TextNode); ok {
+			return string(text.Text)
+		}
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, meta); err != nil {
 		// Templates are checked on parse against ObjectMeta.
