@@ -23,8 +23,11 @@ import (
 // per DomainMapping (the DomainMapping and the ledger of the Service it
 // targets), and one for the pass-through objects (compared element by
 // element). A part whose routes split to revisions of other ledgers also
-// reads those ledgers. Config and Gateways are read by every part: when
-// either changes, everything is rendered again. A part whose inputs are
+// reads those ledgers. A ledger's placeholder Services are a part of
+// their own that also reads the load balancer its route's edge reports
+// (Input.Programmed): when only that moves, only they are rendered again.
+// Config and Gateways are read by every part: when either changes,
+// everything is rendered again. A part whose inputs are
 // the same pointers as the base's, or reflect.DeepEqual to them, renders
 // exactly as it did; only the others are rendered again. Inputs must not
 // be changed in place once given to Render.
@@ -126,6 +129,10 @@ type ledgerPart struct {
 	id      uint32 // the part of its objects' refs
 	ledger  *serving.Ledger
 	service *serving.Service // nil when the ledger has none
+	// placeholders is the part of its placeholder Services' refs, and lb
+	// the load balancer they followed.
+	placeholders uint32
+	lb           serving.LoadBalancer
 	// deps are the other ledgers whose revision facts the routes read.
 	deps []partKey
 }
@@ -171,11 +178,12 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 		next.types = newRefTypes()
 	}
 
-	redoLedgers, newLedger := cutLedgers(base, next, ledgers, paired, dropped)
+	redoLedgers, rebalanced, newLedger := cutLedgers(base, next, ledgers, paired, in.Programmed, dropped)
 	redoDMs := cutDMs(base, next, ledgers, dms, newLedger, dropped)
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
 	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types)
+	objects, changed, errs = renderPlaceholders(in, rebalanced, next.types, objects, changed, errs)
 	if redoObjects {
 		objects = append(objects, in.Objects...)
 		changed = next.types.appendRefs(changed, in.Objects, objectsPart)
@@ -205,9 +213,10 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 
 // ledgerWork is one ledger part rendered again.
 type ledgerWork struct {
-	part      *ledgerPart
-	revisions []*unstructured.Unstructured
-	routes    []*unstructured.Unstructured
+	part         *ledgerPart
+	revisions    []*unstructured.Unstructured
+	routes       []*unstructured.Unstructured
+	placeholders []*unstructured.Unstructured
 }
 
 // dmWork is one DomainMapping part rendered again.
@@ -221,6 +230,7 @@ type dmWork struct {
 // the names of the objects, and the errors in render's order.
 func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes) ([]*unstructured.Unstructured, []objRef, []error) {
 	r := newRenderer(in.Config, in.Gateways)
+	r.programmed = in.Programmed
 	revBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
 		start := len(b.out)
 		b.revisions(w.part.ledger)
@@ -237,9 +247,14 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 		}
 		b.track, b.reads = true, b.reads[:0]
 		start := len(b.out)
-		b.service(w.part.service, w.part.ledger)
+		hs, meta, ok := b.serviceRoutes(w.part.service, w.part.ledger)
 		w.routes = b.out[start:len(b.out):len(b.out)]
 		w.part.deps = depsOf(b.reads, w.part.key)
+		if ok {
+			start = len(b.out)
+			b.placeholders(w.part.service, hs, meta)
+			w.placeholders = b.out[start:len(b.out):len(b.out)]
+		}
 	})
 	dmBatches := inBatches(r, redoDMs, func(b *batch, w *dmWork) {
 		b.track, b.reads = true, b.reads[:0]
@@ -261,16 +276,34 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 	out := make([]*unstructured.Unstructured, 0, n)
 	refs := make([]objRef, 0, n)
 	for _, w := range redoLedgers {
-		out = append(out, w.revisions...)
-		out = append(out, w.routes...)
+		out = slices.Concat(out, w.revisions, w.routes, w.placeholders)
 		refs = types.appendRefs(refs, w.revisions, w.part.id)
 		refs = types.appendRefs(refs, w.routes, w.part.id)
+		refs = types.appendRefs(refs, w.placeholders, w.part.placeholders)
 	}
 	for _, w := range redoDMs {
 		out = append(out, w.routes...)
 		refs = types.appendRefs(refs, w.routes, w.part.id)
 	}
 	return out, refs, errs
+}
+
+// renderPlaceholders renders the placeholder Services of the ledger
+// parts whose load balancer alone moved, and appends them, their names
+// and their errors to those of the other parts. They read no revision.
+func renderPlaceholders(in Input, works []*ledgerWork, types *refTypes, out []*unstructured.Unstructured, refs []objRef, errs []error) ([]*unstructured.Unstructured, []objRef, []error) {
+	if len(works) == 0 {
+		return out, refs, errs
+	}
+	r := newRenderer(in.Config, in.Gateways)
+	r.programmed = in.Programmed
+	b := &batch{renderer: r}
+	for _, w := range works {
+		start := len(b.out)
+		b.servicePlaceholders(w.part.service, w.part.ledger)
+		refs = types.appendRefs(refs, b.out[start:], w.part.placeholders)
+	}
+	return append(out, b.out...), refs, append(errs, b.errs...)
 }
 
 // otherFacts finds the facts of revisions of ledgers that are not rendered

@@ -119,6 +119,7 @@ func leanSteps(in Input) []Input {
 			DomainMappings: dms.prefix(i),
 			Config:         in.Config,
 			Gateways:       in.Gateways,
+			Programmed:     in.Programmed,
 			Objects:        in.Objects,
 		}
 	}
