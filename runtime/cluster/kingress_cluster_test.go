@@ -3,10 +3,13 @@
 package cluster_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +56,7 @@ func TestKIngress(t *testing.T) {
 		return engine.RevisionHealth{Ready: engine.True}, true
 	}
 	status := cluster.NewStatus(k, "ebb-system", source, healthy, nil)
+	status.Ingress = followKIngresses(t, dyn).Health
 	target := &cluster.Target{Applier: ssa, Source: source, Status: status}
 	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target}
 	ctx := t.Context()
@@ -80,6 +84,17 @@ func TestKIngress(t *testing.T) {
 		}
 		return doc.Services[0]
 	}
+	// shows waits (bounded) until the status shows what ok accepts, as
+	// the watch delivers the KIngress's status.
+	shows := func(what string, ok func(engine.ServiceStatus) bool) {
+		t.Helper()
+		eventually(t, func() string {
+			if s := service(); !ok(s) {
+				return fmt.Sprintf("%s: Ready %s (%s), load balancer %q", what, s.Ready, s.Reason, s.LoadBalancer)
+			}
+			return ""
+		})
+	}
 
 	reconcile("c1", 0)
 	if created := refNames(target.LastChangeSet().Refs(apply.Created)); !slices.Contains(created, "Ingress hello") {
@@ -95,13 +110,13 @@ func TestKIngress(t *testing.T) {
 
 	// net-kourier reports the KIngress not configured, then ready.
 	writeKIngressStatus(t, dyn, "kingress", "hello", "False", "IngressNotConfigured", "Envoy rejected the route")
-	if s := service(); s.Ready != engine.False || !strings.Contains(s.Reason, "IngressNotConfigured: Envoy rejected the route") {
-		t.Errorf("with the KIngress not configured: Ready %s (%s)", s.Ready, s.Reason)
-	}
+	shows("with the KIngress not configured", func(s engine.ServiceStatus) bool {
+		return s.Ready == engine.False && strings.Contains(s.Reason, "IngressNotConfigured: Envoy rejected the route")
+	})
 	writeKIngressStatus(t, dyn, "kingress", "hello", "True", "", "")
-	if s := service(); s.Ready != engine.True || s.LoadBalancer != "kourier.kourier-system.svc.cluster.local" {
-		t.Errorf("with the KIngress ready: Ready %s (%s), load balancer %q", s.Ready, s.Reason, s.LoadBalancer)
-	}
+	shows("with the KIngress ready", func(s engine.ServiceStatus) bool {
+		return s.Ready == engine.True && s.LoadBalancer == "kourier.kourier-system.svc.cluster.local"
+	})
 
 	// The Service leaves: its KIngress is pruned.
 	if err := os.Remove(filepath.Join(dir, "service.yaml")); err != nil {
@@ -165,10 +180,34 @@ func installKIngressCRD(t *testing.T, dyn dynamic.Interface) {
 	})
 }
 
+// followKIngresses follows the KIngresses with a watch until the test
+// ends, once it has listed them.
+func followKIngresses(t *testing.T, dyn dynamic.Interface) *cluster.KIngresses {
+	t.Helper()
+	ings := cluster.NewKIngresses(dyn, nil, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { ings.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	if !ings.WaitForSync(t.Context()) {
+		t.Fatal("the KIngress watch did not sync")
+	}
+	return ings
+}
+
 // writeKIngressStatus writes a KIngress's status as net-kourier does:
 // the generation observed, the Ready condition, and its Services as the
 // public and private load balancers.
 func writeKIngressStatus(t *testing.T, dyn dynamic.Interface, namespace, name, ready, reason, message string) {
+	t.Helper()
+	writeKIngressBalancers(t, dyn, namespace, name, ready, reason, message,
+		map[string]any{"domainInternal": "kourier.kourier-system.svc.cluster.local"},
+		map[string]any{"domainInternal": "kourier-internal.kourier-system.svc.cluster.local"})
+}
+
+// writeKIngressBalancers is writeKIngressStatus with the load balancers'
+// entries given.
+func writeKIngressBalancers(t *testing.T, dyn dynamic.Interface, namespace, name, ready, reason, message string, public, private map[string]any) {
 	t.Helper()
 	ings := dyn.Resource(kingressGVR).Namespace(namespace)
 	ing, err := ings.Get(t.Context(), name, metav1.GetOptions{})
@@ -182,8 +221,8 @@ func writeKIngressStatus(t *testing.T, dyn dynamic.Interface, namespace, name, r
 	ing.Object["status"] = map[string]any{
 		"observedGeneration":  ing.GetGeneration(),
 		"conditions":          []any{cond("LoadBalancerReady"), cond("NetworkConfigured"), cond("Ready")},
-		"publicLoadBalancer":  map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier.kourier-system.svc.cluster.local"}}},
-		"privateLoadBalancer": map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier-internal.kourier-system.svc.cluster.local"}}},
+		"publicLoadBalancer":  map[string]any{"ingress": []any{public}},
+		"privateLoadBalancer": map[string]any{"ingress": []any{private}},
 	}
 	if _, err := ings.UpdateStatus(t.Context(), ing, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("write the status of KIngress %s/%s: %v", namespace, name, err)
