@@ -18,17 +18,11 @@ import (
 // a pass is due (ReadyPending), and it applies the placeholder pointing
 // at the load balancer, rendering nothing else again.
 func TestLoopPlaceholderFollowsEdge(t *testing.T) {
-	f := newLoopFixture(t, false)
+	f := newEdgeFixture(t)
 	ctx := context.Background()
-	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	var edge serving.Programmed
-	observed := func() serving.Observed {
-		return serving.Observed{Ready: func(string, string) bool { return true }, Now: now, Programmed: edge}
-	}
-	f.loop.Observe = observed
 	f.user.CommitAndPush(t, map[string]string{"service.yaml": strings.Replace(helloService("World", ""), "  namespace: default\n",
 		"  namespace: default\n  annotations:\n    networking.knative.dev/ingress.class: kourier\n", 1)}, "hello: through Kourier")
-	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
+	if p := f.loop.SyncAt(ctx, f.now); p.Err != nil {
 		t.Fatalf("first pass = %+v", p)
 	}
 	// placeholder is where the placeholder Service hello of the last
@@ -50,17 +44,17 @@ func TestLoopPlaceholderFollowsEdge(t *testing.T) {
 	if got := placeholder(); got != "kourier-internal.kourier-system.svc.cluster.local" {
 		t.Fatalf("before the edge reports a load balancer: placeholder to %q, want Kourier's local gateway", got)
 	}
-	if f.loop.Main().ReadyPending(observed()) {
+	if f.loop.Main().ReadyPending(f.observed()) {
 		t.Fatal("a pass is due with nothing reported")
 	}
 
-	edge = serving.Programmed{"default/hello": {Generation: 1, ProgrammedGeneration: 1, Revision: "hello-00001", Percent: 100,
+	f.edge = serving.Programmed{"default/hello": {Generation: 1, ProgrammedGeneration: 1, Revision: "hello-00001", Percent: 100,
 		LoadBalancer: serving.LoadBalancer{Private: []serving.LoadBalancerIngress{{DomainInternal: "envoy.edge-system.svc.cluster.local"}}}}}
-	if !f.loop.Main().ReadyPending(observed()) {
+	if !f.loop.Main().ReadyPending(f.observed()) {
 		t.Fatal("no pass due once the edge reports a load balancer")
 	}
-	now = now.Add(time.Second)
-	if p := f.loop.SyncAt(ctx, now); p.Err != nil {
+	f.now = f.now.Add(time.Second)
+	if p := f.loop.SyncAt(ctx, f.now); p.Err != nil {
 		t.Fatalf("pass = %+v", p)
 	}
 	if got := placeholder(); got != "envoy.edge-system.svc.cluster.local" {
@@ -73,7 +67,7 @@ func TestLoopPlaceholderFollowsEdge(t *testing.T) {
 	if want := (render.Ref{APIVersion: "v1", Kind: "Service", Namespace: "default", Name: "hello"}); len(again) != 1 || again[0] != want {
 		t.Errorf("rendered again: %v, want the placeholder only", again)
 	}
-	if f.loop.Main().ReadyPending(observed()) {
+	if f.loop.Main().ReadyPending(f.observed()) {
 		t.Error("a pass is still due once the placeholder follows the load balancer")
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,17 +13,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 )
@@ -40,19 +34,14 @@ import (
 // 1 % and stays there past its next step's time while net-kourier has not
 // observed the KIngress's generation; once it has, the rollout steps on.
 func TestControllerKIngress(t *testing.T) {
-	c := kubetest.Start(t, kubetest.Options{ControllerManager: true})
-	cs, err := kubernetes.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c, cs := installedClusterWith(t, kubetest.Options{ControllerManager: true})
 	dyn, err := dynamic.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	installKIngress(t, dyn)
+	if err := kubetest.InstallCRD(t.Context(), dyn, filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	ings := dyn.Resource(cluster.KIngressResource).Namespace("default")
 
 	repo := gitRepo(t)
@@ -78,26 +67,7 @@ func TestControllerKIngress(t *testing.T) {
 	edit("hello: through Kourier, rolled out over 20 s", "  namespace: default\n",
 		"  namespace: default\n  annotations:\n    networking.knative.dev/ingress.class: kourier.ingress.networking.knative.dev\n    serving.knative.dev/rollout-duration: 20s\n")
 
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncbuf.Buffer{}
-	done := make(chan int, 1)
-	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
-		if k == "EBB_REPO_URL" {
-			return repo
-		}
-		return ""
-	}}
-	go func() {
-		done <- run(ctx, []string{"controller", "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0", "--leader-elect=false",
-			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--poll", "1s"}, e)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("controller:\n%s", out.String())
-		}
-	})
+	startController(t, c.Kubeconfig, repo)
 
 	runPod := func(rev, ip string) {
 		t.Helper()
@@ -238,36 +208,5 @@ func TestControllerKIngress(t *testing.T) {
 			return got + msg
 		}
 		return ""
-	})
-}
-
-// installKIngress creates the KIngress CRD of manifests/kingress and
-// waits (bounded) until it is established.
-func installKIngress(t *testing.T, dyn dynamic.Interface) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var crd unstructured.Unstructured
-	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	if _, err := crds.Create(t.Context(), &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create the KIngress CRD: %v", err)
-	}
-	waitFor(t, "the KIngress CRD established", func() string {
-		got, err := crds.Get(t.Context(), crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-				return ""
-			}
-		}
-		return "not established"
 	})
 }

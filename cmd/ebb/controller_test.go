@@ -165,7 +165,13 @@ func TestControllers(t *testing.T) {
 // install creates it (manifests/namespace.yaml).
 func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
 	t.Helper()
-	c := kubetest.Start(t, kubetest.Options{})
+	return installedClusterWith(t, kubetest.Options{})
+}
+
+// installedClusterWith is installedCluster started with o.
+func installedClusterWith(t *testing.T, o kubetest.Options) (*kubetest.Cluster, *kubernetes.Clientset) {
+	t.Helper()
+	c := kubetest.Start(t, o)
 	cs, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +180,33 @@ func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
 		t.Fatal(err)
 	}
 	return c, cs
+}
+
+// startController runs one `ebb controller` (no leader election, polling
+// every second) on the cluster of kubeconfig for the repository repo
+// until the test ends, and shows its log if the test failed.
+func startController(t *testing.T, kubeconfig, repo string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncbuf.Buffer{}
+	done := make(chan int, 1)
+	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
+		if k == "EBB_REPO_URL" {
+			return repo
+		}
+		return ""
+	}}
+	go func() {
+		done <- run(ctx, []string{"controller", "--kubeconfig", kubeconfig, "--listen", "127.0.0.1:0", "--leader-elect=false",
+			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--poll", "1s"}, e)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("controller:\n%s", out.String())
+		}
+	})
 }
 
 // waitFor retries f (bounded, 90 s) until it returns "", then fails with

@@ -15,11 +15,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
+	"k8s.io/client-go/rest"
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
@@ -36,21 +35,9 @@ var kingressGVR = schema.GroupVersionResource{Group: "networking.internal.knativ
 // says Ready, with the load balancer's address, and the KIngress is
 // pruned when the Service leaves.
 func TestKIngress(t *testing.T) {
-	c := kubetest.Shared(t)
-	w := &writes{}
-	cfg, cs := counted(t, c, w)
-	k := kubetest.Clients(t, cfg)
-	dyn, err := dynamic.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	installKIngressCRD(t, dyn)
-	ssa, err := apply.New(cfg, apply.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	dir := kourierExample(t, cs, "kingress")
+	kc := kourierSetup(t, "kingress")
+	k := kubetest.Clients(t, kc.cfg)
+	dyn, ssa, dir := kc.dyn, kc.ssa, kc.dir
 	const source = "kingress"
 	healthy := func(string, string) (engine.RevisionHealth, bool) {
 		return engine.RevisionHealth{Ready: engine.True}, true
@@ -131,6 +118,34 @@ func TestKIngress(t *testing.T) {
 	}
 }
 
+// kourierCluster is the hello example routed through Kourier's class on
+// the shared apiserver, with the KIngress CRD installed.
+type kourierCluster struct {
+	cfg *rest.Config
+	cs  kubernetes.Interface
+	dyn dynamic.Interface
+	ssa *apply.SSA
+	dir string // the example's directory (see kourierExample)
+}
+
+// kourierSetup is a kourierCluster with the example in namespace.
+func kourierSetup(t *testing.T, namespace string) *kourierCluster {
+	t.Helper()
+	c := kubetest.Shared(t)
+	kc := &kourierCluster{}
+	kc.cfg, kc.cs = counted(t, c, &writes{})
+	var err error
+	if kc.dyn, err = dynamic.NewForConfig(c.Config()); err != nil {
+		t.Fatal(err)
+	}
+	installKIngressCRD(t, kc.dyn)
+	if kc.ssa, err = apply.New(kc.cfg, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	kc.dir = kourierExample(t, kc.cs, namespace)
+	return kc
+}
+
 // kourierExample is the hello example in namespace, which it creates,
 // routed through Kourier's class: its directory.
 func kourierExample(t *testing.T, cs kubernetes.Interface, namespace string) string {
@@ -153,31 +168,9 @@ func kourierExample(t *testing.T, cs kubernetes.Interface, namespace string) str
 // before did, and waits (bounded) until it is established.
 func installKIngressCRD(t *testing.T, dyn dynamic.Interface) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml"))
-	if err != nil {
+	if err := kubetest.InstallCRD(t.Context(), dyn, filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	var crd unstructured.Unstructured
-	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	if _, err := crds.Create(t.Context(), &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create the KIngress CRD: %v", err)
-	}
-	eventually(t, func() string {
-		got, err := crds.Get(t.Context(), crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-				return ""
-			}
-		}
-		return "the KIngress CRD is not established"
-	})
 }
 
 // followKIngresses follows the KIngresses with a watch until the test

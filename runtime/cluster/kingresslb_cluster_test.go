@@ -9,10 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/ebb-dev/ebb/engine"
-	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/serving"
@@ -26,37 +24,16 @@ import (
 // at it; an IP makes it a headless Service with Endpoints at the IP; a
 // domain again makes it an ExternalName, and the Endpoints are pruned.
 func TestKIngressPlaceholders(t *testing.T) {
-	c := kubetest.Shared(t)
-	cfg, cs := counted(t, c, &writes{})
-	dyn, err := dynamic.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	installKIngressCRD(t, dyn)
-	ssa, err := apply.New(cfg, apply.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns = "kingress-lb"
-	dir := kourierExample(t, cs, ns)
+	kc := kourierSetup(t, ns)
+	dyn, cs, dir := kc.dyn, kc.cs, kc.dir
 	ings := followKIngresses(t, dyn)
 	observe := func() serving.Observed { return serving.Observed{Programmed: ings.Programmed()} }
-	target := &cluster.Target{Applier: ssa, Source: "kingress-lb"}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target, Observe: observe}
+	passes := newPasses(t, kc.ssa, "kingress-lb", dir, observe)
 	var last *engine.Desired
 	reconcile := func() {
 		t.Helper()
-		res, err := rec.Reconcile(t.Context(), os.DirFS(dir), stamp("c1", 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := target.Flush(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if cs := target.LastChangeSet(); cs.Count(apply.Failed) > 0 {
-			t.Fatalf("refused:\n%v", cs.Err())
-		}
-		last = res.Desired
+		last = passes.run(stamp("c1", 0))
 	}
 	placeholder := func() *corev1.Service {
 		t.Helper()
@@ -113,4 +90,34 @@ func TestKIngressPlaceholders(t *testing.T) {
 	if _, err := cs.CoreV1().Endpoints(ns).Get(t.Context(), "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("back to domainInternal: Endpoints hello: %v, want it pruned (NotFound)", err)
 	}
+}
+
+// passes reconciles a directory and applies it through a Target.
+type passes struct {
+	t      *testing.T
+	dir    string
+	rec    *engine.Reconciler
+	target *cluster.Target
+}
+
+func newPasses(t *testing.T, ssa *apply.SSA, source, dir string, observe func() serving.Observed) *passes {
+	target := &cluster.Target{Applier: ssa, Source: source}
+	return &passes{t: t, dir: dir, target: target, rec: &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: target, Observe: observe}}
+}
+
+// run reconciles the directory at at, fails the test on any error or
+// refused object, and returns the state applied.
+func (p *passes) run(at serving.Stamp) *engine.Desired {
+	p.t.Helper()
+	res, err := p.rec.Reconcile(p.t.Context(), os.DirFS(p.dir), at)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.target.Flush(p.t.Context()); err != nil {
+		p.t.Fatal(err)
+	}
+	if cs := p.target.LastChangeSet(); cs.Count(apply.Failed) > 0 {
+		p.t.Fatalf("refused:\n%v", cs.Err())
+	}
+	return res.Desired
 }
