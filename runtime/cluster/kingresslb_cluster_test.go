@@ -22,7 +22,9 @@ import (
 // gateway; a private load balancer written as net-kourier writes it
 // (domainInternal) makes a pass due, and the pass points the placeholder
 // at it; an IP makes it a headless Service with Endpoints at the IP; a
-// domain again makes it an ExternalName, and the Endpoints are pruned.
+// domain again makes it an ExternalName, and the Endpoints are pruned; a
+// mesh gives it a cluster IP, and an IP after that (a cluster IP cannot
+// change in place) replaces it with a new headless Service.
 func TestKIngressPlaceholders(t *testing.T) {
 	const ns = "kingress-lb"
 	kc := kourierSetup(t, ns)
@@ -89,6 +91,21 @@ func TestKIngressPlaceholders(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Endpoints(ns).Get(t.Context(), "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("back to domainInternal: Endpoints hello: %v, want it pruned (NotFound)", err)
+	}
+
+	// A mesh: a Service with a cluster IP; then an IP again: the cluster
+	// IP cannot change in place, so the Service is created anew, headless.
+	balance(map[string]any{"meshOnly": true})
+	mesh := placeholder()
+	if mesh.Spec.Type != corev1.ServiceTypeClusterIP || mesh.Spec.ClusterIP == "" || mesh.Spec.ClusterIP == corev1.ClusterIPNone {
+		t.Errorf("with a mesh: placeholder %s, clusterIP %q; want a ClusterIP Service with an address", mesh.Spec.Type, mesh.Spec.ClusterIP)
+	}
+	balance(map[string]any{"ip": "10.0.0.78"})
+	if svc := placeholder(); svc.Spec.ClusterIP != corev1.ClusterIPNone || svc.UID == mesh.UID {
+		t.Errorf("from a mesh to an IP: placeholder clusterIP %q (uid %s, was %s), want a new headless Service", svc.Spec.ClusterIP, svc.UID, mesh.UID)
+	}
+	if _, err := cs.CoreV1().Endpoints(ns).Get(t.Context(), "hello", metav1.GetOptions{}); err != nil {
+		t.Errorf("from a mesh to an IP: Endpoints hello: %v", err)
 	}
 }
 
