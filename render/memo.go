@@ -102,11 +102,13 @@ func (m *Memo) render(in Input) (*Delta, error) {
 // memoState is one rendered state: its inputs, and the names of the
 // objects it rendered with the part that rendered each.
 type memoState struct {
-	cfg     *config.Config
-	gw      *Gateways
-	types   *refTypes
-	ledgers []ledgerPart // sorted by key
-	dms     []dmPart     // sorted by key
+	cfg *config.Config
+	gw  *Gateways
+	// programmed are the edges' reports the placeholders followed.
+	programmed serving.Programmed
+	types      *refTypes
+	ledgers    []ledgerPart // sorted by key
+	dms        []dmPart     // sorted by key
 	// objects are the pass-through objects as given: part objectsPart.
 	objects []*unstructured.Unstructured
 	// refs name every object, in Render's order.
@@ -129,10 +131,8 @@ type ledgerPart struct {
 	id      uint32 // the part of its objects' refs
 	ledger  *serving.Ledger
 	service *serving.Service // nil when the ledger has none
-	// placeholders is the part of its placeholder Services' refs, and lb
-	// the load balancer they followed.
+	// placeholders is the part of its placeholder Services' refs.
 	placeholders uint32
-	lb           serving.LoadBalancer
 	// deps are the other ledgers whose revision facts the routes read.
 	deps []partKey
 }
@@ -167,7 +167,7 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 	if base != nil && (!sameConfig(base.cfg, in.Config) || !sameGateways(base.gw, in.Gateways)) {
 		base = nil
 	}
-	next := &memoState{cfg: in.Config, gw: in.Gateways, objects: slices.Clone(in.Objects)}
+	next := &memoState{cfg: in.Config, gw: in.Gateways, programmed: in.Programmed, objects: slices.Clone(in.Objects)}
 	// dropped are the parts of base whose objects are not the same in
 	// next: rendered again or gone.
 	var dropped map[uint32]bool
@@ -178,7 +178,7 @@ func renderFrom(base *memoState, in Input) (d *Delta, cut bool, err error) {
 		next.types = newRefTypes()
 	}
 
-	redoLedgers, rebalanced, newLedger := cutLedgers(base, next, ledgers, paired, in.Programmed, dropped)
+	redoLedgers, rebalanced, newLedger := cutLedgers(base, next, ledgers, paired, dropped)
 	redoDMs := cutDMs(base, next, ledgers, dms, newLedger, dropped)
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 

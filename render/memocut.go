@@ -83,12 +83,12 @@ func partID[P any, PP keyed[P]](o PP, types *refTypes) uint32 {
 // the placeholder Services are rendered again (their load balancer alone
 // moved), marking the base parts they replace in dropped; and which
 // ledgers differ from the base's of their key.
-func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serving.Service, programmed serving.Programmed, dropped map[uint32]bool) (redo, rebalanced []*ledgerWork, newLedger []bool) {
+func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serving.Service, dropped map[uint32]bool) (redo, rebalanced []*ledgerWork, newLedger []bool) {
 	next.ledgers = make([]ledgerPart, len(ledgers))
 	keys := make([]partKey, len(ledgers))
 	for i, l := range ledgers {
 		keys[i] = partKey{l.Namespace, l.Service}
-		next.ledgers[i] = ledgerPart{key: keys[i], ledger: l, service: paired[i], lb: routeBalancer(programmed, l.Namespace, l.Service)}
+		next.ledgers[i] = ledgerPart{key: keys[i], ledger: l, service: paired[i]}
 	}
 	var old []*ledgerPart
 	if base != nil {
@@ -115,7 +115,7 @@ func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serv
 				o.drop(dropped)
 			}
 			continue
-		case p.service != nil && !o.lb.Equal(p.lb):
+		case p.service != nil && base.rebalanced(next.programmed, p.key):
 			rebalanced = append(rebalanced, &ledgerWork{part: p})
 			dropped[o.placeholders] = true
 		}
@@ -163,6 +163,15 @@ func cutDMs(base, next *memoState, ledgers []*serving.Ledger, dms []*serving.Dom
 		p.deps = o.deps
 	}
 	return redo
+}
+
+// rebalanced reports whether the load balancer the edge of k's route
+// reports in programmed differs from the one b's placeholders followed.
+func (b *memoState) rebalanced(programmed serving.Programmed, k partKey) bool {
+	if len(programmed) == 0 && len(b.programmed) == 0 {
+		return false
+	}
+	return !routeBalancer(programmed, k.namespace, k.name).Equal(routeBalancer(b.programmed, k.namespace, k.name))
 }
 
 // findLedger is the index of the ledger of key k in sorted ledgers.

@@ -107,5 +107,8 @@ func makeBalancedPlaceholder(name, namespace string, lb serving.LoadBalancerIngr
 // routeBalancer is the load balancer the edge of a Service's route
 // reports in p: its KIngress's, named after the Service.
 func routeBalancer(p serving.Programmed, namespace, service string) serving.LoadBalancer {
+	if len(p) == 0 {
+		return serving.LoadBalancer{}
+	}
 	return p[namespace+"/"+serving.ChildName(service, "")].LoadBalancer
 }
