@@ -102,7 +102,10 @@ func (k *KIngresses) setState(inf cache.SharedIndexInformer, absent, synced bool
 	k.wake = make(chan struct{})
 }
 
-// WaitForSync waits until Synced, or ctx ends (false).
+// WaitForSync waits until what KIngresses reports is complete: the
+// running watch has listed every KIngress, or the KIngress CRD is not
+// installed (or ebb may not list KIngresses). It returns false when ctx
+// ends first.
 func (k *KIngresses) WaitForSync(ctx context.Context) bool {
 	for {
 		k.mu.Lock()
@@ -117,14 +120,6 @@ func (k *KIngresses) WaitForSync(ctx context.Context) bool {
 		case <-wake:
 		}
 	}
-}
-
-// Synced reports whether what KIngresses reports is complete: the watch
-// has listed every KIngress, or the KIngress CRD is not installed.
-func (k *KIngresses) Synced() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.absent || k.synced
 }
 
 // informer is a watch of the KIngresses keeping what ebb reads of each
