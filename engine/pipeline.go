@@ -180,7 +180,7 @@ func (p *Pipeline) apply(ctx context.Context, d *Desired) error {
 // (see render.Memo.RenderLean): a Target renders them, whole or a
 // namespace at a time (Desired.All, Desired.Parts).
 func renderDelta(m *render.Memo, d *Desired) error {
-	delta, err := m.RenderLean(render.TreeInput(d.Tree, d.Routed()))
+	delta, err := m.RenderLean(d.input())
 	if err != nil {
 		return fmt.Errorf("render: %w", d.Tree.Locate(err))
 	}

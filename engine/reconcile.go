@@ -50,7 +50,8 @@ type Desired struct {
 	Refused []render.HostRefusal
 	// Programmed are the edges' reports the state was planned with: a
 	// gradual rollout is routed no further than its edge has programmed
-	// (see serving.Programmed).
+	// (see serving.Programmed), and a route's placeholder Services follow
+	// the load balancer its edge reports (see render.Input.Programmed).
 	Programmed serving.Programmed
 
 	delta *render.Delta // the render relative to the last applied state
@@ -63,11 +64,11 @@ type Desired struct {
 // another). Together the parts are what All returns, without ever being
 // held at once; f may keep or drop each.
 func (d *Desired) Parts(f func([]*unstructured.Unstructured) error) error {
-	in := render.TreeInput(d.Tree, d.Routed())
+	in := d.input()
 	parts := map[string]*render.Input{}
 	part := func(ns string) *render.Input {
 		if parts[ns] == nil {
-			parts[ns] = &render.Input{Config: in.Config}
+			parts[ns] = &render.Input{Config: in.Config, Programmed: in.Programmed}
 		}
 		return parts[ns]
 	}
@@ -105,7 +106,16 @@ func (d *Desired) All() ([]*unstructured.Unstructured, error) {
 	if len(d.Same) == 0 && d.Objects != nil {
 		return d.Objects, nil
 	}
-	return renderWhole(render.TreeInput(d.Tree, d.Routed()))
+	return renderWhole(d.input())
+}
+
+// input is what d renders: its tree with its ledgers as they route at
+// d.Now, and the load balancers its edges reported (which the
+// placeholder Services follow).
+func (d *Desired) input() render.Input {
+	in := render.TreeInput(d.Tree, d.Routed())
+	in.Programmed = d.Programmed
+	return in
 }
 
 // renderWhole renders in whole: the objects of a state for a Target that
@@ -141,12 +151,14 @@ func (d *Desired) GradualDue(now time.Time) bool {
 
 // ReadyPending reports whether planning d again with seen would record a
 // revision as ready (the latest revision of one of its Services has
-// become ready since its ledger was planned), or route a gradual rollout
-// further (its edge has programmed the share it was held at). A runtime
-// that sees a revision become ready, or an edge report, asks this to know
-// whether a pass is due.
+// become ready since its ledger was planned), route a gradual rollout
+// further (its edge has programmed the share it was held at), or point
+// placeholder Services elsewhere (an edge reports another load
+// balancer). A runtime that sees a revision become ready, or an edge
+// report, asks this to know whether a pass is due.
 func (d *Desired) ReadyPending(seen serving.Observed) bool {
-	return d != nil && ((seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)) || seen.Released(d.Ledgers, d.Programmed, d.Now))
+	return d != nil && ((seen.Ready != nil && slices.ContainsFunc(d.Ledgers, seen.Pending)) ||
+		seen.Released(d.Ledgers, d.Programmed, d.Now) || seen.Programmed.Rebalanced(d.Programmed))
 }
 
 // Target runs what a repository state renders: the local runtime under

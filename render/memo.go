@@ -23,8 +23,11 @@ import (
 // per DomainMapping (the DomainMapping and the ledger of the Service it
 // targets), and one for the pass-through objects (compared element by
 // element). A part whose routes split to revisions of other ledgers also
-// reads those ledgers. Config and Gateways are read by every part: when
-// either changes, everything is rendered again. A part whose inputs are
+// reads those ledgers. A ledger's placeholder Services are a part of
+// their own that also reads the load balancer its route's edge reports
+// (Input.Programmed): when only that moves, only they are rendered again.
+// Config and Gateways are read by every part: when either changes,
+// everything is rendered again. A part whose inputs are
 // the same pointers as the base's, or reflect.DeepEqual to them, renders
 // exactly as it did; only the others are rendered again. Inputs must not
 // be changed in place once given to Render.
@@ -99,11 +102,13 @@ func (m *Memo) render(in Input) (*Delta, error) {
 // memoState is one rendered state: its inputs, and the names of the
 // objects it rendered with the part that rendered each.
 type memoState struct {
-	cfg     *config.Config
-	gw      *Gateways
-	types   *refTypes
-	ledgers []ledgerPart // sorted by key
-	dms     []dmPart     // sorted by key
+	cfg *config.Config
+	gw  *Gateways
+	// programmed are the edges' reports the placeholders followed.
+	programmed serving.Programmed
+	types      *refTypes
+	ledgers    []ledgerPart // sorted by key
+	dms        []dmPart     // sorted by key
 	// objects are the pass-through objects as given: part objectsPart.
 	objects []*unstructured.Unstructured
 	// refs name every object, in Render's order.
@@ -126,6 +131,8 @@ type ledgerPart struct {
 	id      uint32 // the part of its objects' refs
 	ledger  *serving.Ledger
 	service *serving.Service // nil when the ledger has none
+	// placeholders is the part of its placeholder Services' refs.
+	placeholders uint32
 	// deps are the other ledgers whose revision facts the routes read.
 	deps []partKey
 }
@@ -162,7 +169,7 @@ func renderFrom(base *memoState, in Input, names bool) (d *Delta, cut bool, err 
 	if base != nil && (!sameConfig(base.cfg, in.Config) || !sameGateways(base.gw, in.Gateways)) {
 		base = nil
 	}
-	next := &memoState{cfg: in.Config, gw: in.Gateways, objects: slices.Clone(in.Objects)}
+	next := &memoState{cfg: in.Config, gw: in.Gateways, programmed: in.Programmed, objects: slices.Clone(in.Objects)}
 	// dropped are the parts of base whose objects are not the same in
 	// next: rendered again or gone.
 	var dropped map[uint32]bool
@@ -173,11 +180,12 @@ func renderFrom(base *memoState, in Input, names bool) (d *Delta, cut bool, err 
 		next.types = newRefTypes()
 	}
 
-	redoLedgers, newLedger := cutLedgers(base, next, ledgers, paired, dropped)
+	redoLedgers, rebalanced, newLedger := cutLedgers(base, next, ledgers, paired, dropped)
 	redoDMs := cutDMs(base, next, ledgers, dms, newLedger, dropped)
 	redoObjects := base == nil || !sameObjects(base.objects, in.Objects)
 
 	objects, changed, errs := renderParts(in, ledgers, redoLedgers, redoDMs, next.types, names)
+	objects, changed, errs = renderPlaceholders(in, rebalanced, next.types, names, objects, changed, errs)
 	if redoObjects {
 		objects = append(objects, in.Objects...)
 		changed = next.types.appendRefs(changed, in.Objects, objectsPart)
@@ -207,9 +215,10 @@ func renderFrom(base *memoState, in Input, names bool) (d *Delta, cut bool, err 
 
 // ledgerWork is one ledger part rendered again.
 type ledgerWork struct {
-	part      *ledgerPart
-	revisions []*unstructured.Unstructured
-	routes    []*unstructured.Unstructured
+	part         *ledgerPart
+	revisions    []*unstructured.Unstructured
+	routes       []*unstructured.Unstructured
+	placeholders []*unstructured.Unstructured
 }
 
 // dmWork is one DomainMapping part rendered again.
@@ -225,6 +234,7 @@ type dmWork struct {
 func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork, redoDMs []*dmWork, types *refTypes, names bool) ([]*unstructured.Unstructured, []objRef, []error) {
 	r := newRenderer(in.Config, in.Gateways)
 	r.names = names
+	r.programmed = in.Programmed
 	revBatches := inBatches(r, redoLedgers, func(b *batch, w *ledgerWork) {
 		start := len(b.out)
 		b.revisions(w.part.ledger)
@@ -241,9 +251,14 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 		}
 		b.track, b.reads = true, b.reads[:0]
 		start := len(b.out)
-		b.service(w.part.service, w.part.ledger)
+		hs, meta, ok := b.serviceRoutes(w.part.service, w.part.ledger)
 		w.routes = b.out[start:len(b.out):len(b.out)]
 		w.part.deps = depsOf(b.reads, w.part.key)
+		if ok {
+			start = len(b.out)
+			b.placeholders(w.part.service, hs, meta)
+			w.placeholders = b.out[start:len(b.out):len(b.out)]
+		}
 	})
 	dmBatches := inBatches(r, redoDMs, func(b *batch, w *dmWork) {
 		b.track, b.reads = true, b.reads[:0]
@@ -265,16 +280,35 @@ func renderParts(in Input, ledgers []*serving.Ledger, redoLedgers []*ledgerWork,
 	out := make([]*unstructured.Unstructured, 0, n)
 	refs := make([]objRef, 0, n)
 	for _, w := range redoLedgers {
-		out = append(out, w.revisions...)
-		out = append(out, w.routes...)
+		out = slices.Concat(out, w.revisions, w.routes, w.placeholders)
 		refs = types.appendRefs(refs, w.revisions, w.part.id)
 		refs = types.appendRefs(refs, w.routes, w.part.id)
+		refs = types.appendRefs(refs, w.placeholders, w.part.placeholders)
 	}
 	for _, w := range redoDMs {
 		out = append(out, w.routes...)
 		refs = types.appendRefs(refs, w.routes, w.part.id)
 	}
 	return out, refs, errs
+}
+
+// renderPlaceholders renders the placeholder Services of the ledger
+// parts whose load balancer alone moved, and appends them, their names
+// and their errors to those of the other parts. They read no revision.
+func renderPlaceholders(in Input, works []*ledgerWork, types *refTypes, names bool, out []*unstructured.Unstructured, refs []objRef, errs []error) ([]*unstructured.Unstructured, []objRef, []error) {
+	if len(works) == 0 {
+		return out, refs, errs
+	}
+	r := newRenderer(in.Config, in.Gateways)
+	r.names = names
+	r.programmed = in.Programmed
+	b := &batch{renderer: r}
+	for _, w := range works {
+		start := len(b.out)
+		b.servicePlaceholders(w.part.service, w.part.ledger)
+		refs = types.appendRefs(refs, b.out[start:], w.part.placeholders)
+	}
+	return append(out, b.out...), refs, append(errs, b.errs...)
 }
 
 // otherFacts finds the facts of revisions of ledgers that are not rendered

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,9 +73,11 @@ type mutation struct {
 	name string
 	f    func(Input) Input
 	// all: every part is rendered again; otherwise Objects are the
-	// objects whose names contain one of redo.
-	all  bool
-	redo []string
+	// objects whose names contain one of redo; with placeholders, the
+	// placeholder Services (and Endpoints) redo names.
+	all          bool
+	redo         []string
+	placeholders bool
 }
 
 func cloneInput(in Input) Input {
@@ -82,6 +85,19 @@ func cloneInput(in Input) Input {
 	in.Ledgers = slices.Clone(in.Ledgers)
 	in.DomainMappings = slices.Clone(in.DomainMappings)
 	in.Objects = slices.Clone(in.Objects)
+	in.Programmed = maps.Clone(in.Programmed)
+	return in
+}
+
+// balance sets the load balancer the edge of a route reports.
+func balance(in Input, route string, lb serving.LoadBalancer) Input {
+	in = cloneInput(in)
+	if in.Programmed == nil {
+		in.Programmed = serving.Programmed{}
+	}
+	e := in.Programmed[route]
+	e.LoadBalancer = lb
+	in.Programmed[route] = e
 	return in
 }
 
@@ -279,6 +295,22 @@ var mutations = []mutation{
 		mustLack(in.Objects, func(o *unstructured.Unstructured) bool { return o.GetName() == "token" })
 		in.Objects = append(in.Objects, testObject("v1", "Secret", "team-2", "token"))
 		return in
+	}},
+	// Only the placeholder Services (and Endpoints) of the route whose
+	// edge reports another load balancer render again.
+	{name: "load balancer reported: an IP", redo: []string{"svc-00002", "previous-svc-00002"}, placeholders: true, f: func(in Input) Input {
+		return balance(in, "team-2/svc-00002", serving.LoadBalancer{
+			Public:  []serving.LoadBalancerIngress{{Domain: "lb.example.com"}},
+			Private: []serving.LoadBalancerIngress{{IP: "10.0.0.7"}}})
+	}},
+	{name: "load balancer reported: a cluster-internal domain", redo: []string{"svc-00002", "previous-svc-00002"}, placeholders: true, f: func(in Input) Input {
+		return balance(in, "team-2/svc-00002", serving.LoadBalancer{Private: []serving.LoadBalancerIngress{{DomainInternal: "envoy.contour-internal.svc.cluster.local"}}})
+	}},
+	{name: "load balancer reported: a mesh", redo: []string{"svc-00003", "previous-svc-00003"}, placeholders: true, f: func(in Input) Input {
+		return balance(in, "team-3/svc-00003", serving.LoadBalancer{Public: []serving.LoadBalancerIngress{{MeshOnly: true}}})
+	}},
+	{name: "load balancer reported: two", redo: []string{"svc-00003", "previous-svc-00003"}, placeholders: true, f: func(in Input) Input {
+		return balance(in, "team-3/svc-00003", serving.LoadBalancer{Public: []serving.LoadBalancerIngress{{IP: "10.0.0.8"}, {IP: "10.0.0.9"}}})
 	}},
 	{name: "config changed", all: true, f: func(in Input) Input {
 		in = cloneInput(in)

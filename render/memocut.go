@@ -31,10 +31,17 @@ func (b *memoState) sameRefs(dropped map[uint32]bool) []objRef {
 type keyed[P any] interface {
 	*P
 	keyID() (partKey, uint32)
+	// drop marks in dropped the part and its placeholders' part, if any.
+	drop(dropped map[uint32]bool)
 }
 
 func (p *ledgerPart) keyID() (partKey, uint32) { return p.key, p.id }
 func (p *dmPart) keyID() (partKey, uint32)     { return p.key, p.id }
+
+func (p *ledgerPart) drop(dropped map[uint32]bool) {
+	dropped[p.id], dropped[p.placeholders] = true, true
+}
+func (p *dmPart) drop(dropped map[uint32]bool) { dropped[p.id] = true }
 
 // joinBase pairs each of keys, sorted, with the part of base (sorted by
 // key) of the same key, nil when there is none, and marks in dropped the
@@ -44,11 +51,10 @@ func joinBase[P any, PP keyed[P]](keys []partKey, base []P, dropped map[uint32]b
 	j := 0
 	for i, k := range keys {
 		for ; j < len(base); j++ {
-			bk, id := PP(&base[j]).keyID()
-			if bk.compare(k) >= 0 {
+			if bk, _ := PP(&base[j]).keyID(); bk.compare(k) >= 0 {
 				break
 			}
-			dropped[id] = true
+			PP(&base[j]).drop(dropped)
 		}
 		if j < len(base) {
 			if bk, _ := PP(&base[j]).keyID(); bk == k {
@@ -58,8 +64,7 @@ func joinBase[P any, PP keyed[P]](keys []partKey, base []P, dropped map[uint32]b
 		}
 	}
 	for ; j < len(base); j++ {
-		_, id := PP(&base[j]).keyID()
-		dropped[id] = true
+		PP(&base[j]).drop(dropped)
 	}
 	return old
 }
@@ -74,10 +79,11 @@ func partID[P any, PP keyed[P]](o PP, types *refTypes) uint32 {
 }
 
 // cutLedgers sets next's ledger parts and returns those to render again
-// (new, changed, or reading a changed ledger), marking the base parts they
-// replace in dropped, and which ledgers differ from the base's of their
-// key.
-func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serving.Service, dropped map[uint32]bool) ([]*ledgerWork, []bool) {
+// (new, changed, or reading a changed ledger), and those of which only
+// the placeholder Services are rendered again (their load balancer alone
+// moved), marking the base parts they replace in dropped; and which
+// ledgers differ from the base's of their key.
+func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serving.Service, dropped map[uint32]bool) (redo, rebalanced []*ledgerWork, newLedger []bool) {
 	next.ledgers = make([]ledgerPart, len(ledgers))
 	keys := make([]partKey, len(ledgers))
 	for i, l := range ledgers {
@@ -90,24 +96,32 @@ func cutLedgers(base, next *memoState, ledgers []*serving.Ledger, paired []*serv
 	} else {
 		old = make([]*ledgerPart, len(ledgers))
 	}
-	newLedger := make([]bool, len(ledgers)) // the ledger differs from the base's of its key
+	newLedger = make([]bool, len(ledgers)) // the ledger differs from the base's of its key
 	for i, l := range ledgers {
 		newLedger[i] = old[i] == nil || !same(old[i].ledger, l)
 	}
-	var redo []*ledgerWork
 	for i := range next.ledgers {
 		p, o := &next.ledgers[i], old[i]
 		p.id = partID(o, next.types)
-		if o == nil || newLedger[i] || !same(o.service, p.service) || changedDeps(ledgers, newLedger, o.deps) {
+		if o == nil {
+			p.placeholders = next.types.newPart()
+		} else {
+			p.placeholders = o.placeholders
+		}
+		switch {
+		case o == nil || newLedger[i] || !same(o.service, p.service) || changedDeps(ledgers, newLedger, o.deps):
 			redo = append(redo, &ledgerWork{part: p})
 			if o != nil {
-				dropped[o.id] = true
+				o.drop(dropped)
 			}
 			continue
+		case p.service != nil && base.rebalanced(next.programmed, p.key):
+			rebalanced = append(rebalanced, &ledgerWork{part: p})
+			dropped[o.placeholders] = true
 		}
 		p.deps = o.deps
 	}
-	return redo, newLedger
+	return redo, rebalanced, newLedger
 }
 
 // cutDMs sets next's DomainMapping parts and returns those to render
@@ -149,6 +163,15 @@ func cutDMs(base, next *memoState, ledgers []*serving.Ledger, dms []*serving.Dom
 		p.deps = o.deps
 	}
 	return redo
+}
+
+// rebalanced reports whether the load balancer the edge of k's route
+// reports in programmed differs from the one b's placeholders followed.
+func (b *memoState) rebalanced(programmed serving.Programmed, k partKey) bool {
+	if len(programmed) == 0 && len(b.programmed) == 0 {
+		return false
+	}
+	return !routeBalancer(programmed, k.namespace, k.name).Equal(routeBalancer(b.programmed, k.namespace, k.name))
 }
 
 // findLedger is the index of the ledger of key k in sorted ledgers.

@@ -122,6 +122,7 @@ func leanSteps(in Input) []Input {
 			DomainMappings: dms.prefix(i),
 			Config:         in.Config,
 			Gateways:       in.Gateways,
+			Programmed:     in.Programmed,
 			Objects:        in.Objects,
 		}
 	}

@@ -35,6 +35,12 @@ type Input struct {
 	// Gateways configures the gateway-api and istio classes; nil means
 	// DefaultGateways().
 	Gateways *Gateways
+	// Programmed are the edges' reports by route, as the cluster gave
+	// them: the placeholder Services of a route programmed from a
+	// KIngress follow the load balancer its edge reports (see
+	// PlaceholderBalancer). Nothing else of them is read; nil: none
+	// reported (the placeholders point where they start).
+	Programmed serving.Programmed
 	// Objects are every other object of the repository, passed through
 	// unchanged (the same pointers) and sorted in with the rest.
 	Objects []*unstructured.Unstructured
@@ -58,6 +64,7 @@ func Render(in Input) ([]*unstructured.Unstructured, error) {
 func render(in Input, check func(any, map[string]any)) ([]*unstructured.Unstructured, error) {
 	r := newRenderer(in.Config, in.Gateways)
 	r.check = check
+	r.programmed = in.Programmed
 
 	ledgers := sortedLedgers(in.Ledgers)
 	byKey := make(map[string]*serving.Ledger, len(ledgers))
@@ -109,6 +116,8 @@ type renderer struct {
 	gw      *Gateways
 	scaling *autoscaling.Config
 	revs    map[string]*revision // namespace/name
+	// programmed are the edges' reports: their load balancers.
+	programmed serving.Programmed
 	// more, when set, finds the facts of a revision that revs does not
 	// hold: one of a ledger that this render does not render.
 	more func(namespace, name string) (*revision, bool)
@@ -259,46 +268,60 @@ func (r *batch) facts(namespace, name string) (*revision, bool) {
 
 // service renders a Service's routes and placeholder Services.
 func (r *batch) service(s *serving.Service, l *serving.Ledger) {
+	if hs, meta, ok := r.serviceRoutes(s, l); ok {
+		r.placeholders(s, hs, meta)
+	}
+}
+
+// serviceRoutes renders a Service's routes for its ingress class, and
+// returns the hosts and metadata its placeholder Services take; !ok when
+// it has none (no ledger, removed, or an error).
+func (r *batch) serviceRoutes(s *serving.Service, l *serving.Ledger) ([]hosts, routeMeta, bool) {
 	if l == nil {
 		r.errs = append(r.errs, fmt.Errorf("service %s/%s: no ledger: plan before rendering", s.Namespace, s.Name))
-		return
+		return nil, routeMeta{}, false
 	}
 	if l.Removed != nil {
-		return
+		return nil, routeMeta{}, false
 	}
 	class := IngressClass(s.Annotations, r.cfg)
 	kingress := r.cfg.Network.RendersKIngress(class)
 	rt, hs, tags, err := serviceRoute(s, l, r.cfg, kingress)
 	if err != nil {
 		r.errs = append(r.errs, err)
-		return
+		return nil, routeMeta{}, false
 	}
-	meta := routeMeta{
-		labels:      routeLabels(s.Labels, s.Name, s.Namespace),
-		annotations: routeAnnotations(s.Annotations),
-		ruleTags:    tags,
-	}
+	meta := serviceRouteMeta(s)
+	meta.ruleTags = tags
 	if kingress {
 		if err := r.serviceKIngress(s, l, class, rt, meta); err != nil {
 			r.errs = append(r.errs, fmt.Errorf("service %s/%s: %w", s.Namespace, s.Name, err))
-			return
+			return nil, routeMeta{}, false
 		}
 	} else {
 		r.routes(class, rt, meta)
 	}
-	for _, h := range hs {
-		name := strings.TrimSuffix(h.base, "."+s.Namespace)
-		if len(validation.IsDNS1035Label(name)) > 0 {
-			// A tag whose host name part cannot be a Service name has no
-			// in-cluster placeholder; its hosts still route.
-			continue
-		}
-		target := r.localGateway(class)
-		if target == "" {
-			target = cmp.Or(h.external, h.local)
-		}
-		r.add(makePlaceholderService(name, s.Namespace, target, meta))
+	return hs, meta, true
+}
+
+// servicePlaceholders renders only a Service's placeholder Services, as
+// service renders them: for a Service whose routes are unchanged while
+// its edge's load balancer moved.
+func (r *batch) servicePlaceholders(s *serving.Service, l *serving.Ledger) {
+	if l == nil || l.Removed != nil {
+		return
 	}
+	hs, err := routeHosts(r.cfg, &s.ObjectMeta, sortedTrafficNames(s.Namespace, l.Traffic))
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return
+	}
+	r.placeholders(s, hs, serviceRouteMeta(s))
+}
+
+// serviceRouteMeta is the labels and annotations of a Service's routes.
+func serviceRouteMeta(s *serving.Service) routeMeta {
+	return routeMeta{labels: routeLabels(s.Labels, s.Name, s.Namespace), annotations: routeAnnotations(s.Annotations)}
 }
 
 // serviceKIngress renders a Service's KIngress for class.

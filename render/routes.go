@@ -82,8 +82,7 @@ func IngressClass(annotations map[string]string, cfg *config.Config) string {
 // With knative set the rules are in the order of Knative's KIngress: each
 // name's cluster-local rule before its exposed one.
 func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config, knative bool) (r route.Route, hs []hosts, tags []string, err error) {
-	names := trafficNames(svc.Namespace, l.Traffic)
-	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
+	names := sortedTrafficNames(svc.Namespace, l.Traffic)
 	hs, err = routeHosts(cfg, &svc.ObjectMeta, names)
 	if err != nil {
 		return route.Route{}, nil, nil, err
@@ -110,6 +109,14 @@ func serviceRoute(svc *serving.Service, l *serving.Ledger, cfg *config.Config, k
 		}
 	}
 	return r, hs, tags, nil
+}
+
+// sortedTrafficNames are the names of a Service's traffic, the main
+// route's first, then its tags'.
+func sortedTrafficNames(namespace string, traffic []serving.Target) []trafficName {
+	names := trafficNames(namespace, traffic)
+	slices.SortStableFunc(names, func(a, b trafficName) int { return strings.Compare(a.tag, b.tag) })
+	return names
 }
 
 // domainMappingRoute routes a DomainMapping's domain straight to its

@@ -12,12 +12,14 @@ import (
 // generation it has programmed (status.observedGeneration with the Ready
 // condition True; 0 when not ready), and the gradual rollout's newest
 // revision and percent as that object carries them (its rollout
-// annotation).
+// annotation); and where it receives the route's traffic, which the
+// route's placeholder Services follow (see render.Input.Programmed).
 type Edge struct {
 	Generation           int64
 	ProgrammedGeneration int64
 	Revision             string
 	Percent              Percent
+	LoadBalancer         LoadBalancer
 }
 
 // Ready reports whether the edge has programmed the generation its object

@@ -46,7 +46,9 @@ type controller struct {
 	secret   string
 
 	// kingresses follows the KIngresses: a gradual rollout on one moves on
-	// when its net-* controller has programmed the share before.
+	// when its net-* controller has programmed the share before, the
+	// placeholder Services follow their load balancers, and the status
+	// reads their health.
 	kingresses *cluster.KIngresses
 
 	mu      gosync.Mutex
@@ -120,6 +122,7 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 		return nil, err
 	}
 	c.status = cluster.NewStatus(k, o.namespace, o.source, c.runtime.Health, log)
+	c.status.Ingress = c.kingresses.Health
 	metrics, err := cluster.NewMetrics(c.reg)
 	if err != nil {
 		return nil, err

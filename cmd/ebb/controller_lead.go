@@ -66,7 +66,7 @@ func (c *controller) lead(ctx context.Context) {
 	defer cancel()
 	wg.Go(func() { c.runtime.Run(ctx) })
 	wg.Go(func() { c.kingresses.Run(ctx) })
-	if !c.runtime.WaitForSync(ctx) {
+	if !c.runtime.WaitForSync(ctx) || !c.kingresses.WaitForSync(ctx) {
 		return
 	}
 	if err := c.status.Load(ctx); err != nil {

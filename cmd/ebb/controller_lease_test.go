@@ -22,8 +22,8 @@ import (
 func TestControllerLeadsAgainAfterAnOutage(t *testing.T) {
 	c, cs := installedCluster(t)
 	repo := gitRepo(t)
-	out, done := startController(t, c.Kubeconfig, repo, "--leader-elect-lease-duration", "2s",
-		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")
+	out, done := startController(t, c.Kubeconfig, repo, readOnly("--leader-elect-lease-duration", "2s",
+		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")...)
 	running := func() string {
 		select {
 		case code := <-done:

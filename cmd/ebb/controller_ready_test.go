@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/internal/syncbuf"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
@@ -28,37 +26,11 @@ import (
 // not Ready with RevisionFailed. Once a later revision's pod is ready,
 // the traffic moves there in a ledger commit.
 func TestControllerKeepsTrafficOnTheLatestReady(t *testing.T) {
-	c := kubetest.Start(t, kubetest.Options{ControllerManager: true})
-	cs, err := kubernetes.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ebb-system"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c, cs := installedClusterWith(t, kubetest.Options{ControllerManager: true})
 	repo := gitRepo(t)
 	work := filepath.Join(t.TempDir(), "work")
 	runGit(t, filepath.Dir(work), "clone", "-q", repo, work)
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncbuf.Buffer{}
-	done := make(chan int, 1)
-	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
-		if k == "EBB_REPO_URL" {
-			return repo
-		}
-		return ""
-	}}
-	go func() {
-		done <- run(ctx, []string{"controller", "--kubeconfig", c.Kubeconfig, "--listen", "127.0.0.1:0", "--leader-elect=false",
-			"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--poll", "1s"}, e)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("controller:\n%s", out.String())
-		}
-	})
+	startController(t, c.Kubeconfig, repo, "--leader-elect=false", "--poll", "1s")
 	// ledger reads a field of hello's ledger on the remote main branch.
 	ledger := func() string {
 		b, err := exec.Command("git", "-C", repo, "show", "main:.ebb/default/hello.yaml").Output()

@@ -165,7 +165,13 @@ func TestControllers(t *testing.T) {
 // install creates it (manifests/namespace.yaml).
 func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
 	t.Helper()
-	c := kubetest.Start(t, kubetest.Options{})
+	return installedClusterWith(t, kubetest.Options{})
+}
+
+// installedClusterWith is installedCluster started with o.
+func installedClusterWith(t *testing.T, o kubetest.Options) (*kubetest.Cluster, *kubernetes.Clientset) {
+	t.Helper()
+	c := kubetest.Start(t, o)
 	cs, err := kubernetes.NewForConfig(c.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -176,9 +182,9 @@ func installedCluster(t *testing.T) (*kubetest.Cluster, *kubernetes.Clientset) {
 	return c, cs
 }
 
-// startController runs `ebb controller` (pod ctl, read-only, polling
-// every 200 ms) on repo until the test ends, with more flags; its output
-// is logged when the test fails. done receives run's exit code.
+// startController runs `ebb controller` (pod ctl) on repo until the test
+// ends, with flags; its output is logged when the test fails. done
+// receives run's exit code.
 func startController(t *testing.T, kubeconfig, repo string, flags ...string) (out *syncbuf.Buffer, done chan int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
@@ -187,7 +193,7 @@ func startController(t *testing.T, kubeconfig, repo string, flags ...string) (ou
 		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]
 	}}
 	args := append([]string{"controller", "--kubeconfig", kubeconfig, "--listen", "127.0.0.1:0",
-		"--cache-dir", filepath.Join(t.TempDir(), "cache"), "--read-only", "--poll", "200ms", "--preview", "none"}, flags...)
+		"--cache-dir", filepath.Join(t.TempDir(), "cache")}, flags...)
 	go func() { done <- run(ctx, args, e) }()
 	t.Cleanup(func() {
 		cancel()
@@ -216,6 +222,12 @@ func pushEdit(t *testing.T, repo, msg string, edit func(string) string) string {
 	runGit(t, work, "commit", "-q", "-am", msg)
 	runGit(t, work, "push", "-q", "origin", "main")
 	return work
+}
+
+// readOnly is flags for a controller that writes nothing to Git, polls
+// every 200 ms and renders no previews, with more.
+func readOnly(more ...string) []string {
+	return append([]string{"--read-only", "--poll", "200ms", "--preview", "none"}, more...)
 }
 
 // waitFor retries f (bounded, 90 s) until it returns "", then fails with
@@ -274,7 +286,7 @@ func TestNoGeneratedClients(t *testing.T) {
 func TestControllerKeepsAnInvalidHeadStalled(t *testing.T) {
 	c, cs := installedCluster(t)
 	repo := gitRepo(t)
-	out, _ := startController(t, c.Kubeconfig, repo, "--resync", "1s")
+	out, _ := startController(t, c.Kubeconfig, repo, readOnly("--resync", "1s")...)
 	status := func() cluster.StatusDoc {
 		doc, _ := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
 		return doc

@@ -1,18 +1,12 @@
 package cluster
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/serving"
 )
-
-// kingressPath is where the API serves Knative's KIngress, once its CRD
-// (manifests/kingress) is installed.
-const kingressPath = "/apis/networking.internal.knative.dev/v1alpha1"
 
 // kingressStatus is the part of a KIngress a net-* controller writes and
 // ebb reads.
@@ -96,6 +90,19 @@ func (k *kingressStatus) health() engine.IngressHealth {
 	return h
 }
 
+// read is what ebb reads of a KIngress: the report of its edge, and its
+// health as a Service's status shows it, which is not Ready when its
+// route's placeholder Services cannot follow its load balancer (more
+// than one entry; Knative only logs that).
+func (k *kingressStatus) read() (serving.Edge, engine.IngressHealth) {
+	h := k.health()
+	e := k.edge(h.Ready == engine.True)
+	if _, _, err := render.PlaceholderBalancer(k.Metadata.Name, e.LoadBalancer); err != nil && h.Ready == engine.True {
+		h.Ready, h.Reason = engine.False, err.Error()
+	}
+	return e, h
+}
+
 // lbAddress is the public load balancer's address, else the private one's.
 func (k *kingressStatus) lbAddress() string {
 	if a := k.Status.PublicLoadBalancer.address(); a != "" {
@@ -104,26 +111,31 @@ func (k *kingressStatus) lbAddress() string {
 	return k.Status.PrivateLoadBalancer.address()
 }
 
-// Ingresses reads the health of every KIngress the client may list, by
-// namespace/name; none when the KIngress CRD is not installed.
-func Ingresses(ctx context.Context, c APIClient) (map[string]engine.IngressHealth, error) {
-	b, err := c.RESTClient().Get().AbsPath(kingressPath, "ingresses").SetHeader("Accept", "application/json").DoRaw(ctx)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
+// loadBalancer is the KIngress's load balancers as serving reads them.
+func (k *kingressStatus) loadBalancer() serving.LoadBalancer {
+	return serving.LoadBalancer{Public: k.Status.PublicLoadBalancer.entries(), Private: k.Status.PrivateLoadBalancer.entries()}
+}
+
+func (lb *loadBalancer) entries() []serving.LoadBalancerIngress {
+	if lb == nil || len(lb.Ingress) == 0 {
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("list KIngresses: %w", err)
+	out := make([]serving.LoadBalancerIngress, len(lb.Ingress))
+	for i, in := range lb.Ingress {
+		out[i] = serving.LoadBalancerIngress{IP: in.IP, Domain: in.Domain, DomainInternal: in.DomainInternal, MeshOnly: in.MeshOnly}
 	}
-	var list struct {
-		Items []kingressStatus `json:"items"`
+	return out
+}
+
+// edge is what the KIngress reports of its route: its generation, the
+// one its controller has programmed (when ready for it, as health reads
+// it), the rollout's newest revision and percent it carries, and its
+// load balancers.
+func (k *kingressStatus) edge(ready bool) serving.Edge {
+	e := serving.Edge{Generation: k.Metadata.Generation, LoadBalancer: k.loadBalancer()}
+	if ready {
+		e.ProgrammedGeneration = k.Status.ObservedGeneration
 	}
-	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("list KIngresses: %w", err)
-	}
-	out := make(map[string]engine.IngressHealth, len(list.Items))
-	for i := range list.Items {
-		k := &list.Items[i]
-		out[k.Metadata.Namespace+"/"+k.Metadata.Name] = k.health()
-	}
-	return out, nil
+	e.Revision, e.Percent, _ = render.RolloutNewest(k.Metadata.Annotations[render.AnnotationRollout], k.Metadata.Name)
+	return e
 }

@@ -3,20 +3,22 @@
 package cluster_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
+	"k8s.io/client-go/rest"
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
@@ -33,26 +35,15 @@ var kingressGVR = schema.GroupVersionResource{Group: "networking.internal.knativ
 // says Ready, with the load balancer's address, and the KIngress is
 // pruned when the Service leaves.
 func TestKIngress(t *testing.T) {
-	c := kubetest.Shared(t)
-	w := &writes{}
-	cfg, cs := counted(t, c, w)
-	k := kubetest.Clients(t, cfg)
-	dyn, err := dynamic.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	installKIngressCRD(t, dyn)
-	ssa, err := apply.New(cfg, apply.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	dir := kourierExample(t, cs, "kingress")
+	kc := kourierSetup(t, "kingress")
+	k := kubetest.Clients(t, kc.cfg)
+	dyn, ssa, dir := kc.dyn, kc.ssa, kc.dir
 	const source = "kingress"
 	healthy := func(string, string) (engine.RevisionHealth, bool) {
 		return engine.RevisionHealth{Ready: engine.True}, true
 	}
 	status := cluster.NewStatus(k, "ebb-system", source, healthy, nil)
+	status.Ingress = followKIngresses(t, dyn).Health
 	target := &cluster.Target{Applier: ssa, Source: source, Status: status}
 	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target}
 	ctx := t.Context()
@@ -80,6 +71,17 @@ func TestKIngress(t *testing.T) {
 		}
 		return doc.Services[0]
 	}
+	// shows waits (bounded) until the status shows what ok accepts, as
+	// the watch delivers the KIngress's status.
+	shows := func(what string, ok func(engine.ServiceStatus) bool) {
+		t.Helper()
+		eventually(t, func() string {
+			if s := service(); !ok(s) {
+				return fmt.Sprintf("%s: Ready %s (%s), load balancer %q", what, s.Ready, s.Reason, s.LoadBalancer)
+			}
+			return ""
+		})
+	}
 
 	reconcile("c1", 0)
 	if created := refNames(target.LastChangeSet().Refs(apply.Created)); !slices.Contains(created, "Ingress hello") {
@@ -95,13 +97,13 @@ func TestKIngress(t *testing.T) {
 
 	// net-kourier reports the KIngress not configured, then ready.
 	writeKIngressStatus(t, dyn, "kingress", "hello", "False", "IngressNotConfigured", "Envoy rejected the route")
-	if s := service(); s.Ready != engine.False || !strings.Contains(s.Reason, "IngressNotConfigured: Envoy rejected the route") {
-		t.Errorf("with the KIngress not configured: Ready %s (%s)", s.Ready, s.Reason)
-	}
+	shows("with the KIngress not configured", func(s engine.ServiceStatus) bool {
+		return s.Ready == engine.False && strings.Contains(s.Reason, "IngressNotConfigured: Envoy rejected the route")
+	})
 	writeKIngressStatus(t, dyn, "kingress", "hello", "True", "", "")
-	if s := service(); s.Ready != engine.True || s.LoadBalancer != "kourier.kourier-system.svc.cluster.local" {
-		t.Errorf("with the KIngress ready: Ready %s (%s), load balancer %q", s.Ready, s.Reason, s.LoadBalancer)
-	}
+	shows("with the KIngress ready", func(s engine.ServiceStatus) bool {
+		return s.Ready == engine.True && s.LoadBalancer == "kourier.kourier-system.svc.cluster.local"
+	})
 
 	// The Service leaves: its KIngress is pruned.
 	if err := os.Remove(filepath.Join(dir, "service.yaml")); err != nil {
@@ -114,6 +116,34 @@ func TestKIngress(t *testing.T) {
 	if _, err := dyn.Resource(kingressGVR).Namespace("kingress").Get(ctx, "hello", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("KIngress after prune: %v, want NotFound", err)
 	}
+}
+
+// kourierCluster is the hello example routed through Kourier's class on
+// the shared apiserver, with the KIngress CRD installed.
+type kourierCluster struct {
+	cfg *rest.Config
+	cs  kubernetes.Interface
+	dyn dynamic.Interface
+	ssa *apply.SSA
+	dir string // the example's directory (see kourierExample)
+}
+
+// kourierSetup is a kourierCluster with the example in namespace.
+func kourierSetup(t *testing.T, namespace string) *kourierCluster {
+	t.Helper()
+	c := kubetest.Shared(t)
+	kc := &kourierCluster{}
+	kc.cfg, kc.cs = counted(t, c, &writes{})
+	var err error
+	if kc.dyn, err = dynamic.NewForConfig(c.Config()); err != nil {
+		t.Fatal(err)
+	}
+	installKIngressCRD(t, kc.dyn)
+	if kc.ssa, err = apply.New(kc.cfg, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	kc.dir = kourierExample(t, kc.cs, namespace)
+	return kc
 }
 
 // kourierExample is the hello example in namespace, which it creates,
@@ -138,37 +168,39 @@ func kourierExample(t *testing.T, cs kubernetes.Interface, namespace string) str
 // before did, and waits (bounded) until it is established.
 func installKIngressCRD(t *testing.T, dyn dynamic.Interface) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml"))
-	if err != nil {
+	if err := kubetest.InstallCRD(t.Context(), dyn, filepath.Join("..", "..", "manifests", "kingress", "ingress.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	var crd unstructured.Unstructured
-	if err := yaml.Unmarshal(b, &crd.Object); err != nil {
-		t.Fatal(err)
+}
+
+// followKIngresses follows the KIngresses with a watch until the test
+// ends, once it has listed them.
+func followKIngresses(t *testing.T, dyn dynamic.Interface) *cluster.KIngresses {
+	t.Helper()
+	ings := cluster.NewKIngresses(dyn, nil, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { ings.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	if !ings.WaitForSync(t.Context()) {
+		t.Fatal("the KIngress watch did not sync")
 	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	if _, err := crds.Create(t.Context(), &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create the KIngress CRD: %v", err)
-	}
-	eventually(t, func() string {
-		got, err := crds.Get(t.Context(), crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-				return ""
-			}
-		}
-		return "the KIngress CRD is not established"
-	})
+	return ings
 }
 
 // writeKIngressStatus writes a KIngress's status as net-kourier does:
 // the generation observed, the Ready condition, and its Services as the
 // public and private load balancers.
 func writeKIngressStatus(t *testing.T, dyn dynamic.Interface, namespace, name, ready, reason, message string) {
+	t.Helper()
+	writeKIngressBalancers(t, dyn, namespace, name, ready, reason, message,
+		map[string]any{"domainInternal": "kourier.kourier-system.svc.cluster.local"},
+		map[string]any{"domainInternal": "kourier-internal.kourier-system.svc.cluster.local"})
+}
+
+// writeKIngressBalancers is writeKIngressStatus with the load balancers'
+// entries given.
+func writeKIngressBalancers(t *testing.T, dyn dynamic.Interface, namespace, name, ready, reason, message string, public, private map[string]any) {
 	t.Helper()
 	ings := dyn.Resource(kingressGVR).Namespace(namespace)
 	ing, err := ings.Get(t.Context(), name, metav1.GetOptions{})
@@ -182,8 +214,8 @@ func writeKIngressStatus(t *testing.T, dyn dynamic.Interface, namespace, name, r
 	ing.Object["status"] = map[string]any{
 		"observedGeneration":  ing.GetGeneration(),
 		"conditions":          []any{cond("LoadBalancerReady"), cond("NetworkConfigured"), cond("Ready")},
-		"publicLoadBalancer":  map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier.kourier-system.svc.cluster.local"}}},
-		"privateLoadBalancer": map[string]any{"ingress": []any{map[string]any{"domainInternal": "kourier-internal.kourier-system.svc.cluster.local"}}},
+		"publicLoadBalancer":  map[string]any{"ingress": []any{public}},
+		"privateLoadBalancer": map[string]any{"ingress": []any{private}},
 	}
 	if _, err := ings.UpdateStatus(t.Context(), ing, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("write the status of KIngress %s/%s: %v", namespace, name, err)

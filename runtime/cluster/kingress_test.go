@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ebb-dev/ebb/engine"
+	"github.com/ebb-dev/ebb/serving"
 )
 
 // A KIngress is read as Knative's Route reads it: Ready only for the
@@ -45,5 +46,32 @@ func TestKIngressHealth(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// What the watch keeps of a KIngress: its edge's report with the load
+// balancers as serving reads them, and its health, not Ready when the
+// placeholder Services cannot follow a load balancer of several entries
+// (while the edge still counts as programmed).
+func TestKIngressRead(t *testing.T) {
+	obj := `{"metadata": {"name": "hello", "generation": 2}, "status": {"observedGeneration": 2,
+		"conditions": [{"type": "Ready", "status": "True"}],
+		"publicLoadBalancer": {"ingress": [{"domain": "lb.example.com"}]},
+		"privateLoadBalancer": {"ingress": [{"ip": "10.0.0.7"}, {"ip": "10.0.0.8"}]}}}`
+	var k kingressStatus
+	if err := json.Unmarshal([]byte(obj), &k); err != nil {
+		t.Fatal(err)
+	}
+	e, h := k.read()
+	wantEdge := serving.Edge{Generation: 2, ProgrammedGeneration: 2, LoadBalancer: serving.LoadBalancer{
+		Public:  []serving.LoadBalancerIngress{{Domain: "lb.example.com"}},
+		Private: []serving.LoadBalancerIngress{{IP: "10.0.0.7"}, {IP: "10.0.0.8"}}}}
+	if d := cmp.Diff(wantEdge, e); d != "" {
+		t.Errorf("edge (-want +got):\n%s", d)
+	}
+	wantHealth := engine.IngressHealth{Ready: engine.False, LoadBalancer: "lb.example.com",
+		Reason: "more than one ingress are specified in status(LoadBalancer) of Ingress hello"}
+	if d := cmp.Diff(wantHealth, h); d != "" {
+		t.Errorf("health (-want +got):\n%s", d)
 	}
 }

@@ -4,20 +4,16 @@ package cluster_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/ebb-dev/ebb/engine"
-	"github.com/ebb-dev/ebb/internal/kubetest"
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
-	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/serving"
 )
 
@@ -29,19 +25,9 @@ import (
 // moves the KIngress one step on (6 %), where it waits again, also when
 // net-kourier reports it not configured.
 func TestKIngressHoldsRollout(t *testing.T) {
-	c := kubetest.Shared(t)
-	cfg, cs := counted(t, c, &writes{})
-	dyn, err := dynamic.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	installKIngressCRD(t, dyn)
-	ssa, err := apply.New(cfg, apply.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns = "kingress-rollout"
-	dir := kourierExample(t, cs, ns)
+	kc := kourierSetup(t, ns)
+	dyn, dir := kc.dyn, kc.dir
 	rewrite(t, filepath.Join(dir, "service.yaml"), "  namespace: "+ns+"\n",
 		"  namespace: "+ns+"\n  annotations:\n    serving.knative.dev/rollout-duration: 20s\n")
 
@@ -62,22 +48,11 @@ func TestKIngressHoldsRollout(t *testing.T) {
 	observe := func() serving.Observed {
 		return serving.Observed{Ready: func(string, string) bool { return true }, Now: now, Since: t0, Programmed: ings.Programmed()}
 	}
-	target := &cluster.Target{Applier: ssa, Source: "kingress-rollout"}
-	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: target, Observe: observe}
+	passes := newPasses(t, kc.ssa, "kingress-rollout", dir, observe)
 	var last *engine.Desired
 	reconcile := func(commit string) {
 		t.Helper()
-		res, err := rec.Pass(t.Context(), os.DirFS(dir), stamp(commit, int(now.Sub(t0)/time.Minute)), time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := target.Flush(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if cs := target.LastChangeSet(); cs.Count(apply.Failed) > 0 {
-			t.Fatalf("refused:\n%v", cs.Err())
-		}
-		last = res.Desired
+		last = passes.run(stamp(commit, int(now.Sub(t0)/time.Minute)))
 	}
 	// carried is the newest revision and percent of the KIngress's rollout
 	// annotation, read from the apiserver.

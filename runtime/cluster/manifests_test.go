@@ -189,6 +189,17 @@ spec:
 	if err := target.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The placeholder of a KIngress route whose load balancer is an IP
+	// has Endpoints: ebb-applier may write and prune them.
+	placeholderEps := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Endpoints",
+		"metadata": map[string]any{"name": "placeholder", "namespace": "rbac"},
+		"subsets":  []any{map[string]any{"addresses": []any{map[string]any{"ip": "10.0.0.7"}}, "ports": []any{map[string]any{"name": "http2", "port": int64(80)}}}}}}
+	if cs, err := ssa.Apply(ctx, "rbac-endpoints", []*unstructured.Unstructured{placeholderEps}, time.Now()); err != nil {
+		t.Errorf("apply Endpoints as ebb-applier: %v\n%s", err, cs)
+	}
+	if cs, err := ssa.Delete(ctx, "rbac-endpoints"); err != nil || cs.Count(apply.Pruned) != 1 {
+		t.Errorf("prune Endpoints as ebb-applier: %v\n%s", err, cs)
+	}
 	rev := scaler.RevisionKey{Namespace: "rbac", Name: "hello-00001"}
 	if err := rt.SetScale(ctx, rev, 3); err != nil {
 		t.Errorf("scale as ebb-controller: %v", err)

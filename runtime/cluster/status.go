@@ -66,6 +66,11 @@ type StatusDoc struct {
 // Status keeps a source's status ConfigMap up to date. It writes only
 // when the document's bytes change, so an unchanged resync writes nothing.
 type Status struct {
+	// Ingress reports the health of a KIngress by namespace and name
+	// (KIngresses.Health); nil: the routes of KIngress classes are shown
+	// without it.
+	Ingress func(namespace, name string) (engine.IngressHealth, bool)
+
 	k         *kube.Clients
 	namespace string
 	source    string
@@ -227,38 +232,28 @@ func (s *Status) Resolved(ctx context.Context) {
 	s.write(ctx)
 }
 
-// Refresh recomputes the Services' status from the last applied state and
-// the revisions' health, and writes it if it changed.
+// Refresh recomputes the Services' status from the last applied state,
+// the revisions' health and the KIngresses', and writes it if it changed.
 func (s *Status) Refresh(ctx context.Context) {
-	ingress := s.ingresses(ctx)
 	s.mu.Lock()
 	if s.desired != nil {
-		s.doc.Services = engine.StatusWithIngress(s.desired, s.health, ingress)
+		s.doc.Services = engine.StatusWithIngress(s.desired, s.health, s.ingresses())
 		s.doc.DomainMappings = engine.DomainMappingStatuses(s.desired)
 	}
 	s.mu.Unlock()
 	s.write(ctx)
 }
 
-// ingresses reads the KIngresses when a Service of the last applied
-// state renders one; nil otherwise. A failed read leaves them unknown.
-func (s *Status) ingresses(ctx context.Context) func(namespace, name string) (engine.IngressHealth, bool) {
-	s.mu.Lock()
+// ingresses is Ingress when a Service of the last applied state renders
+// a KIngress; nil otherwise.
+func (s *Status) ingresses() func(namespace, name string) (engine.IngressHealth, bool) {
 	d := s.desired
-	s.mu.Unlock()
-	if d == nil || d.Tree == nil || !slices.ContainsFunc(d.Tree.Services, func(svc *serving.Service) bool {
+	if s.Ingress == nil || d == nil || d.Tree == nil || !slices.ContainsFunc(d.Tree.Services, func(svc *serving.Service) bool {
 		return engine.RendersKIngress(svc, d.Tree.Config)
 	}) {
 		return nil
 	}
-	all, err := Ingresses(ctx, s.k)
-	if err != nil {
-		s.log.Warn("read KIngress status", "error", err)
-	}
-	return func(namespace, name string) (engine.IngressHealth, bool) {
-		h, ok := all[namespace+"/"+name]
-		return h, ok
-	}
+	return s.Ingress
 }
 
 func (s *Status) write(ctx context.Context) {

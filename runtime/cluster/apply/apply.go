@@ -63,6 +63,10 @@ import (
 // it goes: a caller that drops its own (a large first pass) has them
 // collected before the pass ends.
 //
+// A Service ebb created whose cluster IP the apply would change (headless
+// to one with an address, or back), which the API refuses in place, is
+// deleted and created again.
+//
 // One object failing (refused by the guard rails, rejected by the
 // apiserver) does not stop the others; the error joins every failure, and
 // the ChangeSet says what happened to each object. A failed object the
@@ -202,6 +206,9 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 	// what the rendered object says to force.
 	force := live == nil || (tracked && old.Fields != "") || u.GetAnnotations()[ForceAnnotation] == "true"
 	out, err := res.Apply(ctx, r.Name, intent(u, live), metav1.ApplyOptions{FieldManager: mgr, Force: force})
+	if err != nil && live != nil && !adopted && clusterIPChange(r, err) {
+		out, err = recreate(ctx, res, u, live, mgr)
+	}
 	if err != nil {
 		if apierrors.IsConflict(err) && !force {
 			err = fmt.Errorf("%w (the object exists and this source never applied it; annotate it %s: \"true\" to take it over): %w",
