@@ -112,8 +112,8 @@ func TestLoopGradualRolloutStepsWithoutCommits(t *testing.T) {
 	if got := gittest.Run(t, f.bare, "log", "-1", "--format=%s", "main"); !strings.HasPrefix(got, "ebb: default/hello: rollout hello-00002 done: 100%") {
 		t.Errorf("end commit %q", got)
 	}
-	if l := f.ledger(t); l.Gradual != nil || traffic(l) != "hello-00002 at 100% (latestRevision)" {
-		t.Errorf("ledger after the end: traffic %s, plan %+v", traffic(l), l.Gradual)
+	if l := f.ledger(t); l.Gradual != nil || formatTraffic(l) != "hello-00002 at 100% (latestRevision)" {
+		t.Errorf("ledger after the end: traffic %s, plan %+v", formatTraffic(l), l.Gradual)
 	}
 	if got, want := routed(), "hello-00002 at 100% (latestRevision)"; got != want {
 		t.Errorf("applied after the end: %s, want %s", got, want)

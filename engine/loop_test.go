@@ -121,7 +121,7 @@ func (f *loopFixture) pull(t *testing.T) {
 	}
 }
 
-func traffic(l *serving.Ledger) string { return serving.FormatTraffic(l.Traffic) }
+func formatTraffic(l *serving.Ledger) string { return serving.FormatTraffic(l.Traffic) }
 
 func TestLoopWritesLedgerBackAndFollows(t *testing.T) {
 	f := newLoopFixture(t, false)
@@ -156,7 +156,7 @@ func TestLoopWritesLedgerBackAndFollows(t *testing.T) {
 		t.Errorf("ledger commit's parent %s, want the user commit %s", parent, user)
 	}
 	l := f.ledger(t)
-	if diff := cmp.Diff("hello-00001 at 90%, hello-00002 at 10% (latestRevision)", traffic(l)); diff != "" {
+	if diff := cmp.Diff("hello-00001 at 90%, hello-00002 at 10% (latestRevision)", formatTraffic(l)); diff != "" {
 		t.Errorf("traffic (-want +got):\n%s", diff)
 	}
 	if got := f.target.last(t).Ledgers[0].Latest; got != "hello-00002" {
@@ -344,7 +344,7 @@ func TestLoopReadOnlyKeepsLedgerInMemory(t *testing.T) {
 		t.Fatalf("read-only canary pass = %+v", p)
 	}
 	d := f.target.last(t)
-	if got := traffic(d.Ledgers[0]); !strings.Contains(got, "hello-00001 at 90%") || !strings.Contains(got, "hello-00002 at 10%") {
+	if got := formatTraffic(d.Ledgers[0]); !strings.Contains(got, "hello-00001 at 90%") || !strings.Contains(got, "hello-00002 at 10%") {
 		t.Errorf("applied traffic %q", got)
 	}
 	if out, _ := gittest.RunErr(f.bare, nil, "ls-tree", "-r", "--name-only", "main"); strings.Contains(out, ".ebb") {

@@ -83,7 +83,7 @@ func TestLoopPreviews(t *testing.T) {
 	if got := rev.Template.Spec.Containers[0].Env[0].Value; got != "Preview" {
 		t.Errorf("preview revision runs TARGET=%s", got)
 	}
-	if got, want := traffic(l), "hello-00001 at 100%, "+rev.Name+" at 0% (tag preview-login)"; got != want {
+	if got, want := formatTraffic(l), "hello-00001 at 100%, "+rev.Name+" at 0% (tag preview-login)"; got != want {
 		t.Errorf("traffic %q, want %q", got, want)
 	}
 	st := Status(d, func(string, string) (RevisionHealth, bool) { return RevisionHealth{}, false })
@@ -104,8 +104,8 @@ func TestLoopPreviews(t *testing.T) {
 	if p := f.loop.SyncAt(ctx, now); p.Err != nil || len(p.Previews) != 0 {
 		t.Fatalf("after delete: %+v", p)
 	}
-	if got := f.target.last(t).Ledgers[0]; len(got.Revisions) != 1 || traffic(got) != "hello-00001 at 100% (latestRevision)" {
-		t.Errorf("after delete: %s %+v", traffic(got), got.Revisions)
+	if got := f.target.last(t).Ledgers[0]; len(got.Revisions) != 1 || formatTraffic(got) != "hello-00001 at 100% (latestRevision)" {
+		t.Errorf("after delete: %s %+v", formatTraffic(got), got.Revisions)
 	}
 
 	// A preview past its TTL goes away too.
@@ -161,11 +161,11 @@ func TestComposeTwoPreviewsOfOneService(t *testing.T) {
 	if diff := cmp.Diff([]string{"hello-0000=World", "hello-pr-1=One", "hello-pr-2=Two"}, revs); diff != "" {
 		t.Errorf("revisions (-want +got):\n%s", diff)
 	}
-	if tr := traffic(led); !strings.HasPrefix(tr, "hello-00001 at 100%, hello-pr-1-") || !strings.Contains(tr, "at 0% (tag pr-1), hello-pr-2-") || !strings.HasSuffix(tr, "at 0% (tag pr-2)") {
+	if tr := formatTraffic(led); !strings.HasPrefix(tr, "hello-00001 at 100%, hello-pr-1-") || !strings.Contains(tr, "at 0% (tag pr-1), hello-pr-2-") || !strings.HasSuffix(tr, "at 0% (tag pr-2)") {
 		t.Errorf("traffic %q", tr)
 	}
 	// main itself is untouched.
-	if tr := traffic(main.Ledgers[0]); tr != "hello-00001 at 100% (latestRevision)" || len(main.Ledgers[0].Revisions) != 1 {
+	if tr := formatTraffic(main.Ledgers[0]); tr != "hello-00001 at 100% (latestRevision)" || len(main.Ledgers[0].Revisions) != 1 {
 		t.Errorf("main changed: %s", tr)
 	}
 	if len(d.Objects) <= len(main.Objects) {

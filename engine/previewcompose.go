@@ -11,6 +11,7 @@ import (
 
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Compose adds the previews to main, the main branch's state: for every
@@ -192,7 +193,7 @@ func previewAlone(ps *serving.Service, pv Preview, namespace string) (*serving.S
 	s.Spec.Template = *ps.Spec.Template.DeepCopy()
 	s.Spec.Template.Name = previewRevision(ps.Name, pv.Tag, serving.HashTemplate(&ps.Spec.Template))
 	markPreview(&s.Spec.Template, pv.Tag)
-	latest, all := true, serving.Percent(100)
+	latest, all := true, traffic.Percent(100)
 	s.Spec.Traffic = []serving.TrafficTarget{{LatestRevision: &latest, Percent: &all}}
 	next, _, err := serving.Plan([]*serving.Service{s}, nil, stamp(pv.Commit), serving.Observed{})
 	if err != nil {
@@ -227,7 +228,7 @@ func previewService(cur *serving.Service, ledger *serving.Ledger, ps *serving.Se
 		pct := t.Percent
 		s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: t.Tag, RevisionName: t.RevisionName, Percent: &pct})
 	}
-	zero := serving.Percent(0)
+	zero := traffic.Percent(0)
 	s.Spec.Traffic = append(s.Spec.Traffic, serving.TrafficTarget{Tag: pv.Tag, RevisionName: s.Spec.Template.Name, Percent: &zero})
 	next, _, err := serving.Plan([]*serving.Service{s}, []*serving.Ledger{ledger}, stamp(pv.Commit), serving.Observed{})
 	if err != nil {

@@ -359,7 +359,7 @@ func TestComposeIntoPreviewNamespace(t *testing.T) {
 	}
 	var got []string
 	for _, l := range d.Ledgers {
-		got = append(got, l.Namespace+"/"+l.Service+": "+traffic(l))
+		got = append(got, l.Namespace+"/"+l.Service+": "+formatTraffic(l))
 	}
 	if len(got) != 3 || got[0] != "default/hello: hello-00001 at 100% (latestRevision)" || !strings.HasPrefix(got[1], "previews/hello-pr-1: hello-pr-1-") ||
 		!strings.HasSuffix(got[1], " at 100% (latestRevision)") || got[2] != "team/hello: hello-00001 at 100% (latestRevision)" {

@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // ServiceStatus is one Service as `ebb get services` shows it.
@@ -139,7 +140,7 @@ type RevisionStatus struct {
 	Name       string          `json:"name"`
 	Generation int64           `json:"generation"`
 	Created    time.Time       `json:"created"`
-	Percent    serving.Percent `json:"percent"`
+	Percent    traffic.Percent `json:"percent"`
 	Tags       []string        `json:"tags,omitempty"`
 	Latest     bool            `json:"latest,omitempty"`
 	Desired    int32           `json:"desired"`
@@ -240,13 +241,10 @@ func StatusWithIngress(d *Desired, health func(namespace, revision string) (Revi
 		}
 		for _, r := range l.Revisions {
 			rs := RevisionStatus{Name: r.Name, Generation: r.Generation, Created: r.Created.Time.Time,
-				Latest: r.Name == l.Latest, Ready: Unknown, Rollout: rolloutRole(l, &r)}
+				Percent: serving.Share(l.Traffic, r.Name), Latest: r.Name == l.Latest, Ready: Unknown, Rollout: rolloutRole(l, &r)}
 			for _, t := range l.Traffic {
-				if t.RevisionName == r.Name {
-					rs.Percent += t.Percent
-					if t.Tag != "" {
-						rs.Tags = append(rs.Tags, t.Tag)
-					}
+				if t.RevisionName == r.Name && t.Tag != "" {
+					rs.Tags = append(rs.Tags, t.Tag)
 				}
 			}
 			if h, ok := health(l.Namespace, r.Name); ok {

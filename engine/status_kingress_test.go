@@ -2,17 +2,14 @@ package engine
 
 import (
 	"testing"
-	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/ebb-dev/ebb/serving"
 )
 
 // A Service of a KIngress class is as ready as its KIngress says; one of
 // a class ebb serves itself does not read KIngresses.
 func TestStatusWithIngress(t *testing.T) {
-	tree, err := serving.Load(fstest.MapFS{"svc.yaml": {Data: []byte(`apiVersion: serving.knative.dev/v1
+	tree, ledgers := planned(t, `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: edge, namespace: team, annotations: {networking.knative.dev/ingress.class: kourier}}
 spec: {template: {spec: {containers: [{image: registry.example.com/edge:1}]}}}
@@ -21,14 +18,7 @@ apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: own, namespace: team}
 spec: {template: {spec: {containers: [{image: registry.example.com/own:1}]}}}
-`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	d := &Desired{Tree: tree, Ledgers: ledgers}
 	ready := func(string, string) (RevisionHealth, bool) { return RevisionHealth{Ready: True}, true }
 	type got struct {

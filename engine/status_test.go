@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -14,6 +15,20 @@ import (
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
 )
+
+// planned loads a tree of one file and plans it at commit c1.
+func planned(t *testing.T, yaml string) (*serving.Tree, []*serving.Ledger) {
+	t.Helper()
+	tree, err := serving.Load(fstest.MapFS{"svc.yaml": {Data: []byte(yaml)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree, ledgers
+}
 
 // TestStatusRefusedHosts: a Service or DomainMapping refused a host that
 // another namespace owns is not Ready, and says why without naming the
@@ -86,18 +101,11 @@ spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: other}}
 // TestStatusFigures: a revision's figures from the runtime are shown with
 // it, rounded for people; a revision without requests shows none.
 func TestStatusFigures(t *testing.T) {
-	tree, err := serving.Load(fstest.MapFS{"svc.yaml": {Data: []byte(`apiVersion: serving.knative.dev/v1
+	tree, ledgers := planned(t, `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata: {name: hello, namespace: default}
 spec: {template: {spec: {containers: [{image: registry.example.com/hello:1}]}}}
-`)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledgers, _, err := tree.Plan(serving.Stamp{Commit: "c1"}, serving.Observed{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, tc := range []struct {
 		name string
 		f    metric.Figures
@@ -118,6 +126,33 @@ spec: {template: {spec: {containers: [{image: registry.example.com/hello:1}]}}}
 				t.Errorf("figures (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestStatusShares: a revision's percent is its share of the main host,
+// a tagged target's percent counted with an untagged one's; its tags are
+// listed whatever their percent.
+func TestStatusShares(t *testing.T) {
+	tree, ledgers := planned(t, `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: default}
+spec: {template: {spec: {containers: [{image: registry.example.com/hello:1}]}}}
+`)
+	rev := ledgers[0].Latest
+	ledgers[0].Traffic = []serving.Target{
+		{RevisionName: rev, LatestRevision: true, Percent: 60},
+		{RevisionName: rev, Tag: "canary", Percent: 40},
+		{RevisionName: rev, Tag: "next"},
+	}
+	svcs := Status(&Desired{Tree: tree, Ledgers: ledgers}, func(string, string) (RevisionHealth, bool) {
+		return RevisionHealth{Ready: True}, true
+	})
+	if len(svcs) != 1 || len(svcs[0].Revisions) != 1 {
+		t.Fatalf("status = %+v, want one Service with one revision", svcs)
+	}
+	r := svcs[0].Revisions[0]
+	if r.Percent != 100 || !slices.Equal(r.Tags, []string{"canary", "next"}) {
+		t.Errorf("revision %s: %d%%, tags %v; want 100%%, tags [canary next]", r.Name, r.Percent, r.Tags)
 	}
 }
 

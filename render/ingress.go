@@ -147,7 +147,7 @@ func httpRouteRule(r route.Route, p route.Path, facts revisionFacts) (gatewayv1.
 				Name:  gatewayv1.ObjectName(PublicServiceName(s.Revision)),
 				Port:  new(port),
 			},
-			Weight: new(int32(s.Percent)),
+			Weight: new(s.Percent.Int32()),
 		}}
 		if len(s.AppendHeaders) > 0 {
 			br.Filters = []gatewayv1.HTTPRouteFilter{setHeaders(s.AppendHeaders)}

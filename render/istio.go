@@ -115,7 +115,7 @@ func istioHTTPRoute(r route.Route, hosts []string, gateway string, p route.Path,
 				"host": PublicServiceName(s.Revision) + "." + s.Namespace + ".svc." + clusterDomain,
 				"port": map[string]any{"number": int64(port)},
 			},
-			"weight": int64(s.Percent),
+			"weight": s.Percent.Int64(),
 		}
 		if len(s.AppendHeaders) > 0 {
 			d["headers"] = map[string]any{"request": map[string]any{"set": stringMap(s.AppendHeaders)}}

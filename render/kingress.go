@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Knative's KIngress (networking.internal.knative.dev/v1alpha1 Ingress),
@@ -84,7 +85,7 @@ type kingressSplit struct {
 	ServiceNamespace string             `json:"serviceNamespace"`
 	ServiceName      string             `json:"serviceName"`
 	ServicePort      intstr.IntOrString `json:"servicePort"`
-	Percent          int                `json:"percent,omitempty"`
+	Percent          traffic.Percent    `json:"percent,omitempty"`
 	AppendHeaders    map[string]string  `json:"appendHeaders,omitempty"`
 }
 

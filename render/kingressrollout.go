@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // kRollout is Knative's traffic.Rollout as its route reconciler writes it
@@ -16,21 +17,21 @@ type kRollout struct {
 type kConfigurationRollout struct {
 	ConfigurationName string             `json:"configurationName"`
 	Tag               string             `json:"tag,omitempty"`
-	Percent           serving.Percent    `json:"percent"`
+	Percent           traffic.Percent    `json:"percent"`
 	Revisions         []kRevisionRollout `json:"revisions,omitempty"`
 	StepParams        kRolloutParams     `json:"stepParams"`
 }
 
 type kRolloutParams struct {
-	StartTime    int64 `json:"starttime,omitempty"`
-	NextStepTime int64 `json:"nextStepTime,omitempty"`
-	StepDuration int64 `json:"stepDuration,omitempty"`
-	StepSize     int   `json:"stepSize,omitempty"`
+	StartTime    int64           `json:"starttime,omitempty"`
+	NextStepTime int64           `json:"nextStepTime,omitempty"`
+	StepDuration int64           `json:"stepDuration,omitempty"`
+	StepSize     traffic.Percent `json:"stepSize,omitempty"`
 }
 
 type kRevisionRollout struct {
 	RevisionName string          `json:"revisionName"`
-	Percent      serving.Percent `json:"percent"`
+	Percent      traffic.Percent `json:"percent"`
 }
 
 // rolloutAnnotation is the rollout annotation of a Service's KIngress,
@@ -44,7 +45,7 @@ func rolloutAnnotation(l *serving.Ledger) string {
 	ro := kRollout{}
 	for _, name := range rolloutNames(l.Traffic) {
 		var revs []kRevisionRollout
-		var percent serving.Percent
+		var percent traffic.Percent
 		for _, t := range consolidate(l.Traffic, name) {
 			if !t.LatestRevision || t.Percent == 0 {
 				continue
@@ -83,9 +84,9 @@ func rolloutAnnotation(l *serving.Ledger) string {
 }
 
 // rolloutNames are the traffic names of a route: "" and each tag, sorted.
-func rolloutNames(traffic []serving.Target) []string {
+func rolloutNames(targets []serving.Target) []string {
 	names := []string{""}
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.Tag != "" {
 			names = append(names, t.Tag)
 		}
@@ -98,9 +99,9 @@ func rolloutNames(traffic []serving.Target) []string {
 // the main route holds every target, a tag its own; targets of one
 // revision add up, keeping the first one's latestRevision; a single
 // target holds 100 %.
-func consolidate(traffic []serving.Target, name string) []serving.Target {
+func consolidate(targets []serving.Target, name string) []serving.Target {
 	var out []serving.Target
-	for _, t := range traffic {
+	for _, t := range targets {
 		if name != "" && t.Tag != name {
 			continue
 		}
@@ -120,7 +121,7 @@ func consolidate(traffic []serving.Target, name string) []serving.Target {
 // reconciler and ebb write it: the newest revision of configuration's
 // main-route entry and its percent of the route; ok is false when the
 // annotation holds none (or does not parse).
-func RolloutNewest(annotation, configuration string) (revision string, percent serving.Percent, ok bool) {
+func RolloutNewest(annotation, configuration string) (revision string, percent traffic.Percent, ok bool) {
 	var ro kRollout
 	if json.Unmarshal([]byte(annotation), &ro) != nil {
 		return "", 0, false

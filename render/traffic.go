@@ -4,6 +4,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/header"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // trafficName is one addressable part of a route: the main route (tag "")
@@ -17,13 +18,13 @@ type trafficName struct {
 // one entry per tag, in the ledger's tag order. The main route splits as
 // serving.MainSplit says; a tag gets 100% of its revision whatever its
 // percent.
-func trafficNames(namespace string, traffic []serving.Target) []trafficName {
+func trafficNames(namespace string, targets []serving.Target) []trafficName {
 	main := trafficName{}
-	for _, t := range serving.MainSplit(traffic) {
+	for _, t := range serving.MainSplit(targets) {
 		main.splits = append(main.splits, split(namespace, t.RevisionName, t.Percent))
 	}
 	names := []trafficName{main}
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.Tag != "" {
 			names = append(names, trafficName{tag: t.Tag, splits: []route.Split{split(namespace, t.RevisionName, 100)}})
 		}
@@ -33,12 +34,11 @@ func trafficNames(namespace string, traffic []serving.Target) []trafficName {
 
 // split sends percent to a revision, tagging the request with the revision
 // so the activator (or a debugging user) knows where it was meant to go.
-// The route table counts percents as ints.
-func split(namespace, revision string, percent serving.Percent) route.Split {
+func split(namespace, revision string, percent traffic.Percent) route.Split {
 	return route.Split{
 		Namespace: namespace,
 		Revision:  revision,
-		Percent:   int(percent),
+		Percent:   percent,
 		AppendHeaders: map[string]string{
 			header.Revision:  revision,
 			header.Namespace: namespace,

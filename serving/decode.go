@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	sigsjson "sigs.k8s.io/json"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // document is one YAML document of a file, converted to JSON.
@@ -135,7 +137,7 @@ func strictDecode(doc *document, v any) ErrorList {
 // apiType names a field's Go type as Knative's API does: a Percent is the
 // int64 it is there.
 func apiType(goType string) string {
-	if t := reflect.TypeFor[Percent](); goType == t.String() {
+	if t := reflect.TypeFor[traffic.Percent](); goType == t.String() {
 		return t.Kind().String()
 	}
 	return goType

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // DefaultTemplate applies Knative's defaults (reference §1.7) to a
@@ -242,17 +243,17 @@ func defaultMounts(c *corev1.Container, vols []corev1.Volume) {
 // DefaultTraffic returns spec.traffic with Knative's defaults: empty
 // becomes 100% to the latest revision; each entry gets latestRevision =
 // (revisionName == "") and percent 0 when unset.
-func DefaultTraffic(traffic []TrafficTarget) []TrafficTarget {
-	if len(traffic) == 0 {
-		return []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(Percent(100))}}
+func DefaultTraffic(targets []TrafficTarget) []TrafficTarget {
+	if len(targets) == 0 {
+		return []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(traffic.Percent(100))}}
 	}
-	out := make([]TrafficTarget, len(traffic))
-	for i, t := range traffic {
+	out := make([]TrafficTarget, len(targets))
+	for i, t := range targets {
 		if t.LatestRevision == nil {
 			t.LatestRevision = ptr(t.RevisionName == "")
 		}
 		if t.Percent == nil {
-			t.Percent = ptr(Percent(0))
+			t.Percent = ptr(traffic.Percent(0))
 		}
 		out[i] = t
 	}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 func TestDefaultTemplate(t *testing.T) {
@@ -155,12 +156,12 @@ func TestLedgerTemplateIsACopy(t *testing.T) {
 
 func TestDefaultTraffic(t *testing.T) {
 	got := DefaultTraffic(nil)
-	want := []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(Percent(100))}}
+	want := []TrafficTarget{{LatestRevision: ptr(true), Percent: ptr(traffic.Percent(100))}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("empty (-want +got):\n%s", d)
 	}
 	got = DefaultTraffic([]TrafficTarget{{RevisionName: "a"}, {Tag: "t"}})
-	want = []TrafficTarget{{RevisionName: "a", LatestRevision: ptr(false), Percent: ptr(Percent(0))}, {Tag: "t", LatestRevision: ptr(true), Percent: ptr(Percent(0))}}
+	want = []TrafficTarget{{RevisionName: "a", LatestRevision: ptr(false), Percent: ptr(traffic.Percent(0))}, {Tag: "t", LatestRevision: ptr(true), Percent: ptr(traffic.Percent(0))}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("entries (-want +got):\n%s", d)
 	}

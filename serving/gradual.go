@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ebb-dev/ebb/serving/rollout"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Gradual rollouts (Knative's rollout-duration, package rollout) in
@@ -25,23 +26,16 @@ func (p *planner) gradualDuration() time.Duration {
 	return p.svc.RolloutDuration(p.config().Network)
 }
 
-// latestShare is the share of the Service's main route that traffic's
-// untagged latestRevision targets hold, and the newest revision they
+// latestShare is the share of the Service's main route that the untagged
+// latestRevision entries of targets hold, and the newest revision they
 // route to ("" when they hold none).
-func latestShare(traffic []Target) (revision string, percent Percent) {
-	for _, t := range traffic {
+func latestShare(targets []Target) (revision string, percent traffic.Percent) {
+	for _, t := range targets {
 		if t.LatestRevision && t.Tag == "" && t.Percent > 0 {
 			revision, percent = t.RevisionName, percent+t.Percent
 		}
 	}
 	return revision, percent
-}
-
-// desiredGradual is the rollout plan that gives revision the whole of
-// service's latestRevision share (rollout.Desired, which counts percents
-// as ints).
-func desiredGradual(service, revision string, share Percent) rollout.Rollout {
-	return rollout.Desired(service, revision, int(share))
 }
 
 // planGradual starts, adjusts and ends the Service's gradual rollout,
@@ -58,15 +52,15 @@ func (p *planner) planGradual() {
 	} else {
 		discarded = g != nil
 		rev, percent := latestShare(l.Traffic)
-		prev = desiredGradual(l.Service, rev, percent)
+		prev = rollout.Desired(l.Service, rev, percent)
 	}
-	var percent Percent
+	var percent traffic.Percent
 	for _, t := range DefaultTraffic(p.svc.Spec.Traffic) {
 		if *t.LatestRevision && t.Tag == "" {
 			percent += *t.Percent
 		}
 	}
-	desired := desiredGradual(l.Service, l.LatestRouted(), percent)
+	desired := rollout.Desired(l.Service, l.LatestRouted(), percent)
 	now := p.seen.now(p.at)
 	next, changed := rollout.Plan(prev, desired, now, p.gradualDuration())
 	if !changed && !discarded {
@@ -139,7 +133,7 @@ func splitLatest(g rollout.Rollout, service string) func(Target) []Target {
 		done = true
 		out := make([]Target, len(revs))
 		for i, r := range revs {
-			out[i] = Target{RevisionName: r.RevisionName, LatestRevision: true, Percent: Percent(r.Percent)}
+			out[i] = Target{RevisionName: r.RevisionName, LatestRevision: true, Percent: r.Percent}
 		}
 		return out
 	}
@@ -180,10 +174,10 @@ func routedWith(ledgers []*Ledger, split func(*Ledger) rollout.Rollout) []*Ledge
 
 // mergeLatest folds the untagged latestRevision targets with a share
 // into the first of them, as planTraffic recorded them.
-func mergeLatest(traffic []Target) []Target {
+func mergeLatest(targets []Target) []Target {
 	var out []Target
 	first := -1
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.LatestRevision && t.Tag == "" && t.Percent > 0 {
 			if first >= 0 {
 				out[first].Percent += t.Percent

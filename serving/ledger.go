@@ -5,6 +5,7 @@ import (
 
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/rollout"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Ledger file identity.
@@ -109,8 +110,8 @@ type Stamp struct {
 
 // Target is one resolved traffic entry.
 type Target struct {
-	Tag            string  `json:"tag,omitempty"`
-	RevisionName   string  `json:"revisionName"`
-	LatestRevision bool    `json:"latestRevision,omitempty"`
-	Percent        Percent `json:"percent"`
+	Tag            string          `json:"tag,omitempty"`
+	RevisionName   string          `json:"revisionName"`
+	LatestRevision bool            `json:"latestRevision,omitempty"`
+	Percent        traffic.Percent `json:"percent"`
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ebb-dev/ebb/serving/canary"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // MaxGeneration is the largest generation a ledger holds: the largest
@@ -51,6 +52,13 @@ func (c *ledgerCheck) required(path string, empty bool) bool {
 func (c *ledgerCheck) between(path string, v, lo, hi int64) {
 	if c.required(path, false) && (v < lo || v > hi) {
 		c.add(path, "expected %d <= %d <= %d", lo, v, hi)
+	}
+}
+
+// percent checks that v at path is a share: 0 to 100.
+func (c *ledgerCheck) percent(path string, v traffic.Percent) {
+	if c.required(path, false) && !v.Valid() {
+		c.add(path, "expected 0 <= %d <= 100", v)
 	}
 }
 
@@ -130,20 +138,18 @@ func checkLedger(l *Ledger, src Source) ErrorList {
 		default:
 			c.add("rollout.phase", "unknown phase %q, want %s, %s or %s", r.Phase, canary.Progressing, canary.Promoted, canary.RolledBack)
 		}
-		c.between("rollout.weight", r.Weight, 0, 100)
+		c.percent("rollout.weight", r.Weight)
 		if r.FailedChecks < 0 {
 			c.add("rollout.failedChecks", "expected 0 <= %d", r.FailedChecks)
 		}
 	}
-	var sum Percent
+	var sum traffic.Percent
 	for i, t := range l.Traffic {
 		p := fmt.Sprintf("traffic[%d]", i)
 		if c.required(p+".revisionName", t.RevisionName == "") && !names[t.RevisionName] {
 			c.add(p+".revisionName", "Revision %q referenced in traffic not found.", t.RevisionName)
 		}
-		if c.required(p+".percent", false) && !t.Percent.valid() {
-			c.add(p+".percent", "expected 0 <= %d <= 100", t.Percent)
-		}
+		c.percent(p+".percent", t.Percent)
 		sum += t.Percent
 	}
 	// Only a removed Service routes nothing; a ledger cut anywhere in its

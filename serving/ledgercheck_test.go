@@ -16,8 +16,8 @@ func checkedLedger(t *testing.T) (live, removed []byte) {
 	t.Helper()
 	_, ledgers, err := run(t, [][]*Service{
 		{svc("a")},
-		{svc("b", traffic(latest(10, "next"), pin("hello-00001", 90, "")))},
-		{svc("c", traffic(latest(100, "")))},
+		{svc("b", routes(latest(10, "next"), pin("hello-00001", 90, "")))},
+		{svc("c", routes(latest(100, "")))},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func TestPlanRefusesGenerationOverflow(t *testing.T) {
 func FuzzUnmarshalLedger(f *testing.F) {
 	_, ledgers, err := run(&testing.T{}, [][]*Service{
 		{svc("a")},
-		{svc("b", traffic(latest(10, "next"), pin("hello-00001", 90, "")))},
+		{svc("b", routes(latest(10, "next"), pin("hello-00001", 90, "")))},
 	})
 	if err == nil {
 		if b, err := MarshalLedger(ledgers[0]); err == nil {

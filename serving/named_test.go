@@ -20,14 +20,14 @@ func TestRetireFollowsRoutingStates(t *testing.T) {
 		name: "a revision pinned at 0% without a tag is named, not retired",
 		steps: [][]*Service{
 			{svc("a")},
-			{svc("b", traffic(pin("hello-00001", 0, ""), latest(100, "")))},
+			{svc("b", routes(pin("hello-00001", 0, ""), latest(100, "")))},
 		},
 		want: map[string]string{"hello-00001": "", "hello-00002": ""},
 	}, {
 		name: "retired when the last target naming it goes, not when its share went to 0%",
 		steps: [][]*Service{
 			{svc("a")},
-			{svc("b", traffic(pin("hello-00001", 0, ""), latest(100, "")))},
+			{svc("b", routes(pin("hello-00001", 0, ""), latest(100, "")))},
 			{svc("b")},
 		},
 		want: map[string]string{"hello-00001": "ccc", "hello-00002": ""},
@@ -35,8 +35,8 @@ func TestRetireFollowsRoutingStates(t *testing.T) {
 		name: "a revision no route ever named stays pending when it is no longer the latest",
 		steps: [][]*Service{
 			{svc("a")},
-			{svc("b", traffic(pin("hello-00001", 100, "")))},
-			{svc("c", traffic(pin("hello-00001", 100, "")))},
+			{svc("b", routes(pin("hello-00001", 100, "")))},
+			{svc("c", routes(pin("hello-00001", 100, "")))},
 		},
 		want: map[string]string{"hello-00001": "", "hello-00002": "", "hello-00003": ""},
 	}, {
@@ -44,23 +44,23 @@ func TestRetireFollowsRoutingStates(t *testing.T) {
 		steps: [][]*Service{
 			{svc("a")},
 			{svc("b")},
-			{svc("b", traffic(pin("hello-00001", 100, "")))},
+			{svc("b", routes(pin("hello-00001", 100, "")))},
 		},
 		want: map[string]string{"hello-00001": "", "hello-00002": "ccc"},
 	}, {
 		name: "a latestRevision target names the latest before it is ready",
 		steps: [][]*Service{
-			{svc("a", traffic(pin("hello-00001", 100, "")))},
-			{svc("b", traffic(pin("hello-00001", 50, ""), latest(50, "")))},
-			{svc("c", traffic(pin("hello-00001", 50, ""), latest(50, "")))},
+			{svc("a", routes(pin("hello-00001", 100, "")))},
+			{svc("b", routes(pin("hello-00001", 50, ""), latest(50, "")))},
+			{svc("c", routes(pin("hello-00001", 50, ""), latest(50, "")))},
 		},
 		want: map[string]string{"hello-00001": "", "hello-00002": "ccc", "hello-00003": ""},
 	}, {
 		name: "a tag names its revision",
 		steps: [][]*Service{
 			{svc("a")},
-			{svc("b", traffic(pin("hello-00001", 0, "old"), latest(100, "")))},
-			{svc("c", traffic(pin("hello-00001", 0, "old"), latest(100, "")))},
+			{svc("b", routes(pin("hello-00001", 0, "old"), latest(100, "")))},
+			{svc("c", routes(pin("hello-00001", 0, "old"), latest(100, "")))},
 		},
 		want: map[string]string{"hello-00001": "", "hello-00002": "ccc", "hello-00003": ""},
 	}}

@@ -87,7 +87,7 @@ func TestPlanGradual(t *testing.T) {
 // gradually; a plan that does not validate is discarded.
 func TestPlanGradualScope(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	split := traffic(pin("hello-00001", 50, ""), latest(50, ""), latest(0, "next"))
+	split := routes(pin("hello-00001", 50, ""), latest(50, ""), latest(0, "next"))
 	network := config.Default()
 	network.Network.RolloutDuration = 20 * time.Second
 	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}

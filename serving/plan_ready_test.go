@@ -26,7 +26,7 @@ func TestPlanLatestReady(t *testing.T) {
 		traffic  string
 		retired  []string
 	}
-	split := traffic(latest(90, ""), pin("hello-00001", 10, "stable"))
+	split := routes(latest(90, ""), pin("hello-00001", 10, "stable"))
 	steps := []step{
 		{[]*Service{svc("a")}, Observed{}, []string{"revision: new revision hello-00001", "traffic: hello-00001 at 100% (latestRevision)"},
 			"hello-00001,", "hello-00001 at 100% (latestRevision)", nil},

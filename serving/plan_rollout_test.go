@@ -218,7 +218,7 @@ func TestPlanCanaryProgressDeadline(t *testing.T) {
 func TestPlanCanaryShare(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}
-	split := traffic(latest(30, ""), latest(0, "current"), pin("hello-00001", 70, "stable"))
+	split := routes(latest(30, ""), latest(0, "current"), pin("hello-00001", 70, "stable"))
 	l := rolloutRun(t, nil, []*Service{svc("a", analysed, split)}, w, []string{"revision: new revision hello-00001", "ready: revision hello-00001 is ready",
 		"traffic: hello-00001 at 30% (latestRevision), hello-00001 at 0% (latestRevision, tag current), hello-00001 at 70% (tag stable)"},
 		"hello-00001 at 30% (latestRevision), hello-00001 at 0% (latestRevision, tag current), hello-00001 at 70% (tag stable)")
@@ -239,8 +239,8 @@ func TestPlanCanaryShare(t *testing.T) {
 func TestPlanCanaryNeedsLatestTraffic(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	w := &world{ready: []string{"hello-00001", "hello-00002"}, since: t0, now: t0}
-	pinned := traffic(pin("hello-00001", 100, ""), latest(0, "next"))
-	l := rolloutRun(t, nil, []*Service{svc("a", analysed, traffic(latest(100, "")))}, w, []string{"revision: new revision hello-00001",
+	pinned := routes(pin("hello-00001", 100, ""), latest(0, "next"))
+	l := rolloutRun(t, nil, []*Service{svc("a", analysed, routes(latest(100, "")))}, w, []string{"revision: new revision hello-00001",
 		"ready: revision hello-00001 is ready", "traffic: hello-00001 at 100% (latestRevision)"}, "hello-00001 at 100% (latestRevision)")
 	l = rolloutRun(t, l, []*Service{svc("b", analysed, pinned)}, w, []string{"revision: new revision hello-00002", "ready: revision hello-00002 is ready",
 		"traffic: hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)"}, "hello-00001 at 100%, hello-00002 at 0% (latestRevision, tag next)")

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 func stamp(commit string, minute int) Stamp {
@@ -34,15 +36,15 @@ func named(name string) func(*Service) { return func(s *Service) { s.Name = name
 
 func byo(name string) func(*Service) { return func(s *Service) { s.Spec.Template.Name = name } }
 
-func traffic(ts ...TrafficTarget) func(*Service) {
+func routes(ts ...TrafficTarget) func(*Service) {
 	return func(s *Service) { s.Spec.Traffic = ts }
 }
 
-func pin(rev string, pct Percent, tag string) TrafficTarget {
+func pin(rev string, pct traffic.Percent, tag string) TrafficTarget {
 	return TrafficTarget{RevisionName: rev, Percent: &pct, Tag: tag}
 }
 
-func latest(pct Percent, tag string) TrafficTarget {
+func latest(pct traffic.Percent, tag string) TrafficTarget {
 	t := true
 	return TrafficTarget{LatestRevision: &t, Percent: &pct, Tag: tag}
 }
@@ -115,7 +117,7 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name:  "traffic-only change makes none; latestRevision resolves; tags kept",
-			steps: [][]*Service{{svc("a")}, {svc("b")}, {svc("b", traffic(latest(10, ""), pin("hello-00001", 90, "stable")))}},
+			steps: [][]*Service{{svc("a")}, {svc("b")}, {svc("b", routes(latest(10, ""), pin("hello-00001", 90, "stable")))}},
 			want: [][]string{nil, nil, {
 				"traffic: default/hello: hello-00002 at 10% (latestRevision), hello-00001 at 90% (tag stable)",
 			}},
@@ -131,8 +133,8 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "a 0% tag keeps a revision from retiring; same revision twice sums on the main split",
-			steps: [][]*Service{{svc("a")}, {svc("b", traffic(latest(100, ""), pin("hello-00001", 0, "old")))},
-				{svc("b", traffic(latest(60, ""), pin("hello-00002", 40, "cur")))}},
+			steps: [][]*Service{{svc("a")}, {svc("b", routes(latest(100, ""), pin("hello-00001", 0, "old")))},
+				{svc("b", routes(latest(60, ""), pin("hello-00002", 40, "cur")))}},
 			want: [][]string{nil, {
 				"revision: default/hello: new revision hello-00002",
 				"traffic: default/hello: hello-00002 at 100% (latestRevision), hello-00001 at 0% (tag old)",
@@ -240,11 +242,11 @@ func TestPlanErrors(t *testing.T) {
 			"Service.serving.knative.dev default/hello: spec.template.metadata.name: Saw the following changes without a name change (-old +new)\n\t"},
 		{"name taken by a different template", [][]*Service{{svc("a", byo("hello-v1"))}, {svc("b", byo("hello-v2"))}, {svc("c", byo("hello-v1"))}},
 			`spec.template.metadata.name: The revision name "hello-v1" is taken by a conflicting Revision, so traffic will not be migrated`},
-		{"unknown revisionName", [][]*Service{{svc("a", traffic(pin("hello-00009", 100, "")))}},
+		{"unknown revisionName", [][]*Service{{svc("a", routes(pin("hello-00009", 100, "")))}},
 			`Service.serving.knative.dev default/hello: spec.traffic[0].revisionName: Revision "hello-00009" referenced in traffic not found.`},
 		{"a revision name of another Service in the namespace", [][]*Service{{svc("a", named("hello-world")), svc("a", byo("hello-world-00001"))}},
 			`Service.serving.knative.dev default/hello-world: spec.template.metadata.name: The revision name "hello-world-00001" is taken by a conflicting Revision, so traffic will not be migrated`},
-		{"another service's revision", [][]*Service{{svc("a", traffic(pin("other-00001", 100, "")))}},
+		{"another service's revision", [][]*Service{{svc("a", routes(pin("other-00001", 100, "")))}},
 			`spec.traffic[0].revisionName: Revision "other-00001" referenced in traffic not found.`},
 	}
 	for _, tt := range tests {
@@ -262,7 +264,7 @@ func TestPlanErrors(t *testing.T) {
 }
 
 func TestLedgerRoundTrip(t *testing.T) {
-	_, ledgers, err := run(t, [][]*Service{{svc("a")}, {svc("b", traffic(latest(10, "next"), pin("hello-00001", 90, "")))}})
+	_, ledgers, err := run(t, [][]*Service{{svc("a")}, {svc("b", routes(latest(10, "next"), pin("hello-00001", 90, "")))}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ebb-dev/ebb/serving/rollout"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Edge is what the controller programming a Service's route reports of
@@ -18,7 +19,7 @@ type Edge struct {
 	Generation           int64
 	ProgrammedGeneration int64
 	Revision             string
-	Percent              Percent
+	Percent              traffic.Percent
 	LoadBalancer         LoadBalancer
 }
 
@@ -40,7 +41,7 @@ func (p Programmed) gradualAt(l *Ledger, plan rollout.Rollout, now time.Time) ti
 	if !ok {
 		return now
 	}
-	return rollout.HeldAt(plan, l.Service, now, rollout.Programmed{Revision: e.Revision, Percent: int(e.Percent), Ready: e.Ready()})
+	return rollout.HeldAt(plan, l.Service, now, rollout.Programmed{Revision: e.Revision, Percent: e.Percent, Ready: e.Ready()})
 }
 
 // held reports whether l's gradual rollout waits at now for its edge to
@@ -51,7 +52,7 @@ func (p Programmed) held(l *Ledger, now time.Time) bool {
 
 // carries reports whether l's route has no edge report, or its edge has
 // programmed revision at percent: an analysed canary steps on only then.
-func (p Programmed) carries(l *Ledger, revision string, percent Percent) bool {
+func (p Programmed) carries(l *Ledger, revision string, percent traffic.Percent) bool {
 	e, ok := p[l.Namespace+"/"+l.Service]
 	return !ok || (e.Ready() && e.Revision == revision && e.Percent == percent)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ebb-dev/ebb/scaler/metric"
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Analysed canaries (package canary) in planning: a Service that rolls out
@@ -128,7 +129,7 @@ func (p *planner) rollBack(reason string) {
 // rollBack ends l's rollout with reason: its canary is failed at at and
 // never routed by latestRevision again, the stable revision has its share
 // back. It returns the canary's weight before.
-func (l *Ledger) rollBack(reason string, at Stamp) int64 {
+func (l *Ledger) rollBack(reason string, at Stamp) traffic.Percent {
 	r := l.Rollout
 	weight := r.Weight
 	r.Phase, r.Weight, r.NextCheck, r.Reason = canary.RolledBack, 0, nil, reason
@@ -182,7 +183,7 @@ func (p *planner) planRollout(stable string) {
 	}
 	weight := r.Weight
 	next, verdict := canary.Decide(*r, a, period, now)
-	if (verdict == canary.Step || verdict == canary.Promote) && !p.seen.Programmed.carries(l, r.Canary, Percent(weight)) {
+	if (verdict == canary.Step || verdict == canary.Promote) && !p.seen.Programmed.carries(l, r.Canary, weight) {
 		// The route's edge has not programmed the canary's weight: the
 		// step waits, and the check is judged again when it has.
 		return
@@ -250,7 +251,7 @@ func (p *planner) canarySplit() func(Target) []Target {
 	if r == nil || r.Phase != canary.Progressing || r.Weight == 0 {
 		return func(t Target) []Target { return []Target{t} }
 	}
-	left := Percent(r.Weight)
+	left := r.Weight
 	return func(t Target) []Target {
 		if !t.LatestRevision || t.Tag != "" || t.Percent == 0 || left == 0 {
 			return []Target{t}

@@ -4,21 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
-// Percent is a share of a route's traffic, 0 to 100: a traffic target's
-// in a Service (spec.traffic[].percent, an int64 in Knative's API) and in
-// a ledger, and a revision's share of a route as ebb renders it. Its
-// encoding is an integer's.
-type Percent int64
-
-// valid reports whether p is a share: 0 to 100.
-func (p Percent) valid() bool { return 0 <= p && p <= 100 }
-
 // Routed is the set of revisions that carry traffic or a tag.
-func Routed(traffic []Target) map[string]bool {
+func Routed(targets []Target) map[string]bool {
 	m := map[string]bool{}
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.Percent > 0 || t.Tag != "" {
 			m[t.RevisionName] = true
 		}
@@ -28,12 +21,12 @@ func Routed(traffic []Target) map[string]bool {
 
 // FormatTraffic describes resolved traffic, e.g.
 // "hello-00002 at 10% (latestRevision), hello-00001 at 90%".
-func FormatTraffic(traffic []Target) string {
-	if len(traffic) == 0 {
+func FormatTraffic(targets []Target) string {
+	if len(targets) == 0 {
 		return "no traffic"
 	}
-	parts := make([]string, len(traffic))
-	for i, t := range traffic {
+	parts := make([]string, len(targets))
+	for i, t := range targets {
 		var notes []string
 		if t.LatestRevision {
 			notes = append(notes, "latestRevision")
@@ -52,9 +45,9 @@ func FormatTraffic(traffic []Target) string {
 // MainSplit is the split of the Service's main (untagged) host: every
 // target with percent > 0, the same revision summed, in first-listed order.
 // (A route lists a few targets: they are looked up in order, not hashed.)
-func MainSplit(traffic []Target) []Target {
+func MainSplit(targets []Target) []Target {
 	var out []Target
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.Percent == 0 {
 			continue
 		}
@@ -68,11 +61,22 @@ func MainSplit(traffic []Target) []Target {
 	return out
 }
 
+// Share is revision's percent of the main host: its entry of MainSplit,
+// 0 when it has none.
+func Share(targets []Target, revision string) traffic.Percent {
+	for _, t := range MainSplit(targets) {
+		if t.RevisionName == revision {
+			return t.Percent
+		}
+	}
+	return 0
+}
+
 // Tags maps each tag to its revision; a tag host sends all its traffic
 // there.
-func Tags(traffic []Target) map[string]string {
+func Tags(targets []Target) map[string]string {
 	m := map[string]string{}
-	for _, t := range traffic {
+	for _, t := range targets {
 		if t.Tag != "" {
 			m[t.Tag] = t.RevisionName
 		}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // TestMainSplit: the main host's split holds every target with a share,
@@ -22,5 +24,21 @@ func TestMainSplit(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("MainSplit (-want +got):\n%s", d)
+	}
+}
+
+// TestShare: a revision's share is its MainSplit entry, tagged targets
+// and a revision listed twice counted, 0 for one at 0 % or not routed.
+func TestShare(t *testing.T) {
+	targets := []Target{
+		{RevisionName: "a-2", LatestRevision: true, Percent: 50},
+		{RevisionName: "a-1", Percent: 30, Tag: "old"},
+		{RevisionName: "a-2", Percent: 20, Tag: "new"},
+		{RevisionName: "a-3", Percent: 0, Tag: "next"},
+	}
+	for rev, want := range map[string]traffic.Percent{"a-2": 70, "a-1": 30, "a-3": 0, "a-4": 0} {
+		if got := Share(targets, rev); got != want {
+			t.Errorf("Share(%s) = %d, want %d", rev, got, want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package serving
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Group and versions that ebb reads from a serving repository.
@@ -59,11 +61,11 @@ type RevisionSpec struct {
 
 // TrafficTarget is one entry of spec.traffic.
 type TrafficTarget struct {
-	Tag               string   `json:"tag,omitempty"`
-	RevisionName      string   `json:"revisionName,omitempty"`
-	ConfigurationName string   `json:"configurationName,omitempty"`
-	LatestRevision    *bool    `json:"latestRevision,omitempty"`
-	Percent           *Percent `json:"percent,omitempty"`
+	Tag               string           `json:"tag,omitempty"`
+	RevisionName      string           `json:"revisionName,omitempty"`
+	ConfigurationName string           `json:"configurationName,omitempty"`
+	LatestRevision    *bool            `json:"latestRevision,omitempty"`
+	Percent           *traffic.Percent `json:"percent,omitempty"`
 	// URL is output only; setting it in Git is an error.
 	URL string `json:"url,omitempty"`
 }

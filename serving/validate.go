@@ -10,6 +10,7 @@ import (
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Annotations ebb reads on a Service.
@@ -187,13 +188,13 @@ func validateRevisionSpec(e *errs, rs *RevisionSpec, cfg *config.Config, p strin
 }
 
 // validateTraffic checks spec.traffic of a Service (§2.2 messages).
-func validateTraffic(e *errs, traffic []TrafficTarget) {
-	if len(traffic) == 0 {
+func validateTraffic(e *errs, targets []TrafficTarget) {
+	if len(targets) == 0 {
 		return
 	}
-	var sum Percent
+	var sum traffic.Percent
 	tags := map[string]int{}
-	for i, t := range traffic {
+	for i, t := range targets {
 		p := fmt.Sprintf("spec.traffic[%d]", i)
 		if t.Tag != "" {
 			if msgs := validation.IsDNS1035Label(t.Tag); len(msgs) > 0 {
@@ -220,7 +221,7 @@ func validateTraffic(e *errs, traffic []TrafficTarget) {
 			}
 		}
 		if t.Percent != nil {
-			if !t.Percent.valid() {
+			if !t.Percent.Valid() {
 				e.add(p+".percent", "expected 0 <= %d <= 100", *t.Percent)
 			}
 			sum += *t.Percent

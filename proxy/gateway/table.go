@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // compiled is a route table ready to serve from; it is never modified once
@@ -95,10 +96,10 @@ func compilePath(p route.Path, revs map[revKey]route.Revision, cycles map[string
 	if len(p.Splits) > 255 {
 		return nil, fmt.Errorf("%d splits, at most 255", len(p.Splits))
 	}
-	total, g := 0, 0
+	var total, g traffic.Percent
 	cp.splits = make([]split, 0, len(p.Splits))
 	for _, s := range p.Splits {
-		if s.Percent < 0 || s.Percent > 100 {
+		if !s.Percent.Valid() {
 			return nil, fmt.Errorf("split %s/%s: percent %d out of 0..100", s.Namespace, s.Revision, s.Percent)
 		}
 		total += s.Percent
@@ -120,7 +121,7 @@ func compilePath(p route.Path, revs map[revKey]route.Revision, cycles map[string
 		return cp, nil
 	}
 	n := total / g
-	cur := make([]int, len(p.Splits))
+	cur := make([]traffic.Percent, len(p.Splits))
 	cp.slots = make([]uint8, n)
 	for i := range n {
 		best := -1
@@ -137,7 +138,7 @@ func compilePath(p route.Path, revs map[revKey]route.Revision, cycles map[string
 	return cp, nil
 }
 
-func gcd(a, b int) int {
+func gcd(a, b traffic.Percent) traffic.Percent {
 	for b != 0 {
 		a, b = b, a%b
 	}

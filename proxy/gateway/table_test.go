@@ -9,10 +9,11 @@ import (
 
 	"github.com/ebb-dev/ebb/proxy/backend"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 func helloTable() route.Table {
-	split := func(rev string, pct int) route.Split {
+	split := func(rev string, pct traffic.Percent) route.Split {
 		return route.Split{Namespace: "default", Revision: rev, Percent: pct,
 			AppendHeaders: map[string]string{"Knative-Serving-Revision": rev, "Knative-Serving-Namespace": "default"}}
 	}
@@ -79,10 +80,20 @@ func TestSplitIsExactPerCycle(t *testing.T) {
 
 func TestSetTableRejectsBadSplits(t *testing.T) {
 	g := newGateway(t, route.Table{})
-	bad := route.Table{Routes: []route.Route{{Namespace: "n", Name: "r", Rules: []route.Rule{{Hosts: []string{"h"},
-		Paths: []route.Path{{Splits: []route.Split{{Namespace: "n", Revision: "r", Percent: 0}}}}}}}}}
-	if err := g.SetTable(bad); err == nil {
-		t.Error("SetTable accepted splits summing to 0")
+	for name, percents := range map[string][]traffic.Percent{
+		"summing to 0":        {0},
+		"out of 0..100":       {-10, 110},
+		"summing to over 100": {60, 50},
+	} {
+		var splits []route.Split
+		for i, p := range percents {
+			splits = append(splits, route.Split{Namespace: "n", Revision: fmt.Sprintf("r-%d", i), Percent: p})
+		}
+		bad := route.Table{Routes: []route.Route{{Namespace: "n", Name: "r", Rules: []route.Rule{{Hosts: []string{"h"},
+			Paths: []route.Path{{Splits: splits}}}}}}}
+		if err := g.SetTable(bad); err == nil {
+			t.Errorf("SetTable accepted splits %s: %v", name, percents)
+		}
 	}
 }
 

@@ -12,12 +12,13 @@ import (
 
 	"github.com/ebb-dev/ebb/proxy/gateway"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // table is a one-route table of namespace ns: one rule per entry of
 // hosts (visibility from the host's form), every rule splitting to
 // revisions rev at percent each.
-func table(ns, name string, hosts []string, percent int, revs ...string) route.Table {
+func table(ns, name string, hosts []string, percent traffic.Percent, revs ...string) route.Table {
 	t := route.Table{Routes: []route.Route{{Namespace: ns, Name: name}}}
 	var splits []route.Split
 	for _, r := range revs {

@@ -6,6 +6,8 @@ package route
 import (
 	"cmp"
 	"slices"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // How a route table travels in a cluster: one ConfigMap per Service (or
@@ -72,7 +74,7 @@ type Path struct {
 type Split struct {
 	Namespace     string            `json:"namespace"`
 	Revision      string            `json:"revision"`
-	Percent       int               `json:"percent"`
+	Percent       traffic.Percent   `json:"percent"`
 	AppendHeaders map[string]string `json:"appendHeaders,omitempty"`
 }
 

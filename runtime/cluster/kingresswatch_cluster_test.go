@@ -15,6 +15,7 @@ import (
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // TestKIngressHoldsRollout rolls hello out over 20 s through Kourier's
@@ -56,7 +57,7 @@ func TestKIngressHoldsRollout(t *testing.T) {
 	}
 	// carried is the newest revision and percent of the KIngress's rollout
 	// annotation, read from the apiserver.
-	carried := func() (string, serving.Percent) {
+	carried := func() (string, traffic.Percent) {
 		t.Helper()
 		ing, err := dyn.Resource(cluster.KIngressResource).Namespace(ns).Get(t.Context(), "hello", metav1.GetOptions{})
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // AnnotationPrefix starts the Service annotations that configure its
@@ -44,9 +46,9 @@ type Analysis struct {
 	// StepWeight is the percent added to the canary after each passing
 	// check, up to MaxWeight; StepWeights, when set, is the ladder
 	// instead.
-	StepWeight  int64
-	StepWeights []int64
-	MaxWeight   int64
+	StepWeight  traffic.Percent
+	StepWeights []traffic.Percent
+	MaxWeight   traffic.Percent
 	// Threshold is how many failed checks roll the canary back.
 	Threshold int64
 	// SuccessRate is the least percent of requests that must not fail in
@@ -67,11 +69,11 @@ func Default() Analysis {
 // Ladder is the canary's weights in order: StepWeights, or StepWeight,
 // 2×StepWeight, … up to MaxWeight. A passing check at the last one
 // promotes.
-func (a Analysis) Ladder() []int64 {
+func (a Analysis) Ladder() []traffic.Percent {
 	if len(a.StepWeights) > 0 {
 		return a.StepWeights
 	}
-	var out []int64
+	var out []traffic.Percent
 	for w := a.StepWeight; ; w += a.StepWeight {
 		if w >= a.MaxWeight {
 			return append(out, a.MaxWeight)
@@ -167,14 +169,15 @@ func Parse(base Analysis, data map[string]string, prefix string) (a Analysis, se
 }
 
 // percent parses a whole percent in [0, 100].
-func percent(v string) (int64, bool) {
+func percent(v string) (traffic.Percent, bool) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	return n, err == nil && n >= 0 && n <= 100
+	p := traffic.Percent(n)
+	return p, err == nil && p.Valid()
 }
 
 // ladder parses "5,10,25,50": rising percents in [1, 99].
-func ladder(v string) ([]int64, string) {
-	var out []int64
+func ladder(v string) ([]traffic.Percent, string) {
+	var out []traffic.Percent
 	for f := range strings.SplitSeq(v, ",") {
 		n, ok := percent(f)
 		switch {

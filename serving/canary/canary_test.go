@@ -9,17 +9,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 func TestLadder(t *testing.T) {
 	for _, tc := range []struct {
 		a    Analysis
-		want []int64
+		want []traffic.Percent
 	}{
-		{Default(), []int64{10, 20, 30, 40, 50}},
-		{Analysis{StepWeight: 20, MaxWeight: 50}, []int64{20, 40, 50}},
-		{Analysis{StepWeight: 50, MaxWeight: 50}, []int64{50}},
-		{Analysis{StepWeight: 10, MaxWeight: 50, StepWeights: []int64{5, 10, 25, 50}}, []int64{5, 10, 25, 50}},
+		{Default(), []traffic.Percent{10, 20, 30, 40, 50}},
+		{Analysis{StepWeight: 20, MaxWeight: 50}, []traffic.Percent{20, 40, 50}},
+		{Analysis{StepWeight: 50, MaxWeight: 50}, []traffic.Percent{50}},
+		{Analysis{StepWeight: 10, MaxWeight: 50, StepWeights: []traffic.Percent{5, 10, 25, 50}}, []traffic.Percent{5, 10, 25, 50}},
 	} {
 		if got := tc.a.Ladder(); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v: ladder %v, want %v", tc.a, got, tc.want)
@@ -34,7 +35,7 @@ func TestParse(t *testing.T) {
 		"canary.ebb.dev/request-success-rate": "99.5", "canary.ebb.dev/request-duration": "250ms", "canary.ebb.dev/min-requests": "0",
 		"other.example/interval": "9s",
 	}, AnnotationPrefix)
-	want := Analysis{Interval: 2 * time.Second, StepWeight: 10, StepWeights: []int64{5, 10, 25}, MaxWeight: 50, Threshold: 2,
+	want := Analysis{Interval: 2 * time.Second, StepWeight: 10, StepWeights: []traffic.Percent{5, 10, 25}, MaxWeight: 50, Threshold: 2,
 		SuccessRate: 99.5, Duration: 250 * time.Millisecond, MinRequests: 0}
 	if diff := cmp.Diff(want, a); diff != "" || !set || len(errs) > 0 {
 		t.Errorf("parse (-want +got):\n%s\nset %v, errors %v", diff, set, errs)

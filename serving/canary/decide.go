@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Phase is where a rollout stands.
@@ -34,7 +35,7 @@ type State struct {
 	// Weight is the canary's percent of the Service's traffic now (at
 	// most the percent of its latestRevision targets); 0 until it is
 	// ready.
-	Weight int64 `json:"weight"`
+	Weight traffic.Percent `json:"weight"`
 	// FailedChecks counts the periods the canary failed.
 	FailedChecks int64 `json:"failedChecks,omitempty"`
 	// Started is when the canary was planned.

@@ -148,7 +148,6 @@ func active(l *serving.Ledger, r *serving.Revision, named map[string]bool) strin
 
 // routed says how l's routes name revision name.
 func routed(l *serving.Ledger, name string) string {
-	var percent serving.Percent
 	var tags []string
 	found := false
 	for _, t := range l.Traffic {
@@ -156,11 +155,11 @@ func routed(l *serving.Ledger, name string) string {
 			continue
 		}
 		found = true
-		percent += t.Percent
 		if t.Tag != "" {
 			tags = append(tags, t.Tag)
 		}
 	}
+	percent := serving.Share(l.Traffic, name)
 	switch {
 	case !found:
 		return "named by a rollout in progress"

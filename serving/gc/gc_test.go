@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -32,12 +33,12 @@ func rev(gen int64, created, retired int) serving.Revision {
 	return r
 }
 
-func ledger(latest int64, traffic []serving.Target, revs ...serving.Revision) *serving.Ledger {
+func ledger(latest int64, targets []serving.Target, revs ...serving.Revision) *serving.Ledger {
 	return &serving.Ledger{Namespace: "default", Service: "hello", Generation: latest,
-		Latest: serving.RevisionName("hello", latest), Revisions: revs, Traffic: traffic}
+		Latest: serving.RevisionName("hello", latest), Revisions: revs, Traffic: targets}
 }
 
-func to(gen int64, percent serving.Percent, tag string) serving.Target {
+func to(gen int64, percent traffic.Percent, tag string) serving.Target {
 	return serving.Target{RevisionName: serving.RevisionName("hello", gen), Percent: percent, Tag: tag}
 }
 
@@ -250,15 +251,15 @@ func TestNeverCollectsWhatIsInUse(t *testing.T) {
 			}
 			revs = append(revs, r)
 		}
-		var traffic []serving.Target
+		var targets []serving.Target
 		for range rng.IntN(4) {
 			tag := ""
 			if rng.IntN(2) == 0 {
 				tag = fmt.Sprintf("t%d", rng.IntN(5))
 			}
-			traffic = append(traffic, to(int64(1+rng.IntN(n)), serving.Percent(rng.IntN(2)*rng.IntN(100)), tag))
+			targets = append(targets, to(int64(1+rng.IntN(n)), traffic.Percent(rng.IntN(2)*rng.IntN(100)), tag))
 		}
-		l := ledger(int64(1+rng.IntN(n)), traffic, revs...)
+		l := ledger(int64(1+rng.IntN(n)), targets, revs...)
 		if rng.IntN(8) == 0 {
 			l.Removed = stampPtr(300)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
 	"github.com/ebb-dev/ebb/serving/rollout"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // The vectors of Knative's pkg/reconciler/gc tests (TestCollectMin,
@@ -43,7 +44,7 @@ type knRev struct {
 	// unset, long ago).
 	modified, created time.Time
 	// percent is an active revision's share; 0 pins it at 0 %.
-	percent  serving.Percent
+	percent  traffic.Percent
 	tag      string
 	preserve bool
 	// staleStamp gives an active revision a retired stamp too, as a

@@ -1,6 +1,10 @@
 package rollout
 
-import "time"
+import (
+	"time"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
+)
 
 // Programmed is what the controller programming a route (a net-*
 // controller, for a KIngress class) reports of the configuration's
@@ -9,7 +13,7 @@ import "time"
 // generation (Knative's ingress.IsReady()).
 type Programmed struct {
 	Revision string
-	Percent  int
+	Percent  traffic.Percent
 	Ready    bool
 }
 
@@ -37,7 +41,7 @@ func HeldAt(r Rollout, configuration string, now time.Time, p Programmed) time.T
 	// carries has taken; −1 before the plan's start.
 	programmed := -1
 	if p.Revision == newest.RevisionName && p.Percent >= newest.Percent {
-		programmed = (p.Percent - newest.Percent) / sp.StepSize
+		programmed = int((p.Percent - newest.Percent) / sp.StepSize)
 	}
 	allowed := programmed
 	if p.Ready {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // ObserveReady computes the step parameters of every configuration that
@@ -53,6 +55,6 @@ func (c *ConfigurationRollout) computeProperties(now time.Time, minStepSec, dura
 	stepSize := math.Round(remPercent / numSteps)
 	stepDuration := time.Duration(durationSecs / numSteps * float64(time.Second))
 	c.StepParams.StepDuration = metav1.Duration{Duration: stepDuration}
-	c.StepParams.StepSize = int(stepSize)
+	c.StepParams.StepSize = traffic.Percent(stepSize)
 	c.StepParams.NextStepTime = now.Add(stepDuration)
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // TestObserveReady holds the vectors of Knative's TestObserveReady.
@@ -125,7 +127,7 @@ func TestObserveReady(t *testing.T) {
 func TestAdjustPercentage(t *testing.T) {
 	tests := []struct {
 		name string
-		goal int
+		goal traffic.Percent
 		prev ConfigurationRollout
 		want []RevisionRollout
 	}{{

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // scenario is a rollout plan as planning makes it, with the shape the
@@ -21,13 +23,13 @@ type scenario struct {
 // three new revisions, each arriving at a random time (often during the
 // previous one's rollout), the percent sometimes changed on the way.
 func randomConfig(rng *rand.Rand, tag string, start time.Time) (plan, desired Rollout, end time.Time) {
-	percent := 2 + rng.IntN(99)
+	percent := traffic.Percent(2 + rng.IntN(99))
 	duration := time.Duration(1+rng.IntN(300)) * time.Second
 	plan = tagged(Desired("c", "c-0", percent), tag)
 	now := start
 	for i := 1; i <= 1+rng.IntN(3); i++ {
 		if rng.IntN(4) == 0 {
-			percent = 2 + rng.IntN(99)
+			percent = traffic.Percent(2 + rng.IntN(99))
 		}
 		desired = tagged(Desired("c", fmt.Sprintf("c-%d", i), percent), tag)
 		plan, _ = Plan(plan, desired, now, duration)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // Rollout is the gradual-rollout state of one route: one entry per
@@ -28,7 +30,7 @@ type ConfigurationRollout struct {
 
 	// Percent is the share of the whole route that the configuration's
 	// latestRevision targets ask for; Revisions add up to it.
-	Percent int `json:"percent"`
+	Percent traffic.Percent `json:"percent"`
 
 	// Revisions share the configuration's traffic, oldest first. One
 	// revision (or none) means no rollout is in progress; during one the
@@ -49,21 +51,21 @@ type Params struct {
 	// parameters are computed (ObserveReady).
 	StepDuration metav1.Duration `json:"stepDuration,omitzero"`
 	// StepSize is how many percent each step moves to the newest revision.
-	StepSize int `json:"stepSize,omitempty"`
+	StepSize traffic.Percent `json:"stepSize,omitempty"`
 }
 
 // RevisionRollout is one revision's share, in percent of the whole route
 // (not of the configuration).
 type RevisionRollout struct {
-	RevisionName string `json:"revisionName"`
-	Percent      int    `json:"percent"`
+	RevisionName string          `json:"revisionName"`
+	Percent      traffic.Percent `json:"percent"`
 }
 
 // Desired is the shape the traffic asks for when no rollout is in
 // progress: the route's main host sends percent of its traffic to
 // configuration's latest routed revision. A percent of 0 takes no part in
 // a rollout: the result is empty.
-func Desired(configuration, revision string, percent int) Rollout {
+func Desired(configuration, revision string, percent traffic.Percent) Rollout {
 	if percent <= 0 {
 		return Rollout{}
 	}
@@ -142,7 +144,7 @@ func (r Rollout) Validate() error {
 		if c.ConfigurationName == "" {
 			bad("configurationName: must not be empty")
 		}
-		if c.Percent < 0 || c.Percent > 100 {
+		if !c.Percent.Valid() {
 			bad("percent: %d, want 0 to 100", c.Percent)
 		}
 		if s := c.StepParams.StepSize; s < 0 || s > c.Percent {
@@ -157,7 +159,7 @@ func (r Rollout) Validate() error {
 		if !c.Done() && c.StepParams.StartTime.IsZero() {
 			bad("stepParams.startTime: a rollout of %d revisions needs a start time", len(c.Revisions))
 		}
-		tot := 0
+		var tot traffic.Percent
 		for j, rr := range c.Revisions {
 			tot += rr.Percent
 			if rr.RevisionName == "" {

@@ -3,6 +3,8 @@ package rollout
 import (
 	"slices"
 	"time"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // MinStep is the shortest step of every rollout ebb plans: Knative's
@@ -36,7 +38,7 @@ func SplitAt(r Rollout, now time.Time) Rollout {
 		// Every step moves at least 1 % of at most 100 %: more steps
 		// than that change nothing.
 		due = min(due, 101)
-		move := int(due) * p.StepSize
+		move := traffic.Percent(due) * p.StepSize
 		n := len(c.Revisions)
 		newest := c.Revisions[n-1]
 		newest.Percent = min(newest.Percent+move, c.Percent)
@@ -84,7 +86,7 @@ func (c *ConfigurationRollout) EndTime() time.Time {
 	if c.Done() || p.StepSize <= 0 || p.NextStepTime.IsZero() {
 		return time.Time{}
 	}
-	older := 0
+	var older traffic.Percent
 	for _, r := range c.Revisions[:len(c.Revisions)-1] {
 		older += r.Percent
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // t0 is the start of the rollouts below.
@@ -16,7 +18,7 @@ func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.
 func revs(pairs ...any) []RevisionRollout {
 	var out []RevisionRollout
 	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, RevisionRollout{RevisionName: pairs[i].(string), Percent: pairs[i+1].(int)})
+		out = append(out, RevisionRollout{RevisionName: pairs[i].(string), Percent: traffic.Percent(pairs[i+1].(int))})
 	}
 	return out
 }

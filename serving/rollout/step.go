@@ -1,6 +1,10 @@
 package rollout
 
-import "time"
+import (
+	"time"
+
+	"github.com/ebb-dev/ebb/serving/traffic"
+)
 
 // Step merges the desired shape (one revision per configuration, as
 // Desired builds it from the traffic) with the previous state at now, and
@@ -155,7 +159,7 @@ func stepConfig(goal, prev ConfigurationRollout, now time.Time) ConfigurationRol
 // rollout: an increase goes to the newest revision, a decrease is taken
 // from the oldest ones (those cut to 0 % are dropped), and 0 % ends the
 // rollout.
-func adjustPercentage(goal int, cr *ConfigurationRollout) {
+func adjustPercentage(goal traffic.Percent, cr *ConfigurationRollout) {
 	switch diff := goal - cr.Percent; {
 	case goal == 0:
 		cr.Revisions = nil

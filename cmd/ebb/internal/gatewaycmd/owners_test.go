@@ -31,6 +31,7 @@ import (
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
 // TestGatewayClusterOwnership: namespace default has a Service and a
@@ -100,7 +101,7 @@ spec:
 	}
 
 	// The tenants' tables, routing to a revision of their own.
-	table := func(routeNS, routeName, revNS string, percent int, hosts ...string) string {
+	table := func(routeNS, routeName, revNS string, percent traffic.Percent, hosts ...string) string {
 		b, err := json.Marshal(route.Table{
 			Routes: []route.Route{{Namespace: routeNS, Name: routeName, Rules: []route.Rule{{Hosts: hosts, Visibility: route.ExternalIP,
 				Paths: []route.Path{{Splits: []route.Split{{Namespace: revNS, Revision: "evil-00001", Percent: percent}}}}}}}},
