@@ -8,15 +8,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // TestRuntimeLongRevisionName: a revision whose Deployment name is
@@ -39,7 +40,7 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	}
 	rewrite(t, filepath.Join(dir, "service.yaml"), "name: hello", "name: "+name)
 	rev := scaler.RevisionKey{Namespace: ns, Name: name + "-00001"}
-	deployment := render.DeploymentName(rev.Name)
+	deployment := names.Deployment(rev.Name)
 	if deployment == rev.Name+"-deployment" {
 		t.Fatalf("Deployment %s is not shortened: the test needs a longer name", deployment)
 	}
@@ -48,8 +49,8 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: ns}}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: ns}}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	rt, _ := startRuntime(t, k, activators(t, cs, ns+"-system", "10.7.0.1"))

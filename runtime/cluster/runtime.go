@@ -23,8 +23,8 @@ import (
 	"github.com/ebb-dev/ebb/internal/kube"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // AutoscalerManager is the field manager of the autoscaler's writes: the
@@ -235,7 +235,7 @@ func (r *Runtime) deploymentChanged(obj any) {
 // deployment reads a revision's Deployment from the informer, by the name
 // the renderer gives it.
 func (r *Runtime) deployment(namespace, revision string) (*appsv1.Deployment, bool) {
-	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + render.DeploymentName(revision))
+	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + names.Deployment(revision))
 	if !ok {
 		return nil, false
 	}
@@ -264,11 +264,11 @@ func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32)
 	}
 	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
 	err := r.k.Apps.Patch(types.MergePatchType).Namespace(rev.Namespace).Resource("deployments").
-		Name(render.DeploymentName(rev.Name)).SubResource("scale").
+		Name(names.Deployment(rev.Name)).SubResource("scale").
 		VersionedParams(&metav1.PatchOptions{FieldManager: AutoscalerManager}, metav1.ParameterCodec).
 		Body(patch).Do(ctx).Error()
 	if err != nil {
-		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, render.DeploymentName(rev.Name), n, err)
+		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, names.Deployment(rev.Name), n, err)
 	}
 	return nil
 }
