@@ -169,6 +169,14 @@ func (e *Endpoints) Private(namespace, revision string) []Endpoint {
 	return e.Ready(namespace, names.PrivateService(revision))
 }
 
+// IsPrivate reports whether service, whose EndpointSlices carry the
+// revision label revision ("" for none), is that revision's private
+// Service (whose slices list its pods) rather than its public one or a
+// Service that is no revision's.
+func IsPrivate(service, revision string) bool {
+	return revision != "" && service == names.PrivateService(revision)
+}
+
 // Addresses returns host:port of a revision's ready queue-proxies: the
 // ready endpoints of its private Service at the serving port.
 func (e *Endpoints) Addresses(namespace, revision string) []string {

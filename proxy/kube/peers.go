@@ -84,7 +84,7 @@ func (p *Peers) Watch(fn func(namespace, revision string)) (stop func()) {
 			}
 			return
 		}
-		if rev == "" || svc != names.PrivateService(rev) {
+		if !IsPrivate(svc, rev) {
 			fn(ns, svc)
 		}
 	})

@@ -159,7 +159,7 @@ func (r *Runtime) Run(ctx context.Context) {
 			return
 		}
 		// A revision's pods changed: the slices of its private Service.
-		if rev != "" && svc == names.PrivateService(rev) {
+		if proxykube.IsPrivate(svc, rev) {
 			key := scaler.RevisionKey{Namespace: ns, Name: rev}
 			r.kick(key)
 			r.noteReady(key)
