@@ -11,6 +11,7 @@ import (
 
 	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/names"
 	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
@@ -187,7 +188,7 @@ func runningImages(ledgers []*serving.Ledger) []string {
 // tagged preview's would be.
 func previewAlone(ps *serving.Service, pv Preview, namespace string) (*serving.Service, *serving.Ledger, error) {
 	s := &serving.Service{TypeMeta: ps.TypeMeta}
-	s.Name = serving.ChildName(ps.Name, "-"+pv.Tag)
+	s.Name = names.Child(ps.Name, "-"+pv.Tag)
 	s.Namespace = namespace
 	s.Labels, s.Annotations = maps.Clone(ps.Labels), maps.Clone(ps.Annotations)
 	s.Spec.Template = *ps.Spec.Template.DeepCopy()
@@ -252,7 +253,7 @@ func previewRevision(service, tag, hash string) string {
 	}
 	name := service + "-" + tag + "-" + sanitizeLabel(h, 7)
 	if len(name) > 63 {
-		name = serving.ChildName(service+"-"+tag, "-"+sanitizeLabel(h, 7))
+		name = names.Child(service+"-"+tag, "-"+sanitizeLabel(h, 7))
 	}
 	return name
 }

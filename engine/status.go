@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/canary"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/names"
 	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
@@ -340,7 +341,7 @@ func RendersKIngress(svc *serving.Service, cfg *config.Config) bool {
 
 // ingressStatus folds the health of st's KIngress into st.
 func ingressStatus(st *ServiceStatus, ingress func(namespace, name string) (IngressHealth, bool)) {
-	name := serving.ChildName(st.Name, "")
+	name := names.Child(st.Name, "")
 	h, ok := ingress(st.Namespace, name)
 	if !ok {
 		h = IngressHealth{Ready: Unknown, Reason: "not yet reported by its ingress controller"}

@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/scaler/autoscaling"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // makeDeployment builds a revision's Deployment the way Knative's revision
@@ -33,7 +34,7 @@ func makeDeployment(r *revision, cfg *config.Config, scaling *autoscaling.Config
 	return &appsv1.Deployment{
 		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        DeploymentName(r.name),
+			Name:        names.Deployment(r.name),
 			Namespace:   r.namespace,
 			Labels:      labels,
 			Annotations: nilIfEmpty(annotations),

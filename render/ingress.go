@@ -11,6 +11,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // revisionFacts finds the rendered revision a split points at.
@@ -144,7 +145,7 @@ func httpRouteRule(r route.Route, p route.Path, facts revisionFacts) (gatewayv1.
 			BackendObjectReference: gatewayv1.BackendObjectReference{
 				Group: new(gatewayv1.Group("")),
 				Kind:  new(gatewayv1.Kind("Service")),
-				Name:  gatewayv1.ObjectName(PublicServiceName(s.Revision)),
+				Name:  gatewayv1.ObjectName(names.PublicService(s.Revision)),
 				Port:  new(port),
 			},
 			Weight: new(s.Percent.Int32()),

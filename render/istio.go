@@ -8,7 +8,7 @@ import (
 
 	"github.com/ebb-dev/ebb/proxy/route"
 
-	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // Istio's VirtualService, written as unstructured: ebb does not import
@@ -62,7 +62,7 @@ func virtualService(r route.Route, meta routeMeta, suffix string, gateways, host
 	labels := maps.Clone(meta.labels)
 	labels[LabelIngress] = r.Name
 	m := map[string]any{
-		"name":      serving.ChildName(r.Name, suffix),
+		"name":      names.Child(r.Name, suffix),
 		"namespace": r.Namespace,
 		"labels":    stringMap(labels),
 	}
@@ -112,7 +112,7 @@ func istioHTTPRoute(r route.Route, hosts []string, gateway string, p route.Path,
 		port, _ := rev.servicePort()
 		d := map[string]any{
 			"destination": map[string]any{
-				"host": PublicServiceName(s.Revision) + "." + s.Namespace + ".svc." + clusterDomain,
+				"host": names.PublicService(s.Revision) + "." + s.Namespace + ".svc." + clusterDomain,
 				"port": map[string]any{"number": int64(port)},
 			},
 			"weight": s.Percent.Int64(),

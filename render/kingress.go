@@ -12,6 +12,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/serving"
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/names"
 	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
@@ -159,7 +160,7 @@ func kingressAnnotations(class string, annotations map[string]string, extra map[
 // serviceRoute makes it for Knative: each split goes to the revision's
 // public Service.
 func makeServiceKIngress(r route.Route, meta routeMeta, o kingressOptions, facts revisionFacts, cfg *config.Config) (*kingress, error) {
-	ing := newKIngress(serving.ChildName(r.Name, ""), r.Namespace, maps.Clone(meta.labels),
+	ing := newKIngress(names.Child(r.Name, ""), r.Namespace, maps.Clone(meta.labels),
 		kingressAnnotations(o.class, o.annotations, map[string]string{AnnotationRollout: o.rollout}), o)
 	for _, rule := range r.Rules {
 		kr, err := kingressRuleOf(r, rule, facts, cfg)
@@ -208,7 +209,7 @@ func kingressRuleOf(r route.Route, rule route.Rule, facts revisionFacts, cfg *co
 			}
 			kp.Splits = append(kp.Splits, kingressSplit{
 				ServiceNamespace: s.Namespace,
-				ServiceName:      PublicServiceName(s.Revision),
+				ServiceName:      names.PublicService(s.Revision),
 				ServicePort:      intstr.FromInt32(port),
 				Percent:          s.Percent,
 				AppendHeaders:    s.AppendHeaders,
@@ -229,7 +230,7 @@ func makeDomainMappingKIngress(dm *serving.DomainMapping, target, targetHost str
 	}
 	labels[LabelDomainMappingUID] = DomainMappingUID(dm.Namespace, dm.Name)
 	labels[LabelDomainMappingNamespace] = dm.Namespace
-	ing := newKIngress(serving.ChildName(dm.Name, ""), dm.Namespace, labels, kingressAnnotations(o.class, o.annotations, nil), o)
+	ing := newKIngress(names.Child(dm.Name, ""), dm.Namespace, labels, kingressAnnotations(o.class, o.annotations, nil), o)
 	ing.Spec.Rules = []kingressRule{{
 		Hosts:      []string{dm.Name},
 		Visibility: visibilityExternalIP,

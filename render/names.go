@@ -3,19 +3,7 @@ package render
 import (
 	"crypto/sha1"
 	"encoding/hex"
-
-	"github.com/ebb-dev/ebb/serving"
 )
-
-// DeploymentName is the name of a revision's Deployment.
-func DeploymentName(revision string) string { return serving.ChildName(revision, "-deployment") }
-
-// PrivateServiceName is the name of a revision's private k8s Service.
-func PrivateServiceName(revision string) string { return serving.ChildName(revision, "-private") }
-
-// PublicServiceName is the name of a revision's public, selector-less k8s
-// Service; its EndpointSlices are written at run time.
-func PublicServiceName(revision string) string { return serving.ChildName(revision, "") }
 
 // RevisionUID is the stable identity ebb gives a revision in place of the
 // UID Kubernetes would assign to a Revision object: a name-based (version 5

@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // Values of LabelServiceType.
@@ -24,7 +26,7 @@ func makePrivateService(r *revision) *corev1.Service {
 	return &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        PrivateServiceName(r.name),
+			Name:        names.PrivateService(r.name),
 			Namespace:   r.namespace,
 			Labels:      serviceNetworkLabels(r, serviceTypePrivate),
 			Annotations: serviceNetworkAnnotations(r.tmpl.Annotations),
@@ -43,7 +45,7 @@ func makePublicService(r *revision) *corev1.Service {
 	return &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        PublicServiceName(r.name),
+			Name:        names.PublicService(r.name),
 			Namespace:   r.namespace,
 			Labels:      serviceNetworkLabels(r, serviceTypePublic),
 			Annotations: serviceNetworkAnnotations(r.tmpl.Annotations),

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/ebb-dev/ebb/serving/config"
+	"github.com/ebb-dev/ebb/serving/names"
 	"github.com/ebb-dev/ebb/serving/traffic"
 )
 
@@ -126,7 +127,7 @@ func defaultContainerNames(cs []corev1.Container, taken map[string]bool, name st
 		n := name
 		if len(cs) > 1 || taken[n] {
 			for {
-				n = ChildName(name, "-"+strconv.Itoa(next))
+				n = names.Child(name, "-"+strconv.Itoa(next))
 				next++
 				if !taken[n] {
 					break

@@ -364,13 +364,3 @@ func TestHashTemplateIgnoresEmptyValues(t *testing.T) {
 		}
 	}
 }
-
-func TestChildNameLongSuffix(t *testing.T) {
-	got := ChildName(strings.Repeat("p", 70), strings.Repeat("s", 40))
-	if want := strings.Repeat("p", 31) + "a33b26c7294e84bc2cfd10c0ded4d565"; got != want {
-		t.Errorf("ChildName = %q, want %q", got, want)
-	}
-	if got := ChildName("hello-00001", "-deployment"); got != "hello-00001-deployment" {
-		t.Errorf("ChildName short = %q", got)
-	}
-}

@@ -149,7 +149,8 @@ func TestLayers(t *testing.T) {
 
 // TestGatewayDeps: `ebb gateway`'s wiring links the proxy and its
 // informers, and none of the renderer, the engine, the runtimes (apply
-// among them), serving (its percent type, serving/traffic, aside) or
+// among them), serving's decoding (package serving, which links
+// kustomize; its leaves serving/traffic and serving/names aside) or
 // serving's rollout code, as `go list -deps` says.
 func TestGatewayDeps(t *testing.T) {
 	goBin, err := exec.LookPath("go")
@@ -169,6 +170,29 @@ func TestGatewayDeps(t *testing.T) {
 	for _, d := range deps {
 		if in(d, abs("render/...", "engine/...", "runtime/...", "serving", "serving/rollout", "serving/canary", "serving/gc")...) {
 			t.Errorf("gatewaycmd links %s", d)
+		}
+	}
+}
+
+// leaves are the packages both planes share: each imports the standard
+// library only, so that sharing it links nothing more into the gateway.
+var leaves = abs("serving/names")
+
+// TestLeaves: a leaf imports nothing but the standard library.
+func TestLeaves(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	for _, leaf := range leaves {
+		out, err := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", leaf).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", leaf, err)
+		}
+		for _, d := range strings.Fields(string(out)) {
+			if d != leaf {
+				t.Errorf("%s imports %s", leaf, d)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"net"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	kubeapi "github.com/ebb-dev/ebb/internal/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // Ports and labels of the revision Services ebb renders, as Knative names
@@ -25,8 +27,6 @@ const (
 	TLSPort = 8112
 	// StatsPort is the queue-proxy's load-stat port.
 	StatsPort = 9090
-	// PrivateSuffix ends the name of a revision's private Service.
-	PrivateSuffix = "-private"
 
 	// ManagedBy is the endpointslice.kubernetes.io/managed-by value of the
 	// EndpointSlices ebb writes.
@@ -45,13 +45,13 @@ type Endpoint struct {
 // Endpoints follows every EndpointSlice of the cluster through an informer
 // and answers who is ready behind a Service. It is the activator's and the
 // gateway's Backends: a revision's addresses are the ready endpoints of its
-// private Service, at the serving port.
+// private Service (names.PrivateService), at the serving port.
 type Endpoints struct {
 	informer cache.SharedIndexInformer
 
 	mu       gosync.Mutex
 	next     int
-	watchers map[int]func(namespace, service string)
+	watchers map[int]func(namespace, service, revision string)
 	sliceFns []func(s *discoveryv1.EndpointSlice, deleted bool)
 }
 
@@ -62,7 +62,7 @@ const byService = "service"
 func NewEndpoints(k *kubeapi.Clients, namespace string) *Endpoints {
 	inf := kubeapi.Informer(k.Discovery, "endpointslices", namespace, &discoveryv1.EndpointSlice{}, nil)
 	_ = inf.SetTransform(stripManagedFields)
-	e := &Endpoints{informer: inf, watchers: map[int]func(string, string){}}
+	e := &Endpoints{informer: inf, watchers: map[int]func(string, string, string){}}
 	_ = inf.AddIndexers(cache.Indexers{byService: func(obj any) ([]string, error) {
 		s, ok := obj.(*discoveryv1.EndpointSlice)
 		if !ok {
@@ -83,7 +83,7 @@ func NewEndpoints(k *kubeapi.Clients, namespace string) *Endpoints {
 			return
 		}
 		e.mu.Lock()
-		fns := make([]func(string, string), 0, len(e.watchers))
+		fns := make([]func(string, string, string), 0, len(e.watchers))
 		for _, fn := range e.watchers {
 			fns = append(fns, fn)
 		}
@@ -96,8 +96,9 @@ func NewEndpoints(k *kubeapi.Clients, namespace string) *Endpoints {
 		if svc == "" {
 			return
 		}
+		rev := s.Labels[route.RevisionLabel]
 		for _, fn := range fns {
-			fn(s.Namespace, svc)
+			fn(s.Namespace, svc, rev)
 		}
 	}
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -161,10 +162,25 @@ func (e *Endpoints) Ready(namespace, service string) []Endpoint {
 	return out
 }
 
+// Private returns the ready endpoints of a revision's private Service,
+// named by names.PrivateService (shortened past 63 characters as the
+// renderer shortens it): the revision's ready pods.
+func (e *Endpoints) Private(namespace, revision string) []Endpoint {
+	return e.Ready(namespace, names.PrivateService(revision))
+}
+
+// IsPrivate reports whether service, whose EndpointSlices carry the
+// revision label revision ("" for none), is that revision's private
+// Service (whose slices list its pods) rather than its public one or a
+// Service that is no revision's.
+func IsPrivate(service, revision string) bool {
+	return revision != "" && service == names.PrivateService(revision)
+}
+
 // Addresses returns host:port of a revision's ready queue-proxies: the
 // ready endpoints of its private Service at the serving port.
 func (e *Endpoints) Addresses(namespace, revision string) []string {
-	ready := e.Ready(namespace, revision+PrivateSuffix)
+	ready := e.Private(namespace, revision)
 	out := make([]string, len(ready))
 	for i, ep := range ready {
 		out[i] = net.JoinHostPort(ep.IP, strconv.Itoa(ServingPort))
@@ -174,18 +190,21 @@ func (e *Endpoints) Addresses(namespace, revision string) []string {
 
 // Watch calls fn with the revision whenever the EndpointSlices of its
 // private or public Service change, until stop is called (and, for other
-// Services, with the Service's name).
+// Services, with the Service's name). The revision is the slice's
+// route.RevisionLabel: ebb writes it on the public slice, and Kubernetes'
+// EndpointSlice controller copies it from the private Service, which the
+// renderer labels.
 func (e *Endpoints) Watch(fn func(namespace, revision string)) (stop func()) {
-	return e.WatchServices(func(ns, svc string) {
+	return e.WatchServices(func(ns, svc, rev string) {
 		// The public Service's slice carries the revision's failure.
-		rev, _ := strings.CutSuffix(svc, PrivateSuffix)
-		fn(ns, rev)
+		fn(ns, cmp.Or(rev, svc))
 	})
 }
 
-// WatchServices calls fn with the Service whenever one of its
-// EndpointSlices changes, until stop is called.
-func (e *Endpoints) WatchServices(fn func(namespace, service string)) (stop func()) {
+// WatchServices calls fn with the Service, and the revision its slices
+// are labelled with ("" for a Service that is no revision's), whenever
+// one of its EndpointSlices changes, until stop is called.
+func (e *Endpoints) WatchServices(fn func(namespace, service, revision string)) (stop func()) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := e.next
@@ -210,7 +229,7 @@ func (e *Endpoints) WatchSlices(fn func(s *discoveryv1.EndpointSlice, deleted bo
 // Mode returns the mode ebb last wrote on a public Service's
 // EndpointSlice; false when there is none (or it names no mode).
 func (e *Endpoints) Mode(namespace, revision string) (route.Mode, bool) {
-	for _, s := range e.slices(namespace, revision) {
+	for _, s := range e.slices(namespace, names.PublicService(revision)) {
 		if s.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
 			m, err := route.ParseMode(s.Labels[ModeLabel])
 			return m, err == nil

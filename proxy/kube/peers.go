@@ -8,6 +8,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/ebb-dev/ebb/proxy/route"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // Peers tells a gateway's activator which activators serve each revision,
@@ -69,7 +70,7 @@ func (p *Peers) self() string {
 func (p *Peers) Watch(fn func(namespace, revision string)) (stop func()) {
 	var mu gosync.Mutex
 	last := p.self()
-	return p.eps.WatchServices(func(ns, svc string) {
+	return p.eps.WatchServices(func(ns, svc, rev string) {
 		if ns == p.opts.Activators.Namespace && svc == p.opts.Activators.Name {
 			self := p.self()
 			mu.Lock()
@@ -83,7 +84,7 @@ func (p *Peers) Watch(fn func(namespace, revision string)) (stop func()) {
 			}
 			return
 		}
-		if !strings.HasSuffix(svc, PrivateSuffix) {
+		if !IsPrivate(svc, rev) {
 			fn(ns, svc)
 		}
 	})
@@ -92,8 +93,9 @@ func (p *Peers) Watch(fn func(namespace, revision string)) (stop func()) {
 // Public returns the public EndpointSlice ebb wrote for a revision: its
 // mode and addresses, sorted.
 func (e *Endpoints) Public(namespace, revision string) (PublicSlice, bool) {
-	for _, s := range e.slices(namespace, revision) {
-		if s.Name != revision || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
+	svc := names.PublicService(revision)
+	for _, s := range e.slices(namespace, svc) {
+		if s.Name != svc || s.Labels[discoveryv1.LabelManagedBy] != ManagedBy {
 			continue
 		}
 		mode, err := route.ParseMode(s.Labels[ModeLabel])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +15,20 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/internal/kubetest"
-	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
-// TestRuntimeLongRevisionName: a revision whose Deployment name is
-// shortened with a hash (name and "-deployment" longer than 63
-// characters) is found by the Runtime under the name the renderer gave
-// it: its replicas are read, it scales through the scale subresource, and
-// its health is reported.
+// TestRuntimeLongRevisionName: a revision of 60 characters, whose
+// private Service and Deployment names are shortened with a hash (name
+// and suffix longer than 63 characters), is found by the Runtime under
+// the names the renderer gave them: its ready pods are counted from the
+// private Service's EndpointSlices (mapped back to the revision by its
+// label), its replicas are read, it scales through the scale subresource,
+// and its health is reported.
 func TestRuntimeLongRevisionName(t *testing.T) {
 	c := kubetest.Shared(t)
 	ctx := t.Context()
@@ -32,17 +36,17 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	k := kubetest.Clients(t, cfg)
 	const ns = "longname"
 	dir := helloIn(t, cs, ns)
-	// 47 characters: the revision, "<name>-00001", has 53, its private
-	// Service 61 and its Deployment 64, one too many.
-	name := "hello-" + strings.Repeat("x", 41)
+	// 54 characters: the revision, "<name>-00001", has 60, its private
+	// Service 68 and its Deployment 71.
+	name := "hello-" + strings.Repeat("x", 48)
 	if err := os.RemoveAll(filepath.Join(dir, ".ebb")); err != nil {
 		t.Fatal(err)
 	}
 	rewrite(t, filepath.Join(dir, "service.yaml"), "name: hello", "name: "+name)
 	rev := scaler.RevisionKey{Namespace: ns, Name: name + "-00001"}
-	deployment := render.DeploymentName(rev.Name)
-	if deployment == rev.Name+"-deployment" {
-		t.Fatalf("Deployment %s is not shortened: the test needs a longer name", deployment)
+	deployment := names.Deployment(rev.Name)
+	if private := names.PrivateService(rev.Name); len(rev.Name) != 60 || private == rev.Name+"-private" || deployment == rev.Name+"-deployment" {
+		t.Fatalf("revision %s (%d characters), private Service %s, Deployment %s: the test needs names that are shortened", rev.Name, len(rev.Name), private, deployment)
 	}
 
 	ssa, err := apply.New(cfg, apply.Options{})
@@ -63,6 +67,26 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 		}
 		if h, ok := rt.Health(rev.Namespace, rev.Name); !ok || h.Ready != engine.True {
 			return fmt.Sprintf("health %+v, %v; want ready", h, ok)
+		}
+		return ""
+	})
+	var ip string
+	for _, v := range ips {
+		ip = v
+	}
+	pods, err := rt.Pods(ctx, rev)
+	if err != nil || len(pods) != 1 || pods[0].Address != ip+":9090" {
+		t.Errorf("Pods = %+v, %v; want the one at %s:9090", pods, err, ip)
+	}
+	// In serve mode the public EndpointSlice lists the pods behind the
+	// shortened private Service.
+	if err := rt.SetMode(ctx, rev, route.Serve, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() string {
+		mode, addrs, err := publicSlice(ctx, cs, ns, names.PublicService(rev.Name))
+		if err != nil || mode != route.Serve.String() || !slices.Equal(addrs, []string{ip}) {
+			return fmt.Sprintf("public slice %s %v, %v; want serve [%s]", mode, addrs, err, ip)
 		}
 		return ""
 	})

@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/ebb-dev/ebb/internal/kube"
-	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
@@ -148,7 +147,7 @@ func (r *Runtime) Observed() serving.Observed {
 
 // readyNow reports whether a pod of the revision is ready now.
 func (r *Runtime) readyNow(key scaler.RevisionKey) bool {
-	if len(r.endpoints.Ready(key.Namespace, key.Name+proxykube.PrivateSuffix)) > 0 {
+	if len(r.endpoints.Private(key.Namespace, key.Name)) > 0 {
 		return true
 	}
 	d, ok := r.deployment(key.Namespace, key.Name)

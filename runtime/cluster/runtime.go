@@ -9,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"strconv"
-	"strings"
 	gosync "sync"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,8 +22,8 @@ import (
 	"github.com/ebb-dev/ebb/internal/kube"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/scaler"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // AutoscalerManager is the field manager of the autoscaler's writes: the
@@ -154,12 +153,13 @@ func (r *Runtime) Watch(ctx context.Context) {
 // behind it, until ctx ends; Watch must be running. A leader runs it for
 // each term (after Reset).
 func (r *Runtime) Run(ctx context.Context) {
-	stop := r.endpoints.WatchServices(func(ns, svc string) {
+	stop := r.endpoints.WatchServices(func(ns, svc, rev string) {
 		if ns == r.activators.Namespace && svc == r.activators.Name {
 			r.kickAll(route.Proxy)
 			return
 		}
-		if rev, ok := strings.CutSuffix(svc, proxykube.PrivateSuffix); ok {
+		// A revision's pods changed: the slices of its private Service.
+		if proxykube.IsPrivate(svc, rev) {
 			key := scaler.RevisionKey{Namespace: ns, Name: rev}
 			r.kick(key)
 			r.noteReady(key)
@@ -235,7 +235,7 @@ func (r *Runtime) deploymentChanged(obj any) {
 // deployment reads a revision's Deployment from the informer, by the name
 // the renderer gives it.
 func (r *Runtime) deployment(namespace, revision string) (*appsv1.Deployment, bool) {
-	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + render.DeploymentName(revision))
+	obj, ok, _ := r.deploys.GetIndexer().GetByKey(namespace + "/" + names.Deployment(revision))
 	if !ok {
 		return nil, false
 	}
@@ -245,7 +245,7 @@ func (r *Runtime) deployment(namespace, revision string) (*appsv1.Deployment, bo
 // ReadyPods counts the ready endpoints of the revision's private Service
 // and reads the Deployment's replicas from the informer.
 func (r *Runtime) ReadyPods(_ context.Context, rev scaler.RevisionKey) (int, int32, error) {
-	ready := len(r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix))
+	ready := len(r.endpoints.Private(rev.Namespace, rev.Name))
 	d, ok := r.deployment(rev.Namespace, rev.Name)
 	if !ok {
 		return ready, 0, nil
@@ -264,11 +264,11 @@ func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32)
 	}
 	patch := []byte(`{"spec":{"replicas":` + strconv.Itoa(int(n)) + `}}`)
 	err := r.k.Apps.Patch(types.MergePatchType).Namespace(rev.Namespace).Resource("deployments").
-		Name(render.DeploymentName(rev.Name)).SubResource("scale").
+		Name(names.Deployment(rev.Name)).SubResource("scale").
 		VersionedParams(&metav1.PatchOptions{FieldManager: AutoscalerManager}, metav1.ParameterCodec).
 		Body(patch).Do(ctx).Error()
 	if err != nil {
-		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, render.DeploymentName(rev.Name), n, err)
+		return fmt.Errorf("scale Deployment %s/%s to %d: %w", rev.Namespace, names.Deployment(rev.Name), n, err)
 	}
 	return nil
 }
@@ -276,7 +276,7 @@ func (r *Runtime) SetScale(ctx context.Context, rev scaler.RevisionKey, n int32)
 // Pods lists the revision's ready pods with their stats address,
 // podIP:9090.
 func (r *Runtime) Pods(_ context.Context, rev scaler.RevisionKey) ([]scaler.Pod, error) {
-	ready := r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix)
+	ready := r.endpoints.Private(rev.Namespace, rev.Name)
 	out := make([]scaler.Pod, len(ready))
 	for i, ep := range ready {
 		out[i] = scaler.Pod{Name: cmp.Or(ep.Pod, ep.IP), Address: net.JoinHostPort(ep.IP, strconv.Itoa(proxykube.StatsPort))}
@@ -409,7 +409,7 @@ func (r *Runtime) write(ctx context.Context, rev scaler.RevisionKey) error {
 	if !ok {
 		return nil
 	}
-	pods := r.endpoints.Ready(rev.Namespace, rev.Name+proxykube.PrivateSuffix)
+	pods := r.endpoints.Private(rev.Namespace, rev.Name)
 	acts := r.endpoints.Ready(r.activators.Namespace, r.activators.Name)
 	want := Public(rev.Name, w.mode, w.activators, pods, acts)
 	if f, failed := r.Failure(rev.Namespace, rev.Name); failed && len(pods) == 0 {
@@ -448,9 +448,10 @@ func (r *Runtime) livePublic(rev scaler.RevisionKey) (proxykube.PublicSlice, boo
 // the serving port (and, in serve mode, the TLS port) named as the
 // Service's ports are.
 func publicSlice(rev scaler.RevisionKey, p proxykube.PublicSlice) Slice {
-	s := Slice{Namespace: rev.Namespace, Name: rev.Name,
+	svc := names.PublicService(rev.Name)
+	s := Slice{Namespace: rev.Namespace, Name: svc,
 		Labels: map[string]string{
-			discoveryv1.LabelServiceName: rev.Name,
+			discoveryv1.LabelServiceName: svc,
 			discoveryv1.LabelManagedBy:   proxykube.ManagedBy,
 			proxykube.ModeLabel:          p.Mode.String(),
 			route.RevisionLabel:          rev.Name,

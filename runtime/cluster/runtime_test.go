@@ -28,11 +28,11 @@ import (
 	"github.com/ebb-dev/ebb/internal/kubetest"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/proxy/route"
-	"github.com/ebb-dev/ebb/render"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/scaler/metric"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // helloIn copies the hello example into a directory of the test's own with
@@ -201,7 +201,7 @@ func TestRuntime(t *testing.T) {
 	if err := rt.SetScale(ctx, rev, 2); err != nil {
 		t.Fatal(err)
 	}
-	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, names.Deployment(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestRuntime(t *testing.T) {
 			}
 		}
 	}
-	dep, err = cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err = cs.AppsV1().Deployments(rev.Namespace).Get(ctx, names.Deployment(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ data:
 	var replicas int32
 	eventually(t, func() string {
 		runPods(t, cs, rev.Namespace, rev.Name, ips, "10.1.1")
-		dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
+		dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, names.Deployment(rev.Name), metav1.GetOptions{})
 		if err != nil {
 			return err.Error()
 		}
@@ -369,7 +369,7 @@ data:
 		}
 		return ""
 	})
-	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, render.DeploymentName(rev.Name), metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(rev.Namespace).Get(ctx, names.Deployment(rev.Name), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

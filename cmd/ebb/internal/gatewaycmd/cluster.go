@@ -220,7 +220,7 @@ func newClusterGateway(k *kube.Clients, c clusterGatewayConfig) (*clusterGateway
 	g.routes = proxykube.NewRouteTables(k, opts)
 	// A revision's mode is the one the controller wrote on its public
 	// EndpointSlice; proxy until it says otherwise.
-	g.eps.WatchServices(func(ns, svc string) {
+	g.eps.WatchServices(func(ns, svc, _ string) {
 		if m, ok := g.eps.Mode(ns, svc); ok {
 			g.gw.SetMode(ns, svc, m)
 		}
