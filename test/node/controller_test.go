@@ -114,7 +114,10 @@ type serviceStatus struct {
 	Name      string `json:"name"`
 	Ready     string `json:"ready"`
 	Reason    string `json:"reason"`
-	Revisions []struct {
+	// LoadBalancer is the address of the net-* ingress programming the
+	// Service's KIngress, as the KIngress's status gives it.
+	LoadBalancer string `json:"loadBalancer"`
+	Revisions    []struct {
 		Name    string `json:"name"`
 		Percent int64  `json:"percent"`
 		Ready   string `json:"ready"`
