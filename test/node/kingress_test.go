@@ -106,12 +106,15 @@ func TestKIngress(t *testing.T) {
 		}
 		return ""
 	}, "kin", "ebb-system")
+	for _, why := range k.held {
+		t.Logf("the stand-in held: %s", why)
+	}
 	const requests = 400
 	counts := map[string]int{}
-	for range requests {
+	for i := range requests {
 		a := k.get(t.Context(), host)
 		if a.err != nil {
-			t.Fatalf("through the 50/50 split: %v\n%s", a.err, e.n.Describe(t.Context(), "kin"))
+			t.Fatalf("request %d through the 50/50 split: %v\n%s%s", i, a.err, e.publicSlices(t.Context(), "kin"), e.n.Describe(t.Context(), "kin"))
 		}
 		if !strings.HasPrefix(a.body, a.split.ServiceName+" (") {
 			t.Fatalf("the split to Service %s/%s answered %q", a.split.ServiceNamespace, a.split.ServiceName, a.body)
@@ -178,4 +181,22 @@ func (e *ebb) publicAtActivators(ctx context.Context, ns, rev string) string {
 		}
 	}
 	return ""
+}
+
+// publicSlices lists the EndpointSlices ebb wrote in namespace ns, with
+// their mode and addresses, for failure messages.
+func (e *ebb) publicSlices(ctx context.Context, ns string) string {
+	ss, err := e.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelManagedBy + "=" + proxykube.ManagedBy})
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	var b strings.Builder
+	for _, s := range ss.Items {
+		var addrs []string
+		for _, ep := range s.Endpoints {
+			addrs = append(addrs, ep.Addresses...)
+		}
+		fmt.Fprintf(&b, "EndpointSlice %s/%s: mode %s, addresses %v\n", ns, s.Name, s.Labels[proxykube.ModeLabel], addrs)
+	}
+	return b.String()
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -119,6 +120,8 @@ type kourier struct {
 
 	mu    sync.Mutex
 	specs map[string]kingressSpec // by namespace/name
+	// held lists why a KIngress's generation was not programmed at first.
+	held []string
 	// rng picks a split as Envoy's weighted clusters do, at random by
 	// weight; seeded, so a run's choices do not depend on the run.
 	rng *rand.Rand
@@ -136,10 +139,11 @@ func newKourier(t *testing.T, e *ebb) *kourier {
 	return &kourier{e: e, dyn: e.dynamic(t), specs: map[string]kingressSpec{}, rng: rand.New(rand.NewPCG(20, 1))}
 }
 
-// program reads KIngress ns/name and, when it is of Kourier's class,
-// routes by it from now on and writes its status as net-kourier does once
-// Envoy has it: the generation observed, Ready, and its gateways as the
-// public and private load balancers. It returns why it cannot, or "".
+// program reads KIngress ns/name and, when it is of Kourier's class and
+// its splits can be routed (unroutable), routes by it from now on and
+// writes its status as net-kourier does once Envoy has it: the generation
+// observed, Ready, and its gateways as the public and private load
+// balancers. It returns why it cannot, or "".
 func (k *kourier) program(ctx context.Context, ns, name string) string {
 	ings := k.dyn.Resource(kingressGVR).Namespace(ns)
 	ing, err := ings.Get(ctx, name, metav1.GetOptions{})
@@ -157,6 +161,15 @@ func (k *kourier) program(ctx context.Context, ns, name string) string {
 	var spec kingressSpec
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return fmt.Sprintf("KIngress %s/%s: spec: %v", ns, name, err)
+	}
+	if why := k.unroutable(ctx, spec); why != "" {
+		why = fmt.Sprintf("KIngress %s/%s generation %d: %s", ns, name, ing.GetGeneration(), why)
+		k.mu.Lock()
+		if !slices.Contains(k.held, why) {
+			k.held = append(k.held, why)
+		}
+		k.mu.Unlock()
+		return why + "; not programmed yet"
 	}
 	k.mu.Lock()
 	k.specs[ns+"/"+name] = spec
@@ -178,6 +191,65 @@ func (k *kourier) program(ctx context.Context, ns, name string) string {
 	if _, err := ings.UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
 		return fmt.Sprintf("write the status of KIngress %s/%s: %v", ns, name, err)
 	}
+	return ""
+}
+
+// unroutable says why the splits of spec cannot be programmed yet, as
+// net-kourier's translator skips a KIngress (Envoy keeps what it had): a
+// split's Service not yet created, or without an EndpointSlice holding a
+// ready address. "" when they can.
+func (k *kourier) unroutable(ctx context.Context, spec kingressSpec) string {
+	for _, rule := range spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			for _, s := range p.Splits {
+				if why := k.ready(ctx, s); why != "" {
+					return why
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// ready says why split s's Service has no ready address, or "".
+func (k *kourier) ready(ctx context.Context, s kingressSplit) string {
+	svc, err := k.e.cs.CoreV1().Services(s.ServiceNamespace).Get(ctx, s.ServiceName, metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return ""
+	}
+	ss, err := k.e.cs.DiscoveryV1().EndpointSlices(s.ServiceNamespace).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + s.ServiceName})
+	if err != nil {
+		return err.Error()
+	}
+	ready := false
+	for _, sl := range ss.Items {
+		for _, ep := range sl.Endpoints {
+			ready = ready || len(ep.Addresses) > 0 && (ep.Conditions.Ready == nil || *ep.Conditions.Ready)
+		}
+	}
+	if !ready {
+		return fmt.Sprintf("Service %s/%s: %d EndpointSlices, no ready address", s.ServiceNamespace, s.ServiceName, len(ss.Items))
+	}
+	// net-kourier hands Envoy the slices' addresses; the stand-in's way to
+	// them is kube-proxy, which takes a moment to follow a new slice: until
+	// it has, a connection to the ClusterIP is refused.
+	addr, err := k.serviceAddr(ctx, s)
+	if err != nil {
+		return err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := k.e.n.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Sprintf("Service %s/%s: kube-proxy: %v", s.ServiceNamespace, s.ServiceName, err)
+	}
+	conn.Close()
 	return ""
 }
 
@@ -273,7 +345,7 @@ func (k *kourier) request(ctx context.Context, host string) (*http.Request, king
 func (k *kourier) send(req *http.Request, s kingressSplit) kourierAnswer {
 	resp, err := k.e.client.Do(req)
 	if err != nil {
-		return kourierAnswer{split: s, err: err}
+		return kourierAnswer{split: s, err: fmt.Errorf("%s via Service %s/%s: %w", req.Host, s.ServiceNamespace, s.ServiceName, err)}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
