@@ -149,7 +149,7 @@ func (k *kourier) program(ctx context.Context, ns, name string) string {
 	ing, err := ings.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		s, why := k.e.status(ctx, ns, name)
-		return fmt.Sprintf("KIngress %s/%s: %v; ebb's status of the Service: %s %s%s", ns, name, err, s.Ready, s.Reason, why)
+		return fmt.Sprintf("KIngress %s/%s: %v; ebb's status of the Service: %s %s%s; of the source: %s", ns, name, err, s.Ready, s.Reason, why, k.e.source(ctx))
 	}
 	if c := ing.GetAnnotations()["networking.knative.dev/ingress.class"]; c != kourierClass {
 		return fmt.Sprintf("KIngress %s/%s: class %q, not %s", ns, name, c, kourierClass)
