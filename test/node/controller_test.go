@@ -114,7 +114,10 @@ type serviceStatus struct {
 	Name      string `json:"name"`
 	Ready     string `json:"ready"`
 	Reason    string `json:"reason"`
-	Revisions []struct {
+	// LoadBalancer is the address of the net-* ingress programming the
+	// Service's KIngress, as the KIngress's status gives it.
+	LoadBalancer string `json:"loadBalancer"`
+	Revisions    []struct {
 		Name    string `json:"name"`
 		Percent int64  `json:"percent"`
 		Ready   string `json:"ready"`
@@ -140,4 +143,21 @@ func (e *ebb) status(ctx context.Context, ns, name string) (serviceStatus, strin
 		}
 	}
 	return serviceStatus{}, fmt.Sprintf("ebb-status-main: no Service %s/%s", ns, name)
+}
+
+// source returns the source's condition and message in its published
+// status (e.g. why an apply failed), or why there is none.
+func (e *ebb) source(ctx context.Context) string {
+	cm, err := e.cs.CoreV1().ConfigMaps("ebb-system").Get(ctx, "ebb-status-main", metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	var doc struct {
+		Condition string `json:"condition"`
+		Message   string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(cm.Data["status.json"]), &doc); err != nil {
+		return fmt.Sprintf("ebb-status-main: status.json: %v", err)
+	}
+	return doc.Condition + ": " + doc.Message
 }
