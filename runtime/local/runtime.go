@@ -76,6 +76,10 @@ type Options struct {
 type Runtime struct {
 	opts     Options
 	backends *backend.Static
+	// publishing orders publish calls: each reads the pods and sets the
+	// addresses as one step, so a publish that read the pods earlier
+	// cannot set its older addresses after a later one.
+	publishing sync.Mutex
 
 	mu        sync.Mutex
 	revisions map[scaler.RevisionKey]*revision
@@ -392,6 +396,8 @@ func podRank(p *pod) int {
 // and the gateway, and its condition; the watchers hear of a change in
 // either.
 func (r *Runtime) publish(key scaler.RevisionKey) {
+	r.publishing.Lock()
+	defer r.publishing.Unlock()
 	r.mu.Lock()
 	var addrs []string
 	var retired []*pod
