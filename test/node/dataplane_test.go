@@ -128,9 +128,11 @@ func proxiedTo(natSave, clusterIP, port string) []string {
 // gateway port any more, i.e. its processes have ended. A force-deleted
 // pod leaves the API at once, while its containers get SIGTERM and, at
 // the kubelet's minimum grace of 2 s, SIGKILL; until then a kept-alive
-// connection to it still answers. An address that a pod of the cluster
-// holds now is skipped: the CNI plugin released it when the gone pod's
-// sandbox stopped, after its containers.
+// connection to it still answers. A dial that gets no answer within a
+// second (the sandbox gone, no host at the address) counts as ended, as a
+// refused one does. An address that a pod of the cluster holds now is
+// skipped: the CNI plugin released it when the gone pod's sandbox
+// stopped, after its containers.
 func (e *ebb) ended(gone []corev1.Pod) func(context.Context) string {
 	return func(ctx context.Context) string {
 		pods, err := e.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
