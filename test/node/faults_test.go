@@ -188,7 +188,7 @@ const convergenceProbes = 20
 // while a bounded load runs on host. Requests may fail only from the
 // delete until the data plane has converged, which the test observes in
 // turn: as many new pods Ready; the deleted pods gone from the API; their
-// processes ended (their addresses refuse connections); the gateway
+// processes ended (their addresses accept no connection); the gateway
 // Service's EndpointSlices listing only the pods serving now, Ready; and
 // kube-proxy's rules in the node sending the Service's connections to
 // those pods and nowhere else. The failures are counted and logged. Then
