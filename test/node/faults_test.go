@@ -44,9 +44,11 @@ const gatewaySelector = "app.kubernetes.io/name=ebb-gateway"
 //     restarts;
 //   - a gateway pod deleted, then every gateway pod, then every gateway
 //     pod force-deleted (no drain): requests may fail only between the
-//     delete and the moment the deleted pods are gone, as many new ones are
-//     Ready and the Service answers; they are counted, and the new pods
-//     answer.
+//     delete and the data plane's convergence (as many new pods Ready, the
+//     deleted ones gone and their processes ended, the Service's
+//     EndpointSlices and kube-proxy's rules leading only to the pods
+//     serving); they are counted, and then requests on new connections
+//     through the Service, and each new pod, answer.
 func TestFaults(t *testing.T) {
 	e := sharedEbb(t)
 	tenant(t, e.n, "faults")
@@ -174,12 +176,24 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// convergenceProbes is how many requests, each on a new connection, must
+// answer through the gateway Service once the data plane has converged.
+// kube-proxy picks an endpoint at random for each new connection: were one
+// of the gateway's two endpoints stale, 20 answers in a row would have a
+// chance of 2^-20, about one in a million.
+const convergenceProbes = 20
+
 // deleteGateways deletes count of the gateway's Ready pods (all for 0), as
 // `kubectl delete pod` does (with force, at once and without a drain),
-// while a bounded load runs on host: requests may fail only from the
-// delete until the Deployment has as many new pods Ready, the gateway
-// Service answers again and the deleted pods are gone; the failures are
-// counted and logged. Each new pod then answers want for host.
+// while a bounded load runs on host. Requests may fail only from the
+// delete until the data plane has converged, which the test observes in
+// turn: as many new pods Ready; the deleted pods gone from the API; their
+// processes ended (their addresses accept no connection); the gateway
+// Service's EndpointSlices listing only the pods serving now, Ready; and
+// kube-proxy's rules in the node sending the Service's connections to
+// those pods and nowhere else. The failures are counted and logged. Then
+// convergenceProbes requests on new connections through the Service, and
+// each new pod asked directly, answer want for host.
 func (e *ebb) deleteGateways(t *testing.T, host, want string, count int, force bool) {
 	t.Helper()
 	old := e.readyPods(t, gatewaySelector)
@@ -216,8 +230,6 @@ func (e *ebb) deleteGateways(t *testing.T, host, want string, count int, force b
 		return ""
 	}, "ebb-system")
 	readyAt := time.Since(l.start)
-	waitFor(t, e.n, "the gateway Service answering", time.Minute, e.answers(host, want), "ebb-system")
-	servedAt := time.Since(l.start)
 	waitFor(t, e.n, "the deleted gateway pods gone", 3*time.Minute, func(ctx context.Context) string {
 		for _, v := range victims {
 			if _, err := e.cs.CoreV1().Pods("ebb-system").Get(ctx, v.Name, metav1.GetOptions{}); err == nil {
@@ -227,18 +239,30 @@ func (e *ebb) deleteGateways(t *testing.T, host, want string, count int, force b
 		return ""
 	}, "ebb-system")
 	goneAt := time.Since(l.start)
+	waitFor(t, e.n, "the deleted gateway pods' processes ended", time.Minute, e.ended(victims), "ebb-system")
+	endedAt := time.Since(l.start)
+	serving := e.readyPods(t, gatewaySelector)
+	waitFor(t, e.n, "the gateway's EndpointSlices listing only the pods serving", time.Minute, e.endpointsOnly(serving), "ebb-system")
+	listedAt := time.Since(l.start)
+	waitFor(t, e.n, "kube-proxy's rules leading only to the pods serving", time.Minute, e.proxiesOnly(serving), "ebb-system")
+	end := time.Since(l.start)
+	probes := e.onNewConnections(t.Context(), host, want, convergenceProbes)
 	e.loadUnderWay(t, l, l.seen()+200)
 	r := l.stop()
-	t.Logf("gateway pods %v deleted (force %v) at %v; %d new Ready at %v; the Service answering at %v; the old gone at %v; load: %v",
-		names, force, deleted.Round(time.Millisecond), count, readyAt.Round(time.Millisecond), servedAt.Round(time.Millisecond), goneAt.Round(time.Millisecond), r)
-	end := max(servedAt, goneAt)
+	t.Logf("gateway pods %v deleted (force %v) at %v; %d new Ready at %v; the old gone from the API at %v, their processes ended at %v; EndpointSlices converged at %v, kube-proxy's rules at %v; load: %v",
+		names, force, deleted.Round(time.Millisecond), count, readyAt.Round(time.Millisecond), goneAt.Round(time.Millisecond),
+		endedAt.Round(time.Millisecond), listedAt.Round(time.Millisecond), end.Round(time.Millisecond), r)
 	for _, f := range r.failed {
 		if f.at < deleted || f.at > end {
 			t.Errorf("a request failed at %v, outside the gateway's change (%v to %v): %s", f.at, deleted, end, f.err)
 		}
 	}
+	if len(probes) > 0 {
+		t.Errorf("%d of %d requests on new connections through the gateway Service failed once the data plane had converged:\n%s",
+			len(probes), convergenceProbes, strings.Join(probes, "\n"))
+	}
 	for _, p := range fresh {
-		got, err := e.getAt(t.Context(), net.JoinHostPort(p.Status.PodIP, "8080"), host)
+		got, err := e.getAt(t.Context(), net.JoinHostPort(p.Status.PodIP, gatewayPort), host)
 		if err != nil || got != want {
 			t.Errorf("the new gateway pod %s answers %q, %v; want %q", p.Name, got, err, want)
 		}
