@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -48,8 +49,8 @@ func TestRuntimeLongRevisionName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &engine.Reconciler{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: ns}}
-	if _, err := rec.Reconcile(ctx, os.DirFS(dir), stamp("c1", 0)); err != nil {
+	rec := &engine.Pipeline{Writer: engine.DirWriter{Dir: dir}, Target: &cluster.Target{Applier: ssa, Source: ns}}
+	if _, err := rec.Pass(ctx, os.DirFS(dir), stamp("c1", 0), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	rt, _ := startRuntime(t, k, activators(t, cs, ns+"-system", "10.7.0.1"))
