@@ -3,13 +3,24 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ebb-dev/ebb/internal/gittest"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
+	"github.com/ebb-dev/ebb/runtime/cluster"
 )
 
 // TestControllerLeadsAgainAfterAnOutage: the apiserver is away for longer
@@ -78,4 +89,183 @@ func TestControllerLeadsAgainAfterAnOutage(t *testing.T) {
 	if n := strings.Count(out.String(), "msg=leading"); n != 2 {
 		t.Errorf("led %d times, want 2", n)
 	}
+}
+
+// TestControllerLostLeaseWritesNothing: the leading controller's status
+// write for a new commit is held in flight (by a proxy in front of the
+// real apiserver) when it loses the Lease (the proxy refuses the Lease's
+// renewals). The write is cancelled with the term: once the controller has
+// stopped leading, no status or Event write of that term (the Events and
+// status queued behind the held write) has reached the proxy. Once the
+// Lease can be renewed again it leads again and writes the status.
+func TestControllerLostLeaseWritesNothing(t *testing.T) {
+	c, cs := installedCluster(t)
+	p := newHoldingProxy(t, c.Host, c.Kubeconfig)
+	repo := gitRepo(t)
+	out, _ := startController(t, p.kubeconfig(t, c.Kubeconfig), repo, "--leader-elect-lease-duration", "2s",
+		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")
+	status := func(commit string) string {
+		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
+		if err != nil || doc.Condition != cluster.Ready || !strings.HasPrefix(doc.Commit, commit) {
+			return fmt.Sprintf("status %s %q at %s, %v", doc.Condition, doc.Message, doc.Commit, err)
+		}
+		return ""
+	}
+	waitFor(t, "the repository applied", func() string { return status("") })
+	applied := strings.Count(out.String(), "msg=applied")
+
+	p.holdNextStatusWrite()
+	work := pushEdit(t, repo, "held", func(svc string) string { return strings.Replace(svc, "value: World", "value: held", 1) })
+	waitFor(t, "the new commit applied, its status write held", func() string {
+		if !p.holding() {
+			return "no status write held"
+		}
+		if strings.Count(out.String(), "msg=applied") == applied {
+			return "not applied"
+		}
+		return ""
+	})
+	p.refuseLeases(true)
+	p.takeReports()
+	waitFor(t, "the lead lost", func() string {
+		if !strings.Contains(out.String(), "stopped leading") || !strings.Contains(out.String(), "lost the lead") {
+			return "still leading"
+		}
+		return ""
+	})
+	if got := p.takeReports(); len(got) > 0 {
+		t.Errorf("after the term ended, it wrote:\n%s", strings.Join(got, "\n"))
+	}
+	p.refuseLeases(false)
+	head := gittest.Run(t, work, "rev-parse", "HEAD")
+	waitFor(t, "leading again, the status written", func() string {
+		if n := strings.Count(out.String(), "msg=leading"); n != 2 {
+			return fmt.Sprintf("led %d times", n)
+		}
+		return status(head)
+	})
+}
+
+// holdingProxy forwards requests to the apiserver, and can hold a status
+// write until its client gives up, refuse the Lease's requests, and
+// record the status and Event writes it receives.
+type holdingProxy struct {
+	srv     *httptest.Server
+	closing chan struct{} // the test is over: let a held request go
+
+	mu      gosync.Mutex
+	hold    bool // the next status write is held
+	held    bool // one is (or was) held
+	refuse  bool
+	reports []string
+}
+
+func newHoldingProxy(t *testing.T, host, kubeconfig string) *holdingProxy {
+	t.Helper()
+	target, err := url.Parse(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := regexp.MustCompile(`token: (\S+)`).FindSubmatch(b)
+	if token == nil {
+		t.Fatalf("no token in %s", kubeconfig)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	direct := rp.Director
+	rp.Director = func(r *http.Request) {
+		direct(r)
+		r.Header.Set("Authorization", "Bearer "+string(token[1]))
+	}
+	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	rp.FlushInterval = -1 // watches stream
+	p := &holdingProxy{closing: make(chan struct{})}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.intercept(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		close(p.closing)
+		p.srv.Close()
+	})
+	return p
+}
+
+// intercept answers r itself (true) when it refuses or holds it, and
+// records the status and Event writes.
+func (p *holdingProxy) intercept(w http.ResponseWriter, r *http.Request) bool {
+	lease := strings.Contains(r.URL.Path, "/leases/")
+	statusWrite := r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/configmaps/"+cluster.ConfigMapName("main"))
+	event := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events")
+	p.mu.Lock()
+	refuse := lease && p.refuse
+	hold := statusWrite && p.hold
+	if hold {
+		p.hold, p.held = false, true
+	}
+	if statusWrite || event {
+		p.reports = append(p.reports, r.Method+" "+r.URL.Path)
+	}
+	p.mu.Unlock()
+	switch {
+	case refuse:
+		http.Error(w, "the Lease is refused by the test", http.StatusServiceUnavailable)
+		return true
+	case hold:
+		select { // never forwarded
+		case <-r.Context().Done(): // the client gave up
+		case <-p.closing:
+		}
+		return true
+	}
+	return false
+}
+
+func (p *holdingProxy) holdNextStatusWrite() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = true
+}
+
+func (p *holdingProxy) holding() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
+}
+
+func (p *holdingProxy) refuseLeases(v bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = v
+}
+
+// takeReports returns the status and Event writes received so far, and
+// starts afresh.
+func (p *holdingProxy) takeReports() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.reports
+	p.reports = nil
+	return out
+}
+
+// kubeconfig writes a copy of the apiserver's kubeconfig that goes
+// through the proxy.
+func (p *holdingProxy) kubeconfig(t *testing.T, kubeconfig string) string {
+	t.Helper()
+	b, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "proxy.kubeconfig")
+	cfg := regexp.MustCompile(`server: \S+`).ReplaceAll(b, []byte("server: "+p.srv.URL))
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
