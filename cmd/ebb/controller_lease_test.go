@@ -97,7 +97,8 @@ func TestControllerLeadsAgainAfterAnOutage(t *testing.T) {
 // renewals). The write is cancelled with the term: once the controller has
 // stopped leading, no status or Event write of that term (the Events and
 // status queued behind the held write) has reached the proxy. Once the
-// Lease can be renewed again it leads again and writes the status.
+// Lease can be renewed again it leads again and writes the status, and
+// still no Event of the old term has been written.
 func TestControllerLostLeaseWritesNothing(t *testing.T) {
 	c, cs := installedCluster(t)
 	p := newHoldingProxy(t, c.Host, c.Kubeconfig)
@@ -144,6 +145,14 @@ func TestControllerLostLeaseWritesNothing(t *testing.T) {
 		}
 		return status(head)
 	})
+	// The new term finds the objects applied (no Event of its own), and the
+	// old term's Events, were they written late, would have come before
+	// the status written above: the reports run in order.
+	for _, r := range p.takeReports() {
+		if strings.HasSuffix(r, "/events") {
+			t.Errorf("after the term ended: %s", r)
+		}
+	}
 }
 
 // holdingProxy forwards requests to the apiserver, and can hold a status
