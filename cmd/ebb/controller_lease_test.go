@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net/http"
@@ -155,12 +156,67 @@ func TestControllerLostLeaseWritesNothing(t *testing.T) {
 	}
 }
 
+// TestControllerWritesItsReportsBeforeStopping: a controller that stops
+// while leading first writes what its last pass reported. The status write
+// of a new commit is held (by a proxy in front of the real apiserver)
+// when the controller is told to stop, and let go after: the Events of
+// the commit and its status (Ready at the commit) are written before the
+// controller exits.
+func TestControllerWritesItsReportsBeforeStopping(t *testing.T) {
+	c, cs := installedCluster(t)
+	p := newHoldingProxy(t, c.Host, c.Kubeconfig)
+	repo := gitRepo(t)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	out, done := startControllerUntil(t, ctx, p.kubeconfig(t, c.Kubeconfig), repo)
+	status := func(commit string) string {
+		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
+		if err != nil || doc.Condition != cluster.Ready || !strings.HasPrefix(doc.Commit, commit) {
+			return fmt.Sprintf("status %s %q at %s, %v", doc.Condition, doc.Message, doc.Commit, err)
+		}
+		return ""
+	}
+	waitFor(t, "the repository applied", func() string { return status("") })
+	applied := strings.Count(out.String(), "msg=applied")
+	p.holdNextStatusWrite()
+	work := pushEdit(t, repo, "held", func(svc string) string { return strings.Replace(svc, "value: World", "value: held", 1) })
+	waitFor(t, "the new commit applied, its status write held", func() string {
+		if !p.holding() {
+			return "no status write held"
+		}
+		if strings.Count(out.String(), "msg=applied") == applied {
+			return "not applied"
+		}
+		return ""
+	})
+	p.takeReports()
+	stop()
+	p.releaseHeld()
+	if code := <-done; code != exitOK {
+		t.Errorf("the controller exited %d", code)
+	}
+	done <- exitOK
+	if s := status(gittest.Run(t, work, "rev-parse", "HEAD")); s != "" {
+		t.Errorf("after the controller stopped: %s", s)
+	}
+	events := 0
+	for _, r := range p.takeReports() {
+		if strings.HasSuffix(r, "/events") {
+			events++
+		}
+	}
+	if events == 0 {
+		t.Error("the Events of the last pass were not written before the controller stopped")
+	}
+}
+
 // holdingProxy forwards requests to the apiserver, and can hold a status
-// write until its client gives up, refuse the Lease's requests, and
+// write until its client gives up (or the test releases it), refuse the Lease's requests, and
 // record the status and Event writes it receives.
 type holdingProxy struct {
 	srv     *httptest.Server
 	closing chan struct{} // the test is over: let a held request go
+	release chan struct{} // closed: forward the held request
 
 	mu      gosync.Mutex
 	hold    bool // the next status write is held
@@ -191,7 +247,7 @@ func newHoldingProxy(t *testing.T, host, kubeconfig string) *holdingProxy {
 	}
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	rp.FlushInterval = -1 // watches stream
-	p := &holdingProxy{closing: make(chan struct{})}
+	p := &holdingProxy{closing: make(chan struct{}), release: make(chan struct{})}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.intercept(w, r) {
 			return
@@ -226,7 +282,9 @@ func (p *holdingProxy) intercept(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "the Lease is refused by the test", http.StatusServiceUnavailable)
 		return true
 	case hold:
-		select { // never forwarded
+		select {
+		case <-p.release:
+			return false // forwarded now
 		case <-r.Context().Done(): // the client gave up
 		case <-p.closing:
 		}
@@ -240,6 +298,9 @@ func (p *holdingProxy) holdNextStatusWrite() {
 	defer p.mu.Unlock()
 	p.hold = true
 }
+
+// releaseHeld forwards the held status write, and any held later.
+func (p *holdingProxy) releaseHeld() { close(p.release) }
 
 func (p *holdingProxy) holding() bool {
 	p.mu.Lock()
