@@ -18,8 +18,10 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/ebb-dev/ebb/internal/gittest"
+	"github.com/ebb-dev/ebb/internal/syncbuf"
 	proxykube "github.com/ebb-dev/ebb/proxy/kube"
 	"github.com/ebb-dev/ebb/runtime/cluster"
 )
@@ -106,27 +108,8 @@ func TestControllerLostLeaseWritesNothing(t *testing.T) {
 	repo := gitRepo(t)
 	out, _ := startController(t, p.kubeconfig(t, c.Kubeconfig), repo, "--leader-elect-lease-duration", "2s",
 		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")
-	status := func(commit string) string {
-		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
-		if err != nil || doc.Condition != cluster.Ready || !strings.HasPrefix(doc.Commit, commit) {
-			return fmt.Sprintf("status %s %q at %s, %v", doc.Condition, doc.Message, doc.Commit, err)
-		}
-		return ""
-	}
-	waitFor(t, "the repository applied", func() string { return status("") })
-	applied := strings.Count(out.String(), "msg=applied")
-
-	p.holdNextStatusWrite()
-	work := pushEdit(t, repo, "held", func(svc string) string { return strings.Replace(svc, "value: World", "value: held", 1) })
-	waitFor(t, "the new commit applied, its status write held", func() string {
-		if !p.holding() {
-			return "no status write held"
-		}
-		if strings.Count(out.String(), "msg=applied") == applied {
-			return "not applied"
-		}
-		return ""
-	})
+	status := readyAt(t, cs)
+	work := pushHeld(t, p, out, repo, status)
 	p.refuseLeases(true)
 	p.takeReports()
 	waitFor(t, "the lead lost", func() string {
@@ -169,26 +152,8 @@ func TestControllerWritesItsReportsBeforeStopping(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	out, done := startControllerUntil(t, ctx, p.kubeconfig(t, c.Kubeconfig), repo)
-	status := func(commit string) string {
-		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
-		if err != nil || doc.Condition != cluster.Ready || !strings.HasPrefix(doc.Commit, commit) {
-			return fmt.Sprintf("status %s %q at %s, %v", doc.Condition, doc.Message, doc.Commit, err)
-		}
-		return ""
-	}
-	waitFor(t, "the repository applied", func() string { return status("") })
-	applied := strings.Count(out.String(), "msg=applied")
-	p.holdNextStatusWrite()
-	work := pushEdit(t, repo, "held", func(svc string) string { return strings.Replace(svc, "value: World", "value: held", 1) })
-	waitFor(t, "the new commit applied, its status write held", func() string {
-		if !p.holding() {
-			return "no status write held"
-		}
-		if strings.Count(out.String(), "msg=applied") == applied {
-			return "not applied"
-		}
-		return ""
-	})
+	status := readyAt(t, cs)
+	work := pushHeld(t, p, out, repo, status)
 	p.takeReports()
 	stop()
 	p.releaseHeld()
@@ -208,6 +173,39 @@ func TestControllerWritesItsReportsBeforeStopping(t *testing.T) {
 	if events == 0 {
 		t.Error("the Events of the last pass were not written before the controller stopped")
 	}
+}
+
+// readyAt returns what keeps source main's status from being Ready at a
+// commit whose name starts with commit ("" when it is).
+func readyAt(t *testing.T, cs *kubernetes.Clientset) func(commit string) string {
+	return func(commit string) string {
+		doc, err := cluster.ReadStatus(t.Context(), cs, "ebb-system", "main")
+		if err != nil || doc.Condition != cluster.Ready || !strings.HasPrefix(doc.Commit, commit) {
+			return fmt.Sprintf("status %s %q at %s, %v", doc.Condition, doc.Message, doc.Commit, err)
+		}
+		return ""
+	}
+}
+
+// pushHeld waits for the controller writing out to have applied repo,
+// pushes an edit whose first status write p holds, and waits until the
+// edit is applied and that write held. It returns the clone pushed from.
+func pushHeld(t *testing.T, p *holdingProxy, out *syncbuf.Buffer, repo string, status func(string) string) string {
+	t.Helper()
+	waitFor(t, "the repository applied", func() string { return status("") })
+	applied := strings.Count(out.String(), "msg=applied")
+	p.holdNextStatusWrite()
+	work := pushEdit(t, repo, "held", func(svc string) string { return strings.Replace(svc, "value: World", "value: held", 1) })
+	waitFor(t, "the new commit applied, its status write held", func() string {
+		if !p.holding() {
+			return "no status write held"
+		}
+		if strings.Count(out.String(), "msg=applied") == applied {
+			return "not applied"
+		}
+		return ""
+	})
+	return work
 }
 
 // holdingProxy forwards requests to the apiserver, and can hold a status
