@@ -144,11 +144,13 @@ const controllerFlush = 5 * time.Second
 // leader renewed its Lease within the renew deadline, and no other
 // replica takes it until the Lease duration has passed since, so a flush
 // that ends within their difference ends before another replica leads.
+// (A timing left at zero takes leader.Run's default, 15 s and 10 s: their
+// difference is controllerFlush.)
 func (c *controller) flushTimeout() time.Duration {
-	if !c.o.leaderElect {
-		return controllerFlush
+	if d := c.o.lease.LeaseDuration - c.o.lease.RenewDeadline; c.o.leaderElect && d > 0 && d < controllerFlush {
+		return d
 	}
-	return min(controllerFlush, c.o.lease.LeaseDuration-c.o.lease.RenewDeadline)
+	return controllerFlush
 }
 
 // releaseFloor is the smallest heap worth handing back once no pass has
