@@ -3,9 +3,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -280,6 +282,12 @@ func (p *holdingProxy) intercept(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "the Lease is refused by the test", http.StatusServiceUnavailable)
 		return true
 	case hold:
+		// The server notices a client that hangs up once the body is read.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return true
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		select {
 		case <-p.release:
 			return false // forwarded now
