@@ -28,13 +28,13 @@ import (
 // the process and its admin server stay up.
 func (c *controller) campaign(ctx context.Context) error {
 	if !c.o.leaderElect {
-		c.lead(ctx)
+		c.lead(ctx, ctx)
 		return nil
 	}
 	cfg := c.o.lease
 	cfg.Namespace, cfg.Name, cfg.Identity = c.o.namespace, "ebb-controller", c.identity
 	for {
-		err := leader.Run(ctx, c.k.Coordination, cfg, c.lead)
+		err := leader.Run(ctx, c.k.Coordination, cfg, func(term context.Context) { c.lead(ctx, term) })
 		if !errors.Is(err, leader.ErrLost) {
 			return err
 		}
@@ -44,10 +44,12 @@ func (c *controller) campaign(ctx context.Context) error {
 
 // lead is the leader's work: the autoscaler and endpoint switching, the
 // sync loop, garbage collection on config-gc's schedule, and a status
-// refresh every 10 s, until ctx ends. It returns once all of it has
-// stopped. Each term starts as a new process would: another replica may
-// have led since this one last did.
-func (c *controller) lead(ctx context.Context) {
+// refresh every 10 s, until the term ends (ctx is the process's). It
+// returns once all of it has stopped, the term's reports included (see
+// termReports): every write of a term is made before lead returns. Each
+// term starts as a new process would: another replica may have led since
+// this one last did.
+func (c *controller) lead(process, ctx context.Context) {
 	c.log.Info("leading", "identity", c.identity)
 	defer c.log.Info("stopped leading", "identity", c.identity)
 	// The first pass plans the head and compares every object with the
@@ -59,6 +61,7 @@ func (c *controller) lead(ctx context.Context) {
 	c.runtime.Reset()
 	c.setLeading(true)
 	defer c.setLeading(false)
+	defer c.termReports(process, ctx)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg gosync.WaitGroup
@@ -102,6 +105,52 @@ func (c *controller) lead(ctx context.Context) {
 		heap.ReleaseWhenQuiet(ctx, c.applied, time.Second, func() { heap.Release(releaseFloor) })
 	})
 	_ = c.loop.Run(ctx, git.Poll{Interval: *c.o.git.poll, Jitter: 0.1}, c.kicks)
+}
+
+// termReports makes the term the Target's reports' (the status
+// ConfigMap, Events), and returns what ends them, once the term's other
+// work has stopped. A term ended by a lost Lease ends its reports at
+// once: another replica may lead now. A term ended by the process
+// stopping first writes what its last passes reported, for at most
+// flushTimeout, while this replica still holds the Lease.
+func (c *controller) termReports(process, term context.Context) (end func()) {
+	reports, endReports := context.WithCancel(context.WithoutCancel(term))
+	lost := context.AfterFunc(term, func() {
+		if process.Err() == nil {
+			endReports()
+		}
+	})
+	c.target.Term(reports)
+	return func() {
+		lost()
+		if process.Err() != nil {
+			flush, stop := context.WithTimeout(reports, c.flushTimeout())
+			if err := c.target.Flush(flush); err != nil {
+				c.log.Warn("status and Events left unwritten", "error", err)
+			}
+			stop()
+		}
+		endReports()
+		// What is left was made in the term and is dropped with it.
+		_ = c.target.Flush(context.Background())
+	}
+}
+
+// controllerFlush bounds the writing of the last passes' status and
+// Events when the controller stops.
+const controllerFlush = 5 * time.Second
+
+// flushTimeout is controllerFlush, or less when the Lease is shorter: a
+// leader renewed its Lease within the renew deadline, and no other
+// replica takes it until the Lease duration has passed since, so a flush
+// that ends within their difference ends before another replica leads.
+// (A timing left at zero takes leader.Run's default, 15 s and 10 s: their
+// difference is controllerFlush.)
+func (c *controller) flushTimeout() time.Duration {
+	if d := c.o.lease.LeaseDuration - c.o.lease.RenewDeadline; c.o.leaderElect && d > 0 && d < controllerFlush {
+		return d
+	}
+	return controllerFlush
 }
 
 // releaseFloor is the smallest heap worth handing back once no pass has

@@ -41,15 +41,14 @@ func (c *controller) report(p engine.Pass) {
 	if p.Err == nil && st.LastError != "" {
 		return // the head is still a commit that failed
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+	// Written after the pass's own reports, within the term.
+	c.target.Report(func(ctx context.Context) {
 		if p.Err == nil {
 			c.status.Resolved(ctx)
 			return
 		}
 		c.status.Failed(ctx, st.Fetched, fmt.Errorf("%s: %w", p.Stage, p.Err))
-	}()
+	})
 }
 
 // reportGC logs a garbage collection that removed revisions or failed.
@@ -89,11 +88,9 @@ func (c *controller) serve(ctx context.Context) error {
 	wg.Go(func() { c.runtime.Watch(ctx) })
 	c.log.Info("controller started", "source", c.o.source, "url", c.src.Status().URL, "admin", lis.Addr().String(),
 		"identity", c.identity, "leader-elect", c.o.leaderElect)
+	// The last passes' status and Events are written before a term ends
+	// (see termReports).
 	runErr := c.campaign(ctx)
-	flush, stop := context.WithTimeout(context.Background(), 5*time.Second)
-	defer stop()
-	// The last pass's status and Events are written in the background.
-	_ = c.target.Flush(flush)
 	stopServing()
 	cancel()
 	wg.Wait()

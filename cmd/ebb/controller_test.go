@@ -187,7 +187,14 @@ func installedClusterWith(t *testing.T, o kubetest.Options) (*kubetest.Cluster, 
 // receives run's exit code.
 func startController(t *testing.T, kubeconfig, repo string, flags ...string) (out *syncbuf.Buffer, done chan int) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
+	return startControllerUntil(t, t.Context(), kubeconfig, repo, flags...)
+}
+
+// startControllerUntil is startController, the controller stopping when
+// ctx ends.
+func startControllerUntil(t *testing.T, ctx context.Context, kubeconfig, repo string, flags ...string) (out *syncbuf.Buffer, done chan int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
 	out, done = &syncbuf.Buffer{}, make(chan int, 1)
 	e := &env{stdout: out, stderr: out, getenv: func(k string) string {
 		return map[string]string{"POD_NAME": "ctl", "POD_IP": "10.3.0.1", "EBB_REPO_URL": repo}[k]

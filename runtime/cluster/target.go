@@ -83,18 +83,30 @@ type Target struct {
 // reporter runs a Target's reports (Events, the status ConfigMap) one
 // after another, in the order they were made, off the apply's path: a
 // pass is done when its objects are applied, and the next push need not
-// wait for the last one's Events and status to be written.
+// wait for the last one's Events and status to be written. Each report
+// runs under the term it was made in (see Target.Term).
 type reporter struct {
 	mu      gosync.Mutex
-	queue   []func()
+	term    context.Context // of the reports made from now on; nil: none
+	queue   []report
 	running bool
 	idle    chan struct{} // closed when the queue runs dry; nil while idle
 }
 
-func (r *reporter) do(f func()) {
+// report is one queued report and the term it belongs to.
+type report struct {
+	term context.Context
+	f    func(ctx context.Context)
+}
+
+func (r *reporter) do(f func(ctx context.Context)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.queue = append(r.queue, f)
+	term := r.term
+	if term == nil {
+		term = context.Background()
+	}
+	r.queue = append(r.queue, report{term: term, f: f})
 	if r.running {
 		return
 	}
@@ -112,15 +124,20 @@ func (r *reporter) run() {
 			r.mu.Unlock()
 			return
 		}
-		f := r.queue[0]
+		next := r.queue[0]
 		r.queue = r.queue[1:]
 		r.mu.Unlock()
-		f()
+		if next.term.Err() != nil {
+			continue // its term is over: it writes nothing
+		}
+		ctx, cancel := context.WithTimeout(next.term, reportTimeout)
+		next.f(ctx)
+		cancel()
 	}
 }
 
-// wait returns when every report made so far has been written, or ctx
-// ends.
+// wait returns when every report made so far has been written (or
+// dropped with its term), or ctx ends.
 func (r *reporter) wait(ctx context.Context) error {
 	r.mu.Lock()
 	idle := r.idle
@@ -137,22 +154,28 @@ func (r *reporter) wait(ctx context.Context) error {
 }
 
 // reportTimeout bounds one report's writes: a report outlives the pass
-// (and its context) that made it.
+// (and its context) that made it, though not its term.
 const reportTimeout = 30 * time.Second
 
-// report queues f, run with a context that keeps ctx's values but not its
-// end.
-func (t *Target) report(ctx context.Context, f func(ctx context.Context)) {
-	ctx = context.WithoutCancel(ctx)
-	t.reports.do(func() {
-		ctx, cancel := context.WithTimeout(ctx, reportTimeout)
-		defer cancel()
-		f(ctx)
-	})
+// Term makes ctx the term of the reports made from now on (by Apply and
+// Report): a report whose term has ended when its turn comes writes
+// nothing, and one being written is cancelled. A controller gives each
+// term of its lead, so that once a term has ended and Flush has returned,
+// nothing of it writes to the cluster. Without a term, a report is
+// bounded by reportTimeout alone.
+func (t *Target) Term(ctx context.Context) {
+	t.reports.mu.Lock()
+	defer t.reports.mu.Unlock()
+	t.reports.term = ctx
 }
 
+// Report queues f after the reports of every Apply so far, to run in the
+// background under the current term (see Term), bounded by reportTimeout.
+func (t *Target) Report(f func(ctx context.Context)) { t.reports.do(f) }
+
 // Flush waits until the Events and status of every Apply so far are
-// written (they are written in the background), or ctx ends.
+// written (they are written in the background) or dropped with their
+// term, or ctx ends.
 func (t *Target) Flush(ctx context.Context) error { return t.reports.wait(ctx) }
 
 var _ engine.Target = (*Target)(nil)
@@ -168,7 +191,7 @@ var _ engine.Target = (*Target)(nil)
 func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 	start := time.Now()
 	if t.Status != nil {
-		t.report(ctx, func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
+		t.Report(func(ctx context.Context) { t.Status.Begin(ctx, d.At) })
 	}
 	var uses []render.HostUse
 	var refused []render.HostRefusal
@@ -197,7 +220,7 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 		t.Metrics.Applied(cs, err, time.Since(start))
 	}
 	if t.Events != nil {
-		t.report(ctx, func(ctx context.Context) {
+		t.Report(func(ctx context.Context) {
 			t.Events.Record(ctx, d.At, cs, versions)
 			t.Events.Refused(ctx, d.At, fresh)
 		})
@@ -211,7 +234,7 @@ func (t *Target) Apply(ctx context.Context, d *engine.Desired) error {
 	if t.Status != nil {
 		// The status reads the Services and ledgers, not the objects.
 		slim := &engine.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Refused: refused}
-		t.report(ctx, func(ctx context.Context) { t.Status.Applied(ctx, slim, err) })
+		t.Report(func(ctx context.Context) { t.Status.Applied(ctx, slim, err) })
 	}
 	if err != nil {
 		return fmt.Errorf("source %s at %s: %w", t.Source, d.At.Commit, err)
