@@ -108,8 +108,8 @@ func TestControllerLostLeaseWritesNothing(t *testing.T) {
 	c, cs := installedCluster(t)
 	p := newHoldingProxy(t, c.Host, c.Kubeconfig)
 	repo := gitRepo(t)
-	out, _ := startController(t, p.kubeconfig(t, c.Kubeconfig), repo, "--leader-elect-lease-duration", "2s",
-		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")
+	out, _ := startController(t, p.kubeconfig(t, c.Kubeconfig), repo, readOnly("--leader-elect-lease-duration", "2s",
+		"--leader-elect-renew-deadline", "1500ms", "--leader-elect-retry-period", "200ms")...)
 	status := readyAt(t, cs)
 	work := pushHeld(t, p, out, repo, status)
 	p.refuseLeases(true)
@@ -153,7 +153,7 @@ func TestControllerWritesItsReportsBeforeStopping(t *testing.T) {
 	repo := gitRepo(t)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
-	out, done := startControllerUntil(t, ctx, p.kubeconfig(t, c.Kubeconfig), repo)
+	out, done := startControllerUntil(t, ctx, p.kubeconfig(t, c.Kubeconfig), repo, readOnly()...)
 	status := readyAt(t, cs)
 	work := pushHeld(t, p, out, repo, status)
 	p.takeReports()
