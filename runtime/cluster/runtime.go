@@ -123,7 +123,12 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 		versions:  map[scaler.RevisionKey][]string{},
 		everReady: map[scaler.RevisionKey]bool{},
 		kicks:     make(chan scaler.RevisionKey, 1024)}
-	o.Endpoints.WatchSlices(r.checkPublic)
+	// A public EndpointSlice written may make its revision ready, and one
+	// edited by someone else is put back.
+	o.Endpoints.WatchSlices(func(s *discoveryv1.EndpointSlice, deleted bool) {
+		r.publicChanged(s, deleted)
+		r.checkPublic(s, deleted)
+	})
 	_, _ = deploys.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.deploymentChanged(obj) },
 		UpdateFunc: func(_, obj any) { r.deploymentChanged(obj) },
