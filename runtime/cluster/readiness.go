@@ -187,9 +187,20 @@ func (r *Runtime) publicChanged(s *discoveryv1.EndpointSlice, deleted bool) {
 }
 
 // noteReady records that a revision has become ready, if it has, and
-// tells OnReady the first time.
+// tells OnReady the first time. A revision whose pod is ready but whose
+// public EndpointSlice is not written yet, because the autoscaler has set
+// no mode for it yet, is prompted (RuntimeOptions.Prompt).
 func (r *Runtime) noteReady(key scaler.RevisionKey) {
-	if !r.readyNow(key) {
+	if !r.podReady(key) {
+		return
+	}
+	if !r.publicReady(key) {
+		r.mu.Lock()
+		_, moded := r.modes[key]
+		r.mu.Unlock()
+		if !moded && r.prompt != nil {
+			r.prompt(key)
+		}
 		return
 	}
 	r.mu.Lock()

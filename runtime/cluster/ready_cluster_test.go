@@ -26,7 +26,8 @@ import (
 // Service's EndpointSlice lists it) is not ready for routing while its
 // public EndpointSlice is unwritten; once the Runtime writes it (the
 // pod in serve mode, or the activators in proxy mode) the revision is
-// ready and OnReady is told, once, so that a pass is kicked.
+// ready and OnReady is told, once, so that a pass is kicked. Before,
+// the Runtime prompts the autoscaler for the revision's mode.
 func TestRuntimeReadyOnceRoutable(t *testing.T) {
 	c := kubetest.Shared(t)
 	for _, tc := range []struct {
@@ -53,13 +54,28 @@ func TestRuntimeReadyOnceRoutable(t *testing.T) {
 				t.Fatal(err)
 			}
 			var mu gosync.Mutex
-			var told []string
-			rt, eps := startRuntimeWith(t, k, cluster.RuntimeOptions{Activators: acts,
-				OnReady: func(key scaler.RevisionKey) {
+			var told, prompted []string
+			note := func(to *[]string) func(scaler.RevisionKey) {
+				return func(key scaler.RevisionKey) {
 					mu.Lock()
 					defer mu.Unlock()
-					told = append(told, key.String())
-				}})
+					*to = append(*to, key.String())
+				}
+			}
+			// times counts the calls of rev in a list of note's.
+			times := func(list *[]string, rev scaler.RevisionKey) int {
+				mu.Lock()
+				defer mu.Unlock()
+				n := 0
+				for _, k := range *list {
+					if k == rev.String() {
+						n++
+					}
+				}
+				return n
+			}
+			rt, eps := startRuntimeWith(t, k, cluster.RuntimeOptions{Activators: acts,
+				OnReady: note(&told), Prompt: note(&prompted)})
 			rev := scaler.RevisionKey{Namespace: ns, Name: "hello-00001"}
 
 			// The pod is ready, by its private Service's endpoints and by
@@ -77,6 +93,13 @@ func TestRuntimeReadyOnceRoutable(t *testing.T) {
 				}
 				return ""
 			})
+			// The autoscaler is prompted for the revision's mode.
+			eventually(t, func() string {
+				if times(&prompted, rev) == 0 {
+					return "Prompt not called"
+				}
+				return ""
+			})
 			if rt.Observed().Ready(ns, rev.Name) {
 				t.Fatal("ready before its public EndpointSlice is written")
 			}
@@ -87,19 +110,10 @@ func TestRuntimeReadyOnceRoutable(t *testing.T) {
 			if err := rt.SetMode(ctx, rev, tc.mode, 1); err != nil {
 				t.Fatal(err)
 			}
+			// (The Runtime is told of revisions of other tests too.)
 			eventually(t, func() string {
-				// (The Runtime is told of revisions of other tests too.)
-				mu.Lock()
-				got := slices.Clone(told)
-				mu.Unlock()
-				n := 0
-				for _, k := range got {
-					if k == rev.String() {
-						n++
-					}
-				}
-				if n != 1 {
-					return fmt.Sprintf("OnReady told %s %d times, want once (told %v)", rev, n, got)
+				if n := times(&told, rev); n != 1 {
+					return fmt.Sprintf("OnReady told %s %d times, want once", rev, n)
 				}
 				return ""
 			})
