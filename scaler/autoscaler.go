@@ -164,6 +164,26 @@ func (a *Autoscaler) Upsert(rev Revision) {
 	}
 }
 
+// Prompt runs a revision's first tick at once, if it has had none and
+// the Autoscaler runs: the runtime calls it when the revision's first pod
+// is ready, so that its mode is set (and its public Service's endpoints
+// written, which its readiness waits for) without waiting for the tick.
+func (a *Autoscaler) Prompt(key RevisionKey) {
+	a.mu.Lock()
+	r, ok := a.revisions[key]
+	running := a.ctx != nil
+	a.mu.Unlock()
+	if !ok || !running {
+		return
+	}
+	r.mu.Lock()
+	started := r.started
+	r.mu.Unlock()
+	if !started {
+		r.poke()
+	}
+}
+
 // Remove stops and forgets a revision.
 func (a *Autoscaler) Remove(key RevisionKey) {
 	a.mu.Lock()

@@ -120,3 +120,34 @@ func TestLoopRunsAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestLoopPrompt: a revision prompted before its first tick (its first
+// pod ready) has its mode set at once, and keeps its tick schedule; a
+// prompt after the first tick, or of a revision not told, does nothing.
+func TestLoopPrompt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newFakeRuntime()
+		rt.replicas[hello] = 1
+		start := time.Now()
+		a, stop := startAutoscaler(t, Options{Scaler: rt, Modes: rt})
+		defer stop()
+		a.Prompt(hello) // not told yet
+		a.Upsert(Revision{Key: hello, Reachable: true})
+		time.Sleep(500 * time.Millisecond)
+		promptAt := time.Now()
+		a.Prompt(hello)
+		synctest.Wait()
+		time.Sleep(time.Second)
+		a.Prompt(hello) // its first tick has run: nothing
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		_, modes := rt.calls()
+		want := []modeCall{{At: promptAt, Mode: route.Proxy, Activators: 4}}
+		if diff := cmp.Diff(want, modes); diff != "" {
+			t.Errorf("mode calls (-want +got):\n%s", diff)
+		}
+		if st, _ := a.Status(hello); st.Ticks != 3 {
+			t.Errorf("%d ticks by %v, want 3 (the prompt's, at 2 s and 4 s)", st.Ticks, time.Since(start))
+		}
+	})
+}

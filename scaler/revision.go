@@ -107,12 +107,17 @@ func (r *revision) maybePoke(st metric.Stat, replicas func() int32) {
 	desired := r.status.DesiredScale
 	r.mu.Unlock()
 	if desired == 0 || (desired < 0 && replicas() == 0) {
-		r.life.Lock()
-		poke := r.pokeFn
-		r.life.Unlock()
-		if poke != nil {
-			poke()
-		}
+		r.poke()
+	}
+}
+
+// poke runs a tick at once (pokeNow), once the revision has started.
+func (r *revision) poke() {
+	r.life.Lock()
+	poke := r.pokeFn
+	r.life.Unlock()
+	if poke != nil {
+		poke()
 	}
 }
 

@@ -40,7 +40,8 @@ const (
 // its inputs. The zero Observed has seen nothing.
 type Observed struct {
 	// Ready reports whether a revision has become ready (a pod of it
-	// passed its readiness probe at least once); nil knows of none.
+	// passed its readiness probe at least once, and, in a cluster, its
+	// public Service has endpoints); nil knows of none.
 	Ready func(namespace, revision string) bool
 	// Now is the runtime's clock when it planned: analysed canaries are
 	// stepped and judged at it. Zero judges no canary.

@@ -107,7 +107,10 @@ func newController(e *env, o controllerOptions, log *slog.Logger) (*controller, 
 			if c.loop.Main().ReadyPending(c.runtime.Observed()) {
 				c.kicks.Kick()
 			}
-		}})
+		},
+		// A revision's first pod is ready: the autoscaler sets its mode
+		// at once, and the public EndpointSlice is written.
+		Prompt: func(key scaler.RevisionKey) { c.scaler.Prompt(key) }})
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

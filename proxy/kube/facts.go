@@ -16,8 +16,9 @@ import (
 // RevisionFacts reads what the activator must know of a revision
 // (container concurrency, timeouts, protocol) from its Deployment's
 // queue-proxy environment. The route table carries these facts for the
-// "ebb" ingress class; revisions routed by HTTPRoutes or VirtualServices
-// have no route table, and reach the activator with only their name.
+// "ebb" ingress class; revisions routed by HTTPRoutes, VirtualServices or
+// KIngresses have no route table, and reach the activator with only their
+// name.
 type RevisionFacts struct {
 	informer cache.SharedIndexInformer
 }

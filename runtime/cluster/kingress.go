@@ -5,6 +5,7 @@ import (
 
 	"github.com/ebb-dev/ebb/engine"
 	"github.com/ebb-dev/ebb/render"
+	"github.com/ebb-dev/ebb/runtime/cluster/apply"
 	"github.com/ebb-dev/ebb/serving"
 )
 
@@ -138,4 +139,38 @@ func (k *kingressStatus) edge(ready bool) serving.Edge {
 	}
 	e.Revision, e.Percent, _ = render.RolloutNewest(k.Metadata.Annotations[render.AnnotationRollout], k.Metadata.Name)
 	return e
+}
+
+// refusedKIngresses are the KIngresses whose apply err reports refused
+// (by RBAC, admission, a guard rail), by namespace and name, with the
+// refusal; nil when there are none.
+func refusedKIngresses(err error) map[[2]string]string {
+	var out map[[2]string]string
+	for _, e := range apply.ObjectErrors(err) {
+		if e.Ref.Group != KIngressResource.Group || e.Ref.Kind != render.KIngressKind {
+			continue
+		}
+		if out == nil {
+			out = map[[2]string]string{}
+		}
+		out[[2]string{e.Ref.Namespace, e.Ref.Name}] = e.Err.Error()
+	}
+	return out
+}
+
+// withRefused is ingress, reporting the KIngresses of refused not Ready
+// with their refusal (a KIngress applied before keeps its load balancer):
+// what its net-* controller says of an older generation does not hide
+// that ebb could not write this one.
+func withRefused(ingress func(namespace, name string) (engine.IngressHealth, bool), refused map[[2]string]string) func(namespace, name string) (engine.IngressHealth, bool) {
+	if len(refused) == 0 {
+		return ingress
+	}
+	return func(namespace, name string) (engine.IngressHealth, bool) {
+		h, ok := ingress(namespace, name)
+		if why, bad := refused[[2]string{namespace, name}]; bad {
+			return engine.IngressHealth{Ready: engine.False, Reason: why, LoadBalancer: h.LoadBalancer}, true
+		}
+		return h, ok
+	}
 }

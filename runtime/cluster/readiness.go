@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ebb-dev/ebb/proxy/route"
 	"github.com/ebb-dev/ebb/scaler"
 	"github.com/ebb-dev/ebb/serving"
+	"github.com/ebb-dev/ebb/serving/names"
 )
 
 // Why a revision's pods do not come up, in Knative's words (its revision
@@ -133,8 +135,7 @@ func (r *Runtime) Failure(namespace, revision string) (Failure, bool) {
 }
 
 // Observed is what the cluster has shown of the revisions since this
-// Runtime started: which have become ready (a pod of the revision ready,
-// by its Deployment or its private Service's endpoints).
+// Runtime started: which have become ready (see readyNow).
 func (r *Runtime) Observed() serving.Observed {
 	return serving.Observed{Ready: func(namespace, revision string) bool {
 		key := scaler.RevisionKey{Namespace: namespace, Name: revision}
@@ -145,8 +146,21 @@ func (r *Runtime) Observed() serving.Observed {
 	}}
 }
 
-// readyNow reports whether a pod of the revision is ready now.
+// readyNow reports whether the revision may be routed now: a pod of it is
+// ready (by its Deployment or its private Service's endpoints) and its
+// public Service has endpoints. The public Service is what every ingress
+// names (a KIngress split, an HTTPRoute's backendRef, a VirtualService's
+// destination), and its EndpointSlice is written after the pod is ready:
+// a revision routed before then would meet a Service without endpoints.
+// It is Knative's rule: a Revision is Ready only once its
+// ServerlessService is, its public endpoints written.
 func (r *Runtime) readyNow(key scaler.RevisionKey) bool {
+	return r.podReady(key) && r.publicReady(key)
+}
+
+// podReady reports whether a pod of the revision passed its readiness
+// probe.
+func (r *Runtime) podReady(key scaler.RevisionKey) bool {
 	if len(r.endpoints.Private(key.Namespace, key.Name)) > 0 {
 		return true
 	}
@@ -154,10 +168,39 @@ func (r *Runtime) readyNow(key scaler.RevisionKey) bool {
 	return ok && d.Status.ReadyReplicas > 0
 }
 
+// publicReady reports whether the revision's public EndpointSlice, as ebb
+// wrote it, lists addresses (every address ebb writes is ready): its pods
+// in serve mode, activators in proxy mode.
+func (r *Runtime) publicReady(key scaler.RevisionKey) bool {
+	p, ok := r.endpoints.Public(key.Namespace, key.Name)
+	return ok && len(p.Addresses) > 0
+}
+
+// publicChanged notes the revision whose public EndpointSlice s is: its
+// addresses written may make it ready.
+func (r *Runtime) publicChanged(s *discoveryv1.EndpointSlice, deleted bool) {
+	rev := s.Labels[route.RevisionLabel]
+	if deleted || rev == "" || s.Name != names.PublicService(rev) {
+		return
+	}
+	r.noteReady(scaler.RevisionKey{Namespace: s.Namespace, Name: rev})
+}
+
 // noteReady records that a revision has become ready, if it has, and
-// tells OnReady the first time.
+// tells OnReady the first time. A revision whose pod is ready but whose
+// public EndpointSlice is not written yet, because the autoscaler has set
+// no mode for it yet, is prompted (RuntimeOptions.Prompt).
 func (r *Runtime) noteReady(key scaler.RevisionKey) {
-	if !r.readyNow(key) {
+	if !r.podReady(key) {
+		return
+	}
+	if !r.publicReady(key) {
+		r.mu.Lock()
+		_, moded := r.modes[key]
+		r.mu.Unlock()
+		if !moded && r.prompt != nil {
+			r.prompt(key)
+		}
 		return
 	}
 	r.mu.Lock()

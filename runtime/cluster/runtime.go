@@ -46,6 +46,7 @@ type Runtime struct {
 	pods       cache.SharedIndexInformer
 	activators proxykube.ServiceRef
 	onReady    func(scaler.RevisionKey)
+	prompt     func(scaler.RevisionKey)
 	log        *slog.Logger
 
 	writeMu gosync.Mutex // serializes public EndpointSlice writes
@@ -79,6 +80,11 @@ type RuntimeOptions struct {
 	// revision is first seen ready: planning may record it as the latest
 	// ready one.
 	OnReady func(scaler.RevisionKey)
+	// Prompt, if set, is called (on an informer's goroutine) when a
+	// revision's pod is ready before the autoscaler has set its mode:
+	// scaler.Autoscaler.Prompt, so that the public EndpointSlice its
+	// readiness waits for is written without waiting for a tick.
+	Prompt func(scaler.RevisionKey)
 }
 
 // Compile-time checks that Runtime is what the autoscaler needs.
@@ -118,12 +124,17 @@ func NewRuntime(k *kube.Clients, o RuntimeOptions) *Runtime {
 		return slim, nil
 	})
 	r := &Runtime{k: k, endpoints: o.Endpoints, deploys: deploys, pods: newPods(k),
-		activators: o.Activators, log: log, onReady: o.OnReady, modes: map[scaler.RevisionKey]modeWanted{},
+		activators: o.Activators, log: log, onReady: o.OnReady, prompt: o.Prompt, modes: map[scaler.RevisionKey]modeWanted{},
 		written:   map[scaler.RevisionKey]proxykube.PublicSlice{},
 		versions:  map[scaler.RevisionKey][]string{},
 		everReady: map[scaler.RevisionKey]bool{},
 		kicks:     make(chan scaler.RevisionKey, 1024)}
-	o.Endpoints.WatchSlices(r.checkPublic)
+	// A public EndpointSlice written may make its revision ready, and one
+	// edited by someone else is put back.
+	o.Endpoints.WatchSlices(func(s *discoveryv1.EndpointSlice, deleted bool) {
+		r.publicChanged(s, deleted)
+		r.checkPublic(s, deleted)
+	})
 	_, _ = deploys.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.deploymentChanged(obj) },
 		UpdateFunc: func(_, obj any) { r.deploymentChanged(obj) },

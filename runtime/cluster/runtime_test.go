@@ -100,9 +100,17 @@ func runPods(t *testing.T, cs kubernetes.Interface, ns, rev string, ips map[stri
 // for their first lists.
 func startRuntime(t *testing.T, k *kube.Clients, acts proxykube.ServiceRef) (*cluster.Runtime, *proxykube.Endpoints) {
 	t.Helper()
+	return startRuntimeWith(t, k, cluster.RuntimeOptions{Activators: acts})
+}
+
+// startRuntimeWith is startRuntime with options (their Endpoints made
+// here).
+func startRuntimeWith(t *testing.T, k *kube.Clients, o cluster.RuntimeOptions) (*cluster.Runtime, *proxykube.Endpoints) {
+	t.Helper()
 	ctx := t.Context()
 	eps := proxykube.NewEndpoints(k, "")
-	rt := cluster.NewRuntime(k, cluster.RuntimeOptions{Endpoints: eps, Activators: acts})
+	o.Endpoints = eps
+	rt := cluster.NewRuntime(k, o)
 	go eps.Run(ctx)
 	go rt.Watch(ctx)
 	go rt.Run(ctx)

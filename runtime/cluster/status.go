@@ -86,6 +86,10 @@ type Status struct {
 	// commit is applied or Resolved is called: applying the last good
 	// commit again (a resync, a preview) does not make the source Ready.
 	failed, failedMessage string
+
+	// refusedIngresses are the KIngresses the last Applied reports
+	// refused, and why (refusedKIngresses).
+	refusedIngresses map[[2]string]string
 }
 
 // NewStatus returns the status of source, kept in namespace. health
@@ -197,6 +201,7 @@ func (s *Status) Applied(ctx context.Context, d *engine.Desired, err error) {
 	// Only the Services, ledgers and refused hosts are read again, not
 	// the objects.
 	s.desired = &engine.Desired{Tree: d.Tree, Ledgers: d.Ledgers, At: d.At, Refused: d.Refused}
+	s.refusedIngresses = refusedKIngresses(err)
 	s.mu.Unlock()
 	s.Refresh(ctx)
 }
@@ -244,8 +249,9 @@ func (s *Status) Refresh(ctx context.Context) {
 	s.write(ctx)
 }
 
-// ingresses is Ingress when a Service of the last applied state renders
-// a KIngress; nil otherwise.
+// ingresses is Ingress, with the KIngresses the last apply refused
+// reported so, when a Service of the last applied state renders a
+// KIngress; nil otherwise.
 func (s *Status) ingresses() func(namespace, name string) (engine.IngressHealth, bool) {
 	d := s.desired
 	if s.Ingress == nil || d == nil || d.Tree == nil || !slices.ContainsFunc(d.Tree.Services, func(svc *serving.Service) bool {
@@ -253,7 +259,7 @@ func (s *Status) ingresses() func(namespace, name string) (engine.IngressHealth,
 	}) {
 		return nil
 	}
-	return s.Ingress
+	return withRefused(s.Ingress, s.refusedIngresses)
 }
 
 func (s *Status) write(ctx context.Context) {

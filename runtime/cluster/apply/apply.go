@@ -159,7 +159,7 @@ func (s *SSA) applyOne(ctx context.Context, u *unstructured.Unstructured, digest
 	// does not (see Pass.Add).
 	failed := Entry{Ref: r, Version: version}
 	fail := func(err error) (Entry, Change) {
-		err = fmt.Errorf("%s: %w", r, err)
+		err = &ObjectError{Ref: r, Err: err}
 		return failed, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}
 	}
 	res, err := s.resource(r.GroupKind(), version, r)

@@ -45,7 +45,7 @@ type ChangeSet struct {
 func (cs *ChangeSet) add(c Change) { cs.Changes = append(cs.Changes, c) }
 
 func (cs *ChangeSet) fail(r Ref, err error) {
-	err = fmt.Errorf("%s: %w", r, err)
+	err = &ObjectError{Ref: r, Err: err}
 	cs.add(Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err})
 }
 
@@ -90,4 +90,35 @@ func (cs ChangeSet) String() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// ObjectError is one object's failure, named by its ref: a failed
+// Change's Err is or wraps one.
+type ObjectError struct {
+	Ref Ref
+	Err error
+}
+
+func (e *ObjectError) Error() string { return e.Ref.String() + ": " + e.Err.Error() }
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// ObjectErrors returns the object failures err holds, wrapped or joined
+// (a ChangeSet's Err, or an Apply's error), in order.
+func ObjectErrors(err error) []*ObjectError {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *ObjectError:
+		return []*ObjectError{e}
+	case interface{ Unwrap() []error }:
+		var out []*ObjectError
+		for _, x := range e.Unwrap() {
+			out = append(out, ObjectErrors(x)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return ObjectErrors(e.Unwrap())
+	}
+	return nil
 }

@@ -81,7 +81,7 @@ func (p *Pass) Add(ctx context.Context, objects []*unstructured.Unstructured) {
 	p.skipped = slices.Grow(p.skipped, len(objects))
 	desired, digests := prepare(objects, p.seen, s.admitRefs, func(u *unstructured.Unstructured, err error) {
 		r := RefOf(u)
-		err = fmt.Errorf("%s: %w", r, err)
+		err = &ObjectError{Ref: r, Err: err}
 		p.invalid = append(p.invalid, p.located(u, Change{Ref: r, Action: Failed, Reason: err.Error(), Err: err}))
 		if old, ok := prev.inv.Lookup(r); ok {
 			// Applied before it was refused: a failure never prunes.

@@ -154,8 +154,8 @@ type clusterGateway struct {
 }
 
 // Revision is what the activator knows of a revision: the route table's
-// facts, else (for revisions routed by HTTPRoutes or VirtualServices)
-// those of its Deployment.
+// facts, else (for revisions routed by HTTPRoutes, VirtualServices or
+// KIngresses) those of its Deployment.
 func (g *clusterGateway) Revision(ns, name string) (route.Revision, bool) {
 	if r, ok := g.gw.Revision(ns, name); ok {
 		return r, true
