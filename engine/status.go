@@ -341,7 +341,7 @@ func RendersKIngress(svc *serving.Service, cfg *config.Config) bool {
 
 // ingressStatus folds the health of st's KIngress into st.
 func ingressStatus(st *ServiceStatus, ingress func(namespace, name string) (IngressHealth, bool)) {
-	name := names.Child(st.Name, "")
+	name := names.Ingress(st.Name)
 	h, ok := ingress(st.Namespace, name)
 	if !ok {
 		h = IngressHealth{Ready: Unknown, Reason: "not yet reported by its ingress controller"}

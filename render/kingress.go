@@ -160,7 +160,7 @@ func kingressAnnotations(class string, annotations map[string]string, extra map[
 // serviceRoute makes it for Knative: each split goes to the revision's
 // public Service.
 func makeServiceKIngress(r route.Route, meta routeMeta, o kingressOptions, facts revisionFacts, cfg *config.Config) (*kingress, error) {
-	ing := newKIngress(names.Child(r.Name, ""), r.Namespace, maps.Clone(meta.labels),
+	ing := newKIngress(names.Ingress(r.Name), r.Namespace, maps.Clone(meta.labels),
 		kingressAnnotations(o.class, o.annotations, map[string]string{AnnotationRollout: o.rollout}), o)
 	for _, rule := range r.Rules {
 		kr, err := kingressRuleOf(r, rule, facts, cfg)
@@ -230,7 +230,7 @@ func makeDomainMappingKIngress(dm *serving.DomainMapping, target, targetHost str
 	}
 	labels[LabelDomainMappingUID] = DomainMappingUID(dm.Namespace, dm.Name)
 	labels[LabelDomainMappingNamespace] = dm.Namespace
-	ing := newKIngress(names.Child(dm.Name, ""), dm.Namespace, labels, kingressAnnotations(o.class, o.annotations, nil), o)
+	ing := newKIngress(names.Ingress(dm.Name), dm.Namespace, labels, kingressAnnotations(o.class, o.annotations, nil), o)
 	ing.Spec.Rules = []kingressRule{{
 		Hosts:      []string{dm.Name},
 		Visibility: visibilityExternalIP,

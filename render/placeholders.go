@@ -49,7 +49,7 @@ func (r *batch) placeholders(s *serving.Service, hs []hosts, meta routeMeta) {
 	if r.cfg.Network.RendersKIngress(class) {
 		// An error leaves the placeholders as they are; the Service's
 		// status names it.
-		lb, balanced, _ = PlaceholderBalancer(names.Child(s.Name, ""), routeBalancer(r.programmed, s.Namespace, s.Name))
+		lb, balanced, _ = PlaceholderBalancer(names.Ingress(s.Name), routeBalancer(r.programmed, s.Namespace, s.Name))
 	}
 	for _, h := range hs {
 		name := strings.TrimSuffix(h.base, "."+s.Namespace)
@@ -111,5 +111,5 @@ func routeBalancer(p serving.Programmed, namespace, service string) serving.Load
 	if len(p) == 0 {
 		return serving.LoadBalancer{}
 	}
-	return p[namespace+"/"+names.Child(service, "")].LoadBalancer
+	return p[namespace+"/"+names.Ingress(service)].LoadBalancer
 }

@@ -3,6 +3,7 @@ package serving
 import (
 	"time"
 
+	"github.com/ebb-dev/ebb/serving/names"
 	"github.com/ebb-dev/ebb/serving/rollout"
 	"github.com/ebb-dev/ebb/serving/traffic"
 )
@@ -27,8 +28,8 @@ type Edge struct {
 // has: Knative's ingress.IsReady().
 func (e Edge) Ready() bool { return e.Generation > 0 && e.ProgrammedGeneration == e.Generation }
 
-// Programmed are the edges' reports by route, "namespace/name" (a
-// Service's route is named after it). A route without a report (one ebb
+// Programmed are the edges' reports by route, "namespace/name" of the
+// object the edge programs (names.Ingress of the route). A route without a report (one ebb
 // programs itself, or whose object does not exist yet) is not held; nil
 // holds none.
 type Programmed map[string]Edge
@@ -37,11 +38,17 @@ type Programmed map[string]Edge
 // earlier while its edge has not programmed the share before (see
 // rollout.HeldAt).
 func (p Programmed) gradualAt(l *Ledger, plan rollout.Rollout, now time.Time) time.Time {
-	e, ok := p[l.Namespace+"/"+l.Service]
+	e, ok := p.route(l)
 	if !ok {
 		return now
 	}
 	return rollout.HeldAt(plan, l.Service, now, rollout.Programmed{Revision: e.Revision, Percent: e.Percent, Ready: e.Ready()})
+}
+
+// route is the report of the edge of l's route, if there is one.
+func (p Programmed) route(l *Ledger) (Edge, bool) {
+	e, ok := p[l.Namespace+"/"+names.Ingress(l.Service)]
+	return e, ok
 }
 
 // held reports whether l's gradual rollout waits at now for its edge to
@@ -53,7 +60,7 @@ func (p Programmed) held(l *Ledger, now time.Time) bool {
 // carries reports whether l's route has no edge report, or its edge has
 // programmed revision at percent: an analysed canary steps on only then.
 func (p Programmed) carries(l *Ledger, revision string, percent traffic.Percent) bool {
-	e, ok := p[l.Namespace+"/"+l.Service]
+	e, ok := p.route(l)
 	return !ok || (e.Ready() && e.Revision == revision && e.Percent == percent)
 }
 

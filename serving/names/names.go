@@ -48,3 +48,8 @@ func PrivateService(revision string) string { return Child(revision, "-private")
 // PublicService is the name of a revision's public, selector-less
 // Service; its EndpointSlice is written at run time.
 func PublicService(revision string) string { return Child(revision, "") }
+
+// Ingress is the name of the KIngress of a route (a Service's or a
+// DomainMapping's), as Knative's route reconciler names it; the edge
+// reports of serving.Programmed are keyed by it.
+func Ingress(route string) string { return Child(route, "") }
